@@ -1,0 +1,112 @@
+// The LabPlan: everything needed to run a lab, as plain data (JSON-serialisable).
+// Computed by compile() (pure); applied by the runtime (I/O). `umlab compile --json`
+// prints exactly this object.
+
+/** Where things live for one lab on this host; an input of compile(), so compile stays pure. */
+export interface PlanContext {
+  /** Per-lab run directory (sockets, console logs, captures, generated init scripts). */
+  runDir: string;
+  /** UML kernel binary. */
+  kernel: string;
+  /** Kernel version, names the modules directory (/usr/lib/uml/modules/<version>). */
+  kernelVersion: string;
+  /** Directory of UML modules for kernelVersion. */
+  modulesDir: string;
+}
+
+export type SegmentKind = 'switch' | 'hub' | 'p2p' | 'mcast' | 'slirp' | 'tap';
+
+export interface LabPlan {
+  lab: string;
+  description?: string;
+  /** Absolute path of the lab file it was compiled from. */
+  source: string;
+  runDir: string;
+  /** Read-only bind mount of the host's / that hostfs is confined to (`hostfs=`). */
+  rootfs: string;
+  /** `uml_dir=`: each VM's mconsole socket is <umlDir>/<umid>/mconsole. */
+  umlDir: string;
+  /** Captures written while the lab runs; false when the lab turns capture off. */
+  capture: boolean;
+  vms: VmPlan[];
+  segments: SegmentPlan[];
+  links: LinkPlan[];
+  /** Every VM with its addresses, for /etc/hosts inside each VM. */
+  hosts: { name: string; addresses: string[] }[];
+}
+
+export interface VmPlan {
+  name: string;
+  umid: string;
+  /** e.g. "128M" */
+  memory: string;
+  /** Complete command line: argv[0] is the kernel binary. Stdio contract:
+   *  fd 0/1 console (con0=fd:0,fd:1), fd 3/4 agent serial line (ssl1=fd:3,fd:4). */
+  argv: string[];
+  /** Generated init script (path as seen both on the host and inside the VM). */
+  initPath: string;
+  /** Where the console output is logged. */
+  consoleLog: string;
+  /** Console choice: where con0 goes. Only 'log' is required by the runtime today. */
+  console: 'log' | 'pty' | 'port';
+  consolePort?: number;
+  /** Root filesystem image instead of the host root (ubd0), if any. */
+  image?: string;
+  interfaces: InterfacePlan[];
+  /** e.g. "default via 10.0.0.254", passed to `ip route add`. */
+  routes: string[];
+  /** sysctl name -> value, e.g. {"net.ipv4.ip_forward": "1"}. */
+  sysctl: Record<string, string>;
+  /** Absolute path inside the VM -> file content. */
+  files: Record<string, string>;
+  /** Shell commands run in order after the network is configured. */
+  startup: string[];
+}
+
+export interface InterfacePlan {
+  /** eth0, eth1, ... */
+  name: string;
+  mac: string;
+  /** CIDRs, IPv4 and IPv6, e.g. ["10.0.0.1/24", "fd00::1/64"]. */
+  addresses: string[];
+  /** Ask for an address by DHCP (slirp gateways hand them out). */
+  dhcp: boolean;
+  proxyArp: boolean;
+  segment: string;
+  link: string;
+  /** The value after `ethN=` on the kernel command line, e.g. "ucast,fe:fd:0a:00:00:01,127.0.0.1,10001,10000". */
+  umlArg: string;
+}
+
+export interface SegmentPlan {
+  name: string;
+  kind: SegmentKind;
+  /** Which engine forwards frames for this segment (see src/transports). */
+  engine: 'switch' | 'hub' | 'wire' | 'mcast' | 'passt' | 'tap';
+  ports: PortPlan[];
+  /** Kind-specific settings (mcast group/port/ttl, gateway network/forwards, tap host side...). */
+  options: Record<string, unknown>;
+  /** Host processes or devices the segment needs, human readable, shown by `umlab compile`. */
+  needs: string[];
+}
+
+/** One VM interface attached to a segment. For ucast-based engines the VM listens
+ *  on vmPort and sends to enginePort, both UDP on 127.0.0.1 in the lab's netns. */
+export interface PortPlan {
+  link: string;
+  vm: string;
+  iface: string;
+  mac: string;
+  vmPort?: number;
+  enginePort?: number;
+  /** pcap file of this link, or null when capture is off for it. */
+  capture: string | null;
+}
+
+export interface LinkPlan {
+  /** "h1.eth0" for a VM-to-segment link; "r1.eth1--h2.eth0" for a point-to-point link. */
+  name: string;
+  segment: string;
+  endpoints: { vm: string; iface: string }[];
+  capture: string | null;
+}

@@ -1,0 +1,54 @@
+// The out-of-band agent protocol between the supervisor and a VM's init, over the
+// serial line ssl1 (fd 3/4 on the host, /dev/ttyS1 in the VM). It never touches the
+// lab network, so it works while a VM's firewall drops everything.
+//
+// host -> VM   X <id> <base64 shell command>       run a command
+//              P <id>                              ping
+// VM -> host   READY                               configuration applied
+//              FAIL <exit code> <b64 step> <b64 output>   a configuration step failed
+//              R <id> <exit code> <b64 stdout> <b64 stderr>
+//              P <id>                              pong
+
+export const AGENT_DEVICE = '/dev/ttyS1';
+
+export type AgentMessage =
+  | { type: 'ready' }
+  | { type: 'fail'; exitCode: number; step: string; output: string }
+  | { type: 'result'; id: number; exitCode: number; stdout: Buffer; stderr: Buffer }
+  | { type: 'pong'; id: number }
+  | { type: 'garbage'; line: string };
+
+const decode64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64');
+
+export function parseAgentLine(line: string): AgentMessage {
+  const parts = line.trim().split(' ');
+  switch (parts[0]) {
+    case 'READY':
+      return { type: 'ready' };
+    case 'FAIL':
+      return {
+        type: 'fail',
+        exitCode: Number(parts[1]),
+        step: decode64(parts[2]).toString('utf8'),
+        output: decode64(parts[3]).toString('utf8'),
+      };
+    case 'R':
+      if (parts.length >= 3 && /^\d+$/.test(parts[1]!))
+        return { type: 'result', id: Number(parts[1]), exitCode: Number(parts[2]), stdout: decode64(parts[3]), stderr: decode64(parts[4]) };
+      break;
+    case 'P':
+      if (/^\d+$/.test(parts[1] ?? '')) return { type: 'pong', id: Number(parts[1]) };
+      break;
+  }
+  return { type: 'garbage', line };
+}
+
+export function execRequest(id: number, command: string): string {
+  return `X ${id} ${Buffer.from(command, 'utf8').toString('base64')}\n`;
+}
+
+/** Turns `umlab exec VM -- a b c` into one shell command: a single argument is a
+ *  shell command line as is (like ssh); several are quoted word by word. */
+export function commandFromArgv(argv: string[], quote: (s: string) => string): string {
+  return argv.length === 1 ? argv[0]! : argv.map(quote).join(' ');
+}

@@ -1,0 +1,161 @@
+// Generates the init script a VM boots with (init=<path>). Pure: VmPlan in, text out.
+//
+// Stage 1 runs as PID 1 on the read-only hostfs root: it builds a writable overlay
+// in RAM and chroots into it. Stage 2 applies the lab (hostname, hosts, addresses,
+// routes, sysctls, files, startup commands), reports READY or FAIL on the agent
+// serial line (/dev/ttyS1) and then serves agent requests forever.
+import type { LabPlan, VmPlan } from '../topology/plan.ts';
+import { AGENT_DEVICE } from './agent-protocol.ts';
+
+export interface InitOptions {
+  kernelVersion: string;
+  modulesDir: string;
+}
+
+/** Quote a string for POSIX sh. */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+export function hostsFile(plan: LabPlan): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  for (const host of plan.hosts) for (const addr of host.addresses) lines.push(`${addr}\t${host.name}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The stage-2 configuration steps, as a list of [description, shell command].
+ *  Every process start costs tens of milliseconds in UML, so steps use shell
+ *  builtins where they can and batch the network set-up into one `ip -batch`. */
+export function configSteps(vm: VmPlan, plan: LabPlan, opts: InitOptions): [string, string][] {
+  const steps: [string, string][] = [];
+  const q = shellQuote;
+  const writeFile = (path: string, content: string) => `printf %s ${q(content)} > ${q(path)}`;
+  steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname; ${writeFile('/etc/hostname', vm.name + '\n')}`]);
+  steps.push(['write /etc/hosts', writeFile('/etc/hosts', hostsFile(plan))]);
+  // The host has no /lib/modules/<uml version>: point modprobe at the UML modules.
+  steps.push([
+    'link kernel modules',
+    `[ -d /usr/lib/modules ] || mkdir -p /usr/lib/modules; ln -sfn ${q(opts.modulesDir)} /usr/lib/modules/${q(opts.kernelVersion)}`,
+  ]);
+  // The nft backend fails under UML ("Operation not supported"); legacy works.
+  const iptables = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'];
+  steps.push([
+    'select iptables-legacy',
+    iptables.map((t) => writeFile(`/usr/local/sbin/${t}`, `#!/bin/sh\nexec /usr/sbin/${t.replace(/(-save|-restore)?$/, '-legacy$1')} "$@"\n`)).join('; ') +
+      `; chmod 755 ${iptables.map((t) => `/usr/local/sbin/${t}`).join(' ')}`,
+  ]);
+  const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route);
+  if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
+  steps.push(['configure interfaces and routes', `ip -batch - <<'UMLAB_IP'\n${ipBatch(vm).join('\n')}\nUMLAB_IP`]);
+  for (const iface of vm.interfaces) {
+    if (iface.proxyArp) steps.push([`proxy_arp on ${iface.name}`, `echo 1 > /proc/sys/net/ipv4/conf/${iface.name}/proxy_arp`]);
+    if (iface.dhcp) steps.push([`dhcp on ${iface.name}`, dhcpCommand(iface.name)]);
+  }
+  for (const [name, value] of Object.entries(vm.sysctl)) {
+    steps.push([`sysctl ${name}=${value}`, `echo ${q(value)} > /proc/sys/${name.replace(/\./g, '/')}`]);
+  }
+  for (const [path, content] of Object.entries(vm.files)) {
+    const dir = path.replace(/\/[^/]*$/, '') || '/';
+    steps.push([`write ${path}`, `[ -d ${q(dir)} ] || mkdir -p ${q(dir)}; ${writeFile(path, content)}`]);
+  }
+  vm.startup.forEach((cmd, i) => steps.push([`startup[${i}]: ${cmd}`, cmd]));
+  return steps;
+}
+
+/** Interfaces up, addresses, routes: one `ip -batch` input, in order. */
+export function ipBatch(vm: VmPlan): string[] {
+  const lines = ['link set lo up'];
+  for (const iface of vm.interfaces) {
+    lines.push(`link set ${iface.name} up`);
+    // ip picks the family from the address; `-6` is not accepted inside a batch.
+    for (const addr of iface.addresses) lines.push(`addr add ${addr} dev ${iface.name}${addr.includes(':') ? ' nodad' : ''}`);
+  }
+  for (const route of vm.routes) lines.push(`route add ${route}`);
+  return lines;
+}
+
+function isIpv6Route(route: string): boolean {
+  return /(^|\s)-6(\s|$)/.test(route) || /[0-9a-f]*:[0-9a-f:]*\//i.test(route) || /via\s+[0-9a-f]*:[0-9a-f:]*/i.test(route);
+}
+
+function dhcpCommand(iface: string): string {
+  const q = shellQuote(iface);
+  return (
+    `if command -v dhclient >/dev/null; then dhclient -1 ${q}; ` +
+    `elif command -v udhcpc >/dev/null; then udhcpc -n -q -i ${q}; ` +
+    `elif command -v busybox >/dev/null; then busybox udhcpc -n -q -i ${q}; ` +
+    `else echo 'no DHCP client (dhclient or busybox udhcpc) on this host' >&2; exit 1; fi`
+  );
+}
+
+export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string {
+  const steps = configSteps(vm, plan, opts)
+    // eval in a subshell: one fork per step, and a syntax error fails only that step.
+    .map(([what, cmd]) => `( eval ${shellQuote(cmd)} ) > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`)
+    .join('\n');
+  const overlayKo = `${opts.modulesDir}/kernel/fs/overlayfs/overlay.ko`;
+  return `#!/bin/sh
+# Generated by umlab for VM ${vm.name} of lab ${plan.lab}. Do not edit: \`umlab up\` rewrites it.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+AGENT=${AGENT_DEVICE}
+
+if [ "$1" != stage2 ]; then
+  # Stage 1: PID 1 on the read-only host root. Make a writable root in RAM.
+  mount -t proc proc /proc
+  mount -t tmpfs -o mode=755 umlab-overlay /run
+  insmod ${shellQuote(overlayKo)} || { echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
+  mkdir -p /run/ov/upper /run/ov/work /run/ov/root
+  mount -t overlay overlay -o lowerdir=/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
+  exec chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
+fi
+
+# Stage 2: inside the overlay. One \`mount -a\` for all mounts: each process start is slow in UML.
+printf '%s\n' 'proc /proc proc defaults 0 0' 'sysfs /sys sysfs defaults 0 0' \
+  'devtmpfs /dev devtmpfs defaults 0 0' 'devpts /dev/pts devpts X-mount.mkdir 0 0' \
+  'tmpfs /dev/shm tmpfs X-mount.mkdir 0 0' 'tmpfs /tmp tmpfs mode=1777 0 0' 'tmpfs /run tmpfs mode=755 0 0' > /etc/fstab
+mount -a
+mkdir -p /run/umlab /run/lock
+stty -F $AGENT raw -echo
+exec 3<>$AGENT
+
+# Send one line to the host, never interleaved with another writer.
+send() { flock /run/umlab/agent.lock cat "$1" >&3; }
+
+# Report a failed configuration step to the host and to the console, then stay up
+# (the supervisor collects the console tail and rolls the lab back).
+step_failed() {
+  { printf 'FAIL %s %s ' "$1" "$2"; base64 -w0 < /run/umlab/step.out; printf '\n'; } > /run/umlab/fail.msg
+  send /run/umlab/fail.msg
+  { echo "umlab: step failed: $(printf %s "$2" | base64 -d)"; cat /run/umlab/step.out; } > /dev/console
+  while :; do sleep 3600; done
+}
+
+${steps}
+
+# An interactive shell on the console for \`umlab console\`.
+( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) &
+
+# Run one agent request: X <id> <base64 command>  ->  R <id> <exit code> <b64 stdout> <b64 stderr>
+run() {
+  f=/run/umlab/req-$1
+  printf %s "$2" | base64 -d > $f.cmd
+  (cd /root 2>/dev/null || cd /; exec sh $f.cmd > $f.out 2> $f.err < /dev/null)
+  rc=$?
+  { printf 'R %s %s ' "$1" "$rc"; base64 -w0 < $f.out; printf ' '; base64 -w0 < $f.err; echo; } > $f.resp
+  send $f.resp
+  rm -f $f.cmd $f.out $f.err $f.resp
+}
+
+echo READY >&3
+while read -r op id arg <&3; do
+  case "$op" in
+    X) run "$id" "$arg" & ;;
+    P) echo "P $id" > /run/umlab/pong.$id; send /run/umlab/pong.$id; rm -f /run/umlab/pong.$id ;;
+  esac
+done
+echo o > /proc/sysrq-trigger
+`;
+}
