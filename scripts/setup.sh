@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what umlab needs on a Debian machine, and says what it does.
+#   bash scripts/setup.sh          runtime packages + npm dependencies
+#   bash scripts/setup.sh --test   also what the tests need (tshark, iperf3)
+# Idempotent: installs only what is missing. Needs root for apt-get; as an
+# ordinary user it prints the exact command to run instead.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+RUNTIME_PACKAGES=(user-mode-linux uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount)
+TEST_PACKAGES=(tshark iperf3 netcat-openbsd)
+
+packages=("${RUNTIME_PACKAGES[@]}")
+[ "${1:-}" = "--test" ] && packages+=("${TEST_PACKAGES[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "umlab setup: missing Debian packages: ${missing[*]}" >&2
+    echo "umlab setup: install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 5
+  fi
+  echo "umlab setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -e "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  echo "umlab setup: installing npm dependencies (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, unit tests, then the tests that boot real UML VMs.
+# UMLAB_SKIP_VM_TESTS=1 runs only the first two (and says so).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh --test
+echo "== typecheck"
+npx tsc --noEmit
+files=(test/unit/*.test.ts)
+if [ "${UMLAB_SKIP_VM_TESTS:-}" != 1 ]; then
+  files+=(test/vm/*.test.ts)
+else
+  echo "== UMLAB_SKIP_VM_TESTS=1: the VM tests are NOT run"
+fi
+echo "== tests: ${#files[@]} files"
+exec node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,51 @@
+// `umlab console`: the terminal talks to a VM's console through the supervisor.
+import { LabRuntimeError, NotFoundError } from '../errors.ts';
+import { openControl } from '../runtime/control.ts';
+
+/** Ctrl-], as in telnet. */
+export const DETACH_KEY = 0x1d;
+export const DETACH_KEY_NAME = 'Ctrl-] (then the VM keeps running)';
+
+export async function attachConsole(socketPath: string, vm: string): Promise<void> {
+  const sock = await openControl(socketPath);
+  sock.write(JSON.stringify({ op: 'console', vm }) + '\n');
+  // The first line is the supervisor's answer; everything after it is console output.
+  const first = await new Promise<Buffer>((resolve, reject) => {
+    let acc = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      acc = Buffer.concat([acc, chunk]);
+      const nl = acc.indexOf(0x0a);
+      if (nl < 0) return;
+      sock.off('data', onData);
+      const answer = JSON.parse(acc.subarray(0, nl).toString());
+      if (!answer.ok) reject(answer.code === 'not-found' ? new NotFoundError(answer.error) : new LabRuntimeError(answer.error));
+      else resolve(acc.subarray(nl + 1));
+    };
+    sock.on('data', onData);
+    sock.once('close', () => reject(new LabRuntimeError('the supervisor closed the console')));
+  });
+  process.stderr.write(`connected to the console of ${vm}; detach with ${DETACH_KEY_NAME}\r\n`);
+  process.stdout.write(first);
+  sock.pipe(process.stdout, { end: false });
+  const stdin = process.stdin;
+  if (stdin.isTTY) stdin.setRawMode(true);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      if (stdin.isTTY) stdin.setRawMode(false);
+      stdin.pause();
+      sock.destroy();
+      resolve();
+    };
+    stdin.on('data', (chunk: Buffer) => {
+      const detach = chunk.indexOf(DETACH_KEY);
+      if (detach >= 0) {
+        if (detach > 0) sock.write(chunk.subarray(0, detach));
+        process.stderr.write('\r\ndetached\r\n');
+        return done();
+      }
+      sock.write(chunk);
+    });
+    stdin.on('end', done);
+    sock.on('close', done);
+  });
+}

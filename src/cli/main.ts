@@ -1,0 +1,72 @@
+// umlab's command line: dispatch to a command, and the one place errors become
+// messages and exit codes.
+import { ExitCode, LabFileError, UmlabError } from '../errors.ts';
+import { helpText, parseCommandArgs } from './args.ts';
+import { COMMANDS } from './commands.ts';
+
+const USAGE = `umlab — network labs of real User-Mode Linux VMs
+
+Usage: umlab <command> [options]     (umlab <command> --help for details)
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Examples:
+  umlab up labs/two-hosts.yaml
+  umlab exec h1 -- ping -c1 h2
+  umlab capture show h1.eth0
+  umlab down two-hosts
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 invalid lab file, 4 not found,
+5 missing dependency, 6 runtime error; \`exec\` exits with the command's own code.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  if (name === '--version') {
+    process.stdout.write('umlab 0.1.0\n');
+    return ExitCode.ok;
+  }
+  const spec = COMMANDS.find((c) => c.name === name);
+  if (!spec) {
+    process.stderr.write(`umlab: unknown command "${name}"\n\n${USAGE}`);
+    return ExitCode.usage;
+  }
+  try {
+    const args = parseCommandArgs(spec, rest);
+    if (args === 'help') {
+      process.stdout.write(helpText(spec));
+      return ExitCode.ok;
+    }
+    return await spec.run(args);
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof LabFileError) {
+    process.stderr.write(`umlab: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof UmlabError) {
+    process.stderr.write(`umlab: ${err.message}\n${err.hint ? `${err.hint.replace(/^/gm, '  ')}\n` : ''}`);
+    if (process.env.UMLAB_DEBUG && err.cause) process.stderr.write(`cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`umlab: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return ExitCode.failure;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = report(err);
+  },
+);

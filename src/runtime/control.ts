@@ -1,0 +1,125 @@
+// The supervisor's control socket (<runDir>/control.sock): newline-delimited JSON.
+// A client sends one request line; the supervisor answers with one or more lines.
+// `console` switches the connection to raw bytes after the first answer line.
+import { connect, type Socket } from 'node:net';
+import { LabRuntimeError } from '../errors.ts';
+
+export type VmState = 'starting' | 'booting' | 'ready' | 'failed' | 'crashed' | 'stopping' | 'stopped' | 'paused';
+export type LabPhase = 'starting' | 'running' | 'failed' | 'stopping';
+
+export interface VmStatus {
+  name: string;
+  state: VmState;
+  pid: number | null;
+  /** Why it failed or crashed. */
+  detail?: string;
+}
+
+export interface LinkStatus {
+  link: string;
+  segment: string;
+  capture: string | null;
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  up: boolean;
+}
+
+export interface LabStatus {
+  lab: string;
+  phase: LabPhase;
+  supervisorPid: number;
+  mode: 'netns' | 'userns';
+  runDir: string;
+  startedAt: string;
+  vms: VmStatus[];
+  links: LinkStatus[];
+}
+
+export type ControlRequest =
+  | { op: 'status' }
+  | { op: 'watch' }
+  | { op: 'exec'; vm: string; command: string; timeoutMs?: number }
+  | { op: 'console'; vm: string }
+  | { op: 'down' };
+
+/** Progress events streamed by `watch` while the lab comes up. */
+export type ProgressEvent =
+  | { type: 'vm'; vm: string; state: VmState; detail?: string }
+  | { type: 'step'; message: string }
+  | { type: 'ready'; status: LabStatus }
+  | { type: 'failed'; message: string; vm?: string; consoleTail?: string };
+
+export interface ExecReply {
+  exitCode: number;
+  stdout: string; // base64
+  stderr: string; // base64
+}
+
+export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string; code?: string };
+
+/** Splits a byte stream into JSON lines. */
+export function jsonLines(onValue: (value: any) => void): (chunk: Buffer | string) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk.toString();
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (line.trim()) onValue(JSON.parse(line));
+    }
+  };
+}
+
+export function openControl(socketPath: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    sock.once('connect', () => resolve(sock));
+    sock.once('error', (cause) =>
+      reject(new LabRuntimeError(`cannot reach the lab's supervisor at ${socketPath}`, { cause })),
+    );
+  });
+}
+
+/** Sends one request and calls onLine for each reply line until it returns true or the socket closes. */
+export async function converse(
+  socketPath: string,
+  request: ControlRequest,
+  onLine: (value: any) => boolean,
+): Promise<void> {
+  const sock = await openControl(socketPath);
+  await new Promise<void>((resolve, reject) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      resolve();
+    };
+    sock.on(
+      'data',
+      jsonLines((value) => {
+        if (!done && onLine(value)) finish();
+      }),
+    );
+    sock.on('error', (cause) => {
+      if (!done) reject(new LabRuntimeError('lost the connection to the supervisor', { cause }));
+      done = true;
+    });
+    sock.on('close', finish);
+    sock.write(JSON.stringify(request) + '\n');
+  });
+}
+
+/** One request, one reply. */
+export async function ask<T = ControlReply>(socketPath: string, request: ControlRequest): Promise<T> {
+  let reply: T | undefined;
+  await converse(socketPath, request, (value) => {
+    reply = value;
+    return true;
+  });
+  if (reply === undefined) throw new LabRuntimeError('the supervisor closed the connection without answering');
+  return reply;
+}

@@ -1,0 +1,56 @@
+// Facts about this host that a lab needs: the UML kernel, its modules, the tools.
+import { existsSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { MissingDependencyError } from '../errors.ts';
+import type { PlanContext } from '../topology/plan.ts';
+
+const UML_MODULES_ROOT = '/usr/lib/uml/modules';
+
+/** Debian package that provides each command umlab runs on the host or in a VM. */
+export const REQUIRED_COMMANDS: Record<string, string> = {
+  'linux.uml': 'user-mode-linux',
+  uml_mconsole: 'uml-utilities',
+  ip: 'iproute2',
+  unshare: 'util-linux',
+  setpriv: 'util-linux',
+  nsenter: 'util-linux',
+  flock: 'util-linux',
+  mount: 'mount',
+  base64: 'coreutils',
+  stty: 'coreutils',
+  insmod: 'kmod',
+  modprobe: 'kmod',
+  ping: 'iputils-ping',
+  'iptables-legacy': 'iptables',
+};
+
+export function findCommand(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const dirs = (env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin']);
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Throws with the exact apt-get command when something is missing. */
+export function checkHostCommands(commands = REQUIRED_COMMANDS): void {
+  const missing = Object.entries(commands).filter(([cmd]) => !findCommand(cmd));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))].sort();
+  throw new MissingDependencyError(
+    `missing on this host: ${missing.map(([cmd]) => cmd).join(', ')}`,
+    { hint: `install them with: sudo apt-get install -y ${packages.join(' ')}   (or run: bash scripts/setup.sh)` },
+  );
+}
+
+export function umlKernel(env: NodeJS.ProcessEnv = process.env): { kernel: string; kernelVersion: string; modulesDir: string } {
+  const kernel = env.UMLAB_KERNEL || findCommand('linux.uml') || '/usr/bin/linux.uml';
+  const versions = existsSync(UML_MODULES_ROOT) ? readdirSync(UML_MODULES_ROOT).sort() : [];
+  const kernelVersion = versions.at(-1) ?? '6.1';
+  return { kernel, kernelVersion, modulesDir: join(UML_MODULES_ROOT, kernelVersion) };
+}
+
+export function planContext(runDir: string, env: NodeJS.ProcessEnv = process.env): PlanContext {
+  return { runDir, ...umlKernel(env) };
+}

@@ -1,0 +1,241 @@
+// Lab lifecycle as seen from the CLI: start a supervisor for a plan, find running
+// labs by name, stop them and clean up whatever a dead supervisor left behind.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
+import type { LabPlan } from '../topology/plan.ts';
+import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
+import { checkHostCommands } from './host.ts';
+import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, type IsolationMode } from './namespace.ts';
+import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
+
+const SUPERVISOR_MAIN = fileURLToPath(new URL('./supervisor-main.ts', import.meta.url));
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export interface LabRecord {
+  lab: string;
+  runDir: string;
+  /** Last state the supervisor wrote, if any. */
+  state: LabStatus | null;
+  /** Whether the supervisor process is alive. */
+  alive: boolean;
+}
+
+export function pidAlive(pid: number | null | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readState(runDir: string): LabStatus | null {
+  try {
+    return JSON.parse(readFileSync(runFiles(runDir).state, 'utf8')) as LabStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** The pids of processes whose command line mentions this run directory. */
+export function processesOf(runDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(runDir + '/') || cmdline.split('\0').includes(runDir)) pids.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return pids;
+}
+
+export function listLabs(home: string): LabRecord[] {
+  const dir = labsDir(home);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((lab) => {
+      const runDir = runDirFor(home, lab);
+      const state = readState(runDir);
+      return { lab, runDir, state, alive: pidAlive(state?.supervisorPid) };
+    });
+}
+
+/** A lab by name; when the name is left out, the only lab there is. */
+export function findLab(home: string, name?: string): LabRecord {
+  const labs = listLabs(home);
+  if (name) {
+    const found = labs.find((l) => l.lab === name);
+    if (!found)
+      throw new NotFoundError(`no lab named ${name} is running`, {
+        hint: labs.length ? `running labs: ${labs.map((l) => l.lab).join(', ')}` : 'start one with: umlab up <lab.yaml>',
+      });
+    return found;
+  }
+  if (labs.length === 1) return labs[0]!;
+  if (labs.length === 0) throw new NotFoundError('no lab is running', { hint: 'start one with: umlab up <lab.yaml>' });
+  throw new UsageError(`${labs.length} labs are running; say which one with --lab NAME`, {
+    hint: `running labs: ${labs.map((l) => l.lab).join(', ')}`,
+  });
+}
+
+export interface UpOptions {
+  home: string;
+  onProgress?: (event: ProgressEvent) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts the lab's supervisor and waits until every VM is ready. On failure
+ *  nothing of the lab remains and the error carries the failing VM's console tail. */
+export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> {
+  checkHostCommands();
+  const mode = isolationMode();
+  if (mode === 'userns') await checkUserNamespaces();
+  const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
+  if (existing?.alive)
+    throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
+  if (existing) await cleanUp(existing.runDir, plan.lab, mode, null);
+
+  const files = runFiles(plan.runDir);
+  mkdirSync(plan.runDir, { recursive: true });
+  writeFileSync(files.plan, JSON.stringify(plan, null, 2));
+  if (mode === 'netns') await createNetns(plan.lab);
+
+  const logFd = openSync(files.supervisorLog, 'a');
+  const argv = inLabNamespace(mode, plan.lab, [process.execPath, '--import', TSX_LOADER, SUPERVISOR_MAIN, plan.runDir, mode]);
+  const child = spawn(argv[0]!, argv.slice(1), {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env: opts.env ?? process.env,
+  });
+  closeSync(logFd);
+  let exitCode: number | null = null;
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (code) => {
+      exitCode = code ?? 1;
+      resolve();
+    }),
+  );
+  child.unref();
+
+  let result: LabStatus | null = null;
+  let failure: ProgressEvent & { type: 'failed' } | null = null;
+  try {
+    await waitForSocket(files.control, () => exitCode !== null);
+    await converse(files.control, { op: 'watch' }, (event: ProgressEvent) => {
+      opts.onProgress?.(event);
+      if (event.type === 'ready') result = event.status;
+      if (event.type === 'failed') failure = event;
+      return event.type === 'ready' || event.type === 'failed';
+    });
+  } catch (err) {
+    failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
+  }
+  if (result) return result;
+
+  // Failed: wait for the supervisor to finish its own teardown, then remove the rest.
+  await Promise.race([exited, sleep(30_000)]);
+  const log = tail(readFileSafe(files.supervisorLog), 15);
+  await cleanUp(plan.runDir, plan.lab, mode, null);
+  const f = failure as (ProgressEvent & { type: 'failed' }) | null;
+  throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (code ${exitCode})`}`, {
+    hint:
+      (f?.consoleTail ? `console of ${f.vm}:\n${indentText(f.consoleTail)}\n` : '') +
+      (f ? '' : `supervisor log:\n${indentText(log)}\n`) +
+      'the lab was rolled back; nothing of it is left running',
+  });
+}
+
+export interface DownResult {
+  lab: string;
+  archive: string | null;
+}
+
+/** Stops a lab and removes everything of it; captures and console logs move to an archive. */
+export async function downLab(home: string, record: LabRecord): Promise<DownResult> {
+  const mode: IsolationMode = record.state?.mode ?? isolationMode();
+  const files = runFiles(record.runDir);
+  if (record.alive) {
+    try {
+      await ask(files.control, { op: 'down' });
+    } catch {
+      // an unresponsive supervisor is killed below
+    }
+    const pid = record.state?.supervisorPid;
+    for (let i = 0; i < 100 && pidAlive(pid); i++) await sleep(100);
+  }
+  const archive = archiveDirFor(home, record.lab);
+  const kept = await cleanUp(record.runDir, record.lab, mode, archive);
+  return { lab: record.lab, archive: kept ? archive : null };
+}
+
+/** Kills whatever still runs for this run directory, deletes the namespace, keeps
+ *  captures and console logs under `archive` (if given), removes the run directory. */
+async function cleanUp(runDir: string, lab: string, mode: IsolationMode, archive: string | null): Promise<boolean> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = processesOf(runDir);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(100);
+  }
+  if (mode === 'netns') await deleteNetns(lab);
+  let kept = false;
+  if (archive) kept = keepArtifacts(runDir, archive);
+  rmSync(runDir, { recursive: true, force: true });
+  return kept;
+}
+
+function keepArtifacts(runDir: string, archive: string): boolean {
+  const files = runFiles(runDir);
+  const toKeep: [string, string][] = [];
+  if (existsSync(files.captures)) for (const f of readdirSync(files.captures)) toKeep.push([join(files.captures, f), f]);
+  if (existsSync(files.vms))
+    for (const vm of readdirSync(files.vms)) {
+      const log = join(files.vms, vm, 'console.log');
+      if (existsSync(log)) toKeep.push([log, `${vm}.console.log`]);
+    }
+  if (toKeep.length === 0) return false;
+  mkdirSync(archive, { recursive: true });
+  for (const [from, name] of toKeep) {
+    try {
+      renameSync(from, join(archive, name));
+    } catch {
+      cpSync(from, join(archive, name));
+    }
+  }
+  return true;
+}
+
+async function waitForSocket(path: string, gaveUp: () => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(path)) return;
+    if (gaveUp()) throw new LabRuntimeError('the supervisor exited before it was ready');
+    await sleep(50);
+  }
+  throw new LabRuntimeError('the supervisor did not open its control socket within 30 s');
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+const tail = (text: string, lines: number) => text.trimEnd().split('\n').slice(-lines).join('\n');
+const indentText = (s: string) => s.replace(/^/gm, '    ');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

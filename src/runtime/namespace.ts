@@ -1,0 +1,70 @@
+// Each lab runs in its own network namespace (and a private mount namespace for the
+// read-only root that hostfs is confined to). As root: a named `ip netns`; as an
+// ordinary user: a user+net namespace from `unshare`, which dies with its last process.
+import { execa } from 'execa';
+import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
+
+export type IsolationMode = 'netns' | 'userns';
+
+export function isolationMode(): IsolationMode {
+  return process.getuid?.() === 0 ? 'netns' : 'userns';
+}
+
+export const netnsName = (lab: string) => `umlab-${lab}`;
+
+/** The command line that starts `argv` inside the lab's namespaces. */
+export function inLabNamespace(mode: IsolationMode, lab: string, argv: string[]): string[] {
+  const privateMounts = ['unshare', '--mount', '--propagation', 'private', '--'];
+  return mode === 'netns'
+    ? ['ip', 'netns', 'exec', netnsName(lab), ...privateMounts, ...argv]
+    : ['unshare', '--user', '--map-root-user', '--net', '--mount', '--propagation', 'private', '--', ...argv];
+}
+
+export async function createNetns(lab: string): Promise<void> {
+  const name = netnsName(lab);
+  const existing = await execa('ip', ['netns', 'list'], { reject: false });
+  if (existing.stdout.split('\n').some((l) => l.split(' ')[0] === name)) await deleteNetns(lab);
+  try {
+    await execa('ip', ['netns', 'add', name]);
+  } catch (cause) {
+    throw new LabRuntimeError(`cannot create network namespace ${name}`, { cause });
+  }
+}
+
+export async function deleteNetns(lab: string): Promise<void> {
+  await execa('ip', ['netns', 'delete', netnsName(lab)], { reject: false });
+}
+
+export async function netnsExists(lab: string): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'list'], { reject: false });
+  return r.stdout.split('\n').some((l) => l.split(' ')[0] === netnsName(lab));
+}
+
+/** Fails early, with what to do, when an ordinary user cannot create namespaces. */
+export async function checkUserNamespaces(): Promise<void> {
+  const r = await execa('unshare', ['--user', '--map-root-user', '--net', 'true'], { reject: false });
+  if (r.exitCode !== 0)
+    throw new MissingDependencyError(`cannot create a user+network namespace: ${r.stderr.trim()}`, {
+      hint: 'run umlab as root, or allow unprivileged user namespaces: sudo sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000',
+    });
+}
+
+/** Shell script run inside the lab's mount namespace: a read-only view of / for hostfs.
+ *  rbind (a plain bind of / is refused in a user namespace when / has submounts), then
+ *  every mount under it remounted read-only, keeping the flags the kernel locks. */
+export function readOnlyRootScript(target: string): string {
+  const t = JSON.stringify(target);
+  return `set -e
+mkdir -p ${t}
+mount --rbind / ${t}
+awk -v d=${t} '$5==d || index($5, d"/")==1 {print $5" "$6}' /proc/self/mountinfo | while read -r mp opts; do
+  o=ro
+  for f in nosuid nodev noexec relatime noatime nodiratime strictatime; do
+    case ",$opts," in *,$f,*) o="$o,$f";; esac
+  done
+  mount -o remount,bind,$o "$mp" || { echo "umlab: could not make $mp read-only" >&2; exit 1; }
+done
+# Prove it: a write through the view must fail.
+if touch ${t}/tmp/.umlab-rw-probe 2>/dev/null; then rm -f ${t}/tmp/.umlab-rw-probe; echo "umlab: read-only root is writable" >&2; exit 1; fi
+`;
+}

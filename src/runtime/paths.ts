@@ -1,0 +1,30 @@
+// Where umlab keeps its state on this host. UMLAB_HOME overrides everything (tests use it).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export function umlabHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.UMLAB_HOME) return env.UMLAB_HOME;
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'umlab');
+}
+
+/** Directory of every running lab's run directory. */
+export const labsDir = (home: string) => join(home, 'labs');
+export const runDirFor = (home: string, lab: string) => join(labsDir(home), lab);
+/** Where `down` keeps captures and console logs of a lab that has stopped. */
+export const archiveRoot = (home: string) => join(home, 'captures');
+
+export function archiveDirFor(home: string, lab: string, when = new Date()): string {
+  const stamp = when.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return join(archiveRoot(home), `${lab}-${stamp}`);
+}
+
+/** Files inside a run directory. */
+export const runFiles = (runDir: string) => ({
+  plan: join(runDir, 'plan.json'),
+  state: join(runDir, 'state.json'),
+  control: join(runDir, 'control.sock'),
+  supervisorLog: join(runDir, 'supervisor.log'),
+  captures: join(runDir, 'captures'),
+  vms: join(runDir, 'vms'),
+});

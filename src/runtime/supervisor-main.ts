@@ -1,0 +1,34 @@
+// Entry point of a lab's supervisor process, started by `umlab up` inside the lab's
+// namespaces:  node --import tsx supervisor-main.ts <runDir> <mode>
+import { readFileSync } from 'node:fs';
+import type { LabPlan } from '../topology/plan.ts';
+import { umlKernel } from './host.ts';
+import type { IsolationMode } from './namespace.ts';
+import { runFiles } from './paths.ts';
+import { Supervisor } from './supervisor.ts';
+
+const [runDir, mode] = process.argv.slice(2);
+if (!runDir || (mode !== 'netns' && mode !== 'userns')) {
+  console.error('usage: supervisor-main.ts <runDir> <netns|userns>');
+  process.exit(2);
+}
+const plan = JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
+const { kernelVersion, modulesDir } = umlKernel();
+const supervisor = new Supervisor(plan, {
+  mode: mode as IsolationMode,
+  kernelVersion,
+  modulesDir,
+  bootTimeoutMs: Number(process.env.UMLAB_BOOT_TIMEOUT ?? 120) * 1000,
+});
+
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    supervisor.teardown().finally(() => process.exit(0));
+  });
+}
+
+supervisor.start().catch((err) => {
+  console.error(`lab ${plan.lab} failed to start: ${err instanceof Error ? err.message : err}`);
+  // Give watchers a moment to read the failure event before the socket goes away.
+  setTimeout(() => process.exit(1), 200);
+});

@@ -1,0 +1,26 @@
+// The runtime side of segment kinds: which engine forwards a segment's frames.
+// Engines are loaded lazily so the pure planning code never pulls in I/O.
+import { LabRuntimeError } from '../errors.ts';
+import type { SegmentPlan } from '../topology/plan.ts';
+import type { RunningSegment } from './engines/types.ts';
+
+export type EngineStarter = (plan: SegmentPlan, options: { log: (msg: string) => void }) => Promise<RunningSegment>;
+
+const ucast: EngineStarter = async (plan, options) =>
+  (await import('./engines/ucast-engine.ts')).startUcastSegment(plan, options);
+
+/** Every engine the runtime can start, by SegmentPlan.engine. */
+export const ENGINES: Partial<Record<SegmentPlan['engine'], EngineStarter>> = {
+  switch: ucast,
+  hub: ucast,
+  wire: ucast,
+};
+
+export function startSegment(plan: SegmentPlan, options: { log: (msg: string) => void }): Promise<RunningSegment> {
+  const start = ENGINES[plan.engine];
+  if (!start)
+    throw new LabRuntimeError(
+      `segment ${plan.name}: the ${plan.kind} kind cannot run yet (engine "${plan.engine}"); engines available: ${Object.keys(ENGINES).join(', ')}`,
+    );
+  return start(plan, options);
+}
