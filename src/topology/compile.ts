@@ -1,0 +1,364 @@
+// compile(): the validated Lab -> the LabPlan the runtime executes. Pure: no fs, no
+// processes; everything host-specific comes in through PlanContext.
+//
+// Stable numbering, so the same lab always gives the same plan:
+//   - segments: declared ones in file order, then point-to-point links sorted by name;
+//   - ports of a segment: sorted by VM name, then interface number;
+//   - UDP ports: the k-th ucast port of the lab (in that order) gets
+//     enginePort 20000+2k and vmPort 20001+2k (each lab has its own network namespace);
+//   - tap devices: ul-<lab hash>-<n> for the n-th tap port, bridges ulb-<lab hash>-<n>.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { UmlabError } from '../errors.ts';
+import { ipv4HostAt, ipv4Size, parseCidr, withoutPrefix } from './address.ts';
+import { assignMacs, macKey } from './mac.ts';
+import { compareInterfaceNames, parseConnect, type Lab, type Segment, type Vm, type VmInterface } from './model.ts';
+import type { InterfacePlan, LabPlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, VmPlan } from './plan.ts';
+
+export const FIRST_UDP_PORT = 20000;
+
+/** A point-to-point link seen as a segment of two ports. */
+interface P2pSpec {
+  kind: 'p2p';
+  name: string;
+}
+type SegmentSpec = Segment | P2pSpec;
+
+/** One VM interface attached to a segment, as a kind planner sees it. */
+export interface Member {
+  vm: string;
+  iface: string;
+  mac: string;
+  link: string;
+  capture: string | null;
+}
+
+/** Lab-wide counters and names the kind planners share. */
+export interface PlanEnv {
+  runDir: string;
+  /** UDP port pair for the next ucast port of the lab. */
+  nextUcastPorts(): { vmPort: number; enginePort: number };
+  /** Host tap device for the next tap port of the lab (at most 15 characters, as Linux requires). */
+  nextTapDevice(): string;
+  /** Linux bridge for the next tap segment that has more than one port. */
+  nextBridge(): string;
+}
+
+interface PlannedSegment {
+  ports: PortPlan[];
+  /** The `ethN=` value of each member, in member order. */
+  umlArgs: string[];
+  options: Record<string, unknown>;
+  needs: string[];
+}
+
+/** Planning of one segment kind: its engine, and its ports, options and host needs. */
+interface KindPlanner<S extends SegmentSpec> {
+  engine: SegmentPlan['engine'];
+  plan(segment: S, members: Member[], env: PlanEnv): PlannedSegment;
+}
+
+/** Ports for the ucast-based engines (switch, hub, wire, slirp): the VM listens on vmPort, sends to enginePort. */
+function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), capture: m.capture }));
+  const umlArgs = ports.map((p) => `ucast,${p.mac},127.0.0.1,${p.vmPort},${p.enginePort}`);
+  const numbers = ports.flatMap((p) => [p.enginePort!, p.vmPort!]);
+  const range = numbers.length ? `127.0.0.1 UDP ${Math.min(...numbers)}-${Math.max(...numbers)}` : 'no ports (nothing is connected)';
+  return { ports, umlArgs, range };
+}
+
+const switchPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'switch' }>> = {
+  engine: 'switch',
+  plan(segment, members, env) {
+    const { ports, umlArgs, range } = ucastPorts(members, env);
+    return { ports, umlArgs, options: { ageing: segment.ageing }, needs: [`umlab switch engine (node:dgram) on ${range}`] };
+  },
+};
+
+const hubPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'hub' }>> = {
+  engine: 'hub',
+  plan(_segment, members, env) {
+    const { ports, umlArgs, range } = ucastPorts(members, env);
+    return { ports, umlArgs, options: {}, needs: [`umlab hub engine (node:dgram) on ${range}`] };
+  },
+};
+
+const p2pPlanner: KindPlanner<P2pSpec> = {
+  engine: 'wire',
+  plan(_segment, members, env) {
+    const { ports, umlArgs, range } = ucastPorts(members, env);
+    return { ports, umlArgs, options: {}, needs: [`umlab wire engine (node:dgram) on ${range}`] };
+  },
+};
+
+const mcastPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'mcast' }>> = {
+  engine: 'mcast',
+  plan(segment, members) {
+    const { group, port, ttl } = segment;
+    return {
+      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture: m.capture })),
+      umlArgs: members.map((m) => `mcast,${m.mac},${group},${port},${ttl}`),
+      options: { group, port, ttl },
+      // Without the lo route the kernel sends the group out of the default interface.
+      needs: [`multicast group ${group} UDP ${port} (ttl ${ttl}) kept on lo of the lab's network namespace (route 224.0.0.0/4 dev lo)`],
+    };
+  },
+};
+
+const tapPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'tap' }>> = {
+  engine: 'tap',
+  plan(segment, members, env) {
+    const devices = members.map(() => env.nextTapDevice());
+    const bridge = members.length > 1;
+    const bridgeDevice = bridge ? env.nextBridge() : null;
+    const hostSide = [segment.hostIp ?? 'no address', `proxy_arp ${segment.proxyArp ? 'on' : 'off'}`, `ip_forward ${segment.ipForward ? 'on' : 'off'}`].join(', ');
+    return {
+      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture: m.capture })),
+      umlArgs: members.map((m, i) => `tuntap,${devices[i]},${m.mac}`),
+      options: {
+        hostIp: segment.hostIp ?? null,
+        proxyArp: segment.proxyArp,
+        ipForward: segment.ipForward,
+        bridge,
+        bridgeDevice,
+        /** link name -> host tap device */
+        devices: Object.fromEntries(members.map((m, i) => [m.link, devices[i]])),
+      },
+      needs: [
+        ...devices.map((d) => `tap device ${d} (needs root or CAP_NET_ADMIN, /dev/net/tun)`),
+        ...(bridgeDevice ? [`Linux bridge ${bridgeDevice} joining ${devices.join(', ')}`] : []),
+        `host side of ${segment.name}: ${hostSide} (in the lab's network namespace)`,
+      ],
+    };
+  },
+};
+
+const slirpPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'slirp' }>> = {
+  engine: 'passt',
+  plan(segment, members, env) {
+    const { ports, umlArgs, range } = ucastPorts(members, env);
+    // Rules guarantee an IPv4 network of /27 or larger.
+    const network = parseCidr(segment.network)!;
+    const gateway = ipv4HostAt(network, 2);
+    const dns = ipv4HostAt(network, 3);
+    const dhcpRange = { start: ipv4HostAt(network, 15), end: ipv4HostAt(network, ipv4Size(network) - 2) };
+    const socket = `${env.runDir}/${segment.name}.passt.sock`;
+    const forward = segment.forward.map((f) => ({ proto: f.proto, hostPort: f.hostPort, guestPort: f.guestPort, ...(f.vm !== undefined && { vm: f.vm }) }));
+    const passtArgs = [
+      `--socket ${socket}`,
+      `--gateway ${gateway}`,
+      `--dns-forward ${dns}`,
+      ...(segment.dhcp ? [] : ['--no-dhcp']),
+      ...forward.map((f) => `${f.proto === 'tcp' ? '-t' : '-u'} ${f.hostPort}:${f.guestPort}`),
+    ];
+    return {
+      ports,
+      umlArgs,
+      options: { network: segment.network, gateway, dns, dhcpRange, dhcp: segment.dhcp, forward, socket },
+      needs: [`umlab switch engine (node:dgram) on ${range}, with a port to passt`, `passt ${passtArgs.join(' ')} (in the host's network namespace)`],
+    };
+  },
+};
+
+/** The registry of segment kinds. */
+const PLANNERS: { [K in SegmentKind]: KindPlanner<Extract<SegmentSpec, { kind: K }>> } = {
+  switch: switchPlanner,
+  hub: hubPlanner,
+  p2p: p2pPlanner,
+  mcast: mcastPlanner,
+  slirp: slirpPlanner,
+  tap: tapPlanner,
+};
+
+export const SUPPORTED_KINDS = Object.keys(PLANNERS) as SegmentKind[];
+
+function plannerFor(kind: string): KindPlanner<SegmentSpec> {
+  if (!Object.hasOwn(PLANNERS, kind)) throw new UmlabError(`unknown segment kind "${kind}": supported kinds are ${SUPPORTED_KINDS.join(', ')}`);
+  return PLANNERS[kind as SegmentKind] as KindPlanner<SegmentSpec>;
+}
+
+/** Plans one segment with the planner of its kind (exported for tests of the registry). */
+export function planSegment(segment: SegmentSpec, members: Member[], env: PlanEnv): SegmentPlan & { umlArgs: string[] } {
+  const planner = plannerFor(segment.kind);
+  const planned = planner.plan(segment, members, env);
+  return { name: segment.name, kind: segment.kind, engine: planner.engine, ports: planned.ports, options: planned.options, needs: planned.needs, umlArgs: planned.umlArgs };
+}
+
+// ---- links ---------------------------------------------------------------------
+
+interface Endpoint {
+  vm: string;
+  iface: string;
+}
+
+interface ResolvedLinks {
+  /** Every interface of every VM, including those point-to-point links create, in ethN order. */
+  interfaces: Map<string, VmInterface[]>;
+  /** Segment name -> attached interfaces (sorted by VM, then interface). */
+  members: Map<string, Endpoint[]>;
+  /** Point-to-point links, sorted by name; endpoints sorted by VM, then interface. */
+  p2p: { name: string; endpoints: [Endpoint, Endpoint] }[];
+}
+
+const compareEndpoints = (a: Endpoint, b: Endpoint) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : compareInterfaceNames(a.iface, b.iface));
+const endpointName = (e: Endpoint) => `${e.vm}.${e.iface}`;
+
+/** Who is attached to what. A p2p target that is not declared is created without address;
+ *  a declared one without `connect` joins the link (rules have rejected everything else). */
+export function resolveLinks(lab: Lab): ResolvedLinks {
+  const interfaces = new Map(lab.vms.map((vm) => [vm.name, [...vm.interfaces]]));
+  const members = new Map<string, Endpoint[]>(lab.segments.map((s) => [s.name, []]));
+  const p2p = new Map<string, [Endpoint, Endpoint]>();
+  for (const vm of lab.vms) {
+    for (const iface of vm.interfaces) {
+      if (iface.connect === undefined) continue;
+      const target = parseConnect(iface.connect);
+      if ('segment' in target) {
+        members.get(target.segment)?.push({ vm: vm.name, iface: iface.name });
+        continue;
+      }
+      const peers = interfaces.get(target.vm)!;
+      if (!peers.some((i) => i.name === target.iface)) {
+        peers.push({ name: target.iface, addresses: [], dhcp: false, proxyArp: false, capture: lab.capture });
+        peers.sort((a, b) => compareInterfaceNames(a.name, b.name));
+      }
+      const ends = [{ vm: vm.name, iface: iface.name }, target].sort(compareEndpoints) as [Endpoint, Endpoint];
+      p2p.set(ends.map(endpointName).join('--'), ends);
+    }
+  }
+  for (const list of members.values()) list.sort(compareEndpoints);
+  const names = [...p2p.keys()].sort();
+  return { interfaces, members, p2p: names.map((name) => ({ name, endpoints: p2p.get(name)! })) };
+}
+
+// ---- compile -------------------------------------------------------------------
+
+/** Turns a validated lab into the plan the runtime executes. */
+export function compile(lab: Lab, ctx: PlanContext): LabPlan {
+  const runDir = ctx.runDir.replace(/\/+$/, '') || '/';
+  const rootfs = `${runDir}/rootfs`;
+  const umlDir = `${runDir}/uml`;
+  const resolved = resolveLinks(lab);
+  const iface = (e: Endpoint) => resolved.interfaces.get(e.vm)!.find((i) => i.name === e.iface)!;
+
+  const everyEndpoint = [...resolved.interfaces].flatMap(([vm, list]) => list.map((i) => ({ vm, iface: i.name }))).sort(compareEndpoints);
+  const macs = assignMacs(
+    lab.name,
+    everyEndpoint.map((e) => ({ vm: e.vm, iface: e.iface, addresses: iface(e).addresses, ...(iface(e).mac !== undefined && { mac: iface(e).mac }) })),
+  );
+  const captureFile = (link: string, ...ends: Endpoint[]) => (lab.capture && ends.every((e) => iface(e).capture) ? `${runDir}/captures/${link}.pcap` : null);
+
+  const labHash = createHash('sha256').update(lab.name).digest('hex').slice(0, 4);
+  let ucastIndex = 0;
+  let tapIndex = 0;
+  let bridgeIndex = 0;
+  const env: PlanEnv = {
+    runDir,
+    nextUcastPorts: () => {
+      const k = ucastIndex++;
+      return { vmPort: FIRST_UDP_PORT + 1 + 2 * k, enginePort: FIRST_UDP_PORT + 2 * k };
+    },
+    nextTapDevice: () => `ul-${labHash}-${tapIndex++}`,
+    nextBridge: () => `ulb-${labHash}-${bridgeIndex++}`,
+  };
+
+  const segments: SegmentPlan[] = [];
+  const links: LinkPlan[] = [];
+  /** "vm.ethN" -> what the interface is attached to. */
+  const attachment = new Map<string, { segment: string; link: string; umlArg: string }>();
+  const planOne = (spec: SegmentSpec, members: Member[], linkOf: (m: Member) => LinkPlan | undefined) => {
+    const { umlArgs, ...plan } = planSegment(spec, members, env);
+    segments.push(plan);
+    members.forEach((m, i) => {
+      attachment.set(macKey(m.vm, m.iface), { segment: spec.name, link: m.link, umlArg: umlArgs[i]! });
+      const link = linkOf(m);
+      if (link) links.push(link);
+    });
+  };
+  for (const segment of lab.segments) {
+    const members = resolved.members.get(segment.name)!.map((e): Member => {
+      const link = endpointName(e);
+      return { vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link, capture: captureFile(link, e) };
+    });
+    planOne(segment, members, (m) => ({ name: m.link, segment: segment.name, endpoints: [{ vm: m.vm, iface: m.iface }], capture: m.capture }));
+  }
+  for (const { name, endpoints } of resolved.p2p) {
+    // Both ports of a wire write one capture file.
+    const capture = captureFile(name, ...endpoints);
+    const members = endpoints.map((e): Member => ({ vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link: name, capture }));
+    planOne({ kind: 'p2p', name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints, capture } : undefined));
+  }
+
+  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, macs, attachment }));
+  return {
+    lab: lab.name,
+    ...(lab.description !== undefined && { description: lab.description }),
+    source: lab.source,
+    runDir,
+    rootfs,
+    umlDir,
+    capture: lab.capture,
+    vms,
+    segments,
+    links,
+    hosts: lab.vms.map((vm) => ({
+      name: vm.name,
+      addresses: [...new Set(vm.interfaces.flatMap((i) => i.addresses.map(withoutPrefix)))],
+    })),
+  };
+}
+
+interface VmPlanInput {
+  lab: Lab;
+  ctx: PlanContext;
+  runDir: string;
+  rootfs: string;
+  umlDir: string;
+  macs: Map<string, string>;
+  attachment: Map<string, { segment: string; link: string; umlArg: string }>;
+}
+
+function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
+  const { lab, ctx, runDir, rootfs, umlDir, macs, attachment } = input;
+  const vmDir = `${runDir}/vms/${vm.name}`;
+  const initPath = `${vmDir}/init.sh`;
+  const image = vm.image === undefined ? undefined : posix.resolve(posix.dirname(lab.source), vm.image);
+  // With an image the VM boots from a copy-on-write file over it instead of the read-only host root.
+  const root = image === undefined ? [`hostfs=${rootfs}`, 'rootfstype=hostfs', 'rootflags=/'] : [`ubd0=${vmDir}/root.cow,${image}`, 'root=/dev/ubda'];
+  const interfacePlans = interfaces.map((i): InterfacePlan => {
+    const key = macKey(vm.name, i.name);
+    const attached = attachment.get(key)!;
+    return { name: i.name, mac: macs.get(key)!, addresses: i.addresses, dhcp: i.dhcp, proxyArp: i.proxyArp, segment: attached.segment, link: attached.link, umlArg: attached.umlArg };
+  });
+  const argv = [
+    ctx.kernel,
+    `mem=${vm.memory}`,
+    `umid=${vm.name}`,
+    `uml_dir=${umlDir}`,
+    ...root,
+    'ro',
+    'quiet',
+    `init=${initPath}`,
+    'con0=fd:0,fd:1',
+    'con=null',
+    'ssl=null',
+    'ssl1=fd:3,fd:4',
+    ...interfacePlans.map((i) => `${i.name}=${i.umlArg}`),
+  ];
+  return {
+    name: vm.name,
+    umid: vm.name,
+    memory: vm.memory,
+    argv,
+    initPath,
+    consoleLog: `${vmDir}/console.log`,
+    console: vm.console,
+    ...(vm.consolePort !== undefined && { consolePort: vm.consolePort }),
+    ...(image !== undefined && { image }),
+    interfaces: interfacePlans,
+    routes: vm.routes,
+    sysctl: vm.sysctl,
+    files: vm.files,
+    startup: vm.startup,
+  };
+}

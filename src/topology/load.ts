@@ -1,0 +1,374 @@
+// Loading a lab file: YAML (with source positions) -> JSON-schema check -> Lab model
+// -> semantic rules. parseLab is pure and total: any text gives a lab or diagnostics.
+//
+// Position convention for diagnostics: they point at the YAML node that is wrong:
+// the VALUE node when a value is wrong (a connect target, an address, a MAC, a memory
+// size, a forward entry), the KEY node when the entry as a whole is wrong (its name is
+// bad or taken, a required property is missing from it, it is unknown, it is not
+// connected). A missing top-level property points at the start of the document.
+import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import schema from '../../schema/lab.schema.json' with { type: 'json' };
+import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
+import { compareInterfaceNames, type Lab, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
+import { didYouMean, RULES, type RuleContext } from './rules.ts';
+
+export type PathSegment = string | number;
+export type NodePart = 'key' | 'value';
+
+/** "vms.h1.interfaces.eth0.connect"; keys that are not plain words are quoted, indexes in brackets. */
+export function formatPath(path: PathSegment[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** Finds source positions of lab paths in one parsed YAML document. */
+export class SourceMap {
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** True when the document has a node at `path` (e.g. whether a VM sets `memory` itself). */
+  has(path: PathSegment[]): boolean {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        if (!pair) return false;
+        node = pair.value;
+      } else if (isSeq(node)) {
+        if (typeof seg !== 'number' || seg >= node.items.length) return false;
+        node = node.items[seg];
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** 1-based line/col of the key or value node at `path`; the deepest existing node when the path goes further. */
+  position(path: PathSegment[], part: NodePart): { line: number; col: number } {
+    const offset = this.offset(path, part);
+    const { line, col } = this.lines.linePos(offset);
+    return { line, col };
+  }
+
+  private offset(path: PathSegment[], part: NodePart): number {
+    let node: unknown = this.doc.contents;
+    let best = firstOffset(node) ?? 0;
+    for (let i = 0; i < path.length; i++) {
+      if (isAlias(node)) node = node.resolve(this.doc);
+      const last = i === path.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(path[i]));
+        if (!pair) return best;
+        const keyOffset = firstOffset(pair.key);
+        if (last && part === 'key') return keyOffset ?? best;
+        // An empty value (`sw0:`) has no node of its own: use the key.
+        best = firstOffset(pair.value) ?? keyOffset ?? best;
+        node = pair.value;
+      } else if (isSeq(node)) {
+        const item = node.items[Number(path[i])];
+        const itemOffset = firstOffset(item);
+        if (itemOffset === undefined) return best;
+        best = itemOffset;
+        node = item;
+      } else {
+        return best;
+      }
+    }
+    return best;
+  }
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return typeof key === 'string' ? key : undefined;
+}
+
+function firstOffset(node: unknown): number | undefined {
+  const range = (node as Node | null | undefined)?.range;
+  return Array.isArray(range) ? range[0] : undefined;
+}
+
+// One compiled validator for the process; the schema is the single source of truth.
+let validator: ReturnType<Ajv2020['compile']> | undefined;
+function validateSchema(data: unknown): ErrorObject[] {
+  validator ??= new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true }).compile(schema);
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
+
+/** Parses and validates a lab file's text. Never throws: every input gives a lab or diagnostics. */
+export function parseLab(text: string, file: string): { lab: Lab } | { errors: Diagnostic[] } {
+  try {
+    return parseLabUnsafe(text, file);
+  } catch (error) {
+    // A bug or a pathological input (e.g. nesting deeper than the stack): still a diagnostic.
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      errors: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          path: '',
+          message: `internal error while loading the lab: ${message}`,
+          hint: 'simplify the file around the last change; please report this with the file attached',
+        },
+      ],
+    };
+  }
+}
+
+function parseLabUnsafe(text: string, file: string): { lab: Lab } | { errors: Diagnostic[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      errors: doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { file, line, col, path: '', message: `YAML: ${e.message}`, hint: yamlHint(e.code) };
+      }),
+    };
+  }
+  const sources = new SourceMap(doc, lines);
+  // Aliases could expand exponentially ("billion laughs"): cap them.
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const schemaErrors = validateSchema(data);
+  if (schemaErrors.length > 0) return { errors: schemaDiagnostics(schemaErrors, sources, file) };
+
+  const lab = toModel(data as RawLab, file);
+  const ctx: RuleContext = {
+    lab,
+    diag: (path, part, message, hint) => ({ file, ...sources.position(path, part), path: formatPath(path), message, hint }),
+    lineOf: (path, part = 'key') => sources.position(path, part).line,
+    has: (path) => sources.has(path),
+  };
+  const errors = RULES.flatMap((rule) => rule(ctx));
+  errors.sort((a, b) => a.line - b.line || a.col - b.col);
+  return errors.length > 0 ? { errors } : { lab };
+}
+
+function yamlHint(code: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY':
+      return 'each name may appear once in a map; rename or merge the two entries';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check the indentation: entries of one map start in the same column';
+    case 'TAB_AS_INDENT':
+      return 'indent with spaces, not tabs';
+    case 'MULTIPLE_DOCS':
+      return 'a lab file holds one document: remove the extra `---`';
+    default:
+      return 'fix the YAML syntax at this position';
+  }
+}
+
+/** Lab file errors from ajv, located at the offending node with a hint taken from the schema's descriptions. */
+function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // ajv reports a bad property name twice: the failing keyword (with propertyName) and a wrapper.
+    if (e.keyword === 'propertyNames') continue;
+    const path = pointerToPath(e.instancePath);
+    const description = (e.parentSchema as { description?: string } | undefined)?.description;
+    let part: NodePart = 'value';
+    let message: string;
+    let hint = description ?? 'see docs/lab-format.md';
+    if (e.propertyName !== undefined) {
+      path.push(e.propertyName);
+      part = 'key';
+      message = `invalid name "${e.propertyName}"`;
+    } else if (e.keyword === 'required') {
+      const missing = String(e.params.missingProperty);
+      part = 'key';
+      message = `missing required property "${missing}"`;
+      const properties = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties;
+      hint = `add \`${missing}:\`: ${properties?.[missing]?.description ?? ''}`.replace(/: $/, '');
+    } else if (e.keyword === 'additionalProperties') {
+      const unknown = String(e.params.additionalProperty);
+      path.push(unknown);
+      part = 'key';
+      message = `unknown property "${unknown}"`;
+      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      const guess = didYouMean(unknown, allowed);
+      hint = guess ? `did you mean "${guess}"?` : allowed.length ? `allowed here: ${allowed.join(', ')}` : 'this entry takes no properties';
+    } else if (e.keyword === 'type') {
+      message = `must be ${[e.params.type].flat().join(' or ')}, not ${describe(e.data)}`;
+    } else if (e.keyword === 'enum') {
+      message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'pattern') {
+      message = `${JSON.stringify(e.data)} is not valid here`;
+    } else if (e.keyword === 'minProperties' && path.length === 1 && path[0] === 'vms') {
+      message = 'a lab needs at least one VM';
+      hint = 'add a VM under `vms:`, e.g. `h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 } } }`';
+    } else {
+      message = `${JSON.stringify(e.data)} ${e.message ?? 'is not valid'}`;
+    }
+    const where = sources.position(path, part);
+    const key = `${where.line}:${where.col}:${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ file, ...where, path: formatPath(path), message, hint });
+  }
+  return out.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** "/vms/h1/routes/0" -> ["vms", "h1", "routes", 0] (JSON pointer unescaping; numeric parts are indexes). */
+function pointerToPath(pointer: string): PathSegment[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+}
+
+/** Reads, parses and validates a lab file; throws LabFileError with every diagnostic. */
+export async function loadLabFile(path: string): Promise<Lab> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotFoundError(`no such lab file: ${path}`, { cause: error, hint: 'give the path of a .yaml lab file, e.g. labs/two-hosts.yaml' });
+    const diagnostic = { file: path, line: 1, col: 1, path: '', message: `cannot read the lab file: ${(error as Error).message}` };
+    throw new LabFileError([diagnostic], { cause: error });
+  }
+  const result = parseLab(text, path);
+  if ('errors' in result) throw new LabFileError(result.errors);
+  return result.lab;
+}
+
+// ---- Schema-valid data -> model ------------------------------------------------
+
+/** The lab file's shape as the schema guarantees it (snake_case, optional values, nulls for empty entries). */
+interface RawLab {
+  name: string;
+  description?: string;
+  capture?: boolean;
+  defaults?: { memory?: string; console?: Vm['console'] };
+  switches?: Record<string, { ageing?: number } | null>;
+  hubs?: Record<string, object | null>;
+  mcast?: Record<string, { group?: string; port?: number; ttl?: number } | null>;
+  taps?: Record<string, { host_ip?: string; proxy_arp?: boolean; ip_forward?: boolean } | null>;
+  gateways?: Record<string, { type?: 'slirp'; network?: string; dhcp?: boolean; forward?: string[] } | null>;
+  vms: Record<string, RawVm | null>;
+  tests?: { name: string }[];
+}
+
+interface RawVm {
+  memory?: string;
+  console?: Vm['console'];
+  console_port?: number;
+  image?: string;
+  interfaces?: Record<string, RawInterface | null>;
+  routes?: string[];
+  sysctl?: Record<string, string | number | boolean>;
+  startup?: string[];
+  files?: Record<string, string>;
+}
+
+interface RawInterface {
+  connect?: string;
+  ip?: string | string[];
+  dhcp?: boolean;
+  mac?: string;
+  proxy_arp?: boolean;
+  capture?: boolean;
+}
+
+export const DEFAULT_MEMORY = '128M';
+export const DEFAULT_AGEING = 300;
+export const DEFAULT_SLIRP_NETWORK = '10.0.2.0/24';
+
+/** Fills in defaults; segments keep file order (top-level keys in document order, then entries). */
+function toModel(raw: RawLab, file: string): Lab {
+  const capture = raw.capture ?? true;
+  const segments: Segment[] = [];
+  let mcastIndex = 0;
+  for (const section of Object.keys(raw)) {
+    if (section === 'switches') for (const [name, s] of Object.entries(raw.switches ?? {})) segments.push({ kind: 'switch', name, ageing: s?.ageing ?? DEFAULT_AGEING });
+    if (section === 'hubs') for (const name of Object.keys(raw.hubs ?? {})) segments.push({ kind: 'hub', name });
+    if (section === 'mcast')
+      for (const [name, m] of Object.entries(raw.mcast ?? {})) {
+        // Default group/port differ per segment so two groups never merge (n < 256 by any sane lab).
+        const n = mcastIndex++;
+        segments.push({ kind: 'mcast', name, group: m?.group ?? `239.192.${n % 256}.1`, port: m?.port ?? 1102 + n, ttl: m?.ttl ?? 1 });
+      }
+    if (section === 'taps')
+      for (const [name, t] of Object.entries(raw.taps ?? {}))
+        segments.push({ kind: 'tap', name, ...(t?.host_ip !== undefined && { hostIp: t.host_ip }), proxyArp: t?.proxy_arp ?? false, ipForward: t?.ip_forward ?? false });
+    if (section === 'gateways')
+      for (const [name, g] of Object.entries(raw.gateways ?? {}))
+        segments.push({ kind: 'slirp', name, network: g?.network ?? DEFAULT_SLIRP_NETWORK, dhcp: g?.dhcp ?? true, forward: (g?.forward ?? []).map(parseForward) });
+  }
+  const vms = Object.entries(raw.vms).map(([name, v]): Vm => {
+    const vm = v ?? {};
+    const interfaces = Object.entries(vm.interfaces ?? {})
+      .map(([ifName, i]): VmInterface => ({
+        name: ifName,
+        ...(i?.connect !== undefined && { connect: i.connect }),
+        addresses: i?.ip === undefined ? [] : [i.ip].flat(),
+        dhcp: i?.dhcp ?? false,
+        proxyArp: i?.proxy_arp ?? false,
+        ...(i?.mac !== undefined && { mac: i.mac.toLowerCase() }),
+        capture: i?.capture ?? capture,
+      }))
+      .sort((a, b) => compareInterfaceNames(a.name, b.name));
+    return {
+      name,
+      memory: vm.memory ?? raw.defaults?.memory ?? DEFAULT_MEMORY,
+      console: vm.console ?? raw.defaults?.console ?? 'log',
+      ...(vm.console_port !== undefined && { consolePort: vm.console_port }),
+      ...(vm.image !== undefined && { image: vm.image }),
+      interfaces,
+      routes: vm.routes ?? [],
+      sysctl: Object.fromEntries(Object.entries(vm.sysctl ?? {}).map(([k, value]) => [k, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)])),
+      startup: vm.startup ?? [],
+      files: vm.files ?? {},
+    };
+  });
+  return {
+    name: raw.name,
+    ...(raw.description !== undefined && { description: raw.description }),
+    file,
+    source: resolvePath(file),
+    capture,
+    segments,
+    vms,
+    tests: raw.tests ?? [],
+  };
+}
+
+/** "tcp:8080:80" or "tcp:8080:h1:80" (the schema guarantees the shape). */
+function parseForward(spec: string): PortForward {
+  const parts = spec.split(':');
+  const [proto, hostPort] = parts;
+  const guestPort = parts[parts.length - 1];
+  return {
+    proto: proto as PortForward['proto'],
+    hostPort: Number(hostPort),
+    guestPort: Number(guestPort),
+    ...(parts.length === 4 && { vm: parts[2] }),
+    spec,
+  };
+}

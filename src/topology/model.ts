@@ -1,0 +1,138 @@
+// The Lab model: a lab file after schema validation, with defaults filled in.
+// Plain data, no positions: rules find positions through the YAML paths the
+// names imply (a VM's name is its key under `vms`, and so on).
+
+export type ConsoleKind = 'log' | 'pty' | 'port';
+
+/** Declared segment kinds; point-to-point links ('p2p' in the plan) are not declared, they come from `connect: vm.ethN`. */
+export type DeclaredSegmentKind = 'switch' | 'hub' | 'mcast' | 'tap' | 'slirp';
+
+/** The top-level key each segment kind is declared under. */
+export const SECTION_OF_KIND: Record<DeclaredSegmentKind, string> = {
+  switch: 'switches',
+  hub: 'hubs',
+  mcast: 'mcast',
+  tap: 'taps',
+  slirp: 'gateways',
+};
+
+export interface Lab {
+  name: string;
+  description?: string;
+  /** The lab file as given to the loader (used in diagnostics). */
+  file: string;
+  /** Absolute path of the lab file; `image:` paths resolve relative to its directory. */
+  source: string;
+  /** Record pcap files (lab-wide switch; interfaces can opt out). */
+  capture: boolean;
+  /** Declared segments, in file order. */
+  segments: Segment[];
+  /** VMs, in file order. */
+  vms: Vm[];
+  tests: LabTest[];
+}
+
+export type Segment = SwitchSegment | HubSegment | McastSegment | TapSegment | SlirpSegment;
+
+export interface SwitchSegment {
+  kind: 'switch';
+  name: string;
+  /** Seconds a learned MAC is kept; 0 keeps it forever. */
+  ageing: number;
+}
+
+export interface HubSegment {
+  kind: 'hub';
+  name: string;
+}
+
+export interface McastSegment {
+  kind: 'mcast';
+  name: string;
+  group: string;
+  port: number;
+  ttl: number;
+}
+
+export interface TapSegment {
+  kind: 'tap';
+  name: string;
+  /** CIDR of the host side, if it has an address. */
+  hostIp?: string;
+  proxyArp: boolean;
+  ipForward: boolean;
+}
+
+export interface SlirpSegment {
+  kind: 'slirp';
+  name: string;
+  /** IPv4 network CIDR, e.g. "10.0.2.0/24". */
+  network: string;
+  dhcp: boolean;
+  forward: PortForward[];
+}
+
+export interface PortForward {
+  proto: 'tcp' | 'udp';
+  hostPort: number;
+  guestPort: number;
+  /** Target VM; when absent the gateway's guest gets it. */
+  vm?: string;
+  /** The entry as written, for messages. */
+  spec: string;
+}
+
+export interface Vm {
+  name: string;
+  /** e.g. "128M" */
+  memory: string;
+  console: ConsoleKind;
+  consolePort?: number;
+  /** Disk image as written in the lab file (relative to the lab file's directory). */
+  image?: string;
+  /** Declared interfaces, in numeric ethN order. */
+  interfaces: VmInterface[];
+  routes: string[];
+  /** sysctl name -> value, e.g. {"net.ipv4.ip_forward": "1"}. */
+  sysctl: Record<string, string>;
+  startup: string[];
+  files: Record<string, string>;
+}
+
+export interface VmInterface {
+  name: string;
+  /** Segment name or "vm.ethN"; absent when the interface waits for a point-to-point peer to link to it. */
+  connect?: string;
+  /** CIDRs as written (IPv4 and IPv6). */
+  addresses: string[];
+  dhcp: boolean;
+  proxyArp: boolean;
+  /** MAC as written (lowercase); derived at compile time when absent. */
+  mac?: string;
+  capture: boolean;
+}
+
+export interface LabTest {
+  name: string;
+  [key: string]: unknown;
+}
+
+/** What a `connect:` value refers to: a segment, or another VM's interface. */
+export type ConnectTarget = { segment: string } | { vm: string; iface: string };
+
+/** Splits a `connect:` value; "h2.eth0" is a VM interface, anything without a dot a segment. */
+export function parseConnect(connect: string): ConnectTarget {
+  const dot = connect.indexOf('.');
+  if (dot < 0) return { segment: connect };
+  return { vm: connect.slice(0, dot), iface: connect.slice(dot + 1) };
+}
+
+/** eth0, eth1, ... (no leading zeros, so eth01 cannot alias eth1). */
+export const INTERFACE_NAME = /^eth(0|[1-9][0-9]*)$/;
+
+/** Numeric order of interface names: eth2 before eth10. Non-ethN names sort last, by name. */
+export function compareInterfaceNames(a: string, b: string): number {
+  const na = INTERFACE_NAME.test(a) ? Number(a.slice(3)) : Number.MAX_SAFE_INTEGER;
+  const nb = INTERFACE_NAME.test(b) ? Number(b.slice(3)) : Number.MAX_SAFE_INTEGER;
+  return na - nb || (a < b ? -1 : a > b ? 1 : 0);
+}

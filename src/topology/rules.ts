@@ -1,0 +1,478 @@
+// Semantic rules: what the JSON schema cannot say. Each rule is a small function
+// from the schema-valid lab to its diagnostics; parseLab runs them all and reports
+// every problem at once. Positions follow the convention in load.ts (value node when
+// a value is wrong, key node when the entry as a whole is wrong).
+import type { Diagnostic } from '../errors.ts';
+import { ipv4HostAt, isNetworkAddress, parseCidr, parseIPv4 } from './address.ts';
+import type { NodePart, PathSegment } from './load.ts';
+import { isMulticastMac } from './mac.ts';
+import { INTERFACE_NAME, parseConnect, SECTION_OF_KIND, type Lab, type Segment, type Vm, type VmInterface } from './model.ts';
+
+export interface RuleContext {
+  lab: Lab;
+  /** A diagnostic located at the key or value node of `path` in the lab file. */
+  diag(path: PathSegment[], part: NodePart, message: string, hint: string): Diagnostic;
+  /** Line of a node, for messages that point at a second place ("... by h1.eth0 (line 12)"). */
+  lineOf(path: PathSegment[], part?: NodePart): number;
+  /** Whether the lab file itself has a node at `path` (as opposed to a filled-in default). */
+  has(path: PathSegment[]): boolean;
+}
+
+export type Rule = (ctx: RuleContext) => Diagnostic[];
+
+export const MIN_MEMORY_MIB = 96;
+
+// ---- helpers ----------------------------------------------------------------
+
+const ifacePath = (vm: string, iface: string, ...rest: PathSegment[]): PathSegment[] => ['vms', vm, 'interfaces', iface, ...rest];
+const segmentPath = (segment: Segment, ...rest: PathSegment[]): PathSegment[] => [SECTION_OF_KIND[segment.kind], segment.name, ...rest];
+const KIND_WORD: Record<Segment['kind'], string> = { switch: 'switch', hub: 'hub', mcast: 'mcast segment', tap: 'tap bridge', slirp: 'gateway' };
+
+/** The closest candidate within a small edit distance, for "did you mean" hints. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+interface IfaceRef {
+  vm: Vm;
+  iface: VmInterface;
+}
+
+function* allInterfaces(lab: Lab): Generator<IfaceRef> {
+  for (const vm of lab.vms) for (const iface of vm.interfaces) yield { vm, iface };
+}
+
+function findInterface(lab: Lab, vm: string, iface: string): VmInterface | undefined {
+  return lab.vms.find((v) => v.name === vm)?.interfaces.find((i) => i.name === iface);
+}
+
+/** A `connect: vm.ethN` whose target is well-formed (the VM exists, ethN is a valid name, not itself). */
+interface Pointer {
+  from: IfaceRef;
+  toVm: string;
+  toIface: string;
+  /** The target interface if it is declared. */
+  target?: VmInterface;
+}
+
+function pointers(lab: Lab): Pointer[] {
+  const out: Pointer[] = [];
+  for (const from of allInterfaces(lab)) {
+    if (from.iface.connect === undefined) continue;
+    const t = parseConnect(from.iface.connect);
+    if (!('vm' in t) || !lab.vms.some((v) => v.name === t.vm) || !INTERFACE_NAME.test(t.iface)) continue;
+    if (t.vm === from.vm.name && t.iface === from.iface.name) continue;
+    const target = findInterface(lab, t.vm, t.iface);
+    out.push({ from, toVm: t.vm, toIface: t.iface, ...(target && { target }) });
+  }
+  return out;
+}
+
+const refName = (vm: string, iface: string) => `${vm}.${iface}`;
+
+/** A p2p pointer is mutual when its target connects straight back to it. */
+const isMutual = (p: Pointer) => p.target?.connect === refName(p.from.vm.name, p.from.iface.name);
+
+/** The next unused ethN of a VM, counting interfaces that links create implicitly. */
+function freeInterfaceName(lab: Lab, vm: string): string {
+  const used = new Set(lab.vms.find((v) => v.name === vm)?.interfaces.map((i) => i.name));
+  for (const p of pointers(lab)) if (p.toVm === vm) used.add(p.toIface);
+  let n = 0;
+  while (used.has(`eth${n}`)) n++;
+  return `eth${n}`;
+}
+
+/** "128M" -> 128; K/M/G as UML's mem= reads them. */
+export function memoryMiB(memory: string): number {
+  const n = Number(memory.slice(0, -1));
+  return { K: n / 1024, M: n, G: n * 1024 }[memory.slice(-1) as 'K' | 'M' | 'G'];
+}
+
+// ---- rules --------------------------------------------------------------------
+
+/** Segments and VMs share one namespace: `connect: x` must mean one thing. */
+export const uniqueNames: Rule = (ctx) => {
+  const entries = [
+    ...ctx.lab.segments.map((s) => ({ path: segmentPath(s), name: s.name, what: `a ${KIND_WORD[s.kind]}` })),
+    ...ctx.lab.vms.map((v) => ({ path: ['vms', v.name], name: v.name, what: 'a VM' })),
+  ]
+    .map((e) => ({ ...e, line: ctx.lineOf(e.path) }))
+    .sort((a, b) => a.line - b.line);
+  const first = new Map<string, (typeof entries)[number]>();
+  const out: Diagnostic[] = [];
+  for (const e of entries) {
+    const earlier = first.get(e.name);
+    if (!earlier) {
+      first.set(e.name, e);
+      continue;
+    }
+    out.push(
+      ctx.diag(e.path, 'key', `name "${e.name}" is already used by ${earlier.what} (line ${earlier.line})`, 'switches, hubs, mcast, taps, gateways and VMs share one set of names: rename one of them'),
+    );
+  }
+  return out;
+};
+
+/** UML names its interfaces ethN; other names cannot be passed as `ethN=`. */
+export const interfaceNames: Rule = (ctx) =>
+  [...allInterfaces(ctx.lab)]
+    .filter(({ iface }) => !INTERFACE_NAME.test(iface.name))
+    .map(({ vm, iface }) =>
+      ctx.diag(ifacePath(vm.name, iface.name), 'key', `interface name "${iface.name}" is not ethN`, 'name interfaces eth0, eth1, eth2, ... (UML numbers them; no leading zeros)'),
+    );
+
+/** `connect:` names a declared segment or an interface `vm.ethN` of a declared VM. */
+export const connectTargetsExist: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const segmentNames = ctx.lab.segments.map((s) => s.name);
+  const vmNames = ctx.lab.vms.map((v) => v.name);
+  for (const { vm, iface } of allInterfaces(ctx.lab)) {
+    if (iface.connect === undefined) continue;
+    const path = ifacePath(vm.name, iface.name, 'connect');
+    const target = parseConnect(iface.connect);
+    if ('segment' in target) {
+      if (segmentNames.includes(target.segment)) continue;
+      if (vmNames.includes(target.segment)) {
+        out.push(ctx.diag(path, 'value', `"${target.segment}" is a VM, not a segment`, `to link point-to-point to one of its interfaces write \`connect: ${target.segment}.eth0\``));
+        continue;
+      }
+      const guess = didYouMean(target.segment, segmentNames);
+      const known = segmentNames.length ? `segments of this lab: ${segmentNames.join(', ')}` : 'this lab declares no segments';
+      out.push(
+        ctx.diag(path, 'value', `no segment named "${target.segment}"`, guess ? `did you mean "${guess}"?` : `declare it under switches, hubs, mcast, taps or gateways (${known})`),
+      );
+    } else if (!vmNames.includes(target.vm)) {
+      const guess = didYouMean(target.vm, vmNames);
+      out.push(ctx.diag(path, 'value', `no VM named "${target.vm}"`, guess ? `did you mean "${guess}.${target.iface}"?` : `VMs of this lab: ${vmNames.join(', ')}`));
+    } else if (!INTERFACE_NAME.test(target.iface)) {
+      out.push(ctx.diag(path, 'value', `"${target.iface}" is not an interface name`, `write the peer as vm.ethN, e.g. ${target.vm}.eth0`));
+    } else if (target.vm === vm.name && target.iface === iface.name) {
+      out.push(ctx.diag(path, 'value', 'an interface cannot connect to itself', 'connect it to a segment or to another interface'));
+    }
+  }
+  return out;
+};
+
+/** A point-to-point peer either points back, or is free (no connect, or not declared). */
+export const p2pPeerPointsBack: Rule = (ctx) => {
+  const all = pointers(ctx.lab);
+  const out: Diagnostic[] = [];
+  const blamedTargets = new Set<string>();
+  for (const p of all) {
+    const target = p.target;
+    if (target?.connect === undefined || isMutual(p)) continue;
+    // If the target has a mutual link with someone else, interfaceUsedOnce explains it better.
+    const targetHasMutualPeer = all.some((q) => q.toVm === p.toVm && q.toIface === p.toIface && isMutual(q));
+    if (targetHasMutualPeer) continue;
+    const from = refName(p.from.vm.name, p.from.iface.name);
+    const to = refName(p.toVm, p.toIface);
+    const hint = `remove \`connect:\` from ${to} (the link from ${from} creates it), or link ${from} elsewhere`;
+    out.push(ctx.diag(ifacePath(p.from.vm.name, p.from.iface.name, 'connect'), 'value', `${to} connects to "${target.connect}", not back to ${from}`, hint));
+    if (!blamedTargets.has(to)) {
+      blamedTargets.add(to);
+      out.push(ctx.diag(ifacePath(p.toVm, p.toIface, 'connect'), 'value', `${to} connects to "${target.connect}", but ${from} links to it point-to-point`, hint));
+    }
+  }
+  return out;
+};
+
+/** An interface joins at most one link: two p2p links cannot share an end. */
+export const interfaceUsedOnce: Rule = (ctx) => {
+  const byTarget = new Map<string, Pointer[]>();
+  for (const p of pointers(ctx.lab)) {
+    const key = refName(p.toVm, p.toIface);
+    byTarget.set(key, [...(byTarget.get(key) ?? []), p]);
+  }
+  const out: Diagnostic[] = [];
+  for (const [to, group] of byTarget) {
+    const target = group[0]!.target;
+    // The one link the interface keeps: the mutual one, or (for a free target) the first in the file.
+    const owner = group.find(isMutual) ?? (target?.connect === undefined ? group[0] : undefined);
+    if (!owner) continue; // the target connects elsewhere: p2pPeerPointsBack reports it
+    const ownerName = refName(owner.from.vm.name, owner.from.iface.name);
+    const ownerLine = ctx.lineOf(ifacePath(owner.from.vm.name, owner.from.iface.name, 'connect'), 'value');
+    for (const p of group) {
+      if (p === owner) continue;
+      out.push(
+        ctx.diag(
+          ifacePath(p.from.vm.name, p.from.iface.name, 'connect'),
+          'value',
+          `${to} is already linked with ${ownerName} (line ${ownerLine})`,
+          `a VM interface joins at most one link: link to another interface of ${p.toVm}, e.g. ${refName(p.toVm, freeInterfaceName(ctx.lab, p.toVm))}`,
+        ),
+      );
+    }
+  }
+  return out;
+};
+
+/** An interface without `connect:` must be the far end of some point-to-point link. */
+export const interfaceConnected: Rule = (ctx) => {
+  const targets = new Set(pointers(ctx.lab).map((p) => refName(p.toVm, p.toIface)));
+  return [...allInterfaces(ctx.lab)]
+    .filter(({ vm, iface }) => iface.connect === undefined && !targets.has(refName(vm.name, iface.name)))
+    .map(({ vm, iface }) =>
+      ctx.diag(
+        ifacePath(vm.name, iface.name),
+        'key',
+        `${refName(vm.name, iface.name)} is not connected to anything`,
+        'add `connect: <segment>` or `connect: <vm>.ethN`, or remove the interface',
+      ),
+    );
+};
+
+/** Interface addresses and tap host addresses are CIDRs with a prefix length. */
+export const validCidrs: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const check = (path: PathSegment[], text: string) => {
+    if (parseCidr(text)) return;
+    const hint = text.includes('/')
+      ? 'write an IPv4 (10.0.0.1/24) or IPv6 (fd00::1/64) address with its prefix length (0-32, 0-128)'
+      : `add the prefix length, e.g. ${text}/${text.includes(':') ? 64 : 24}`;
+    out.push(ctx.diag(path, 'value', `"${text}" is not a valid CIDR address`, hint));
+  };
+  for (const { vm, iface } of allInterfaces(ctx.lab)) iface.addresses.forEach((a, i) => check(ifacePath(vm.name, iface.name, 'ip', i), a));
+  for (const s of ctx.lab.segments) if (s.kind === 'tap' && s.hostIp !== undefined) check(segmentPath(s, 'host_ip'), s.hostIp);
+  return out;
+};
+
+/** Two interfaces on one segment (or both ends of a p2p link) cannot share an address. */
+export const uniqueAddressPerSegment: Rule = (ctx) => {
+  interface Holder {
+    label: string;
+    path: PathSegment[];
+    address: string;
+  }
+  const groups = new Map<string, Holder[]>();
+  const add = (group: string, holder: Holder) => groups.set(group, [...(groups.get(group) ?? []), holder]);
+  // Host-side addresses first, so the error lands on the VM interface that repeats them.
+  for (const s of ctx.lab.segments) {
+    if (s.kind === 'tap' && s.hostIp !== undefined) {
+      const cidr = parseCidr(s.hostIp);
+      if (cidr) add(s.name, { label: `the host side of ${s.name}`, path: segmentPath(s, 'host_ip'), address: cidr.address });
+    }
+    if (s.kind === 'slirp') {
+      const network = parseCidr(s.network);
+      if (network?.family === 4 && isNetworkAddress(network) && network.prefix <= 27) {
+        add(s.name, { label: `gateway ${s.name} (its router)`, path: segmentPath(s), address: ipv4HostAt(network, 2) });
+        add(s.name, { label: `gateway ${s.name} (its DNS forwarder)`, path: segmentPath(s), address: ipv4HostAt(network, 3) });
+      }
+    }
+  }
+  const addInterface = (group: string, vm: string, iface: VmInterface) =>
+    iface.addresses.forEach((text, i) => {
+      const cidr = parseCidr(text);
+      if (cidr) add(group, { label: refName(vm, iface.name), path: ifacePath(vm, iface.name, 'ip', i), address: cidr.address });
+    });
+  const segmentNames = new Set(ctx.lab.segments.map((s) => s.name));
+  for (const { vm, iface } of allInterfaces(ctx.lab)) {
+    if (iface.connect !== undefined && segmentNames.has(iface.connect)) addInterface(iface.connect, vm.name, iface);
+  }
+  for (const p of pointers(ctx.lab)) {
+    // Only links that will exist: mutual (counted once) or to a free interface.
+    if (p.target?.connect !== undefined && !isMutual(p)) continue;
+    const ends = [refName(p.from.vm.name, p.from.iface.name), refName(p.toVm, p.toIface)].sort();
+    const group = `p2p:${ends.join('--')}`;
+    if (groups.has(group)) continue;
+    addInterface(group, p.from.vm.name, p.from.iface);
+    if (p.target) addInterface(group, p.toVm, p.target);
+  }
+  const out: Diagnostic[] = [];
+  for (const [group, holders] of groups) {
+    const first = new Map<string, Holder>();
+    for (const h of holders) {
+      const earlier = first.get(h.address);
+      if (!earlier) {
+        first.set(h.address, h);
+        continue;
+      }
+      const where = group.startsWith('p2p:') ? `the link ${group.slice(4)}` : group;
+      out.push(
+        ctx.diag(h.path, 'value', `address ${h.address} is already used on ${where} by ${earlier.label} (line ${ctx.lineOf(earlier.path, 'value')})`, 'give every interface on a segment its own address'),
+      );
+    }
+  }
+  return out;
+};
+
+/** A NIC's MAC must be unicast: an odd first byte is a multicast address (HOWTO 6.3). */
+export const macFirstByteEven: Rule = (ctx) =>
+  [...allInterfaces(ctx.lab)]
+    .filter(({ iface }) => iface.mac !== undefined && isMulticastMac(iface.mac))
+    .map(({ vm, iface }) =>
+      ctx.diag(
+        ifacePath(vm.name, iface.name, 'mac'),
+        'value',
+        `${iface.mac} is a multicast MAC (its first byte is odd)`,
+        'use an even first byte; UML labs use fe:fd:... (e.g. fe:fd:0a:00:00:01), or leave `mac:` out to derive one',
+      ),
+    );
+
+/** Given MACs are unique in the lab (derived ones are made unique by the compiler). */
+export const macUnique: Rule = (ctx) => {
+  const first = new Map<string, { label: string; path: PathSegment[] }>();
+  const out: Diagnostic[] = [];
+  for (const { vm, iface } of allInterfaces(ctx.lab)) {
+    if (iface.mac === undefined) continue;
+    const path = ifacePath(vm.name, iface.name, 'mac');
+    const earlier = first.get(iface.mac);
+    if (!earlier) {
+      first.set(iface.mac, { label: refName(vm.name, iface.name), path });
+      continue;
+    }
+    out.push(
+      ctx.diag(path, 'value', `MAC ${iface.mac} is already used by ${earlier.label} (line ${ctx.lineOf(earlier.path, 'value')})`, 'every interface needs its own MAC: change one, or leave `mac:` out to derive one'),
+    );
+  }
+  return out;
+};
+
+/** UML deadlocked at boot with less memory (DESIGN.md: mem=48M, "System is deadlocked on memory"). */
+export const memoryMinimum: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const hint = `give it at least ${MIN_MEMORY_MIB}M; UML can deadlock at boot below that (memory a VM does not touch costs nothing)`;
+  const tooSmall = (memory: string) => memoryMiB(memory) < MIN_MEMORY_MIB;
+  if (ctx.has(['defaults', 'memory'])) {
+    const memory = ctx.lab.vms.find((v) => !ctx.has(['vms', v.name, 'memory']))?.memory;
+    if (memory !== undefined && tooSmall(memory)) out.push(ctx.diag(['defaults', 'memory'], 'value', `default memory ${memory} is below ${MIN_MEMORY_MIB}M`, hint));
+  }
+  for (const vm of ctx.lab.vms) {
+    if (ctx.has(['vms', vm.name, 'memory']) && tooSmall(vm.memory)) out.push(ctx.diag(['vms', vm.name, 'memory'], 'value', `memory ${vm.memory} is below ${MIN_MEMORY_MIB}M`, hint));
+  }
+  return out;
+};
+
+/** `console: port` needs its own `console_port`; `console_port` alone does nothing. */
+export const consolePorts: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const used = new Map<number, string>();
+  for (const vm of ctx.lab.vms) {
+    const portPath = ['vms', vm.name, 'console_port'];
+    if (vm.console === 'port' && vm.consolePort === undefined) {
+      const own = ctx.has(['vms', vm.name, 'console']);
+      out.push(
+        ctx.diag(own ? ['vms', vm.name, 'console'] : ['vms', vm.name], own ? 'value' : 'key', `${vm.name} has console: port but no console_port`, `add \`console_port: 4001\` (a free TCP port) to ${vm.name}`),
+      );
+    }
+    if (vm.console !== 'port' && vm.consolePort !== undefined) {
+      out.push(ctx.diag(portPath, 'key', `console_port is set but ${vm.name}'s console is "${vm.console}"`, 'add `console: port`, or remove console_port'));
+    }
+    if (vm.consolePort !== undefined) {
+      const earlier = used.get(vm.consolePort);
+      if (earlier) out.push(ctx.diag(portPath, 'value', `console port ${vm.consolePort} is already used by ${earlier}`, 'give each VM its own console port'));
+      else used.set(vm.consolePort, vm.name);
+    }
+  }
+  return out;
+};
+
+/** An mcast segment's group is an IPv4 multicast address, and two segments never share group and port. */
+export const mcastGroups: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const used = new Map<string, string>();
+  for (const s of ctx.lab.segments) {
+    if (s.kind !== 'mcast') continue;
+    const groupPath = ctx.has(segmentPath(s, 'group')) ? segmentPath(s, 'group') : segmentPath(s);
+    const part: NodePart = groupPath.length === 3 ? 'value' : 'key';
+    const bytes = parseIPv4(s.group);
+    if (!bytes || bytes[0]! < 224 || bytes[0]! > 239) {
+      out.push(ctx.diag(groupPath, part, `"${s.group}" is not an IPv4 multicast group`, 'use an address in 224.0.0.0/4; 239.192.0.0/14 is meant for local use, e.g. 239.192.0.1'));
+      continue;
+    }
+    const key = `${s.group}:${s.port}`;
+    const earlier = used.get(key);
+    if (earlier) out.push(ctx.diag(groupPath, part, `${key} is already the group of ${earlier}: the two segments would be one`, 'give each mcast segment its own group or port'));
+    else used.set(key, s.name);
+  }
+  return out;
+};
+
+/** A slirp network is an IPv4 network (host bits zero) big enough for gateway, DNS and DHCP range. */
+export const gatewayNetworks: Rule = (ctx) =>
+  ctx.lab.segments.flatMap((s) => {
+    if (s.kind !== 'slirp') return [];
+    const cidr = parseCidr(s.network);
+    if (cidr?.family === 4 && isNetworkAddress(cidr) && cidr.prefix <= 27) return [];
+    const path = ctx.has(segmentPath(s, 'network')) ? segmentPath(s, 'network') : segmentPath(s);
+    return [ctx.diag(path, 'value', `"${s.network}" is not an IPv4 network of /27 or larger`, 'write the network address with its prefix, e.g. 10.0.2.0/24 (gateway .2, DNS .3, DHCP from .15)')];
+  });
+
+/** A forward's VM exists and has an interface on that gateway. */
+export const forwardTargets: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const vmNames = ctx.lab.vms.map((v) => v.name);
+  for (const s of ctx.lab.segments) {
+    if (s.kind !== 'slirp') continue;
+    const onGateway = ctx.lab.vms.filter((v) => v.interfaces.some((i) => i.connect === s.name)).map((v) => v.name);
+    s.forward.forEach((f, i) => {
+      if (f.vm === undefined) return;
+      const path = segmentPath(s, 'forward', i);
+      if (!vmNames.includes(f.vm)) {
+        const guess = didYouMean(f.vm, vmNames);
+        out.push(ctx.diag(path, 'value', `forward "${f.spec}" names no VM "${f.vm}"`, guess ? `did you mean "${guess}"?` : `VMs of this lab: ${vmNames.join(', ')}`));
+      } else if (!onGateway.includes(f.vm)) {
+        const on = onGateway.length ? `VMs on ${s.name}: ${onGateway.join(', ')}` : `no VM is on ${s.name} yet`;
+        out.push(ctx.diag(path, 'value', `forward "${f.spec}" targets ${f.vm}, which has no interface on ${s.name}`, `connect an interface of ${f.vm} to ${s.name}, or forward to a VM on it (${on})`));
+      }
+    });
+  }
+  return out;
+};
+
+/** Forward ports are 1-65535, and a host port is forwarded once per protocol. */
+export const forwardPorts: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const used = new Map<string, string>();
+  for (const s of ctx.lab.segments) {
+    if (s.kind !== 'slirp') continue;
+    s.forward.forEach((f, i) => {
+      const path = segmentPath(s, 'forward', i);
+      const bad = [f.hostPort, f.guestPort].find((p) => p < 1 || p > 65535);
+      if (bad !== undefined) {
+        out.push(ctx.diag(path, 'value', `port ${bad} in forward "${f.spec}" is out of range`, 'ports are 1-65535'));
+        return;
+      }
+      const key = `${f.proto}:${f.hostPort}`;
+      const earlier = used.get(key);
+      if (earlier) out.push(ctx.diag(path, 'value', `host port ${key} is already forwarded by "${earlier}"`, 'forward each host port once; pick another host port'));
+      else used.set(key, f.spec);
+    });
+  }
+  return out;
+};
+
+/** Every rule, in the order they are documented in docs/lab-format.md. */
+export const RULES: Rule[] = [
+  uniqueNames,
+  interfaceNames,
+  connectTargetsExist,
+  p2pPeerPointsBack,
+  interfaceUsedOnce,
+  interfaceConnected,
+  validCidrs,
+  uniqueAddressPerSegment,
+  macFirstByteEven,
+  macUnique,
+  memoryMinimum,
+  consolePorts,
+  mcastGroups,
+  gatewayNetworks,
+  forwardTargets,
+  forwardPorts,
+];
