@@ -19,8 +19,14 @@ const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 const json = (v: unknown) => out(JSON.stringify(v, null, 2) + '\n');
 
-export async function compileLabFile(file: string): Promise<LabPlan> {
+/** Loads and compiles a lab file; `name` runs a second copy of a lab under another name. */
+export async function compileLabFile(file: string, name?: string): Promise<LabPlan> {
   const lab = await loadLabFile(file);
+  if (name !== undefined) {
+    if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(name))
+      throw new UsageError(`bad lab name "${name}"`, { hint: 'use up to 24 lowercase letters, digits and dashes' });
+    lab.name = name;
+  }
   return compile(lab, planContext(runDirFor(umlabHome(), lab.name)));
 }
 
@@ -88,8 +94,9 @@ export function describePlan(plan: LabPlan): string {
 const up: CommandSpec = {
   name: 'up',
   summary: 'boot a lab: every VM, switch and hub, with a capture on every link',
-  usage: 'umlab up <lab.yaml> [--json] [--quiet]',
+  usage: 'umlab up <lab.yaml> [--name NAME] [--json] [--quiet]',
   options: [
+    '  --name NAME    run the lab under another name (two copies of one lab side by side)',
     '  --json         print the final status as JSON (progress goes to stderr)',
     '  -q, --quiet    no progress lines',
   ],
@@ -99,10 +106,10 @@ const up: CommandSpec = {
     'runs in `ip netns` umlab-<name>; otherwise in a user+network namespace.',
     'Environment: UMLAB_HOME (state directory), UMLAB_BOOT_TIMEOUT (seconds, default 120).',
   ],
-  examples: ['umlab up labs/two-hosts.yaml', 'umlab up labs/router.yaml --json | jq .vms'],
-  parse: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } },
+  examples: ['umlab up labs/two-hosts.yaml', 'umlab up labs/two-hosts.yaml --name copy2', 'umlab up labs/router.yaml --json | jq .vms'],
+  parse: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, name: { type: 'string' } },
   async run(args) {
-    const plan = await compileLabFile(requirePositional(args, 0, 'lab file', up));
+    const plan = await compileLabFile(requirePositional(args, 0, 'lab file', up), args.values.name as string | undefined);
     const started = Date.now();
     const quiet = Boolean(args.values.quiet);
     const say = (s: string) => (quiet ? undefined : err(s));

@@ -1,0 +1,87 @@
+// Helpers for tests that boot real UML VMs through the umlab CLI. Each test file gets
+// its own UMLAB_HOME, so nothing of a user's labs is touched; afterwards every test
+// checks that nothing of its labs is left on the host.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Options } from 'execa';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const CLI = join(ROOT, 'src/cli/main.ts');
+export const TSX = import.meta.resolve('tsx');
+export const lab = (name: string) => join(ROOT, 'labs', name);
+
+export function makeHome(prefix = 'umlab-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `umlab ...args` with the given UMLAB_HOME; never throws on a non-zero exit. */
+export async function umlab(home: string, args: string[], options: Options = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, ['--import', TSX, CLI, ...args], {
+    reject: false,
+    env: { UMLAB_HOME: home, ...(options.env ?? {}) },
+    timeout: 180_000,
+    ...options,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Like umlab() but fails the test, showing stderr, when the exit code is not `expected`. */
+export async function umlabOk(home: string, args: string[], expected = 0, options: Options = {}): Promise<CliResult> {
+  const r = await umlab(home, args, options);
+  assert.equal(r.exitCode, expected, `umlab ${args.join(' ')} exited ${r.exitCode}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return r;
+}
+
+/** stdout of a command run in a VM (the command must succeed). */
+export async function vmExec(home: string, labName: string, vm: string, command: string): Promise<string> {
+  return (await umlabOk(home, ['exec', '--lab', labName, vm, '--', command])).stdout;
+}
+
+/** Every process whose command line mentions the given directory. */
+export function processesMentioning(dir: string): { pid: number; cmdline: string }[] {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmdline.includes(dir)) found.push({ pid: Number(entry), cmdline });
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+async function netnsList(): Promise<string[]> {
+  const r = await execa('ip', ['netns', 'list'], { reject: false });
+  return String(r.stdout)
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
+}
+
+/** Asserts that nothing of the lab remains: no process, namespace, socket or run directory. */
+export async function assertNothingLeft(home: string, labName: string): Promise<void> {
+  const runDir = join(home, 'labs', labName);
+  const procs = processesMentioning(runDir);
+  assert.deepEqual(procs, [], `processes of lab ${labName} are still running`);
+  assert.equal(existsSync(runDir), false, `run directory ${runDir} is still there`);
+  if (process.getuid?.() === 0) assert.ok(!(await netnsList()).includes(`umlab-${labName}`), `netns umlab-${labName} is still there`);
+}
+
+/** Stops every lab of this home (best effort) and removes the home. For `after()` hooks. */
+export async function cleanHome(home: string): Promise<void> {
+  await umlab(home, ['down', '--all']);
+  rmSync(home, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
