@@ -127,9 +127,9 @@ send() { flock /run/umlab/agent.lock cat "$1" >&3; }
 # Report a failed configuration step to the host and to the console, then stay up
 # (the supervisor collects the console tail and rolls the lab back).
 step_failed() {
-  { printf 'FAIL %s %s ' "$1" "$2"; base64 -w0 < /run/umlab/step.out; printf '\n'; } > /run/umlab/fail.msg
-  send /run/umlab/fail.msg
   { echo "umlab: step failed: $(printf %s "$2" | base64 -d)"; cat /run/umlab/step.out; } > /dev/console
+  { printf 'FAIL %s %s ' "$1" "$2"; base64 -w0 < /run/umlab/step.out; echo; } > /run/umlab/fail.msg
+  send /run/umlab/fail.msg
   while :; do sleep 3600; done
 }
 
