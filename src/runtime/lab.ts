@@ -23,13 +23,14 @@ export interface LabRecord {
   alive: boolean;
 }
 
+/** Alive and not a zombie (a zombie's parent may never reap it, e.g. an init that does not). */
 export function pidAlive(pid: number | null | undefined): boolean {
   if (!pid) return false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

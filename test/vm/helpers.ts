@@ -29,6 +29,7 @@ export async function umlab(home: string, args: string[], options: Options = {})
     reject: false,
     env: { UMLAB_HOME: home, ...(options.env ?? {}) },
     timeout: 180_000,
+    stripFinalNewline: false,
     ...options,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
