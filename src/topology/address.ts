@@ -129,17 +129,3 @@ export function ipv4HostAt(network: Cidr, n: number): string {
 export function ipv4Size(network: Cidr): number {
   return 2 ** (32 - network.prefix);
 }
-
-/** True when `address` (no prefix) lies inside IPv4 `network`. */
-export function ipv4Contains(network: Cidr, address: number[]): boolean {
-  const toInt = (bytes: number[]) => bytes.reduce((acc, b) => acc * 256 + b, 0);
-  const size = ipv4Size(network);
-  return Math.floor(toInt(address) / size) === Math.floor(toInt(network.bytes) / size);
-}
-
-/** An `ip route add` argument string is IPv6 when one of its words is an IPv6 address or prefix. */
-export function isIPv6Route(route: string): boolean {
-  return route
-    .split(/\s+/)
-    .some((word) => word.includes(':') && (parseIPv6(word) !== null || parseCidr(word)?.family === 6));
-}

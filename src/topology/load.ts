@@ -8,12 +8,12 @@
 // connected). A missing top-level property points at the start of the document.
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
 import { compareInterfaceNames, type Lab, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
-import { didYouMean, RULES, type RuleContext } from './rules.ts';
+import { didYouMean, RULES, type Rule, type RuleContext } from './rules.ts';
 
 export type PathSegment = string | number;
 export type NodePart = 'key' | 'value';
@@ -107,10 +107,11 @@ function validateSchema(data: unknown): ErrorObject[] {
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
-/** Parses and validates a lab file's text. Never throws: every input gives a lab or diagnostics. */
-export function parseLab(text: string, file: string): { lab: Lab } | { errors: Diagnostic[] } {
+/** Parses and validates a lab file's text. Never throws: every input gives a lab or diagnostics.
+ *  `rules` is for tests that check one rule alone. */
+export function parseLab(text: string, file: string, rules: readonly Rule[] = RULES): { lab: Lab } | { errors: Diagnostic[] } {
   try {
-    return parseLabUnsafe(text, file);
+    return parseLabUnsafe(text, file, rules);
   } catch (error) {
     // A bug or a pathological input (e.g. nesting deeper than the stack): still a diagnostic.
     const message = error instanceof Error ? error.message : String(error);
@@ -129,20 +130,63 @@ export function parseLab(text: string, file: string): { lab: Lab } | { errors: D
   }
 }
 
-function parseLabUnsafe(text: string, file: string): { lab: Lab } | { errors: Diagnostic[] } {
+/** Lab files nest a few levels; the yaml parser exhausts the stack near 1000, after which
+ *  V8 can abort the whole process on the next deep parse. Refuse deep nesting up front. */
+export const MAX_NESTING = 200;
+
+/** Offset where an over-estimate of the nesting depth passes MAX_NESTING, or -1.
+ *  Depth ~ indentation + inline "- ", "? ", ": " indicators + open flow brackets. */
+function tooDeepAt(text: string): number {
+  let flow = 0;
+  let inline = 0;
+  let indent = 0;
+  let indenting = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      [inline, indent, indenting] = [0, 0, true];
+      continue;
+    }
+    if (indenting && (c === ' ' || c === '\t')) indent++;
+    else indenting = false;
+    if (c === '[' || c === '{') flow++;
+    else if ((c === ']' || c === '}') && flow > 0) flow--;
+    else if ((c === '-' || c === '?' || c === ':') && text[i + 1] === ' ') inline++;
+    if (flow + indent + inline > MAX_NESTING) return i;
+  }
+  return -1;
+}
+
+function parseLabUnsafe(text: string, file: string, rules: readonly Rule[]): { lab: Lab } | { errors: Diagnostic[] } {
   const lines = new LineCounter();
+  const deep = tooDeepAt(text);
+  if (deep >= 0) {
+    const before = text.slice(0, deep);
+    const line = before.split('\n').length;
+    const col = deep - before.lastIndexOf('\n');
+    const message = `the document nests deeper than ${MAX_NESTING} levels`;
+    return { errors: [{ file, line, col, path: '', message, hint: 'a lab file needs only a few levels of nesting: check for unclosed [ or { and runaway indentation' }] };
+  }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return {
-      errors: doc.errors.map((e) => {
-        const { line, col } = lines.linePos(e.pos[0]);
-        return { file, line, col, path: '', message: `YAML: ${e.message}`, hint: yamlHint(e.code) };
-      }),
-    };
+    const errors = doc.errors.map((e): Diagnostic => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return { file, line, col, path: '', message: `YAML: ${e.message}`, hint: yamlHint(e.code) };
+    });
+    // Unclosed nested brackets give one identical error per level: report it once.
+    return { errors: errors.filter((e, i) => errors.findIndex((o) => o.line === e.line && o.col === e.col && o.message === e.message) === i) };
   }
   const sources = new SourceMap(doc, lines);
-  // Aliases could expand exponentially ("billion laughs"): cap them.
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    // Aliases could expand exponentially ("billion laughs"): cap them.
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // toJS throws for an alias without anchor and for too many alias expansions.
+    const { line, col } = lines.linePos(aliasOffset(doc));
+    const message = `YAML: ${error instanceof Error ? error.message : String(error)}`;
+    return { errors: [{ file, line, col, path: '', message, hint: 'define each anchor (&name) before its alias (*name), and keep aliases few' }] };
+  }
   const schemaErrors = validateSchema(data);
   if (schemaErrors.length > 0) return { errors: schemaDiagnostics(schemaErrors, sources, file) };
 
@@ -153,9 +197,22 @@ function parseLabUnsafe(text: string, file: string): { lab: Lab } | { errors: Di
     lineOf: (path, part = 'key') => sources.position(path, part).line,
     has: (path) => sources.has(path),
   };
-  const errors = RULES.flatMap((rule) => rule(ctx));
+  const errors = rules.flatMap((rule) => rule(ctx));
   errors.sort((a, b) => a.line - b.line || a.col - b.col);
   return errors.length > 0 ? { errors } : { lab };
+}
+
+/** Offset of the first alias with no anchor, else of the first alias: where toJS failed. */
+function aliasOffset(doc: Document): number {
+  let first: number | undefined;
+  let unresolved: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      first ??= node.range?.[0];
+      if (unresolved === undefined && node.resolve(doc) === undefined) unresolved = node.range?.[0];
+    },
+  });
+  return unresolved ?? first ?? 0;
 }
 
 function yamlHint(code: string): string {
@@ -195,7 +252,8 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
       part = 'key';
       message = `missing required property "${missing}"`;
       const properties = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties;
-      hint = `add \`${missing}:\`: ${properties?.[missing]?.description ?? ''}`.replace(/: $/, '');
+      const about = properties?.[missing]?.description;
+      hint = about ? `add \`${missing}:\` (${about})` : `add \`${missing}:\``;
     } else if (e.keyword === 'additionalProperties') {
       const unknown = String(e.params.additionalProperty);
       path.push(unknown);
@@ -204,6 +262,9 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
       const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
       const guess = didYouMean(unknown, allowed);
       hint = guess ? `did you mean "${guess}"?` : allowed.length ? `allowed here: ${allowed.join(', ')}` : 'this entry takes no properties';
+    } else if (e.keyword === 'type' && path.length === 0 && e.data === null) {
+      message = 'the lab file is empty';
+      hint = 'a lab needs at least `name:` and `vms:`; start from labs/two-hosts.yaml';
     } else if (e.keyword === 'type') {
       message = `must be ${[e.params.type].flat().join(' or ')}, not ${describe(e.data)}`;
     } else if (e.keyword === 'enum') {

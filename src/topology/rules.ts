@@ -25,6 +25,9 @@ export const MIN_MEMORY_MIB = 96;
 // ---- helpers ----------------------------------------------------------------
 
 const ifacePath = (vm: string, iface: string, ...rest: PathSegment[]): PathSegment[] => ['vms', vm, 'interfaces', iface, ...rest];
+/** Path of the i-th address: `ip: x` is one scalar, `ip: [x, y]` a list. */
+const addressPath = (ctx: RuleContext, vm: string, iface: string, i: number): PathSegment[] =>
+  ctx.has(ifacePath(vm, iface, 'ip', i)) ? ifacePath(vm, iface, 'ip', i) : ifacePath(vm, iface, 'ip');
 const segmentPath = (segment: Segment, ...rest: PathSegment[]): PathSegment[] => [SECTION_OF_KIND[segment.kind], segment.name, ...rest];
 const KIND_WORD: Record<Segment['kind'], string> = { switch: 'switch', hub: 'hub', mcast: 'mcast segment', tap: 'tap bridge', slirp: 'gateway' };
 
@@ -247,7 +250,7 @@ export const validCidrs: Rule = (ctx) => {
       : `add the prefix length, e.g. ${text}/${text.includes(':') ? 64 : 24}`;
     out.push(ctx.diag(path, 'value', `"${text}" is not a valid CIDR address`, hint));
   };
-  for (const { vm, iface } of allInterfaces(ctx.lab)) iface.addresses.forEach((a, i) => check(ifacePath(vm.name, iface.name, 'ip', i), a));
+  for (const { vm, iface } of allInterfaces(ctx.lab)) iface.addresses.forEach((a, i) => check(addressPath(ctx, vm.name, iface.name, i), a));
   for (const s of ctx.lab.segments) if (s.kind === 'tap' && s.hostIp !== undefined) check(segmentPath(s, 'host_ip'), s.hostIp);
   return out;
 };
@@ -278,7 +281,7 @@ export const uniqueAddressPerSegment: Rule = (ctx) => {
   const addInterface = (group: string, vm: string, iface: VmInterface) =>
     iface.addresses.forEach((text, i) => {
       const cidr = parseCidr(text);
-      if (cidr) add(group, { label: refName(vm, iface.name), path: ifacePath(vm, iface.name, 'ip', i), address: cidr.address });
+      if (cidr) add(group, { label: refName(vm, iface.name), path: addressPath(ctx, vm, iface.name, i), address: cidr.address });
     });
   const segmentNames = new Set(ctx.lab.segments.map((s) => s.name));
   for (const { vm, iface } of allInterfaces(ctx.lab)) {

@@ -1,0 +1,224 @@
+// Every semantic rule against a fixture that breaks it: exact line, column, path and
+// the gist of message and hint. The whole rule set must report exactly these errors
+// on the fixture (no false positives from other rules), and the rule alone as well.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseLab } from '../../src/topology/load.ts';
+import * as rules from '../../src/topology/rules.ts';
+import type { Rule } from '../../src/topology/rules.ts';
+
+interface Expected {
+  line: number;
+  col: number;
+  path: string;
+  /** A piece of the message. */
+  message: string;
+  /** A piece of the hint. */
+  hint: string;
+}
+
+interface Case {
+  rule: Rule;
+  fixture: string;
+  errors: Expected[];
+}
+
+const CASES: Case[] = [
+  {
+    rule: rules.uniqueNames,
+    fixture: 'rule-unique-names.yaml',
+    errors: [
+      { line: 6, col: 3, path: 'hubs.lan', message: 'name "lan" is already used by a switch (line 4)', hint: 'rename one' },
+      { line: 8, col: 3, path: 'vms.lan', message: 'name "lan" is already used by a switch (line 4)', hint: 'share one set of names' },
+    ],
+  },
+  {
+    rule: rules.interfaceNames,
+    fixture: 'rule-interface-names.yaml',
+    errors: [
+      { line: 8, col: 7, path: 'vms.h1.interfaces.lan0', message: '"lan0" is not ethN', hint: 'eth0, eth1' },
+      { line: 9, col: 7, path: 'vms.h1.interfaces.eth01', message: '"eth01" is not ethN', hint: 'no leading zeros' },
+    ],
+  },
+  {
+    rule: rules.connectTargetsExist,
+    fixture: 'rule-connect-targets.yaml',
+    errors: [
+      { line: 7, col: 24, path: 'vms.h1.interfaces.eth0.connect', message: 'no segment named "sw9"', hint: 'did you mean "sw0"?' },
+      { line: 8, col: 24, path: 'vms.h1.interfaces.eth1.connect', message: '"h2" is a VM, not a segment', hint: '`connect: h2.eth0`' },
+      { line: 9, col: 24, path: 'vms.h1.interfaces.eth2.connect', message: 'no VM named "h9"', hint: 'did you mean "h1.eth0"?' },
+      { line: 10, col: 24, path: 'vms.h1.interfaces.eth3.connect', message: '"lan0" is not an interface name', hint: 'h2.eth0' },
+      { line: 11, col: 24, path: 'vms.h1.interfaces.eth4.connect', message: 'cannot connect to itself', hint: 'another interface' },
+    ],
+  },
+  {
+    rule: rules.p2pPeerPointsBack,
+    fixture: 'rule-p2p-peer-points-back.yaml',
+    errors: [
+      { line: 8, col: 24, path: 'vms.r1.interfaces.eth1.connect', message: 'h2.eth0 connects to "sw0", not back to r1.eth1', hint: 'remove `connect:` from h2.eth0' },
+      { line: 11, col: 24, path: 'vms.h2.interfaces.eth0.connect', message: 'but r1.eth1 links to it point-to-point', hint: 'or link r1.eth1 elsewhere' },
+    ],
+  },
+  {
+    rule: rules.interfaceUsedOnce,
+    fixture: 'rule-interface-used-once.yaml',
+    errors: [{ line: 9, col: 24, path: 'vms.r2.interfaces.eth0.connect', message: 'h2.eth0 is already linked with r1.eth0 (line 6)', hint: 'e.g. h2.eth1' }],
+  },
+  {
+    rule: rules.interfaceConnected,
+    fixture: 'rule-interface-connected.yaml',
+    errors: [{ line: 8, col: 7, path: 'vms.h1.interfaces.eth1', message: 'h1.eth1 is not connected to anything', hint: 'add `connect: <segment>`' }],
+  },
+  {
+    rule: rules.validCidrs,
+    fixture: 'rule-valid-cidrs.yaml',
+    errors: [
+      { line: 5, col: 19, path: 'taps.up0.host_ip', message: '"192.168.0.254" is not a valid CIDR', hint: 'e.g. 192.168.0.254/24' },
+      { line: 9, col: 33, path: 'vms.h1.interfaces.eth0.ip', message: '"10.0.0.300/24" is not a valid CIDR', hint: 'with its prefix length' },
+      { line: 12, col: 31, path: 'vms.h1.interfaces.eth1.ip[1]', message: '"10.0.1.1" is not a valid CIDR', hint: 'add the prefix length, e.g. 10.0.1.1/24' },
+      { line: 12, col: 41, path: 'vms.h1.interfaces.eth1.ip[2]', message: '"fd00::1::2/64" is not a valid CIDR', hint: 'IPv6 (fd00::1/64)' },
+    ],
+  },
+  {
+    rule: rules.uniqueAddressPerSegment,
+    fixture: 'rule-unique-address.yaml',
+    errors: [
+      { line: 10, col: 34, path: 'vms.h1.interfaces.eth2.ip', message: '10.0.2.2 is already used on nat0 by gateway nat0 (its router)', hint: 'its own address' },
+      { line: 13, col: 48, path: 'vms.h2.interfaces.eth0.ip[1]', message: '10.0.0.1 is already used on sw0 by h1.eth0 (line 8)', hint: 'its own address' },
+      // fd00:0::1 and fd00::1 are the same address.
+      { line: 14, col: 19, path: 'vms.h2.interfaces.eth1.ip', message: 'fd00::1 is already used on the link h1.eth1--h2.eth1 by h1.eth1 (line 9)', hint: 'its own address' },
+    ],
+  },
+  {
+    rule: rules.macFirstByteEven,
+    fixture: 'rule-mac-even.yaml',
+    errors: [{ line: 7, col: 51, path: 'vms.h1.interfaces.eth0.mac', message: '01:00:5e:00:00:01 is a multicast MAC', hint: 'even first byte' }],
+  },
+  {
+    rule: rules.macUnique,
+    fixture: 'rule-mac-unique.yaml',
+    errors: [{ line: 10, col: 51, path: 'vms.h2.interfaces.eth0.mac', message: 'fe:fd:00:00:00:01 is already used by h1.eth0 (line 7)', hint: 'its own MAC' }],
+  },
+  {
+    rule: rules.memoryMinimum,
+    fixture: 'rule-memory-minimum.yaml',
+    errors: [
+      { line: 3, col: 21, path: 'defaults.memory', message: 'default memory 64M is below 96M', hint: 'at least 96M' },
+      { line: 7, col: 13, path: 'vms.h1.memory', message: 'memory 48M is below 96M', hint: 'deadlock' },
+    ],
+  },
+  {
+    rule: rules.consolePorts,
+    fixture: 'rule-console-ports.yaml',
+    errors: [
+      { line: 6, col: 14, path: 'vms.h1.console', message: 'console: port but no console_port', hint: '`console_port: 4001`' },
+      { line: 10, col: 5, path: 'vms.h2.console_port', message: 'console_port is set but h2\'s console is "log"', hint: 'add `console: port`' },
+      { line: 15, col: 19, path: 'vms.h3.console_port', message: 'console port 4002 is already used by h2', hint: 'its own console port' },
+    ],
+  },
+  {
+    rule: rules.mcastGroups,
+    fixture: 'rule-mcast-groups.yaml',
+    errors: [
+      { line: 4, col: 18, path: 'mcast.lan0.group', message: '"10.0.0.1" is not an IPv4 multicast group', hint: '224.0.0.0/4' },
+      { line: 6, col: 18, path: 'mcast.lan2.group', message: '239.192.5.1:2000 is already the group of lan1', hint: 'its own group or port' },
+    ],
+  },
+  {
+    rule: rules.gatewayNetworks,
+    fixture: 'rule-gateway-networks.yaml',
+    errors: [
+      { line: 4, col: 20, path: 'gateways.nat0.network', message: '"10.0.2.1/24" is not an IPv4 network', hint: 'e.g. 10.0.2.0/24' },
+      { line: 5, col: 20, path: 'gateways.nat1.network', message: '"10.0.3.0/28" is not an IPv4 network of /27 or larger', hint: 'DHCP from .15' },
+      { line: 6, col: 20, path: 'gateways.nat2.network', message: '"fd00::/64" is not an IPv4 network', hint: 'e.g. 10.0.2.0/24' },
+    ],
+  },
+  {
+    rule: rules.forwardTargets,
+    fixture: 'rule-forward-targets.yaml',
+    errors: [
+      { line: 6, col: 34, path: 'gateways.nat0.forward[1]', message: 'forward "tcp:8081:h9:80" names no VM "h9"', hint: 'did you mean "h1"?' },
+      { line: 6, col: 52, path: 'gateways.nat0.forward[2]', message: 'targets h2, which has no interface on nat0', hint: 'VMs on nat0: h1' },
+    ],
+  },
+  {
+    rule: rules.forwardPorts,
+    fixture: 'rule-forward-ports.yaml',
+    errors: [
+      { line: 4, col: 22, path: 'gateways.nat0.forward[0]', message: 'port 70000 in forward "tcp:70000:80" is out of range', hint: '1-65535' },
+      { line: 5, col: 59, path: 'gateways.nat1.forward[1]', message: 'host port tcp:8080 is already forwarded by "tcp:8080:80"', hint: 'forward each host port once' },
+    ],
+  },
+];
+
+const read = (fixture: string) => readFileSync(new URL(`../fixtures/labs/${fixture}`, import.meta.url), 'utf8');
+
+function assertErrors(result: ReturnType<typeof parseLab>, fixture: string, expected: Expected[]) {
+  assert.ok('errors' in result, `${fixture} should not validate`);
+  const actual = result.errors.map((e) => ({ line: e.line, col: e.col, path: e.path, file: e.file }));
+  assert.deepEqual(
+    actual,
+    expected.map((e) => ({ line: e.line, col: e.col, path: e.path, file: fixture })),
+  );
+  result.errors.forEach((e, i) => {
+    assert.ok(e.message.includes(expected[i]!.message), `message "${e.message}" should contain "${expected[i]!.message}"`);
+    assert.ok(e.hint?.includes(expected[i]!.hint), `hint "${e.hint}" should contain "${expected[i]!.hint}"`);
+  });
+}
+
+describe('semantic rules', () => {
+  it('every rule in RULES has a case here', () => {
+    const tested = new Set(CASES.map((c) => c.rule));
+    const untested = rules.RULES.filter((r) => !tested.has(r)).map((r) => r.name);
+    assert.deepEqual(untested, []);
+  });
+
+  for (const c of CASES) {
+    describe(c.rule.name, () => {
+      it(`reports ${c.fixture} at the offending nodes (all rules)`, () => assertErrors(parseLab(read(c.fixture), c.fixture), c.fixture, c.errors));
+      it(`reports ${c.fixture} at the offending nodes (this rule alone)`, () => assertErrors(parseLab(read(c.fixture), c.fixture, [c.rule]), c.fixture, c.errors));
+    });
+  }
+
+  it('reports the problems of several rules at once, sorted by position', () => {
+    const text = [
+      'name: many-problems',
+      'switches: { sw0: {} }',
+      'vms:',
+      '  h1:',
+      '    memory: 32M',
+      '    interfaces:',
+      '      eth0: { connect: sw1, ip: 10.0.0.1 }',
+      '      eth1: { connect: sw0, mac: "03:00:00:00:00:01" }',
+    ].join('\n');
+    const result = parseLab(text, 'many.yaml');
+    assert.ok('errors' in result);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.line}:${e.col} ${e.path}`),
+      ['5:13 vms.h1.memory', '7:24 vms.h1.interfaces.eth0.connect', '7:33 vms.h1.interfaces.eth0.ip', '8:34 vms.h1.interfaces.eth1.mac'],
+    );
+  });
+
+  it('accepts a p2p link declared on both ends, and one whose far end is declared without connect', () => {
+    const text = `name: p2p-ok
+vms:
+  a: { interfaces: { eth0: { connect: b.eth0, ip: 10.0.0.1/30 } } }
+  b: { interfaces: { eth0: { connect: a.eth0, ip: 10.0.0.2/30 }, eth1: { ip: 10.0.1.1/30 } } }
+  c: { interfaces: { eth0: { connect: b.eth1, ip: 10.0.1.2/30 } } }
+`;
+    assert.ok('lab' in parseLab(text, 'ok.yaml'));
+  });
+
+  it('memoryMiB reads K, M and G like mem= does', () => {
+    assert.equal(rules.memoryMiB('98304K'), 96);
+    assert.equal(rules.memoryMiB('96M'), 96);
+    assert.equal(rules.memoryMiB('1G'), 1024);
+  });
+
+  it('didYouMean suggests only close names', () => {
+    assert.equal(rules.didYouMean('sw1', ['sw0', 'hub0']), 'sw0');
+    assert.equal(rules.didYouMean('memroy', ['memory', 'console']), 'memory');
+    assert.equal(rules.didYouMean('router', ['sw0', 'hub0']), undefined);
+  });
+});
