@@ -1,0 +1,211 @@
+// Classic pcap writer (libpcap 2.4, Ethernet, microsecond timestamps) built for the
+// forwarding hot path: frames are copied into a buffer and written out in whole records,
+// in order, one asynchronous write at a time. The file is a valid capture at every moment:
+// the global header is written synchronously at open, and a crash only loses the tail
+// that was still buffered.
+
+import { closeSync, mkdirSync, openSync, write, writeSync, close } from 'node:fs';
+import { dirname } from 'node:path';
+
+export const PCAP_MAGIC = 0xa1b2c3d4;
+export const PCAP_SNAPLEN = 262144;
+export const LINKTYPE_ETHERNET = 1;
+export const PCAP_GLOBAL_HEADER_BYTES = 24;
+export const PCAP_RECORD_HEADER_BYTES = 16;
+
+/** Hand buffered records to the OS once this much is waiting... */
+const FLUSH_THRESHOLD_BYTES = 64 * 1024;
+/** ...or this long after the first unflushed frame, whichever comes first. */
+const FLUSH_DELAY_MS = 50;
+/** Room for the threshold plus one more maximal UDP-carried frame, so most frames fit without a flush first. */
+const CHUNK_BYTES = 256 * 1024;
+/** If the disk cannot keep up, stop queueing (and count drops) rather than growing without bound. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** Chunks kept for reuse, so a busy link does not allocate a new 256 KiB buffer per flush. */
+const SPARE_CHUNKS = 2;
+
+export interface PcapWriterOptions {
+  /** Called once when a write fails; the writer then drops further frames. */
+  onError?: (err: Error) => void;
+}
+
+/** A run of whole records waiting to be written; `written` advances on partial writes. */
+interface QueuedChunk {
+  buf: Buffer;
+  written: number;
+  end: number;
+}
+
+export class PcapWriter {
+  /** Frames not captured because a write failed or the disk could not keep up. */
+  droppedFrames = 0;
+
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private used = 0;
+  private readonly queue: QueuedChunk[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly spareChunks: Buffer[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly options: PcapWriterOptions,
+  ) {}
+
+  /** Creates (or truncates) the file and writes the global header before returning. */
+  static open(path: string, options: PcapWriterOptions = {}): PcapWriter {
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, 'w');
+    try {
+      writeSync(fd, pcapGlobalHeader());
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new PcapWriter(path, fd, options);
+  }
+
+  /** Appends one frame; tsMicros is microseconds since the epoch. Never blocks on the disk. */
+  writeFrame(frame: Buffer, tsMicros: number): void {
+    if (this.failure !== null || this.closing !== null) {
+      this.droppedFrames++;
+      return;
+    }
+    const capturedLength = frame.length < PCAP_SNAPLEN ? frame.length : PCAP_SNAPLEN;
+    const recordLength = PCAP_RECORD_HEADER_BYTES + capturedLength;
+    if (this.used + recordLength > this.chunk.length) {
+      this.handOffBuffered();
+      if (recordLength > this.chunk.length) this.chunk = Buffer.allocUnsafe(recordLength);
+    }
+    if (this.queuedBytes > MAX_QUEUED_BYTES) {
+      this.droppedFrames++;
+      return;
+    }
+    const seconds = Math.floor(tsMicros / 1_000_000);
+    const buf = this.chunk;
+    let at = this.used;
+    // Written little-endian, like libpcap on x86: readers detect the order from the magic.
+    buf.writeUInt32LE(seconds, at);
+    buf.writeUInt32LE(tsMicros - seconds * 1_000_000, at + 4);
+    buf.writeUInt32LE(capturedLength, at + 8);
+    buf.writeUInt32LE(frame.length, at + 12);
+    at += PCAP_RECORD_HEADER_BYTES;
+    frame.copy(buf, at, 0, capturedLength);
+    this.used = at + capturedLength;
+
+    if (this.used >= FLUSH_THRESHOLD_BYTES) {
+      this.handOffBuffered();
+    } else if (this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => this.handOffBuffered(), FLUSH_DELAY_MS);
+      // A capture alone must not keep the process alive; close() is what guarantees the tail.
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Resolves once every frame written so far is in the file (handed to the OS). */
+  flush(): Promise<void> {
+    this.handOffBuffered();
+    if (!this.writing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Flushes and closes the file. Safe to call more than once. */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      const flushed = this.flush();
+      this.closing = flushed.then(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            close(this.fd, (err) => (err ? reject(err) : resolve()));
+          }),
+      );
+    }
+    return this.closing;
+  }
+
+  /** Moves the buffered records to the write queue and starts writing if idle. */
+  private handOffBuffered(): void {
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.used === 0) return;
+    this.queue.push({ buf: this.chunk, written: 0, end: this.used });
+    this.queuedBytes += this.used;
+    this.chunk = this.spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    this.used = 0;
+    if (!this.writing) {
+      this.writing = true;
+      this.writeHeadOfQueue();
+    }
+  }
+
+  // One write in flight at a time: concurrent fs.write calls may complete out of order.
+  private writeHeadOfQueue(): void {
+    const head = this.queue[0]!;
+    write(this.fd, head.buf, head.written, head.end - head.written, null, (err, bytesWritten) => {
+      if (err) {
+        this.fail(err);
+        return;
+      }
+      head.written += bytesWritten;
+      if (head.written < head.end) {
+        this.writeHeadOfQueue();
+        return;
+      }
+      this.queue.shift();
+      this.queuedBytes -= head.end;
+      if (head.buf.length === CHUNK_BYTES && this.spareChunks.length < SPARE_CHUNKS) {
+        this.spareChunks.push(head.buf);
+      }
+      if (this.queue.length > 0) {
+        this.writeHeadOfQueue();
+      } else {
+        this.becomeIdle();
+      }
+    });
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    for (const dropped of this.queue) this.droppedFrames += countRecords(dropped);
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.options.onError?.(new Error(`pcap ${this.path}: write failed: ${err.message}`, { cause: err }));
+    this.becomeIdle();
+  }
+
+  private becomeIdle(): void {
+    this.writing = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+/** The 24-byte libpcap 2.4 file header (little-endian, Ethernet, microsecond timestamps). */
+export function pcapGlobalHeader(): Buffer {
+  const header = Buffer.alloc(PCAP_GLOBAL_HEADER_BYTES);
+  header.writeUInt32LE(PCAP_MAGIC, 0);
+  header.writeUInt16LE(2, 4); // version major
+  header.writeUInt16LE(4, 6); // version minor
+  header.writeInt32LE(0, 8); // thiszone: timestamps are UTC
+  header.writeUInt32LE(0, 12); // sigfigs
+  header.writeUInt32LE(PCAP_SNAPLEN, 16);
+  header.writeUInt32LE(LINKTYPE_ETHERNET, 20);
+  return header;
+}
+
+/** Number of records in a queued chunk (used only to account for drops). */
+function countRecords(chunk: QueuedChunk): number {
+  let count = 0;
+  let at = 0;
+  while (at + PCAP_RECORD_HEADER_BYTES <= chunk.end) {
+    at += PCAP_RECORD_HEADER_BYTES + chunk.buf.readUInt32LE(at + 8);
+    count++;
+  }
+  return count;
+}

@@ -1,0 +1,24 @@
+// What a running frame-forwarding engine (switch, hub, wire) offers to the runtime and the web view.
+
+/** Per-link traffic counters. rx = from the VM into the engine, tx = from the engine to the VM. */
+export interface LinkCounters {
+  link: string;
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+}
+
+/** Called for every frame seen on a link (both directions); tsMicros is microseconds since the epoch. */
+export type FrameListener = (frame: Buffer, tsMicros: bigint | number) => void;
+
+export interface RunningSegment {
+  name: string;
+  counters(): LinkCounters[];
+  /** Cut or restore a cable: while down, frames from and to that port are dropped (both ways). */
+  setLinkUp(link: string, up: boolean): void;
+  /** Subscribe to frames on a link (for a live web view): returns an unsubscribe function. */
+  onFrame(link: string, cb: FrameListener): () => void;
+  /** Closes sockets, flushes and closes pcap files. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,297 @@
+// Forwards Ethernet frames between UML VMs that use the `ucast` transport
+// (`ethN=ucast,<mac>,127.0.0.1,<vmPort>,<enginePort>`): each frame is one UDP datagram.
+// One UDP socket per segment port, bound to 127.0.0.1:enginePort and connected to
+// 127.0.0.1:vmPort (connected: no address lookup per send, and only that VM can feed the port).
+//
+// Engines:
+//   switch: learns source MAC -> port (with ageing), sends known unicast to one port,
+//           floods broadcast, multicast and unknown destinations.
+//   hub:    floods every frame.
+//   wire:   two ports, each frame goes to the other one; both share one capture file.
+//
+// Capture: a frame is written to its ingress port's pcap and to the pcap of every port it
+// leaves by, each file at most once. Everything runs on the one JS thread, in arrival order,
+// so frames on a link are never reordered.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { LabRuntimeError } from '../../errors.ts';
+import { PcapWriter } from '../../capture/pcap-writer.ts';
+import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
+import type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
+
+export type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
+
+const LOOPBACK = '127.0.0.1';
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+const DEFAULT_AGEING_SECONDS = 300;
+/** Shortest possible Ethernet header; anything shorter cannot be forwarded meaningfully. */
+const ETHERNET_HEADER_BYTES = 14;
+
+export type UcastEngine = 'switch' | 'hub' | 'wire';
+
+export interface UcastSegmentOptions {
+  log?: (msg: string) => void;
+}
+
+interface Port {
+  readonly link: string;
+  readonly socket: Socket;
+  /** Shared by both ports of a wire. */
+  readonly capture: PcapWriter | null;
+  readonly counters: LinkCounters;
+  up: boolean;
+  /** Replaced, never mutated, so a listener unsubscribing mid-delivery is safe. */
+  listeners: readonly FrameListener[];
+}
+
+/** Where a switch last saw a MAC address as a source. */
+interface LearnedMac {
+  port: Port;
+  lastSeenMicros: number;
+}
+
+/** Microseconds since the epoch with sub-millisecond resolution, without allocating (hrtime.bigint would). */
+function nowMicros(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** The 48-bit MAC at `offset` as a number: an allocation-free Map key. */
+function macKey(frame: Buffer, offset: number): number {
+  return frame.readUIntBE(offset, 6);
+}
+
+export async function startUcastSegment(plan: SegmentPlan, options: UcastSegmentOptions = {}): Promise<RunningSegment> {
+  const engine = checkPlan(plan);
+  const log = options.log ?? (() => {});
+  const segment = new UcastSegment(plan.name, engine, ageingSeconds(plan), log);
+  try {
+    for (const portPlan of plan.ports) await segment.addPort(portPlan);
+  } catch (err) {
+    await segment.stop();
+    throw err;
+  }
+  log(`${plan.name}: ${engine} running with ${plan.ports.length} ports`);
+  return segment;
+}
+
+function checkPlan(plan: SegmentPlan): UcastEngine {
+  const engine = plan.engine;
+  if (engine !== 'switch' && engine !== 'hub' && engine !== 'wire') {
+    throw new LabRuntimeError(`segment ${plan.name}: engine '${engine}' is not a ucast engine (supported: switch, hub, wire)`);
+  }
+  if (engine === 'wire' && plan.ports.length !== 2) {
+    throw new LabRuntimeError(`segment ${plan.name}: a wire joins exactly 2 ports, got ${plan.ports.length}`);
+  }
+  const links = new Set<string>();
+  for (const port of plan.ports) {
+    if (port.vmPort === undefined || port.enginePort === undefined) {
+      throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no vmPort/enginePort`);
+    }
+    if (links.has(port.link)) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} appears twice`);
+    links.add(port.link);
+  }
+  return engine;
+}
+
+function ageingSeconds(plan: SegmentPlan): number {
+  const ageing = plan.options['ageing'];
+  if (ageing === undefined) return DEFAULT_AGEING_SECONDS;
+  if (typeof ageing !== 'number' || !(ageing >= 0)) {
+    throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
+  }
+  return ageing;
+}
+
+class UcastSegment implements RunningSegment {
+  private readonly ports: Port[] = [];
+  private readonly portsByLink = new Map<string, Port>();
+  /** Capture files by path, so the two ports of a wire share one writer. */
+  private readonly writers = new Map<string, PcapWriter>();
+  private readonly macTable = new Map<number, LearnedMac>();
+  private readonly ageingMicros: number;
+  private lastSweepMicros = 0;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly engine: UcastEngine,
+    ageingSeconds: number,
+    private readonly log: (msg: string) => void,
+  ) {
+    this.ageingMicros = ageingSeconds * 1_000_000;
+  }
+
+  async addPort(plan: PortPlan): Promise<void> {
+    const socket = createSocket({ type: 'udp4' });
+    await bindAndConnect(socket, plan.enginePort!, plan.vmPort!).catch((err: Error) => {
+      socket.close();
+      throw new LabRuntimeError(`segment ${this.name}: link ${plan.link}: cannot use UDP port ${plan.enginePort}: ${err.message}`, { cause: err });
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // A VM that is not listening (still booting, crashed) makes a connected socket report
+      // ECONNREFUSED; that is normal lab life, not an engine problem.
+      if (err.code !== 'ECONNREFUSED') this.log(`${this.name}: link ${plan.link}: ${err.message}`);
+    });
+    try {
+      socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+      socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+    } catch (err) {
+      this.log(`${this.name}: link ${plan.link}: could not enlarge socket buffers: ${(err as Error).message}`);
+    }
+    const port: Port = {
+      link: plan.link,
+      socket,
+      capture: plan.capture === null ? null : this.writerFor(plan.capture),
+      counters: { link: plan.link, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 },
+      up: true,
+      listeners: [],
+    };
+    this.ports.push(port);
+    this.portsByLink.set(port.link, port);
+    socket.on('message', (frame: Buffer) => this.receive(port, frame));
+  }
+
+  private writerFor(path: string): PcapWriter {
+    let writer = this.writers.get(path);
+    if (writer === undefined) {
+      writer = PcapWriter.open(path, { onError: (err) => this.log(`${this.name}: ${err.message}`) });
+      this.writers.set(path, writer);
+    }
+    return writer;
+  }
+
+  // The hot path: keep it free of allocations and of anything not needed for forwarding.
+  private receive(ingress: Port, frame: Buffer): void {
+    if (!ingress.up || frame.length < ETHERNET_HEADER_BYTES) return;
+    const ts = nowMicros();
+    ingress.counters.rxFrames++;
+    ingress.counters.rxBytes += frame.length;
+    if (ingress.capture !== null) ingress.capture.writeFrame(frame, ts);
+    if (ingress.listeners.length !== 0) notify(ingress, frame, ts, this.log);
+
+    if (this.engine === 'switch') this.switchFrame(ingress, frame, ts);
+    else this.flood(ingress, frame, ts); // a hub floods; a wire's only other port is its flood
+  }
+
+  private switchFrame(ingress: Port, frame: Buffer, ts: number): void {
+    // Group (broadcast/multicast) addresses have the low bit of the first byte set.
+    const sourceIsGroup = (frame[6]! & 1) === 1;
+    if (!sourceIsGroup) this.learn(macKey(frame, 6), ingress, ts);
+    if ((frame[0]! & 1) === 1) {
+      this.flood(ingress, frame, ts);
+      return;
+    }
+    const learned = this.macTable.get(macKey(frame, 0));
+    if (learned === undefined || ts - learned.lastSeenMicros >= this.ageingMicros) {
+      this.flood(ingress, frame, ts);
+    } else if (learned.port !== ingress) {
+      this.transmit(learned.port, ingress, frame, ts);
+    }
+    // else: the destination sits behind the ingress port, so the frame has already arrived.
+  }
+
+  private learn(key: number, port: Port, ts: number): void {
+    const learned = this.macTable.get(key);
+    if (learned === undefined) this.macTable.set(key, { port, lastSeenMicros: ts });
+    else {
+      learned.port = port; // re-learned when a MAC moves to another port
+      learned.lastSeenMicros = ts;
+    }
+    if (ts - this.lastSweepMicros > this.ageingMicros) this.sweepAgedEntries(ts);
+  }
+
+  /** Forgets aged MACs, at most once per ageing period, so the table cannot grow forever. */
+  private sweepAgedEntries(ts: number): void {
+    this.lastSweepMicros = ts;
+    for (const [key, learned] of this.macTable) {
+      if (ts - learned.lastSeenMicros >= this.ageingMicros) this.macTable.delete(key);
+    }
+  }
+
+  private flood(ingress: Port, frame: Buffer, ts: number): void {
+    const ports = this.ports;
+    for (let i = 0; i < ports.length; i++) {
+      const egress = ports[i]!;
+      if (egress !== ingress) this.transmit(egress, ingress, frame, ts);
+    }
+  }
+
+  private transmit(egress: Port, ingress: Port, frame: Buffer, ts: number): void {
+    if (!egress.up) return;
+    egress.socket.send(frame);
+    egress.counters.txFrames++;
+    egress.counters.txBytes += frame.length;
+    // A wire's two ports share one file: the frame is already in it from the ingress side.
+    if (egress.capture !== null && egress.capture !== ingress.capture) egress.capture.writeFrame(frame, ts);
+    if (egress.listeners.length !== 0) notify(egress, frame, ts, this.log);
+  }
+
+  counters(): LinkCounters[] {
+    return this.ports.map((port) => ({ ...port.counters }));
+  }
+
+  setLinkUp(link: string, up: boolean): void {
+    const port = this.portOf(link);
+    if (port.up === up) return;
+    port.up = up;
+    if (!up) {
+      // Like a real switch on link loss: forget what was learned there, so traffic floods until re-learned.
+      for (const [key, learned] of this.macTable) if (learned.port === port) this.macTable.delete(key);
+    }
+    this.log(`${this.name}: link ${link} ${up ? 'up' : 'down'}`);
+  }
+
+  onFrame(link: string, cb: FrameListener): () => void {
+    const port = this.portOf(link);
+    port.listeners = [...port.listeners, cb];
+    return () => {
+      port.listeners = port.listeners.filter((listener) => listener !== cb);
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.closeEverything();
+    return this.stopping;
+  }
+
+  private async closeEverything(): Promise<void> {
+    await Promise.all(this.ports.map((port) => new Promise<void>((resolve) => port.socket.close(() => resolve()))));
+    for (const port of this.ports) port.listeners = [];
+    await Promise.all([...this.writers.values()].map((writer) => writer.close()));
+    for (const writer of this.writers.values()) {
+      if (writer.droppedFrames > 0) this.log(`${this.name}: ${writer.droppedFrames} frames missing from ${writer.path}`);
+    }
+  }
+
+  private portOf(link: string): Port {
+    const port = this.portsByLink.get(link);
+    if (port === undefined) {
+      throw new LabRuntimeError(`segment ${this.name} has no link ${link} (links: ${[...this.portsByLink.keys()].join(', ')})`);
+    }
+    return port;
+  }
+}
+
+function bindAndConnect(socket: Socket, enginePort: number, vmPort: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(enginePort, LOOPBACK, () => {
+      socket.connect(vmPort, LOOPBACK, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+  });
+}
+
+/** Kept out of the hot path: a throwing subscriber (e.g. a web view) must not stop forwarding. */
+function notify(port: Port, frame: Buffer, ts: number, log: (msg: string) => void): void {
+  for (const listener of port.listeners) {
+    try {
+      listener(frame, ts);
+    } catch (err) {
+      log(`frame listener on ${port.link} threw: ${(err as Error).message}`);
+    }
+  }
+}
