@@ -108,7 +108,7 @@ export class Supervisor {
   private bootVm(vm: VmPlan): Promise<void> {
     const rt = this.vms.get(vm.name)!;
     mkdirSync(dirname(vm.initPath), { recursive: true });
-    writeFileSync(vm.initPath, initScript(vm, this.plan, this.opts), { mode: 0o755 });
+    writeFileSync(vm.initPath, initScript(vm, this.plan, { ...this.opts, nosuidRoot: this.opts.mode === 'userns' }), { mode: 0o755 });
     rt.log = createWriteStream(vm.consoleLog, { flags: 'a' });
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.
     const [kernel, ...args] = vm.argv;

@@ -10,6 +10,9 @@ import { AGENT_DEVICE } from './agent-protocol.ts';
 export interface InitOptions {
   kernelVersion: string;
   modulesDir: string;
+  /** Rootless labs: host root's files show up owned by the overflow uid, so a setuid
+   *  binary (mount!) would drop root inside the VM. Mount the overlay nosuid then. */
+  nosuidRoot?: boolean;
 }
 
 /** Quote a string for POSIX sh. */
@@ -104,11 +107,14 @@ AGENT=${AGENT_DEVICE}
 
 if [ "$1" != stage2 ]; then
   # Stage 1: PID 1 on the read-only host root. Make a writable root in RAM.
-  mount -t proc proc /proc
-  mount -t tmpfs -o mode=755 umlab-overlay /run
+  # mount is setuid; run it through the dynamic loader so the setuid bit cannot apply.
+  MOUNT=mount
+  [ -x /lib64/ld-linux-x86-64.so.2 ] && MOUNT="/lib64/ld-linux-x86-64.so.2 /usr/bin/mount"
+  $MOUNT -t proc proc /proc
+  $MOUNT -t tmpfs -o mode=755 umlab-overlay /run
   insmod ${shellQuote(overlayKo)} || { echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
   mkdir -p /run/ov/upper /run/ov/work /run/ov/root
-  mount -t overlay overlay -o lowerdir=/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
+  $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
   exec chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
 fi
 

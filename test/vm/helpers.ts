@@ -86,3 +86,19 @@ export async function cleanHome(home: string): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs umlab as another (unprivileged) user, every privilege dropped by setpriv. */
+export async function umlabAsUser(uid: number, home: string, args: string[]): Promise<CliResult> {
+  const r = await execa(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--', process.execPath, '--import', TSX, CLI, ...args],
+    {
+      reject: false,
+      extendEnv: false,
+      env: { UMLAB_HOME: home, HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      timeout: 180_000,
+      stripFinalNewline: false,
+    },
+  );
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
