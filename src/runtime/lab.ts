@@ -8,7 +8,7 @@ import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
 import { checkHostCommands } from './host.ts';
-import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, type IsolationMode } from './namespace.ts';
+import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
 
 const SUPERVISOR_MAIN = fileURLToPath(new URL('./supervisor-main.ts', import.meta.url));
@@ -102,15 +102,15 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
   if (existing?.alive)
     throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
-  if (existing) await cleanUp(existing.runDir, plan.lab, mode, null);
+  if (existing) await cleanUp(opts.home, existing.runDir, plan.lab, mode, null);
 
   const files = runFiles(plan.runDir);
   mkdirSync(plan.runDir, { recursive: true });
   writeFileSync(files.plan, JSON.stringify(plan, null, 2));
-  if (mode === 'netns') await createNetns(plan.lab);
+  if (mode === 'netns') await createNetns(netnsName(opts.home, plan.lab));
 
   const logFd = openSync(files.supervisorLog, 'a');
-  const argv = inLabNamespace(mode, plan.lab, [process.execPath, '--import', TSX_LOADER, SUPERVISOR_MAIN, plan.runDir, mode]);
+  const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, '--import', TSX_LOADER, SUPERVISOR_MAIN, plan.runDir, mode]);
   const child = spawn(argv[0]!, argv.slice(1), {
     detached: true,
     stdio: ['ignore', logFd, logFd],
@@ -144,7 +144,7 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   // Failed: wait for the supervisor to finish its own teardown, then remove the rest.
   await Promise.race([exited, sleep(30_000)]);
   const log = tail(readFileSafe(files.supervisorLog), 15);
-  await cleanUp(plan.runDir, plan.lab, mode, null);
+  await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;
   throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (code ${exitCode})`}`, {
     hint:
@@ -173,13 +173,13 @@ export async function downLab(home: string, record: LabRecord): Promise<DownResu
     for (let i = 0; i < 100 && pidAlive(pid); i++) await sleep(100);
   }
   const archive = archiveDirFor(home, record.lab);
-  const kept = await cleanUp(record.runDir, record.lab, mode, archive);
+  const kept = await cleanUp(home, record.runDir, record.lab, mode, archive);
   return { lab: record.lab, archive: kept ? archive : null };
 }
 
 /** Kills whatever still runs for this run directory, deletes the namespace, keeps
  *  captures and console logs under `archive` (if given), removes the run directory. */
-async function cleanUp(runDir: string, lab: string, mode: IsolationMode, archive: string | null): Promise<boolean> {
+async function cleanUp(home: string, runDir: string, lab: string, mode: IsolationMode, archive: string | null): Promise<boolean> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const pids = processesOf(runDir);
     if (pids.length === 0) break;
@@ -192,7 +192,7 @@ async function cleanUp(runDir: string, lab: string, mode: IsolationMode, archive
     }
     await sleep(100);
   }
-  if (mode === 'netns') await deleteNetns(lab);
+  if (mode === 'netns') await deleteNetns(netnsName(home, lab));
   let kept = false;
   if (archive) kept = keepArtifacts(runDir, archive);
   rmSync(runDir, { recursive: true, force: true });

@@ -1,8 +1,10 @@
 // Each lab runs in its own network namespace (and a private mount namespace for the
 // read-only root that hostfs is confined to). As root: a named `ip netns`; as an
 // ordinary user: a user+net namespace from `unshare`, which dies with its last process.
+import { createHash } from 'node:crypto';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
+import { umlabHome } from './paths.ts';
 
 export type IsolationMode = 'netns' | 'userns';
 
@@ -10,20 +12,24 @@ export function isolationMode(): IsolationMode {
   return process.getuid?.() === 0 ? 'netns' : 'userns';
 }
 
-export const netnsName = (lab: string) => `umlab-${lab}`;
+/** `umlab-<lab>` for labs of the default state directory; labs of another UMLAB_HOME
+ *  (tests use their own) get a tag from it, so equal lab names never collide. */
+export function netnsName(home: string, lab: string): string {
+  const { UMLAB_HOME: _, ...env } = process.env;
+  if (home === umlabHome(env)) return `umlab-${lab}`;
+  return `umlab-${createHash('sha256').update(home).digest('hex').slice(0, 6)}-${lab}`;
+}
 
 /** The command line that starts `argv` inside the lab's namespaces. */
-export function inLabNamespace(mode: IsolationMode, lab: string, argv: string[]): string[] {
+export function inLabNamespace(mode: IsolationMode, netns: string, argv: string[]): string[] {
   const privateMounts = ['unshare', '--mount', '--propagation', 'private', '--'];
   return mode === 'netns'
-    ? ['ip', 'netns', 'exec', netnsName(lab), ...privateMounts, ...argv]
+    ? ['ip', 'netns', 'exec', netns, ...privateMounts, ...argv]
     : ['unshare', '--user', '--map-root-user', '--net', '--mount', '--propagation', 'private', '--', ...argv];
 }
 
-export async function createNetns(lab: string): Promise<void> {
-  const name = netnsName(lab);
-  const existing = await execa('ip', ['netns', 'list'], { reject: false });
-  if (existing.stdout.split('\n').some((l) => l.split(' ')[0] === name)) await deleteNetns(lab);
+export async function createNetns(name: string): Promise<void> {
+  if (await netnsExists(name)) await deleteNetns(name);
   try {
     await execa('ip', ['netns', 'add', name]);
   } catch (cause) {
@@ -31,13 +37,13 @@ export async function createNetns(lab: string): Promise<void> {
   }
 }
 
-export async function deleteNetns(lab: string): Promise<void> {
-  await execa('ip', ['netns', 'delete', netnsName(lab)], { reject: false });
+export async function deleteNetns(name: string): Promise<void> {
+  await execa('ip', ['netns', 'delete', name], { reject: false });
 }
 
-export async function netnsExists(lab: string): Promise<boolean> {
+export async function netnsExists(name: string): Promise<boolean> {
   const r = await execa('ip', ['netns', 'list'], { reject: false });
-  return r.stdout.split('\n').some((l) => l.split(' ')[0] === netnsName(lab));
+  return r.stdout.split('\n').some((l) => l.split(' ')[0] === name);
 }
 
 /** Fails early, with what to do, when an ordinary user cannot create namespaces. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options } from 'execa';
+import { netnsName } from '../../src/runtime/namespace.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'src/cli/main.ts');
@@ -76,7 +77,10 @@ export async function assertNothingLeft(home: string, labName: string): Promise<
   const procs = processesMentioning(runDir);
   assert.deepEqual(procs, [], `processes of lab ${labName} are still running`);
   assert.equal(existsSync(runDir), false, `run directory ${runDir} is still there`);
-  if (process.getuid?.() === 0) assert.ok(!(await netnsList()).includes(`umlab-${labName}`), `netns umlab-${labName} is still there`);
+  if (process.getuid?.() === 0) {
+    const netns = netnsName(home, labName);
+    assert.ok(!(await netnsList()).includes(netns), `netns ${netns} is still there`);
+  }
 }
 
 /** Stops every lab of this home (best effort) and removes the home. For `after()` hooks. */
