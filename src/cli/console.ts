@@ -32,7 +32,8 @@ export async function attachConsole(socketPath: string, vm: string): Promise<voi
   await new Promise<void>((resolve) => {
     const done = () => {
       if (stdin.isTTY) stdin.setRawMode(false);
-      stdin.pause();
+      // destroy, not pause: a paused pipe would keep the process alive.
+      stdin.destroy();
       sock.destroy();
       resolve();
     };

@@ -1,0 +1,40 @@
+// `umlab console`: typing reaches the VM's console shell, output comes back, Ctrl-] detaches.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { execa } from 'execa';
+import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, TSX, umlabOk } from './helpers.ts';
+
+describe('umlab console', () => {
+  const home = makeHome();
+  after(() => cleanHome(home));
+
+  it('attaches to the console shell and detaches with Ctrl-]', async () => {
+    await umlabOk(home, ['up', join(ROOT, 'test/vm/labs/single.yaml')]);
+    const child = execa(process.execPath, ['--import', TSX, CLI, 'console', 'solo'], {
+      env: { UMLAB_HOME: home },
+      reject: false,
+      timeout: 60_000,
+    });
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+    });
+    // The answer (42) differs from what was typed ($((6*7))), so only the VM's shell can produce it.
+    const deadline = Date.now() + 30_000;
+    while (!seen.includes('answer-42') && Date.now() < deadline) {
+      child.stdin!.write('echo answer-$((6*7))\n');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.match(seen, /answer-42/);
+    child.stdin!.write(Buffer.from([0x1d]));
+    const result = await child;
+    assert.equal(result.exitCode, 0);
+    assert.match(String(result.stderr), /detached/);
+    // The VM keeps running after a detach.
+    const r = await umlabOk(home, ['exec', 'solo', '--', 'echo alive']);
+    assert.equal(r.stdout, 'alive\n');
+    await umlabOk(home, ['down']);
+    await assertNothingLeft(home, 'single');
+  });
+});
