@@ -192,7 +192,7 @@ test('switch: floods unknown and broadcast, then keeps learned unicast off other
 });
 
 test('switch: a learned MAC ages out and is flooded again', async (t) => {
-  const lab = await startLab('switch', 3, { options: { ageing: 0.2 } });
+  const lab = await startLab('switch', 3, { options: { ageing: 0.5 } });
   t.after(() => lab.close());
   const [a, b, c] = lab.vms as [FakeVm, FakeVm, FakeVm];
   const [pa, pb] = lab.enginePorts as [number, number];
@@ -204,7 +204,7 @@ test('switch: a learned MAC ages out and is flooded again', async (t) => {
   await c.waitForTag('marker-1');
   assert.ok(!c.tags().includes('fresh'), 'b was just learned: c must not see unicast to it');
 
-  await sleep(300); // longer than the 0.2 s ageing; b stays silent meanwhile
+  await sleep(700); // longer than the 0.5 s ageing; b stays silent meanwhile
   a.send(pa, b.mac, 'aged');
   await c.waitForTag('aged');
 });
