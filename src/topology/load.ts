@@ -12,7 +12,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
-import { compareInterfaceNames, type Lab, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
+import { compareInterfaceNames, TEST_KINDS, type FrameMatch, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
 import { didYouMean, RULES, type Rule, type RuleContext } from './rules.ts';
 
 export type PathSegment = string | number;
@@ -333,7 +333,27 @@ interface RawLab {
   taps?: Record<string, { host_ip?: string; proxy_arp?: boolean; ip_forward?: boolean } | null>;
   gateways?: Record<string, { type?: 'slirp'; network?: string; dhcp?: boolean; forward?: string[] } | null>;
   vms: Record<string, RawVm | null>;
-  tests?: { name: string }[];
+  tests?: RawTest[];
+}
+
+/** A check as written; the schema allows each kind key, rules.ts insists on exactly one. */
+export interface RawTest {
+  name: string;
+  after?: string[];
+  reach?: { from: string; to: string; expect?: 'success' | 'failure'; ttl?: number; path?: string[] };
+  tcp?: RawPortTest;
+  udp?: RawPortTest;
+  command?: { vm: string; run: string; exit?: number; stdout?: string };
+  capture?: { link: string; do?: { vm: string; run: string }[]; match: Record<string, string | number>; expect?: 'present' | 'absent' };
+  state?: { vm: string; routes?: string[]; addresses?: string[]; sysctl?: Record<string, string | number | boolean>; listening?: string[] };
+}
+
+interface RawPortTest {
+  from: string;
+  to: string;
+  port: number;
+  expect: 'open' | 'closed' | 'filtered';
+  timeout?: number;
 }
 
 interface RawVm {
@@ -416,8 +436,45 @@ function toModel(raw: RawLab, file: string): Lab {
     capture,
     segments,
     vms,
-    tests: raw.tests ?? [],
+    tests: (raw.tests ?? []).map(toTest),
   };
+}
+
+export const DEFAULT_PORT_TIMEOUT = 2;
+
+const sysctlValue = (value: string | number | boolean) => (typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+
+/** The check's kind is its first kind key; a check with none or several is reported by rules.ts and modelled as its first. */
+export function testKind(raw: object): LabTest['kind'] | undefined {
+  return TEST_KINDS.find((k) => k in raw);
+}
+
+function toTest(raw: RawTest): LabTest {
+  const base = { name: raw.name, after: raw.after ?? [] };
+  const kind = testKind(raw);
+  if (kind === 'reach') {
+    const r = raw.reach!;
+    return { ...base, kind, from: r.from, to: r.to, expect: r.expect ?? 'success', ...(r.ttl !== undefined && { ttl: r.ttl }), ...(r.path !== undefined && { path: r.path }) };
+  }
+  if (kind === 'tcp' || kind === 'udp') {
+    const p = raw[kind]!;
+    return { ...base, kind, from: p.from, to: p.to, port: p.port, expect: p.expect, timeout: p.timeout ?? DEFAULT_PORT_TIMEOUT };
+  }
+  if (kind === 'capture') {
+    const c = raw.capture!;
+    const m = c.match;
+    const match: FrameMatch = {};
+    const copy: [keyof FrameMatch, string][] = [['src', 'src'], ['dst', 'dst'], ['proto', 'proto'], ['arp', 'arp'], ['arpSenderIp', 'arp_sender_ip'], ['arpTargetIp', 'arp_target_ip'], ['arpSenderMac', 'arp_sender_mac'], ['ipSrc', 'ip_src'], ['ipDst', 'ip_dst'], ['port', 'port']];
+    for (const [to, from] of copy) if (m[from] !== undefined) (match as Record<string, unknown>)[to] = m[from];
+    return { ...base, kind, link: c.link, do: c.do ?? [], match, expect: c.expect ?? 'present' };
+  }
+  if (kind === 'state') {
+    const st = raw.state!;
+    return { ...base, kind, vm: st.vm, routes: st.routes ?? [], addresses: st.addresses ?? [], sysctl: Object.fromEntries(Object.entries(st.sysctl ?? {}).map(([k, v]) => [k, sysctlValue(v)])), listening: st.listening ?? [] };
+  }
+  // command, and the placeholder for a check without a kind (a rule reports it; the lab is never returned).
+  const c = raw.command ?? { vm: '', run: '' };
+  return { ...base, kind: 'command', vm: c.vm, run: c.run, ...(c.exit !== undefined && { exit: c.exit }), ...(c.stdout !== undefined && { stdout: c.stdout }) };
 }
 
 /** "tcp:8080:80" or "tcp:8080:h1:80" (the schema guarantees the shape). */

@@ -112,10 +112,97 @@ export interface VmInterface {
   capture: boolean;
 }
 
-export interface LabTest {
+/** One check of the `tests:` section, run by `umlab test` (src/testing/). */
+export type LabTest = ReachTest | PortTest | CommandTest | CaptureTest | StateTest;
+
+interface TestBase {
   name: string;
-  [key: string]: unknown;
+  /** Names of checks that must finish before this one starts (e.g. a capture check after the traffic it looks for). */
+  after: string[];
 }
+
+/** ICMP echo from a VM to an address or VM name; optionally the reply's TTL or the routers on the way. */
+export interface ReachTest extends TestBase {
+  kind: 'reach';
+  from: string;
+  /** An IP address, a VM name (its first address) or vm.ethN (that interface's first address). */
+  to: string;
+  expect: 'success' | 'failure';
+  /** TTL of the echo reply as it arrives at `from`. */
+  ttl?: number;
+  /** Routers (VM names or addresses) a traceroute passes before `to`, in order. */
+  path?: string[];
+}
+
+/** A TCP or UDP port as seen from a VM: open (answered), closed (RST / ICMP unreachable) or filtered (no answer). */
+export interface PortTest extends TestBase {
+  kind: 'tcp' | 'udp';
+  from: string;
+  to: string;
+  port: number;
+  expect: 'open' | 'closed' | 'filtered';
+  /** Seconds without an answer after which the port counts as filtered. */
+  timeout: number;
+}
+
+export interface CommandTest extends TestBase {
+  kind: 'command';
+  vm: string;
+  run: string;
+  /** Expected exit code; when neither exit nor stdout is given, 0. */
+  exit?: number;
+  /** Regular expression the output must match. */
+  stdout?: string;
+}
+
+/** Matches decoded frames; every field given must match. */
+export interface FrameMatch {
+  /** Source / destination MAC: a MAC, a VM (any of its interfaces) or vm.ethN. */
+  src?: string;
+  dst?: string;
+  proto?: 'arp' | 'ipv4' | 'ipv6' | 'icmp' | 'tcp' | 'udp';
+  arp?: 'request' | 'reply';
+  /** ARP sender / target IPv4 address (or a VM: any of its addresses). */
+  arpSenderIp?: string;
+  arpTargetIp?: string;
+  /** ARP sender hardware address: a MAC, VM or vm.ethN. */
+  arpSenderMac?: string;
+  ipSrc?: string;
+  ipDst?: string;
+  /** TCP or UDP port, either direction. */
+  port?: number;
+}
+
+export interface TrafficStep {
+  vm: string;
+  run: string;
+}
+
+/** An expectation on one link's capture, over the frames captured since the test run began. */
+export interface CaptureTest extends TestBase {
+  kind: 'capture';
+  /** A link name (as `umlab capture list` shows it) or vm.ethN (the link of that interface). */
+  link: string;
+  /** Commands run first to make the traffic; their exit codes do not matter. */
+  do: TrafficStep[];
+  match: FrameMatch;
+  expect: 'present' | 'absent';
+}
+
+/** Facts about one VM's state: each entry must be present. */
+export interface StateTest extends TestBase {
+  kind: 'state';
+  vm: string;
+  /** Routes as `ip route` prints them, e.g. "10.0.2.0/24 via 10.0.1.1 dev eth0"; a route matches when it starts with the entry. */
+  routes: string[];
+  /** CIDRs, optionally as "eth0 10.0.0.1/24". */
+  addresses: string[];
+  sysctl: Record<string, string>;
+  /** "tcp:80", "udp:53". */
+  listening: string[];
+}
+
+export const TEST_KINDS = ['reach', 'tcp', 'udp', 'command', 'capture', 'state'] as const;
 
 /** What a `connect:` value refers to: a segment, or another VM's interface. */
 export type ConnectTarget = { segment: string } | { vm: string; iface: string };

@@ -69,7 +69,7 @@ vms:
       eth10: { connect: hub0, mac: "FE:FD:00:00:00:0A", capture: true }
       eth2: { connect: sw0, ip: [ 10.0.0.1/24, "fd00::1/64" ], proxy_arp: true }
       eth0: { connect: nat0, dhcp: true }
-tests: [ { name: ping works, from: h1 } ]
+tests: [ { name: ping works, reach: { from: h1, to: 10.0.0.1 } } ]
 `);
     assert.deepEqual(
       l.segments.map((s) => s.name),
@@ -98,7 +98,7 @@ tests: [ { name: ping works, from: h1 } ]
       ],
     );
     assert.equal(l.capture, false);
-    assert.deepEqual(l.tests, [{ name: 'ping works', from: 'h1' }]);
+    assert.deepEqual(l.tests, [{ name: 'ping works', after: [], kind: 'reach', from: 'h1', to: '10.0.0.1', expect: 'success' }]);
   });
 
   it('records the file as given and its absolute path', () => {
@@ -189,7 +189,7 @@ vms:
   it('reports missing required properties at the start of the object', () => {
     assert.deepEqual(errors('description: no name, no VMs\n'), ['1:1  | missing required property "name"', '1:1  | missing required property "vms"']);
     assert.deepEqual(errors('name: x\nvms: {}\n'), ['2:6 vms | a lab needs at least one VM']);
-    assert.deepEqual(errors('name: x\nvms: { h1: }\ntests: [ { from: h1 } ]\n'), ['3:10 tests[0] | missing required property "name"']);
+    assert.deepEqual(errors('name: x\nvms: { h1: }\ntests: [ { reach: { from: h1, to: h1 } } ]\n'), ['3:10 tests[0] | missing required property "name"']);
   });
 
   it('reports range errors with the allowed range', () => {

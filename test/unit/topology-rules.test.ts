@@ -150,6 +150,40 @@ const CASES: Case[] = [
       { line: 5, col: 59, path: 'gateways.nat1.forward[1]', message: 'host port tcp:8080 is already forwarded by "tcp:8080:80"', hint: 'forward each host port once' },
     ],
   },
+  {
+    rule: rules.testKindGiven,
+    fixture: 'rule-test-kind.yaml',
+    errors: [
+      { line: 6, col: 5, path: 'tests[0]', message: 'the check has no kind', hint: 'exactly one of reach, tcp' },
+      { line: 7, col: 5, path: 'tests[1]', message: 'the check has 2 kinds (reach, command)', hint: 'write two checks' },
+    ],
+  },
+  {
+    rule: rules.testOrder,
+    fixture: 'rule-test-order.yaml',
+    errors: [
+      { line: 8, col: 11, path: 'tests[1].name', message: 'check name "ping" is already used (line 6)', hint: 'its own name' },
+      { line: 11, col: 13, path: 'tests[2].after[0]', message: 'no check named "secnd"', hint: 'name a check' },
+      { line: 11, col: 20, path: 'tests[2].after[1]', message: 'cannot run after itself', hint: 'remove it' },
+      { line: 14, col: 5, path: 'tests[3].after', message: 'in a circle: a -> b -> a', hint: 'remove one' },
+    ],
+  },
+  {
+    rule: rules.testReferences,
+    fixture: 'rule-test-references.yaml',
+    errors: [
+      { line: 11, col: 20, path: 'tests[0].reach.from', message: 'no VM named "h3"', hint: 'did you mean "h1"?' },
+      { line: 11, col: 39, path: 'tests[0].reach.path[0]', message: 'no VM named "r9"', hint: 'VMs of this lab: h1, h2' },
+      { line: 13, col: 26, path: 'tests[1].tcp.to', message: '"10.0.0.300" is not an IP address', hint: 'write an IP address' },
+      { line: 15, col: 18, path: 'tests[2].udp.from', message: '"h1.eth0" is not a VM name', hint: 'e.g. h1' },
+      { line: 15, col: 31, path: 'tests[2].udp.to', message: 'h2.eth1 has no static address', hint: 'write the address itself' },
+      { line: 17, col: 45, path: 'tests[3].command.stdout', message: 'not a valid regular expression', hint: 'escape special characters' },
+      { line: 19, col: 22, path: 'tests[4].capture.link', message: 'h1 has no interface "eth7"', hint: 'interfaces of h1: eth0' },
+      { line: 19, col: 43, path: 'tests[4].capture.do[0].vm', message: 'no VM named "h4"', hint: 'did you mean "h1"?' },
+      { line: 19, col: 95, path: 'tests[4].capture.match.ip_dst', message: 'no VM named "hx"', hint: 'did you mean "h1"?' },
+      { line: 21, col: 22, path: 'tests[5].capture.link', message: 'the link of h2.eth1 is not captured', hint: 'remove `capture: false`' },
+    ],
+  },
 ];
 
 const read = (fixture: string) => readFileSync(new URL(`../fixtures/labs/${fixture}`, import.meta.url), 'utf8');
