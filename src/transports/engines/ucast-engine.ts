@@ -12,6 +12,10 @@
 // Capture: a frame is written to its ingress port's pcap and to the pcap of every port it
 // leaves by, each file at most once. Everything runs on the one JS thread, in arrival order,
 // so frames on a link are never reordered.
+//
+// A link is what the runtime names and counts: usually one port, but the two ports of a
+// point-to-point wire are one link ("a.eth0--b.eth0"), with one capture and one set of counters.
+// Other engines (the passt gateway) add ports of their own with attachPort().
 
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -34,15 +38,21 @@ export interface UcastSegmentOptions {
   log?: (msg: string) => void;
 }
 
-interface Port {
-  readonly link: string;
-  readonly socket: Socket;
-  /** Shared by both ports of a wire. */
+/** A named link: shared by both ports of a wire, otherwise one per port. */
+interface Link {
+  readonly name: string;
   readonly capture: PcapWriter | null;
   readonly counters: LinkCounters;
   up: boolean;
   /** Replaced, never mutated, so a listener unsubscribing mid-delivery is safe. */
   listeners: readonly FrameListener[];
+}
+
+interface Port {
+  readonly link: Link;
+  /** Hands a frame to whatever sits behind the port (a VM's UDP socket, passt's stream). */
+  readonly send: (frame: Buffer) => void;
+  readonly close: () => Promise<void>;
 }
 
 /** Where a switch last saw a MAC address as a source. */
@@ -61,8 +71,9 @@ function macKey(frame: Buffer, offset: number): number {
   return frame.readUIntBE(offset, 6);
 }
 
-export async function startUcastSegment(plan: SegmentPlan, options: UcastSegmentOptions = {}): Promise<RunningSegment> {
-  const engine = checkPlan(plan);
+/** Starts a switch, hub or wire; `as` runs another kind's plan (a slirp gateway's) as that engine. */
+export async function startUcastSegment(plan: SegmentPlan, options: UcastSegmentOptions = {}, as?: UcastEngine): Promise<UcastSegment> {
+  const engine = checkPlan(plan, as ?? plan.engine);
   const log = options.log ?? (() => {});
   const segment = new UcastSegment(plan.name, engine, ageingSeconds(plan), log);
   try {
@@ -75,8 +86,7 @@ export async function startUcastSegment(plan: SegmentPlan, options: UcastSegment
   return segment;
 }
 
-function checkPlan(plan: SegmentPlan): UcastEngine {
-  const engine = plan.engine;
+function checkPlan(plan: SegmentPlan, engine: SegmentPlan['engine']): UcastEngine {
   if (engine !== 'switch' && engine !== 'hub' && engine !== 'wire') {
     throw new LabRuntimeError(`segment ${plan.name}: engine '${engine}' is not a ucast engine (supported: switch, hub, wire)`);
   }
@@ -88,7 +98,8 @@ function checkPlan(plan: SegmentPlan): UcastEngine {
     if (port.vmPort === undefined || port.enginePort === undefined) {
       throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no vmPort/enginePort`);
     }
-    if (links.has(port.link)) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} appears twice`);
+    // The two ports of a wire are one link; elsewhere a link names one port.
+    if (links.has(port.link) && engine !== 'wire') throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} appears twice`);
     links.add(port.link);
   }
   return engine;
@@ -103,9 +114,9 @@ function ageingSeconds(plan: SegmentPlan): number {
   return ageing;
 }
 
-class UcastSegment implements RunningSegment {
+export class UcastSegment implements RunningSegment {
   private readonly ports: Port[] = [];
-  private readonly portsByLink = new Map<string, Port>();
+  private readonly links = new Map<string, Link>();
   /** Capture files by path, so the two ports of a wire share one writer. */
   private readonly writers = new Map<string, PcapWriter>();
   private readonly macTable = new Map<number, LearnedMac>();
@@ -139,17 +150,30 @@ class UcastSegment implements RunningSegment {
     } catch (err) {
       this.log(`${this.name}: link ${plan.link}: could not enlarge socket buffers: ${(err as Error).message}`);
     }
-    const port: Port = {
-      link: plan.link,
-      socket,
-      capture: plan.capture === null ? null : this.writerFor(plan.capture),
-      counters: { link: plan.link, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 },
-      up: true,
-      listeners: [],
-    };
+    const receive = this.attachPort(plan.link, plan.capture, {
+      send: (frame) => socket.send(frame),
+      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    });
+    socket.on('message', receive);
+  }
+
+  /** Adds a port whose frames come and go some other way; returns the function to call with
+   *  each frame that arrives from behind the port. */
+  attachPort(linkName: string, capture: string | null, io: { send: (frame: Buffer) => void; close: () => Promise<void> }): (frame: Buffer) => void {
+    let link = this.links.get(linkName);
+    if (link === undefined) {
+      link = {
+        name: linkName,
+        capture: capture === null ? null : this.writerFor(capture),
+        counters: { link: linkName, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 },
+        up: true,
+        listeners: [],
+      };
+      this.links.set(linkName, link);
+    }
+    const port: Port = { link, send: io.send, close: io.close };
     this.ports.push(port);
-    this.portsByLink.set(port.link, port);
-    socket.on('message', (frame: Buffer) => this.receive(port, frame));
+    return (frame) => this.receive(port, frame);
   }
 
   private writerFor(path: string): PcapWriter {
@@ -163,12 +187,13 @@ class UcastSegment implements RunningSegment {
 
   // The hot path: keep it free of allocations and of anything not needed for forwarding.
   private receive(ingress: Port, frame: Buffer): void {
-    if (!ingress.up || frame.length < ETHERNET_HEADER_BYTES) return;
+    const link = ingress.link;
+    if (!link.up || frame.length < ETHERNET_HEADER_BYTES) return;
     const ts = nowMicros();
-    ingress.counters.rxFrames++;
-    ingress.counters.rxBytes += frame.length;
-    if (ingress.capture !== null) ingress.capture.writeFrame(frame, ts);
-    if (ingress.listeners.length !== 0) notify(ingress, frame, ts, this.log);
+    link.counters.rxFrames++;
+    link.counters.rxBytes += frame.length;
+    if (link.capture !== null) link.capture.writeFrame(frame, ts);
+    if (link.listeners.length !== 0) notify(link, frame, ts, this.log);
 
     if (this.engine === 'switch') this.switchFrame(ingress, frame, ts);
     else this.flood(ingress, frame, ts); // a hub floods; a wire's only other port is its flood
@@ -218,35 +243,37 @@ class UcastSegment implements RunningSegment {
   }
 
   private transmit(egress: Port, ingress: Port, frame: Buffer, ts: number): void {
-    if (!egress.up) return;
-    egress.socket.send(frame);
-    egress.counters.txFrames++;
-    egress.counters.txBytes += frame.length;
-    // A wire's two ports share one file: the frame is already in it from the ingress side.
-    if (egress.capture !== null && egress.capture !== ingress.capture) egress.capture.writeFrame(frame, ts);
-    if (egress.listeners.length !== 0) notify(egress, frame, ts, this.log);
+    const link = egress.link;
+    if (!link.up) return;
+    egress.send(frame);
+    link.counters.txFrames++;
+    link.counters.txBytes += frame.length;
+    // A wire's two ports are one link (or at least share one file): the frame is already in it.
+    if (link === ingress.link) return;
+    if (link.capture !== null && link.capture !== ingress.link.capture) link.capture.writeFrame(frame, ts);
+    if (link.listeners.length !== 0) notify(link, frame, ts, this.log);
   }
 
   counters(): LinkCounters[] {
-    return this.ports.map((port) => ({ ...port.counters }));
+    return [...this.links.values()].map((link) => ({ ...link.counters }));
   }
 
-  setLinkUp(link: string, up: boolean): void {
-    const port = this.portOf(link);
-    if (port.up === up) return;
-    port.up = up;
+  setLinkUp(name: string, up: boolean): void {
+    const link = this.linkOf(name);
+    if (link.up === up) return;
+    link.up = up;
     if (!up) {
       // Like a real switch on link loss: forget what was learned there, so traffic floods until re-learned.
-      for (const [key, learned] of this.macTable) if (learned.port === port) this.macTable.delete(key);
+      for (const [key, learned] of this.macTable) if (learned.port.link === link) this.macTable.delete(key);
     }
-    this.log(`${this.name}: link ${link} ${up ? 'up' : 'down'}`);
+    this.log(`${this.name}: link ${name} ${up ? 'up' : 'down'}`);
   }
 
-  onFrame(link: string, cb: FrameListener): () => void {
-    const port = this.portOf(link);
-    port.listeners = [...port.listeners, cb];
+  onFrame(name: string, cb: FrameListener): () => void {
+    const link = this.linkOf(name);
+    link.listeners = [...link.listeners, cb];
     return () => {
-      port.listeners = port.listeners.filter((listener) => listener !== cb);
+      link.listeners = link.listeners.filter((listener) => listener !== cb);
     };
   }
 
@@ -256,20 +283,20 @@ class UcastSegment implements RunningSegment {
   }
 
   private async closeEverything(): Promise<void> {
-    await Promise.all(this.ports.map((port) => new Promise<void>((resolve) => port.socket.close(() => resolve()))));
-    for (const port of this.ports) port.listeners = [];
+    await Promise.all(this.ports.map((port) => port.close()));
+    for (const link of this.links.values()) link.listeners = [];
     await Promise.all([...this.writers.values()].map((writer) => writer.close()));
     for (const writer of this.writers.values()) {
       if (writer.droppedFrames > 0) this.log(`${this.name}: ${writer.droppedFrames} frames missing from ${writer.path}`);
     }
   }
 
-  private portOf(link: string): Port {
-    const port = this.portsByLink.get(link);
-    if (port === undefined) {
-      throw new LabRuntimeError(`segment ${this.name} has no link ${link} (links: ${[...this.portsByLink.keys()].join(', ')})`);
+  private linkOf(name: string): Link {
+    const link = this.links.get(name);
+    if (link === undefined) {
+      throw new LabRuntimeError(`segment ${this.name} has no link ${name} (links: ${[...this.links.keys()].join(', ')})`);
     }
-    return port;
+    return link;
   }
 }
 
@@ -286,12 +313,12 @@ function bindAndConnect(socket: Socket, enginePort: number, vmPort: number): Pro
 }
 
 /** Kept out of the hot path: a throwing subscriber (e.g. a web view) must not stop forwarding. */
-function notify(port: Port, frame: Buffer, ts: number, log: (msg: string) => void): void {
-  for (const listener of port.listeners) {
+function notify(link: Link, frame: Buffer, ts: number, log: (msg: string) => void): void {
+  for (const listener of link.listeners) {
     try {
       listener(frame, ts);
     } catch (err) {
-      log(`frame listener on ${port.link} threw: ${(err as Error).message}`);
+      log(`frame listener on ${link.name} threw: ${(err as Error).message}`);
     }
   }
 }
