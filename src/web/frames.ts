@@ -1,0 +1,150 @@
+// Frames as the page lists them (one row each) and the filter box's language. Pure.
+//
+// Filter: words are ANDed, `or` separates alternatives, `!` or `not` negates a word.
+// A word is a protocol (arp, ip, ipv4, ipv6, icmp, icmpv6, tcp, udp, vlan), an address
+// (IPv4, IPv4/prefix, IPv6 or MAC: matches either end, ARP fields included), a port
+// number (TCP or UDP, either end), or else text looked for in the frame's summary
+// ("quoted words" keep their spaces). An empty filter matches every frame.
+import { formatTime, type DecodedFrame } from '../capture/decode.ts';
+import type { TailFrame } from './pcap-tail.ts';
+
+export interface FrameRow {
+  number: number;
+  /** UTC wall clock with microseconds. */
+  time: string;
+  source: string;
+  destination: string;
+  protocol: string;
+  length: number;
+  info: string;
+}
+
+export function frameRow({ number, frame }: TailFrame): FrameRow {
+  const time = formatTime(frame.time);
+  const ipEnds = frame.ip ? [frame.ip.src, frame.ip.dst] : null;
+  // The Info column repeats nothing the other columns show: drop time, MACs and IP addresses.
+  let info = frame.summary;
+  for (const prefix of [`${time} `, `${frame.src} > ${frame.dst} `, frame.vlan !== undefined ? `vlan ${frame.vlan} ` : '']) {
+    if (prefix && info.startsWith(prefix)) info = info.slice(prefix.length);
+  }
+  if (frame.ip) {
+    const ipPrefix = `IPv${frame.ip.version} ${frame.ip.src} > ${frame.ip.dst} `;
+    if (info.startsWith(ipPrefix)) info = info.slice(ipPrefix.length);
+  }
+  return {
+    number,
+    time,
+    source: ipEnds?.[0] ?? frame.src,
+    destination: ipEnds?.[1] ?? frame.dst,
+    protocol: protocolName(frame),
+    length: frame.length,
+    info,
+  };
+}
+
+/** The highest layer decoded, as the Protocol column shows it. */
+export function protocolName(frame: DecodedFrame): string {
+  if (frame.arp) return 'ARP';
+  if (frame.icmp) return frame.icmp.version === 4 ? 'ICMP' : 'ICMPv6';
+  if (frame.tcp) return 'TCP';
+  if (frame.udp) return 'UDP';
+  if (frame.ip) return `IPv${frame.ip.version}`;
+  if (frame.ethertype === 0x0806) return 'ARP';
+  if (frame.ethertype < 0x0600) return '802.3';
+  return `0x${frame.ethertype.toString(16).padStart(4, '0')}`;
+}
+
+export type FramePredicate = (frame: DecodedFrame) => boolean;
+
+const PROTOCOLS: Record<string, FramePredicate> = {
+  eth: () => true,
+  ether: () => true,
+  arp: (f) => f.ethertype === 0x0806,
+  ip: (f) => f.ip !== undefined,
+  ipv4: (f) => f.ip?.version === 4,
+  ip4: (f) => f.ip?.version === 4,
+  ipv6: (f) => f.ip?.version === 6,
+  ip6: (f) => f.ip?.version === 6,
+  icmp: (f) => f.icmp?.version === 4 || (f.ip?.version === 4 && f.ip.proto === 1),
+  icmpv6: (f) => f.icmp?.version === 6 || (f.ip?.version === 6 && f.ip.proto === 58),
+  icmp6: (f) => f.icmp?.version === 6 || (f.ip?.version === 6 && f.ip.proto === 58),
+  tcp: (f) => f.tcp !== undefined || f.ip?.proto === 6,
+  udp: (f) => f.udp !== undefined || f.ip?.proto === 17,
+  vlan: (f) => f.vlan !== undefined,
+};
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const IPV4_CIDR = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const IPV6 = /^[0-9a-f:]*:[0-9a-f:]*$/;
+
+/** Every address a frame carries: IP ends, ARP sender/target, neighbour-discovery target. */
+function addressesOf(f: DecodedFrame): string[] {
+  const found = [f.src, f.dst];
+  if (f.ip) found.push(f.ip.src, f.ip.dst);
+  if (f.arp) found.push(f.arp.senderIp, f.arp.targetIp, f.arp.senderMac, f.arp.targetMac);
+  if (f.icmp?.target) found.push(f.icmp.target);
+  return found;
+}
+
+function ipv4Number(address: string): number | null {
+  const m = IPV4.exec(address);
+  if (!m) return null;
+  const octets = m.slice(1).map(Number);
+  if (octets.some((o) => o > 255)) return null;
+  return octets.reduce((n, o) => n * 256 + o, 0);
+}
+
+function wordPredicate(word: string): FramePredicate {
+  const w = word.toLowerCase();
+  const protocol = PROTOCOLS[w];
+  if (protocol) return protocol;
+  if (/^\d{1,5}$/.test(w)) {
+    const port = Number(w);
+    return (f) => [f.tcp?.srcPort, f.tcp?.dstPort, f.udp?.srcPort, f.udp?.dstPort].includes(port);
+  }
+  const cidr = IPV4_CIDR.exec(w);
+  if (cidr && ipv4Number(cidr[1]!) !== null && Number(cidr[2]) <= 32) {
+    const bits = Number(cidr[2]);
+    const size = 2 ** (32 - bits);
+    const network = Math.floor(ipv4Number(cidr[1]!)! / size);
+    return (f) => addressesOf(f).some((a) => {
+      const n = ipv4Number(a);
+      return n !== null && Math.floor(n / size) === network;
+    });
+  }
+  if (IPV4.test(w) || MAC.test(w) || (IPV6.test(w) && w.length >= 2)) return (f) => addressesOf(f).includes(w);
+  return (f) => f.summary.toLowerCase().includes(w);
+}
+
+/** Splits on spaces, keeping "quoted words" whole. */
+function tokens(text: string): string[] {
+  return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).filter((t) => t !== '');
+}
+
+/** Compiles the filter box's text into a predicate over decoded frames. */
+export function parseFilter(text: string): FramePredicate {
+  const alternatives = text
+    .split(/\s+or\s+|\s*\|\|\s*/i)
+    .map((alternative) => {
+      const checks: FramePredicate[] = [];
+      let negate = false;
+      for (const token of tokens(alternative)) {
+        const lower = token.toLowerCase();
+        if (lower === 'and' || lower === '&&') continue;
+        if (lower === 'not' || lower === '!') {
+          negate = !negate;
+          continue;
+        }
+        const negated = token.startsWith('!') && token.length > 1;
+        const check = wordPredicate(negated ? token.slice(1) : token);
+        const invert = negate !== negated;
+        checks.push(invert ? (f) => !check(f) : check);
+        negate = false;
+      }
+      return checks;
+    })
+    .filter((checks) => checks.length > 0);
+  if (alternatives.length === 0) return () => true;
+  return (frame) => alternatives.some((checks) => checks.every((check) => check(frame)));
+}
