@@ -9,11 +9,15 @@ export type EngineStarter = (plan: SegmentPlan, options: { log: (msg: string) =>
 const ucast: EngineStarter = async (plan, options) =>
   (await import('./engines/ucast-engine.ts')).startUcastSegment(plan, options);
 
+const mcast: EngineStarter = async (plan, options) =>
+  (await import('./engines/mcast.ts')).startMcastSegment(plan, options);
+
 /** Every engine the runtime can start, by SegmentPlan.engine. */
 export const ENGINES: Partial<Record<SegmentPlan['engine'], EngineStarter>> = {
   switch: ucast,
   hub: ucast,
   wire: ucast,
+  mcast,
 };
 
 export function startSegment(plan: SegmentPlan, options: { log: (msg: string) => void }): Promise<RunningSegment> {
