@@ -14,6 +14,7 @@ import { shellQuote } from '../vm/init.ts';
 import { commandFromArgv } from '../vm/agent-protocol.ts';
 import { table, requirePositional, type CommandSpec } from './args.ts';
 import { attachConsole, DETACH_KEY_NAME } from './console.ts';
+import { testCmd } from './test-command.ts';
 import { webCommand } from './web-command.ts';
 
 const out = (s: string) => process.stdout.write(s);
@@ -333,4 +334,4 @@ async function showFrames(path: string, asJson: boolean): Promise<number> {
   return 0;
 }
 
-export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, webCommand];
+export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, webCommand, testCmd];
