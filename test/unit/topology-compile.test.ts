@@ -194,10 +194,14 @@ vms:
         { proto: 'udp', hostPort: 5353, guestPort: 53, vm: 'h1' },
       ],
       socket: '/run/umlab/t/nat0.passt.sock',
+      passtArgs: [
+        '--socket', '/run/umlab/t/nat0.passt.sock', '--ipv4-only', '--address', '10.9.8.15', '--netmask', '24', '--gateway', '10.9.8.2',
+        '--dns', '10.9.8.3', '--dns-forward', '10.9.8.3', '-t', '127.0.0.1/8080:80', '-u', '127.0.0.1/5353:53',
+      ],
     });
     assert.deepEqual(nat0.needs, [
       'umlab switch engine (node:dgram) on 127.0.0.1 UDP 20000-20001, with a port to passt',
-      "passt --socket /run/umlab/t/nat0.passt.sock --gateway 10.9.8.2 --dns-forward 10.9.8.3 -t 8080:80 -u 5353:53 (in the host's network namespace)",
+      "passt --socket /run/umlab/t/nat0.passt.sock --ipv4-only --address 10.9.8.15 --netmask 24 --gateway 10.9.8.2 --dns 10.9.8.3 --dns-forward 10.9.8.3 -t 127.0.0.1/8080:80 -u 127.0.0.1/5353:53 (in the host's network namespace)",
     ]);
     assert.deepEqual(segment(p, 'nat1').options['dhcpRange'], { start: '172.16.0.15', end: '172.16.255.254' });
     assert.match(segment(p, 'nat1').needs[1]!, /--no-dhcp/);
@@ -303,7 +307,7 @@ vms:
     assert.deepEqual(h1.routes, ['default via 10.0.0.254', 'default via fd00:0:0:1::fe']);
     assert.deepEqual(h1.files, { '/etc/motd': 'h1 of the all-kinds lab\n' });
     const fw = compile(loadExample('firewall.yaml'), ctx).vms.find((v) => v.name === 'fw')!;
-    assert.equal(fw.startup.length, 7);
+    assert.equal(fw.startup.length, 8);
     assert.ok(fw.startup.some((c) => c.includes('-j REJECT')) && fw.startup.some((c) => c.includes('-j DROP')));
   });
 
