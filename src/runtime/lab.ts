@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
-import { checkHostCommands } from './host.ts';
+import { checkHostCommands, findCommand } from './host.ts';
+import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
 
@@ -97,6 +98,7 @@ export interface UpOptions {
  *  nothing of the lab remains and the error carries the failing VM's console tail. */
 export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> {
   checkHostCommands();
+  checkHostSide(plan, (name) => findCommand(name));
   const mode = isolationMode();
   if (mode === 'userns') await checkUserNamespaces();
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
@@ -108,6 +110,11 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   mkdirSync(plan.runDir, { recursive: true });
   writeFileSync(files.plan, JSON.stringify(plan, null, 2));
   if (mode === 'netns') await createNetns(netnsName(opts.home, plan.lab));
+  // passt (slirp gateways) must run in this, the caller's, network namespace: start it before the supervisor.
+  await startGateways(plan).catch(async (err) => {
+    await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
+    throw err;
+  });
 
   const logFd = openSync(files.supervisorLog, 'a');
   const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, '--import', TSX_LOADER, SUPERVISOR_MAIN, plan.runDir, mode]);
@@ -139,7 +146,16 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   } catch (err) {
     failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
   }
-  if (result) return result;
+  if (result) {
+    // Taps exist once the VMs are up; their host side lives in this namespace too.
+    try {
+      await setUpTaps(plan, netnsName(opts.home, plan.lab));
+      return result;
+    } catch (err) {
+      failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
+      await ask(files.control, { op: 'down' }).catch(() => {});
+    }
+  }
 
   // Failed: wait for the supervisor to finish its own teardown, then remove the rest.
   await Promise.race([exited, sleep(30_000)]);
@@ -192,6 +208,7 @@ async function cleanUp(home: string, runDir: string, lab: string, mode: Isolatio
     }
     await sleep(100);
   }
+  await undoHostSide(runDir);
   if (mode === 'netns') await deleteNetns(netnsName(home, lab));
   let kept = false;
   if (archive) kept = keepArtifacts(runDir, archive);
