@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-RUNTIME_PACKAGES=(user-mode-linux uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute)
+RUNTIME_PACKAGES=(user-mode-linux uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute busybox udhcpc tcpdump)
 TEST_PACKAGES=(tshark iperf3 netcat-openbsd)
 
 packages=("${RUNTIME_PACKAGES[@]}")

@@ -144,17 +144,25 @@ const slirpPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'slirp' }>> = {
     const dhcpRange = { start: ipv4HostAt(network, 15), end: ipv4HostAt(network, ipv4Size(network) - 2) };
     const socket = `${env.runDir}/${segment.name}.passt.sock`;
     const forward = segment.forward.map((f) => ({ proto: f.proto, hostPort: f.hostPort, guestPort: f.guestPort, ...(f.vm !== undefined && { vm: f.vm }) }));
+    // passt hands out one address by DHCP (the first of the range) and forwards host ports to
+    // the guest it last heard from; forwards listen on the host's loopback only.
     const passtArgs = [
-      `--socket ${socket}`,
-      `--gateway ${gateway}`,
-      `--dns-forward ${dns}`,
+      '--socket', socket,
+      '--ipv4-only',
+      // UML's network driver refuses passt's default DHCP MTU (65520).
+      '--mtu', '1500',
+      '--address', dhcpRange.start,
+      '--netmask', String(network.prefix),
+      '--gateway', gateway,
+      '--dns', dns,
+      '--dns-forward', dns,
       ...(segment.dhcp ? [] : ['--no-dhcp']),
-      ...forward.map((f) => `${f.proto === 'tcp' ? '-t' : '-u'} ${f.hostPort}:${f.guestPort}`),
+      ...forward.flatMap((f) => [f.proto === 'tcp' ? '-t' : '-u', `127.0.0.1/${f.hostPort}:${f.guestPort}`]),
     ];
     return {
       ports,
       umlArgs,
-      options: { network: segment.network, gateway, dns, dhcpRange, dhcp: segment.dhcp, forward, socket },
+      options: { network: segment.network, gateway, dns, dhcpRange, dhcp: segment.dhcp, forward, socket, passtArgs },
       needs: [`umlab switch engine (node:dgram) on ${range}, with a port to passt`, `passt ${passtArgs.join(' ')} (in the host's network namespace)`],
     };
   },

@@ -12,12 +12,19 @@ const ucast: EngineStarter = async (plan, options) =>
 const mcast: EngineStarter = async (plan, options) =>
   (await import('./engines/mcast.ts')).startMcastSegment(plan, options);
 
+const passt: EngineStarter = async (plan, options) =>
+  (await import('./engines/passt.ts')).startPasstSegment(plan, options);
+
+const tap: EngineStarter = async (plan) => (await import('./engines/tap.ts')).startTapSegment(plan);
+
 /** Every engine the runtime can start, by SegmentPlan.engine. */
 export const ENGINES: Partial<Record<SegmentPlan['engine'], EngineStarter>> = {
   switch: ucast,
   hub: ucast,
   wire: ucast,
   mcast,
+  passt,
+  tap,
 };
 
 export function startSegment(plan: SegmentPlan, options: { log: (msg: string) => void }): Promise<RunningSegment> {

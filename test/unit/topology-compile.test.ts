@@ -195,13 +195,13 @@ vms:
       ],
       socket: '/run/umlab/t/nat0.passt.sock',
       passtArgs: [
-        '--socket', '/run/umlab/t/nat0.passt.sock', '--ipv4-only', '--address', '10.9.8.15', '--netmask', '24', '--gateway', '10.9.8.2',
+        '--socket', '/run/umlab/t/nat0.passt.sock', '--ipv4-only', '--mtu', '1500', '--address', '10.9.8.15', '--netmask', '24', '--gateway', '10.9.8.2',
         '--dns', '10.9.8.3', '--dns-forward', '10.9.8.3', '-t', '127.0.0.1/8080:80', '-u', '127.0.0.1/5353:53',
       ],
     });
     assert.deepEqual(nat0.needs, [
       'umlab switch engine (node:dgram) on 127.0.0.1 UDP 20000-20001, with a port to passt',
-      "passt --socket /run/umlab/t/nat0.passt.sock --ipv4-only --address 10.9.8.15 --netmask 24 --gateway 10.9.8.2 --dns 10.9.8.3 --dns-forward 10.9.8.3 -t 127.0.0.1/8080:80 -u 127.0.0.1/5353:53 (in the host's network namespace)",
+      "passt --socket /run/umlab/t/nat0.passt.sock --ipv4-only --mtu 1500 --address 10.9.8.15 --netmask 24 --gateway 10.9.8.2 --dns 10.9.8.3 --dns-forward 10.9.8.3 -t 127.0.0.1/8080:80 -u 127.0.0.1/5353:53 (in the host's network namespace)",
     ]);
     assert.deepEqual(segment(p, 'nat1').options['dhcpRange'], { start: '172.16.0.15', end: '172.16.255.254' });
     assert.match(segment(p, 'nat1').needs[1]!, /--no-dhcp/);

@@ -1,0 +1,118 @@
+// Slirp gateways: a learning switch (the ucast engine) with one more port, a unix stream
+// connection to passt. passt (user-mode NAT, DHCP, port forwards, no root) runs in the host's
+// network namespace, started by the CLI before the supervisor (see ../host-side.ts); its
+// socket is a file, so this engine reaches it from inside the lab's namespace.
+//
+// passt's protocol is QEMU's "stream" netdev: each Ethernet frame prefixed with its length
+// as a 4-byte big-endian number, both ways.
+//
+// Capture: each VM's link to the gateway segment is captured like any switch port; the
+// passt port itself ("<segment>.gateway") is counted but not captured separately, since
+// every frame it carries also crosses a VM's link.
+
+import { connect, type Socket } from 'node:net';
+import { LabRuntimeError } from '../../errors.ts';
+import type { SegmentPlan } from '../../topology/plan.ts';
+import type { RunningSegment } from './types.ts';
+import { startUcastSegment } from './ucast-engine.ts';
+
+const LENGTH_PREFIX_BYTES = 4;
+/** passt has just been started by the CLI; its socket is normally there at once. */
+const CONNECT_ATTEMPTS = 50;
+const CONNECT_RETRY_MS = 100;
+/** If passt stops reading, drop frames rather than queue without bound (like a full NIC queue). */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** Largest frame accepted from passt: anything bigger means the stream is out of step. */
+const MAX_FRAME_BYTES = 65536 + 14;
+
+export const gatewayLink = (segment: string) => `${segment}.gateway`;
+
+export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
+  const log = options.log ?? (() => {});
+  const socketPath = plan.options['socket'];
+  if (typeof socketPath !== 'string') throw new LabRuntimeError(`segment ${plan.name}: options.socket (passt's socket) is missing`);
+  const segment = await startUcastSegment(plan, options, 'switch');
+  let stream: Socket;
+  try {
+    stream = await connectWithRetry(socketPath);
+  } catch (err) {
+    await segment.stop();
+    throw new LabRuntimeError(`segment ${plan.name}: cannot reach passt at ${socketPath}: ${(err as Error).message}`, {
+      cause: err,
+      hint: `passt's log is ${socketPath.replace(/\.sock$/, '.log')}`,
+    });
+  }
+  stream.setNoDelay(true);
+  let dropped = 0;
+  const receive = segment.attachPort(gatewayLink(plan.name), null, {
+    send(frame) {
+      if (stream.destroyed) return;
+      if (stream.writableLength > MAX_QUEUED_BYTES) {
+        dropped++;
+        return;
+      }
+      const header = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES);
+      header.writeUInt32BE(frame.length, 0);
+      stream.cork();
+      stream.write(header);
+      stream.write(frame);
+      stream.uncork();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (dropped > 0) log(`${plan.name}: ${dropped} frames to passt dropped (passt did not keep up)`);
+        if (stream.destroyed) return resolve();
+        stream.once('close', () => resolve());
+        stream.destroy();
+      }),
+  });
+  stream.on('data', frameSplitter(receive, (msg) => {
+    log(`${plan.name}: ${msg}; closing the connection to passt`);
+    stream.destroy();
+  }));
+  stream.on('error', (err) => log(`${plan.name}: passt connection: ${err.message}`));
+  stream.on('close', () => log(`${plan.name}: passt connection closed`));
+  log(`${plan.name}: gateway port connected to passt at ${socketPath}`);
+  return segment;
+}
+
+/** Cuts a byte stream of length-prefixed frames into frames, whatever the chunk boundaries. */
+export function frameSplitter(onFrame: (frame: Buffer) => void, onError: (msg: string) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    let buf = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (buf.length >= LENGTH_PREFIX_BYTES) {
+      const length = buf.readUInt32BE(0);
+      if (length > MAX_FRAME_BYTES) {
+        onError(`frame length ${length} from passt is impossible`);
+        pending = Buffer.alloc(0);
+        return;
+      }
+      if (buf.length < LENGTH_PREFIX_BYTES + length) break;
+      // A copy: the engine may keep the frame (pcap buffer copies, but listeners may not).
+      onFrame(Buffer.from(buf.subarray(LENGTH_PREFIX_BYTES, LENGTH_PREFIX_BYTES + length)));
+      buf = buf.subarray(LENGTH_PREFIX_BYTES + length);
+    }
+    pending = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
+  };
+}
+
+async function connectWithRetry(path: string): Promise<Socket> {
+  let lastError: Error = new Error('not tried');
+  for (let attempt = 0; attempt < CONNECT_ATTEMPTS; attempt++) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          resolve(socket);
+        });
+        socket.once('error', reject);
+      });
+    } catch (err) {
+      lastError = err as Error;
+      await new Promise((r) => setTimeout(r, CONNECT_RETRY_MS));
+    }
+  }
+  throw lastError;
+}
