@@ -109,10 +109,11 @@ function graphStyle() {
         color: '#334',
         'text-wrap': 'wrap',
         'source-label': 'data(sourceLabel)',
-        'target-label': 'data(targetLabel)',
-        'source-text-offset': 46,
-        'target-text-offset': 46,
-        label: 'data(counter)',
+        // A VM-to-segment edge shows its counter at the segment end; a VM-to-VM edge in the middle.
+        'target-label': (e) => e.data('targetLabel') || e.data('counter'),
+        'source-text-offset': 40,
+        'target-text-offset': 48,
+        label: (e) => (e.data('targetLabel') ? e.data('counter') : ''),
         'text-background-color': '#fff',
         'text-background-opacity': 0.85,
         'text-background-padding': 2,
@@ -140,8 +141,8 @@ function savePositions() {
 function layOut(useSaved) {
   const saved = useSaved ? JSON.parse(localStorage.getItem(positionsKey()) || 'null') : null;
   if (saved && cy.nodes().every((n) => saved[n.id()])) {
-    cy.layout({ name: 'preset', positions: (n) => saved[n.id()], fit: true, padding: 40 }).run();
-    return;
+    cy.layout({ name: 'preset', positions: (n) => saved[n.id()], fit: false }).run();
+    return fitGently();
   }
   const nodes = cy.nodes().sort((a, b) => (a.id() < b.id() ? -1 : 1));
   const radius = 60 + nodes.length * 18;
@@ -150,15 +151,24 @@ function layOut(useSaved) {
     name: 'cose',
     randomize: false,
     animate: false,
-    fit: true,
-    padding: 40,
+    fit: false,
     nodeRepulsion: () => 12000,
-    idealEdgeLength: () => 110,
+    idealEdgeLength: () => 170,
     edgeElasticity: () => 80,
     gravity: 0.6,
     numIter: 2000,
   }).run();
   savePositions();
+  fitGently();
+}
+
+/** A small lab fitted to the pane would be drawn huge: cap the zoom so labels keep their size. */
+function fitGently() {
+  cy.fit(undefined, 40);
+  if (cy.zoom() > 1.5) {
+    cy.zoom(1.5);
+    cy.center();
+  }
 }
 
 function drawGraph() {
@@ -223,7 +233,7 @@ function applyState(state) {
   for (const vm of state.vms) cy.getElementById(vm.name).data('state', vm.state);
   for (const link of state.links) {
     const edge = cy.getElementById(link.link);
-    edge.data('counter', `${fmtCount(link.frames)} fr${link.framesPerSecond ? ` · ${fmtRate(link.framesPerSecond, 'fr')}` : ''}`);
+    edge.data('counter', `${fmtCount(link.frames)} frames${link.framesPerSecond ? ` · ${fmtRate(link.framesPerSecond, 'fr')}` : ''}`);
     edge.toggleClass('active', link.framesPerSecond > 0);
   }
   refreshPanel();
@@ -354,13 +364,12 @@ function openFrames(name, filterText) {
 function frameRowElement(f) {
   return el(
     'tr',
-    { class: `proto-${f.protocol.toLowerCase().replace(/[^a-z0-9]/g, '')}` },
+    { class: `proto-${f.protocol.toLowerCase().replace(/[^a-z0-9]/g, '')}`, title: `frame ${f.number}, ${f.length} bytes on the wire` },
     el('td', { class: 'num' }, f.number),
-    el('td', {}, f.time),
-    el('td', {}, f.source),
-    el('td', {}, f.destination),
+    el('td', { title: f.time }, f.time.slice(0, 12)),
+    el('td', { title: f.source }, f.source),
+    el('td', { title: f.destination }, f.destination),
     el('td', {}, f.protocol),
-    el('td', { class: 'num' }, f.length),
     el('td', { class: 'info' }, f.info),
   );
 }

@@ -21,25 +21,38 @@ export interface FrameRow {
 
 export function frameRow({ number, frame }: TailFrame): FrameRow {
   const time = formatTime(frame.time);
-  const ipEnds = frame.ip ? [frame.ip.src, frame.ip.dst] : null;
-  // The Info column repeats nothing the other columns show: drop time, MACs and IP addresses.
-  let info = frame.summary;
-  for (const prefix of [`${time} `, `${frame.src} > ${frame.dst} `, frame.vlan !== undefined ? `vlan ${frame.vlan} ` : '']) {
-    if (prefix && info.startsWith(prefix)) info = info.slice(prefix.length);
-  }
-  if (frame.ip) {
-    const ipPrefix = `IPv${frame.ip.version} ${frame.ip.src} > ${frame.ip.dst} `;
-    if (info.startsWith(ipPrefix)) info = info.slice(ipPrefix.length);
-  }
+  const protocol = protocolName(frame);
   return {
     number,
     time,
-    source: ipEnds?.[0] ?? frame.src,
-    destination: ipEnds?.[1] ?? frame.dst,
-    protocol: protocolName(frame),
+    source: frame.ip?.src ?? frame.src,
+    destination: frame.ip?.dst ?? frame.dst,
+    protocol,
     length: frame.length,
-    info,
+    info: frameInfo(frame, time, protocol),
   };
+}
+
+/** The summary without what the other columns show (time, addresses, protocol); TTL last. */
+function frameInfo(frame: DecodedFrame, time: string, protocol: string): string {
+  let info = frame.summary;
+  const strip = (prefix: string) => {
+    if (info.startsWith(prefix)) info = info.slice(prefix.length);
+  };
+  strip(`${time} `);
+  strip(`${frame.src} > ${frame.dst} `);
+  if (frame.vlan !== undefined) strip(`vlan ${frame.vlan} `);
+  let ttl = '';
+  if (frame.ip) {
+    strip(`IPv${frame.ip.version} ${frame.ip.src} > ${frame.ip.dst} `);
+    const hops = /^(ttl|hlim) (\d+) /.exec(info);
+    if (hops) {
+      info = info.slice(hops[0].length);
+      ttl = `, ${hops[1]} ${hops[2]}`;
+    }
+  }
+  strip(`${protocol} `);
+  return `${frame.vlan !== undefined ? `vlan ${frame.vlan}, ` : ''}${info}${ttl}`;
 }
 
 /** The highest layer decoded, as the Protocol column shows it. */
