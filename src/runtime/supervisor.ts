@@ -2,7 +2,7 @@
 // mount namespaces, starts the segment engines and the VMs, serves the control socket,
 // and on failure or `down` stops everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -11,11 +11,12 @@ import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import { startSegment } from '../transports/index.ts';
 import type { RunningSegment } from '../transports/engines/types.ts';
 import { AgentClient } from '../vm/agent.ts';
-import { initScript } from '../vm/init.ts';
+import { initScript, layerDir, vmLayer, type LayerEntry } from '../vm/init.ts';
 import { jsonLines, type ControlRequest, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readOnlyRootScript } from './namespace.ts';
 import { runFiles } from './paths.ts';
+import { settlesWithin } from '../util/time.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
@@ -108,7 +109,9 @@ export class Supervisor {
   private bootVm(vm: VmPlan): Promise<void> {
     const rt = this.vms.get(vm.name)!;
     mkdirSync(dirname(vm.initPath), { recursive: true });
-    writeFileSync(vm.initPath, initScript(vm, this.plan, { ...this.opts, nosuidRoot: this.opts.mode === 'userns' }), { mode: 0o755 });
+    const initOptions = { ...this.opts, nosuidRoot: this.opts.mode === 'userns' };
+    writeFileSync(vm.initPath, initScript(vm, this.plan, initOptions), { mode: 0o755 });
+    writeLayer(layerDir(vm), vmLayer(vm, this.plan, initOptions));
     rt.log = createWriteStream(vm.consoleLog, { flags: 'a' });
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.
     const [kernel, ...args] = vm.argv;
@@ -183,7 +186,9 @@ export class Supervisor {
 
   consoleTail(vm: string, lines = 25): string {
     const text = this.vms.get(vm)?.consoleTail.toString('utf8') ?? '';
-    return text.split(/\r?\n/).slice(-lines).join('\n');
+    // Kernel stack dumps say nothing to a lab user; the lines before them do.
+    const useful = text.split(/\r?\n/).filter((l) => !/^\s*(\[<[0-9a-f]+>\]|Stack:|Call Trace:|( ?[0-9a-f]{8}){4})/.test(l));
+    return useful.slice(-lines).join('\n');
   }
 
   status(): LabStatus {
@@ -340,7 +345,7 @@ export class Supervisor {
     rt.state = 'stopping';
     const socket = join(this.plan.umlDir, rt.plan.umid, 'mconsole');
     await execa('uml_mconsole', [socket, 'halt'], { reject: false, timeout: 5000 });
-    const exited = await Promise.race([rt.exited.then(() => true), sleep(5000).then(() => false)]);
+    const exited = await settlesWithin(rt.exited, 5000);
     if (!exited) {
       proc.kill('SIGKILL');
       await rt.exited;
@@ -357,9 +362,19 @@ class VmBootFailure extends LabRuntimeError {
   }
 }
 
+/** Writes a VM's file layer (see vmLayer) as a directory tree on the host. */
+function writeLayer(dir: string, layer: Record<string, LayerEntry>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, entry] of Object.entries(layer)) {
+    const target = join(dir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    if ('symlink' in entry) symlinkSync(entry.symlink, target);
+    else writeFileSync(target, entry.content, { mode: entry.mode ?? 0o644 });
+  }
+}
+
 function reply(sock: Socket, value: unknown): void {
   if (!sock.destroyed) sock.write(JSON.stringify(value) + '\n');
 }
 
 const indent = (s: string) => s.replace(/^/gm, '    ');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -15,6 +15,9 @@ export interface InitOptions {
   nosuidRoot?: boolean;
 }
 
+/** Directory of a VM's file layer on the host (see vmLayer). */
+export const layerDir = (vm: VmPlan) => vm.initPath.replace(/\/[^/]*$/, '/layer');
+
 /** Quote a string for POSIX sh. */
 export function shellQuote(s: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
@@ -29,27 +32,44 @@ export function hostsFile(plan: LabPlan): string {
   return lines.join('\n') + '\n';
 }
 
-/** The stage-2 configuration steps, as a list of [description, shell command].
- *  Every process start costs tens of milliseconds in UML, so steps use shell
- *  builtins where they can and batch the network set-up into one `ip -batch`. */
-export function configSteps(vm: VmPlan, plan: LabPlan, opts: InitOptions): [string, string][] {
+/** Files the VM sees over the host's root: a per-VM overlay layer the supervisor writes
+ *  on the host before boot (path inside the VM -> content or symlink target). Putting
+ *  them there costs the VM no process starts, which are slow in UML. */
+export type LayerEntry = { content: string; mode?: number } | { symlink: string };
+
+export function vmLayer(vm: VmPlan, plan: LabPlan, opts: InitOptions): Record<string, LayerEntry> {
+  const layer: Record<string, LayerEntry> = {
+    '/etc/hostname': { content: vm.name + '\n' },
+    '/etc/hosts': { content: hostsFile(plan) },
+    '/etc/fstab': { content: FSTAB },
+    // The host has no /lib/modules/<uml version>: point modprobe at the UML modules.
+    [`/usr/lib/modules/${opts.kernelVersion}`]: { symlink: opts.modulesDir },
+  };
+  // The nft backend fails under UML ("Operation not supported"); legacy works.
+  for (const tool of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'])
+    layer[`/usr/local/sbin/${tool}`] = { symlink: `/usr/sbin/${tool.replace(/(-save|-restore)?$/, '-legacy$1')}` };
+  for (const [path, content] of Object.entries(vm.files)) layer[path] = { content };
+  return layer;
+}
+
+/** Stage 2 mounts everything with one `mount -a`. */
+const FSTAB = [
+  'proc /proc proc defaults 0 0',
+  'sysfs /sys sysfs defaults 0 0',
+  'devtmpfs /dev devtmpfs defaults 0 0',
+  'devpts /dev/pts devpts X-mount.mkdir 0 0',
+  'tmpfs /dev/shm tmpfs X-mount.mkdir 0 0',
+  'tmpfs /tmp tmpfs mode=1777 0 0',
+  'tmpfs /run tmpfs mode=755 0 0',
+  'tmpfs /run/umlab tmpfs X-mount.mkdir,mode=700 0 0',
+].join('\n') + '\n';
+
+/** The stage-2 configuration steps, as a list of [description, shell command]. Shell
+ *  builtins where possible and one `ip -batch` for the network. */
+export function configSteps(vm: VmPlan): [string, string][] {
   const steps: [string, string][] = [];
   const q = shellQuote;
-  const writeFile = (path: string, content: string) => `printf %s ${q(content)} > ${q(path)}`;
-  steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname; ${writeFile('/etc/hostname', vm.name + '\n')}`]);
-  steps.push(['write /etc/hosts', writeFile('/etc/hosts', hostsFile(plan))]);
-  // The host has no /lib/modules/<uml version>: point modprobe at the UML modules.
-  steps.push([
-    'link kernel modules',
-    `[ -d /usr/lib/modules ] || mkdir -p /usr/lib/modules; ln -sfn ${q(opts.modulesDir)} /usr/lib/modules/${q(opts.kernelVersion)}`,
-  ]);
-  // The nft backend fails under UML ("Operation not supported"); legacy works.
-  const iptables = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'];
-  steps.push([
-    'select iptables-legacy',
-    iptables.map((t) => writeFile(`/usr/local/sbin/${t}`, `#!/bin/sh\nexec /usr/sbin/${t.replace(/(-save|-restore)?$/, '-legacy$1')} "$@"\n`)).join('; ') +
-      `; chmod 755 ${iptables.map((t) => `/usr/local/sbin/${t}`).join(' ')}`,
-  ]);
+  steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname`]);
   const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route);
   if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
   steps.push(['configure interfaces and routes', `ip -batch - <<'UMLAB_IP'\n${ipBatch(vm).join('\n')}\nUMLAB_IP`]);
@@ -59,10 +79,6 @@ export function configSteps(vm: VmPlan, plan: LabPlan, opts: InitOptions): [stri
   }
   for (const [name, value] of Object.entries(vm.sysctl)) {
     steps.push([`sysctl ${name}=${value}`, `echo ${q(value)} > /proc/sys/${name.replace(/\./g, '/')}`]);
-  }
-  for (const [path, content] of Object.entries(vm.files)) {
-    const dir = path.replace(/\/[^/]*$/, '') || '/';
-    steps.push([`write ${path}`, `[ -d ${q(dir)} ] || mkdir -p ${q(dir)}; ${writeFile(path, content)}`]);
   }
   vm.startup.forEach((cmd, i) => steps.push([`startup[${i}]: ${cmd}`, cmd]));
   return steps;
@@ -95,7 +111,7 @@ function dhcpCommand(iface: string): string {
 }
 
 export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string {
-  const steps = configSteps(vm, plan, opts)
+  const steps = configSteps(vm)
     // eval in a subshell: one fork per step, and a syntax error fails only that step.
     .map(([what, cmd]) => `( eval ${shellQuote(cmd)} ) > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`)
     .join('\n');
@@ -110,20 +126,18 @@ if [ "$1" != stage2 ]; then
   # mount is setuid; run it through the dynamic loader so the setuid bit cannot apply.
   MOUNT=mount
   [ -x /lib64/ld-linux-x86-64.so.2 ] && MOUNT="/lib64/ld-linux-x86-64.so.2 /usr/bin/mount"
-  $MOUNT -t proc proc /proc
   $MOUNT -t tmpfs -o mode=755 umlab-overlay /run
-  insmod ${shellQuote(overlayKo)} || { echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
-  mkdir -p /run/ov/upper /run/ov/work /run/ov/root
-  $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
+  insmod ${shellQuote(overlayKo)} || { $MOUNT -t proc proc /proc; echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
+  mkdir /run/ov /run/ov/upper /run/ov/work /run/ov/root /run/ov/layer
+  # Lower layers: the VM's own files (hosts, modules link, lab files...) over the host root.
+  # The layer gets its own hostfs mount: overlayfs refuses a lower dir inside another.
+  $MOUNT -t hostfs -o ${shellQuote(layerDir(vm))} umlab-layer /run/ov/layer
+  $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/run/ov/layer:/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
   exec chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
 fi
 
-# Stage 2: inside the overlay. One \`mount -a\` for all mounts: each process start is slow in UML.
-printf '%s\n' 'proc /proc proc defaults 0 0' 'sysfs /sys sysfs defaults 0 0' \
-  'devtmpfs /dev devtmpfs defaults 0 0' 'devpts /dev/pts devpts X-mount.mkdir 0 0' \
-  'tmpfs /dev/shm tmpfs X-mount.mkdir 0 0' 'tmpfs /tmp tmpfs mode=1777 0 0' 'tmpfs /run tmpfs mode=755 0 0' > /etc/fstab
+# Stage 2: inside the overlay; /etc/fstab comes from the VM's layer.
 mount -a
-mkdir -p /run/umlab /run/lock
 stty -F $AGENT raw -echo
 exec 3<>$AGENT
 
