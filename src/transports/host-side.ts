@@ -10,8 +10,11 @@
 //     for the capture (no umlab engine sits in a tap's data path).
 //
 // Everything done to the caller's namespace that does not vanish with the taps (bridges,
-// ip_forward, the name given to the namespace) is written to <runDir>/host-side.json
-// BEFORE it is done, so undoHostSide() can revert it even after a crash.
+// ip_forward) is written to <runDir>/host-side.json BEFORE it is done, so undoHostSide() can
+// revert it even after a crash, and from any namespace: a holder process left in the
+// caller's namespace (`tail -f` of that record, so its command line names the run directory)
+// is the handle to reach it. (`ip netns attach` would not do: under `ip netns exec`, the
+// name's bind mount stays in the CLI's private mount namespace.)
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +26,8 @@ const HOST_SIDE_RECORD = 'host-side.json';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 interface HostSideRecord {
-  /** Name given to the caller's network namespace (`ip netns attach`), so cleanup can reach it from anywhere. */
-  netns: string | null;
+  /** pid of the holder process living in the caller's network namespace. */
+  holderPid: number | null;
   bridges: string[];
   /** Value of ip_forward before umlab set it, to restore on down. */
   ipForwardBefore: string | null;
@@ -80,10 +83,14 @@ export async function startGateways(plan: LabPlan): Promise<void> {
 export async function setUpTaps(plan: LabPlan, labNetns: string): Promise<void> {
   const taps = segmentsOf(plan, 'tap');
   if (taps.length === 0) return;
-  const record: HostSideRecord = { netns: `${labNetns}-host`, bridges: [], ipForwardBefore: null };
-  const save = () => writeFileSync(join(plan.runDir, HOST_SIDE_RECORD), JSON.stringify(record, null, 2));
+  const recordPath = join(plan.runDir, HOST_SIDE_RECORD);
+  const record: HostSideRecord = { holderPid: null, bridges: [], ipForwardBefore: null };
+  const save = () => writeFileSync(recordPath, JSON.stringify(record, null, 2));
   save();
-  await run('ip', ['netns', 'attach', record.netns!, String(process.pid)]);
+  const holder = spawn('tail', ['-f', recordPath], { detached: true, stdio: 'ignore' });
+  holder.unref();
+  record.holderPid = holder.pid ?? null;
+  save();
 
   for (const segment of taps) {
     const { devices, bridgeDevice, hostIp, proxyArp, ipForward } = segment.options as {
@@ -144,18 +151,28 @@ async function startTapCapture(device: string, capture: string): Promise<void> {
   child.unref();
 }
 
-/** Reverts what setUpTaps recorded: deletes bridges, restores ip_forward, drops the namespace
- *  name. Tap devices, their addresses and routes vanish by themselves when UML exits. */
+/** Reverts what setUpTaps recorded: deletes bridges, restores ip_forward. Call before killing
+ *  the lab's processes (the holder among them). Tap devices, their addresses and routes
+ *  vanish by themselves when UML exits. */
 export async function undoHostSide(runDir: string): Promise<void> {
   const path = join(runDir, HOST_SIDE_RECORD);
   if (!existsSync(path)) return;
   const record = JSON.parse(readFileSync(path, 'utf8')) as HostSideRecord;
-  if (record.netns === null) return;
-  const inCaller = ['netns', 'exec', record.netns];
-  for (const bridge of record.bridges) await execa('ip', ['-n', record.netns, 'link', 'delete', bridge, 'type', 'bridge'], { reject: false });
-  if (record.ipForwardBefore !== null) await execa('ip', [...inCaller, 'sh', '-c', `echo ${Number(record.ipForwardBefore)} > ${IP_FORWARD}`], { reject: false });
-  // Only the name goes: the namespace itself lives on as long as something uses it.
-  await execa('ip', ['netns', 'delete', record.netns], { reject: false });
+  const holder = record.holderPid;
+  // Only a holder that is still ours: a recycled pid could sit in any namespace.
+  if (holder === null || !cmdlineOf(holder).includes(path)) return;
+  const inCaller = ['nsenter', `--net=/proc/${holder}/ns/net`, '--'];
+  for (const bridge of record.bridges) await execa(inCaller[0]!, [...inCaller.slice(1), 'ip', 'link', 'delete', bridge, 'type', 'bridge'], { reject: false });
+  if (record.ipForwardBefore !== null)
+    await execa(inCaller[0]!, [...inCaller.slice(1), 'sh', '-c', `echo ${Number(record.ipForwardBefore)} > ${IP_FORWARD}`], { reject: false });
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
 }
 
 async function run(cmd: string, args: string[]): Promise<void> {
