@@ -1,7 +1,7 @@
 // Lab lifecycle as seen from the CLI: start a supervisor for a plan, find running
 // labs by name, stop them and clean up whatever a dead supervisor left behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
@@ -11,6 +11,7 @@ import { checkHostCommands, findCommand } from './host.ts';
 import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
+import { settlesWithin, sleep } from '../util/time.ts';
 
 const SUPERVISOR_MAIN = fileURLToPath(new URL('./supervisor-main.ts', import.meta.url));
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -158,8 +159,14 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   }
 
   // Failed: wait for the supervisor to finish its own teardown, then remove the rest.
-  await Promise.race([exited, sleep(30_000)]);
+  await settlesWithin(exited, 30_000);
   const log = tail(readFileSafe(files.supervisorLog), 15);
+  // UMLAB_DEBUG keeps a copy of the failed run directory for inspection.
+  if (process.env.UMLAB_DEBUG)
+    cpSync(plan.runDir, join(opts.home, `failed-${plan.lab}`), {
+      recursive: true,
+      filter: (src) => !src.includes('/rootfs') && !statSync(src).isSocket(),
+    });
   await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;
   throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (code ${exitCode})`}`, {
@@ -257,4 +264,3 @@ function readFileSafe(path: string): string {
 
 const tail = (text: string, lines: number) => text.trimEnd().split('\n').slice(-lines).join('\n');
 const indentText = (s: string) => s.replace(/^/gm, '    ');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
