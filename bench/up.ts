@@ -37,16 +37,21 @@ async function umlabUp(n: number, home: string): Promise<{ seconds: number; pssM
   return { seconds, pssMiB: pss / n };
 }
 
-/** Sum of PSS over every process of the lab's VMs (a UML VM is several host processes sharing its memory file). */
+/** Sum of PSS over the lab's VM processes. A UML VM is several host processes: its
+ *  helper threads share the kernel's address space (same rollup, counted once), its
+ *  user-space processes have their own. PSS splits pages shared between VMs fairly. */
 function vmPssMiB(runDir: string): number {
+  const seen = new Set<string>();
   let kib = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.startsWith('/usr/bin/linux.uml') && !cmdline.includes('linux.uml')) continue;
-      if (!cmdline.includes(runDir)) continue;
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      kib += Number(m?.[1] ?? 0);
+      if (!cmdline.includes('linux.uml') || !cmdline.includes(runDir)) continue;
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const key = rollup.slice(rollup.indexOf('\n'));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      kib += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
     } catch {
       // exited
     }

@@ -242,7 +242,7 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
     const description = (e.parentSchema as { description?: string } | undefined)?.description;
     let part: NodePart = 'value';
     let message: string;
-    let hint = description ?? 'see docs/lab-format.md';
+    let hint = description ?? 'see "Lab file format" in README.md';
     if (e.propertyName !== undefined) {
       path.push(e.propertyName);
       part = 'key';

@@ -645,7 +645,7 @@ function checkLink(ctx: RuleContext, lab: Lab, link: string, path: PathSegment[]
   if (!captured) out.push(ctx.diag(path, 'value', `the link of ${ends[0]} is not captured`, 'remove `capture: false` from the lab or the interface, or check another link'));
 }
 
-/** Every rule, in the order they are documented in docs/lab-format.md. */
+/** Every rule, in the order the README's format reference documents them. */
 export const RULES: Rule[] = [
   uniqueNames,
   interfaceNames,

@@ -1,5 +1,5 @@
 // The published JSON schema: it compiles in strict ajv, documents every property,
-// and every example lab (and every full lab in docs/lab-format.md) validates.
+// and every example lab (and every full lab in the README) validates.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -59,12 +59,12 @@ describe('lab.schema.json', () => {
     assert.ok(result.lab.vms.some((v) => v.interfaces.some((i) => i.connect?.includes('.'))), 'a point-to-point link');
   });
 
-  it('every complete lab in docs/lab-format.md validates', () => {
-    const doc = readFileSync(new URL('../../docs/lab-format.md', import.meta.url), 'utf8');
+  it("every complete lab in the README's format reference validates", () => {
+    const doc = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^name:/m.test(b));
     assert.ok(blocks.length >= 5, `found ${blocks.length} complete labs`);
     for (const block of blocks) {
-      const result = parseLab(block, 'docs/lab-format.md');
+      const result = parseLab(block, 'README.md');
       assert.ok('lab' in result, `${block}\n${'errors' in result ? JSON.stringify(result.errors, null, 2) : ''}`);
     }
   });
