@@ -152,10 +152,10 @@ function layOut(useSaved) {
     randomize: false,
     animate: false,
     fit: false,
-    nodeRepulsion: () => 12000,
-    idealEdgeLength: () => 170,
-    edgeElasticity: () => 80,
-    gravity: 0.6,
+    nodeRepulsion: () => 400000,
+    idealEdgeLength: () => 100,
+    edgeElasticity: () => 100,
+    gravity: 80,
     numIter: 2000,
   }).run();
   savePositions();
@@ -173,7 +173,7 @@ function fitGently() {
 
 function drawGraph() {
   cy = cytoscape({
-    container: $('cy'),
+    container: $('graph'),
     elements: [...lab.graph.nodes, ...lab.graph.edges.map((e) => ({ ...e, data: { ...e.data, counter: '' }, classes: e.data.hasCapture ? '' : 'nocapture' }))],
     style: graphStyle(),
     minZoom: 0.2,
@@ -233,7 +233,7 @@ function applyState(state) {
   for (const vm of state.vms) cy.getElementById(vm.name).data('state', vm.state);
   for (const link of state.links) {
     const edge = cy.getElementById(link.link);
-    edge.data('counter', `${fmtCount(link.frames)} frames${link.framesPerSecond ? ` · ${fmtRate(link.framesPerSecond, 'fr')}` : ''}`);
+    edge.data('counter', `${fmtCount(link.frames)} frames${link.framesPerSecond ? `\n${fmtRate(link.framesPerSecond, 'fr')}` : ''}`);
     edge.toggleClass('active', link.framesPerSecond > 0);
   }
   refreshPanel();
