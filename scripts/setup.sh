@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what umlab needs on a Debian machine, and says what it does.
 #   bash scripts/setup.sh          runtime packages + npm dependencies
-#   bash scripts/setup.sh --test   also what the tests need (tshark, iperf3)
+#   bash scripts/setup.sh --test   also what the tests need (tshark, iperf3, chromium)
 # Idempotent: installs only what is missing. Needs root for apt-get; as an
 # ordinary user it prints the exact command to run instead.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 RUNTIME_PACKAGES=(user-mode-linux uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute busybox udhcpc tcpdump)
-TEST_PACKAGES=(tshark iperf3 netcat-openbsd)
+TEST_PACKAGES=(tshark iperf3 netcat-openbsd chromium)
 
 packages=("${RUNTIME_PACKAGES[@]}")
 [ "${1:-}" = "--test" ] && packages+=("${TEST_PACKAGES[@]}")
