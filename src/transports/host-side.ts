@@ -133,22 +133,20 @@ function vmAddressesOn(plan: LabPlan, segment: SegmentPlan): string[] {
   );
 }
 
-/** tcpdump on a tap, writing the link's capture; its command line names the run directory (-w). */
+/** tcpdump on a tap, writing the link's capture; its command line names the run directory (-w).
+ *  Its messages go to a file: a pipe would break (SIGPIPE) once the CLI exits. */
 async function startTapCapture(device: string, capture: string): Promise<void> {
-  const child = spawn('tcpdump', ['-i', device, '-n', '-U', '-Z', 'root', '-s', '262144', '-w', capture], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  let said = '';
-  const listening = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
-      if (said.includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new LabRuntimeError(`tcpdump on ${device} exited (code ${code}): ${said.trim()}`)));
-  });
-  await Promise.race([listening, sleep(10_000).then(() => Promise.reject(new LabRuntimeError(`tcpdump on ${device} did not start within 10 s`)))]);
-  child.stderr!.removeAllListeners('data');
-  child.stderr!.destroy();
-  child.removeAllListeners('exit');
+  const log = capture.replace(/\.pcap$/, '') + '.tcpdump.log';
+  const logFd = openSync(log, 'w');
+  const child = spawn('tcpdump', ['-i', device, '-n', '-U', '-Z', 'root', '-s', '262144', '-w', capture], { detached: true, stdio: ['ignore', 'ignore', logFd] });
+  closeSync(logFd);
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
   child.unref();
+  const said = () => readFileSync(log, 'utf8');
+  for (let i = 0; i < 200 && exited === null && !said().includes('listening on'); i++) await sleep(50);
+  if (!said().includes('listening on'))
+    throw new LabRuntimeError(`tcpdump on ${device} did not start${exited ? ` (it exited: ${exited})` : ''}: ${said().trim()}`);
 }
 
 /** Reverts what setUpTaps recorded: deletes bridges, restores ip_forward. Call before killing
