@@ -13,9 +13,26 @@ import { UmlabError } from '../errors.ts';
 import { ipv4HostAt, ipv4Size, parseCidr, withoutPrefix } from './address.ts';
 import { assignMacs, macKey } from './mac.ts';
 import { compareInterfaceNames, parseConnect, type Lab, type Segment, type Vm, type VmInterface } from './model.ts';
-import type { InterfacePlan, LabPlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, VmPlan } from './plan.ts';
+import type { DiskPlan, InterfacePlan, LabPlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
 export const FIRST_UDP_PORT = 20000;
+
+/** The init inside images that `umlab image build` makes: it mounts the host's read-only
+ *  view with hostfs and runs the VM's generated init, whose host path is the kernel
+ *  parameter IMAGE_INIT_PARAM (unknown `name=value` parameters reach init as environment). */
+export const IMAGE_BOOTSTRAP_INIT = '/sbin/umlab-init';
+export const IMAGE_INIT_PARAM = 'umlab_init';
+
+/** "100M" -> bytes (K, M, G, T are powers of 1024). */
+export function sizeBytes(size: string): number {
+  const power = { K: 1, M: 2, G: 3, T: 4 }[size.slice(-1) as 'K' | 'M' | 'G' | 'T'];
+  return Number(size.slice(0, -1)) * 1024 ** power;
+}
+
+/** Where a lab's disks live when the context does not say: $UMLAB_HOME/disks/<lab> next to $UMLAB_HOME/labs/<lab>. */
+export function defaultDisksDir(runDir: string): string {
+  return posix.join(posix.dirname(posix.dirname(runDir)), 'disks', posix.basename(runDir));
+}
 
 /** A point-to-point link seen as a segment of two ports. */
 interface P2pSpec {
@@ -246,6 +263,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   const runDir = ctx.runDir.replace(/\/+$/, '') || '/';
   const rootfs = `${runDir}/rootfs`;
   const umlDir = `${runDir}/uml`;
+  const disksDir = (ctx.disksDir ?? defaultDisksDir(runDir)).replace(/\/+$/, '') || '/';
   const resolved = resolveLinks(lab);
   const iface = (e: Endpoint) => resolved.interfaces.get(e.vm)!.find((i) => i.name === e.iface)!;
 
@@ -297,7 +315,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     planOne({ kind: 'p2p', name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints, capture } : undefined));
   }
 
-  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, macs, attachment }));
+  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment }));
   return {
     lab: lab.name,
     ...(lab.description !== undefined && { description: lab.description }),
@@ -305,6 +323,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     runDir,
     rootfs,
     umlDir,
+    disksDir,
     capture: lab.capture,
     vms,
     segments,
@@ -322,17 +341,34 @@ interface VmPlanInput {
   runDir: string;
   rootfs: string;
   umlDir: string;
+  disksDir: string;
   macs: Map<string, string>;
   attachment: Map<string, { segment: string; link: string; umlArg: string }>;
 }
 
 function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
-  const { lab, ctx, runDir, rootfs, umlDir, macs, attachment } = input;
+  const { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment } = input;
   const vmDir = `${runDir}/vms/${vm.name}`;
   const initPath = `${vmDir}/init.sh`;
-  const image = vm.image === undefined ? undefined : posix.resolve(posix.dirname(lab.source), vm.image);
-  // With an image the VM boots from a copy-on-write file over it instead of the read-only host root.
-  const root = image === undefined ? [`hostfs=${rootfs}`, 'rootfstype=hostfs', 'rootflags=/'] : [`ubd0=${vmDir}/root.cow,${image}`, 'root=/dev/ubda'];
+  const labDir = posix.dirname(lab.source);
+  const image = vm.image === undefined ? undefined : posix.resolve(labDir, vm.image);
+  // With an image the VM boots from its copy-on-write file over it instead of the read-only
+  // host root; the COW lives with the lab's disks, so the VM's changes survive `down`.
+  const rootCow = image === undefined ? undefined : `${disksDir}/${vm.name}.cow`;
+  // hostfs= in both cases: it confines every hostfs mount (shares, the image's bootstrap) to the read-only view.
+  const root =
+    image === undefined
+      ? [`hostfs=${rootfs}`, 'rootfstype=hostfs', 'rootflags=/']
+      : [`ubd0=${rootCow},${image}`, 'root=/dev/ubda', `hostfs=${rootfs}`];
+  const disks = vm.disks.map((d, i): DiskPlan => ({
+    ubd: `ubd${i + 1}`,
+    guestDevice: `/dev/ubd${String.fromCharCode('b'.charCodeAt(0) + i)}`,
+    file: `${disksDir}/${vm.name}.disk${i + 1}.img`,
+    size: d.size,
+    bytes: sizeBytes(d.size),
+  }));
+  const shares = vm.shares.map((s): SharePlan => ({ mountPoint: s.mountPoint, hostPath: posix.resolve(labDir, s.path), rw: s.rw }));
+  const init = image === undefined ? [`init=${initPath}`] : [`init=${IMAGE_BOOTSTRAP_INIT}`, `${IMAGE_INIT_PARAM}=${initPath}`];
   const interfacePlans = interfaces.map((i): InterfacePlan => {
     const key = macKey(vm.name, i.name);
     const attached = attachment.get(key)!;
@@ -344,9 +380,10 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     `umid=${vm.name}`,
     `uml_dir=${umlDir}`,
     ...root,
+    ...disks.map((d) => `${d.ubd}=${d.file}`),
     'ro',
     'quiet',
-    `init=${initPath}`,
+    ...init,
     'con0=fd:0,fd:1',
     'con=null',
     'ssl=null',
@@ -362,7 +399,9 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     consoleLog: `${vmDir}/console.log`,
     console: vm.console,
     ...(vm.consolePort !== undefined && { consolePort: vm.consolePort }),
-    ...(image !== undefined && { image }),
+    ...(image !== undefined && { image, rootCow }),
+    disks,
+    shares,
     interfaces: interfacePlans,
     routes: vm.routes,
     sysctl: vm.sysctl,

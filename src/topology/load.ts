@@ -361,6 +361,8 @@ interface RawVm {
   console?: Vm['console'];
   console_port?: number;
   image?: string;
+  disks?: { size: string }[];
+  shares?: Record<string, string | { path: string; rw?: boolean }>;
   interfaces?: Record<string, RawInterface | null>;
   routes?: string[];
   sysctl?: Record<string, string | number | boolean>;
@@ -421,6 +423,10 @@ function toModel(raw: RawLab, file: string): Lab {
       console: vm.console ?? raw.defaults?.console ?? 'log',
       ...(vm.console_port !== undefined && { consolePort: vm.console_port }),
       ...(vm.image !== undefined && { image: vm.image }),
+      disks: (vm.disks ?? []).map((d) => ({ size: d.size })),
+      shares: Object.entries(vm.shares ?? {}).map(([mountPoint, share]) =>
+        typeof share === 'string' ? { mountPoint, path: share, rw: false } : { mountPoint, path: share.path, rw: share.rw ?? false },
+      ),
       interfaces,
       routes: vm.routes ?? [],
       sysctl: Object.fromEntries(Object.entries(vm.sysctl ?? {}).map(([k, value]) => [k, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)])),

@@ -90,6 +90,10 @@ export interface Vm {
   consolePort?: number;
   /** Disk image as written in the lab file (relative to the lab file's directory). */
   image?: string;
+  /** Extra data disks, in ubd1, ubd2, ... order. */
+  disks: DataDisk[];
+  /** Host directories mounted into the VM with hostfs, in file order. */
+  shares: Share[];
   /** Declared interfaces, in numeric ethN order. */
   interfaces: VmInterface[];
   routes: string[];
@@ -97,6 +101,19 @@ export interface Vm {
   sysctl: Record<string, string>;
   startup: string[];
   files: Record<string, string>;
+}
+
+export interface DataDisk {
+  /** As written, e.g. "100M" (K, M, G or T). */
+  size: string;
+}
+
+export interface Share {
+  /** Absolute mount point inside the VM. */
+  mountPoint: string;
+  /** Host directory as written (relative to the lab file's directory, or absolute). */
+  path: string;
+  rw: boolean;
 }
 
 export interface VmInterface {

@@ -12,6 +12,9 @@ export interface PlanContext {
   kernelVersion: string;
   /** Directory of UML modules for kernelVersion. */
   modulesDir: string;
+  /** Where the lab's disks live (COW files, data disks): they outlive the run directory.
+   *  Default: $UMLAB_HOME/disks/<lab>, i.e. <runDir>/../../disks/<lab>. */
+  disksDir?: string;
 }
 
 export type SegmentKind = 'switch' | 'hub' | 'p2p' | 'mcast' | 'slirp' | 'tap';
@@ -26,6 +29,8 @@ export interface LabPlan {
   rootfs: string;
   /** `uml_dir=`: each VM's mconsole socket is <umlDir>/<umid>/mconsole. */
   umlDir: string;
+  /** COW files and data disks of the lab's VMs; kept by `umlab down`, removed by `umlab clean`. */
+  disksDir: string;
   /** Captures written while the lab runs; false when the lab turns capture off. */
   capture: boolean;
   vms: VmPlan[];
@@ -52,6 +57,12 @@ export interface VmPlan {
   consolePort?: number;
   /** Root filesystem image instead of the host root (ubd0), if any. */
   image?: string;
+  /** The VM's copy-on-write file over `image` (created by UML at first boot). */
+  rootCow?: string;
+  /** Extra data disks (ubd1, ubd2, ...). */
+  disks: DiskPlan[];
+  /** Host directories mounted with hostfs. */
+  shares: SharePlan[];
   interfaces: InterfacePlan[];
   /** e.g. "default via 10.0.0.254", passed to `ip route add`. */
   routes: string[];
@@ -61,6 +72,26 @@ export interface VmPlan {
   files: Record<string, string>;
   /** Shell commands run in order after the network is configured. */
   startup: string[];
+}
+
+export interface DiskPlan {
+  /** UML device: ubd1, ubd2, ... */
+  ubd: string;
+  /** The device inside the VM: /dev/ubdb, /dev/ubdc, ... */
+  guestDevice: string;
+  /** Sparse file on the host. */
+  file: string;
+  /** As written, e.g. "100M". */
+  size: string;
+  bytes: number;
+}
+
+export interface SharePlan {
+  /** Absolute mount point inside the VM. */
+  mountPoint: string;
+  /** Absolute host directory. */
+  hostPath: string;
+  rw: boolean;
 }
 
 export interface InterfacePlan {

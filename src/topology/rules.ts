@@ -361,6 +361,38 @@ export const memoryMinimum: Rule = (ctx) => {
   return out;
 };
 
+/** Directories the VM's init mounts its own filesystems on: a share there would be hidden or hide them. */
+export const RESERVED_MOUNT_POINTS = ['/proc', '/sys', '/dev', '/run'];
+
+/** A share's mount point is a plain absolute path inside the VM, outside the init's own mounts. */
+export const shareMountPoints: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  for (const vm of ctx.lab.vms)
+    for (const share of vm.shares) {
+      const path = ['vms', vm.name, 'shares', share.mountPoint];
+      const parts = share.mountPoint.split('/');
+      const reserved = RESERVED_MOUNT_POINTS.find((r) => share.mountPoint === r || share.mountPoint.startsWith(r + '/'));
+      if (parts.includes('.') || parts.includes('..'))
+        out.push(ctx.diag(path, 'key', `mount point "${share.mountPoint}" has a "." or ".." component`, 'write the mount point as a plain absolute path, e.g. /mnt/lab'));
+      else if (reserved)
+        out.push(ctx.diag(path, 'key', `mount point "${share.mountPoint}" is under ${reserved}, which the VM's init mounts itself`, 'mount shares elsewhere, e.g. under /mnt'));
+    }
+  return out;
+};
+
+/** hostfs takes the host directory as its mount options: a comma would split it. */
+export const sharePaths: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  for (const vm of ctx.lab.vms)
+    for (const share of vm.shares) {
+      if (!/[,\n]/.test(share.path)) continue;
+      const asObject = ctx.has(['vms', vm.name, 'shares', share.mountPoint, 'path']);
+      const path = ['vms', vm.name, 'shares', share.mountPoint, ...(asObject ? ['path'] : [])];
+      out.push(ctx.diag(path, 'value', `shared directory "${share.path}" has a comma or newline`, 'hostfs takes the directory as its mount option, where a comma separates options: rename the directory'));
+    }
+  return out;
+};
+
 /** `console: port` needs its own `console_port`; `console_port` alone does nothing. */
 export const consolePorts: Rule = (ctx) => {
   const out: Diagnostic[] = [];
@@ -659,6 +691,8 @@ export const RULES: Rule[] = [
   macUnique,
   memoryMinimum,
   consolePorts,
+  shareMountPoints,
+  sharePaths,
   mcastGroups,
   gatewayNetworks,
   forwardTargets,

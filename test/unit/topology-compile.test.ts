@@ -61,6 +61,8 @@ describe('compile', () => {
       initPath: '/run/umlab/t/vms/h1/init.sh',
       consoleLog: '/run/umlab/t/vms/h1/console.log',
       console: 'log',
+      disks: [],
+      shares: [],
       interfaces: [
         {
           name: 'eth0',
@@ -278,8 +280,10 @@ vms:
     const p = plan(`name: img\nvms: { h1: { image: ../images/rootfs.img, memory: 256M } }\n`, '/home/u/labs/img.yaml');
     const vm = p.vms[0]!;
     assert.equal(vm.image, '/home/u/images/rootfs.img');
-    assert.deepEqual(vm.argv.slice(1, 8), ['mem=256M', 'umid=h1', 'uml_dir=/run/umlab/t/uml', 'ubd0=/run/umlab/t/vms/h1/root.cow,/home/u/images/rootfs.img', 'root=/dev/ubda', 'ro', 'quiet']);
-    assert.ok(!vm.argv.some((a) => a.startsWith('hostfs=') || a.startsWith('rootfstype=')));
+    // The COW lives with the lab's disks ($UMLAB_HOME/disks/<lab>), so it outlives the run directory.
+    assert.deepEqual(vm.argv.slice(1, 9), ['mem=256M', 'umid=h1', 'uml_dir=/run/umlab/t/uml', 'ubd0=/run/disks/t/h1.cow,/home/u/images/rootfs.img', 'root=/dev/ubda', 'hostfs=/run/umlab/t/rootfs', 'ro', 'quiet']);
+    assert.ok(vm.argv.includes('init=/sbin/umlab-init') && vm.argv.includes('umlab_init=/run/umlab/t/vms/h1/init.sh'));
+    assert.ok(!vm.argv.some((a) => a.startsWith('rootfstype=')));
     assert.equal(plan(`name: img\nvms: { h1: { image: /srv/a.img } }\n`).vms[0]!.image, '/srv/a.img');
   });
 

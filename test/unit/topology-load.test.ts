@@ -44,6 +44,8 @@ vms:
       name: 'h1',
       memory: '128M',
       console: 'log',
+      disks: [],
+      shares: [],
       interfaces: [{ name: 'eth0', connect: 'sw0', addresses: ['10.0.0.1/24'], dhcp: false, proxyArp: false, capture: true }],
       routes: [],
       sysctl: {},

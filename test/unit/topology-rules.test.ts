@@ -118,6 +118,22 @@ const CASES: Case[] = [
     ],
   },
   {
+    rule: rules.shareMountPoints,
+    fixture: 'rule-share-mount-points.yaml',
+    errors: [
+      { line: 6, col: 7, path: 'vms.h1.shares["/proc/x"]', message: 'is under /proc', hint: 'under /mnt' },
+      { line: 7, col: 7, path: 'vms.h1.shares["/mnt/../etc"]', message: 'has a "." or ".." component', hint: 'plain absolute path' },
+    ],
+  },
+  {
+    rule: rules.sharePaths,
+    fixture: 'rule-share-paths.yaml',
+    errors: [
+      { line: 5, col: 15, path: 'vms.h1.shares["/mnt/a"]', message: 'has a comma', hint: 'rename the directory' },
+      { line: 6, col: 23, path: 'vms.h1.shares["/mnt/b"].path', message: 'has a comma', hint: 'rename the directory' },
+    ],
+  },
+  {
     rule: rules.mcastGroups,
     fixture: 'rule-mcast-groups.yaml',
     errors: [
