@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readCapture } from '../capture/decode.ts';
-import { NotFoundError, UsageError } from '../errors.ts';
+import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import { compile } from '../topology/compile.ts';
 import { loadLabFile } from '../topology/load.ts';
 import type { LabPlan } from '../topology/plan.ts';
@@ -16,6 +16,7 @@ import { table, requirePositional, type CommandSpec } from './args.ts';
 import { attachConsole, DETACH_KEY_NAME } from './console.ts';
 import { testCmd } from './test-command.ts';
 import { webCommand } from './web-command.ts';
+import { linkCommand, vmCommand } from './vm-commands.ts';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -197,7 +198,10 @@ const status: CommandSpec = {
   summary: 'list running labs, and per VM its state and pid',
   usage: 'umlab status [NAME] [--json]',
   options: ['  --json         machine-readable output'],
-  notes: ['VM states: booting, ready, failed, crashed (exited on its own), stopping, stopped.'],
+  notes: [
+    'VM states: booting, ready, paused (`umlab vm pause`), failed, crashed (exited on its own), stopping, stopped.',
+    'Links: up, or down when cut with `umlab link down`.',
+  ],
   examples: ['umlab status', 'umlab status two-hosts --json'],
   parse: { json: { type: 'boolean' } },
   async run(args) {
@@ -222,6 +226,14 @@ const status: CommandSpec = {
         v.detail ?? '',
       ]);
       if (vms.length) out(table(['  VM', 'STATE', 'PID', 'DETAIL'], vms.map((r) => ['  ' + r[0], ...r.slice(1)])));
+      const links = (l.alive ? l.status?.links : undefined) ?? [];
+      if (links.length)
+        out(
+          table(
+            ['  LINK', 'SEGMENT', 'STATE', 'FRAMES IN', 'FRAMES OUT'],
+            links.map((k) => ['  ' + k.link, k.segment, k.up ? 'up' : 'down', String(k.rxFrames), String(k.txFrames)]),
+          ),
+        );
     }
     return 0;
   },
@@ -249,7 +261,7 @@ const exec: CommandSpec = {
     const record = findLab(umlabHome(), args.values.lab as string | undefined);
     if (!record.alive) throw new NotFoundError(`lab ${record.lab} is not running (its supervisor is gone)`, { hint: `clean up with: umlab down ${record.lab}` });
     const timeoutMs = args.values.timeout ? Number(args.values.timeout) * 1000 : undefined;
-    const reply = await ask<{ ok: boolean; error?: string; code?: string } & ExecReply>(runFiles(record.runDir).control, {
+    const reply = await ask<{ ok: boolean; error?: string; code?: string; hint?: string } & ExecReply>(runFiles(record.runDir).control, {
       op: 'exec',
       vm,
       command: commandFromArgv(args.rest, shellQuote),
@@ -261,6 +273,7 @@ const exec: CommandSpec = {
         err(`umlab: ${reply.error}\n`);
         return 124;
       }
+      if (reply.code === 'not-ready') throw new LabRuntimeError(reply.error!, reply.hint ? { hint: reply.hint } : undefined);
       throw new UsageError(reply.error!);
     }
     const stdout = Buffer.from(reply.stdout, 'base64');
@@ -334,4 +347,4 @@ async function showFrames(path: string, asJson: boolean): Promise<number> {
   return 0;
 }
 
-export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, webCommand, testCmd];
+export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, vmCommand, linkCommand, webCommand, testCmd];

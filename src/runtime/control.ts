@@ -3,6 +3,7 @@
 // `console` switches the connection to raw bytes after the first answer line.
 import { connect, type Socket } from 'node:net';
 import { LabRuntimeError } from '../errors.ts';
+import type { VmAction } from '../vm/mconsole.ts';
 
 export type VmState = 'starting' | 'booting' | 'ready' | 'failed' | 'crashed' | 'stopping' | 'stopped' | 'paused';
 export type LabPhase = 'starting' | 'running' | 'failed' | 'stopping';
@@ -42,7 +43,12 @@ export type ControlRequest =
   | { op: 'watch' }
   | { op: 'exec'; vm: string; command: string; timeoutMs?: number }
   | { op: 'console'; vm: string }
+  | { op: 'vm'; vm: string; action: VmAction; key?: string }
+  | { op: 'link'; action: LinkAction; vm: string; iface: string; segment?: string; addresses?: string[] }
   | { op: 'down' };
+
+/** `umlab link ...`: cut or restore a cable, or plug a new one in / pull one out. */
+export type LinkAction = 'down' | 'up' | 'add' | 'rm';
 
 /** Progress events streamed by `watch` while the lab comes up. */
 export type ProgressEvent =

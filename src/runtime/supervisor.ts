@@ -6,13 +6,15 @@ import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync, writeFil
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { LabRuntimeError } from '../errors.ts';
+import { LabRuntimeError, NotFoundError, UmlabError, UsageError } from '../errors.ts';
 import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import { startSegment } from '../transports/index.ts';
 import type { RunningSegment } from '../transports/engines/types.ts';
 import { AgentClient } from '../vm/agent.ts';
-import { initScript, layerDir, vmLayer, type LayerEntry } from '../vm/init.ts';
-import { jsonLines, type ControlRequest, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
+import { initScript, layerDir, shellQuote, vmLayer, type LayerEntry } from '../vm/init.ts';
+import { mconsole, VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../topology/rewire.ts';
+import { jsonLines, type ControlRequest, type LinkAction, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readOnlyRootScript } from './namespace.ts';
 import { runFiles } from './paths.ts';
@@ -37,6 +39,8 @@ interface VmRuntime {
   consoleTail: Buffer;
   consoleClients: Set<Socket>;
   exited: Promise<void>;
+  /** The state to go back to on `umlab vm resume`. */
+  stateBeforePause?: VmState;
 }
 
 export class Supervisor {
@@ -48,9 +52,14 @@ export class Supervisor {
   private readonly files: ReturnType<typeof runFiles>;
   private readonly startedAt = new Date().toISOString();
   private teardownDone: Promise<void> | null = null;
+  /** Links cut with `umlab link down`. */
+  private readonly linksDown = new Set<string>();
+  /** Links being added or removed: one change at a time keeps UDP ports and the plan consistent. */
+  private rewiring: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly plan: LabPlan,
+    // Not readonly: `umlab link add|rm` changes the running lab's plan.
+    private plan: LabPlan,
     private readonly opts: SupervisorOptions,
   ) {
     this.files = runFiles(plan.runDir);
@@ -132,6 +141,12 @@ export class Supervisor {
     rt.agent = agent;
     this.setVmState(rt, 'booting');
 
+    // READY from a VM that is already ready: it rebooted by itself (`reboot`, sysrq b, Ctrl-Alt-Del).
+    agent.on('ready', () => {
+      if (rt.state !== 'ready') return;
+      agent.abortPending(new LabRuntimeError(`VM ${vm.name} rebooted while the command ran`));
+      this.log(`VM ${vm.name} rebooted`);
+    });
     rt.exited = new Promise((resolve) => {
       proc.on('exit', (code, signal) => {
         agent.close(new LabRuntimeError(`VM ${vm.name} is not running`));
@@ -203,7 +218,7 @@ export class Supervisor {
         rxBytes: c?.rxBytes ?? 0,
         txFrames: c?.txFrames ?? 0,
         txBytes: c?.txBytes ?? 0,
-        up: true,
+        up: !this.linksDown.has(l.name),
       };
     });
     return {
@@ -253,7 +268,7 @@ export class Supervisor {
       if (handled) return;
       handled = true;
       sock.off('data', onData);
-      this.handle(sock, req).catch((err) => reply(sock, { ok: false, error: err instanceof Error ? err.message : String(err) }));
+      this.handle(sock, req).catch((err) => reply(sock, errorReply(err)));
     });
     sock.on('data', onData);
   }
@@ -272,6 +287,10 @@ export class Supervisor {
         return this.exec(sock, req.vm, req.command, req.timeoutMs);
       case 'console':
         return this.attachConsole(sock, req.vm);
+      case 'vm':
+        return this.vmAction(sock, req.vm, req.action, req.key);
+      case 'link':
+        return this.linkAction(sock, req);
       case 'down':
         await this.teardown();
         reply(sock, { ok: true });
@@ -298,7 +317,12 @@ export class Supervisor {
     const rt = this.vmOrError(sock, name);
     if (!rt) return;
     if (rt.state !== 'ready' || !rt.agent)
-      return reply(sock, { ok: false, code: 'not-ready', error: `VM ${name} is ${rt.state}${rt.detail ? ` (${rt.detail})` : ''}, it cannot run commands` });
+      return reply(sock, {
+        ok: false,
+        code: 'not-ready',
+        error: `VM ${name} is ${rt.state}${rt.detail ? ` (${rt.detail})` : ''}, it cannot run commands`,
+        ...(rt.state === 'paused' && { hint: `resume it with: umlab vm resume ${name}` }),
+      });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       if (timeoutMs) timer = setTimeout(() => reject(new LabRuntimeError(`command timed out after ${timeoutMs / 1000} s in VM ${name}`)), timeoutMs);
@@ -319,6 +343,156 @@ export class Supervisor {
     rt.consoleClients.add(sock);
     sock.on('data', (chunk) => rt.proc?.stdin?.write(chunk));
     sock.on('close', () => rt.consoleClients.delete(sock));
+  }
+
+  // ---- management console and live rewiring ----
+
+  private mconsoleSocket(vm: VmPlan): string {
+    return join(this.plan.umlDir, vm.umid, 'mconsole');
+  }
+
+  private async vmAction(sock: Socket, name: string, action: VmAction, key?: string): Promise<void> {
+    const rt = this.vmOrError(sock, name);
+    if (!rt) return;
+    if (!(action in VM_ACTIONS)) return reply(sock, { ok: false, error: `unknown VM action ${action}` });
+    if (!rt.proc) return reply(sock, { ok: false, code: 'not-ready', error: `VM ${name} is ${rt.state}, it has no management console` });
+    const send = (command: string) => mconsole(this.mconsoleSocket(rt.plan), command);
+    const paused = rt.state === 'paused';
+    const answer = (output: string) => reply(sock, { ok: true, vm: name, action, state: rt.state, output });
+    switch (action) {
+      case 'version':
+        return answer(await send('version'));
+      case 'sysrq':
+        if (!key || !/^[0-9a-z]$/.test(key)) return reply(sock, { ok: false, code: 'usage', error: `sysrq needs one key, a letter or digit (got "${key ?? ''}")` });
+        return answer(await send(`sysrq ${key}`));
+      case 'pause':
+        if (paused) return answer('already paused');
+        if (rt.state !== 'ready' && rt.state !== 'booting') return reply(sock, { ok: false, error: `VM ${name} is ${rt.state}, it cannot be paused` });
+        rt.stateBeforePause = rt.state;
+        await send('stop');
+        this.setVmState(rt, 'paused');
+        return answer('paused: the VM does nothing until `umlab vm resume`');
+      case 'resume':
+        if (!paused) return reply(sock, { ok: false, error: `VM ${name} is ${rt.state}, not paused` });
+        await send('go');
+        this.setVmState(rt, rt.stateBeforePause ?? 'ready');
+        return answer('resumed');
+      case 'halt': {
+        if (paused) await send('go');
+        rt.state = 'stopping';
+        const output = await send('halt');
+        if (!(await settlesWithin(rt.exited, 10_000))) rt.proc?.kill('SIGKILL');
+        await rt.exited;
+        return answer(output || 'halted');
+      }
+      case 'reboot':
+      case 'cad': {
+        if (paused) await send('go');
+        // The init makes Ctrl-Alt-Del reboot at once (kernel.ctrl-alt-del=1), unless the lab's sysctl says otherwise.
+        const rebootsOnCad = rt.plan.sysctl['kernel.ctrl-alt-del'] === undefined || rt.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
+        const rebooting = action === 'reboot' || rebootsOnCad;
+        if (rebooting) {
+          this.setVmState(rt, 'booting', action === 'cad' ? 'Ctrl-Alt-Del' : 'reboot');
+          rt.agent?.abortPending(new LabRuntimeError(`VM ${name} rebooted while the command ran`));
+        }
+        const output = await send(action);
+        if (rebooting) await this.waitReady(rt);
+        return answer(output || (rebooting ? 'rebooted' : 'Ctrl-Alt-Del sent'));
+      }
+    }
+  }
+
+  /** Waits for a rebooting VM's agent to say READY again (its init runs anew, same process). */
+  private waitReady(rt: VmRuntime): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const agent = rt.agent!;
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        agent.off('ready', onReady);
+        agent.off('fail', onFail);
+        fn();
+      };
+      const onReady = () => done(() => (this.setVmState(rt, 'ready'), resolve()));
+      const onFail = (msg: { step: string; exitCode: number }) =>
+        done(() => {
+          this.setVmState(rt, 'failed', `${msg.step}: exit code ${msg.exitCode}`);
+          reject(new LabRuntimeError(`VM ${rt.plan.name}: configuration step failed after the reboot: ${msg.step}`));
+        });
+      const timer = setTimeout(
+        () => done(() => reject(new LabRuntimeError(`VM ${rt.plan.name} was not ready ${this.opts.bootTimeoutMs / 1000} s after the reboot`))),
+        this.opts.bootTimeoutMs,
+      );
+      agent.on('ready', onReady);
+      agent.on('fail', onFail);
+      rt.exited.then(() => done(() => reject(new LabRuntimeError(`VM ${rt.plan.name} exited while rebooting`))));
+    });
+  }
+
+  private async linkAction(sock: Socket, req: Extract<ControlRequest, { op: 'link' }>): Promise<void> {
+    const { action, vm, iface } = req;
+    if (action === 'down' || action === 'up') {
+      const link = linkOfInterface(this.plan, vm, iface);
+      const segment = this.segments.find((s) => s.name === link.segment)!;
+      segment.setLinkUp(link.name, action === 'up');
+      if (action === 'up') this.linksDown.delete(link.name);
+      else this.linksDown.add(link.name);
+      this.writeState();
+      return reply(sock, { ok: true, link: link.name, up: action === 'up' });
+    }
+    // One rewiring at a time: each reads the plan the previous one left.
+    const change = this.rewiring.then(() => (action === 'add' ? this.addLink(req) : this.removeLink(vm, iface)));
+    this.rewiring = change.catch(() => {});
+    const link = await change;
+    reply(sock, { ok: true, link, action: action satisfies LinkAction });
+  }
+
+  private async addLink(req: Extract<ControlRequest, { op: 'link' }>): Promise<string> {
+    const change = planLinkAdd(this.plan, { vm: req.vm, iface: req.iface, segment: req.segment ?? '', addresses: req.addresses ?? [] });
+    const rt = this.vms.get(req.vm)!;
+    if (rt.state !== 'ready' || !rt.agent) throw new LabRuntimeError(`VM ${req.vm} is ${rt.state}: links can be added only to a ready VM`);
+    const segment = this.segments.find((s) => s.name === change.segment)!;
+    if (!segment.addLink || !segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot take new links while running`);
+    // The engine's port (and capture) first, so the link is captured from its first frame.
+    await segment.addLink(change.port);
+    try {
+      await mconsole(this.mconsoleSocket(rt.plan), change.mconsole);
+    } catch (err) {
+      await segment.removeLink(change.port.link);
+      throw err;
+    }
+    this.plan = applyLinkChange(this.plan, change, 'add');
+    rt.plan = this.plan.vms.find((v) => v.name === req.vm)!;
+    this.savePlan();
+    const q = shellQuote;
+    const configure = [`ip link set ${q(req.iface)} up`, ...change.interface.addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
+    const r = await rt.agent.exec(configure);
+    if (r.exitCode !== 0)
+      throw new LabRuntimeError(`VM ${req.vm}: ${req.iface} is plugged into ${change.segment} but configuring it failed: ${r.stderr.toString().trim()}`);
+    return change.link.name;
+  }
+
+  private async removeLink(vmName: string, iface: string): Promise<string> {
+    const change = planLinkRemove(this.plan, vmName, iface);
+    const rt = this.vms.get(vmName)!;
+    const segment = this.segments.find((s) => s.name === change.segment)!;
+    if (!segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot lose links while running`);
+    // UML refuses to remove an interface that is up.
+    if (rt.state === 'ready' && rt.agent) await rt.agent.exec(`ip link set ${shellQuote(iface)} down`);
+    if (rt.proc) await mconsole(this.mconsoleSocket(rt.plan), change.mconsole);
+    await segment.removeLink(change.link.name);
+    this.linksDown.delete(change.link.name);
+    this.plan = applyLinkChange(this.plan, change, 'remove');
+    rt.plan = this.plan.vms.find((v) => v.name === vmName)!;
+    this.savePlan();
+    return change.link.name;
+  }
+
+  /** The lab's plan on disk follows live rewiring, so `capture`, `test` and `web` see the new links. */
+  private savePlan(): void {
+    const tmp = this.files.plan + '.tmp';
+    writeFileSync(tmp, JSON.stringify(this.plan, null, 2));
+    renameSync(tmp, this.files.plan);
+    this.writeState();
   }
 
   // ---- stopping ----
@@ -342,9 +516,9 @@ export class Supervisor {
   private async stopVm(rt: VmRuntime): Promise<void> {
     const proc = rt.proc;
     if (!proc) return;
+    if (rt.state === 'paused') await mconsole(this.mconsoleSocket(rt.plan), 'go').catch(() => {});
     rt.state = 'stopping';
-    const socket = join(this.plan.umlDir, rt.plan.umid, 'mconsole');
-    await execa('uml_mconsole', [socket, 'halt'], { reject: false, timeout: 5000 });
+    await mconsole(this.mconsoleSocket(rt.plan), 'halt', 5000).catch(() => {});
     const exited = await settlesWithin(rt.exited, 5000);
     if (!exited) {
       proc.kill('SIGKILL');
@@ -371,6 +545,13 @@ function writeLayer(dir: string, layer: Record<string, LayerEntry>): void {
     if ('symlink' in entry) symlinkSync(entry.symlink, target);
     else writeFileSync(target, entry.content, { mode: entry.mode ?? 0o644 });
   }
+}
+
+/** A refused request: the error's kind travels as `code`, so the CLI exits as it would itself. */
+function errorReply(err: unknown): { ok: false; error: string; code?: string; hint?: string } {
+  const code = err instanceof UsageError ? 'usage' : err instanceof NotFoundError ? 'not-found' : undefined;
+  const hint = err instanceof UmlabError ? err.hint : undefined;
+  return { ok: false, error: err instanceof Error ? err.message : String(err), ...(code && { code }), ...(hint && { hint }) };
 }
 
 function reply(sock: Socket, value: unknown): void {

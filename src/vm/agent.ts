@@ -56,6 +56,12 @@ export class AgentClient extends EventEmitter {
     });
   }
 
+  /** Fails the requests in flight but keeps the channel, e.g. when the VM reboots. */
+  abortPending(reason: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(reason);
+    this.pending.clear();
+  }
+
   /** Fails every request in flight, e.g. when the VM stops. */
   close(reason: Error): void {
     this.closedReason = reason;

@@ -220,6 +220,8 @@ step_failed() {
   while :; do sleep 3600; done
 }
 
+# Ctrl-Alt-Del (\`umlab vm cad\`) reboots at once, as on a PC whose init has no handler; a lab's sysctl may undo it.
+echo 1 > /proc/sys/kernel/ctrl-alt-del
 ${steps}
 
 # An interactive shell on the console for \`umlab console\`.

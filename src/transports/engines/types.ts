@@ -1,4 +1,5 @@
 // What a running frame-forwarding engine (switch, hub, wire) offers to the runtime and the web view.
+import type { PortPlan } from '../../topology/plan.ts';
 
 /** Per-link traffic counters. rx = from the VM into the engine, tx = from the engine to the VM. */
 export interface LinkCounters {
@@ -19,6 +20,10 @@ export interface RunningSegment {
   setLinkUp(link: string, up: boolean): void;
   /** Subscribe to frames on a link (for a live web view): returns an unsubscribe function. */
   onFrame(link: string, cb: FrameListener): () => void;
+  /** Plugs in a new port while running (switches and hubs): captured from its first frame. */
+  addLink?(port: PortPlan): Promise<void>;
+  /** Pulls a port out: its socket closes, its capture file is completed. */
+  removeLink?(link: string): Promise<void>;
   /** Closes sockets, flushes and closes pcap files. */
   stop(): Promise<void>;
 }

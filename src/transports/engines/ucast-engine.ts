@@ -254,6 +254,26 @@ export class UcastSegment implements RunningSegment {
     if (link.listeners.length !== 0) notify(link, frame, ts, this.log);
   }
 
+  addLink(port: PortPlan): Promise<void> {
+    return this.addPort(port);
+  }
+
+  async removeLink(name: string): Promise<void> {
+    const link = this.linkOf(name);
+    const ports = this.ports.filter((p) => p.link === link);
+    for (const port of ports) this.ports.splice(this.ports.indexOf(port), 1);
+    for (const [key, learned] of this.macTable) if (learned.port.link === link) this.macTable.delete(key);
+    this.links.delete(name);
+    link.listeners = [];
+    await Promise.all(ports.map((p) => p.close()));
+    // Close the capture unless another link still writes to the same file.
+    const writer = link.capture;
+    if (writer !== null && ![...this.links.values()].some((l) => l.capture === writer)) {
+      this.writers.delete(writer.path);
+      await writer.close();
+    }
+  }
+
   counters(): LinkCounters[] {
     return [...this.links.values()].map((link) => ({ ...link.counters }));
   }

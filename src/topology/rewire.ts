@@ -1,0 +1,123 @@
+// Live rewiring of a running lab (`umlab link add|rm`): what changes in the plan, as
+// plain data. The supervisor applies it (engine port, mconsole `config`/`remove`,
+// addresses through the agent) and keeps the changed plan as the lab's plan.
+import { UmlabError, UsageError } from '../errors.ts';
+import { parseCidr } from './address.ts';
+import { macFromIPv4, macFromNames } from './mac.ts';
+import type { InterfacePlan, LabPlan, LinkPlan, PortPlan, SegmentPlan } from './plan.ts';
+
+/** Segment engines that can take a new port while running: one UDP pair per port. */
+export const REWIRABLE_ENGINES: SegmentPlan['engine'][] = ['switch', 'hub'];
+
+export interface LinkAddRequest {
+  vm: string;
+  iface: string;
+  segment: string;
+  /** CIDRs to give the new interface. */
+  addresses: string[];
+}
+
+export interface LinkChange {
+  vm: string;
+  segment: string;
+  interface: InterfacePlan;
+  port: PortPlan;
+  link: LinkPlan;
+  /** What mconsole is told: `config ethN=...` to add, `remove ethN` to take away. */
+  mconsole: string;
+}
+
+const IFACE = /^eth(0|[1-9][0-9]?)$/;
+
+/** Plans a new interface of a running VM on a switch or hub. Throws UsageError with a hint when it cannot be done. */
+export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
+  const vm = plan.vms.find((v) => v.name === req.vm);
+  if (!vm) throw new UsageError(`no VM named ${req.vm} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
+  if (!IFACE.test(req.iface)) throw new UsageError(`bad interface name "${req.iface}"`, { hint: 'use eth0 ... eth99' });
+  if (vm.interfaces.some((i) => i.name === req.iface))
+    throw new UsageError(`${req.vm} already has ${req.iface}`, { hint: `take it away first with: umlab link rm ${req.vm} ${req.iface}` });
+  const segment = plan.segments.find((s) => s.name === req.segment);
+  if (!segment) {
+    const candidates = plan.segments.filter((s) => REWIRABLE_ENGINES.includes(s.engine)).map((s) => s.name);
+    throw new UsageError(`no segment named ${req.segment} in lab ${plan.lab}`, { hint: `switches and hubs: ${candidates.join(', ') || 'none'}` });
+  }
+  if (!REWIRABLE_ENGINES.includes(segment.engine))
+    throw new UsageError(`segment ${segment.name} is a ${segment.kind}: links can be added live only to switches and hubs`, {
+      hint: 'declare the link in the lab file instead',
+    });
+  for (const address of req.addresses)
+    if (!parseCidr(address)) throw new UsageError(`bad address "${address}"`, { hint: 'give a CIDR, e.g. --ip 10.0.0.9/24' });
+
+  const mac = freeMac(plan, req);
+  const usedPorts = plan.segments.flatMap((s) => s.ports.flatMap((p) => [p.enginePort ?? 0, p.vmPort ?? 0]));
+  // The compiler hands out (engine, VM) pairs upward from an even port; continue after the last.
+  const enginePort = Math.max(19998, ...usedPorts.map((p) => p - (p % 2))) + 2;
+  const linkName = `${req.vm}.${req.iface}`;
+  const capture = plan.capture ? `${plan.runDir}/captures/${linkName}.pcap` : null;
+  const umlArg = `ucast,${mac},127.0.0.1,${enginePort + 1},${enginePort}`;
+  return {
+    vm: req.vm,
+    segment: segment.name,
+    interface: { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName, umlArg },
+    port: { link: linkName, vm: req.vm, iface: req.iface, mac, vmPort: enginePort + 1, enginePort, capture },
+    link: { name: linkName, segment: segment.name, endpoints: [{ vm: req.vm, iface: req.iface }], capture },
+    mconsole: `config ${req.iface}=${umlArg}`,
+  };
+}
+
+/** Plans taking an interface of a running VM off its switch or hub. */
+export function planLinkRemove(plan: LabPlan, vmName: string, iface: string): LinkChange {
+  const vm = plan.vms.find((v) => v.name === vmName);
+  if (!vm) throw new UsageError(`no VM named ${vmName} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
+  const planned = vm.interfaces.find((i) => i.name === iface);
+  if (!planned)
+    throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
+  const segment = plan.segments.find((s) => s.name === planned.segment)!;
+  if (!REWIRABLE_ENGINES.includes(segment.engine))
+    throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${segment.kind}: only links to switches and hubs can be taken away live`, {
+      hint: `cut it instead with: umlab link down ${vmName} ${iface}`,
+    });
+  const port = segment.ports.find((p) => p.vm === vmName && p.iface === iface)!;
+  const link = plan.links.find((l) => l.name === planned.link)!;
+  return { vm: vmName, segment: segment.name, interface: planned, port, link, mconsole: `remove ${iface}` };
+}
+
+/** The plan after a change: a new object, the old one untouched. */
+export function applyLinkChange(plan: LabPlan, change: LinkChange, kind: 'add' | 'remove'): LabPlan {
+  const add = kind === 'add';
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name, 'en', { numeric: true });
+  return {
+    ...plan,
+    vms: plan.vms.map((v) =>
+      v.name !== change.vm
+        ? v
+        : {
+            ...v,
+            interfaces: add ? [...v.interfaces, change.interface].sort(byName) : v.interfaces.filter((i) => i.name !== change.interface.name),
+          },
+    ),
+    segments: plan.segments.map((s) =>
+      s.name !== change.segment ? s : { ...s, ports: add ? [...s.ports, change.port] : s.ports.filter((p) => p.link !== change.port.link) },
+    ),
+    links: add ? [...plan.links, change.link] : plan.links.filter((l) => l.name !== change.link.name),
+  };
+}
+
+/** The interface's link, for `umlab link down|up VM ethN`. */
+export function linkOfInterface(plan: LabPlan, vmName: string, iface: string): LinkPlan {
+  const vm = plan.vms.find((v) => v.name === vmName);
+  if (!vm) throw new UsageError(`no VM named ${vmName} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
+  const planned = vm.interfaces.find((i) => i.name === iface);
+  if (!planned)
+    throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
+  const link = plan.links.find((l) => l.name === planned.link);
+  if (!link) throw new UmlabError(`plan of lab ${plan.lab} has no link ${planned.link}`);
+  return link;
+}
+
+function freeMac(plan: LabPlan, req: LinkAddRequest): string {
+  const taken = new Set(plan.vms.flatMap((v) => v.interfaces.map((i) => i.mac)));
+  let mac = macFromIPv4(req.addresses);
+  for (let attempt = 0; mac === null || taken.has(mac); attempt++) mac = macFromNames(plan.lab, req.vm, req.iface, attempt);
+  return mac;
+}

@@ -1,0 +1,81 @@
+// Live rewiring as plan changes (pure), and the management console's answers.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UsageError } from '../../src/errors.ts';
+import { compile } from '../../src/topology/compile.ts';
+import { parseLab } from '../../src/topology/load.ts';
+import type { LabPlan } from '../../src/topology/plan.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/topology/rewire.ts';
+import { parseMconsoleReply } from '../../src/vm/mconsole.ts';
+
+const LAB = `name: rw
+switches: { sw0: {} }
+hubs: { hub0: {} }
+mcast: { lan0: {} }
+vms:
+  h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 }, eth1: { connect: h2.eth1 } } }
+  h2: { interfaces: { eth0: { connect: hub0, ip: 10.0.0.2/24 }, eth2: { connect: lan0 } } }
+`;
+
+function plan(): LabPlan {
+  const r = parseLab(LAB, '/labs/rw.yaml');
+  assert.ok('lab' in r);
+  return compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m' });
+}
+
+describe('planLinkAdd', () => {
+  it('gives a new port after the last UDP pair, a MAC from the address, a capture and the mconsole config line', () => {
+    const p = plan();
+    const maxPort = Math.max(...p.segments.flatMap((s) => s.ports.flatMap((q) => [q.enginePort ?? 0, q.vmPort ?? 0])));
+    const change = planLinkAdd(p, { vm: 'h1', iface: 'eth2', segment: 'hub0', addresses: ['10.0.0.9/24'] });
+    assert.equal(change.port.enginePort, maxPort + 1);
+    assert.equal(change.port.vmPort, maxPort + 2);
+    assert.equal(change.interface.mac, 'fe:fd:0a:00:00:09');
+    assert.equal(change.mconsole, `config eth2=ucast,fe:fd:0a:00:00:09,127.0.0.1,${maxPort + 2},${maxPort + 1}`);
+    assert.equal(change.link.capture, '/run/rw/captures/h1.eth2.pcap');
+    const after = applyLinkChange(p, change, 'add');
+    assert.deepEqual(after.vms.find((v) => v.name === 'h1')!.interfaces.map((i) => i.name), ['eth0', 'eth1', 'eth2']);
+    assert.ok(after.segments.find((s) => s.name === 'hub0')!.ports.some((q) => q.link === 'h1.eth2'));
+    assert.ok(after.links.some((l) => l.name === 'h1.eth2'));
+    assert.ok(!p.links.some((l) => l.name === 'h1.eth2'), 'the old plan is untouched');
+    // Removing it again gives back the original plan.
+    assert.deepEqual(applyLinkChange(after, planLinkRemove(after, 'h1', 'eth2'), 'remove'), p);
+  });
+
+  it('never reuses a MAC of the lab', () => {
+    const change = planLinkAdd(plan(), { vm: 'h2', iface: 'eth3', segment: 'sw0', addresses: ['10.0.0.1/24'] });
+    assert.notEqual(change.interface.mac, 'fe:fd:0a:00:00:01');
+    assert.match(change.interface.mac, /^fe:fc:/);
+  });
+
+  it('refuses what cannot be done, saying why', () => {
+    const p = plan();
+    const refused = (fn: () => unknown, message: RegExp) => assert.throws(fn, (e: unknown) => e instanceof UsageError && message.test(e.message));
+    refused(() => planLinkAdd(p, { vm: 'nope', iface: 'eth3', segment: 'sw0', addresses: [] }), /no VM named nope/);
+    refused(() => planLinkAdd(p, { vm: 'h1', iface: 'eth0', segment: 'sw0', addresses: [] }), /already has eth0/);
+    refused(() => planLinkAdd(p, { vm: 'h1', iface: 'wlan0', segment: 'sw0', addresses: [] }), /bad interface name/);
+    refused(() => planLinkAdd(p, { vm: 'h1', iface: 'eth3', segment: 'lan0', addresses: [] }), /only to switches and hubs/);
+    refused(() => planLinkAdd(p, { vm: 'h1', iface: 'eth3', segment: 'sw9', addresses: [] }), /no segment named sw9/);
+    refused(() => planLinkAdd(p, { vm: 'h1', iface: 'eth3', segment: 'sw0', addresses: ['10.0.0.300/24'] }), /bad address/);
+    refused(() => planLinkRemove(p, 'h1', 'eth1'), /only links to switches and hubs/);
+    refused(() => planLinkRemove(p, 'h1', 'eth7'), /has no eth7/);
+  });
+});
+
+describe('linkOfInterface', () => {
+  it('finds the link of either end of a point-to-point link', () => {
+    const p = plan();
+    assert.equal(linkOfInterface(p, 'h1', 'eth1').name, 'h1.eth1--h2.eth1');
+    assert.equal(linkOfInterface(p, 'h2', 'eth1').name, 'h1.eth1--h2.eth1');
+    assert.equal(linkOfInterface(p, 'h2', 'eth0').name, 'h2.eth0');
+  });
+});
+
+describe('parseMconsoleReply', () => {
+  it('returns the text after OK, throws the text after ERR', () => {
+    assert.equal(parseMconsoleReply('OK Linux h1 6.1.176 #1\n', 'version'), 'Linux h1 6.1.176 #1');
+    assert.equal(parseMconsoleReply('OK \n', 'go'), '');
+    assert.throws(() => parseMconsoleReply('ERR Bad config\n', 'config eth9=x'), /refused "config eth9=x": Bad config/);
+    assert.throws(() => parseMconsoleReply('', 'version'), /no answer/);
+  });
+});

@@ -1,0 +1,102 @@
+// The management console (`umlab vm ...`) and live rewiring (`umlab link ...`) on real UML VMs.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readCapture } from '../../src/capture/decode.ts';
+import { assertNothingLeft, cleanHome, makeHome, ROOT, umlab, umlabOk, vmExec } from './helpers.ts';
+
+const LAB = join(ROOT, 'test/vm/labs/rewire.yaml');
+
+describe('management console and live rewiring', () => {
+  const home = makeHome();
+  const ping = (from: string, to: string) => umlab(home, ['exec', from, '--', `ping -c 1 -W 2 ${to}`]);
+  const vmState = async (vm: string) => {
+    const status = JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout);
+    return status.status.vms.find((v: { name: string }) => v.name === vm).state as string;
+  };
+  const bootId = (vm: string) => vmExec(home, 'rewire', vm, 'cat /proc/sys/kernel/random/boot_id');
+
+  before(async () => {
+    await umlabOk(home, ['up', LAB]);
+  });
+  after(async () => {
+    await umlab(home, ['down', 'rewire']);
+    await assertNothingLeft(home, 'rewire');
+    await cleanHome(home);
+  });
+
+  it('vm version and sysrq answer through the management console', async () => {
+    const version = JSON.parse((await umlabOk(home, ['vm', 'version', 'h1', '--json'])).stdout);
+    assert.match(version.output, /^Linux h1 \d+\.\d+/);
+    const sysrq = await umlabOk(home, ['vm', 'sysrq', 'h1', 'm']);
+    assert.match(sysrq.stdout, /Show Memory/);
+    const bad = await umlab(home, ['vm', 'sysrq', 'h1', '!']);
+    assert.notEqual(bad.exitCode, 0);
+  });
+
+  it('a paused VM shows as paused, exec into it says so at once, resume brings it back', async () => {
+    await umlabOk(home, ['vm', 'pause', 'h2']);
+    assert.equal(await vmState('h2'), 'paused');
+    const started = Date.now();
+    const exec = await umlab(home, ['exec', 'h2', '--', 'true']);
+    assert.equal(exec.exitCode, 6, exec.stderr);
+    assert.match(exec.stderr, /h2 is paused/);
+    assert.match(exec.stderr, /umlab vm resume h2/);
+    assert.ok(Date.now() - started < 20_000, 'exec does not hang on a paused VM');
+    // Frozen for real: a ping from h1 gets no answer.
+    assert.notEqual((await ping('h1', '10.0.0.2')).exitCode, 0);
+    await umlabOk(home, ['vm', 'resume', 'h2']);
+    assert.equal(await vmState('h2'), 'ready');
+    assert.equal((await ping('h1', '10.0.0.2')).exitCode, 0);
+  });
+
+  it('link down stops a ping both ways, link up lets it through again; status shows the link state', async () => {
+    assert.equal((await ping('h1', '10.0.0.2')).exitCode, 0);
+    await umlabOk(home, ['link', 'down', 'h2', 'eth0']);
+    const status = JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout);
+    assert.equal(status.status.links.find((l: { link: string }) => l.link === 'h2.eth0').up, false);
+    assert.notEqual((await ping('h1', '10.0.0.2')).exitCode, 0, 'h1 -> h2 while cut');
+    assert.notEqual((await ping('h2', '10.0.0.1')).exitCode, 0, 'h2 -> h1 while cut');
+    await umlabOk(home, ['link', 'up', 'h2', 'eth0']);
+    assert.equal((await ping('h1', '10.0.0.2')).exitCode, 0, 'h1 -> h2 after restore');
+    assert.equal((await ping('h2', '10.0.0.1')).exitCode, 0, 'h2 -> h1 after restore');
+  });
+
+  it('link add plugs h3 into sw0 with an address, captured from its first frame; link rm takes it away', async () => {
+    assert.notEqual((await ping('h1', '10.0.0.3')).exitCode, 0, 'nobody has 10.0.0.3 yet');
+    await umlabOk(home, ['link', 'add', 'h3', 'eth1', 'sw0', '--ip', '10.0.0.3/24']);
+    assert.equal((await ping('h1', '10.0.0.3')).exitCode, 0);
+    const links = JSON.parse((await umlabOk(home, ['capture', 'list', '--json'])).stdout) as { link: string; segment: string; capture: string }[];
+    const added = links.find((l) => l.link === 'h3.eth1');
+    assert.equal(added?.segment, 'sw0');
+    await new Promise((r) => setTimeout(r, 200));
+    const frames = await readCapture(added!.capture);
+    assert.ok(frames.some((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.3' && f.arp.senderMac === 'fe:fd:0a:00:00:03'), 'h3 answers ARP on the new link');
+    assert.ok(frames.some((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.3'), 'echo reply on the new link');
+    // Refused: an interface in use, a segment that is not there.
+    assert.equal((await umlab(home, ['link', 'add', 'h3', 'eth1', 'sw0'])).exitCode, 2);
+    assert.equal((await umlab(home, ['link', 'add', 'h3', 'eth2', 'nope'])).exitCode, 2);
+
+    await umlabOk(home, ['link', 'rm', 'h3', 'eth1']);
+    assert.doesNotMatch(await vmExec(home, 'rewire', 'h3', 'ip -br link'), /eth1/);
+    assert.notEqual((await ping('h1', '10.0.0.3')).exitCode, 0);
+    const after = JSON.parse((await umlabOk(home, ['capture', 'list', '--json'])).stdout) as { link: string }[];
+    assert.ok(!after.some((l) => l.link === 'h3.eth1'));
+  });
+
+  it('reboot and Ctrl-Alt-Del reboot in place and come back ready; halt stops one VM for good', async () => {
+    const before = await bootId('h2');
+    const reboot = await umlabOk(home, ['vm', 'reboot', 'h2']);
+    assert.match(reboot.stdout, /rebooted/);
+    assert.equal(await vmState('h2'), 'ready');
+    const afterReboot = await bootId('h2');
+    assert.notEqual(afterReboot, before);
+    await umlabOk(home, ['vm', 'cad', 'h2']);
+    assert.notEqual(await bootId('h2'), afterReboot);
+    assert.equal((await ping('h1', '10.0.0.2')).exitCode, 0, 'configuration applied again after the reboots');
+
+    await umlabOk(home, ['vm', 'halt', 'h3']);
+    assert.equal(await vmState('h3'), 'stopped');
+    assert.equal(await vmState('h1'), 'ready', 'the rest of the lab goes on');
+  });
+});
