@@ -122,6 +122,7 @@ function graphStyle() {
     },
     { selector: 'edge.active', style: { 'line-color': '#e08a1e', width: 4 } },
     { selector: 'edge.nocapture', style: { 'line-style': 'dashed' } },
+    { selector: 'edge.down', style: { 'line-style': 'dotted', 'line-color': '#c0392b' } },
     { selector: ':selected', style: { 'overlay-color': '#2f6fb3', 'overlay-opacity': 0.18, 'overlay-padding': 6 } },
   ];
 }
@@ -230,14 +231,36 @@ function applyState(state) {
   const allReady = state.vms.every((v) => v.state === 'ready');
   $('live-pill').textContent = state.phase === 'running' && allReady ? 'running' : state.phase;
   $('live-pill').className = `pill ${state.phase === 'running' && allReady ? 'ok' : 'warn'}`;
+  // `umlab link add|rm` changed the lab: fetch its new drawing first.
+  const known = new Set(cy.edges().map((e) => e.id()));
+  if (state.links.length !== known.size || state.links.some((l) => !known.has(l.link))) return rewire(state);
   for (const vm of state.vms) cy.getElementById(vm.name).data('state', vm.state);
   for (const link of state.links) {
     const edge = cy.getElementById(link.link);
     edge.data('counter', `${fmtCount(link.frames)} frames${link.framesPerSecond ? `\n${fmtRate(link.framesPerSecond, 'fr')}` : ''}`);
     edge.toggleClass('active', link.framesPerSecond > 0);
+    edge.toggleClass('down', !link.up);
   }
   refreshPanel();
 }
+
+/** Adds and removes the nodes and edges that live rewiring changed, keeping everything else in place. */
+async function rewire(state) {
+  if (rewiring) return;
+  rewiring = true;
+  try {
+    lab = await (await fetch('/api/lab')).json();
+    const wanted = [...lab.graph.nodes, ...lab.graph.edges];
+    const ids = new Set(wanted.map((e) => e.data.id));
+    cy.elements().filter((e) => !ids.has(e.id())).remove();
+    const added = wanted.filter((e) => cy.getElementById(e.data.id).empty());
+    cy.add(added.map((e) => (e.data.source ? { ...e, data: { ...e.data, counter: '' }, classes: e.data.hasCapture ? '' : 'nocapture' } : e)));
+  } finally {
+    rewiring = false;
+  }
+  applyState(state);
+}
+let rewiring = false;
 
 const linkState = (name) => live?.links.find((l) => l.link === name);
 const vmState = (name) => live?.vms.find((v) => v.name === name);

@@ -7,7 +7,7 @@
 //                                (?filter=... in the filter language of frames.ts, ?limit=N)
 //   GET /api/links/LINK/pcap     the link's capture file, as a download
 //   GET /api/vms/VM              interfaces, routes, live addresses and console tail
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -52,9 +52,20 @@ export interface WebServer {
 }
 
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
-  const { plan, runDir } = options;
+  const { runDir } = options;
   const offline = runDir === null;
-  const graph = graphFromPlan(plan);
+  // `umlab link add|rm` rewrites the running lab's plan: follow it.
+  let plan = options.plan;
+  let graph = graphFromPlan(plan);
+  let planStamp = offline ? 0 : statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const followPlan = () => {
+    if (offline) return;
+    const stamp = statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? planStamp;
+    if (stamp === planStamp) return;
+    planStamp = stamp;
+    plan = JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
+    graph = graphFromPlan(plan);
+  };
   const stateStreams = new Set<ServerResponse>();
   const tails = new Map<string, LinkTail>();
   const cleanups = new Set<() => void>();
@@ -80,6 +91,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return sendJson(res, 403, { error: 'unexpected Host header' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'only GET' });
     const url = new URL(req.url ?? '/', `http://${host}`);
+    followPlan();
     const path = url.pathname;
     const asset = STATIC[path];
     if (asset) return sendFile(res, asset.file, asset.type);
