@@ -94,11 +94,14 @@ export function configSteps(vm: VmPlan): [string, string][] {
   steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname`]);
   const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route);
   if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
-  steps.push(['configure interfaces and routes', `ip -batch - <<'UMLAB_IP'\n${ipBatch(vm).join('\n')}\nUMLAB_IP`]);
+  steps.push(['configure interfaces', `ip -batch - <<'UMLAB_IP'\n${ipBatch(vm).join('\n')}\nUMLAB_IP`]);
   for (const iface of vm.interfaces) {
     if (iface.proxyArp) steps.push([`proxy_arp on ${iface.name}`, `echo 1 > /proc/sys/net/ipv4/conf/${iface.name}/proxy_arp`]);
     if (iface.dhcp) steps.push([`dhcp on ${iface.name}`, dhcpCommand(iface.name)]);
   }
+  // After DHCP: a route may go through a gateway that only a DHCP address makes reachable.
+  const routes = routeBatch(vm);
+  if (routes.length) steps.push(['add routes', `ip -batch - <<'UMLAB_IP'\n${routes.join('\n')}\nUMLAB_IP`]);
   for (const [name, value] of Object.entries(vm.sysctl)) {
     steps.push([`sysctl ${name}=${value}`, `echo ${q(value)} > /proc/sys/${name.replace(/\./g, '/')}`]);
   }
@@ -106,7 +109,7 @@ export function configSteps(vm: VmPlan): [string, string][] {
   return steps;
 }
 
-/** Interfaces up, addresses, routes: one `ip -batch` input, in order. */
+/** Interfaces up and their addresses: one `ip -batch` input, in order. */
 export function ipBatch(vm: VmPlan): string[] {
   const lines = ['link set lo up'];
   for (const iface of vm.interfaces) {
@@ -114,8 +117,13 @@ export function ipBatch(vm: VmPlan): string[] {
     // ip picks the family from the address; `-6` is not accepted inside a batch.
     for (const addr of iface.addresses) lines.push(`addr add ${addr} dev ${iface.name}${addr.includes(':') ? ' nodad' : ''}`);
   }
-  for (const route of vm.routes) lines.push(`route add ${route}`);
   return lines;
+}
+
+/** The lab's routes. A DHCP client may already have set the same default route: replace, not add, then. */
+export function routeBatch(vm: VmPlan): string[] {
+  const verb = vm.interfaces.some((i) => i.dhcp) ? 'replace' : 'add';
+  return vm.routes.map((route) => `route ${verb} ${route}`);
 }
 
 function isIpv6Route(route: string): boolean {
