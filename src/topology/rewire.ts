@@ -67,11 +67,7 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
 
 /** Plans taking an interface of a running VM off its switch or hub. */
 export function planLinkRemove(plan: LabPlan, vmName: string, iface: string): LinkChange {
-  const vm = plan.vms.find((v) => v.name === vmName);
-  if (!vm) throw new UsageError(`no VM named ${vmName} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
-  const planned = vm.interfaces.find((i) => i.name === iface);
-  if (!planned)
-    throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
+  const planned = interfaceOf(plan, vmName, iface);
   const segment = plan.segments.find((s) => s.name === planned.segment)!;
   if (!REWIRABLE_ENGINES.includes(segment.engine))
     throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${segment.kind}: only links to switches and hubs can be taken away live`, {
@@ -105,14 +101,19 @@ export function applyLinkChange(plan: LabPlan, change: LinkChange, kind: 'add' |
 
 /** The interface's link, for `umlab link down|up VM ethN`. */
 export function linkOfInterface(plan: LabPlan, vmName: string, iface: string): LinkPlan {
+  const planned = interfaceOf(plan, vmName, iface);
+  const link = plan.links.find((l) => l.name === planned.link);
+  if (!link) throw new UmlabError(`plan of lab ${plan.lab} has no link ${planned.link}`);
+  return link;
+}
+
+function interfaceOf(plan: LabPlan, vmName: string, iface: string): InterfacePlan {
   const vm = plan.vms.find((v) => v.name === vmName);
   if (!vm) throw new UsageError(`no VM named ${vmName} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
   const planned = vm.interfaces.find((i) => i.name === iface);
   if (!planned)
     throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
-  const link = plan.links.find((l) => l.name === planned.link);
-  if (!link) throw new UmlabError(`plan of lab ${plan.lab} has no link ${planned.link}`);
-  return link;
+  return planned;
 }
 
 function freeMac(plan: LabPlan, req: LinkAddRequest): string {
