@@ -64,7 +64,9 @@ export function readOnlyRootScript(target: string): string {
 mkdir -p ${t}
 mount --rbind / ${t}
 awk -v d=${t} '$5==d || index($5, d"/")==1 {print $5" "$6}' /proc/self/mountinfo | while read -r mp opts; do
-  o=ro
+  # nosymfollow: the host must never follow a symlink in the view (an absolute one, /var/run -> /run,
+  # or /proc/self/root, leads out of it to the writable root); VMs still read links, hostfs resolves them in the VM.
+  o=ro,nosymfollow
   for f in nosuid nodev noexec relatime noatime nodiratime strictatime; do
     case ",$opts," in *,$f,*) o="$o,$f";; esac
   done
