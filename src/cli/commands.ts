@@ -15,6 +15,7 @@ import { commandFromArgv } from '../vm/agent-protocol.ts';
 import { table, requirePositional, type CommandSpec } from './args.ts';
 import { attachConsole, DETACH_KEY_NAME } from './console.ts';
 import { testCmd } from './test-command.ts';
+import { cleanCommand, diskCommand, imageCommand } from './disk-commands.ts';
 import { webCommand } from './web-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
 
@@ -347,4 +348,4 @@ async function showFrames(path: string, asJson: boolean): Promise<number> {
   return 0;
 }
 
-export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, vmCommand, linkCommand, webCommand, testCmd];
+export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, vmCommand, linkCommand, webCommand, testCmd, cleanCommand, diskCommand, imageCommand];

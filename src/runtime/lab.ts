@@ -9,6 +9,7 @@ import type { LabPlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
 import { checkHostCommands, findCommand } from './host.ts';
 import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
+import { prepareDisks } from './disks.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
@@ -106,6 +107,8 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   if (existing?.alive)
     throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
   if (existing) await cleanUp(opts.home, existing.runDir, plan.lab, mode, null);
+  // Disks, COW files and shares: checked and made before anything of the lab starts.
+  prepareDisks(plan);
 
   const files = runFiles(plan.runDir);
   mkdirSync(plan.runDir, { recursive: true });

@@ -17,6 +17,7 @@ import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '.
 import { jsonLines, type ControlRequest, type LinkAction, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readOnlyRootScript } from './namespace.ts';
+import { sharesScript } from './disks.ts';
 import { runFiles } from './paths.ts';
 import { settlesWithin } from '../util/time.ts';
 
@@ -85,6 +86,7 @@ export class Supervisor {
       await this.prepareNamespace();
       this.progress({ type: 'step', message: 'confining hostfs to a read-only view of /' });
       await execa('sh', ['-c', readOnlyRootScript(this.plan.rootfs)]);
+      await execa('sh', ['-c', sharesScript(this.plan)]); // rw shares: writable binds into the view
       this.progress({ type: 'step', message: `starting ${this.plan.segments.length} segment engine(s)` });
       for (const seg of this.plan.segments) {
         if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });

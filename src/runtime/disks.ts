@@ -1,0 +1,143 @@
+// A lab's disks and shares on the host: data disks as sparse files, the copy-on-write
+// files of VMs that boot from an image, and host directories shared into VMs.
+//
+// Disks live in the plan's disksDir ($UMLAB_HOME/disks/<lab>), outside the run
+// directory, so `umlab down` keeps them and the next `up` finds the VMs' changes;
+// `umlab clean` removes them.
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
+import type { LabPlan, SharePlan } from '../topology/plan.ts';
+import { COW_HEADER_BYTES, cowMismatch, parseCowHeader, type CowHeader } from '../vm/cow.ts';
+import { shellQuote } from '../vm/init.ts';
+
+/** Where the disks of a lab live (what compile() puts in plan.disksDir by default). */
+export const disksDirFor = (home: string, lab: string) => join(home, 'disks', lab);
+
+/** Reads a COW file's header; null when the file is not a COW file. */
+export function readCowHeader(path: string): CowHeader | null {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(COW_HEADER_BYTES);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return parseCowHeader(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What is wrong with a VM's COW file over `image`, or null when UML will accept it. */
+export function checkCow(cow: string, image: string): string | null {
+  const header = readCowHeader(cow);
+  if (!header) return `${cow} is not a UML copy-on-write file`;
+  const st = statSync(image, { bigint: true });
+  const problem = cowMismatch(header, { mtimeMs: Number(st.mtimeMs), size: st.size });
+  return problem && `the image ${image} changed since ${cow} was made over it: ${problem}`;
+}
+
+/**
+ * Host side of a lab's disks and shares, before anything of the lab starts (run by `up`
+ * as the calling user, so the files belong to that user, also in rootless labs):
+ * shared directories must exist; images must exist and match their VM's COW file (UML
+ * would refuse to boot otherwise, with a message only in the console log); data disks
+ * are created as sparse files, or grown to a larger size. Share paths become real paths,
+ * since the host follows no symlink inside the read-only view that hostfs is confined to.
+ */
+export function prepareDisks(plan: LabPlan): void {
+  for (const vm of plan.vms) {
+    for (const share of vm.shares) share.hostPath = realShareDir(vm.name, share);
+    if (vm.image !== undefined) {
+      if (!existsSync(vm.image))
+        throw new NotFoundError(`image ${vm.image} of VM ${vm.name} does not exist`, {
+          hint: `build one with: umlab image build ${shellQuote(vm.image)}   (or fix \`image:\` in ${plan.source})`,
+        });
+      const cow = vm.rootCow;
+      if (cow !== undefined && existsSync(cow)) {
+        const problem = checkCow(cow, vm.image);
+        if (problem)
+          throw new LabRuntimeError(`VM ${vm.name} cannot boot: ${problem}`, {
+            hint:
+              `UML refuses a copy-on-write file whose image changed (size or modification time). Either:\n` +
+              `  - put the image back as it was (same content and mtime, e.g. touch -d @${readCowHeader(cow)?.mtime ?? 0} ${shellQuote(vm.image)}), or\n` +
+              `  - drop the VMs' changes and start over from the image: umlab clean ${plan.lab}\n` +
+              `To keep a VM's changes, merge them into a new image before changing the old one: umlab disk merge ${vm.name} --lab ${plan.lab} --into NEW.img`,
+          });
+      }
+    }
+    if (vm.disks.length === 0 && vm.image === undefined) continue;
+    mkdirSync(plan.disksDir, { recursive: true });
+    for (const disk of vm.disks) {
+      const fd = openSync(disk.file, existsSync(disk.file) ? 'r+' : 'w+');
+      try {
+        const size = statSync(disk.file).size;
+        if (size > disk.bytes)
+          throw new LabRuntimeError(`data disk ${disk.file} of VM ${vm.name} is ${size} bytes, larger than the ${disk.size} the lab asks for`, {
+            hint: `shrinking would cut off data: set the size back, or start over with: umlab clean ${plan.lab}`,
+          });
+        // Sparse: truncate allocates nothing; a larger size grows the disk, the data stays.
+        if (size < disk.bytes) ftruncateSync(fd, disk.bytes);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+}
+
+function realShareDir(vm: string, share: SharePlan): string {
+  let real: string;
+  try {
+    real = realpathSync(share.hostPath);
+  } catch {
+    throw new NotFoundError(`shared directory ${share.hostPath} of VM ${vm} (${share.mountPoint}) does not exist`, {
+      hint: `create it first: mkdir -p ${shellQuote(share.hostPath)}`,
+    });
+  }
+  if (!statSync(real).isDirectory()) throw new UsageError(`shared path ${share.hostPath} of VM ${vm} (${share.mountPoint}) is not a directory`);
+  if (/[,\n]/.test(real)) throw new UsageError(`shared directory ${real} of VM ${vm} has a comma or newline in its real path`, { hint: 'hostfs takes the directory as its mount option; rename it' });
+  return real;
+}
+
+/**
+ * Shell script run by the supervisor in the lab's mount namespace, after the read-only
+ * view of / exists: each `rw: true` share's directory is bound writable over its place in
+ * the view, so a VM can write there and nowhere else. nosymfollow, as for the rest of the
+ * view: a symlink a VM creates in the share (hostfs makes real host symlinks) must never be
+ * followed by the host, or a hostfs mount of it would lead out of the share.
+ */
+export function sharesScript(plan: LabPlan): string {
+  const dirs = [...new Set(plan.vms.flatMap((vm) => vm.shares.filter((s) => s.rw).map((s) => s.hostPath)))];
+  // Parents first, so a share inside another share stays visible.
+  dirs.sort((a, b) => a.split('/').length - b.split('/').length);
+  const lines = ['set -e'];
+  for (const dir of dirs) {
+    const view = shellQuote(plan.rootfs + dir);
+    lines.push(`mount --bind ${shellQuote(dir)} ${view}`, `mount -o remount,bind,rw,nosymfollow,nosuid,nodev ${view}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The disk files of a lab that is not running; [] when it has none. */
+export function labDisks(home: string, lab: string): { name: string; path: string; bytes: number; allocated: number }[] {
+  const dir = disksDirFor(home, lab);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const st = statSync(join(dir, name));
+      return { name, path: join(dir, name), bytes: st.size, allocated: st.blocks * 512 };
+    });
+}
+
+/** Labs that have disks kept in this home. */
+export function labsWithDisks(home: string): string[] {
+  const dir = join(home, 'disks');
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+/** Removes a lab's disks (COW files and data disks). The caller checks the lab is not running. */
+export function removeLabDisks(home: string, lab: string): boolean {
+  const dir = disksDirFor(home, lab);
+  if (!existsSync(dir)) return false;
+  rmSync(dir, { recursive: true, force: true });
+  return true;
+}
