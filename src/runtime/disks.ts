@@ -7,7 +7,8 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
-import type { LabPlan, SharePlan } from '../topology/plan.ts';
+import type { LabPlan, SharePlan, VmPlan } from '../topology/plan.ts';
+import type { AgentClient } from '../vm/agent.ts';
 import { COW_HEADER_BYTES, cowMismatch, parseCowHeader, type CowHeader } from '../vm/cow.ts';
 import { shellQuote } from '../vm/init.ts';
 
@@ -140,4 +141,14 @@ export function removeLabDisks(home: string, lab: string): boolean {
   if (!existsSync(dir)) return false;
   rmSync(dir, { recursive: true, force: true });
   return true;
+}
+
+/** Before a VM is halted: flush its page cache to its disk files. UML's mconsole `halt`
+ *  stops the kernel at once, without a sync, and what a VM wrote to a disk of its own
+ *  would be lost at `down`. Bounded, so a hung VM does not hold `down` up. */
+export async function syncDisks(vm: VmPlan, agent: AgentClient | null, timeoutMs = 15_000): Promise<void> {
+  if (!agent || (vm.disks.length === 0 && vm.image === undefined)) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([agent.exec('sync').catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
 }

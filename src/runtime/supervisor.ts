@@ -17,7 +17,7 @@ import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '.
 import { jsonLines, type ControlRequest, type LinkAction, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readOnlyRootScript } from './namespace.ts';
-import { sharesScript } from './disks.ts';
+import { sharesScript, syncDisks } from './disks.ts';
 import { runFiles } from './paths.ts';
 import { settlesWithin } from '../util/time.ts';
 
@@ -519,6 +519,7 @@ export class Supervisor {
     const proc = rt.proc;
     if (!proc) return;
     if (rt.state === 'paused') await mconsole(this.mconsoleSocket(rt.plan), 'go').catch(() => {});
+    if (rt.state === 'ready' || rt.state === 'paused') await syncDisks(rt.plan, rt.agent); // mconsole halt does not sync
     rt.state = 'stopping';
     await mconsole(this.mconsoleSocket(rt.plan), 'halt', 5000).catch(() => {});
     const exited = await settlesWithin(rt.exited, 5000);

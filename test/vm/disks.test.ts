@@ -40,7 +40,8 @@ vms:
     const st = statSync(disk);
     assert.equal(st.size, 64 * 2 ** 20, 'the size the lab asks for');
     assert.ok(st.blocks * 512 < 2 ** 20, `sparse: ${st.blocks * 512} bytes allocated`);
-    await vmExec(home, 'disks', 'd1', 'mkfs.ext4 -q /dev/ubdb && mkdir -p /mnt/data && mount /dev/ubdb /mnt/data && echo kept > /mnt/data/file && umount /mnt/data');
+    // Left mounted, not synced: `down` flushes it (UML's mconsole halt alone would lose it).
+    await vmExec(home, 'disks', 'd1', 'mkfs.ext4 -q /dev/ubdb && mkdir -p /mnt/data && mount /dev/ubdb /mnt/data && echo kept > /mnt/data/file');
     const clean = await umlab(home, ['clean', 'disks']);
     assert.equal(clean.exitCode, 2, 'clean refuses while the lab runs');
     assert.match(clean.stderr, /lab disks is running.*\n.*umlab down disks/);
