@@ -5,7 +5,7 @@
 // directory, so `umlab down` keeps them and the next `up` finds the VMs' changes;
 // `umlab clean` removes them.
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan, SharePlan, VmPlan } from '../topology/plan.ts';
 import type { AgentClient } from '../vm/agent.ts';
@@ -45,6 +45,7 @@ export function checkCow(cow: string, image: string): string | null {
  * since the host follows no symlink inside the read-only view that hostfs is confined to.
  */
 export function prepareDisks(plan: LabPlan): void {
+  checkNoSymlinkInRunDir(plan);
   for (const vm of plan.vms) {
     for (const share of vm.shares) share.hostPath = realShareDir(vm.name, share);
     if (vm.image !== undefined) {
@@ -82,6 +83,18 @@ export function prepareDisks(plan: LabPlan): void {
       }
     }
   }
+}
+
+/** VMs mount their file layer (in the run directory) through the read-only view, where the
+ *  host follows no symlink: a symlink in the run directory's path would fail every boot. */
+function checkNoSymlinkInRunDir(plan: LabPlan): void {
+  let dir = plan.runDir;
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const real = realpathSync(dir);
+  if (real !== dir)
+    throw new UsageError(`the lab's run directory ${plan.runDir} goes through a symlink (${dir} is ${real})`, {
+      hint: `VMs reach it through a view of the host that follows no symlinks; set UMLAB_HOME to a real path: UMLAB_HOME=${dirname(dirname(real + plan.runDir.slice(dir.length)))}`,
+    });
 }
 
 function realShareDir(vm: string, share: SharePlan): string {

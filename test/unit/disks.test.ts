@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { LabRuntimeError, NotFoundError } from '../../src/errors.ts';
+import { LabRuntimeError, NotFoundError, UsageError } from '../../src/errors.ts';
 import { checkCow, prepareDisks, readCowHeader, sharesScript } from '../../src/runtime/disks.ts';
 import { findCommand } from '../../src/runtime/host.ts';
 import { aptMirror } from '../../src/runtime/image.ts';
@@ -133,6 +133,17 @@ describe('prepareDisks', () => {
     assert.deepEqual(plan.vms[0]!.shares.map((s) => s.hostPath), [join(dir, 'real-share'), join(dir, 'real-share')]);
     const missing = planOf('name: t\nvms: { s1: { shares: { /mnt/a: ./nope } } }\n');
     assert.throws(() => prepareDisks(missing), (e: unknown) => e instanceof NotFoundError && /mkdir -p/.test(e.hint!));
+  });
+});
+
+describe('the run directory', () => {
+  it('must not go through a symlink (VMs reach it through a view where the host follows none)', () => {
+    mkdirSync(join(dir, 'real-home'));
+    symlinkSync(join(dir, 'real-home'), join(dir, 'link-home'));
+    const r = parseLab('name: t\nvms: { s1: {} }\n', join(dir, 'lab.yaml'));
+    assert.ok('lab' in r);
+    const plan = compile(r.lab, { runDir: join(dir, 'link-home/labs/t'), kernel: 'k', kernelVersion: '6.1', modulesDir: '/m' });
+    assert.throws(() => prepareDisks(plan), (e: unknown) => e instanceof UsageError && /goes through a symlink/.test(e.message) && e.hint!.endsWith(`UMLAB_HOME=${join(dir, 'real-home')}`));
   });
 });
 
