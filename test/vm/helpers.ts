@@ -25,19 +25,21 @@ export interface CliResult {
 }
 
 /** Runs `umlab ...args` with the given UMLAB_HOME; never throws on a non-zero exit. */
-export async function umlab(home: string, args: string[], options: Options = {}): Promise<CliResult> {
-  const r = await execa(process.execPath, ['--import', TSX, CLI, ...args], {
+export async function umlab(home: string, args: string[], options: Options & { launcher?: boolean } = {}): Promise<CliResult> {
+  const { launcher, ...execaOptions } = options;
+  const argv = launcher ? [join(ROOT, 'bin/umlab'), ...args] : [process.execPath, '--import', TSX, CLI, ...args];
+  const r = await execa(argv[0]!, argv.slice(1), {
     reject: false,
     env: { UMLAB_HOME: home, ...(options.env ?? {}) },
     timeout: 180_000,
     stripFinalNewline: false,
-    ...options,
+    ...execaOptions,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /** Like umlab() but fails the test, showing stderr, when the exit code is not `expected`. */
-export async function umlabOk(home: string, args: string[], expected = 0, options: Options = {}): Promise<CliResult> {
+export async function umlabOk(home: string, args: string[], expected = 0, options: Options & { launcher?: boolean } = {}): Promise<CliResult> {
   const r = await umlab(home, args, options);
   assert.equal(r.exitCode, expected, `umlab ${args.join(' ')} exited ${r.exitCode}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   return r;

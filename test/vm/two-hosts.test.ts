@@ -12,12 +12,20 @@ describe('two-hosts lab on real UML VMs', () => {
   let linkCapture = '';
 
   before(async () => {
-    const up = await umlabOk(home, ['up', lab('two-hosts.yaml')]);
+    // Through the launcher, as a user types it: bin/umlab runs the bundled CLI, whose supervisor is bundled too.
+    const up = await umlabOk(home, ['up', lab('two-hosts.yaml')], 0, { launcher: true });
     assert.match(up.stdout, /h1\s+ready/);
     assert.match(up.stdout, /h2\s+ready/);
     assert.match(up.stderr, /h1: booting/, 'up shows progress per VM');
   });
   after(() => cleanHome(home));
+
+  it('bin/umlab started the bundled supervisor (plain Node, no tsx)', async () => {
+    const status = JSON.parse((await umlabOk(home, ['status', 'two-hosts', '--json'])).stdout);
+    const cmdline = readFileSync(`/proc/${status.status.supervisorPid}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.some((a) => a.endsWith('dist/runtime/supervisor-main.mjs')), cmdline.join(' '));
+    assert.ok(!cmdline.some((a) => a.includes('tsx')), cmdline.join(' '));
+  });
 
   it('h1 pings h2 by address and by name', async () => {
     const byAddress = await umlab(home, ['exec', 'h1', '--', 'ping', '-c', '2', '-W', '5', '10.0.0.2']);
