@@ -10,6 +10,7 @@ import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts'
 import { checkHostCommands, findCommand } from './host.ts';
 import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
 import { prepareDisks } from './disks.ts';
+import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
@@ -101,6 +102,7 @@ export interface UpOptions {
 export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> {
   checkHostCommands();
   checkHostSide(plan, (name) => findCommand(name));
+  checkLines(plan, (name) => findCommand(name));
   const mode = isolationMode();
   if (mode === 'userns') await checkUserNamespaces();
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
@@ -120,14 +122,20 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
     throw err;
   });
 
+  // Console and serial line TCP ports: bound here, in the caller's namespace, and handed to the supervisor.
+  const ports = await bindLinePorts(plan).catch(async (err) => {
+    await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
+    throw err;
+  });
   const logFd = openSync(files.supervisorLog, 'a');
   const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, '--import', TSX_LOADER, SUPERVISOR_MAIN, plan.runDir, mode]);
   const child = spawn(argv[0]!, argv.slice(1), {
     detached: true,
-    stdio: ['ignore', logFd, logFd],
-    env: opts.env ?? process.env,
+    stdio: ['ignore', logFd, logFd, ...ports.stdio],
+    env: { ...(opts.env ?? process.env), [LINE_FDS_ENV]: ports.env },
   });
   closeSync(logFd);
+  ports.close();
   let exitCode: number | null = null;
   const exited = new Promise<void>((resolve) =>
     child.on('exit', (code) => {

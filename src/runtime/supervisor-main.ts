@@ -6,6 +6,7 @@ import { umlKernel } from './host.ts';
 import type { IsolationMode } from './namespace.ts';
 import { runFiles } from './paths.ts';
 import { Supervisor } from './supervisor.ts';
+import { LINE_FDS_ENV, parseLineFds } from './lines.ts';
 
 const [runDir, mode] = process.argv.slice(2);
 if (!runDir || (mode !== 'netns' && mode !== 'userns')) {
@@ -19,6 +20,7 @@ const supervisor = new Supervisor(plan, {
   kernelVersion,
   modulesDir,
   bootTimeoutMs: Number(process.env.UMLAB_BOOT_TIMEOUT ?? 120) * 1000,
+  lineFds: parseLineFds(process.env[LINE_FDS_ENV]),
 });
 
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {

@@ -20,12 +20,15 @@ import { readOnlyRootScript } from './namespace.ts';
 import { sharesScript, syncDisks } from './disks.ts';
 import { runFiles } from './paths.ts';
 import { settlesWithin } from '../util/time.ts';
+import { LineRelay, lineKey } from './lines.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
   kernelVersion: string;
   modulesDir: string;
   bootTimeoutMs: number;
+  /** Listening sockets of `to: port` lines, inherited from `umlab up`: "vm.line" -> fd. */
+  lineFds?: Record<string, number>;
 }
 
 const CONSOLE_TAIL_BYTES = 16 * 1024;
@@ -39,6 +42,8 @@ interface VmRuntime {
   log: WriteStream | null;
   consoleTail: Buffer;
   consoleClients: Set<Socket>;
+  /** The console and serial lines (lines.ts): con0 first. */
+  lines: LineRelay[];
   exited: Promise<void>;
   /** The state to go back to on `umlab vm resume`. */
   stateBeforePause?: VmState;
@@ -73,8 +78,15 @@ export class Supervisor {
         log: null,
         consoleTail: Buffer.alloc(0),
         consoleClients: new Set(),
+        lines: (vm.lines ?? []).map((l) => new LineRelay(vm.name, l, { log: (m) => this.log(m), listenFd: opts.lineFds?.[lineKey(vm.name, l.name)] })),
         exited: Promise.resolve(),
       });
+    // Joined serial lines: each one's output is the other's input.
+    for (const rt of this.vms.values())
+      for (const line of rt.lines) {
+        const peer = line.plan.peer;
+        if (peer) line.peer = this.vms.get(peer.vm)?.lines.find((l) => l.plan.name === peer.line) ?? null;
+      }
   }
 
   /** Brings the lab up. Resolves when every VM is ready; on failure tears everything down and rejects. */
@@ -92,6 +104,8 @@ export class Supervisor {
         if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
         this.segments.push(await startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`) }));
       }
+      // Consoles and serial lines: logs, ptys and TCP ports before the VMs write to them.
+      for (const rt of this.vms.values()) await Promise.all(rt.lines.map((l) => l.start()));
       await Promise.all(this.plan.vms.map((vm) => this.bootVm(vm)));
       this.phase = 'running';
       this.writeState();
@@ -126,15 +140,26 @@ export class Supervisor {
     rt.log = createWriteStream(vm.consoleLog, { flags: 'a' });
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.
     const [kernel, ...args] = vm.argv;
+    // fds 5, 6, ...: the serial lines (LinePlan.fds).
+    const lineFds = rt.lines.filter((l) => l.plan.name !== 'con0').flatMap((l) => l.plan.fds);
+    const stdio = Array.from({ length: Math.max(5, ...lineFds.map((fd) => fd + 1)) }, () => 'pipe' as const);
     const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', kernel!, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio,
       cwd: this.plan.runDir,
     });
     rt.proc = proc;
+    const con0 = rt.lines.find((l) => l.plan.name === 'con0');
+    con0?.attach(proc.stdin!);
+    for (const line of rt.lines) {
+      if (line === con0) continue;
+      line.attach(proc.stdio[line.plan.fds[0]] as any);
+      (proc.stdio[line.plan.fds[1]] as any).on('data', (chunk: Buffer) => line.fromVm(chunk));
+    }
     const onConsole = (chunk: Buffer) => {
       rt.log?.write(chunk);
       rt.consoleTail = Buffer.concat([rt.consoleTail, chunk]).subarray(-CONSOLE_TAIL_BYTES);
       for (const client of rt.consoleClients) client.write(chunk);
+      con0?.fromVm(chunk);
     };
     proc.stdout!.on('data', onConsole);
     proc.stderr!.on('data', onConsole);
@@ -153,6 +178,7 @@ export class Supervisor {
       proc.on('exit', (code, signal) => {
         agent.close(new LabRuntimeError(`VM ${vm.name} is not running`));
         for (const client of rt.consoleClients) client.end();
+        for (const line of rt.lines) line.detach();
         if (rt.state === 'stopping' || rt.state === 'stopped') this.setVmState(rt, 'stopped');
         else this.setVmState(rt, 'crashed', `exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
         rt.proc = null;
@@ -511,6 +537,7 @@ export class Supervisor {
     await Promise.all([...this.vms.values()].map((rt) => this.stopVm(rt)));
     await Promise.all(this.segments.map((s) => s.stop().catch((e) => this.log(`stopping segment ${s.name}: ${e}`))));
     this.segments = [];
+    await Promise.all([...this.vms.values()].flatMap((rt) => rt.lines.map((l) => l.close())));
     await Promise.all([...this.vms.values()].map((rt) => new Promise<void>((r) => (rt.log ? rt.log.end(r) : r()))));
     this.writeState();
   }

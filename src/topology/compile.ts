@@ -12,8 +12,8 @@ import { posix } from 'node:path';
 import { UmlabError } from '../errors.ts';
 import { ipv4HostAt, ipv4Size, parseCidr, withoutPrefix } from './address.ts';
 import { assignMacs, macKey } from './mac.ts';
-import { compareInterfaceNames, parseConnect, type Lab, type Segment, type Vm, type VmInterface } from './model.ts';
-import type { DiskPlan, InterfacePlan, LabPlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
+import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
+import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
 export const FIRST_UDP_PORT = 20000;
 
@@ -315,7 +315,8 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     planOne({ kind: 'p2p', name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints, capture } : undefined));
   }
 
-  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment }));
+  const serial = resolveSerial(lab);
+  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment, serial }));
   return {
     lab: lab.name,
     ...(lab.description !== undefined && { description: lab.description }),
@@ -344,11 +345,58 @@ interface VmPlanInput {
   disksDir: string;
   macs: Map<string, string>;
   attachment: Map<string, { segment: string; link: string; umlArg: string }>;
+  serial: Map<string, { name: string; target: SerialTarget }[]>;
+}
+
+/** Every VM's serial lines, including the far ends of joined lines that their VM does not
+ *  declare (rules have rejected joins that do not point back), in sslN order. */
+export function resolveSerial(lab: Lab): Map<string, { name: string; target: SerialTarget }[]> {
+  const lines = new Map(lab.vms.map((vm) => [vm.name, vm.serial.map((l) => ({ name: l.name, target: parseSerialTarget(l.to) }))]));
+  for (const vm of lab.vms)
+    for (const l of vm.serial) {
+      const t = parseSerialTarget(l.to);
+      if (t.kind !== 'vm') continue;
+      const peer = lines.get(t.vm);
+      if (peer && !peer.some((p) => p.name === t.line)) peer.push({ name: t.line, target: { kind: 'vm', vm: vm.name, line: l.name } });
+    }
+  for (const list of lines.values()) list.sort((a, b) => compareLineNames(a.name, b.name));
+  return lines;
+}
+
+/** The console (con0 on the supervisor's stdio pipes) and the serial lines (fds 5, 6, 7, ...). */
+function planLines(vm: Vm, vmDir: string, consoleLog: string, serial: { name: string; target: SerialTarget }[]): LinePlan[] {
+  const con0: LinePlan = {
+    name: 'con0',
+    device: '/dev/tty0',
+    to: vm.console,
+    umlArg: 'fd:0,fd:1',
+    fds: [0, 1],
+    log: consoleLog,
+    ...(vm.console === 'pty' && { pty: `${vmDir}/console.pty` }),
+    ...(vm.console === 'port' && vm.consolePort !== undefined && { port: vm.consolePort }),
+  };
+  const lines = serial.map(({ name, target }, k): LinePlan => {
+    const fds: [number, number] = [5 + 2 * k, 6 + 2 * k];
+    return {
+      name,
+      device: `/dev/ttyS${name.slice(3)}`,
+      to: target.kind,
+      umlArg: `fd:${fds[0]},fd:${fds[1]}`,
+      fds,
+      log: `${vmDir}/${name}.log`,
+      ...(target.kind === 'pty' && { pty: `${vmDir}/${name}.pty` }),
+      ...(target.kind === 'port' && { port: target.port }),
+      ...(target.kind === 'vm' && { peer: { vm: target.vm, line: target.line } }),
+    };
+  });
+  return [con0, ...lines];
 }
 
 function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
   const { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment } = input;
   const vmDir = `${runDir}/vms/${vm.name}`;
+  const consoleLog = `${vmDir}/console.log`;
+  const lines = planLines(vm, vmDir, consoleLog, input.serial.get(vm.name) ?? []);
   const initPath = `${vmDir}/init.sh`;
   const labDir = posix.dirname(lab.source);
   const image = vm.image === undefined ? undefined : posix.resolve(labDir, vm.image);
@@ -384,10 +432,12 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     'ro',
     'quiet',
     ...init,
-    'con0=fd:0,fd:1',
+    ...lines.filter((l) => l.name === 'con0').map((l) => `con0=${l.umlArg}`),
     'con=null',
     'ssl=null',
-    'ssl1=fd:3,fd:4',
+    ...lines.filter((l) => l.name !== 'con0').map((l) => `${l.name}=${l.umlArg}`),
+    // The agent's line: the last of the kernel's 64, so ssl1... stay free for the lab.
+    `${AGENT_LINE}=fd:3,fd:4`,
     ...interfacePlans.map((i) => `${i.name}=${i.umlArg}`),
   ];
   return {
@@ -396,9 +446,10 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     memory: vm.memory,
     argv,
     initPath,
-    consoleLog: `${vmDir}/console.log`,
+    consoleLog,
     console: vm.console,
     ...(vm.consolePort !== undefined && { consolePort: vm.consolePort }),
+    lines,
     ...(image !== undefined && { image, rootCow }),
     disks,
     shares,

@@ -12,7 +12,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
-import { compareInterfaceNames, TEST_KINDS, type FrameMatch, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
+import { compareInterfaceNames, compareLineNames, TEST_KINDS, type FrameMatch, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
 import { didYouMean, RULES, type Rule, type RuleContext } from './rules.ts';
 
 export type PathSegment = string | number;
@@ -364,6 +364,7 @@ interface RawVm {
   disks?: { size: string }[];
   shares?: Record<string, string | { path: string; rw?: boolean }>;
   interfaces?: Record<string, RawInterface | null>;
+  serial?: Record<string, string>;
   routes?: string[];
   sysctl?: Record<string, string | number | boolean>;
   startup?: string[];
@@ -428,6 +429,9 @@ function toModel(raw: RawLab, file: string): Lab {
         typeof share === 'string' ? { mountPoint, path: share, rw: false } : { mountPoint, path: share.path, rw: share.rw ?? false },
       ),
       interfaces,
+      serial: Object.entries(vm.serial ?? {})
+        .map(([line, to]) => ({ name: line, to }))
+        .sort((a, b) => compareLineNames(a.name, b.name)),
       routes: vm.routes ?? [],
       sysctl: Object.fromEntries(Object.entries(vm.sysctl ?? {}).map(([k, value]) => [k, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)])),
       startup: vm.startup ?? [],

@@ -96,6 +96,8 @@ export interface Vm {
   shares: Share[];
   /** Declared interfaces, in numeric ethN order. */
   interfaces: VmInterface[];
+  /** Serial lines (`serial:`), in numeric sslN order. */
+  serial: SerialLine[];
   routes: string[];
   /** sysctl name -> value, e.g. {"net.ipv4.ip_forward": "1"}. */
   sysctl: Record<string, string>;
@@ -240,3 +242,29 @@ export function compareInterfaceNames(a: string, b: string): number {
   const nb = INTERFACE_NAME.test(b) ? Number(b.slice(3)) : Number.MAX_SAFE_INTEGER;
   return na - nb || (a < b ? -1 : a > b ? 1 : 0);
 }
+
+// ---- serial lines ------------------------------------------------------------
+
+/** A serial line of a VM as written: `ssl1: r2.ssl1`, `ssl2: pty`, `ssl3: port:4002`, `ssl4: log`. */
+export interface SerialLine {
+  /** ssl0 ... ssl62 */
+  name: string;
+  /** As written. */
+  to: string;
+}
+
+export type SerialTarget = { kind: 'log' } | { kind: 'pty' } | { kind: 'port'; port: number } | { kind: 'vm'; vm: string; line: string };
+
+/** ssl0 ... ssl62: Debian's UML kernel has 64 serial lines; umlab's agent uses the last one, ssl63. */
+export const SERIAL_LINE_NAME = /^ssl([0-9]|[1-5][0-9]|6[0-2])$/;
+export const AGENT_LINE = 'ssl63';
+
+export function parseSerialTarget(to: string): SerialTarget {
+  if (to === 'log' || to === 'pty') return { kind: to };
+  if (to.startsWith('port:')) return { kind: 'port', port: Number(to.slice(5)) };
+  const dot = to.indexOf('.');
+  return { kind: 'vm', vm: to.slice(0, dot), line: to.slice(dot + 1) };
+}
+
+/** Numeric order of line names: ssl2 before ssl10. */
+export const compareLineNames = (a: string, b: string) => Number(a.replace(/^\D+/, '')) - Number(b.replace(/^\D+/, '')) || (a < b ? -1 : a > b ? 1 : 0);

@@ -46,15 +46,18 @@ export interface VmPlan {
   /** e.g. "128M" */
   memory: string;
   /** Complete command line: argv[0] is the kernel binary. Stdio contract:
-   *  fd 0/1 console (con0=fd:0,fd:1), fd 3/4 agent serial line (ssl1=fd:3,fd:4). */
+   *  fd 0/1 console (con0=fd:0,fd:1), fd 3/4 agent serial line (ssl63=fd:3,fd:4),
+   *  then two fds per serial line of `lines` (sslN=fd:5,fd:6, ...). */
   argv: string[];
   /** Generated init script (path as seen both on the host and inside the VM). */
   initPath: string;
   /** Where the console output is logged. */
   consoleLog: string;
-  /** Console choice: where con0 goes. Only 'log' is required by the runtime today. */
+  /** Console choice: where con0 goes besides the log and `umlab console` (see lines). */
   console: 'log' | 'pty' | 'port';
   consolePort?: number;
+  /** The console (con0, always first) and the VM's serial lines, each with where it goes. */
+  lines: LinePlan[];
   /** Root filesystem image instead of the host root (ubd0), if any. */
   image?: string;
   /** The VM's copy-on-write file over `image` (created by UML at first boot). */
@@ -72,6 +75,31 @@ export interface VmPlan {
   files: Record<string, string>;
   /** Shell commands run in order after the network is configured. */
   startup: string[];
+}
+
+/** A console or serial line of a VM and where the supervisor connects it (HOWTO section 5).
+ *  Every line is a pair of pipes of the UML process (`fd:<in>,fd:<out>`); the supervisor
+ *  logs it, relays it to the peer VM's line, to a pty (socat) or to a TCP port on the
+ *  host's 127.0.0.1 (a socket bound by `umlab up` in its own namespace, handed down). */
+export interface LinePlan {
+  /** UML's name: con0, ssl1, ssl2, ... */
+  name: string;
+  /** The device inside the VM: /dev/tty0, /dev/ttyS1, ... */
+  device: string;
+  /** log: only logged (and `umlab console` for con0); pty; port (telnet 127.0.0.1:port); vm: joined to a peer's line. */
+  to: 'log' | 'pty' | 'port' | 'vm';
+  /** The value after `con0=` / `sslN=` on the kernel command line, e.g. "fd:5,fd:6". */
+  umlArg: string;
+  /** The UML process's fds of the line: [it reads, it writes]. */
+  fds: [number, number];
+  /** Where the line's output is logged (con0: the console log). */
+  log: string;
+  /** to: pty: a symlink to the pty, made by socat while the lab runs. */
+  pty?: string;
+  /** to: port: TCP port on the host's 127.0.0.1. */
+  port?: number;
+  /** to: vm: the line at the other end. */
+  peer?: { vm: string; line: string };
 }
 
 export interface DiskPlan {

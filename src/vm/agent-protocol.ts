@@ -1,5 +1,6 @@
 // The out-of-band agent protocol between the supervisor and a VM's init, over the
-// serial line ssl1 (fd 3/4 on the host, /dev/ttyS1 in the VM). It never touches the
+// serial line ssl63 (fd 3/4 on the host, /dev/ttyS63 in the VM: the last of the UML
+// kernel's 64 lines, so ssl1... are free for the lab's own serial lines). It never touches the
 // lab network, so it works while a VM's firewall drops everything.
 //
 // host -> VM   X <id> <base64 shell command>       run a command
@@ -9,7 +10,7 @@
 //              R <id> <exit code> <b64 stdout> <b64 stderr>
 //              P <id>                              pong
 
-export const AGENT_DEVICE = '/dev/ttyS1';
+export const AGENT_DEVICE = '/dev/ttyS63';
 
 export type AgentMessage =
   | { type: 'ready' }

@@ -3,7 +3,7 @@
 // Stage 1 runs as PID 1 on the read-only hostfs root: it builds a writable overlay
 // in RAM and chroots into it. Stage 2 applies the lab (hostname, hosts, addresses,
 // routes, sysctls, files, startup commands), reports READY or FAIL on the agent
-// serial line (/dev/ttyS1) and then serves agent requests forever.
+// serial line (/dev/ttyS63, AGENT_DEVICE) and then serves agent requests forever.
 //
 // A VM that boots from an image (`image:`) has no host root: the image's bootstrap
 // init (imageBootstrapInit, installed by `umlab image build`) mounts the host's

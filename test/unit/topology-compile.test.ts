@@ -45,7 +45,7 @@ describe('compile', () => {
       'con0=fd:0,fd:1',
       'con=null',
       'ssl=null',
-      'ssl1=fd:3,fd:4',
+      'ssl63=fd:3,fd:4',
       'eth0=ucast,fe:fd:0a:00:00:01,127.0.0.1,20001,20000',
     ]);
     assert.equal(p.vms[1]!.argv.at(-1), 'eth0=ucast,fe:fd:0a:00:00:02,127.0.0.1,20003,20002');
@@ -61,6 +61,7 @@ describe('compile', () => {
       initPath: '/run/umlab/t/vms/h1/init.sh',
       consoleLog: '/run/umlab/t/vms/h1/console.log',
       console: 'log',
+      lines: [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: '/run/umlab/t/vms/h1/console.log' }],
       disks: [],
       shares: [],
       interfaces: [

@@ -47,6 +47,7 @@ vms:
       disks: [],
       shares: [],
       interfaces: [{ name: 'eth0', connect: 'sw0', addresses: ['10.0.0.1/24'], dhcp: false, proxyArp: false, capture: true }],
+      serial: [],
       routes: [],
       sysctl: {},
       startup: [],

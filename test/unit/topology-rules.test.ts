@@ -118,6 +118,19 @@ const CASES: Case[] = [
     ],
   },
   {
+    rule: rules.serialLines,
+    fixture: 'rule-serial-lines.yaml',
+    errors: [
+      { line: 9, col: 13, path: 'vms.r1.serial.ssl1', message: 'no VM named "router9" for r1.ssl1', hint: 'VMs: r1, r2, r3, r4' },
+      { line: 10, col: 13, path: 'vms.r1.serial.ssl2', message: '"ssl63" is not a serial line a lab can use', hint: "ssl63 is umlab's agent line" },
+      { line: 11, col: 13, path: 'vms.r1.serial.ssl3', message: 'r1.ssl3 is joined to itself', hint: 'another VM' },
+      { line: 12, col: 13, path: 'vms.r1.serial.ssl4', message: 'r2.ssl4 goes to "pty", not back to r1.ssl4', hint: '`ssl4: r1.ssl4` in r2' },
+      { line: 14, col: 13, path: 'vms.r1.serial.ssl6', message: "port 4001 is already used by r1's console", hint: 'its own port' },
+      { line: 15, col: 13, path: 'vms.r1.serial.ssl7', message: 'port 70000 of r1.ssl7 is not a TCP port', hint: 'port:4002' },
+      { line: 22, col: 13, path: 'vms.r4.serial.ssl1', message: 'r3.ssl1 is already joined with r1.ssl5 (line 13)', hint: 'another line of r3' },
+    ],
+  },
+  {
     rule: rules.shareMountPoints,
     fixture: 'rule-share-mount-points.yaml',
     errors: [
