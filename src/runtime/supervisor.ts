@@ -407,6 +407,7 @@ export class Supervisor {
         return answer('resumed');
       case 'halt': {
         if (paused) await send('go');
+        if (rt.state === 'ready' || paused) await syncDisks(rt.plan, rt.agent); // mconsole halt does not sync
         rt.state = 'stopping';
         const output = await send('halt');
         if (!(await settlesWithin(rt.exited, 10_000))) rt.proc?.kill('SIGKILL');
@@ -419,6 +420,7 @@ export class Supervisor {
         // The init makes Ctrl-Alt-Del reboot at once (kernel.ctrl-alt-del=1), unless the lab's sysctl says otherwise.
         const rebootsOnCad = rt.plan.sysctl['kernel.ctrl-alt-del'] === undefined || rt.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
         const rebooting = action === 'reboot' || rebootsOnCad;
+        if (action === 'reboot' && (rt.state === 'ready' || paused)) await syncDisks(rt.plan, rt.agent); // nor does reboot
         if (rebooting) {
           this.setVmState(rt, 'booting', action === 'cad' ? 'Ctrl-Alt-Del' : 'reboot');
           rt.agent?.abortPending(new LabRuntimeError(`VM ${name} rebooted while the command ran`));
