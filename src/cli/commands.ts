@@ -5,7 +5,7 @@ import { readCapture } from '../capture/decode.ts';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import { compile } from '../topology/compile.ts';
 import { loadLabFile } from '../topology/load.ts';
-import type { LabPlan } from '../topology/plan.ts';
+import type { LabPlan, LinePlan } from '../topology/plan.ts';
 import { ask, type ExecReply, type LabStatus, type ProgressEvent } from '../runtime/control.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, findLab, listLabs, upLab, type LabRecord } from '../runtime/lab.ts';
@@ -82,6 +82,7 @@ export function describePlan(plan: LabPlan): string {
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
     lines.push('  ' + vm.argv.map(shellQuote).join(' \\\n      '));
+    for (const l of vm.lines ?? []) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
     for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${i.segment}`);
     lines.push('');
   }
@@ -93,6 +94,23 @@ export function describePlan(plan: LabPlan): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** Where a console or serial line goes, for people. */
+function lineTarget(l: LinePlan): string {
+  const log = l.name === 'con0' ? `log ${l.log}, umlab console` : `log ${l.log}`;
+  if (l.to === 'pty') return `pty ${l.pty} (${log})`;
+  if (l.to === 'port') return `telnet 127.0.0.1 ${l.port} (${log})`;
+  if (l.to === 'vm') return `${l.peer!.vm}.${l.peer!.line} (${log})`;
+  return log;
+}
+
+/** The consoles and serial lines a user reaches from the host (pty, port), after `up`. */
+function describeLines(plan: LabPlan): string {
+  const rows = plan.vms.flatMap((vm) =>
+    (vm.lines ?? []).filter((l) => l.to !== 'log' || l.name !== 'con0').map((l) => [vm.name, l.name, l.device, lineTarget(l).replace(/ \(.*\)$/, '')]),
+  );
+  return rows.length ? table(['VM', 'LINE', 'IN THE VM', 'ON THE HOST'], rows) : '';
 }
 
 const up: CommandSpec = {
@@ -154,7 +172,8 @@ function describeRunning(plan: LabPlan, status: LabStatus): string {
   }
   return (
     table(['VM', 'STATE', 'PID', 'IFACE', 'ADDRESSES', 'SEGMENT', 'CAPTURE'], rows) +
-    `captures: ${runFiles(plan.runDir).captures}\n`
+    `captures: ${runFiles(plan.runDir).captures}\n` +
+    describeLines(plan)
   );
 }
 
