@@ -16,6 +16,12 @@ const err = (s: string) => process.stderr.write(s);
 const json = (v: unknown) => out(JSON.stringify(v, null, 2) + '\n');
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)}M`;
 
+/** A lab name as `up` accepts it: never a path (`clean ../..` must not remove anything else). */
+function labName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(name)) throw new UsageError(`bad lab name "${name}"`, { hint: 'a lab name: lowercase letters, digits and dashes' });
+  return name;
+}
+
 /** Disks are only touched while their lab is down: a running VM writes to them. */
 function refuseIfRunning(home: string, lab: string, what: string): void {
   const record = listLabs(home).find((l) => l.lab === lab);
@@ -40,7 +46,7 @@ export const cleanCommand: CommandSpec = {
   async run(args) {
     const home = umlabHome();
     if (!args.values.all && !args.positionals[0]) throw new UsageError('say which lab, or --all', { hint: `usage: ${cleanCommand.usage}` });
-    const labs = args.values.all ? labsWithDisks(home) : [args.positionals[0]!];
+    const labs = args.values.all ? labsWithDisks(home) : [labName(args.positionals[0]!)];
     for (const lab of labs) refuseIfRunning(home, lab, 'cleaning its disks');
     const results = labs.map((lab) => {
       const files = labDisks(home, lab);
@@ -57,6 +63,7 @@ export const cleanCommand: CommandSpec = {
 /** The lab holding `<vm>.cow`: the given one, or the only one that has it. */
 function labOfCow(home: string, vm: string, lab: string | undefined): string {
   if (lab !== undefined) {
+    labName(lab);
     if (!existsSync(join(disksDirFor(home, lab), `${vm}.cow`)))
       throw new NotFoundError(`lab ${lab} has no copy-on-write file for VM ${vm}`, {
         hint: `VMs with an \`image:\` get one at their first boot; see: umlab disk list ${lab}`,
@@ -94,7 +101,7 @@ export const diskCommand: CommandSpec = {
     const sub = requirePositional(args, 0, 'list or merge', diskCommand);
     const home = umlabHome();
     if (sub === 'list') {
-      const labs = args.positionals[1] ? [args.positionals[1]] : labsWithDisks(home);
+      const labs = args.positionals[1] ? [labName(args.positionals[1])] : labsWithDisks(home);
       const rows = labs.flatMap((lab) =>
         labDisks(home, lab).map((f) => {
           const cow = f.name.endsWith('.cow') ? readCowHeader(f.path) : null;
@@ -109,6 +116,7 @@ export const diskCommand: CommandSpec = {
     }
     if (sub !== 'merge') throw new UsageError(`unknown disk subcommand ${sub}`, { hint: `usage: ${diskUsage}` });
     const vm = requirePositional(args, 1, 'VM name', diskCommand);
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(vm)) throw new UsageError(`bad VM name "${vm}"`, { hint: 'a VM name of the lab: lowercase letters, digits and dashes' });
     const lab = labOfCow(home, vm, args.values.lab as string | undefined);
     refuseIfRunning(home, lab, 'merging a disk');
     if (!findCommand('uml_moo')) throw new MissingDependencyError('uml_moo is missing on this host', { hint: 'install it with: sudo apt-get install -y uml-utilities' });
