@@ -16,6 +16,7 @@ import { table, requirePositional, type CommandSpec } from './args.ts';
 import { attachConsole, DETACH_KEY_NAME } from './console.ts';
 import { testCmd } from './test-command.ts';
 import { cleanCommand, diskCommand, imageCommand } from './disk-commands.ts';
+import { disksDirFor, labDisks } from '../runtime/disks.ts';
 import { webCommand } from './web-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
 
@@ -186,6 +187,8 @@ const down: CommandSpec = {
     'Halts the VMs, stops the engines, flushes the captures and moves them (with the',
     'console logs) to $UMLAB_HOME/captures/<lab>-<time>/. Also cleans up after a',
     'supervisor that was killed. NAME may be left out when exactly one lab runs.',
+    'Disks (data disks, COW files of image VMs) stay in $UMLAB_HOME/disks/<lab>/ for the',
+    'next `up`; `umlab clean NAME` removes them.',
   ],
   examples: ['umlab down two-hosts', 'umlab down', 'umlab down --all'],
   parse: { all: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -197,6 +200,7 @@ const down: CommandSpec = {
       const result = await downLab(home, record);
       results.push(result);
       if (!args.values.json) out(`lab ${result.lab} stopped${result.archive ? `; captures and console logs kept in ${result.archive}` : ''}\n`);
+      if (!args.values.json && labDisks(home, result.lab).length) out(`its disks are kept for the next up in ${disksDirFor(home, result.lab)} (umlab clean ${result.lab} drops them)\n`);
     }
     if (args.values.json) json(args.values.all ? results : results[0]);
     return 0;
