@@ -85,6 +85,9 @@ export function describePlan(plan: LabPlan): string {
     lines.push('  ' + vm.argv.map(shellQuote).join(' \\\n      '));
     for (const l of vm.lines ?? []) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
     for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${i.segment}`);
+    if (vm.image) lines.push(`  root /dev/ubda: ${vm.image} through the copy-on-write file ${vm.rootCow} (kept until umlab clean)`);
+    for (const d of vm.disks) lines.push(`  disk ${d.guestDevice}: ${d.file} (${d.size}, sparse, kept until umlab clean)`);
+    for (const sh of vm.shares) lines.push(`  share ${sh.mountPoint} <- ${sh.hostPath} (${sh.rw ? 'read-write' : 'read-only'}, hostfs)`);
     lines.push('');
   }
   for (const seg of plan.segments) {
