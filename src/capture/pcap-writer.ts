@@ -13,15 +13,17 @@ export const LINKTYPE_ETHERNET = 1;
 export const PCAP_GLOBAL_HEADER_BYTES = 24;
 export const PCAP_RECORD_HEADER_BYTES = 16;
 
-/** Hand buffered records to the OS once this much is waiting... */
-const FLUSH_THRESHOLD_BYTES = 64 * 1024;
+/** Hand buffered records to the OS once this much is waiting (every few ms on a link at full
+ *  speed: fewer hand-offs to the thread pool, each one a wake-up on both sides)... */
+const FLUSH_THRESHOLD_BYTES = 256 * 1024;
 /** ...or this long after the first unflushed frame, whichever comes first. */
 const FLUSH_DELAY_MS = 50;
-/** Room for the threshold plus one more maximal UDP-carried frame, so most frames fit without a flush first. */
-const CHUNK_BYTES = 256 * 1024;
+/** Room for the threshold plus one more maximal UDP-carried frame, so most frames fit without a
+ *  flush first. Allocated uninitialised: an idle link's chunk costs address space, not memory. */
+const CHUNK_BYTES = 512 * 1024;
 /** If the disk cannot keep up, stop queueing (and count drops) rather than growing without bound. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-/** Chunks kept for reuse, so a busy link does not allocate a new 256 KiB buffer per flush. */
+/** Chunks kept for reuse, so a busy link does not allocate a new chunk per flush. */
 const SPARE_CHUNKS = 2;
 
 export interface PcapWriterOptions {
