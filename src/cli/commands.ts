@@ -1,5 +1,5 @@
 // Every `umlab` command: a thin layer over topology/ (lab files) and runtime/ (labs).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readCapture } from '../capture/decode.ts';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
@@ -107,6 +107,14 @@ function lineTarget(l: LinePlan): string {
   if (l.to === 'port') return `telnet 127.0.0.1 ${l.port} (${log})`;
   if (l.to === 'vm') return `${l.peer!.vm}.${l.peer!.line} (${log})`;
   return log;
+}
+
+function readPlan(runDir: string): LabPlan | null {
+  try {
+    return JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
+  } catch {
+    return null;
+  }
 }
 
 /** The consoles and serial lines a user reaches from the host (pty, port), after `up`. */
@@ -253,6 +261,9 @@ const status: CommandSpec = {
         v.detail ?? '',
       ]);
       if (vms.length) out(table(['  VM', 'STATE', 'PID', 'DETAIL'], vms.map((r) => ['  ' + r[0], ...r.slice(1)])));
+      // Consoles and serial lines reachable from the host (pty, port), from the running lab's plan.
+      const plan = l.alive ? readPlan(runDirFor(home, l.lab)) : null;
+      if (plan) out(describeLines(plan).replace(/^/gm, '  ').replace(/ +$/, ''));
       const links = (l.alive ? l.status?.links : undefined) ?? [];
       if (links.length)
         out(

@@ -243,6 +243,9 @@ function keepArtifacts(runDir: string, archive: string): boolean {
     for (const vm of readdirSync(files.vms)) {
       const log = join(files.vms, vm, 'console.log');
       if (existsSync(log)) toKeep.push([log, `${vm}.console.log`]);
+      // Serial line logs (lines.ts), kept when something was written to them.
+      for (const f of readdirSync(join(files.vms, vm)))
+        if (/^ssl\d+\.log$/.test(f) && statSync(join(files.vms, vm, f)).size > 0) toKeep.push([join(files.vms, vm, f), `${vm}.${f}`]);
     }
   if (toKeep.length === 0) return false;
   mkdirSync(archive, { recursive: true });

@@ -143,8 +143,16 @@ describe('consoles and serial lines', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.match(readFileSync(join(vmDir('r1'), 'ssl3.log'), 'utf8'), /logged-3/);
 
-    await umlabOk(home, ['down']);
+    const status = await umlabOk(home, ['status']);
+    assert.match(status.stdout, new RegExp(`r1 +con0 +/dev/tty0 +telnet 127\\.0\\.0\\.1 ${consolePort}`));
+    assert.match(status.stdout, /r2 +ssl2 +\/dev\/ttyS2 +pty /);
+
+    const down = await umlabOk(home, ['down']);
     await assertNothingLeft(home, 'serial-pair');
+    // Serial line logs are kept with the console logs.
+    const archive = /kept in (\S+)/.exec(down.stdout)![1]!.replace(/;$/, '');
+    assert.match(readFileSync(join(archive, 'r1.ssl3.log'), 'utf8'), /logged-3/);
+    assert.match(readFileSync(join(archive, 'r2.ssl1.log'), 'utf8'), /from-r2-to-r1/);
     assert.ok(await refused(consolePort), 'the console port is closed after down');
     assert.ok(await refused(serialPort), 'the serial port is closed after down');
   });
