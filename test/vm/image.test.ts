@@ -5,14 +5,16 @@
 // across down/up, `up` refusing a COW file whose image changed (with what to do), and
 // `umlab disk merge --into` making an image that boots with the VM's changes.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertNothingLeft, cleanHome, makeHome, umlab, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
 
 const skipSlow = process.env.UMLAB_SKIP_SLOW_TESTS === '1';
 if (skipSlow) process.stderr.write('== UMLAB_SKIP_SLOW_TESTS=1: test/vm/image.test.ts (image build, boot, COW, merge) is NOT run\n');
 const notRoot = process.getuid?.() !== 0;
+const NOBODY = 65534;
 
 const skip = (skipSlow && 'UMLAB_SKIP_SLOW_TESTS=1 (slow: debootstrap)') || (notRoot && 'umlab image build needs root');
 
@@ -63,6 +65,9 @@ vms:
     assert.match(await vmExec(home, 'img', 'i1', 'ping -c1 -W5 h2'), /1 received/);
     assert.match(await vmExec(home, 'img', 'i1', 'grep " / " /proc/mounts'), /^\/dev\/(ubda|root) \/ ext4 rw/);
     await vmExec(home, 'img', 'i1', 'echo kept > /root/mark'); // no sync: `down` does it
+    const merging = await umlab(home, ['disk', 'merge', 'i1']);
+    assert.equal(merging.exitCode, 2, 'no merge while the VM writes to its COW file');
+    assert.match(merging.stderr, /lab img is running; merging a disk needs it down\n\s+first: umlab down img/);
     await umlabOk(home, ['down', 'img']);
     await assertNothingLeft(home, 'img');
 
@@ -87,6 +92,30 @@ vms:
     assert.match(r.stderr, /umlab disk merge i1/);
     await assertNothingLeft(home, 'img');
     utimesSync(image, before.atime, before.mtime);
+  });
+
+  it('rootless: an ordinary user boots a VM from the image; its COW file is that user\'s', slow, async () => {
+    const userHome = makeHome();
+    try {
+      const dir = join(userHome, 'lab');
+      mkdirSync(dir);
+      await execa('cp', ['--sparse=always', image, join(dir, 'base.img')]);
+      writeLab(join(dir, 'img.yaml'), 'img', './base.img');
+      for (const p of [userHome, dir, join(dir, 'base.img'), join(dir, 'img.yaml')]) chownSync(p, NOBODY, NOBODY);
+      const asNobody = async (args: string[]) => {
+        const r = await umlabAsUser(NOBODY, userHome, args);
+        assert.equal(r.exitCode, 0, `umlab ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+        return r.stdout;
+      };
+      await asNobody(['up', join(dir, 'img.yaml')]);
+      assert.equal(await asNobody(['exec', 'i1', '--', 'id -u; echo w > /root/w; cat /etc/motd']), '0\nfrom the lab\n');
+      await asNobody(['down']);
+      assert.equal(statSync(join(userHome, 'disks/img/i1.cow')).uid, NOBODY);
+      await asNobody(['clean', 'img']);
+      await assertNothingLeft(userHome, 'img');
+    } finally {
+      rmSync(userHome, { recursive: true, force: true });
+    }
   });
 
   it('umlab disk merge --into makes a new image with the changes; the old one is untouched', slow, async () => {
