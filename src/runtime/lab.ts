@@ -15,8 +15,10 @@ import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolatio
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
 
-const SUPERVISOR_MAIN = fileURLToPath(new URL('./supervisor-main.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx');
+// From the sources the supervisor runs through tsx; from the bundle (scripts/bundle.sh) in plain Node.
+const BUNDLED = import.meta.url.endsWith('.mjs');
+const SUPERVISOR_MAIN = fileURLToPath(new URL(`../runtime/supervisor-main.${BUNDLED ? 'mjs' : 'ts'}`, import.meta.url));
+const NODE_ARGS = BUNDLED ? [] : ['--import', import.meta.resolve('tsx')];
 
 export interface LabRecord {
   lab: string;
@@ -128,7 +130,7 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
     throw err;
   });
   const logFd = openSync(files.supervisorLog, 'a');
-  const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, '--import', TSX_LOADER, SUPERVISOR_MAIN, plan.runDir, mode]);
+  const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, ...NODE_ARGS, SUPERVISOR_MAIN, plan.runDir, mode]);
   const child = spawn(argv[0]!, argv.slice(1), {
     detached: true,
     stdio: ['ignore', logFd, logFd, ...ports.stdio],

@@ -146,17 +146,19 @@ export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string
   return `${scriptHeader(vm, plan)}
 if [ "$1" != stage2 ]; then
   # Stage 1: PID 1 on the read-only host root. Make a writable root in RAM.
-  # mount is setuid; run it through the dynamic loader so the setuid bit cannot apply.
-  MOUNT=mount
-  [ -x /lib64/ld-linux-x86-64.so.2 ] && MOUNT="/lib64/ld-linux-x86-64.so.2 /usr/bin/mount"
+  # busybox (not setuid, and only libc to link) halves stage 1 in UML compared with
+  # util-linux mount or kmod; without it, mount runs through the dynamic loader so its
+  # setuid bit cannot apply.
+  if command -v busybox > /dev/null; then BB=busybox; MOUNT="busybox mount"
+  else BB=; MOUNT=mount; [ -x /lib64/ld-linux-x86-64.so.2 ] && MOUNT="/lib64/ld-linux-x86-64.so.2 /usr/bin/mount"; fi
   $MOUNT -t tmpfs -o mode=755 umlab-overlay /run
-  insmod ${shellQuote(overlayKo)} || { $MOUNT -t proc proc /proc; echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
-  mkdir /run/ov /run/ov/upper /run/ov/work /run/ov/root /run/ov/layer
+  $BB insmod ${shellQuote(overlayKo)} || { $MOUNT -t proc proc /proc; echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
+  $BB mkdir /run/ov /run/ov/upper /run/ov/work /run/ov/root /run/ov/layer
   # Lower layers: the VM's own files (hosts, modules link, lab files...) over the host root.
   # The layer gets its own hostfs mount: overlayfs refuses a lower dir inside another.
   $MOUNT -t hostfs -o ${shellQuote(layerDir(vm))} umlab-layer /run/ov/layer
   $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/run/ov/layer:/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
-  exec chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
+  exec $BB chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
 fi
 
 ${stage2(vm)}`;
