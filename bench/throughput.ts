@@ -135,8 +135,10 @@ async function describeVms(): Promise<string> {
   return out.trim().replace(/\s+/g, ' ');
 }
 
-/** CPU seconds (user+system) used so far by host processes matching `pick`. */
-function cpuSeconds(pick: (pid: number, cmdline: string) => boolean): number {
+/** CPU seconds (user+system) used so far by host processes matching `pick`; with
+ *  `reaped`, also that of their children already waited for (a VM's user-space processes,
+ *  iperf3 among them, are host processes of their own that UML reaps when they exit). */
+function cpuSeconds(pick: (pid: number, cmdline: string) => boolean, reaped = false): number {
   let ticks = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -146,13 +148,14 @@ function cpuSeconds(pick: (pid: number, cmdline: string) => boolean): number {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+      if (reaped) ticks += Number(fields[13]) + Number(fields[14]); // cutime, cstime
     } catch {
       // exited
     }
   }
   return ticks / 100; // USER_HZ
 }
-const vmCpu = () => cpuSeconds((_, c) => c.includes('linux.uml') && c.includes(runDir));
+const vmCpu = () => cpuSeconds((_, c) => c.includes('linux.uml') && c.includes(runDir), true);
 const forwarderCpu = (path: Path) =>
   path.forwarder === 'engine'
     ? cpuSeconds((pid) => pid === supervisorPid)
