@@ -73,11 +73,39 @@ export async function buildImage(opts: ImageBuildOptions): Promise<{ out: string
   // Next to the output: same filesystem, and never in a tmpfs too small for a root tree.
   const tree = mkdtempSync(join(dirname(out), `.${basename(out)}.tree-`));
   const tmpImage = join(dirname(out), `.${basename(out)}.partial`);
+  // Ctrl-C: debootstrap (same process group) stops too; leave no half-built tree behind.
+  let group: number | undefined;
+  const interrupted = (signal: NodeJS.Signals) => {
+    // debootstrap runs dpkg and tar: kill its whole process group and wait for it, then clean up.
+    if (group !== undefined) {
+      try {
+        process.kill(-group, 'SIGKILL');
+        for (let i = 0; i < 100; i++) {
+          process.kill(-group, 0);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+      } catch {
+        // the group is gone
+      }
+    }
+    rmSync(tree, { recursive: true, force: true, maxRetries: 5 });
+    rmSync(tmpImage, { force: true });
+    process.stderr.write(`umlab: image build interrupted (${signal}); nothing was kept\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const include = [...new Set([...IMAGE_BASE_PACKAGES, ...opts.packages])];
     opts.log(`debootstrap ${opts.suite} from ${mirror} (minbase + ${include.join(', ')})`);
     // In a private mount namespace: the /proc and /sys debootstrap mounts in the tree go away with it, even when it fails.
-    const run = execa('unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', '--variant=minbase', `--include=${include.join(',')}`, opts.suite, tree, mirror], { all: true, reject: false });
+    const run = execa('unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', '--variant=minbase', `--include=${include.join(',')}`, opts.suite, tree, mirror], {
+      all: true,
+      reject: false,
+      // Its own process group, so an interrupted build can stop all of it (see interrupted).
+      detached: true,
+    });
+    group = run.pid;
     run.all?.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (/^[EW]:/.test(line) || (/^I:/.test(line) && !/^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) /.test(line))) opts.log(`  ${line}`);
     });
@@ -117,6 +145,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<{ out: string
     const st = statSync(out);
     return { out, bytes: st.size, allocated: st.blocks * 512 };
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     rmSync(tree, { recursive: true, force: true });
     rmSync(tmpImage, { force: true });
   }
