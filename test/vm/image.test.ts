@@ -40,6 +40,9 @@ vms:
     image: ${img}
     files: { /etc/motd: "from the lab\\n" }
     interfaces: { eth0: { connect: sw0, ip: 10.6.0.1/24 } }
+  i2:
+    image: ${img}
+    interfaces: { eth0: { connect: sw0, ip: 10.6.0.3/24 } }
   h2:
     interfaces: { eth0: { connect: sw0, ip: 10.6.0.2/24 } }
 `,
@@ -62,7 +65,7 @@ vms:
     assert.match(up.stdout, /i1\s+ready/);
     assert.match(await vmExec(home, 'img', 'i1', 'cat /etc/debian_version'), /^12\./);
     assert.equal(await vmExec(home, 'img', 'i1', 'cat /etc/motd; hostname'), 'from the lab\ni1\n', "the lab's files and hostname");
-    assert.match(await vmExec(home, 'img', 'i1', 'ping -c1 -W5 h2'), /1 received/);
+    assert.match(await vmExec(home, 'img', 'i1', 'ping -c1 -W5 h2 && ping -c1 -W5 i2'), /1 received[^]*1 received/);
     assert.match(await vmExec(home, 'img', 'i1', 'grep " / " /proc/mounts'), /^\/dev\/(ubda|root) \/ ext4 rw/);
     await vmExec(home, 'img', 'i1', 'echo kept > /root/mark'); // no sync: `down` does it
     const merging = await umlab(home, ['disk', 'merge', 'i1']);
@@ -75,10 +78,12 @@ vms:
     assert.equal(st.size > statSync(image).size, true, 'the COW file covers the whole image (plus its bitmap)');
     assert.ok(st.blocks * 512 < 16 * 2 ** 20, `small on disk (ls -s): ${st.blocks * 512} bytes`);
     const list = JSON.parse((await umlabOk(home, ['disk', 'list', 'img', '--json'])).stdout);
-    assert.deepEqual(list.map((d: { file: string; image: string; state: string }) => [d.file, d.image, d.state]), [['i1.cow', image, 'ok']]);
+    assert.deepEqual(list.map((d: { file: string; image: string; state: string }) => [d.file, d.image, d.state]), [['i1.cow', image, 'ok'], ['i2.cow', image, 'ok']]);
+    assert.ok(list[1].allocated < 16 * 2 ** 20, 'each VM has its own small COW file over the one image');
 
     await umlabOk(home, ['up', labFile]);
     assert.equal(await vmExec(home, 'img', 'i1', 'cat /root/mark'), 'kept\n');
+    assert.notEqual((await umlab(home, ['exec', 'i2', '--', 'cat /root/mark'])).exitCode, 0, "i1's change is not i2's");
     await umlabOk(home, ['down', 'img']);
   });
 
