@@ -81,7 +81,7 @@ describe('two-hosts lab on real UML VMs', () => {
     const results = await Promise.all(runs);
     results.forEach((r, n) => {
       const vm = n % 2 === 0 ? 'h1' : 'h2';
-      assert.equal(r.stdout, `${vm}-${Math.floor(n / 2)}\n`);
+      assert.equal(r.stdout, `${vm}-${Math.floor(n / 2)}\n`, `exit ${r.exitCode}, stderr: ${r.stderr}`);
     });
   });
 
