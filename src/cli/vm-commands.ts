@@ -24,14 +24,15 @@ async function request<T>(args: ParsedArgs, req: ControlRequest): Promise<T> {
 
 export const vmCommand: CommandSpec = {
   name: 'vm',
-  summary: "drive a VM through its management console: pause, resume, reboot, halt, Ctrl-Alt-Del, SysRq, version",
-  usage: `umlab vm [--lab NAME] [--json] ${Object.keys(VM_ACTIONS).join('|')} VM [KEY]`,
+  summary: "drive a VM through its management console: pause, resume, reboot, halt, start, Ctrl-Alt-Del, SysRq, version",
+  usage: `umlab vm [--lab NAME] [--json] ${VM_ACTIONS.join('|')} VM [KEY]`,
   options: ['  --lab NAME     the lab (may be left out when exactly one lab runs)', '  --json         print the answer as JSON'],
   notes: [
     'pause    freeze the VM (state "paused"; `exec` into it says so instead of waiting)',
     'resume   let a paused VM go on',
-    'reboot   reboot it in place; returns when its configuration has been applied again',
-    'halt     stop it for good (state "stopped"; the rest of the lab goes on)',
+    'reboot   halt it and boot it again (a fresh UML process); returns when it is ready again',
+    'halt     stop it (state "stopped"; the rest of the lab goes on)',
+    'start    boot a halted or crashed VM again',
     'cad      press Ctrl-Alt-Del: umlab\'s init reboots (unless the lab sets kernel.ctrl-alt-del: 0)',
     'sysrq    a SysRq key, e.g. m (memory), t (tasks), s (sync); the kernel\'s answer is in the console log',
     'version  the VM kernel\'s version',
@@ -40,8 +41,8 @@ export const vmCommand: CommandSpec = {
   parse: { lab: { type: 'string' }, json: { type: 'boolean' } },
   async run(args) {
     const action = requirePositional(args, 0, 'action', vmCommand);
-    if (!(action in VM_ACTIONS))
-      throw new UsageError(`unknown VM action "${action}"`, { hint: `one of: ${Object.keys(VM_ACTIONS).join(', ')}` });
+    if (!VM_ACTIONS.includes(action as VmAction))
+      throw new UsageError(`unknown VM action "${action}"`, { hint: `one of: ${VM_ACTIONS.join(', ')}` });
     const vm = requirePositional(args, 1, 'VM name', vmCommand);
     const key = args.positionals[2];
     if (action === 'sysrq' && key === undefined) throw new UsageError('missing the SysRq key', { hint: 'e.g. umlab vm sysrq h1 m' });

@@ -137,6 +137,7 @@ export class Supervisor {
     const initOptions = { ...this.opts, nosuidRoot: this.opts.mode === 'userns' };
     writeFileSync(vm.initPath, initScript(vm, this.plan, initOptions), { mode: 0o755 });
     writeLayer(layerDir(vm), vmLayer(vm, this.plan, initOptions));
+    rt.log?.end(); // a VM booted again by `umlab vm reboot|start`
     rt.log = createWriteStream(vm.consoleLog, { flags: 'a' });
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.
     const [kernel, ...args] = vm.argv;
@@ -350,6 +351,7 @@ export class Supervisor {
         code: 'not-ready',
         error: `VM ${name} is ${rt.state}${rt.detail ? ` (${rt.detail})` : ''}, it cannot run commands`,
         ...(rt.state === 'paused' && { hint: `resume it with: umlab vm resume ${name}` }),
+        ...(rt.proc === null && { hint: `boot it again with: umlab vm start ${name}` }),
       });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -382,8 +384,14 @@ export class Supervisor {
   private async vmAction(sock: Socket, name: string, action: VmAction, key?: string): Promise<void> {
     const rt = this.vmOrError(sock, name);
     if (!rt) return;
-    if (!(action in VM_ACTIONS)) return reply(sock, { ok: false, error: `unknown VM action ${action}` });
-    if (!rt.proc) return reply(sock, { ok: false, code: 'not-ready', error: `VM ${name} is ${rt.state}, it has no management console` });
+    if (!VM_ACTIONS.includes(action)) return reply(sock, { ok: false, error: `unknown VM action ${action}` });
+    if (action === 'start') {
+      if (rt.proc) return reply(sock, { ok: false, error: `VM ${name} is ${rt.state}, it is running already` });
+      await this.bootVm(rt.plan);
+      return reply(sock, { ok: true, vm: name, action, state: rt.state, output: 'started' });
+    }
+    if (!rt.proc)
+      return reply(sock, { ok: false, code: 'not-ready', error: `VM ${name} is ${rt.state}, it has no management console`, hint: `boot it again with: umlab vm start ${name}` });
     const send = (command: string) => mconsole(this.mconsoleSocket(rt.plan), command);
     const paused = rt.state === 'paused';
     const answer = (output: string) => reply(sock, { ok: true, vm: name, action, state: rt.state, output });
@@ -405,27 +413,25 @@ export class Supervisor {
         await send('go');
         this.setVmState(rt, rt.stateBeforePause ?? 'ready');
         return answer('resumed');
-      case 'halt': {
-        if (paused) await send('go');
-        if (rt.state === 'ready' || paused) await syncDisks(rt.plan, rt.agent); // mconsole halt does not sync
-        rt.state = 'stopping';
-        const output = await send('halt');
-        if (!(await settlesWithin(rt.exited, 10_000))) rt.proc?.kill('SIGKILL');
-        await rt.exited;
-        return answer(output || 'halted');
-      }
+      case 'halt':
+        await this.stopVm(rt);
+        return answer('halted');
       case 'reboot':
+        // Not mconsole's reboot: UML re-executes itself in place and keeps the old boot's
+        // open files (hostfs files, disk locks). A fresh process starts clean.
+        await this.stopVm(rt);
+        await this.bootVm(rt.plan);
+        return answer('rebooted');
       case 'cad': {
         if (paused) await send('go');
         // The init makes Ctrl-Alt-Del reboot at once (kernel.ctrl-alt-del=1), unless the lab's sysctl says otherwise.
-        const rebootsOnCad = rt.plan.sysctl['kernel.ctrl-alt-del'] === undefined || rt.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
-        const rebooting = action === 'reboot' || rebootsOnCad;
-        if (action === 'reboot' && (rt.state === 'ready' || paused)) await syncDisks(rt.plan, rt.agent); // nor does reboot
+        const rebooting = rt.plan.sysctl['kernel.ctrl-alt-del'] === undefined || rt.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
+        if (rebooting) await syncDisks(rt.plan, rt.agent);
         if (rebooting) {
-          this.setVmState(rt, 'booting', action === 'cad' ? 'Ctrl-Alt-Del' : 'reboot');
+          this.setVmState(rt, 'booting', 'Ctrl-Alt-Del');
           rt.agent?.abortPending(new LabRuntimeError(`VM ${name} rebooted while the command ran`));
         }
-        const output = await send(action);
+        const output = await send('cad');
         if (rebooting) await this.waitReady(rt);
         return answer(output || (rebooting ? 'rebooted' : 'Ctrl-Alt-Del sent'));
       }

@@ -89,6 +89,8 @@ export function applyLinkChange(plan: LabPlan, change: LinkChange, kind: 'add' |
         ? v
         : {
             ...v,
+            // The command line too, so a VM booted again (`umlab vm reboot`) keeps the change.
+            argv: add ? [...v.argv, `${change.interface.name}=${change.interface.umlArg}`] : v.argv.filter((a) => !a.startsWith(`${change.interface.name}=`)),
             interfaces: add ? [...v.interfaces, change.interface].sort(byName) : v.interfaces.filter((i) => i.name !== change.interface.name),
           },
     ),

@@ -6,17 +6,9 @@ import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 
 export const MCONSOLE_TIMEOUT_MS = 10_000;
 
-/** The actions of `umlab vm`, and the mconsole command each sends. */
-export const VM_ACTIONS = {
-  pause: 'stop',
-  resume: 'go',
-  reboot: 'reboot',
-  halt: 'halt',
-  cad: 'cad',
-  sysrq: 'sysrq',
-  version: 'version',
-} as const;
-export type VmAction = keyof typeof VM_ACTIONS;
+/** The actions of `umlab vm`: all but `start` go through the management console. */
+export const VM_ACTIONS = ['pause', 'resume', 'reboot', 'halt', 'start', 'cad', 'sysrq', 'version'] as const;
+export type VmAction = (typeof VM_ACTIONS)[number];
 
 /** Sends one command; resolves with the text after "OK", rejects with the text after "ERR". */
 export async function mconsole(socket: string, command: string, timeoutMs = MCONSOLE_TIMEOUT_MS): Promise<string> {

@@ -35,6 +35,7 @@ describe('planLinkAdd', () => {
     assert.equal(change.link.capture, '/run/rw/captures/h1.eth2.pcap');
     const after = applyLinkChange(p, change, 'add');
     assert.deepEqual(after.vms.find((v) => v.name === 'h1')!.interfaces.map((i) => i.name), ['eth0', 'eth1', 'eth2']);
+    assert.equal(after.vms.find((v) => v.name === 'h1')!.argv.at(-1), `eth2=ucast,fe:fd:0a:00:00:09,127.0.0.1,${maxPort + 2},${maxPort + 1}`);
     assert.ok(after.segments.find((s) => s.name === 'hub0')!.ports.some((q) => q.link === 'h1.eth2'));
     assert.ok(after.links.some((l) => l.name === 'h1.eth2'));
     assert.ok(!p.links.some((l) => l.name === 'h1.eth2'), 'the old plan is untouched');

@@ -84,13 +84,19 @@ describe('management console and live rewiring', () => {
     assert.ok(!after.some((l) => l.link === 'h3.eth1'));
   });
 
-  it('reboot and Ctrl-Alt-Del reboot in place and come back ready; halt stops one VM for good', async () => {
+  it('reboot (a fresh process, keeping a link added live) and Ctrl-Alt-Del come back ready; halt and start', async () => {
+    await umlabOk(home, ['link', 'add', 'h2', 'eth1', 'sw1', '--ip', '10.0.1.2/24']);
     const before = await bootId('h2');
+    const pidOf = async (vm: string) =>
+      JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout).status.vms.find((v: { name: string }) => v.name === vm).pid as number;
+    const pidBefore = await pidOf('h2');
     const reboot = await umlabOk(home, ['vm', 'reboot', 'h2']);
     assert.match(reboot.stdout, /rebooted/);
     assert.equal(await vmState('h2'), 'ready');
+    assert.notEqual(await pidOf('h2'), pidBefore, 'a fresh UML process');
     const afterReboot = await bootId('h2');
     assert.notEqual(afterReboot, before);
+    assert.equal((await ping('h2', '10.0.1.3')).exitCode, 0, 'the link added live is still there after the reboot');
     await umlabOk(home, ['vm', 'cad', 'h2']);
     assert.notEqual(await bootId('h2'), afterReboot);
     assert.equal((await ping('h1', '10.0.0.2')).exitCode, 0, 'configuration applied again after the reboots');
@@ -98,5 +104,10 @@ describe('management console and live rewiring', () => {
     await umlabOk(home, ['vm', 'halt', 'h3']);
     assert.equal(await vmState('h3'), 'stopped');
     assert.equal(await vmState('h1'), 'ready', 'the rest of the lab goes on');
+    const exec = await umlab(home, ['exec', 'h3', '--', 'true']);
+    assert.match(exec.stderr, /umlab vm start h3/);
+    await umlabOk(home, ['vm', 'start', 'h3']);
+    assert.equal(await vmState('h3'), 'ready');
+    assert.equal((await ping('h2', '10.0.1.3')).exitCode, 0, 'h3 configured again');
   });
 });
