@@ -51,6 +51,12 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
   }
 }
 
+/** A lab name given on the command line: never a path (`clean ../..` must not reach outside UMLAB_HOME). */
+export function checkLabName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(name)) throw new UsageError(`bad lab name "${name}"`, { hint: 'use up to 24 lowercase letters, digits and dashes' });
+  return name;
+}
+
 export function requirePositional(args: ParsedArgs, index: number, what: string, spec: CommandSpec): string {
   const value = args.positionals[index];
   if (!value) throw new UsageError(`missing ${what}`, { hint: `usage: ${spec.usage}` });

@@ -1,5 +1,5 @@
 // Every `umlab` command: a thin layer over topology/ (lab files) and runtime/ (labs).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readCapture } from '../capture/decode.ts';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
@@ -9,14 +9,14 @@ import type { LabPlan, LinePlan } from '../topology/plan.ts';
 import { ask, type ExecReply, type LabStatus, type ProgressEvent } from '../runtime/control.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, findLab, listLabs, upLab, type LabRecord } from '../runtime/lab.ts';
-import { runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
+import { disksDirFor, readPlan, runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
 import { shellQuote } from '../vm/init.ts';
 import { commandFromArgv } from '../vm/agent-protocol.ts';
-import { table, requirePositional, type CommandSpec } from './args.ts';
+import { checkLabName, table, requirePositional, type CommandSpec } from './args.ts';
 import { attachConsole, DETACH_KEY_NAME } from './console.ts';
 import { testCmd } from './test-command.ts';
 import { cleanCommand, diskCommand, imageCommand } from './disk-commands.ts';
-import { disksDirFor, labDisks } from '../runtime/disks.ts';
+import { labDisks } from '../runtime/disks.ts';
 import { webCommand } from './web-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
 
@@ -28,9 +28,7 @@ const json = (v: unknown) => out(JSON.stringify(v, null, 2) + '\n');
 export async function compileLabFile(file: string, name?: string): Promise<LabPlan> {
   const lab = await loadLabFile(file);
   if (name !== undefined) {
-    if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(name))
-      throw new UsageError(`bad lab name "${name}"`, { hint: 'use up to 24 lowercase letters, digits and dashes' });
-    lab.name = name;
+    lab.name = checkLabName(name);
   }
   return compile(lab, planContext(runDirFor(umlabHome(), lab.name)));
 }
@@ -83,7 +81,7 @@ export function describePlan(plan: LabPlan): string {
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
     lines.push('  ' + vm.argv.map(shellQuote).join(' \\\n      '));
-    for (const l of vm.lines ?? []) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
+    for (const l of vm.lines) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
     for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${i.segment}`);
     if (vm.image) lines.push(`  root /dev/ubda: ${vm.image} through the copy-on-write file ${vm.rootCow} (kept until umlab clean)`);
     for (const d of vm.disks) lines.push(`  disk ${d.guestDevice}: ${d.file} (${d.size}, sparse, kept until umlab clean)`);
@@ -109,18 +107,10 @@ function lineTarget(l: LinePlan): string {
   return log;
 }
 
-function readPlan(runDir: string): LabPlan | null {
-  try {
-    return JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
-  } catch {
-    return null;
-  }
-}
-
 /** The consoles and serial lines a user reaches from the host (pty, port), after `up`. */
 function describeLines(plan: LabPlan): string {
   const rows = plan.vms.flatMap((vm) =>
-    (vm.lines ?? []).filter((l) => l.to !== 'log' || l.name !== 'con0').map((l) => [vm.name, l.name, l.device, lineTarget(l).replace(/ \(.*\)$/, '')]),
+    vm.lines.filter((l) => l.to !== 'log' || l.name !== 'con0').map((l) => [vm.name, l.name, l.device, lineTarget(l).replace(/ \(.*\)$/, '')]),
   );
   return rows.length ? table(['VM', 'LINE', 'IN THE VM', 'ON THE HOST'], rows) : '';
 }

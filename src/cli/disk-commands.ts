@@ -4,23 +4,18 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError, NotFoundError, UsageError } from '../errors.ts';
-import { checkCow, disksDirFor, labDisks, labsWithDisks, readCowHeader, removeLabDisks } from '../runtime/disks.ts';
+import { checkCow, labDisks, labsWithDisks, readCowHeader, removeLabDisks } from '../runtime/disks.ts';
+import { cowFile } from '../topology/compile.ts';
 import { findCommand } from '../runtime/host.ts';
 import { buildImage } from '../runtime/image.ts';
 import { listLabs } from '../runtime/lab.ts';
-import { umlabHome } from '../runtime/paths.ts';
-import { table, requirePositional, type CommandSpec } from './args.ts';
+import { disksDirFor, umlabHome } from '../runtime/paths.ts';
+import { checkLabName, table, requirePositional, type CommandSpec } from './args.ts';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
 const json = (v: unknown) => out(JSON.stringify(v, null, 2) + '\n');
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)}M`;
-
-/** A lab name as `up` accepts it: never a path (`clean ../..` must not remove anything else). */
-function labName(name: string): string {
-  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(name)) throw new UsageError(`bad lab name "${name}"`, { hint: 'a lab name: lowercase letters, digits and dashes' });
-  return name;
-}
 
 /** Disks are only touched while their lab is down: a running VM writes to them. */
 function refuseIfRunning(home: string, lab: string, what: string): void {
@@ -46,7 +41,7 @@ export const cleanCommand: CommandSpec = {
   async run(args) {
     const home = umlabHome();
     if (!args.values.all && !args.positionals[0]) throw new UsageError('say which lab, or --all', { hint: `usage: ${cleanCommand.usage}` });
-    const labs = args.values.all ? labsWithDisks(home) : [labName(args.positionals[0]!)];
+    const labs = args.values.all ? labsWithDisks(home) : [checkLabName(args.positionals[0]!)];
     for (const lab of labs) refuseIfRunning(home, lab, 'cleaning its disks');
     const results = labs.map((lab) => {
       const files = labDisks(home, lab);
@@ -63,14 +58,14 @@ export const cleanCommand: CommandSpec = {
 /** The lab holding `<vm>.cow`: the given one, or the only one that has it. */
 function labOfCow(home: string, vm: string, lab: string | undefined): string {
   if (lab !== undefined) {
-    labName(lab);
-    if (!existsSync(join(disksDirFor(home, lab), `${vm}.cow`)))
+    checkLabName(lab);
+    if (!existsSync(cowFile(disksDirFor(home, lab), vm)))
       throw new NotFoundError(`lab ${lab} has no copy-on-write file for VM ${vm}`, {
         hint: `VMs with an \`image:\` get one at their first boot; see: umlab disk list ${lab}`,
       });
     return lab;
   }
-  const labs = labsWithDisks(home).filter((l) => existsSync(join(disksDirFor(home, l), `${vm}.cow`)));
+  const labs = labsWithDisks(home).filter((l) => existsSync(cowFile(disksDirFor(home, l), vm)));
   if (labs.length === 1) return labs[0]!;
   if (labs.length === 0) throw new NotFoundError(`no lab has a copy-on-write file for VM ${vm}`, { hint: 'umlab disk list shows the disks that are kept' });
   throw new UsageError(`labs ${labs.join(', ')} each have a VM ${vm}; say which with --lab NAME`);
@@ -101,7 +96,7 @@ export const diskCommand: CommandSpec = {
     const sub = requirePositional(args, 0, 'list or merge', diskCommand);
     const home = umlabHome();
     if (sub === 'list') {
-      const labs = args.positionals[1] ? [labName(args.positionals[1])] : labsWithDisks(home);
+      const labs = args.positionals[1] ? [checkLabName(args.positionals[1])] : labsWithDisks(home);
       const rows = labs.flatMap((lab) =>
         labDisks(home, lab).map((f) => {
           const cow = f.name.endsWith('.cow') ? readCowHeader(f.path) : null;
@@ -120,7 +115,7 @@ export const diskCommand: CommandSpec = {
     const lab = labOfCow(home, vm, args.values.lab as string | undefined);
     refuseIfRunning(home, lab, 'merging a disk');
     if (!findCommand('uml_moo')) throw new MissingDependencyError('uml_moo is missing on this host', { hint: 'install it with: sudo apt-get install -y uml-utilities' });
-    const cow = join(disksDirFor(home, lab), `${vm}.cow`);
+    const cow = cowFile(disksDirFor(home, lab), vm);
     const header = readCowHeader(cow);
     if (!header) throw new LabRuntimeError(`${cow} is not a UML copy-on-write file`);
     if (!existsSync(header.backingFile)) throw new NotFoundError(`the image ${header.backingFile} that ${vm}'s COW file was made over is gone`);

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.ts';
 import { ask, type ExecReply } from '../runtime/control.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, listLabs, upLab } from '../runtime/lab.ts';
-import { runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
+import { readPlan, runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
 import { compile } from '../topology/compile.ts';
 import { loadLabFile } from '../topology/load.ts';
 import type { LabPlan } from '../topology/plan.ts';
@@ -78,7 +78,7 @@ export const testCmd: CommandSpec = {
     let plan: LabPlan;
     let started = false;
     if (running) {
-      plan = JSON.parse(readFileSync(runFiles(running.runDir).plan, 'utf8')) as LabPlan;
+      plan = readPlan(running.runDir);
       if (!quiet) err(`using the running lab ${lab.name}\n`);
     } else {
       plan = compile(lab, planContext(runDirFor(home, lab.name)));

@@ -1,9 +1,8 @@
 // `umlab web`: serves the web view of a running lab (or of a lab file, offline)
 // until Ctrl-C. The page itself lives in web/; the server in src/web/.
-import { readFileSync } from 'node:fs';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { findLab } from '../runtime/lab.ts';
-import { runFiles, umlabHome } from '../runtime/paths.ts';
+import { readPlan, umlabHome } from '../runtime/paths.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { startWebServer } from '../web/server.ts';
 import type { CommandSpec } from './args.ts';
@@ -44,7 +43,7 @@ export const webCommand: CommandSpec = {
           hint: `clean up with: umlab down ${record.lab}; or draw its file with --offline`,
         });
       runDir = record.runDir;
-      plan = JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
+      plan = readPlan(runDir);
     }
 
     const server = await startWebServer({ plan, runDir, port });

@@ -11,9 +11,8 @@ import type { LabPlan, SharePlan, VmPlan } from '../topology/plan.ts';
 import type { AgentClient } from '../vm/agent.ts';
 import { COW_HEADER_BYTES, cowMismatch, parseCowHeader, type CowHeader } from '../vm/cow.ts';
 import { shellQuote } from '../vm/init.ts';
-
-/** Where the disks of a lab live (what compile() puts in plan.disksDir by default). */
-export const disksDirFor = (home: string, lab: string) => join(home, 'disks', lab);
+import { disksDirFor } from './paths.ts';
+import { settlesWithin } from '../util/time.ts';
 
 /** Reads a COW file's header; null when the file is not a COW file. */
 export function readCowHeader(path: string): CowHeader | null {
@@ -161,7 +160,5 @@ export function removeLabDisks(home: string, lab: string): boolean {
  *  would be lost at `down`. Bounded, so a hung VM does not hold `down` up. */
 export async function syncDisks(vm: VmPlan, agent: AgentClient | null, timeoutMs = 15_000): Promise<void> {
   if (!agent || (vm.disks.length === 0 && vm.image === undefined)) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([agent.exec('sync').catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-  clearTimeout(timer);
+  await settlesWithin(agent.exec('sync'), timeoutMs);
 }

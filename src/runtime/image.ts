@@ -5,8 +5,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError, UsageError } from '../errors.ts';
-import { IMAGE_BOOTSTRAP_INIT } from '../topology/compile.ts';
-import { sizeBytes } from '../topology/compile.ts';
+import { IMAGE_BOOTSTRAP_INIT, sizeBytes } from '../topology/compile.ts';
 import { IMAGE_HOST_MOUNT, imageBootstrapInit } from '../vm/init.ts';
 import { findCommand } from './host.ts';
 

@@ -29,11 +29,11 @@ export const LINE_FDS_ENV = 'UMLAB_LINE_FDS';
 
 /** The lines of a lab that listen on a TCP port, in plan order: what `umlab up` binds. */
 export function portLines(plan: LabPlan): { vm: VmPlan; line: LinePlan; key: string }[] {
-  return plan.vms.flatMap((vm) => (vm.lines ?? []).filter((l) => l.to === 'port' && l.port !== undefined).map((line) => ({ vm, line, key: lineKey(vm.name, line.name) })));
+  return plan.vms.flatMap((vm) => vm.lines.filter((l) => l.to === 'port' && l.port !== undefined).map((line) => ({ vm, line, key: lineKey(vm.name, line.name) })));
 }
 
 /** The lines that get a pty (socat). */
-export const ptyLines = (plan: LabPlan) => plan.vms.flatMap((vm) => (vm.lines ?? []).filter((l) => l.to === 'pty'));
+export const ptyLines = (plan: LabPlan) => plan.vms.flatMap((vm) => vm.lines.filter((l) => l.to === 'pty'));
 
 export const lineKey = (vm: string, line: string) => `${vm}.${line}`;
 

@@ -1,6 +1,8 @@
 // Where umlab keeps its state on this host. UMLAB_HOME overrides everything (tests use it).
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { LabPlan } from '../topology/plan.ts';
 
 export function umlabHome(env: NodeJS.ProcessEnv = process.env): string {
   if (env.UMLAB_HOME) return env.UMLAB_HOME;
@@ -11,6 +13,8 @@ export function umlabHome(env: NodeJS.ProcessEnv = process.env): string {
 /** Directory of every running lab's run directory. */
 export const labsDir = (home: string) => join(home, 'labs');
 export const runDirFor = (home: string, lab: string) => join(labsDir(home), lab);
+/** Where a lab's disks (COW files, data disks) outlive its run directory, until `umlab clean`. */
+export const disksDirFor = (home: string, lab: string) => join(home, 'disks', lab);
 /** Where `down` keeps captures and console logs of a lab that has stopped. */
 export const archiveRoot = (home: string) => join(home, 'captures');
 
@@ -28,3 +32,6 @@ export const runFiles = (runDir: string) => ({
   captures: join(runDir, 'captures'),
   vms: join(runDir, 'vms'),
 });
+
+/** The plan of a lab that `up` started (live rewiring keeps it current). */
+export const readPlan = (runDir: string): LabPlan => JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;

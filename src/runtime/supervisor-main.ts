@@ -1,10 +1,8 @@
 // Entry point of a lab's supervisor process, started by `umlab up` inside the lab's
 // namespaces:  node --import tsx supervisor-main.ts <runDir> <mode>
-import { readFileSync } from 'node:fs';
-import type { LabPlan } from '../topology/plan.ts';
 import { umlKernel } from './host.ts';
 import type { IsolationMode } from './namespace.ts';
-import { runFiles } from './paths.ts';
+import { readPlan } from './paths.ts';
 import { Supervisor } from './supervisor.ts';
 import { LINE_FDS_ENV, parseLineFds } from './lines.ts';
 
@@ -13,7 +11,7 @@ if (!runDir || (mode !== 'netns' && mode !== 'userns')) {
   console.error('usage: supervisor-main.ts <runDir> <netns|userns>');
   process.exit(2);
 }
-const plan = JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
+const plan = readPlan(runDir);
 const { kernelVersion, modulesDir } = umlKernel();
 const supervisor = new Supervisor(plan, {
   mode: mode as IsolationMode,

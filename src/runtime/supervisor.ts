@@ -58,8 +58,6 @@ export class Supervisor {
   private readonly files: ReturnType<typeof runFiles>;
   private readonly startedAt = new Date().toISOString();
   private teardownDone: Promise<void> | null = null;
-  /** Links cut with `umlab link down`. */
-  private readonly linksDown = new Set<string>();
   /** Links being added or removed: one change at a time keeps UDP ports and the plan consistent. */
   private rewiring: Promise<unknown> = Promise.resolve();
 
@@ -78,7 +76,7 @@ export class Supervisor {
         log: null,
         consoleTail: Buffer.alloc(0),
         consoleClients: new Set(),
-        lines: (vm.lines ?? []).map((l) => new LineRelay(vm.name, l, { log: (m) => this.log(m), listenFd: opts.lineFds?.[lineKey(vm.name, l.name)] })),
+        lines: vm.lines.map((l) => new LineRelay(vm.name, l, { log: (m) => this.log(m), listenFd: opts.lineFds?.[lineKey(vm.name, l.name)] })),
         exited: Promise.resolve(),
       });
     // Joined serial lines: each one's output is the other's input.
@@ -237,6 +235,7 @@ export class Supervisor {
 
   status(): LabStatus {
     const counters = new Map(this.segments.flatMap((s) => s.counters().map((c) => [c.link, c] as const)));
+    const segments = new Map(this.segments.map((s) => [s.name, s]));
     const links: LinkStatus[] = this.plan.links.map((l) => {
       const c = counters.get(l.name);
       return {
@@ -247,7 +246,7 @@ export class Supervisor {
         rxBytes: c?.rxBytes ?? 0,
         txFrames: c?.txFrames ?? 0,
         txBytes: c?.txBytes ?? 0,
-        up: !this.linksDown.has(l.name),
+        up: segments.get(l.segment)?.isLinkUp?.(l.name) ?? true,
       };
     });
     return {
@@ -425,9 +424,9 @@ export class Supervisor {
       case 'cad': {
         if (paused) await send('go');
         // The init makes Ctrl-Alt-Del reboot at once (kernel.ctrl-alt-del=1), unless the lab's sysctl says otherwise.
-        const rebooting = rt.plan.sysctl['kernel.ctrl-alt-del'] === undefined || rt.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
-        if (rebooting) await syncDisks(rt.plan, rt.agent);
+        const rebooting = rt.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
         if (rebooting) {
+          await syncDisks(rt.plan, rt.agent);
           this.setVmState(rt, 'booting', 'Ctrl-Alt-Del');
           rt.agent?.abortPending(new LabRuntimeError(`VM ${name} rebooted while the command ran`));
         }
@@ -470,8 +469,6 @@ export class Supervisor {
       const link = linkOfInterface(this.plan, vm, iface);
       const segment = this.segments.find((s) => s.name === link.segment)!;
       segment.setLinkUp(link.name, action === 'up');
-      if (action === 'up') this.linksDown.delete(link.name);
-      else this.linksDown.add(link.name);
       this.writeState();
       return reply(sock, { ok: true, link: link.name, up: action === 'up' });
     }
@@ -496,9 +493,7 @@ export class Supervisor {
       await segment.removeLink(change.port.link);
       throw err;
     }
-    this.plan = applyLinkChange(this.plan, change, 'add');
-    rt.plan = this.plan.vms.find((v) => v.name === req.vm)!;
-    this.savePlan();
+    this.adoptPlan(applyLinkChange(this.plan, change, 'add'));
     const q = shellQuote;
     const configure = [`ip link set ${q(req.iface)} up`, ...change.interface.addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
     const r = await rt.agent.exec(configure);
@@ -516,15 +511,14 @@ export class Supervisor {
     if (rt.state === 'ready' && rt.agent) await rt.agent.exec(`ip link set ${shellQuote(iface)} down`);
     if (rt.proc) await mconsole(this.mconsoleSocket(rt.plan), change.mconsole);
     await segment.removeLink(change.link.name);
-    this.linksDown.delete(change.link.name);
-    this.plan = applyLinkChange(this.plan, change, 'remove');
-    rt.plan = this.plan.vms.find((v) => v.name === vmName)!;
-    this.savePlan();
+    this.adoptPlan(applyLinkChange(this.plan, change, 'remove'));
     return change.link.name;
   }
 
-  /** The lab's plan on disk follows live rewiring, so `capture`, `test` and `web` see the new links. */
-  private savePlan(): void {
+  /** The lab's plan after live rewiring, also on disk, so `capture`, `test` and `web` see the new links. */
+  private adoptPlan(plan: LabPlan): void {
+    this.plan = plan;
+    for (const vm of plan.vms) this.vms.get(vm.name)!.plan = vm;
     const tmp = this.files.plan + '.tmp';
     writeFileSync(tmp, JSON.stringify(this.plan, null, 2));
     renameSync(tmp, this.files.plan);

@@ -29,6 +29,9 @@ export function sizeBytes(size: string): number {
   return Number(size.slice(0, -1)) * 1024 ** power;
 }
 
+/** A VM's copy-on-write file over its image, in the lab's disks directory. */
+export const cowFile = (disksDir: string, vm: string) => `${disksDir}/${vm}.cow`;
+
 /** Where a lab's disks live when the context does not say: $UMLAB_HOME/disks/<lab> next to $UMLAB_HOME/labs/<lab>. */
 export function defaultDisksDir(runDir: string): string {
   return posix.join(posix.dirname(posix.dirname(runDir)), 'disks', posix.basename(runDir));
@@ -402,7 +405,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
   const image = vm.image === undefined ? undefined : posix.resolve(labDir, vm.image);
   // With an image the VM boots from its copy-on-write file over it instead of the read-only
   // host root; the COW lives with the lab's disks, so the VM's changes survive `down`.
-  const rootCow = image === undefined ? undefined : `${disksDir}/${vm.name}.cow`;
+  const rootCow = image === undefined ? undefined : cowFile(disksDir, vm.name);
   // hostfs= in both cases: it confines every hostfs mount (shares, the image's bootstrap) to the read-only view.
   const root =
     image === undefined

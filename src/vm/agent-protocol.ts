@@ -10,7 +10,9 @@
 //              R <id> <exit code> <b64 stdout> <b64 stderr>
 //              P <id>                              pong
 
-export const AGENT_DEVICE = '/dev/ttyS63';
+import { AGENT_LINE } from '../topology/model.ts';
+
+export const AGENT_DEVICE = `/dev/ttyS${AGENT_LINE.slice('ssl'.length)}`;
 
 export type AgentMessage =
   | { type: 'ready' }

@@ -141,7 +141,7 @@ function dhcpCommand(iface: string): string {
 }
 
 export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string {
-  if (vm.image !== undefined) return initScriptForImage(vm, plan, opts);
+  if (vm.image !== undefined) return initScriptForImage(vm, plan);
   const overlayKo = `${opts.modulesDir}/kernel/fs/overlayfs/overlay.ko`;
   return `${scriptHeader(vm, plan)}
 if [ "$1" != stage2 ]; then
@@ -169,7 +169,7 @@ export const IMAGE_HOST_MOUNT = '/var/lib/umlab/host';
 
 /** The init of a VM that boots from an image: run by the image's /sbin/umlab-init, from the host
  *  through IMAGE_HOST_MOUNT. No overlay: the root is the VM's own copy-on-write disk. */
-export function initScriptForImage(vm: VmPlan, plan: LabPlan, _opts: InitOptions): string {
+export function initScriptForImage(vm: VmPlan, plan: LabPlan): string {
   return `${scriptHeader(vm, plan)}
 # Image stage: the root is this VM's copy-on-write disk (kept until \`umlab clean\`).
 # Make it writable and lay the VM's files (hosts, fstab, modules link, lab files) over it.

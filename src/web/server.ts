@@ -7,14 +7,14 @@
 //                                (?filter=... in the filter language of frames.ts, ?limit=N)
 //   GET /api/links/LINK/pcap     the link's capture file, as a download
 //   GET /api/vms/VM              interfaces, routes, live addresses and console tail
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError } from '../errors.ts';
-import { runFiles } from '../runtime/paths.ts';
+import { readPlan, runFiles } from '../runtime/paths.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { frameRow, parseFilter } from './frames.ts';
 import { graphFromPlan } from './graph.ts';
@@ -63,7 +63,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const stamp = statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? planStamp;
     if (stamp === planStamp) return;
     planStamp = stamp;
-    plan = JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;
+    plan = readPlan(runDir);
     graph = graphFromPlan(plan);
   };
   const stateStreams = new Set<ServerResponse>();
@@ -91,10 +91,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return sendJson(res, 403, { error: 'unexpected Host header' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'only GET' });
     const url = new URL(req.url ?? '/', `http://${host}`);
-    followPlan();
     const path = url.pathname;
     const asset = STATIC[path];
     if (asset) return sendFile(res, asset.file, asset.type);
+    followPlan();
     if (path === '/api/lab')
       return sendJson(res, 200, { lab: plan.lab, description: plan.description ?? '', source: plan.source, offline, graph });
     if (path === '/api/events') return streamState(req, res);

@@ -7,7 +7,8 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, TSX, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
+import { pidAlive } from '../../src/runtime/lab.ts';
+import { assertNothingLeft, cleanHome, CLI, eventually, makeHome, ROOT, TSX, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
 
 const TEMPLATE = readFileSync(join(ROOT, 'test/vm/labs/serial-pair.yaml'), 'utf8');
 const ANSWER = 'answer-42';
@@ -132,16 +133,17 @@ describe('consoles and serial lines', () => {
 
     // r2.ssl2 on a pty.
     const sslPty = ptyClient(join(vmDir('r2'), 'ssl2.pty'));
-    await new Promise((r) => setTimeout(r, 500));
-    await vmExec(home, 'serial-pair', 'r2', `stty -F /dev/ttyS2 raw -echo; printf 'via-pty-9\\n' > /dev/ttyS2`);
-    await askUntil(() => {}, sslPty.seen, '', 'via-pty-9', 10_000);
+    // Written again until the pty's reader, which opens it meanwhile, has seen it.
+    await eventually(async () => {
+      await vmExec(home, 'serial-pair', 'r2', `stty -F /dev/ttyS2 raw -echo; printf 'via-pty-9\\n' > /dev/ttyS2`);
+      assert.ok(sslPty.seen().includes('via-pty-9'), JSON.stringify(sslPty.seen()));
+    }, 10_000);
     sslPty.child.kill();
     await sslPty.child;
 
     // r1.ssl3: log.
     await vmExec(home, 'serial-pair', 'r1', `stty -F /dev/ttyS3 raw -echo; printf 'logged-3\\n' > /dev/ttyS3`);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.match(readFileSync(join(vmDir('r1'), 'ssl3.log'), 'utf8'), /logged-3/);
+    await eventually(() => assert.match(readFileSync(join(vmDir('r1'), 'ssl3.log'), 'utf8'), /logged-3/));
 
     const status = await umlabOk(home, ['status']);
     assert.match(status.stdout, new RegExp(`r1 +con0 +/dev/tty0 +telnet 127\\.0\\.0\\.1 ${consolePort}`));
@@ -178,7 +180,7 @@ describe('consoles and serial lines', () => {
     await umlabOk(home, ['up', file]);
     const state = JSON.parse(readFileSync(join(home, 'labs', 'serial-pair', 'state.json'), 'utf8'));
     process.kill(state.supervisorPid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(() => assert.ok(!pidAlive(state.supervisorPid), 'the supervisor is gone'));
     await umlabOk(home, ['down', 'serial-pair']);
     await assertNothingLeft(home, 'serial-pair');
     assert.ok(await refused(consolePort));

@@ -93,6 +93,21 @@ export async function cleanHome(home: string): Promise<void> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Retries `check` (an assertion) until it passes or `ms` is over, then fails with its last
+ *  error: for what arrives a little later (a capture flushed every ~50 ms, a log), without
+ *  betting on a fixed sleep. */
+export async function eventually<T>(check: () => T | Promise<T>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 /** Runs umlab as another (unprivileged) user, every privilege dropped by setpriv. */
 export async function umlabAsUser(uid: number, home: string, args: string[]): Promise<CliResult> {
   const r = await execa(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, makeHome, ROOT, umlab, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, makeHome, ROOT, umlab, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = join(ROOT, 'test/vm/labs/rewire.yaml');
 
@@ -69,10 +69,11 @@ describe('management console and live rewiring', () => {
     const links = JSON.parse((await umlabOk(home, ['capture', 'list', '--json'])).stdout) as { link: string; segment: string; capture: string }[];
     const added = links.find((l) => l.link === 'h3.eth1');
     assert.equal(added?.segment, 'sw0');
-    await new Promise((r) => setTimeout(r, 200));
-    const frames = await readCapture(added!.capture);
-    assert.ok(frames.some((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.3' && f.arp.senderMac === 'fe:fd:0a:00:00:03'), 'h3 answers ARP on the new link');
-    assert.ok(frames.some((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.3'), 'echo reply on the new link');
+    await eventually(async () => {
+      const frames = await readCapture(added!.capture);
+      assert.ok(frames.some((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.3' && f.arp.senderMac === 'fe:fd:0a:00:00:03'), 'h3 answers ARP on the new link');
+      assert.ok(frames.some((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.3'), 'echo reply on the new link');
+    });
     // Refused: an interface in use, a segment that is not there.
     assert.equal((await umlab(home, ['link', 'add', 'h3', 'eth1', 'sw0'])).exitCode, 2);
     assert.equal((await umlab(home, ['link', 'add', 'h3', 'eth2', 'nope'])).exitCode, 2);

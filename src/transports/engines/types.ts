@@ -18,6 +18,8 @@ export interface RunningSegment {
   counters(): LinkCounters[];
   /** Cut or restore a cable: while down, frames from and to that port are dropped (both ways). */
   setLinkUp(link: string, up: boolean): void;
+  /** Whether a link is up (not cut by setLinkUp); engines whose links cannot be cut leave it out. */
+  isLinkUp?(link: string): boolean;
   /** Subscribe to frames on a link (for a live web view): returns an unsubscribe function. */
   onFrame(link: string, cb: FrameListener): () => void;
   /** Plugs in a new port while running (switches and hubs): captured from its first frame. */

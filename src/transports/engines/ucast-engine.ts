@@ -289,6 +289,10 @@ export class UcastSegment implements RunningSegment {
     this.log(`${this.name}: link ${name} ${up ? 'up' : 'down'}`);
   }
 
+  isLinkUp(name: string): boolean {
+    return this.linkOf(name).up;
+  }
+
   onFrame(name: string, cb: FrameListener): () => void {
     const link = this.linkOf(name);
     link.listeners = [...link.listeners, cb];
