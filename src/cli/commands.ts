@@ -92,7 +92,7 @@ export function describePlan(plan: LabPlan): string {
     lines.push(`segment ${seg.name} (${seg.kind}, engine ${seg.engine}):`);
     for (const n of seg.needs) lines.push(`  needs: ${n}`);
     for (const p of seg.ports)
-      lines.push(`  port ${p.vm}.${p.iface}${p.enginePort ? ` udp ${p.enginePort}<->${p.vmPort}` : ''} capture ${p.capture ?? 'off'}`);
+      lines.push(`  port ${p.vm}.${p.iface}${p.enginePort ? ` udp ${p.enginePort}<->${p.vmPort}` : ''}${p.device ? ` veth ${p.device}` : ''} capture ${p.capture ?? 'off'}`);
     lines.push('');
   }
   return lines.join('\n');

@@ -2,7 +2,7 @@
 // mount namespaces, starts the segment engines and the VMs, serves the control socket,
 // and on failure or `down` stops everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -32,6 +32,8 @@ export interface SupervisorOptions {
 }
 
 const CONSOLE_TAIL_BYTES = 16 * 1024;
+/** /proc/sys/net is this process's namespace's: the lab's. */
+const IPV6_DEFAULT_DISABLE = '/proc/sys/net/ipv6/conf/default/disable_ipv6';
 
 interface VmRuntime {
   plan: VmPlan;
@@ -98,10 +100,10 @@ export class Supervisor {
       await execa('sh', ['-c', readOnlyRootScript(this.plan.rootfs)]);
       await execa('sh', ['-c', sharesScript(this.plan)]); // rw shares: writable binds into the view
       this.progress({ type: 'step', message: `starting ${this.plan.segments.length} segment engine(s)` });
-      for (const seg of this.plan.segments) {
-        if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
-        this.segments.push(await startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`) }));
-      }
+      if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
+      const started = await Promise.allSettled(this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`) })));
+      for (const s of started) if (s.status === 'fulfilled') this.segments.push(s.value); // so teardown stops them
+      for (const s of started) if (s.status === 'rejected') throw s.reason;
       // Consoles and serial lines: logs, ptys and TCP ports before the VMs write to them.
       for (const rt of this.vms.values()) await Promise.all(rt.lines.map((l) => l.start()));
       await Promise.all(this.plan.vms.map((vm) => this.bootVm(vm)));
@@ -127,6 +129,9 @@ export class Supervisor {
     // Multicast segments use the loopback inside this namespace, never a host interface.
     await execa('ip', ['link', 'set', 'lo', 'multicast', 'on']);
     await execa('ip', ['route', 'add', '224.0.0.0/4', 'dev', 'lo'], { reject: false });
+    // The bridges and veths created next must stay silent: no IPv6 link-local address, so no
+    // router solicitation or MLD report of the host's kernel in a lab segment or its capture.
+    if (existsSync(IPV6_DEFAULT_DISABLE)) writeFileSync(IPV6_DEFAULT_DISABLE, '1');
   }
 
   private bootVm(vm: VmPlan): Promise<void> {
@@ -468,7 +473,7 @@ export class Supervisor {
     if (action === 'down' || action === 'up') {
       const link = linkOfInterface(this.plan, vm, iface);
       const segment = this.segments.find((s) => s.name === link.segment)!;
-      segment.setLinkUp(link.name, action === 'up');
+      await segment.setLinkUp(link.name, action === 'up');
       this.writeState();
       return reply(sock, { ok: true, link: link.name, up: action === 'up' });
     }
@@ -495,7 +500,8 @@ export class Supervisor {
     }
     this.adoptPlan(applyLinkChange(this.plan, change, 'add'));
     const q = shellQuote;
-    const configure = [`ip link set ${q(req.iface)} up`, ...change.interface.addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
+    const rename = change.interface.device === undefined ? [] : [`ip link set dev ${q(change.interface.device)} name ${q(req.iface)}`];
+    const configure = [...rename, `ip link set ${q(req.iface)} up`, ...change.interface.addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
     const r = await rt.agent.exec(configure);
     if (r.exitCode !== 0)
       throw new LabRuntimeError(`VM ${req.vm}: ${req.iface} is plugged into ${change.segment} but configuring it failed: ${r.stderr.toString().trim()}`);

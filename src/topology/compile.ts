@@ -6,6 +6,8 @@
 //   - ports of a segment: sorted by VM name, then interface number;
 //   - UDP ports: the k-th ucast port of the lab (in that order) gets
 //     enginePort 20000+2k and vmPort 20001+2k (each lab has its own network namespace);
+//   - switches, hubs and point-to-point links: Linux bridge br<n> for the n-th of them,
+//     veth pair vp<k> / vp<k>-br for the k-th port (names inside the lab's namespace);
 //   - tap devices: ul-<lab hash>-<n> for the n-th tap port, bridges ulb-<lab hash>-<n>.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -13,6 +15,7 @@ import { UmlabError } from '../errors.ts';
 import { ipv4HostAt, ipv4Size, parseCidr, withoutPrefix } from './address.ts';
 import { assignMacs, macKey } from './mac.ts';
 import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
+import { bridgePortOf, interfaceKernelArg } from './plan.ts';
 import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
 export const FIRST_UDP_PORT = 20000;
@@ -56,8 +59,13 @@ export interface Member {
 /** Lab-wide counters and names the kind planners share. */
 export interface PlanEnv {
   runDir: string;
+  switching: 'bridge' | 'userspace';
   /** UDP port pair for the next ucast port of the lab. */
   nextUcastPorts(): { vmPort: number; enginePort: number };
+  /** veth device (in the lab's namespace) for the next VM port of a switch, hub or wire. */
+  nextVmPortDevice(): string;
+  /** Linux bridge (in the lab's namespace) for the next switch, hub or wire. */
+  nextSegmentBridge(): string;
   /** Host tap device for the next tap port of the lab (at most 15 characters, as Linux requires). */
   nextTapDevice(): string;
   /** Linux bridge for the next tap segment that has more than one port. */
@@ -66,8 +74,10 @@ export interface PlanEnv {
 
 interface PlannedSegment {
   ports: PortPlan[];
-  /** The `ethN=` value of each member, in member order. */
+  /** The `ethN=` value of each member, in member order (what follows `vecN:` when `vector`). */
   umlArgs: string[];
+  /** The members are UML vector devices (vecN) rather than eth devices. */
+  vector?: boolean;
   options: Record<string, unknown>;
   needs: string[];
 }
@@ -78,7 +88,7 @@ interface KindPlanner<S extends SegmentSpec> {
   plan(segment: S, members: Member[], env: PlanEnv): PlannedSegment;
 }
 
-/** Ports for the ucast-based engines (switch, hub, wire, slirp): the VM listens on vmPort, sends to enginePort. */
+/** Ports for the ucast-based engine (slirp gateways): the VM listens on vmPort, sends to enginePort. */
 function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
   const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), capture: m.capture }));
   const umlArgs = ports.map((p) => `ucast,${p.mac},127.0.0.1,${p.vmPort},${p.enginePort}`);
@@ -87,28 +97,48 @@ function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlAr
   return { ports, umlArgs, range };
 }
 
+/** What follows `vecN:` for a VM port on a veth device: UML's vector driver in raw mode
+ *  (batched reads and writes, TCP segmentation offload through the virtio-net header). */
+export const vectorUmlArg = (device: string, mac: string) => `transport=raw,ifname=${device},mac=${mac},depth=128,gro=1`;
+
+/** Switches, hubs and wires run on a Linux bridge in the lab's namespace: a veth pair per VM port. */
+function bridgeSegment(members: Member[], env: PlanEnv, what: string, options: Record<string, unknown>): PlannedSegment {
+  const bridge = env.nextSegmentBridge();
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, device: env.nextVmPortDevice(), capture: m.capture }));
+  const devices = ports.map((p) => p.device!);
+  const captured = new Set(ports.filter((p) => p.capture !== null).map((p) => p.link)).size;
+  return {
+    ports,
+    umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac)),
+    vector: true,
+    options: { ...options, bridge },
+    needs: [
+      `Linux bridge ${bridge} as ${what}, with veth pairs ${devices.map((d) => `${d}/${bridgePortOf(d)}`).join(', ') || '(none)'} (in the lab's network namespace)`,
+      ...(captured > 0 ? [`tcpdump on ${captured} link(s), writing the captures`] : []),
+    ],
+  };
+}
+
+/** A switch, hub or wire: on a Linux bridge, or on umlab's userspace engine (see PlanContext.switching). */
+function forwardingSegment(members: Member[], env: PlanEnv, engine: 'switch' | 'hub' | 'wire', what: string, options: Record<string, unknown>): PlannedSegment {
+  if (env.switching === 'bridge') return bridgeSegment(members, env, what, options);
+  const { ports, umlArgs, range } = ucastPorts(members, env);
+  return { ports, umlArgs, options, needs: [`umlab ${engine} engine (node:dgram) on ${range}`] };
+}
+
 const switchPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'switch' }>> = {
   engine: 'switch',
-  plan(segment, members, env) {
-    const { ports, umlArgs, range } = ucastPorts(members, env);
-    return { ports, umlArgs, options: { ageing: segment.ageing }, needs: [`umlab switch engine (node:dgram) on ${range}`] };
-  },
+  plan: (segment, members, env) => forwardingSegment(members, env, 'switch', `a learning switch (ageing ${segment.ageing} s)`, { ageing: segment.ageing }),
 };
 
 const hubPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'hub' }>> = {
   engine: 'hub',
-  plan(_segment, members, env) {
-    const { ports, umlArgs, range } = ucastPorts(members, env);
-    return { ports, umlArgs, options: {}, needs: [`umlab hub engine (node:dgram) on ${range}`] };
-  },
+  plan: (_segment, members, env) => forwardingSegment(members, env, 'hub', 'a hub (ageing 0: every frame is flooded)', {}),
 };
 
 const p2pPlanner: KindPlanner<P2pSpec> = {
   engine: 'wire',
-  plan(_segment, members, env) {
-    const { ports, umlArgs, range } = ucastPorts(members, env);
-    return { ports, umlArgs, options: {}, needs: [`umlab wire engine (node:dgram) on ${range}`] };
-  },
+  plan: (_segment, members, env) => forwardingSegment(members, env, 'wire', 'a wire', {}),
 };
 
 const mcastPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'mcast' }>> = {
@@ -206,10 +236,30 @@ function plannerFor(kind: string): KindPlanner<SegmentSpec> {
 }
 
 /** Plans one segment with the planner of its kind (exported for tests of the registry). */
-export function planSegment(segment: SegmentSpec, members: Member[], env: PlanEnv): SegmentPlan & { umlArgs: string[] } {
+export function planSegment(segment: SegmentSpec, members: Member[], env: PlanEnv): SegmentPlan & { umlArgs: string[]; vector: boolean } {
   const planner = plannerFor(segment.kind);
   const planned = planner.plan(segment, members, env);
-  return { name: segment.name, kind: segment.kind, engine: planner.engine, ports: planned.ports, options: planned.options, needs: planned.needs, umlArgs: planned.umlArgs };
+  return {
+    name: segment.name,
+    kind: segment.kind,
+    engine: planner.engine,
+    ports: planned.ports,
+    options: planned.options,
+    needs: planned.needs,
+    umlArgs: planned.umlArgs,
+    vector: planned.vector ?? false,
+  };
+}
+
+/** The vector device that stands for ethN: vecN (UML's vector driver names its devices so). */
+export const vectorDevice = (iface: string) => iface.replace(/^eth/, 'vec');
+
+/** What a VM interface is attached to. */
+interface Attachment {
+  segment: string;
+  link: string;
+  umlArg: string;
+  vector: boolean;
 }
 
 // ---- links ---------------------------------------------------------------------
@@ -281,12 +331,17 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   let ucastIndex = 0;
   let tapIndex = 0;
   let bridgeIndex = 0;
+  let vmPortIndex = 0;
+  let segmentBridgeIndex = 0;
   const env: PlanEnv = {
     runDir,
+    switching: ctx.switching ?? 'bridge',
     nextUcastPorts: () => {
       const k = ucastIndex++;
       return { vmPort: FIRST_UDP_PORT + 1 + 2 * k, enginePort: FIRST_UDP_PORT + 2 * k };
     },
+    nextVmPortDevice: () => `vp${vmPortIndex++}`,
+    nextSegmentBridge: () => `br${segmentBridgeIndex++}`,
     nextTapDevice: () => `ul-${labHash}-${tapIndex++}`,
     nextBridge: () => `ulb-${labHash}-${bridgeIndex++}`,
   };
@@ -294,12 +349,12 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   const segments: SegmentPlan[] = [];
   const links: LinkPlan[] = [];
   /** "vm.ethN" -> what the interface is attached to. */
-  const attachment = new Map<string, { segment: string; link: string; umlArg: string }>();
+  const attachment = new Map<string, Attachment>();
   const planOne = (spec: SegmentSpec, members: Member[], linkOf: (m: Member) => LinkPlan | undefined) => {
-    const { umlArgs, ...plan } = planSegment(spec, members, env);
+    const { umlArgs, vector, ...plan } = planSegment(spec, members, env);
     segments.push(plan);
     members.forEach((m, i) => {
-      attachment.set(macKey(m.vm, m.iface), { segment: spec.name, link: m.link, umlArg: umlArgs[i]! });
+      attachment.set(macKey(m.vm, m.iface), { segment: spec.name, link: m.link, umlArg: umlArgs[i]!, vector });
       const link = linkOf(m);
       if (link) links.push(link);
     });
@@ -347,7 +402,7 @@ interface VmPlanInput {
   umlDir: string;
   disksDir: string;
   macs: Map<string, string>;
-  attachment: Map<string, { segment: string; link: string; umlArg: string }>;
+  attachment: Map<string, Attachment>;
   serial: Map<string, { name: string; target: SerialTarget }[]>;
 }
 
@@ -423,7 +478,18 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
   const interfacePlans = interfaces.map((i): InterfacePlan => {
     const key = macKey(vm.name, i.name);
     const attached = attachment.get(key)!;
-    return { name: i.name, mac: macs.get(key)!, addresses: i.addresses, dhcp: i.dhcp, proxyArp: i.proxyArp, segment: attached.segment, link: attached.link, umlArg: attached.umlArg };
+    const device = attached.vector ? vectorDevice(i.name) : undefined;
+    return {
+      name: i.name,
+      mac: macs.get(key)!,
+      addresses: i.addresses,
+      dhcp: i.dhcp,
+      proxyArp: i.proxyArp,
+      segment: attached.segment,
+      link: attached.link,
+      umlArg: attached.umlArg,
+      ...(device !== undefined && { device }),
+    };
   });
   const argv = [
     ctx.kernel,
@@ -441,7 +507,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     ...lines.filter((l) => l.name !== 'con0').map((l) => `${l.name}=${l.umlArg}`),
     // The agent's line: the last of the kernel's 64, so ssl1... stay free for the lab.
     `${AGENT_LINE}=fd:3,fd:4`,
-    ...interfacePlans.map((i) => `${i.name}=${i.umlArg}`),
+    ...interfacePlans.map(interfaceKernelArg),
   ];
   return {
     name: vm.name,

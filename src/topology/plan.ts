@@ -15,6 +15,10 @@ export interface PlanContext {
   /** Where the lab's disks live (COW files, data disks): they outlive the run directory.
    *  Default: $UMLAB_HOME/disks/<lab>, i.e. <runDir>/../../disks/<lab>. */
   disksDir?: string;
+  /** How switches, hubs and wires forward frames: on Linux bridges in the lab's namespace,
+   *  with tcpdump for the captures (the default; tcpdump needs real root), or umlab's own
+   *  engine in user space (rootless labs: tcpdump cannot run in a user namespace). */
+  switching?: 'bridge' | 'userspace';
 }
 
 export type SegmentKind = 'switch' | 'hub' | 'p2p' | 'mcast' | 'slirp' | 'tap';
@@ -133,9 +137,19 @@ export interface InterfacePlan {
   proxyArp: boolean;
   segment: string;
   link: string;
-  /** The value after `ethN=` on the kernel command line, e.g. "ucast,fe:fd:0a:00:00:01,127.0.0.1,10001,10000". */
+  /** The value after `ethN=` on the kernel command line, e.g. "ucast,fe:fd:0a:00:00:01,127.0.0.1,10001,10000";
+   *  for a vector device, what follows `vecN:`, e.g. "transport=raw,ifname=vp0,...". */
   umlArg: string;
+  /** Set for UML vector devices: the name the kernel gives the interface (vecN, N as in ethN);
+   *  the VM's init renames it to `name`. */
+  device?: string;
 }
+
+/** The kernel parameter that creates an interface: `eth0=ucast,...`, or `vec0:transport=raw,...`. */
+export const interfaceKernelArg = (i: InterfacePlan) => (i.device === undefined ? `${i.name}=${i.umlArg}` : `${i.device}:${i.umlArg}`);
+
+/** What mconsole's `remove` calls the interface: the kernel's device name. */
+export const interfaceKernelDevice = (i: InterfacePlan) => i.device ?? i.name;
 
 export interface SegmentPlan {
   name: string;
@@ -150,7 +164,9 @@ export interface SegmentPlan {
 }
 
 /** One VM interface attached to a segment. For ucast-based engines the VM listens
- *  on vmPort and sends to enginePort, both UDP on 127.0.0.1 in the lab's netns. */
+ *  on vmPort and sends to enginePort, both UDP on 127.0.0.1 in the lab's netns. For
+ *  bridge-based engines the VM's vector driver uses the veth `device` in the lab's netns,
+ *  whose peer `bridgePortOf(device)` is a port of the segment's Linux bridge. */
 export interface PortPlan {
   link: string;
   vm: string;
@@ -158,6 +174,7 @@ export interface PortPlan {
   mac: string;
   vmPort?: number;
   enginePort?: number;
+  device?: string;
   /** pcap file of this link, or null when capture is off for it. */
   capture: string | null;
 }
@@ -169,3 +186,6 @@ export interface LinkPlan {
   endpoints: { vm: string; iface: string }[];
   capture: string | null;
 }
+
+/** The bridge's end of the veth pair whose other end a VM port uses. */
+export const bridgePortOf = (device: string) => `${device}-br`;

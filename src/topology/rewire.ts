@@ -4,9 +4,10 @@
 import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from './address.ts';
 import { macFromIPv4, macFromNames } from './mac.ts';
-import type { InterfacePlan, LabPlan, LinkPlan, PortPlan, SegmentPlan } from './plan.ts';
+import { FIRST_UDP_PORT, vectorDevice, vectorUmlArg } from './compile.ts';
+import { interfaceKernelArg, interfaceKernelDevice, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
 
-/** Segment engines that can take a new port while running: one UDP pair per port. */
+/** Segment engines that can take a new port while running: a veth pair on their bridge, or a UDP pair in user space. */
 export const REWIRABLE_ENGINES: SegmentPlan['engine'][] = ['switch', 'hub'];
 
 export interface LinkAddRequest {
@@ -23,7 +24,7 @@ export interface LinkChange {
   interface: InterfacePlan;
   port: PortPlan;
   link: LinkPlan;
-  /** What mconsole is told: `config ethN=...` to add, `remove ethN` to take away. */
+  /** What mconsole is told: `config vecN:...` to add, `remove vecN` (or ethN) to take away. */
   mconsole: string;
 }
 
@@ -49,19 +50,31 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
     if (!parseCidr(address)) throw new UsageError(`bad address "${address}"`, { hint: 'give a CIDR, e.g. --ip 10.0.0.9/24' });
 
   const mac = freeMac(plan, req);
-  const usedPorts = plan.segments.flatMap((s) => s.ports.flatMap((p) => [p.enginePort ?? 0, p.vmPort ?? 0]));
-  // The compiler hands out (engine, VM) pairs upward from an even port; continue after the last.
-  const enginePort = Math.max(19998, ...usedPorts.map((p) => p - (p % 2))) + 2;
   const linkName = `${req.vm}.${req.iface}`;
   const capture = plan.capture ? `${plan.runDir}/captures/${linkName}.pcap` : null;
-  const umlArg = `ucast,${mac},127.0.0.1,${enginePort + 1},${enginePort}`;
+  const attached = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName };
+  let iface: InterfacePlan;
+  let port: PortPlan;
+  if ('bridge' in segment.options) {
+    // The compiler numbers the VM ports' veth devices vp0, vp1, ...; continue after the highest.
+    const used = plan.segments.flatMap((s) => s.ports.map((p) => Number(/^vp(\d+)$/.exec(p.device ?? '')?.[1] ?? -1)));
+    const device = `vp${Math.max(-1, ...used) + 1}`;
+    iface = { ...attached, umlArg: vectorUmlArg(device, mac), device: vectorDevice(req.iface) };
+    port = { link: linkName, vm: req.vm, iface: req.iface, mac, device, capture };
+  } else {
+    const usedPorts = plan.segments.flatMap((s) => s.ports.flatMap((p) => [p.enginePort ?? 0, p.vmPort ?? 0]));
+    // The compiler hands out (engine, VM) pairs upward from an even port; continue after the last.
+    const enginePort = Math.max(FIRST_UDP_PORT - 2, ...usedPorts.map((p) => p - (p % 2))) + 2;
+    iface = { ...attached, umlArg: `ucast,${mac},127.0.0.1,${enginePort + 1},${enginePort}` };
+    port = { link: linkName, vm: req.vm, iface: req.iface, mac, vmPort: enginePort + 1, enginePort, capture };
+  }
   return {
     vm: req.vm,
     segment: segment.name,
-    interface: { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName, umlArg },
-    port: { link: linkName, vm: req.vm, iface: req.iface, mac, vmPort: enginePort + 1, enginePort, capture },
+    interface: iface,
+    port,
     link: { name: linkName, segment: segment.name, endpoints: [{ vm: req.vm, iface: req.iface }], capture },
-    mconsole: `config ${req.iface}=${umlArg}`,
+    mconsole: `config ${interfaceKernelArg(iface)}`,
   };
 }
 
@@ -75,7 +88,7 @@ export function planLinkRemove(plan: LabPlan, vmName: string, iface: string): Li
     });
   const port = segment.ports.find((p) => p.vm === vmName && p.iface === iface)!;
   const link = plan.links.find((l) => l.name === planned.link)!;
-  return { vm: vmName, segment: segment.name, interface: planned, port, link, mconsole: `remove ${iface}` };
+  return { vm: vmName, segment: segment.name, interface: planned, port, link, mconsole: `remove ${interfaceKernelDevice(planned)}` };
 }
 
 /** The plan after a change: a new object, the old one untouched. */
@@ -90,7 +103,7 @@ export function applyLinkChange(plan: LabPlan, change: LinkChange, kind: 'add' |
         : {
             ...v,
             // The command line too, so a VM booted again (`umlab vm reboot`) keeps the change.
-            argv: add ? [...v.argv, `${change.interface.name}=${change.interface.umlArg}`] : v.argv.filter((a) => !a.startsWith(`${change.interface.name}=`)),
+            argv: add ? [...v.argv, interfaceKernelArg(change.interface)] : v.argv.filter((a) => a !== interfaceKernelArg(change.interface)),
             interfaces: add ? [...v.interfaces, change.interface].sort(byName) : v.interfaces.filter((i) => i.name !== change.interface.name),
           },
     ),

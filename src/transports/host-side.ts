@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import type { LabPlan, SegmentPlan } from '../topology/plan.ts';
+import { startTcpdump } from '../capture/tcpdump.ts';
 
 const HOST_SIDE_RECORD = 'host-side.json';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
@@ -122,7 +123,7 @@ export async function setUpTaps(plan: LabPlan, labNetns: string): Promise<void> 
       save();
       writeFileSync(IP_FORWARD, '1\n');
     }
-    for (const port of segment.ports) if (port.capture) await startTapCapture(devices[port.link]!, port.capture);
+    for (const port of segment.ports) if (port.capture) await startTcpdump(devices[port.link]!, port.capture, { detached: true });
   }
 }
 
@@ -131,22 +132,6 @@ function vmAddressesOn(plan: LabPlan, segment: SegmentPlan): string[] {
   return plan.vms.flatMap((vm) =>
     vm.interfaces.filter((i) => i.segment === segment.name).flatMap((i) => i.addresses.filter((a) => !a.includes(':')).map((a) => `${a.split('/')[0]}/32`)),
   );
-}
-
-/** tcpdump on a tap, writing the link's capture; its command line names the run directory (-w).
- *  Its messages go to a file: a pipe would break (SIGPIPE) once the CLI exits. */
-async function startTapCapture(device: string, capture: string): Promise<void> {
-  const log = capture.replace(/\.pcap$/, '') + '.tcpdump.log';
-  const logFd = openSync(log, 'w');
-  const child = spawn('tcpdump', ['-i', device, '-n', '-U', '-Z', 'root', '-s', '262144', '-w', capture], { detached: true, stdio: ['ignore', 'ignore', logFd] });
-  closeSync(logFd);
-  let exited: string | null = null;
-  child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
-  child.unref();
-  const said = () => readFileSync(log, 'utf8');
-  for (let i = 0; i < 200 && exited === null && !said().includes('listening on'); i++) await sleep(50);
-  if (!said().includes('listening on'))
-    throw new LabRuntimeError(`tcpdump on ${device} did not start${exited ? ` (it exited: ${exited})` : ''}: ${said().trim()}`);
 }
 
 /** Reverts what setUpTaps recorded: deletes bridges, restores ip_forward. Call before killing

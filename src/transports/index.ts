@@ -6,8 +6,11 @@ import type { RunningSegment } from './engines/types.ts';
 
 export type EngineStarter = (plan: SegmentPlan, options: { log: (msg: string) => void }) => Promise<RunningSegment>;
 
-const ucast: EngineStarter = async (plan, options) =>
-  (await import('./engines/ucast-engine.ts')).startUcastSegment(plan, options);
+/** Switches, hubs and wires: on a Linux bridge when the plan names one, else in user space. */
+const bridgeOrUcast: EngineStarter = async (plan, options) =>
+  'bridge' in plan.options
+    ? (await import('./engines/bridge.ts')).startBridgeSegment(plan, options)
+    : (await import('./engines/ucast-engine.ts')).startUcastSegment(plan, options);
 
 const mcast: EngineStarter = async (plan, options) =>
   (await import('./engines/mcast.ts')).startMcastSegment(plan, options);
@@ -19,9 +22,9 @@ const tap: EngineStarter = async (plan) => (await import('./engines/tap.ts')).st
 
 /** Every engine the runtime can start, by SegmentPlan.engine. */
 export const ENGINES: Partial<Record<SegmentPlan['engine'], EngineStarter>> = {
-  switch: ucast,
-  hub: ucast,
-  wire: ucast,
+  switch: bridgeOrUcast,
+  hub: bridgeOrUcast,
+  wire: bridgeOrUcast,
   mcast,
   passt,
   tap,

@@ -112,6 +112,8 @@ export function configSteps(vm: VmPlan): [string, string][] {
 /** Interfaces up and their addresses: one `ip -batch` input, in order. */
 export function ipBatch(vm: VmPlan): string[] {
   const lines = ['link set lo up'];
+  // Vector devices come up as vecN; the lab calls them ethN.
+  for (const iface of vm.interfaces) if (iface.device !== undefined) lines.push(`link set dev ${iface.device} name ${iface.name}`);
   for (const iface of vm.interfaces) {
     lines.push(`link set ${iface.name} up`);
     // ip picks the family from the address; `-6` is not accepted inside a batch.

@@ -46,9 +46,9 @@ describe('compile', () => {
       'con=null',
       'ssl=null',
       'ssl63=fd:3,fd:4',
-      'eth0=ucast,fe:fd:0a:00:00:01,127.0.0.1,20001,20000',
+      'vec0:transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1',
     ]);
-    assert.equal(p.vms[1]!.argv.at(-1), 'eth0=ucast,fe:fd:0a:00:00:02,127.0.0.1,20003,20002');
+    assert.equal(p.vms[1]!.argv.at(-1), 'vec0:transport=raw,ifname=vp1,mac=fe:fd:0a:00:00:02,depth=128,gro=1');
     assert.deepEqual(
       { lab: p.lab, source: p.source, runDir: p.runDir, rootfs: p.rootfs, umlDir: p.umlDir, capture: p.capture },
       { lab: 'two-hosts', source: '/labs/lab.yaml', runDir: '/run/umlab/t', rootfs: '/run/umlab/t/rootfs', umlDir: '/run/umlab/t/uml', capture: true },
@@ -73,7 +73,8 @@ describe('compile', () => {
           proxyArp: false,
           segment: 'sw0',
           link: 'h1.eth0',
-          umlArg: 'ucast,fe:fd:0a:00:00:01,127.0.0.1,20001,20000',
+          umlArg: 'transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1',
+          device: 'vec0',
         },
       ],
       routes: [],
@@ -87,23 +88,41 @@ describe('compile', () => {
     ]);
   });
 
-  it('plans a switch: engine, ageing, one UDP pair and one capture per port', () => {
+  it('plans a switch: engine, ageing, a bridge, one veth pair and one capture per port', () => {
     const p = plan(TWO_HOSTS.replace('sw0: {}', 'sw0: { ageing: 30 }'));
     assert.deepEqual(segment(p, 'sw0'), {
       name: 'sw0',
       kind: 'switch',
       engine: 'switch',
       ports: [
-        { link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01', vmPort: 20001, enginePort: 20000, capture: '/run/umlab/t/captures/h1.eth0.pcap' },
-        { link: 'h2.eth0', vm: 'h2', iface: 'eth0', mac: 'fe:fd:0a:00:00:02', vmPort: 20003, enginePort: 20002, capture: '/run/umlab/t/captures/h2.eth0.pcap' },
+        { link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01', device: 'vp0', capture: '/run/umlab/t/captures/h1.eth0.pcap' },
+        { link: 'h2.eth0', vm: 'h2', iface: 'eth0', mac: 'fe:fd:0a:00:00:02', device: 'vp1', capture: '/run/umlab/t/captures/h2.eth0.pcap' },
       ],
-      options: { ageing: 30 },
-      needs: ['umlab switch engine (node:dgram) on 127.0.0.1 UDP 20000-20003'],
+      options: { ageing: 30, bridge: 'br0' },
+      needs: [
+        "Linux bridge br0 as a learning switch (ageing 30 s), with veth pairs vp0/vp0-br, vp1/vp1-br (in the lab's network namespace)",
+        'tcpdump on 2 link(s), writing the captures',
+      ],
     });
     assert.deepEqual(p.links, [
       { name: 'h1.eth0', segment: 'sw0', endpoints: [{ vm: 'h1', iface: 'eth0' }], capture: '/run/umlab/t/captures/h1.eth0.pcap' },
       { name: 'h2.eth0', segment: 'sw0', endpoints: [{ vm: 'h2', iface: 'eth0' }], capture: '/run/umlab/t/captures/h2.eth0.pcap' },
     ]);
+  });
+
+  it('plans switches, hubs and wires on the userspace engine when asked (rootless labs): a UDP pair per port', () => {
+    const p = compile(loadExample('proxy-arp.yaml'), { ...ctx, switching: 'userspace' });
+    assert.deepEqual(
+      p.segments.map((s) => [s.engine, s.options['bridge'], s.ports.map((port) => `${port.enginePort}/${port.vmPort}/${port.device}`)]),
+      [
+        ['switch', undefined, ['20000/20001/undefined', '20002/20003/undefined', '20004/20005/undefined']],
+        ['wire', undefined, ['20006/20007/undefined', '20008/20009/undefined']],
+      ],
+    );
+    const r1 = p.vms.find((v) => v.name === 'r1')!;
+    assert.equal(r1.argv.at(-1), `eth1=ucast,${r1.interfaces[1]!.mac},127.0.0.1,20009,20008`);
+    assert.equal(r1.interfaces[1]!.device, undefined);
+    assert.match(p.segments[0]!.needs[0]!, /^umlab switch engine \(node:dgram\) on 127.0.0.1 UDP 20000-20005$/);
   });
 
   it('plans a hub with the hub engine', () => {
@@ -112,14 +131,15 @@ describe('compile', () => {
     assert.equal(hub.engine, 'hub');
     assert.equal(hub.kind, 'hub');
     assert.deepEqual(
-      hub.ports.map((port) => [port.link, port.enginePort, port.vmPort]),
+      hub.ports.map((port) => [port.link, port.device]),
       [
-        ['h1.eth0', 20000, 20001],
-        ['h2.eth0', 20002, 20003],
-        ['h3.eth0', 20004, 20005],
+        ['h1.eth0', 'vp0'],
+        ['h2.eth0', 'vp1'],
+        ['h3.eth0', 'vp2'],
       ],
     );
-    assert.deepEqual(hub.needs, ['umlab hub engine (node:dgram) on 127.0.0.1 UDP 20000-20005']);
+    assert.deepEqual(hub.options, { bridge: 'br0' });
+    assert.match(hub.needs[0]!, /^Linux bridge br0 as a hub \(ageing 0: every frame is flooded\)/);
   });
 
   it('plans an mcast segment: mcast,<mac>,<group>,<port>,<ttl> and no UDP ports of ours', () => {
@@ -221,13 +241,14 @@ vms:
     assert.equal(wire.engine, 'wire');
     const capture = '/run/umlab/t/captures/h3.eth0--r1.eth1.pcap';
     assert.deepEqual(
-      wire.ports.map((port) => ({ link: port.link, vm: port.vm, iface: port.iface, enginePort: port.enginePort, vmPort: port.vmPort, capture: port.capture })),
+      wire.ports.map((port) => ({ link: port.link, vm: port.vm, iface: port.iface, device: port.device, capture: port.capture })),
       [
-        // After the lan switch's three ports (20000-20005).
-        { link: 'h3.eth0--r1.eth1', vm: 'h3', iface: 'eth0', enginePort: 20006, vmPort: 20007, capture },
-        { link: 'h3.eth0--r1.eth1', vm: 'r1', iface: 'eth1', enginePort: 20008, vmPort: 20009, capture },
+        // After the lan switch's three ports (vp0-vp2).
+        { link: 'h3.eth0--r1.eth1', vm: 'h3', iface: 'eth0', device: 'vp3', capture },
+        { link: 'h3.eth0--r1.eth1', vm: 'r1', iface: 'eth1', device: 'vp4', capture },
       ],
     );
+    assert.equal(wire.options['bridge'], 'br1');
     assert.deepEqual(p.links.at(-1), {
       name: 'h3.eth0--r1.eth1',
       segment: 'h3.eth0--r1.eth1',
@@ -239,7 +260,7 @@ vms:
     });
     const r1 = p.vms.find((v) => v.name === 'r1')!;
     assert.deepEqual(r1.interfaces[1]!.segment, 'h3.eth0--r1.eth1');
-    assert.equal(r1.argv.at(-1), `eth1=ucast,${r1.interfaces[1]!.mac},127.0.0.1,20009,20008`);
+    assert.equal(r1.argv.at(-1), `vec1:transport=raw,ifname=vp4,mac=${r1.interfaces[1]!.mac},depth=128,gro=1`);
     // r1.eth1 repeats eth0's address, so its fe:fd MAC is taken: it gets the name hash.
     assert.equal(r1.interfaces[1]!.mac, macFromNames('proxy-arp', 'r1', 'eth1'));
     assert.deepEqual(r1.routes, ['10.0.0.3/32 dev eth1']);
@@ -269,8 +290,8 @@ vms:
     );
     assert.equal(h2.interfaces[1]!.mac, macFromNames('implicit', 'h2', 'eth1'));
     assert.deepEqual(
-      h2.argv.slice(-3).map((a) => a.split('=')[0]),
-      ['eth0', 'eth1', 'eth2'],
+      h2.argv.slice(-3).map((a) => a.split(':')[0]),
+      ['vec0', 'vec1', 'vec2'],
     );
     assert.deepEqual(resolveLinks(load(`name: x\nvms:\n  a: { interfaces: { eth0: { connect: b.eth0 } } }\n  b: { interfaces: { eth0: { connect: a.eth0 } } }\n`)).p2p, [
       { name: 'a.eth0--b.eth0', endpoints: [{ vm: 'a', iface: 'eth0' }, { vm: 'b', iface: 'eth0' }] },
@@ -316,18 +337,25 @@ vms:
     assert.ok(fw.startup.some((c) => c.includes('-j REJECT')) && fw.startup.some((c) => c.includes('-j DROP')));
   });
 
-  it('numbers UDP ports over declared segments in file order, then p2p links by name', () => {
+  it('numbers veth devices and bridges over declared segments in file order, then p2p links by name', () => {
     const p = compile(loadExample('all-kinds.yaml'), ctx);
-    const ports = p.segments.flatMap((s) => s.ports.filter((port) => port.enginePort !== undefined).map((port) => `${s.name}:${port.link}:${port.enginePort}`));
+    const ports = p.segments.flatMap((s) => s.ports.map((port) => `${s.name}:${port.link}:${port.device ?? port.enginePort ?? '-'}`));
     assert.deepEqual(ports, [
-      'sw0:h1.eth0:20000',
-      'sw0:r1.eth0:20002',
-      'hub0:h2.eth0:20004',
-      'hub0:r1.eth1:20006',
-      'nat0:r1.eth4:20008',
-      'h2.eth1--r1.eth5:h2.eth1--r1.eth5:20010',
-      'h2.eth1--r1.eth5:h2.eth1--r1.eth5:20012',
+      'sw0:h1.eth0:vp0',
+      'sw0:r1.eth0:vp1',
+      'hub0:h2.eth0:vp2',
+      'hub0:r1.eth1:vp3',
+      'lan0:h2.eth2:-',
+      'lan0:r1.eth2:-',
+      'up0:r1.eth3:-',
+      'nat0:r1.eth4:20000',
+      'h2.eth1--r1.eth5:h2.eth1--r1.eth5:vp4',
+      'h2.eth1--r1.eth5:h2.eth1--r1.eth5:vp5',
     ]);
+    assert.deepEqual(
+      p.segments.map((s) => s.options['bridge'] ?? '-'),
+      ['br0', 'br1', '-', false, '-', 'br2'],
+    );
     assert.deepEqual(
       p.segments.map((s) => `${s.kind}/${s.engine}`),
       ['switch/switch', 'hub/hub', 'mcast/mcast', 'tap/tap', 'slirp/passt', 'p2p/wire'],
@@ -345,7 +373,7 @@ vms:
   });
 
   it('refuses an unknown segment kind, naming the supported ones', () => {
-    const env: PlanEnv = { runDir: '/r', nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }), nextTapDevice: () => 't', nextBridge: () => 'b' };
+    const env: PlanEnv = { runDir: '/r', switching: 'bridge', nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }), nextTapDevice: () => 't', nextBridge: () => 'b', nextVmPortDevice: () => 'v', nextSegmentBridge: () => 'sb' };
     assert.throws(
       () => planSegment({ kind: 'vde', name: 'x' } as never, [], env),
       (error: unknown) => error instanceof UmlabError && error.message === 'unknown segment kind "vde": supported kinds are switch, hub, p2p, mcast, slirp, tap',

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { compile } from '../../src/topology/compile.ts';
+import { interfaceKernelArg } from '../../src/topology/plan.ts';
 import { parseLab } from '../../src/topology/load.ts';
 
 const SEED = 0x5eed;
@@ -138,7 +139,7 @@ function check(text: string, counts: { labs: number; errors: number }) {
     const plan = compile(result.lab, ctx);
     const macs = plan.vms.flatMap((v) => v.interfaces.map((i) => i.mac));
     assert.equal(new Set(macs).size, macs.length, `duplicate MAC in ${text}`);
-    for (const vm of plan.vms) for (const i of vm.interfaces) assert.ok(vm.argv.includes(`${i.name}=${i.umlArg}`));
+    for (const vm of plan.vms) for (const i of vm.interfaces) assert.ok(vm.argv.includes(interfaceKernelArg(i)));
     return;
   }
   counts.errors++;

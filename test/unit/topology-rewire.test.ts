@@ -17,29 +17,42 @@ vms:
   h2: { interfaces: { eth0: { connect: hub0, ip: 10.0.0.2/24 }, eth2: { connect: lan0 } } }
 `;
 
-function plan(): LabPlan {
+function plan(switching: 'bridge' | 'userspace' = 'bridge'): LabPlan {
   const r = parseLab(LAB, '/labs/rw.yaml');
   assert.ok('lab' in r);
-  return compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m' });
+  return compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', switching });
 }
 
 describe('planLinkAdd', () => {
-  it('gives a new port after the last UDP pair, a MAC from the address, a capture and the mconsole config line', () => {
+  it('gives a new veth after the last one, a MAC from the address, a capture and the mconsole config line', () => {
     const p = plan();
-    const maxPort = Math.max(...p.segments.flatMap((s) => s.ports.flatMap((q) => [q.enginePort ?? 0, q.vmPort ?? 0])));
+    assert.deepEqual(p.segments.flatMap((s) => s.ports.map((q) => q.device ?? '-')), ['vp0', 'vp1', '-', 'vp2', 'vp3']);
     const change = planLinkAdd(p, { vm: 'h1', iface: 'eth2', segment: 'hub0', addresses: ['10.0.0.9/24'] });
-    assert.equal(change.port.enginePort, maxPort + 1);
-    assert.equal(change.port.vmPort, maxPort + 2);
+    assert.equal(change.port.device, 'vp4');
+    assert.equal(change.interface.device, 'vec2');
     assert.equal(change.interface.mac, 'fe:fd:0a:00:00:09');
-    assert.equal(change.mconsole, `config eth2=ucast,fe:fd:0a:00:00:09,127.0.0.1,${maxPort + 2},${maxPort + 1}`);
+    const kernelArg = 'vec2:transport=raw,ifname=vp4,mac=fe:fd:0a:00:00:09,depth=128,gro=1';
+    assert.equal(change.mconsole, `config ${kernelArg}`);
     assert.equal(change.link.capture, '/run/rw/captures/h1.eth2.pcap');
     const after = applyLinkChange(p, change, 'add');
     assert.deepEqual(after.vms.find((v) => v.name === 'h1')!.interfaces.map((i) => i.name), ['eth0', 'eth1', 'eth2']);
-    assert.equal(after.vms.find((v) => v.name === 'h1')!.argv.at(-1), `eth2=ucast,fe:fd:0a:00:00:09,127.0.0.1,${maxPort + 2},${maxPort + 1}`);
+    assert.equal(after.vms.find((v) => v.name === 'h1')!.argv.at(-1), kernelArg);
+    assert.equal(planLinkRemove(after, 'h1', 'eth2').mconsole, 'remove vec2');
     assert.ok(after.segments.find((s) => s.name === 'hub0')!.ports.some((q) => q.link === 'h1.eth2'));
     assert.ok(after.links.some((l) => l.name === 'h1.eth2'));
     assert.ok(!p.links.some((l) => l.name === 'h1.eth2'), 'the old plan is untouched');
     // Removing it again gives back the original plan.
+    assert.deepEqual(applyLinkChange(after, planLinkRemove(after, 'h1', 'eth2'), 'remove'), p);
+  });
+
+  it('on the userspace engine (rootless labs), gives a new UDP pair after the last one', () => {
+    const p = plan('userspace');
+    const maxPort = Math.max(...p.segments.flatMap((s) => s.ports.flatMap((q) => [q.enginePort ?? 0, q.vmPort ?? 0])));
+    const change = planLinkAdd(p, { vm: 'h1', iface: 'eth2', segment: 'hub0', addresses: ['10.0.0.9/24'] });
+    assert.deepEqual([change.port.enginePort, change.port.vmPort, change.port.device], [maxPort + 1, maxPort + 2, undefined]);
+    assert.equal(change.mconsole, `config eth2=ucast,fe:fd:0a:00:00:09,127.0.0.1,${maxPort + 2},${maxPort + 1}`);
+    const after = applyLinkChange(p, change, 'add');
+    assert.equal(planLinkRemove(after, 'h1', 'eth2').mconsole, 'remove eth2');
     assert.deepEqual(applyLinkChange(after, planLinkRemove(after, 'h1', 'eth2'), 'remove'), p);
   });
 

@@ -20,10 +20,6 @@ export async function startTapSegment(plan: SegmentPlan): Promise<RunningSegment
       check(link);
       throw new LabRuntimeError(`segment ${plan.name} is a tap bridge: its links cannot be cut by umlab (use \`ip link set <tap> down\` on the host)`);
     },
-    onFrame(link) {
-      check(link);
-      return () => {};
-    },
     stop: async () => {},
   };
 }

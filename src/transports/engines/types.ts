@@ -17,11 +17,11 @@ export interface RunningSegment {
   name: string;
   counters(): LinkCounters[];
   /** Cut or restore a cable: while down, frames from and to that port are dropped (both ways). */
-  setLinkUp(link: string, up: boolean): void;
+  setLinkUp(link: string, up: boolean): void | Promise<void>;
   /** Whether a link is up (not cut by setLinkUp); engines whose links cannot be cut leave it out. */
   isLinkUp?(link: string): boolean;
-  /** Subscribe to frames on a link (for a live web view): returns an unsubscribe function. */
-  onFrame(link: string, cb: FrameListener): () => void;
+  /** Subscribe to frames on a link, where the engine sees them: returns an unsubscribe function. */
+  onFrame?(link: string, cb: FrameListener): () => void;
   /** Plugs in a new port while running (switches and hubs): captured from its first frame. */
   addLink?(port: PortPlan): Promise<void>;
   /** Pulls a port out: its socket closes, its capture file is completed. */

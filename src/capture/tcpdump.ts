@@ -1,0 +1,67 @@
+// A link's capture written by tcpdump, for links whose frames no umlab process sees: the
+// kernel-bridged switches, hubs and wires (captured on each VM's veth, from inside the lab's
+// namespace) and tap bridges (on the host's tap). tcpdump's command line names the capture
+// file, and so the run directory: `down` finds a stray one like any process of the lab.
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { LabRuntimeError } from '../errors.ts';
+import { PCAP_SNAPLEN } from './pcap-writer.ts';
+
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+export interface RunningCapture {
+  readonly file: string;
+  /** Ends tcpdump (SIGTERM: it writes out what it holds) and waits for it. */
+  stop(): Promise<void>;
+}
+
+export interface TcpdumpOptions {
+  /** Keep running after this process exits (the CLI's tap captures); otherwise tcpdump gets
+   *  SIGTERM when its parent dies, so a killed supervisor leaves no capture behind. */
+  detached: boolean;
+}
+
+/** Starts tcpdump on `device`, writing `file`, and resolves once it is capturing. Its messages
+ *  go to `<file without .pcap>.tcpdump.log`: a pipe would break (SIGPIPE) once a detached
+ *  tcpdump's parent exits. */
+export async function startTcpdump(device: string, file: string, options: TcpdumpOptions): Promise<RunningCapture> {
+  const log = file.replace(/\.pcap$/, '') + '.tcpdump.log';
+  const logFd = openSync(log, 'w');
+  // -U and --immediate-mode: every frame reaches the file at once (tests and the web view read
+  // it live); -Z root: as root tcpdump would otherwise switch to a user who cannot write there.
+  const tcpdump = ['tcpdump', '-i', device, '-n', '-U', '--immediate-mode', '-Z', 'root', '-s', String(PCAP_SNAPLEN), '-w', file];
+  const argv = options.detached ? tcpdump : ['setpriv', '--pdeathsig', 'TERM', '--', ...tcpdump];
+  const child = spawn(argv[0]!, argv.slice(1), { detached: options.detached, stdio: ['ignore', 'ignore', logFd] });
+  closeSync(logFd);
+  let exited: string | null = null;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = signal ?? `code ${code}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      exited = err.message;
+      resolve();
+    });
+  });
+  if (options.detached) child.unref();
+  const said = () => readFileSync(log, 'utf8');
+  for (let waited = 0; waited < START_TIMEOUT_MS && exited === null && !said().includes('listening on'); waited += 20) await sleep(20);
+  if (!said().includes('listening on')) {
+    child.kill('SIGKILL');
+    throw new LabRuntimeError(`tcpdump on ${device} did not start${exited ? ` (it exited: ${exited})` : ''}: ${said().trim()}`);
+  }
+  return {
+    file,
+    async stop() {
+      if (exited !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exit;
+      clearTimeout(killer);
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,172 @@
+// Switches, hubs and point-to-point wires on the kernel's own bridge, inside the lab's network
+// namespace. Each VM port is a veth pair: the VM's vector driver (`vecN:transport=raw,...`)
+// reads and writes one end in batches, with TCP segmentation offload, and the other end is a
+// port of the segment's Linux bridge. No umlab process sits in the data path, which is what
+// makes a switched link about as fast as UML networking gets (see bench/throughput.ts).
+//
+//   switch: the bridge learns MACs (ageing from the lab, default 300 s);
+//   hub:    ageing 0, so nothing stays learned and every frame is flooded;
+//   wire:   a bridge with two ports.
+// Every bridge floods multicast (no IGMP/MLD snooping) and forwards the link-local group
+// addresses a bridge may forward (01:80:c2:00:00:03-0f; STP BPDUs too, as STP is off): a
+// dumb switch, so labs can run STP, LLDP or 802.1X in their VMs.
+//
+// Capture: one tcpdump per captured link, on the VM's end of its veth, which sees both
+// directions. The VM's end also gives the counters (/proc/net/dev of this namespace).
+// Cutting a link sets the bridge's end of each of its veths down: nothing passes either way,
+// and the capture (on the VM's end) still shows what the VM sent into the cut cable.
+import { readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { LabRuntimeError } from '../../errors.ts';
+import { startTcpdump, type RunningCapture } from '../../capture/tcpdump.ts';
+import { bridgePortOf, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import type { LinkCounters, RunningSegment } from './types.ts';
+
+const DEFAULT_AGEING_SECONDS = 300;
+/** Group addresses 01:80:c2:00:00:0X a bridge may be told to forward (0-2 never are). */
+const FORWARD_LINK_LOCAL_GROUPS = '0xfff8';
+
+export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
+  const bridge = plan.options['bridge'];
+  if (typeof bridge !== 'string') throw new LabRuntimeError(`segment ${plan.name}: options.bridge (its Linux bridge) is missing`);
+  for (const port of plan.ports) if (port.device === undefined) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no veth device`);
+  const segment = new BridgeSegment(plan.name, bridge, options.log ?? (() => {}));
+  try {
+    await ip([`link add ${bridge} type bridge ageing_time ${ageingSeconds(plan) * 100} mcast_snooping 0 group_fwd_mask ${FORWARD_LINK_LOCAL_GROUPS}`, `link set ${bridge} up`]);
+    await Promise.all(plan.ports.map((port) => segment.addLink(port)));
+  } catch (err) {
+    await segment.stop();
+    throw err;
+  }
+  return segment;
+}
+
+function ageingSeconds(plan: SegmentPlan): number {
+  if (plan.engine === 'hub') return 0;
+  const ageing = plan.options['ageing'] ?? DEFAULT_AGEING_SECONDS;
+  if (typeof ageing !== 'number' || !(ageing >= 0))
+    throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
+  return ageing;
+}
+
+/** Runs `ip -batch`: one process for many changes. */
+async function ip(commands: string[], force = false): Promise<void> {
+  const r = await execa('ip', [...(force ? ['-force'] : []), '-batch', '-'], { input: commands.join('\n') + '\n', reject: false });
+  if (r.exitCode !== 0 && !force) throw new LabRuntimeError(`ip failed: ${String(r.stderr).trim()} (while doing: ${commands.join('; ')})`);
+}
+
+class BridgeSegment implements RunningSegment {
+  private readonly ports: PortPlan[] = [];
+  private readonly captures = new Map<string, RunningCapture>();
+  private readonly cutLinks = new Set<string>();
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly bridge: string,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** A veth pair on the bridge, and the link's capture if it has none yet (a wire's two ports share one). */
+  async addLink(port: PortPlan): Promise<void> {
+    const device = port.device!;
+    const bridgeEnd = bridgePortOf(device);
+    await ip([
+      `link add ${device} type veth peer name ${bridgeEnd}`,
+      `link set ${bridgeEnd} master ${this.bridge}`,
+      `link set ${bridgeEnd} up`,
+      `link set ${device} up`,
+    ]);
+    this.ports.push(port);
+    if (port.capture !== null && !this.captures.has(port.link)) {
+      // Set before the await, so the other port of a wire does not start a second one.
+      const starting = startTcpdump(device, port.capture, { detached: false });
+      this.captures.set(port.link, { file: port.capture, stop: () => starting.then((c) => c.stop()) });
+      try {
+        this.captures.set(port.link, await starting);
+      } catch (err) {
+        this.captures.delete(port.link);
+        throw err;
+      }
+    }
+  }
+
+  async removeLink(link: string): Promise<void> {
+    const ports = this.portsOf(link);
+    await this.captures.get(link)?.stop();
+    this.captures.delete(link);
+    this.cutLinks.delete(link);
+    for (const port of ports) this.ports.splice(this.ports.indexOf(port), 1);
+    // Deleting one end of a veth pair deletes both.
+    await ip(ports.map((p) => `link del ${p.device}`));
+  }
+
+  counters(): LinkCounters[] {
+    const stats = interfaceStats();
+    const byLink = new Map<string, LinkCounters>();
+    for (const port of this.ports) {
+      const counters = byLink.get(port.link) ?? { link: port.link, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 };
+      const s = stats.get(port.device!);
+      if (s) {
+        // What the VM sends leaves its veth end (tx there) and enters the segment (rx here).
+        counters.rxFrames += s.txPackets;
+        counters.rxBytes += s.txBytes;
+        counters.txFrames += s.rxPackets;
+        counters.txBytes += s.rxBytes;
+      }
+      byLink.set(port.link, counters);
+    }
+    return [...byLink.values()];
+  }
+
+  async setLinkUp(link: string, up: boolean): Promise<void> {
+    const ports = this.portsOf(link);
+    await ip(ports.map((p) => `link set ${bridgePortOf(p.device!)} ${up ? 'up' : 'down'}`));
+    if (up) this.cutLinks.delete(link);
+    else this.cutLinks.add(link);
+    this.log(`${this.name}: link ${link} ${up ? 'up' : 'down'}`);
+  }
+
+  isLinkUp(link: string): boolean {
+    this.portsOf(link);
+    return !this.cutLinks.has(link);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all([...this.captures.values()].map((c) => c.stop()));
+      // The namespace takes them along anyway; deleting them keeps a reused namespace clean.
+      await ip([...this.ports.map((p) => `link del ${p.device}`), `link del ${this.bridge}`], true);
+    })();
+    return this.stopping;
+  }
+
+  private portsOf(link: string): PortPlan[] {
+    const ports = this.ports.filter((p) => p.link === link);
+    if (ports.length === 0) {
+      const links = [...new Set(this.ports.map((p) => p.link))];
+      throw new LabRuntimeError(`segment ${this.name} has no link ${link} (links: ${links.join(', ') || 'none'})`);
+    }
+    return ports;
+  }
+}
+
+interface InterfaceStats {
+  rxBytes: number;
+  rxPackets: number;
+  txBytes: number;
+  txPackets: number;
+}
+
+/** Per-device counters of this process's network namespace (/proc/net is per namespace;
+ *  /sys/class/net is not: it shows the namespace that mounted /sys). */
+function interfaceStats(): Map<string, InterfaceStats> {
+  const stats = new Map<string, InterfaceStats>();
+  for (const line of readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2)) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    stats.set(m[1]!, { rxBytes: f[0]!, rxPackets: f[1]!, txBytes: f[8]!, txPackets: f[9]! });
+  }
+  return stats;
+}
