@@ -1,9 +1,12 @@
-// Benchmark: TCP throughput (iperf3) between two UML VMs over four paths, all in one
+// Benchmark: TCP throughput (iperf3) between two UML VMs over five paths, all in one
 // run, printed as ratios against (a):
-//   (a) direct   a point-to-point ucast link VM to VM, no engine: the limit for UML networking here
-//   (b) switch   umlab's switch engine, capture on
-//   (c) switch   umlab's switch engine, capture off
+//   (a) direct   a point-to-point ucast link VM to VM, no switch (UML's classic transports)
+//   (b) switch   a umlab switch, capture on (as root: a Linux bridge, vector transport, tcpdump;
+//                rootless: umlab's userspace engine)
+//   (c) switch   the same, capture off
 //   (d) daemon   uml_switch (uml-utilities, C) through UML's `daemon` transport
+//   (e) vector   a direct link on UML's vector transport (raw, over one veth pair), no
+//                switch: the limit of UML networking here, for scale
 // Not a test: figures depend on the machine and its load (shown with them).
 //
 // Fairness: one lab, the same two VMs (same kernel, memory, MTU 1500) for all four paths,
@@ -11,8 +14,9 @@
 // are measured in turns (a b c d, a b c d, ...) so that load changes hit all of them, and
 // the best run of each is kept. The VMs get (b) and (c) from the lab file (two switches,
 // the second with capture off on its ports: the same engine code as a lab with
-// `capture: false`); (a) and (d) are plugged in live through the management console
-// (`config eth2=ucast,...`, `config eth3=daemon,...`), inside the lab's namespace.
+// `capture: false`); (a), (d) and (e) are plugged in live through the management console
+// (`config eth2=ucast,...`, `config eth3=daemon,...`, `config vec4:transport=raw,...`),
+// inside the lab's namespace.
 //
 //   bash bench/throughput.sh                 # 3 rounds of 10 s
 //   bash bench/throughput.sh --rounds 2 --seconds 5
@@ -49,13 +53,14 @@ interface Path {
   /** h2's address on this path; h1 has .1 of the same /24. */
   server: string;
   /** Which host processes forward the frames (for the CPU column). */
-  forwarder: 'none' | 'engine' | 'uml_switch';
+  forwarder: 'none' | 'switch' | 'uml_switch';
 }
 const PATHS: Path[] = [
   { key: 'a', what: 'direct ucast link (no switch)', server: '10.0.2.2', forwarder: 'none' },
-  { key: 'b', what: 'umlab switch, capture on', server: '10.0.0.2', forwarder: 'engine' },
-  { key: 'c', what: 'umlab switch, capture off', server: '10.0.1.2', forwarder: 'engine' },
+  { key: 'b', what: 'umlab switch, capture on', server: '10.0.0.2', forwarder: 'switch' },
+  { key: 'c', what: 'umlab switch, capture off', server: '10.0.1.2', forwarder: 'switch' },
   { key: 'd', what: 'uml_switch (C), daemon transport', server: '10.0.3.2', forwarder: 'uml_switch' },
+  { key: 'e', what: 'direct vector link (veth, no switch)', server: '10.0.4.2', forwarder: 'none' },
 ];
 
 const LAB_YAML = `name: ${LAB}
@@ -122,8 +127,21 @@ async function setUp(): Promise<void> {
   if (!existsSync(ctl)) throw new Error('uml_switch did not create its control socket');
   await mconsole('h1', `config eth3=daemon,fe:fd:0a:00:03:01,unix,${ctl}`);
   await mconsole('h2', `config eth3=daemon,fe:fd:0a:00:03:02,unix,${ctl}`);
+  // (e): one veth pair, one end per VM, in the lab's namespace (outside umlab's vp<n> names).
+  const [ipCmd, ...ipArgs] = inLab(['ip', 'link', 'add', 'bench0', 'type', 'veth', 'peer', 'name', 'bench1']);
+  await execa(ipCmd!, ipArgs);
+  for (const end of ['bench0', 'bench1']) {
+    const [c, ...r] = inLab(['ip', 'link', 'set', end, 'up']);
+    await execa(c!, r);
+  }
+  await mconsole('h1', 'config vec4:transport=raw,ifname=bench0,mac=fe:fd:0a:00:04:01,depth=128,gro=1');
+  await mconsole('h2', 'config vec4:transport=raw,ifname=bench1,mac=fe:fd:0a:00:04:02,depth=128,gro=1');
   for (const [vm, host] of [['h1', 1], ['h2', 2]] as const) {
-    await vmExec(vm, `ip addr add 10.0.2.${host}/24 dev eth2 && ip link set eth2 up && ip addr add 10.0.3.${host}/24 dev eth3 && ip link set eth3 up`);
+    await vmExec(
+      vm,
+      `ip addr add 10.0.2.${host}/24 dev eth2 && ip link set eth2 up && ip addr add 10.0.3.${host}/24 dev eth3 && ip link set eth3 up && ` +
+        `ip addr add 10.0.4.${host}/24 dev vec4 && ip link set vec4 up`,
+    );
   }
   await vmExec('h2', `iperf3 -s -D -p ${IPERF_PORT}`);
   for (const path of PATHS) await vmExec('h1', `ping -c1 -W5 ${path.server} >/dev/null`);
@@ -131,7 +149,7 @@ async function setUp(): Promise<void> {
 
 /** Per-interface MTU and memory, printed so the comparison can be checked. */
 async function describeVms(): Promise<string> {
-  const out = await vmExec('h1', 'for i in eth0 eth1 eth2 eth3; do printf "%s=%s " $i $(cat /sys/class/net/$i/mtu); done; grep MemTotal /proc/meminfo');
+  const out = await vmExec('h1', 'for i in eth0 eth1 eth2 eth3 vec4; do printf "%s=%s " $i $(cat /sys/class/net/$i/mtu); done; grep MemTotal /proc/meminfo');
   return out.trim().replace(/\s+/g, ' ');
 }
 
@@ -156,9 +174,11 @@ function cpuSeconds(pick: (pid: number, cmdline: string) => boolean, reaped = fa
   return ticks / 100; // USER_HZ
 }
 const vmCpu = () => cpuSeconds((_, c) => c.includes('linux.uml') && c.includes(runDir), true);
+// A bridged switch forwards in the kernel (charged to the VMs); its host processes are the
+// tcpdumps writing the captures. The userspace engine is the supervisor itself.
 const forwarderCpu = (path: Path) =>
-  path.forwarder === 'engine'
-    ? cpuSeconds((pid) => pid === supervisorPid)
+  path.forwarder === 'switch'
+    ? cpuSeconds((pid, c) => pid === supervisorPid || (c.includes('tcpdump\0') && c.includes(runDir)))
     : path.forwarder === 'uml_switch'
       ? cpuSeconds((_, c) => c.startsWith('uml_switch\0') && c.includes(runDir))
       : 0;
@@ -209,7 +229,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 const fmt = (n: number, width: number, digits = 2) => n.toFixed(digits).padStart(width);
 
 try {
-  console.log(`throughput benchmark: iperf3 -t ${SECONDS}, ${ROUNDS} rounds, VMs of ${MEMORY}, ${cpus().length} CPUs, ${process.getuid?.() === 0 ? 'as root (ip netns)' : 'rootless'}`);
+  console.log(`throughput benchmark: iperf3 -t ${SECONDS}, ${ROUNDS} rounds, VMs of ${MEMORY}, ${cpus().length} CPUs, ${process.getuid?.() === 0 ? 'as root (ip netns): switches on Linux bridges' : 'rootless: switches on the userspace engine'}`);
   console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await setUp();
   console.log(`h1: ${await describeVms()}`);
@@ -225,15 +245,15 @@ try {
   }
   const best = new Map(PATHS.map((p) => [p.key, runs.get(p.key)!.reduce((x, y) => (y.gbps > x.gbps ? y : x))]));
   const a = best.get('a')!.gbps;
-  console.log('\n(best run of each)                     Gbit/s  ratio to (a)  CPU s/GB: VMs  forwarder');
+  console.log('\n(best run of each)                         Gbit/s  ratio to (a)  CPU s/GB: VMs  forwarder');
   for (const path of PATHS) {
     const r = best.get(path.key)!;
     const fw = path.forwarder === 'none' ? '-'.padStart(9) : fmt(r.forwarderCpuPerGB, 9);
-    console.log(`(${path.key}) ${path.what.padEnd(34)} ${fmt(r.gbps, 6)}  ${fmt(r.gbps / a, 12)}  ${fmt(r.vmCpuPerGB, 13)}  ${fw}`);
+    console.log(`(${path.key}) ${path.what.padEnd(38)} ${fmt(r.gbps, 6)}  ${fmt(r.gbps / a, 12)}  ${fmt(r.vmCpuPerGB, 13)}  ${fw}`);
   }
   const b = best.get('b')!.gbps;
   const d = best.get('d')!.gbps;
-  console.log(`(b)/(d) = ${(b / d).toFixed(2)}`);
+  console.log(`(b)/(d) = ${(b / d).toFixed(2)}; (b)/(e) = ${(b / best.get('e')!.gbps).toFixed(2)}`);
   console.log(`targets: (b) >= 0.7 x (a): ${b / a >= 0.7 ? 'met' : 'NOT met'} (${(b / a).toFixed(2)}); (b) >= 1.5 x (d): ${b / d >= 1.5 ? 'met' : 'NOT met'} (${(b / d).toFixed(2)})`);
   console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
