@@ -128,7 +128,7 @@ function forwardingSegment(members: Member[], env: PlanEnv, engine: 'switch' | '
 
 const switchPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'switch' }>> = {
   engine: 'switch',
-  plan: (segment, members, env) => forwardingSegment(members, env, 'switch', `a learning switch (ageing ${segment.ageing} s)`, { ageing: segment.ageing }),
+  plan: (segment, members, env) => forwardingSegment(members, env, 'switch', `a learning switch (ageing ${segment.ageing ? `${segment.ageing} s` : 'never'})`, { ageing: segment.ageing }),
 };
 
 const hubPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'hub' }>> = {

@@ -209,6 +209,22 @@ test('switch: a learned MAC ages out and is flooded again', async (t) => {
   await c.waitForTag('aged');
 });
 
+test('switch: ageing 0 never forgets a learned MAC', async (t) => {
+  const lab = await startLab('switch', 3, { options: { ageing: 0 } });
+  t.after(() => lab.close());
+  const [a, b, c] = lab.vms as [FakeVm, FakeVm, FakeVm];
+  const [pa, pb] = lab.enginePorts as [number, number];
+
+  b.send(pb, BROADCAST, 'b-hello');
+  await c.waitForTag('b-hello');
+  await sleep(50);
+  a.send(pa, b.mac, 'remembered');
+  a.send(pa, BROADCAST, 'marker');
+  await c.waitForTag('marker');
+  await b.waitForTag('remembered');
+  assert.ok(!c.tags().includes('remembered'), 'b stays learned: c must not see unicast to it');
+});
+
 test('switch: a MAC that moves to another port is re-learned there', async (t) => {
   const lab = await startLab('switch', 3);
   t.after(() => lab.close());

@@ -23,6 +23,10 @@ import { bridgePortOf, type PortPlan, type SegmentPlan } from '../../topology/pl
 import type { LinkCounters, RunningSegment } from './types.ts';
 
 const DEFAULT_AGEING_SECONDS = 300;
+/** The longest a bridge keeps a MAC (2^32-1 centiseconds, 497 days): the lab format's "0 never forgets". */
+const NEVER_FORGET_CENTISECONDS = 4294967295;
+/** A bridge that forgets at once floods every frame: a hub. */
+const HUB_AGEING_CENTISECONDS = 0;
 /** Group addresses 01:80:c2:00:00:0X a bridge may be told to forward (0-2 never are). */
 const FORWARD_LINK_LOCAL_GROUPS = '0xfff8';
 
@@ -32,7 +36,7 @@ export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (ms
   for (const port of plan.ports) if (port.device === undefined) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no veth device`);
   const segment = new BridgeSegment(plan.name, bridge, options.log ?? (() => {}));
   try {
-    await ip([`link add ${bridge} type bridge ageing_time ${ageingSeconds(plan) * 100} mcast_snooping 0 group_fwd_mask ${FORWARD_LINK_LOCAL_GROUPS}`, `link set ${bridge} up`]);
+    await ip([`link add ${bridge} type bridge ageing_time ${ageingCentiseconds(plan)} mcast_snooping 0 group_fwd_mask ${FORWARD_LINK_LOCAL_GROUPS}`, `link set ${bridge} up`]);
     await Promise.all(plan.ports.map((port) => segment.addLink(port)));
   } catch (err) {
     await segment.stop();
@@ -41,12 +45,12 @@ export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (ms
   return segment;
 }
 
-function ageingSeconds(plan: SegmentPlan): number {
-  if (plan.engine === 'hub') return 0;
+function ageingCentiseconds(plan: SegmentPlan): number {
+  if (plan.engine === 'hub') return HUB_AGEING_CENTISECONDS;
   const ageing = plan.options['ageing'] ?? DEFAULT_AGEING_SECONDS;
   if (typeof ageing !== 'number' || !(ageing >= 0))
     throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
-  return ageing;
+  return ageing === 0 ? NEVER_FORGET_CENTISECONDS : Math.min(Math.round(ageing * 100), NEVER_FORGET_CENTISECONDS);
 }
 
 /** Runs `ip -batch`: one process for many changes. */

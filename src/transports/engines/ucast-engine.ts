@@ -130,7 +130,8 @@ export class UcastSegment implements RunningSegment {
     ageingSeconds: number,
     private readonly log: (msg: string) => void,
   ) {
-    this.ageingMicros = ageingSeconds * 1_000_000;
+    // 0 means never forget (the lab format's promise).
+    this.ageingMicros = ageingSeconds === 0 ? Infinity : ageingSeconds * 1_000_000;
   }
 
   async addPort(plan: PortPlan): Promise<void> {
