@@ -23,8 +23,8 @@ function labYaml(n: number): string {
   return `name: bench-${n}\nswitches: { sw0: {} }\ndefaults: { memory: ${MEMORY} }\nvms:\n${vms.join('\n')}\n`;
 }
 
-/** Seconds from `umlab up` to ready, and PSS (MiB) per VM once idle. */
-async function umlabUp(n: number, home: string): Promise<{ seconds: number; pssMiB: number }> {
+/** Seconds from `umlab up` to ready, and PSS (MiB) per VM once idle, of the VM and of its link's capture. */
+async function umlabUp(n: number, home: string): Promise<{ seconds: number; pssMiB: number; capturePssMiB: number }> {
   const file = join(home, `bench-${n}.yaml`);
   writeFileSync(file, labYaml(n));
   const env = { UMLAB_HOME: home };
@@ -32,21 +32,25 @@ async function umlabUp(n: number, home: string): Promise<{ seconds: number; pssM
   await execa(UMLAB, ['up', '-q', file], { env });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await new Promise((r) => setTimeout(r, 5000)); // idle
-  const pss = vmPssMiB(join(home, 'labs', `bench-${n}`));
+  const runDir = join(home, 'labs', `bench-${n}`);
+  const pss = pssMiB(runDir, 'linux.uml');
+  // As root, a tcpdump per captured link writes the captures (rootless: the supervisor does).
+  const capturePss = pssMiB(runDir, 'tcpdump');
   await execa(UMLAB, ['down', `bench-${n}`], { env });
-  return { seconds, pssMiB: pss / n };
+  return { seconds, pssMiB: pss / n, capturePssMiB: capturePss / n };
 }
 
-/** Sum of PSS over the lab's VM processes. A UML VM is several host processes: its
- *  helper threads share the kernel's address space (same rollup, counted once), its
- *  user-space processes have their own. PSS splits pages shared between VMs fairly. */
-function vmPssMiB(runDir: string): number {
+/** Sum of PSS over the lab's processes whose command line has `program` (linux.uml: the VMs).
+ *  A UML VM is several host processes: its helper threads share the kernel's address space
+ *  (same rollup, counted once), its user-space processes have their own. PSS splits pages
+ *  shared between VMs fairly. */
+function pssMiB(runDir: string, program: string): number {
   const seen = new Set<string>();
   let kib = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.includes('linux.uml') || !cmdline.includes(runDir)) continue;
+      if (!cmdline.includes(program) || !cmdline.includes(runDir)) continue;
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const key = rollup.slice(rollup.indexOf('\n'));
       if (seen.has(key)) continue;
@@ -89,7 +93,7 @@ await execa('bash', [join(ROOT, 'scripts/bundle.sh')]); // not timed: the launch
 const home = mkdtempSync(join(tmpdir(), 'umlab-bench-'));
 mkdirSync(home, { recursive: true });
 console.log(`umlab up benchmark: VMs of ${MEMORY} on one switch, ${process.getuid?.() === 0 ? 'as root (ip netns)' : 'rootless'}`);
-console.log('VMs  bare boot (s)  umlab up (s)  ratio  PSS per idle VM (MiB)');
+console.log('VMs  bare boot (s)  umlab up (s)  ratio  PSS per idle VM (MiB)  + its link\'s tcpdump (MiB)');
 try {
   for (const n of sizes.length ? sizes : [2, 10, 20]) {
     const bareDir = mkdtempSync(join(tmpdir(), 'umlab-bare-'));
@@ -97,7 +101,7 @@ try {
     rmSync(bareDir, { recursive: true, force: true });
     const up = await umlabUp(n, home);
     console.log(
-      `${String(n).padStart(3)}  ${bare.toFixed(2).padStart(13)}  ${up.seconds.toFixed(2).padStart(12)}  ${(up.seconds / bare).toFixed(2).padStart(5)}  ${up.pssMiB.toFixed(1).padStart(21)}`,
+      `${String(n).padStart(3)}  ${bare.toFixed(2).padStart(13)}  ${up.seconds.toFixed(2).padStart(12)}  ${(up.seconds / bare).toFixed(2).padStart(5)}  ${up.pssMiB.toFixed(1).padStart(21)}  ${up.capturePssMiB.toFixed(1).padStart(28)}`,
     );
   }
 } finally {

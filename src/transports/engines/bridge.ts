@@ -36,8 +36,13 @@ export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (ms
   for (const port of plan.ports) if (port.device === undefined) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no veth device`);
   const segment = new BridgeSegment(plan.name, bridge, options.log ?? (() => {}));
   try {
-    await ip([`link add ${bridge} type bridge ageing_time ${ageingCentiseconds(plan)} mcast_snooping 0 group_fwd_mask ${FORWARD_LINK_LOCAL_GROUPS}`, `link set ${bridge} up`]);
-    await Promise.all(plan.ports.map((port) => segment.addLink(port)));
+    // One `ip` for the bridge and every port, then the captures side by side.
+    await ip([
+      `link add ${bridge} type bridge ageing_time ${ageingCentiseconds(plan)} mcast_snooping 0 group_fwd_mask ${FORWARD_LINK_LOCAL_GROUPS}`,
+      `link set ${bridge} up`,
+      ...plan.ports.flatMap((port) => vethCommands(port.device!, bridge)),
+    ]);
+    await Promise.all(plan.ports.map((port) => segment.plugIn(port)));
   } catch (err) {
     await segment.stop();
     throw err;
@@ -51,6 +56,12 @@ function ageingCentiseconds(plan: SegmentPlan): number {
   if (typeof ageing !== 'number' || !(ageing >= 0))
     throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
   return ageing === 0 ? NEVER_FORGET_CENTISECONDS : Math.min(Math.round(ageing * 100), NEVER_FORGET_CENTISECONDS);
+}
+
+/** A VM port: the veth pair, its bridge end on the bridge, both ends up. */
+function vethCommands(device: string, bridge: string): string[] {
+  const bridgeEnd = bridgePortOf(device);
+  return [`link add ${device} type veth peer name ${bridgeEnd}`, `link set ${bridgeEnd} master ${bridge}`, `link set ${bridgeEnd} up`, `link set ${device} up`];
 }
 
 /** Runs `ip -batch`: one process for many changes. */
@@ -71,16 +82,15 @@ class BridgeSegment implements RunningSegment {
     private readonly log: (msg: string) => void,
   ) {}
 
-  /** A veth pair on the bridge, and the link's capture if it has none yet (a wire's two ports share one). */
+  /** A new port while running: a veth pair on the bridge, then its capture. */
   async addLink(port: PortPlan): Promise<void> {
+    await ip(vethCommands(port.device!, this.bridge));
+    await this.plugIn(port);
+  }
+
+  /** Takes a port whose veth pair exists, and starts the link's capture if it has none yet (a wire's two ports share one). */
+  async plugIn(port: PortPlan): Promise<void> {
     const device = port.device!;
-    const bridgeEnd = bridgePortOf(device);
-    await ip([
-      `link add ${device} type veth peer name ${bridgeEnd}`,
-      `link set ${bridgeEnd} master ${this.bridge}`,
-      `link set ${bridgeEnd} up`,
-      `link set ${device} up`,
-    ]);
     this.ports.push(port);
     if (port.capture !== null && !this.captures.has(port.link)) {
       // Set before the await, so the other port of a wire does not start a second one.
