@@ -41,7 +41,7 @@ describe('two-hosts lab on real UML VMs', () => {
     const h1 = list.find((l) => l.link === 'h1.eth0');
     assert.ok(h1?.capture, `h1.eth0 in ${JSON.stringify(list)}`);
     linkCapture = h1.capture;
-    await new Promise((r) => setTimeout(r, 200)); // the writer flushes every ~50 ms
+    await new Promise((r) => setTimeout(r, 200)); // let the last frames reach the file
     const frames = await readCapture(linkCapture);
     const arpRequest = frames.find((f) => f.arp?.op === 1 && f.arp.targetIp === '10.0.0.2' && f.arp.senderIp === '10.0.0.1');
     const arpReply = frames.find((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.2');
