@@ -40,6 +40,11 @@ const segmentsOf = (plan: LabPlan, engine: SegmentPlan['engine']) => plan.segmen
 export function checkHostSide(plan: LabPlan, findCommand: (name: string) => string | null): void {
   if (segmentsOf(plan, 'passt').length > 0 && !findCommand('passt'))
     throw new MissingDependencyError('slirp gateways need passt, which is not installed', { hint: 'install it with: sudo apt-get install -y passt' });
+  const bridged = plan.segments.filter((s) => 'bridge' in s.options && s.ports.some((p) => p.capture !== null));
+  if (bridged.length > 0 && !findCommand('tcpdump'))
+    throw new MissingDependencyError(`capturing the links of ${bridged.map((s) => s.name).join(', ')} needs tcpdump, which is not installed`, {
+      hint: 'install it with: sudo apt-get install -y tcpdump   (or set `capture: false` in the lab)',
+    });
   const taps = segmentsOf(plan, 'tap');
   if (taps.length === 0) return;
   if (process.getuid?.() !== 0)
