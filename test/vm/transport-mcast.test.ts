@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture } from '../../src/capture/decode.ts';
 import { netnsName } from '../../src/runtime/namespace.ts';
-import { assertNothingLeft, cleanHome, makeHome, ROOT, sleep, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, ROOT, eventually, sleep, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = 'mcast-pair';
 const FIXTURE = join(ROOT, 'test/vm/labs/mcast-pair.yaml');
@@ -48,16 +48,17 @@ describe('multicast group', () => {
       const seenOnHost = await host.stop();
       assert.deepEqual(seenOnHost, [], 'multicast datagrams of the lab on a host interface');
 
-      await sleep(200);
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
       assert.deepEqual(list.map((l) => l.link).sort(), ['a.eth0', 'b.eth0']);
       for (const { link, capture } of list) {
-        const frames = await readCapture(capture);
-        const echoes = (type: number) => frames.filter((f) => f.icmp?.type === type).map((f) => f.icmp!.seq);
-        // A group is a shared medium: each link's capture holds the whole conversation, each frame once.
-        assert.deepEqual(echoes(8), [1, 2, 3], `${link}: echo requests`);
-        assert.deepEqual(echoes(0), [1, 2, 3], `${link}: echo replies`);
-        assert.ok(frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.4.0.2'), `${link}: ARP request`);
+        await eventually(async () => {
+          const frames = await readCapture(capture);
+          const echoes = (type: number) => frames.filter((f) => f.icmp?.type === type).map((f) => f.icmp!.seq);
+          // A group is a shared medium: each link's capture holds the whole conversation, each frame once.
+          assert.deepEqual(echoes(8), [1, 2, 3], `${link}: echo requests`);
+          assert.deepEqual(echoes(0), [1, 2, 3], `${link}: echo replies`);
+          assert.ok(frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.4.0.2'), `${link}: ARP request`);
+        });
       }
       const status = JSON.parse((await umlabOk(home, ['status', LAB, '--json'])).stdout) as { status: { links: { link: string; rxFrames: number; txFrames: number }[] } };
       const a = status.status.links.find((l) => l.link === 'a.eth0')!;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture, type DecodedFrame } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, sleep, TSX, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, eventually, TSX, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = 'mixed-kinds';
 const FIXTURE = join(ROOT, 'test/vm/labs/mixed-kinds.yaml');
@@ -50,7 +50,6 @@ describe('every kind in one lab', { skip: !isRoot && 'the tap segment needs root
         await inNs.catch(() => {});
       }
 
-      await sleep(300);
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
       const frames = async (link: string): Promise<DecodedFrame[]> => {
         const entry = list.find((l) => l.link === link);
@@ -59,12 +58,14 @@ describe('every kind in one lab', { skip: !isRoot && 'the tap segment needs root
       };
       const echoed = (fs: DecodedFrame[], from: string, to: string) =>
         fs.some((f) => f.icmp?.type === 8 && f.ip?.src === from && f.ip.dst === to) && fs.some((f) => f.icmp?.type === 0 && f.ip?.src === to && f.ip.dst === from);
-      assert.ok(echoed(await frames('r1.eth0'), '10.6.0.1', '10.6.0.254'), 'switch link r1.eth0');
-      assert.ok(echoed(await frames('r1.eth1'), '10.6.1.1', '10.6.1.254'), 'multicast link r1.eth1');
-      assert.ok(echoed(await frames('r1.eth3'), '10.6.3.254', '10.6.3.1'), 'tap link r1.eth3');
-      assert.ok(echoed(await frames('h3.eth0--r1.eth4'), '10.6.4.2', '10.6.4.1'), 'point-to-point link');
-      const gateway = await frames('r1.eth2');
-      assert.ok(gateway.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === '10.6.2.2' && f.tcp.dstPort === port), 'gateway link r1.eth2');
+      await eventually(async () => {
+        assert.ok(echoed(await frames('r1.eth0'), '10.6.0.1', '10.6.0.254'), 'switch link r1.eth0');
+        assert.ok(echoed(await frames('r1.eth1'), '10.6.1.1', '10.6.1.254'), 'multicast link r1.eth1');
+        assert.ok(echoed(await frames('r1.eth3'), '10.6.3.254', '10.6.3.1'), 'tap link r1.eth3');
+        assert.ok(echoed(await frames('h3.eth0--r1.eth4'), '10.6.4.2', '10.6.4.1'), 'point-to-point link');
+        const gateway = await frames('r1.eth2');
+        assert.ok(gateway.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === '10.6.2.2' && f.tcp.dstPort === port), 'gateway link r1.eth2');
+      });
     } finally {
       await umlabOk(home, ['down', LAB]);
       await assertNothingLeft(home, LAB);

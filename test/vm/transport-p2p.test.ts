@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, makeHome, ROOT, sleep, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, ROOT, eventually, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = 'p2p-pair';
 const LINK = 'a.eth0--b.eth0';
@@ -19,16 +19,17 @@ describe('point-to-point link', () => {
     try {
       await vmExec(home, LAB, 'a', 'ping -c3 -i0.2 -W5 10.3.0.2');
       await vmExec(home, LAB, 'b', 'ping -c2 -i0.2 -W5 10.3.0.1');
-      await sleep(200);
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
       assert.deepEqual(list.map((l) => l.link), [LINK]);
-      const frames = await readCapture(list[0]!.capture);
-      const echoes = (type: number, src: string) => frames.filter((f) => f.icmp?.type === type && f.ip?.src === src).map((f) => f.icmp!.seq);
-      // Each frame once: a wire writes the frame when it enters, not again when it leaves.
-      assert.deepEqual(echoes(8, '10.3.0.1'), [1, 2, 3], 'echo requests a -> b');
-      assert.deepEqual(echoes(0, '10.3.0.2'), [1, 2, 3], 'echo replies b -> a');
-      assert.deepEqual(echoes(8, '10.3.0.2'), [1, 2], 'echo requests b -> a');
-      assert.ok(frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.3.0.2'), 'the ARP request of a');
+      await eventually(async () => {
+        const frames = await readCapture(list[0]!.capture);
+        const echoes = (type: number, src: string) => frames.filter((f) => f.icmp?.type === type && f.ip?.src === src).map((f) => f.icmp!.seq);
+        // Each frame once, though the link has two ends.
+        assert.deepEqual(echoes(8, '10.3.0.1'), [1, 2, 3], 'echo requests a -> b');
+        assert.deepEqual(echoes(0, '10.3.0.2'), [1, 2, 3], 'echo replies b -> a');
+        assert.deepEqual(echoes(8, '10.3.0.2'), [1, 2], 'echo requests b -> a');
+        assert.ok(frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.3.0.2'), 'the ARP request of a');
+      });
     } finally {
       await umlabOk(home, ['down', LAB]);
       await assertNothingLeft(home, LAB);

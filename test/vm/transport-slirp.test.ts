@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, makeHome, sleep, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, eventually, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = 'slirp-gateway';
 const GUEST_PORT = 8000;
@@ -73,16 +73,17 @@ vms:
       const response = await fetch(`http://127.0.0.1:${forwardedPort}/index.html`, { signal: AbortSignal.timeout(15_000) });
       assert.equal(await response.text(), `vm-${token}\n`);
 
-      await sleep(200);
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
       assert.deepEqual(list.map((l) => l.link), ['web.eth0']);
-      const frames = await readCapture(list[0]!.capture);
-      const dhcp = frames.filter((f) => f.udp && [67, 68].includes(f.udp.dstPort));
-      assert.ok(dhcp.some((f) => f.udp!.dstPort === 67) && dhcp.some((f) => f.udp!.dstPort === 68), 'DHCP request and answer');
-      const syn = (dst: string, port: number) => frames.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === dst && f.tcp.dstPort === port);
-      assert.ok(syn('10.0.2.2', hostPort), 'the VM connecting to the gateway');
-      assert.ok(syn('10.0.2.15', GUEST_PORT), 'the forwarded connection arriving at the VM');
-      assert.ok(frames.some((f) => f.tcp && f.ip?.src === '10.0.2.15' && f.tcp.srcPort === GUEST_PORT && f.tcp.payloadLength > 0), 'the VM answering');
+      await eventually(async () => {
+        const frames = await readCapture(list[0]!.capture);
+        const dhcp = frames.filter((f) => f.udp && [67, 68].includes(f.udp.dstPort));
+        assert.ok(dhcp.some((f) => f.udp!.dstPort === 67) && dhcp.some((f) => f.udp!.dstPort === 68), 'DHCP request and answer');
+        const syn = (dst: string, port: number) => frames.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === dst && f.tcp.dstPort === port);
+        assert.ok(syn('10.0.2.2', hostPort), 'the VM connecting to the gateway');
+        assert.ok(syn('10.0.2.15', GUEST_PORT), 'the forwarded connection arriving at the VM');
+        assert.ok(frames.some((f) => f.tcp && f.ip?.src === '10.0.2.15' && f.tcp.srcPort === GUEST_PORT && f.tcp.payloadLength > 0), 'the VM answering');
+      });
     } finally {
       await umlabOk(home, ['down', LAB]);
       await assertNothingLeft(home, LAB);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, sleep, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, eventually, TSX, umlabOk } from './helpers.ts';
 
 const LAB = 'tap-pair';
 const FIXTURE = join(ROOT, 'test/vm/labs/tap-pair.yaml');
@@ -53,16 +53,17 @@ describe('tap bridge', { skip: !isRoot && 'tap segments need root' }, () => {
       // The VMs reach each other through the bridge as well.
       await umlabOk(home, ['exec', '--lab', LAB, 'a', '--', 'ping -c1 -W5 10.5.0.2']);
 
-      await sleep(300);
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
       const captureOf = async (link: string) => readCapture(list.find((l) => l.link === link)!.capture);
-      const a = await captureOf('a.eth0');
-      const echoes = (type: number, src: string) => a.filter((f) => f.icmp?.type === type && f.ip?.src === src).map((f) => f.icmp!.seq);
-      assert.deepEqual(echoes(8, '10.5.0.254'), [1, 2, 3], 'echo requests from the host side on a.eth0');
-      assert.deepEqual(echoes(0, '10.5.0.1'), [1, 2, 3], 'echo replies on a.eth0');
-      const b = await captureOf('b.eth0');
-      assert.ok(b.some((f) => f.tcp?.flags === 'S' && f.ip?.src === '10.5.0.254' && f.tcp.dstPort === 8000), 'the TCP connection to b');
-      assert.ok(b.some((f) => f.tcp && f.ip?.src === '10.5.0.2' && f.tcp.payloadLength > 0), "b's answer");
+      await eventually(async () => {
+        const a = await captureOf('a.eth0');
+        const echoes = (type: number, src: string) => a.filter((f) => f.icmp?.type === type && f.ip?.src === src).map((f) => f.icmp!.seq);
+        assert.deepEqual(echoes(8, '10.5.0.254'), [1, 2, 3], 'echo requests from the host side on a.eth0');
+        assert.deepEqual(echoes(0, '10.5.0.1'), [1, 2, 3], 'echo replies on a.eth0');
+        const b = await captureOf('b.eth0');
+        assert.ok(b.some((f) => f.tcp?.flags === 'S' && f.ip?.src === '10.5.0.254' && f.tcp.dstPort === 8000), 'the TCP connection to b');
+        assert.ok(b.some((f) => f.tcp && f.ip?.src === '10.5.0.2' && f.tcp.payloadLength > 0), "b's answer");
+      });
     } finally {
       // Stopped from outside that namespace: what up did there is undone from its record.
       await umlabOk(home, ['down', LAB]);

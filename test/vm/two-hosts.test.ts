@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, lab, makeHome, umlab, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, lab, makeHome, umlab, umlabOk, vmExec } from './helpers.ts';
 
 describe('two-hosts lab on real UML VMs', () => {
   const home = makeHome();
@@ -41,17 +41,18 @@ describe('two-hosts lab on real UML VMs', () => {
     const h1 = list.find((l) => l.link === 'h1.eth0');
     assert.ok(h1?.capture, `h1.eth0 in ${JSON.stringify(list)}`);
     linkCapture = h1.capture;
-    await new Promise((r) => setTimeout(r, 200)); // let the last frames reach the file
-    const frames = await readCapture(linkCapture);
-    const arpRequest = frames.find((f) => f.arp?.op === 1 && f.arp.targetIp === '10.0.0.2' && f.arp.senderIp === '10.0.0.1');
-    const arpReply = frames.find((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.2');
-    const echoRequest = frames.find((f) => f.icmp?.name === 'echo request' && f.ip?.src === '10.0.0.1' && f.ip.dst === '10.0.0.2');
-    const echoReply = frames.find((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.2' && f.ip.dst === '10.0.0.1');
-    assert.ok(arpRequest, 'ARP request');
-    assert.ok(arpReply, 'ARP reply');
-    assert.ok(echoRequest, 'ICMP echo request');
-    assert.ok(echoReply, 'ICMP echo reply');
-    assert.equal(arpReply!.arp!.senderMac, 'fe:fd:0a:00:00:02', 'MAC derived from the IPv4 address');
+    await eventually(async () => {
+      const frames = await readCapture(linkCapture);
+      const arpRequest = frames.find((f) => f.arp?.op === 1 && f.arp.targetIp === '10.0.0.2' && f.arp.senderIp === '10.0.0.1');
+      const arpReply = frames.find((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.2');
+      const echoRequest = frames.find((f) => f.icmp?.name === 'echo request' && f.ip?.src === '10.0.0.1' && f.ip.dst === '10.0.0.2');
+      const echoReply = frames.find((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.2' && f.ip.dst === '10.0.0.1');
+      assert.ok(arpRequest, 'ARP request');
+      assert.ok(arpReply, 'ARP reply');
+      assert.ok(echoRequest, 'ICMP echo request');
+      assert.ok(echoReply, 'ICMP echo reply');
+      assert.equal(arpReply!.arp!.senderMac, 'fe:fd:0a:00:00:02', 'MAC derived from the IPv4 address');
+    });
     const shown = await umlabOk(home, ['capture', 'show', 'h1.eth0']);
     assert.match(shown.stdout, /ICMP echo request/);
   });
@@ -119,9 +120,7 @@ describe('two-hosts lab on real UML VMs', () => {
 
   it("every VM's console is logged", async () => {
     await vmExec(home, 'two-hosts', 'h1', 'echo console-marker-42 > /dev/console');
-    await new Promise((r) => setTimeout(r, 200));
-    const log = readFileSync(join(home, 'labs/two-hosts/vms/h1/console.log'), 'utf8');
-    assert.match(log, /console-marker-42/);
+    await eventually(() => assert.match(readFileSync(join(home, 'labs/two-hosts/vms/h1/console.log'), 'utf8'), /console-marker-42/));
   });
 
   it('down stops everything, keeps the captures and leaves nothing behind', async () => {
