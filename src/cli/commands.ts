@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readCapture } from '../capture/decode.ts';
-import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
+import { NotFoundError, UsageError } from '../errors.ts';
 import { compile } from '../topology/compile.ts';
 import { loadLabFile } from '../topology/load.ts';
 import type { LabPlan, LinePlan } from '../topology/plan.ts';
@@ -19,6 +19,7 @@ import { cleanCommand, diskCommand, imageCommand } from './disk-commands.ts';
 import { labDisks } from '../runtime/disks.ts';
 import { webCommand } from './web-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
+import { askLab, refusalError } from './lab-request.ts';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -286,23 +287,14 @@ const exec: CommandSpec = {
   async run(args) {
     const vm = requirePositional(args, 0, 'VM name', exec);
     if (args.rest.length === 0) throw new UsageError('missing the command to run', { hint: 'usage: umlab exec VM -- CMD [ARG...]' });
-    const record = findLab(umlabHome(), args.values.lab as string | undefined);
-    if (!record.alive) throw new NotFoundError(`lab ${record.lab} is not running (its supervisor is gone)`, { hint: `clean up with: umlab down ${record.lab}` });
     const timeoutMs = args.values.timeout ? Number(args.values.timeout) * 1000 : undefined;
-    const reply = await ask<{ ok: boolean; error?: string; code?: string; hint?: string } & ExecReply>(runFiles(record.runDir).control, {
-      op: 'exec',
-      vm,
-      command: commandFromArgv(args.rest, shellQuote),
-      timeoutMs,
-    });
+    const reply = await askLab<ExecReply>(args.values.lab as string | undefined, { op: 'exec', vm, command: commandFromArgv(args.rest, shellQuote), timeoutMs });
     if (!reply.ok) {
-      if (reply.code === 'not-found') throw new NotFoundError(reply.error!);
-      if (/timed out/.test(reply.error ?? '')) {
+      if (reply.code === 'timeout') {
         err(`umlab: ${reply.error}\n`);
-        return 124;
+        return 124; // as timeout(1)
       }
-      if (reply.code === 'not-ready') throw new LabRuntimeError(reply.error!, reply.hint ? { hint: reply.hint } : undefined);
-      throw new UsageError(reply.error!);
+      throw refusalError(reply);
     }
     const stdout = Buffer.from(reply.stdout, 'base64');
     const stderr = Buffer.from(reply.stderr, 'base64');

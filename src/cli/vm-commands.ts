@@ -1,26 +1,11 @@
 // `umlab vm ...` (the management console, HOWTO 10) and `umlab link ...` (live rewiring).
-import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
-import { ask, type ControlRequest, type LinkAction } from '../runtime/control.ts';
-import { findLab } from '../runtime/lab.ts';
-import { runFiles, umlabHome } from '../runtime/paths.ts';
+import { UsageError } from '../errors.ts';
+import type { LinkAction } from '../runtime/control.ts';
 import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
-import { requirePositional, type CommandSpec, type ParsedArgs } from './args.ts';
+import { requirePositional, type CommandSpec } from './args.ts';
+import { request } from './lab-request.ts';
 
 const out = (s: string) => process.stdout.write(s);
-
-/** Sends one request to the lab's supervisor; turns its refusal into the matching error. */
-async function request<T>(args: ParsedArgs, req: ControlRequest): Promise<T> {
-  const record = findLab(umlabHome(), args.values.lab as string | undefined);
-  if (!record.alive) throw new NotFoundError(`lab ${record.lab} is not running (its supervisor is gone)`, { hint: `clean up with: umlab down ${record.lab}` });
-  const answer = await ask<{ ok: boolean; error?: string; code?: string; hint?: string } & T>(runFiles(record.runDir).control, req);
-  if (!answer.ok) {
-    const options = answer.hint ? { hint: answer.hint } : undefined;
-    if (answer.code === 'not-found') throw new NotFoundError(answer.error!, options);
-    if (answer.code === 'usage') throw new UsageError(answer.error!, options);
-    throw new LabRuntimeError(answer.error!, options);
-  }
-  return answer;
-}
 
 export const vmCommand: CommandSpec = {
   name: 'vm',
@@ -47,7 +32,7 @@ export const vmCommand: CommandSpec = {
     const key = args.positionals[2];
     if (action === 'sysrq' && key === undefined) throw new UsageError('missing the SysRq key', { hint: 'e.g. umlab vm sysrq h1 m' });
     if (action !== 'sysrq' && key !== undefined) throw new UsageError(`unexpected argument "${key}"`, { hint: `usage: ${vmCommand.usage}` });
-    const answer = await request<{ state: string; output: string }>(args, { op: 'vm', vm, action: action as VmAction, ...(key !== undefined && { key }) });
+    const answer = await request<{ state: string; output: string }>(args.values.lab as string | undefined, { op: 'vm', vm, action: action as VmAction, ...(key !== undefined && { key }) });
     if (args.values.json) out(JSON.stringify({ vm, action, state: answer.state, output: answer.output }, null, 2) + '\n');
     else out(`${vm}: ${answer.output}${answer.output.endsWith('\n') ? '' : '\n'}`);
     return 0;
@@ -83,7 +68,7 @@ export const linkCommand: CommandSpec = {
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`, { hint: `usage: ${linkCommand.usage}` });
     const addresses = (args.values.ip as string[] | undefined) ?? [];
     if (addresses.length && action !== 'add') throw new UsageError('--ip goes with `link add` only');
-    const answer = await request<{ link: string }>(args, { op: 'link', action, vm, iface, ...(segment !== undefined && { segment, addresses }) });
+    const answer = await request<{ link: string }>(args.values.lab as string | undefined, { op: 'link', action, vm, iface, ...(segment !== undefined && { segment, addresses }) });
     const said = { down: 'cut (frames dropped both ways)', up: 'restored', add: `plugged into ${segment}`, rm: 'taken away' }[action];
     if (args.values.json) out(JSON.stringify({ link: answer.link, action }, null, 2) + '\n');
     else out(`link ${answer.link}: ${said}\n`);

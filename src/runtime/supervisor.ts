@@ -358,11 +358,12 @@ export class Supervisor {
         ...(rt.proc === null && { hint: `boot it again with: umlab vm start ${name}` }),
       });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      if (timeoutMs) timer = setTimeout(() => reject(new LabRuntimeError(`command timed out after ${timeoutMs / 1000} s in VM ${name}`)), timeoutMs);
+    const timedOut = new Promise<null>((resolve) => {
+      if (timeoutMs) timer = setTimeout(() => resolve(null), timeoutMs);
     });
     try {
-      const r = await Promise.race([rt.agent.exec(command), timeout]);
+      const r = await Promise.race([rt.agent.exec(command), timedOut]);
+      if (r === null) return reply(sock, { ok: false, code: 'timeout', error: `command timed out after ${timeoutMs! / 1000} s in VM ${name}` });
       reply(sock, { ok: true, exitCode: r.exitCode, stdout: r.stdout.toString('base64'), stderr: r.stderr.toString('base64') });
     } finally {
       clearTimeout(timer);

@@ -90,6 +90,15 @@ describe('two-hosts lab on real UML VMs', () => {
     assert.deepEqual(j, { vm: 'h2', exitCode: 0, stdout: 'h2\n', stderr: '' });
   });
 
+  it('exec --timeout gives up with exit code 124, like timeout(1); a missing VM is not found (4)', async () => {
+    const slow = await umlab(home, ['exec', '--timeout', '1', 'h2', '--', 'sleep 3']);
+    assert.equal(slow.exitCode, 124, slow.stderr);
+    assert.match(slow.stderr, /timed out after 1 s in VM h2/);
+    const missing = await umlab(home, ['exec', 'h9', '--', 'true']);
+    assert.equal(missing.exitCode, 4, missing.stderr);
+    assert.match(missing.stderr, /no VM named h9/);
+  });
+
   it('concurrent execs into one VM and into several VMs all get their own answers', async () => {
     const runs = [];
     for (let i = 0; i < 8; i++) for (const vm of ['h1', 'h2']) runs.push(umlab(home, ['exec', vm, '--', `sleep 0.$((${i} % 3)); echo ${vm}-${i}`]));

@@ -1,0 +1,36 @@
+// One request to a running lab's supervisor, over its control socket. A refusal carries a
+// code that becomes the matching typed error (and so the CLI's exit code).
+import { LabRuntimeError, NotFoundError, UsageError, type UmlabError } from '../errors.ts';
+import { ask, type ControlRequest } from '../runtime/control.ts';
+import { findLab } from '../runtime/lab.ts';
+import { runFiles, umlabHome } from '../runtime/paths.ts';
+
+/** What the supervisor answers when it will not or cannot do something. */
+export interface Refusal {
+  ok: false;
+  error: string;
+  /** not-found, usage, not-ready, timeout; absent for other failures. */
+  code?: string;
+  hint?: string;
+}
+
+/** Asks the lab (the only running one when `labName` is left out) and returns its answer as is. */
+export async function askLab<T>(labName: string | undefined, req: ControlRequest): Promise<({ ok: true } & T) | Refusal> {
+  const record = findLab(umlabHome(), labName);
+  if (!record.alive) throw new NotFoundError(`lab ${record.lab} is not running (its supervisor is gone)`, { hint: `clean up with: umlab down ${record.lab}` });
+  return ask<({ ok: true } & T) | Refusal>(runFiles(record.runDir).control, req);
+}
+
+export function refusalError(refusal: Refusal): UmlabError {
+  const options = refusal.hint ? { hint: refusal.hint } : undefined;
+  if (refusal.code === 'not-found') return new NotFoundError(refusal.error, options);
+  if (refusal.code === 'usage') return new UsageError(refusal.error, options);
+  return new LabRuntimeError(refusal.error, options);
+}
+
+/** Asks the lab; a refusal is thrown as its typed error. */
+export async function request<T>(labName: string | undefined, req: ControlRequest): Promise<{ ok: true } & T> {
+  const answer = await askLab<T>(labName, req);
+  if (!answer.ok) throw refusalError(answer);
+  return answer;
+}
