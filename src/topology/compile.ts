@@ -516,8 +516,6 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     argv,
     initPath,
     consoleLog,
-    console: vm.console,
-    ...(vm.consolePort !== undefined && { consolePort: vm.consolePort }),
     lines,
     ...(image !== undefined && { image, rootCow }),
     disks,

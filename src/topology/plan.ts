@@ -57,9 +57,6 @@ export interface VmPlan {
   initPath: string;
   /** Where the console output is logged. */
   consoleLog: string;
-  /** Console choice: where con0 goes besides the log and `umlab console` (see lines). */
-  console: 'log' | 'pty' | 'port';
-  consolePort?: number;
   /** The console (con0, always first) and the VM's serial lines, each with where it goes. */
   lines: LinePlan[];
   /** Root filesystem image instead of the host root (ubd0), if any. */

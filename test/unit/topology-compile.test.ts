@@ -60,7 +60,6 @@ describe('compile', () => {
       argv: p.vms[0]!.argv,
       initPath: '/run/umlab/t/vms/h1/init.sh',
       consoleLog: '/run/umlab/t/vms/h1/console.log',
-      console: 'log',
       lines: [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: '/run/umlab/t/vms/h1/console.log' }],
       disks: [],
       shares: [],
@@ -328,8 +327,7 @@ vms:
   it('passes console, routes, sysctl, files and startup through', () => {
     const all = compile(loadExample('all-kinds.yaml'), ctx);
     const h1 = all.vms.find((v) => v.name === 'h1')!;
-    assert.equal(h1.console, 'port');
-    assert.equal(h1.consolePort, 4001);
+    assert.deepEqual([h1.lines[0]!.name, h1.lines[0]!.to, h1.lines[0]!.port], ['con0', 'port', 4001]);
     assert.deepEqual(h1.routes, ['default via 10.0.0.254', 'default via fd00:0:0:1::fe']);
     assert.deepEqual(h1.files, { '/etc/motd': 'h1 of the all-kinds lab\n' });
     const fw = compile(loadExample('firewall.yaml'), ctx).vms.find((v) => v.name === 'fw')!;
