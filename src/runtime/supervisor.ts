@@ -11,9 +11,10 @@ import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import { startSegment } from '../transports/index.ts';
 import type { RunningSegment } from '../transports/engines/types.ts';
 import { AgentClient } from '../vm/agent.ts';
-import { initScript, layerDir, shellQuote, vmLayer, type LayerEntry } from '../vm/init.ts';
+import { initScript, layerDir, vmLayer, type LayerEntry } from '../vm/init.ts';
 import { mconsole, VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
-import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../topology/rewire.ts';
+import { linkOfInterface } from '../topology/rewire.ts';
+import { addLink, removeLink, type RewiringTarget } from './rewiring.ts';
 import { jsonLines, type ControlRequest, type LinkAction, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readOnlyRootScript } from './namespace.ts';
@@ -60,7 +61,7 @@ export class Supervisor {
   private readonly files: ReturnType<typeof runFiles>;
   private readonly startedAt = new Date().toISOString();
   private teardownDone: Promise<void> | null = null;
-  /** Links being added or removed: one change at a time keeps UDP ports and the plan consistent. */
+  /** Links being added or removed: one change at a time keeps device names, UDP ports and the plan consistent. */
   private rewiring: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -479,47 +480,28 @@ export class Supervisor {
       return reply(sock, { ok: true, link: link.name, up: action === 'up' });
     }
     // One rewiring at a time: each reads the plan the previous one left.
-    const change = this.rewiring.then(() => (action === 'add' ? this.addLink(req) : this.removeLink(vm, iface)));
+    const change = this.rewiring.then(() =>
+      action === 'add'
+        ? addLink(this.rewiringTarget(), { vm, iface, segment: req.segment ?? '', addresses: req.addresses ?? [] })
+        : removeLink(this.rewiringTarget(), vm, iface),
+    );
     this.rewiring = change.catch(() => {});
     const link = await change;
     reply(sock, { ok: true, link, action: action satisfies LinkAction });
   }
 
-  private async addLink(req: Extract<ControlRequest, { op: 'link' }>): Promise<string> {
-    const change = planLinkAdd(this.plan, { vm: req.vm, iface: req.iface, segment: req.segment ?? '', addresses: req.addresses ?? [] });
-    const rt = this.vms.get(req.vm)!;
-    if (rt.state !== 'ready' || !rt.agent) throw new LabRuntimeError(`VM ${req.vm} is ${rt.state}: links can be added only to a ready VM`);
-    const segment = this.segments.find((s) => s.name === change.segment)!;
-    if (!segment.addLink || !segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot take new links while running`);
-    // The engine's port (and capture) first, so the link is captured from its first frame.
-    await segment.addLink(change.port);
-    try {
-      await mconsole(this.mconsoleSocket(rt.plan), change.mconsole);
-    } catch (err) {
-      await segment.removeLink(change.port.link);
-      throw err;
-    }
-    this.adoptPlan(applyLinkChange(this.plan, change, 'add'));
-    const q = shellQuote;
-    const rename = change.interface.device === undefined ? [] : [`ip link set dev ${q(change.interface.device)} name ${q(req.iface)}`];
-    const configure = [...rename, `ip link set ${q(req.iface)} up`, ...change.interface.addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
-    const r = await rt.agent.exec(configure);
-    if (r.exitCode !== 0)
-      throw new LabRuntimeError(`VM ${req.vm}: ${req.iface} is plugged into ${change.segment} but configuring it failed: ${r.stderr.toString().trim()}`);
-    return change.link.name;
-  }
-
-  private async removeLink(vmName: string, iface: string): Promise<string> {
-    const change = planLinkRemove(this.plan, vmName, iface);
-    const rt = this.vms.get(vmName)!;
-    const segment = this.segments.find((s) => s.name === change.segment)!;
-    if (!segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot lose links while running`);
-    // UML refuses to remove an interface that is up.
-    if (rt.state === 'ready' && rt.agent) await rt.agent.exec(`ip link set ${shellQuote(iface)} down`);
-    if (rt.proc) await mconsole(this.mconsoleSocket(rt.plan), change.mconsole);
-    await segment.removeLink(change.link.name);
-    this.adoptPlan(applyLinkChange(this.plan, change, 'remove'));
-    return change.link.name;
+  /** The supervisor as live rewiring sees it (see rewiring.ts). */
+  private rewiringTarget(): RewiringTarget {
+    return {
+      plan: this.plan,
+      segment: (name) => this.segments.find((s) => s.name === name)!,
+      vm: (name) => {
+        const rt = this.vms.get(name)!;
+        return { state: rt.state, agent: rt.agent, running: rt.proc !== null };
+      },
+      mconsole: (vm, command) => mconsole(this.mconsoleSocket(this.vms.get(vm)!.plan), command),
+      adoptPlan: (plan) => this.adoptPlan(plan),
+    };
   }
 
   /** The lab's plan after live rewiring, also on disk, so `capture`, `test` and `web` see the new links. */

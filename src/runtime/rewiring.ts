@@ -1,0 +1,61 @@
+// Live rewiring of a running lab (`umlab link add|rm`): the I/O around the pure plan change
+// of src/topology/rewire.ts. Adding: the segment's new port first (so its capture starts with
+// the first frame), then the VM's interface through the management console, then its name
+// and addresses through the agent. Removing goes the other way round.
+import { LabRuntimeError } from '../errors.ts';
+import { applyLinkChange, planLinkAdd, planLinkRemove, type LinkAddRequest } from '../topology/rewire.ts';
+import type { LabPlan } from '../topology/plan.ts';
+import type { RunningSegment } from '../transports/engines/types.ts';
+import type { AgentClient } from '../vm/agent.ts';
+import { shellQuote } from '../vm/init.ts';
+import type { VmState } from './control.ts';
+
+/** What rewiring needs of the running lab (the supervisor). */
+export interface RewiringTarget {
+  readonly plan: LabPlan;
+  segment(name: string): RunningSegment;
+  vm(name: string): { state: VmState; agent: AgentClient | null; running: boolean };
+  mconsole(vm: string, command: string): Promise<string>;
+  /** Makes the changed plan the lab's plan (and writes it out). */
+  adoptPlan(plan: LabPlan): void;
+}
+
+/** Plugs a new interface of a ready VM into a switch or hub; returns the new link's name. */
+export async function addLink(lab: RewiringTarget, req: LinkAddRequest): Promise<string> {
+  const change = planLinkAdd(lab.plan, req);
+  const vm = lab.vm(req.vm);
+  if (vm.state !== 'ready' || !vm.agent) throw new LabRuntimeError(`VM ${req.vm} is ${vm.state}: links can be added only to a ready VM`);
+  const segment = lab.segment(change.segment);
+  if (!segment.addLink || !segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot take new links while running`);
+  await segment.addLink(change.port);
+  try {
+    await lab.mconsole(req.vm, change.mconsole);
+  } catch (err) {
+    await segment.removeLink(change.port.link);
+    throw err;
+  }
+  // Plugged in: from here on the plan must say so, even if configuring it fails.
+  lab.adoptPlan(applyLinkChange(lab.plan, change, 'add'));
+  const q = shellQuote;
+  const { device, addresses } = change.interface;
+  const rename = device === undefined ? [] : [`ip link set dev ${q(device)} name ${q(req.iface)}`];
+  const configure = [...rename, `ip link set ${q(req.iface)} up`, ...addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
+  const r = await vm.agent.exec(configure);
+  if (r.exitCode !== 0)
+    throw new LabRuntimeError(`VM ${req.vm}: ${req.iface} is plugged into ${change.segment} but configuring it failed: ${r.stderr.toString().trim()}`);
+  return change.link.name;
+}
+
+/** Takes an interface of a VM off its switch or hub; returns the removed link's name. */
+export async function removeLink(lab: RewiringTarget, vmName: string, iface: string): Promise<string> {
+  const change = planLinkRemove(lab.plan, vmName, iface);
+  const vm = lab.vm(vmName);
+  const segment = lab.segment(change.segment);
+  if (!segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot lose links while running`);
+  // UML refuses to remove an interface that is up.
+  if (vm.state === 'ready' && vm.agent) await vm.agent.exec(`ip link set ${shellQuote(iface)} down`);
+  if (vm.running) await lab.mconsole(vmName, change.mconsole);
+  await segment.removeLink(change.link.name);
+  lab.adoptPlan(applyLinkChange(lab.plan, change, 'remove'));
+  return change.link.name;
+}
