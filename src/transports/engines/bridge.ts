@@ -67,10 +67,13 @@ function vethCommands(device: string, bridge: string): string[] {
 /** Runs `ip -batch`: one process for many changes. */
 async function ip(commands: string[], force = false): Promise<void> {
   const r = await execa('ip', [...(force ? ['-force'] : []), '-batch', '-'], { input: commands.join('\n') + '\n', reject: false });
-  if (r.exitCode !== 0 && !force)
-    throw new LabRuntimeError(`ip failed: ${String(r.stderr).trim()} (while doing: ${commands.join('; ')})`, {
-      hint: "switches, hubs and point-to-point links need the host kernel's bridge and veth support (as root: modprobe bridge veth)",
-    });
+  if (r.exitCode === 0 || force) return;
+  const said = String(r.stderr).trim();
+  // The kernel lacks bridge or veth support (a module that cannot be loaded here).
+  const unsupported = /unknown device type|not supported/i.test(said);
+  throw new LabRuntimeError(`ip failed: ${said} (while doing: ${commands.join('; ')})`, {
+    ...(unsupported && { hint: "switches, hubs and point-to-point links need the host kernel's bridge and veth support (as root: modprobe bridge veth)" }),
+  });
 }
 
 class BridgeSegment implements RunningSegment {
