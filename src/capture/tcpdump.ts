@@ -12,8 +12,18 @@ const STOP_TIMEOUT_MS = 5_000;
 
 export interface RunningCapture {
   readonly file: string;
-  /** Ends tcpdump (SIGTERM: it writes out what it holds) and waits for it. */
-  stop(): Promise<void>;
+  /** Ends tcpdump (SIGTERM: it writes out what it holds) and waits for it. Resolves to the
+   *  number of frames it could not keep up with ("dropped by kernel"), left out of the file. */
+  stop(): Promise<number>;
+}
+
+/** tcpdump's messages for the capture `file`; `down` keeps them with the captures. */
+export const tcpdumpLogOf = (file: string) => file.replace(/\.pcap$/, '') + TCPDUMP_LOG_SUFFIX;
+export const TCPDUMP_LOG_SUFFIX = '.tcpdump.log';
+
+/** The frames tcpdump could not keep up with ("N packets dropped by kernel", said as it exits). */
+export function framesMissedBy(tcpdumpLog: string): number {
+  return Number(/^(\d+) packets? dropped by kernel/m.exec(tcpdumpLog)?.[1] ?? 0);
 }
 
 export interface TcpdumpOptions {
@@ -23,10 +33,9 @@ export interface TcpdumpOptions {
 }
 
 /** Starts tcpdump on `device`, writing `file`, and resolves once it is capturing. Its messages
- *  go to `<file without .pcap>.tcpdump.log`: a pipe would break (SIGPIPE) once a detached
- *  tcpdump's parent exits. */
+ *  go to tcpdumpLogOf(file): a pipe would break (SIGPIPE) once a detached tcpdump's parent exits. */
 export async function startTcpdump(device: string, file: string, options: TcpdumpOptions): Promise<RunningCapture> {
-  const log = file.replace(/\.pcap$/, '') + '.tcpdump.log';
+  const log = tcpdumpLogOf(file);
   const logFd = openSync(log, 'w');
   // -U and --immediate-mode: every frame reaches the file at once (tests and the web view read
   // it live); -Z root: as root tcpdump would otherwise switch to a user who cannot write there.
@@ -55,11 +64,13 @@ export async function startTcpdump(device: string, file: string, options: Tcpdum
   return {
     file,
     async stop() {
-      if (exited !== null) return;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exit;
-      clearTimeout(killer);
+      if (exited === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await exit;
+        clearTimeout(killer);
+      }
+      return framesMissedBy(said());
     },
   };
 }

@@ -13,6 +13,7 @@ import { prepareDisks } from './disks.ts';
 import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
+import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
 
 // From the sources the supervisor runs through tsx; from the bundle (scripts/bundle.sh) in plain Node.
@@ -193,6 +194,8 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
 export interface DownResult {
   lab: string;
   archive: string | null;
+  /** Captures tcpdump could not keep up with: the frames are missing from the file, not from the network. */
+  incompleteCaptures: { capture: string; missingFrames: number }[];
 }
 
 /** Stops a lab and removes everything of it; captures and console logs move to an archive. */
@@ -210,7 +213,14 @@ export async function downLab(home: string, record: LabRecord): Promise<DownResu
   }
   const archive = archiveDirFor(home, record.lab);
   const kept = await cleanUp(home, record.runDir, record.lab, mode, archive);
-  return { lab: record.lab, archive: kept ? archive : null };
+  return { lab: record.lab, archive: kept ? archive : null, incompleteCaptures: kept ? incompleteCaptures(archive) : [] };
+}
+
+function incompleteCaptures(archive: string): DownResult['incompleteCaptures'] {
+  return readdirSync(archive)
+    .filter((f) => f.endsWith(TCPDUMP_LOG_SUFFIX))
+    .map((f) => ({ capture: join(archive, f.slice(0, -TCPDUMP_LOG_SUFFIX.length) + '.pcap'), missingFrames: framesMissedBy(readFileSync(join(archive, f), 'utf8')) }))
+    .filter((c) => c.missingFrames > 0);
 }
 
 /** Kills whatever still runs for this run directory, deletes the namespace, keeps

@@ -134,7 +134,8 @@ describe('two-hosts lab on real UML VMs', () => {
 
   it('down stops everything, keeps the captures and leaves nothing behind', async () => {
     const down = await umlabOk(home, ['down', 'two-hosts', '--json']);
-    const { archive } = JSON.parse(down.stdout);
+    const { archive, incompleteCaptures } = JSON.parse(down.stdout);
+    assert.deepEqual(incompleteCaptures, [], 'a few pings: tcpdump missed nothing');
     assert.ok(archive && existsSync(archive));
     const kept = readdirSync(archive);
     assert.ok(kept.includes('h1.eth0.pcap'), kept.join(' '));

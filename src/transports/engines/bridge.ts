@@ -101,7 +101,7 @@ class BridgeSegment implements RunningSegment {
     if (port.capture !== null && !this.captures.has(port.link)) {
       // Set before the await, so the other port of a wire does not start a second one.
       const starting = startTcpdump(device, port.capture, { detached: false });
-      this.captures.set(port.link, { file: port.capture, stop: () => starting.then((c) => c.stop()) });
+      this.captures.set(port.link, { file: port.capture, stop: async () => (await starting).stop() });
       try {
         this.captures.set(port.link, await starting);
       } catch (err) {
@@ -113,8 +113,7 @@ class BridgeSegment implements RunningSegment {
 
   async removeLink(link: string): Promise<void> {
     const ports = this.portsOf(link);
-    await this.captures.get(link)?.stop();
-    this.captures.delete(link);
+    await this.stopCapture(link);
     this.cutLinks.delete(link);
     for (const port of ports) this.ports.splice(this.ports.indexOf(port), 1);
     // Deleting one end of a veth pair deletes both.
@@ -154,11 +153,20 @@ class BridgeSegment implements RunningSegment {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      await Promise.all([...this.captures.values()].map((c) => c.stop()));
+      await Promise.all([...this.captures.keys()].map((link) => this.stopCapture(link)));
       // The namespace takes them along anyway; deleting them keeps a reused namespace clean.
       await ip([...this.ports.map((p) => `link del ${p.device}`), `link del ${this.bridge}`], true);
     })();
     return this.stopping;
+  }
+
+  /** Like the userspace engine, says how many frames a capture misses (tcpdump fell behind). */
+  private async stopCapture(link: string): Promise<void> {
+    const capture = this.captures.get(link);
+    if (!capture) return;
+    this.captures.delete(link);
+    const dropped = await capture.stop();
+    if (dropped > 0) this.log(`${this.name}: ${dropped} frames missing from ${capture.file} (tcpdump could not keep up; the network carried them)`);
   }
 
   private portsOf(link: string): PortPlan[] {
