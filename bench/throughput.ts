@@ -3,7 +3,7 @@
 //   (a) direct   a point-to-point ucast link VM to VM, no switch (UML's classic transports)
 //   (b) switch   a umlab switch, capture on (as root: a Linux bridge, vector transport, tcpdump;
 //                rootless: umlab's userspace engine)
-//   (c) switch   the same, capture off
+//   (c) switch   the same, capture off (a Linux bridge, rootless too)
 //   (d) daemon   uml_switch (uml-utilities, C) through UML's `daemon` transport
 //   (e) vector   a direct link on UML's vector transport (raw, over one veth pair), no
 //                switch: the limit of UML networking here, for scale
@@ -229,7 +229,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 const fmt = (n: number, width: number, digits = 2) => n.toFixed(digits).padStart(width);
 
 try {
-  console.log(`throughput benchmark: iperf3 -t ${SECONDS}, ${ROUNDS} rounds, VMs of ${MEMORY}, ${cpus().length} CPUs, ${process.getuid?.() === 0 ? 'as root (ip netns): switches on Linux bridges' : 'rootless: switches on the userspace engine'}`);
+  console.log(`throughput benchmark: iperf3 -t ${SECONDS}, ${ROUNDS} rounds, VMs of ${MEMORY}, ${cpus().length} CPUs, ${process.getuid?.() === 0 ? 'as root (ip netns): switches on Linux bridges' : 'rootless: (b) on the userspace engine, (c) on a bridge'}`);
   console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   await setUp();
   console.log(`h1: ${await describeVms()}`);

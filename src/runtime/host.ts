@@ -53,5 +53,5 @@ export function umlKernel(env: NodeJS.ProcessEnv = process.env): { kernel: strin
 
 export function planContext(runDir: string, env: NodeJS.ProcessEnv = process.env): PlanContext {
   // tcpdump insists on switching users (or chowning its file) as root, which fails in a user namespace.
-  return { runDir, ...umlKernel(env), switching: process.getuid?.() === 0 ? 'bridge' : 'userspace' };
+  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0 };
 }

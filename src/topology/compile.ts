@@ -59,7 +59,8 @@ export interface Member {
 /** Lab-wide counters and names the kind planners share. */
 export interface PlanEnv {
   runDir: string;
-  switching: 'bridge' | 'userspace';
+  /** See PlanContext.bridgeCaptures. */
+  bridgeCaptures: boolean;
   /** UDP port pair for the next ucast port of the lab. */
   nextUcastPorts(): { vmPort: number; enginePort: number };
   /** veth device (in the lab's namespace) for the next VM port of a switch, hub or wire. */
@@ -119,9 +120,10 @@ function bridgeSegment(members: Member[], env: PlanEnv, what: string, options: R
   };
 }
 
-/** A switch, hub or wire: on a Linux bridge, or on umlab's userspace engine (see PlanContext.switching). */
+/** A switch, hub or wire: on a Linux bridge, or, when its captures cannot be made there, on
+ *  umlab's userspace engine (see PlanContext.bridgeCaptures). */
 function forwardingSegment(members: Member[], env: PlanEnv, engine: 'switch' | 'hub' | 'wire', what: string, options: Record<string, unknown>): PlannedSegment {
-  if (env.switching === 'bridge') return bridgeSegment(members, env, what, options);
+  if (env.bridgeCaptures || members.every((m) => m.capture === null)) return bridgeSegment(members, env, what, options);
   const { ports, umlArgs, range } = ucastPorts(members, env);
   return { ports, umlArgs, options, needs: [`umlab ${engine} engine (node:dgram) on ${range}`] };
 }
@@ -335,7 +337,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   let segmentBridgeIndex = 0;
   const env: PlanEnv = {
     runDir,
-    switching: ctx.switching ?? 'bridge',
+    bridgeCaptures: ctx.bridgeCaptures ?? true,
     nextUcastPorts: () => {
       const k = ucastIndex++;
       return { vmPort: FIRST_UDP_PORT + 1 + 2 * k, enginePort: FIRST_UDP_PORT + 2 * k };

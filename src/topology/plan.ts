@@ -15,10 +15,11 @@ export interface PlanContext {
   /** Where the lab's disks live (COW files, data disks): they outlive the run directory.
    *  Default: $UMLAB_HOME/disks/<lab>, i.e. <runDir>/../../disks/<lab>. */
   disksDir?: string;
-  /** How switches, hubs and wires forward frames: on Linux bridges in the lab's namespace,
-   *  with tcpdump for the captures (the default; tcpdump needs real root), or umlab's own
-   *  engine in user space (rootless labs: tcpdump cannot run in a user namespace). */
-  switching?: 'bridge' | 'userspace';
+  /** Whether tcpdump can capture on the lab's bridges (default true): it needs real root, as
+   *  it will not run in a user namespace. Without it, a switch, hub or wire with a captured
+   *  link runs on umlab's own userspace engine, which writes its captures itself; one
+   *  without captures still runs on a Linux bridge. */
+  bridgeCaptures?: boolean;
 }
 
 export type SegmentKind = 'switch' | 'hub' | 'p2p' | 'mcast' | 'slirp' | 'tap';

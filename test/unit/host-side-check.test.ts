@@ -7,10 +7,10 @@ import { parseLab } from '../../src/topology/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
 import { checkHostSide } from '../../src/transports/host-side.ts';
 
-function plan(text: string, switching: 'bridge' | 'userspace'): LabPlan {
+function plan(text: string, bridgeCaptures: boolean): LabPlan {
   const r = parseLab(text, '/labs/lab.yaml');
   assert.ok('lab' in r);
-  return compile(r.lab, { runDir: '/run/x', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', switching });
+  return compile(r.lab, { runDir: '/run/x', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', bridgeCaptures });
 }
 
 const LAB = `name: x
@@ -23,13 +23,13 @@ const nothingInstalled = () => null;
 describe('checkHostSide', () => {
   it('asks for tcpdump when a bridged switch captures, naming the segment and the package', () => {
     assert.throws(
-      () => checkHostSide(plan(LAB, 'bridge'), nothingInstalled),
+      () => checkHostSide(plan(LAB, true), nothingInstalled),
       (e: unknown) => e instanceof MissingDependencyError && /sw0 needs tcpdump/.test(e.message) && /apt-get install -y tcpdump/.test(e.hint ?? ''),
     );
   });
 
   it('does not need tcpdump without capture, or on the userspace engine', () => {
-    checkHostSide(plan(`${LAB}capture: false\n`, 'bridge'), nothingInstalled);
-    checkHostSide(plan(LAB, 'userspace'), nothingInstalled);
+    checkHostSide(plan(`${LAB}capture: false\n`, true), nothingInstalled);
+    checkHostSide(plan(LAB, false), nothingInstalled);
   });
 });

@@ -109,19 +109,33 @@ describe('compile', () => {
     ]);
   });
 
-  it('plans switches, hubs and wires on the userspace engine when asked (rootless labs): a UDP pair per port', () => {
-    const p = compile(loadExample('proxy-arp.yaml'), { ...ctx, switching: 'userspace' });
+  it('plans captured switches, hubs and wires on the userspace engine when bridges cannot capture (rootless labs)', () => {
+    const p = compile(
+      load(`name: rl
+switches: { sw0: {}, sw1: {} }
+vms:
+  h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 }, eth1: { connect: sw1, ip: 10.0.1.1/24, capture: false }, eth2: { connect: h2.eth2 } } }
+  h2: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.2/24 }, eth1: { connect: sw1, ip: 10.0.1.2/24, capture: false } } }
+`),
+      { ...ctx, bridgeCaptures: false },
+    );
     assert.deepEqual(
-      p.segments.map((s) => [s.engine, s.options['bridge'], s.ports.map((port) => `${port.enginePort}/${port.vmPort}/${port.device}`)]),
+      p.segments.map((s) => [s.name, s.engine, s.options['bridge'], s.ports.map((port) => port.device ?? `${port.enginePort}/${port.vmPort}`)]),
       [
-        ['switch', undefined, ['20000/20001/undefined', '20002/20003/undefined', '20004/20005/undefined']],
-        ['wire', undefined, ['20006/20007/undefined', '20008/20009/undefined']],
+        ['sw0', 'switch', undefined, ['20000/20001', '20002/20003']],
+        // Nothing to capture: a bridge needs no tcpdump.
+        ['sw1', 'switch', 'br0', ['vp0', 'vp1']],
+        ['h1.eth2--h2.eth2', 'wire', undefined, ['20004/20005', '20006/20007']],
       ],
     );
-    const r1 = p.vms.find((v) => v.name === 'r1')!;
-    assert.equal(r1.argv.at(-1), `eth1=ucast,${r1.interfaces[1]!.mac},127.0.0.1,20009,20008`);
-    assert.equal(r1.interfaces[1]!.device, undefined);
-    assert.match(p.segments[0]!.needs[0]!, /^umlab switch engine \(node:dgram\) on 127.0.0.1 UDP 20000-20005$/);
+    const h1 = p.vms.find((v) => v.name === 'h1')!;
+    assert.deepEqual(h1.argv.slice(-3), [
+      `eth0=ucast,${h1.interfaces[0]!.mac},127.0.0.1,20001,20000`,
+      `vec1:transport=raw,ifname=vp0,mac=${h1.interfaces[1]!.mac},depth=128,gro=1`,
+      `eth2=ucast,${h1.interfaces[2]!.mac},127.0.0.1,20005,20004`,
+    ]);
+    assert.deepEqual(h1.interfaces.map((i) => i.device), [undefined, 'vec1', undefined]);
+    assert.match(p.segments[0]!.needs[0]!, /^umlab switch engine \(node:dgram\) on 127.0.0.1 UDP 20000-20003$/);
   });
 
   it('plans a hub with the hub engine', () => {
@@ -371,7 +385,7 @@ vms:
   });
 
   it('refuses an unknown segment kind, naming the supported ones', () => {
-    const env: PlanEnv = { runDir: '/r', switching: 'bridge', nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }), nextTapDevice: () => 't', nextBridge: () => 'b', nextVmPortDevice: () => 'v', nextSegmentBridge: () => 'sb' };
+    const env: PlanEnv = { runDir: '/r', bridgeCaptures: true, nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }), nextTapDevice: () => 't', nextBridge: () => 'b', nextVmPortDevice: () => 'v', nextSegmentBridge: () => 'sb' };
     assert.throws(
       () => planSegment({ kind: 'vde', name: 'x' } as never, [], env),
       (error: unknown) => error instanceof UmlabError && error.message === 'unknown segment kind "vde": supported kinds are switch, hub, p2p, mcast, slirp, tap',

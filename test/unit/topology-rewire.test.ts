@@ -17,10 +17,10 @@ vms:
   h2: { interfaces: { eth0: { connect: hub0, ip: 10.0.0.2/24 }, eth2: { connect: lan0 } } }
 `;
 
-function plan(switching: 'bridge' | 'userspace' = 'bridge'): LabPlan {
+function plan(bridgeCaptures = true): LabPlan {
   const r = parseLab(LAB, '/labs/rw.yaml');
   assert.ok('lab' in r);
-  return compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', switching });
+  return compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', bridgeCaptures });
 }
 
 describe('planLinkAdd', () => {
@@ -46,7 +46,7 @@ describe('planLinkAdd', () => {
   });
 
   it('on the userspace engine (rootless labs), gives a new UDP pair after the last one', () => {
-    const p = plan('userspace');
+    const p = plan(false);
     const maxPort = Math.max(...p.segments.flatMap((s) => s.ports.flatMap((q) => [q.enginePort ?? 0, q.vmPort ?? 0])));
     const change = planLinkAdd(p, { vm: 'h1', iface: 'eth2', segment: 'hub0', addresses: ['10.0.0.9/24'] });
     assert.deepEqual([change.port.enginePort, change.port.vmPort, change.port.device], [maxPort + 1, maxPort + 2, undefined]);
