@@ -112,7 +112,8 @@ function bridgeSegment(members: Member[], env: PlanEnv, what: string, options: R
     ports,
     umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac)),
     vector: true,
-    options: { ...options, bridge },
+    // A bridge of a lab whose bridges cannot capture (rootless) says so, for links added live.
+    options: { ...options, bridge, ...(!env.bridgeCaptures && { uncaptured: true }) },
     needs: [
       `Linux bridge ${bridge} as ${what}, with veth pairs ${devices.map((d) => `${d}/${bridgePortOf(d)}`).join(', ') || '(none)'} (in the lab's network namespace)`,
       ...(captured > 0 ? [`tcpdump on ${captured} link(s), writing the captures`] : []),

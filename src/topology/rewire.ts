@@ -51,7 +51,7 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
 
   const mac = freeMac(plan, req);
   const linkName = `${req.vm}.${req.iface}`;
-  const capture = plan.capture ? `${plan.runDir}/captures/${linkName}.pcap` : null;
+  const capture = plan.capture && segment.options['uncaptured'] !== true ? `${plan.runDir}/captures/${linkName}.pcap` : null;
   const attached = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName };
   let iface: InterfacePlan;
   let port: PortPlan;

@@ -56,6 +56,17 @@ describe('planLinkAdd', () => {
     assert.deepEqual(applyLinkChange(after, planLinkRemove(after, 'h1', 'eth2'), 'remove'), p);
   });
 
+  it('a link added live to a bridge that cannot capture (rootless, capture: false segment) is not captured', () => {
+    const r = parseLab(LAB.replace('h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 }', 'h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24, capture: false }'), '/labs/rw.yaml');
+    assert.ok('lab' in r);
+    const p = compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', bridgeCaptures: false });
+    assert.equal(p.segments.find((s) => s.name === 'sw0')!.options['uncaptured'], true);
+    const change = planLinkAdd(p, { vm: 'h2', iface: 'eth3', segment: 'sw0', addresses: [] });
+    assert.equal(change.port.device, 'vp1');
+    assert.equal(change.port.capture, null);
+    assert.equal(change.link.capture, null);
+  });
+
   it('never reuses a MAC of the lab', () => {
     const change = planLinkAdd(plan(), { vm: 'h2', iface: 'eth3', segment: 'sw0', addresses: ['10.0.0.1/24'] });
     assert.notEqual(change.interface.mac, 'fe:fd:0a:00:00:01');
