@@ -1,18 +1,9 @@
 // One request to a running lab's supervisor, over its control socket. A refusal carries a
 // code that becomes the matching typed error (and so the CLI's exit code).
 import { LabRuntimeError, NotFoundError, UsageError, type UmlabError } from '../errors.ts';
-import { ask, type ControlRequest } from '../runtime/control.ts';
+import { ask, type ControlRequest, type Refusal } from '../runtime/control.ts';
 import { findLab } from '../runtime/lab.ts';
 import { runFiles, umlabHome } from '../runtime/paths.ts';
-
-/** What the supervisor answers when it will not or cannot do something. */
-export interface Refusal {
-  ok: false;
-  error: string;
-  /** not-found, usage, not-ready, timeout; absent for other failures. */
-  code?: string;
-  hint?: string;
-}
 
 /** Asks the lab (the only running one when `labName` is left out) and returns its answer as is. */
 export async function askLab<T>(labName: string | undefined, req: ControlRequest): Promise<({ ok: true } & T) | Refusal> {

@@ -63,7 +63,16 @@ export interface ExecReply {
   stderr: string; // base64
 }
 
-export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string; code?: string };
+/** What the supervisor answers when it will not or cannot do something. */
+export interface Refusal {
+  ok: false;
+  error: string;
+  /** not-found, usage, not-ready, timeout; absent for other failures. The CLI maps it to its exit code. */
+  code?: string;
+  hint?: string;
+}
+
+export type ControlReply = { ok: true; [key: string]: unknown } | Refusal;
 
 /** Splits a byte stream into JSON lines. */
 export function jsonLines(onValue: (value: any) => void): (chunk: Buffer | string) => void {

@@ -7,7 +7,7 @@ import { applyLinkChange, planLinkAdd, planLinkRemove, type LinkAddRequest } fro
 import type { LabPlan } from '../topology/plan.ts';
 import type { RunningSegment } from '../transports/engines/types.ts';
 import type { AgentClient } from '../vm/agent.ts';
-import { shellQuote } from '../vm/init.ts';
+import { interfaceIpCommands, ipBatchCommand, shellQuote } from '../vm/init.ts';
 import type { VmState } from './control.ts';
 
 /** What rewiring needs of the running lab (the supervisor). */
@@ -36,11 +36,8 @@ export async function addLink(lab: RewiringTarget, req: LinkAddRequest): Promise
   }
   // Plugged in: from here on the plan must say so, even if configuring it fails.
   lab.adoptPlan(applyLinkChange(lab.plan, change, 'add'));
-  const q = shellQuote;
-  const { device, addresses } = change.interface;
-  const rename = device === undefined ? [] : [`ip link set dev ${q(device)} name ${q(req.iface)}`];
-  const configure = [...rename, `ip link set ${q(req.iface)} up`, ...addresses.map((a) => `ip addr add ${q(a)} dev ${q(req.iface)}`)].join(' && ');
-  const r = await vm.agent.exec(configure);
+  // The same commands as at boot (names and addresses were checked by planLinkAdd).
+  const r = await vm.agent.exec(ipBatchCommand(interfaceIpCommands(change.interface)));
   if (r.exitCode !== 0)
     throw new LabRuntimeError(`VM ${req.vm}: ${req.iface} is plugged into ${change.segment} but configuring it failed: ${r.stderr.toString().trim()}`);
   return change.link.name;

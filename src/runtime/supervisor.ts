@@ -15,7 +15,7 @@ import { initScript, layerDir, vmLayer, type LayerEntry } from '../vm/init.ts';
 import { mconsole, VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
 import { linkOfInterface } from '../topology/rewire.ts';
 import { addLink, removeLink, type RewiringTarget } from './rewiring.ts';
-import { jsonLines, type ControlRequest, type LinkAction, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
+import { jsonLines, type ControlRequest, type LinkAction, type Refusal, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readOnlyRootScript } from './namespace.ts';
 import { sharesScript, syncDisks } from './disks.ts';
@@ -569,7 +569,7 @@ function writeLayer(dir: string, layer: Record<string, LayerEntry>): void {
 }
 
 /** A refused request: the error's kind travels as `code`, so the CLI exits as it would itself. */
-function errorReply(err: unknown): { ok: false; error: string; code?: string; hint?: string } {
+function errorReply(err: unknown): Refusal {
   const code = err instanceof UsageError ? 'usage' : err instanceof NotFoundError ? 'not-found' : undefined;
   const hint = err instanceof UmlabError ? err.hint : undefined;
   return { ok: false, error: err instanceof Error ? err.message : String(err), ...(code && { code }), ...(hint && { hint }) };

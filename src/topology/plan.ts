@@ -185,5 +185,8 @@ export interface LinkPlan {
   capture: string | null;
 }
 
+/** Whether a switch, hub or wire runs on a Linux bridge (else on the userspace engine). */
+export const isBridged = (segment: SegmentPlan) => 'bridge' in segment.options;
+
 /** The bridge's end of the veth pair whose other end a VM port uses. */
 export const bridgePortOf = (device: string) => `${device}-br`;

@@ -5,7 +5,7 @@ import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from './address.ts';
 import { macFromIPv4, macFromNames } from './mac.ts';
 import { FIRST_UDP_PORT, vectorDevice, vectorUmlArg } from './compile.ts';
-import { interfaceKernelArg, interfaceKernelDevice, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
+import { interfaceKernelArg, interfaceKernelDevice, isBridged, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
 
 /** Segment engines that can take a new port while running: a veth pair on their bridge, or a UDP pair in user space. */
 export const REWIRABLE_ENGINES: SegmentPlan['engine'][] = ['switch', 'hub'];
@@ -55,7 +55,7 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
   const attached = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName };
   let iface: InterfacePlan;
   let port: PortPlan;
-  if ('bridge' in segment.options) {
+  if (isBridged(segment)) {
     // The compiler numbers the VM ports' veth devices vp0, vp1, ...; continue after the highest.
     const used = plan.segments.flatMap((s) => s.ports.map((p) => Number(/^vp(\d+)$/.exec(p.device ?? '')?.[1] ?? -1)));
     const device = `vp${Math.max(-1, ...used) + 1}`;

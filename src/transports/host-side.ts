@@ -20,7 +20,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
-import type { LabPlan, SegmentPlan } from '../topology/plan.ts';
+import { isBridged, type LabPlan, type SegmentPlan } from '../topology/plan.ts';
 import { startTcpdump } from '../capture/tcpdump.ts';
 
 const HOST_SIDE_RECORD = 'host-side.json';
@@ -40,7 +40,7 @@ const segmentsOf = (plan: LabPlan, engine: SegmentPlan['engine']) => plan.segmen
 export function checkHostSide(plan: LabPlan, findCommand: (name: string) => string | null): void {
   if (segmentsOf(plan, 'passt').length > 0 && !findCommand('passt'))
     throw new MissingDependencyError('slirp gateways need passt, which is not installed', { hint: 'install it with: sudo apt-get install -y passt' });
-  const bridged = plan.segments.filter((s) => 'bridge' in s.options && s.ports.some((p) => p.capture !== null));
+  const bridged = plan.segments.filter((s) => isBridged(s) && s.ports.some((p) => p.capture !== null));
   if (bridged.length > 0 && !findCommand('tcpdump'))
     throw new MissingDependencyError(`capturing the links of ${bridged.map((s) => s.name).join(', ')} needs tcpdump, which is not installed`, {
       hint: 'install it with: sudo apt-get install -y tcpdump   (or set `capture: false` in the lab)',

@@ -1,14 +1,14 @@
 // The runtime side of segment kinds: which engine forwards a segment's frames.
 // Engines are loaded lazily so the pure planning code never pulls in I/O.
 import { LabRuntimeError } from '../errors.ts';
-import type { SegmentPlan } from '../topology/plan.ts';
+import { isBridged, type SegmentPlan } from '../topology/plan.ts';
 import type { RunningSegment } from './engines/types.ts';
 
 export type EngineStarter = (plan: SegmentPlan, options: { log: (msg: string) => void }) => Promise<RunningSegment>;
 
 /** Switches, hubs and wires: on a Linux bridge when the plan names one, else in user space. */
 const bridgeOrUcast: EngineStarter = async (plan, options) =>
-  'bridge' in plan.options
+  isBridged(plan)
     ? (await import('./engines/bridge.ts')).startBridgeSegment(plan, options)
     : (await import('./engines/ucast-engine.ts')).startUcastSegment(plan, options);
 

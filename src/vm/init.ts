@@ -10,7 +10,7 @@
 // read-only view with hostfs and runs initScriptForImage, which copies the VM's file
 // layer onto its copy-on-write root and then runs the same stage 2.
 import { IMAGE_INIT_PARAM } from '../topology/compile.ts';
-import type { LabPlan, SharePlan, VmPlan } from '../topology/plan.ts';
+import type { InterfacePlan, LabPlan, SharePlan, VmPlan } from '../topology/plan.ts';
 import { AGENT_DEVICE } from './agent-protocol.ts';
 
 export interface InitOptions {
@@ -94,14 +94,14 @@ export function configSteps(vm: VmPlan): [string, string][] {
   steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname`]);
   const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route);
   if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
-  steps.push(['configure interfaces', `ip -batch - <<'UMLAB_IP'\n${ipBatch(vm).join('\n')}\nUMLAB_IP`]);
+  steps.push(['configure interfaces', ipBatchCommand(ipBatch(vm))]);
   for (const iface of vm.interfaces) {
     if (iface.proxyArp) steps.push([`proxy_arp on ${iface.name}`, `echo 1 > /proc/sys/net/ipv4/conf/${iface.name}/proxy_arp`]);
     if (iface.dhcp) steps.push([`dhcp on ${iface.name}`, dhcpCommand(iface.name)]);
   }
   // After DHCP: a route may go through a gateway that only a DHCP address makes reachable.
   const routes = routeBatch(vm);
-  if (routes.length) steps.push(['add routes', `ip -batch - <<'UMLAB_IP'\n${routes.join('\n')}\nUMLAB_IP`]);
+  if (routes.length) steps.push(['add routes', ipBatchCommand(routes)]);
   for (const [name, value] of Object.entries(vm.sysctl)) {
     steps.push([`sysctl ${name}=${value}`, `echo ${q(value)} > /proc/sys/${name.replace(/\./g, '/')}`]);
   }
@@ -109,17 +109,21 @@ export function configSteps(vm: VmPlan): [string, string][] {
   return steps;
 }
 
+/** A shell command that runs `ip` commands (batch lines) in one process: process starts are slow in UML. */
+export const ipBatchCommand = (lines: string[]) => `ip -batch - <<'UMLAB_IP'\n${lines.join('\n')}\nUMLAB_IP`;
+
 /** Interfaces up and their addresses: one `ip -batch` input, in order. */
 export function ipBatch(vm: VmPlan): string[] {
-  const lines = ['link set lo up'];
-  // Vector devices come up as vecN; the lab calls them ethN.
-  for (const iface of vm.interfaces) if (iface.device !== undefined) lines.push(`link set dev ${iface.device} name ${iface.name}`);
-  for (const iface of vm.interfaces) {
-    lines.push(`link set ${iface.name} up`);
-    // ip picks the family from the address; `-6` is not accepted inside a batch.
-    for (const addr of iface.addresses) lines.push(`addr add ${addr} dev ${iface.name}${addr.includes(':') ? ' nodad' : ''}`);
-  }
-  return lines;
+  return ['link set lo up', ...vm.interfaces.flatMap(interfaceIpCommands)];
+}
+
+/** One interface named as the lab says, up, with its addresses: `ip` commands (batch lines). */
+export function interfaceIpCommands(iface: InterfacePlan): string[] {
+  // Vector devices come up as vecN; the lab calls them ethN (no clash: an eth device keeps its own N).
+  const rename = iface.device === undefined ? [] : [`link set dev ${iface.device} name ${iface.name}`];
+  // ip picks the family from the address; `-6` is not accepted inside a batch.
+  const addresses = iface.addresses.map((addr) => `addr add ${addr} dev ${iface.name}${addr.includes(':') ? ' nodad' : ''}`);
+  return [...rename, `link set ${iface.name} up`, ...addresses];
 }
 
 /** The lab's routes. A DHCP client may already have set the same default route: replace, not add, then. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { pidAlive } from '../../src/runtime/lab.ts';
-import { assertNothingLeft, cleanHome, CLI, eventually, makeHome, ROOT, TSX, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI, eventually, makeHome, ROOT, TSX, umlab, umlabAsUser, umlabOk, vmExec, NOBODY } from './helpers.ts';
 
 const TEMPLATE = readFileSync(join(ROOT, 'test/vm/labs/serial-pair.yaml'), 'utf8');
 const ANSWER = 'answer-42';
@@ -188,7 +188,6 @@ describe('consoles and serial lines', () => {
   });
 });
 
-const NOBODY = 65534;
 describe('consoles without root', { skip: process.getuid?.() !== 0 && 'needs root to switch to an unprivileged user' }, () => {
   const home = makeHome();
   after(() => cleanHome(home));

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertNothingLeft, cleanHome, makeHome, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, umlab, umlabAsUser, umlabOk, vmExec, NOBODY } from './helpers.ts';
 
-const NOBODY = 65534;
 
 describe('data disks and host shares', () => {
   const home = makeHome();

@@ -50,6 +50,9 @@ export async function vmExec(home: string, labName: string, vm: string, command:
   return (await umlabOk(home, ['exec', '--lab', labName, vm, '--', command])).stdout;
 }
 
+/** The unprivileged user the rootless tests run umlab as. */
+export const NOBODY = 65534;
+
 /** Every process whose command line mentions the given directory. */
 export function processesMentioning(dir: string): { pid: number; cmdline: string }[] {
   const found = [];

@@ -9,12 +9,11 @@ import { chownSync, existsSync, mkdirSync, rmSync, statSync, utimesSync, writeFi
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertNothingLeft, cleanHome, makeHome, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, umlab, umlabAsUser, umlabOk, vmExec, NOBODY } from './helpers.ts';
 
 const skipSlow = process.env.UMLAB_SKIP_SLOW_TESTS === '1';
 if (skipSlow) process.stderr.write('== UMLAB_SKIP_SLOW_TESTS=1: test/vm/image.test.ts (image build, boot, COW, merge) is NOT run\n');
 const notRoot = process.getuid?.() !== 0;
-const NOBODY = 65534;
 
 const skip = (skipSlow && 'UMLAB_SKIP_SLOW_TESTS=1 (slow: debootstrap)') || (notRoot && 'umlab image build needs root');
 

@@ -4,9 +4,8 @@ import assert from 'node:assert/strict';
 import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertNothingLeft, cleanHome, lab, makeHome, umlabAsUser } from './helpers.ts';
+import { assertNothingLeft, cleanHome, lab, makeHome, umlabAsUser, NOBODY } from './helpers.ts';
 
-const NOBODY = 65534;
 const notRoot = process.getuid?.() !== 0;
 
 describe('running as an ordinary user', { skip: notRoot && 'needs root to switch to an unprivileged user' }, () => {

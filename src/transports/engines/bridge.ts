@@ -42,7 +42,11 @@ export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (ms
       `link set ${bridge} up`,
       ...plan.ports.flatMap((port) => vethCommands(port.device!, bridge)),
     ]);
-    await Promise.all(plan.ports.map((port) => segment.plugIn(port)));
+    // One capture per link, on its first port: a wire's two ports are one link. Settled, not
+    // raced, so that stop() below sees every tcpdump that did start.
+    const first = (port: PortPlan) => plan.ports.find((p) => p.link === port.link) === port;
+    const plugged = await Promise.allSettled(plan.ports.map((port) => segment.plugIn(port, first(port))));
+    for (const p of plugged) if (p.status === 'rejected') throw p.reason;
   } catch (err) {
     await segment.stop();
     throw err;
@@ -91,24 +95,13 @@ class BridgeSegment implements RunningSegment {
   /** A new port while running: a veth pair on the bridge, then its capture. */
   async addLink(port: PortPlan): Promise<void> {
     await ip(vethCommands(port.device!, this.bridge));
-    await this.plugIn(port);
+    await this.plugIn(port, true);
   }
 
-  /** Takes a port whose veth pair exists, and starts the link's capture if it has none yet (a wire's two ports share one). */
-  async plugIn(port: PortPlan): Promise<void> {
-    const device = port.device!;
+  /** Takes a port whose veth pair exists; with `capture`, starts its link's capture (if the link has one). */
+  async plugIn(port: PortPlan, capture: boolean): Promise<void> {
     this.ports.push(port);
-    if (port.capture !== null && !this.captures.has(port.link)) {
-      // Set before the await, so the other port of a wire does not start a second one.
-      const starting = startTcpdump(device, port.capture, { detached: false });
-      this.captures.set(port.link, { file: port.capture, stop: async () => (await starting).stop() });
-      try {
-        this.captures.set(port.link, await starting);
-      } catch (err) {
-        this.captures.delete(port.link);
-        throw err;
-      }
-    }
+    if (capture && port.capture !== null) this.captures.set(port.link, await startTcpdump(port.device!, port.capture, { detached: false }));
   }
 
   async removeLink(link: string): Promise<void> {
