@@ -27,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { netnsName } from '../src/runtime/namespace.ts';
+import { vectorUmlArg } from '../src/topology/compile.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -128,14 +129,11 @@ async function setUp(): Promise<void> {
   await mconsole('h1', `config eth3=daemon,fe:fd:0a:00:03:01,unix,${ctl}`);
   await mconsole('h2', `config eth3=daemon,fe:fd:0a:00:03:02,unix,${ctl}`);
   // (e): one veth pair, one end per VM, in the lab's namespace (outside umlab's vp<n> names).
-  const [ipCmd, ...ipArgs] = inLab(['ip', 'link', 'add', 'bench0', 'type', 'veth', 'peer', 'name', 'bench1']);
-  await execa(ipCmd!, ipArgs);
-  for (const end of ['bench0', 'bench1']) {
-    const [c, ...r] = inLab(['ip', 'link', 'set', end, 'up']);
-    await execa(c!, r);
-  }
-  await mconsole('h1', 'config vec4:transport=raw,ifname=bench0,mac=fe:fd:0a:00:04:01,depth=128,gro=1');
-  await mconsole('h2', 'config vec4:transport=raw,ifname=bench1,mac=fe:fd:0a:00:04:02,depth=128,gro=1');
+  const [ipCmd, ...ipArgs] = inLab(['ip', '-batch', '-']);
+  await execa(ipCmd!, ipArgs, { input: 'link add bench0 type veth peer name bench1\nlink set bench0 up\nlink set bench1 up\n' });
+  // The same vector driver settings as a umlab switch port.
+  await mconsole('h1', `config vec4:${vectorUmlArg('bench0', 'fe:fd:0a:00:04:01')}`);
+  await mconsole('h2', `config vec4:${vectorUmlArg('bench1', 'fe:fd:0a:00:04:02')}`);
   for (const [vm, host] of [['h1', 1], ['h2', 2]] as const) {
     await vmExec(
       vm,
