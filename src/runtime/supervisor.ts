@@ -286,13 +286,18 @@ export class Supervisor {
 
   // ---- control socket ----
 
-  private listen(): Promise<void> {
+  /** The control socket appears under its name only once it listens: `up` waits for the file,
+   *  and a connect between bind and listen would be refused. */
+  private async listen(): Promise<void> {
+    const binding = this.files.control + '.binding';
     rmSync(this.files.control, { force: true });
+    rmSync(binding, { force: true });
     this.server = createServer((sock) => this.serve(sock));
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(this.files.control, () => resolve());
+      this.server!.listen(binding, () => resolve());
     });
+    renameSync(binding, this.files.control);
   }
 
   private serve(sock: Socket): void {
