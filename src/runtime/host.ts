@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { MissingDependencyError } from '../errors.ts';
 import type { PlanContext } from '../topology/plan.ts';
+import { xstateFacts } from '../vm/xstate-fix.ts';
 
 const UML_MODULES_ROOT = '/usr/lib/uml/modules';
 
@@ -53,5 +54,6 @@ export function umlKernel(env: NodeJS.ProcessEnv = process.env): { kernel: strin
 
 export function planContext(runDir: string, env: NodeJS.ProcessEnv = process.env): PlanContext {
   // tcpdump insists on switching users (or chowning its file) as root, which fails in a user namespace.
-  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0 };
+  const { preload } = xstateFacts(env);
+  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0, ...(preload && { kernelEnv: { LD_PRELOAD: preload } }) };
 }

@@ -148,7 +148,9 @@ export class Supervisor {
     // fds 5, 6, ...: the serial lines (LinePlan.fds).
     const lineFds = rt.lines.filter((l) => l.plan.name !== 'con0').flatMap((l) => l.plan.fds);
     const stdio = Array.from({ length: Math.max(5, ...lineFds.map((fd) => fd + 1)) }, () => 'pipe' as const);
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', kernel!, ...args], {
+    // `env` sets the UML process's own variables (the register fix): setpriv never loads them.
+    const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...(env.length ? ['env', ...env] : []), kernel!, ...args], {
       stdio,
       cwd: this.plan.runDir,
     });

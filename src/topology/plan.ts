@@ -12,6 +12,9 @@ export interface PlanContext {
   kernelVersion: string;
   /** Directory of UML modules for kernelVersion. */
   modulesDir: string;
+  /** Environment the UML process gets, e.g. LD_PRELOAD of umlab's register fix on hosts
+   *  with a large XSAVE area (src/vm/xstate-fix.ts). */
+  kernelEnv?: Record<string, string>;
   /** Where the lab's disks live (COW files, data disks): they outlive the run directory.
    *  Default: $UMLAB_HOME/disks/<lab>, i.e. <runDir>/../../disks/<lab>. */
   disksDir?: string;
@@ -54,6 +57,8 @@ export interface VmPlan {
    *  fd 0/1 console (con0=fd:0,fd:1), fd 3/4 agent serial line (ssl63=fd:3,fd:4),
    *  then two fds per serial line of `lines` (sslN=fd:5,fd:6, ...). */
   argv: string[];
+  /** Environment variables set for the UML process only (run as `env K=V argv...`). */
+  env: Record<string, string>;
   /** Generated init script (path as seen both on the host and inside the VM). */
   initPath: string;
   /** Where the console output is logged. */

@@ -1,0 +1,100 @@
+// The FPU-state fix for UML 6.1 on hosts with a large XSAVE area (CPUs with AMX):
+// native/xstate-fix.c, preloaded into linux.uml only. This module builds it (cached next to
+// the bundle, rebuilt when its source changes), asks the host for its xstate size, and
+// says whether a VM needs the fix. See the C file for why and how.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MissingDependencyError } from '../errors.ts';
+
+/** Bytes of FPU state Debian 12's UML 6.1 moves per guest process (x87 .. AVX-512, PKRU). */
+export const UML_XSTATE_BYTES = 2696;
+
+// src/vm/ and dist/cli/ are both two levels below the project root.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const XSTATE_FIX_SOURCE = join(ROOT, 'native/xstate-fix.c');
+
+export interface XstateFacts {
+  /** The host's NT_X86_XSTATE size as ptrace sees it (what a SETREGSET must give). */
+  hostBytes: number;
+  /** Whether UML's fixed buffer is too small for this host. */
+  needed: boolean;
+  /** The library to preload into linux.uml, when it is needed (or forced). */
+  preload?: string;
+}
+
+/** `UMLAB_XSTATE_FIX`: auto (default) preloads the fix where the host needs it; on always
+ *  (so hosts without AMX exercise it too); off never. */
+export type XstateFixMode = 'auto' | 'on' | 'off';
+
+export function xstateFixMode(env: NodeJS.ProcessEnv = process.env): XstateFixMode {
+  const mode = env.UMLAB_XSTATE_FIX ?? 'auto';
+  if (mode === 'auto' || mode === 'on' || mode === 'off') return mode;
+  throw new MissingDependencyError(`UMLAB_XSTATE_FIX must be auto, on or off, not ${JSON.stringify(mode)}`);
+}
+
+/** Where the built files go: dist/native next to the bundle, or a per-user cache when the
+ *  project tree is not writable (a second account using a shared checkout). */
+function buildDir(env: NodeJS.ProcessEnv): string {
+  const shared = join(ROOT, 'dist/native');
+  try {
+    mkdirSync(shared, { recursive: true });
+    accessSync(shared, constants.W_OK);
+    return shared;
+  } catch {
+    const home = env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab');
+    return join(home, 'native');
+  }
+}
+
+const fresh = (file: string) => existsSync(file) && statSync(file).mtimeMs >= statSync(XSTATE_FIX_SOURCE).mtimeMs;
+
+/** Compiles one artifact of the C file unless an up-to-date one exists; returns its path. */
+function build(dir: string, name: string, flags: string[]): string {
+  const out = join(dir, name);
+  if (fresh(out)) return out;
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, XSTATE_FIX_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(tmp, out); // a umlab starting meanwhile sees the old file or the new one
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new MissingDependencyError('no C compiler (cc) to build umlab\'s UML register fix (native/xstate-fix.c)', {
+        cause: err,
+        hint: 'install one with: apt-get install -y gcc libc6-dev   (or run: bash scripts/setup.sh)',
+      });
+    }
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new MissingDependencyError(`could not build ${XSTATE_FIX_SOURCE}${stderr ? `:\n${stderr}` : ''}`, {
+      cause: err,
+      hint: 'the C library headers may be missing: apt-get install -y gcc libc6-dev',
+    });
+  }
+  return out;
+}
+
+export function buildXstateFix(env: NodeJS.ProcessEnv = process.env): { library: string; probe: string } {
+  const dir = buildDir(env);
+  return {
+    library: build(dir, 'xstate-fix.so', ['-shared', '-fPIC', '-ldl']),
+    probe: build(dir, 'xstate-probe', ['-DXSTATE_PROBE']),
+  };
+}
+
+let cached: { key: string; facts: XstateFacts } | undefined;
+
+/** Measures the host (once per process) and decides whether VMs get the fix. */
+export function xstateFacts(env: NodeJS.ProcessEnv = process.env): XstateFacts {
+  const mode = xstateFixMode(env);
+  if (mode === 'off') return { hostBytes: 0, needed: false };
+  if (cached?.key === mode) return cached.facts;
+  const { library, probe } = buildXstateFix(env);
+  const hostBytes = Number(execFileSync(probe, { encoding: 'utf8' }).trim());
+  const needed = hostBytes > UML_XSTATE_BYTES;
+  const facts: XstateFacts = { hostBytes, needed, ...((needed || mode === 'on') && { preload: library }) };
+  cached = { key: mode, facts };
+  return facts;
+}
