@@ -494,8 +494,9 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
       ...(device !== undefined && { device }),
     };
   });
+  const { binary, args: extraArgs, skipInitcalls } = vm.kernel;
   const argv = [
-    ctx.kernel,
+    binary === undefined ? ctx.kernel : posix.resolve(labDir, binary),
     `mem=${vm.memory}`,
     `umid=${vm.name}`,
     `uml_dir=${umlDir}`,
@@ -503,6 +504,8 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     ...disks.map((d) => `${d.ubd}=${d.file}`),
     'ro',
     'quiet',
+    ...(skipInitcalls.length > 0 ? [`initcall_blacklist=${skipInitcalls.join(',')}`] : []),
+    ...extraArgs,
     ...init,
     ...lines.filter((l) => l.name === 'con0').map((l) => `con0=${l.umlArg}`),
     'con=null',
@@ -517,6 +520,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     umid: vm.name,
     memory: vm.memory,
     argv,
+    env: { ...ctx.kernelEnv },
     initPath,
     consoleLog,
     lines,

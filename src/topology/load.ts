@@ -12,7 +12,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, typ
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
-import { compareInterfaceNames, compareLineNames, TEST_KINDS, type FrameMatch, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
+import { compareInterfaceNames, compareLineNames, DEFAULT_SKIP_INITCALLS, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
 import { didYouMean, RULES, type Rule, type RuleContext } from './rules.ts';
 
 export type PathSegment = string | number;
@@ -327,6 +327,7 @@ interface RawLab {
   description?: string;
   capture?: boolean;
   defaults?: { memory?: string; console?: Vm['console'] };
+  kernel?: RawKernel;
   switches?: Record<string, { ageing?: number } | null>;
   hubs?: Record<string, object | null>;
   mcast?: Record<string, { group?: string; port?: number; ttl?: number } | null>;
@@ -356,7 +357,14 @@ interface RawPortTest {
   timeout?: number;
 }
 
+interface RawKernel {
+  binary?: string;
+  args?: string[];
+  skip_initcalls?: string[];
+}
+
 interface RawVm {
+  kernel?: RawKernel;
   memory?: string;
   console?: Vm['console'];
   console_port?: number;
@@ -383,6 +391,15 @@ interface RawInterface {
 export const DEFAULT_MEMORY = '128M';
 export const DEFAULT_AGEING = 300;
 export const DEFAULT_SLIRP_NETWORK = '10.0.2.0/24';
+
+function kernelSettings(lab: RawKernel = {}, vm: RawKernel = {}): KernelSettings {
+  const binary = vm.binary ?? lab.binary;
+  return {
+    ...(binary !== undefined && { binary }),
+    args: [...(lab.args ?? []), ...(vm.args ?? [])],
+    skipInitcalls: vm.skip_initcalls ?? lab.skip_initcalls ?? DEFAULT_SKIP_INITCALLS,
+  };
+}
 
 /** Fills in defaults; segments keep file order (top-level keys in document order, then entries). */
 function toModel(raw: RawLab, file: string): Lab {
@@ -421,6 +438,7 @@ function toModel(raw: RawLab, file: string): Lab {
     return {
       name,
       memory: vm.memory ?? raw.defaults?.memory ?? DEFAULT_MEMORY,
+      kernel: kernelSettings(raw.kernel, vm.kernel),
       console: vm.console ?? raw.defaults?.console ?? 'log',
       ...(vm.console_port !== undefined && { consolePort: vm.console_port }),
       ...(vm.image !== undefined && { image: vm.image }),

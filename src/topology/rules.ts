@@ -6,6 +6,7 @@ import type { Diagnostic } from '../errors.ts';
 import { ipv4HostAt, isNetworkAddress, parseAddress, parseCidr, parseIPv4 } from './address.ts';
 import type { NodePart, PathSegment } from './load.ts';
 import { isMulticastMac } from './mac.ts';
+import { kernelArgs } from './rules-kernel.ts';
 import { INTERFACE_NAME, parseConnect, parseSerialTarget, SECTION_OF_KIND, SERIAL_LINE_NAME, TEST_KINDS, type FrameMatch, type Lab, type LabTest, type Segment, type Vm, type VmInterface } from './model.ts';
 
 export interface RuleContext {
@@ -745,6 +746,7 @@ export const RULES: Rule[] = [
   macFirstByteEven,
   macUnique,
   memoryMinimum,
+  kernelArgs,
   consolePorts,
   serialLines,
   shareMountPoints,

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { parseLab } from '../../src/topology/load.ts';
 import * as rules from '../../src/topology/rules.ts';
 import type { Rule } from '../../src/topology/rules.ts';
+import { kernelArgs } from '../../src/topology/rules-kernel.ts';
 
 interface Expected {
   line: number;
@@ -106,6 +107,14 @@ const CASES: Case[] = [
     errors: [
       { line: 3, col: 21, path: 'defaults.memory', message: 'default memory 64M is below 96M', hint: 'at least 96M' },
       { line: 7, col: 13, path: 'vms.h1.memory', message: 'memory 48M is below 96M', hint: 'deadlock' },
+    ],
+  },
+  {
+    rule: kernelArgs,
+    fixture: 'rule-kernel-args.yaml',
+    errors: [
+      { line: 2, col: 31, path: 'kernel.args[1]', message: 'kernel argument mem is set by umlab', hint: '`memory:`' },
+      { line: 5, col: 23, path: 'vms.h1.kernel.args[0]', message: 'kernel argument eth0 is set by umlab', hint: '`interfaces:`' },
     ],
   },
   {
