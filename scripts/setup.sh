@@ -8,7 +8,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # e2fsprogs and debootstrap: `umlab image build` (mkfs.ext4 -d); uml-utilities also gives `umlab disk merge` its uml_moo.
-RUNTIME_PACKAGES=(user-mode-linux uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute busybox udhcpc tcpdump e2fsprogs debootstrap)
+# gcc and libc6-dev: umlab builds its UML register fix (native/xstate-fix.c) on first use.
+RUNTIME_PACKAGES=(user-mode-linux gcc libc6-dev uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute busybox udhcpc tcpdump e2fsprogs debootstrap)
 TEST_PACKAGES=(tshark iperf3 netcat-openbsd chromium)
 
 packages=("${RUNTIME_PACKAGES[@]}")

@@ -4,9 +4,9 @@
 // says whether a VM needs the fix. See the C file for why and how.
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MissingDependencyError } from '../errors.ts';
+import { MissingDependencyError, UsageError } from '../errors.ts';
 
 /** Bytes of FPU state Debian 12's UML 6.1 moves per guest process (x87 .. AVX-512, PKRU). */
 export const UML_XSTATE_BYTES = 2696;
@@ -31,30 +31,26 @@ export type XstateFixMode = 'auto' | 'on' | 'off';
 export function xstateFixMode(env: NodeJS.ProcessEnv = process.env): XstateFixMode {
   const mode = env.UMLAB_XSTATE_FIX ?? 'auto';
   if (mode === 'auto' || mode === 'on' || mode === 'off') return mode;
-  throw new MissingDependencyError(`UMLAB_XSTATE_FIX must be auto, on or off, not ${JSON.stringify(mode)}`);
-}
-
-/** Where the built files go: dist/native next to the bundle, or a per-user cache when the
- *  project tree is not writable (a second account using a shared checkout). */
-function buildDir(env: NodeJS.ProcessEnv): string {
-  const shared = join(ROOT, 'dist/native');
-  try {
-    mkdirSync(shared, { recursive: true });
-    accessSync(shared, constants.W_OK);
-    return shared;
-  } catch {
-    const home = env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab');
-    return join(home, 'native');
-  }
+  throw new UsageError(`UMLAB_XSTATE_FIX must be auto, on or off, not ${JSON.stringify(mode)}`);
 }
 
 const fresh = (file: string) => existsSync(file) && statSync(file).mtimeMs >= statSync(XSTATE_FIX_SOURCE).mtimeMs;
 
-/** Compiles one artifact of the C file unless an up-to-date one exists; returns its path. */
-function build(dir: string, name: string, flags: string[]): string {
-  const out = join(dir, name);
-  if (fresh(out)) return out;
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+/** Compiles one artifact of the C file unless an up-to-date one exists; returns its path.
+ *  It goes to dist/native next to the bundle, or to a per-user cache when the project tree
+ *  is not writable (a second account using a shared checkout). */
+function build(name: string, flags: string[], env: NodeJS.ProcessEnv): string {
+  const shared = join(ROOT, 'dist/native', name);
+  if (fresh(shared)) return shared;
+  let out = shared;
+  try {
+    mkdirSync(dirname(shared), { recursive: true });
+    accessSync(dirname(shared), constants.W_OK);
+  } catch {
+    out = join(env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab'), 'native', name);
+    if (fresh(out)) return out;
+    mkdirSync(dirname(out), { recursive: true });
+  }
   const tmp = `${out}.${process.pid}.tmp`;
   try {
     execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, XSTATE_FIX_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -77,10 +73,9 @@ function build(dir: string, name: string, flags: string[]): string {
 }
 
 export function buildXstateFix(env: NodeJS.ProcessEnv = process.env): { library: string; probe: string } {
-  const dir = buildDir(env);
   return {
-    library: build(dir, 'xstate-fix.so', ['-shared', '-fPIC', '-ldl']),
-    probe: build(dir, 'xstate-probe', ['-DXSTATE_PROBE']),
+    library: build('xstate-fix.so', ['-shared', '-fPIC', '-ldl'], env),
+    probe: build('xstate-probe', ['-DXSTATE_PROBE'], env),
   };
 }
 

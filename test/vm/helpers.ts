@@ -26,11 +26,11 @@ export interface CliResult {
 
 /** Runs `umlab ...args` with the given UMLAB_HOME; never throws on a non-zero exit. */
 export async function umlab(home: string, args: string[], options: Options & { launcher?: boolean } = {}): Promise<CliResult> {
-  const { launcher, ...execaOptions } = options;
+  const { launcher, env, ...execaOptions } = options;
   const argv = launcher ? [join(ROOT, 'bin/umlab'), ...args] : [process.execPath, '--import', TSX, CLI, ...args];
   const r = await execa(argv[0]!, argv.slice(1), {
     reject: false,
-    env: { UMLAB_HOME: home, ...(options.env ?? {}) },
+    env: { UMLAB_HOME: home, ...(env ?? {}) },
     timeout: 180_000,
     stripFinalNewline: false,
     ...execaOptions,
