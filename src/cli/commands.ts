@@ -18,6 +18,7 @@ import { testCmd } from './test-command.ts';
 import { cleanCommand, diskCommand, imageCommand } from './disk-commands.ts';
 import { labDisks } from '../runtime/disks.ts';
 import { webCommand } from './web-command.ts';
+import { doctorCommand } from './doctor-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
 import { askLab, refusalError } from './lab-request.ts';
 
@@ -369,4 +370,4 @@ async function showFrames(path: string, asJson: boolean): Promise<number> {
   return 0;
 }
 
-export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, vmCommand, linkCommand, webCommand, testCmd, cleanCommand, diskCommand, imageCommand];
+export const COMMANDS: CommandSpec[] = [validate, compileCmd, up, down, status, exec, consoleCmd, capture, vmCommand, linkCommand, webCommand, testCmd, cleanCommand, diskCommand, imageCommand, doctorCommand];

@@ -15,6 +15,7 @@ import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolatio
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
 import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
+import { diagnoseBootFailure, RUN_DOCTOR } from '../vm/boot-failures.ts';
 
 // From the sources the supervisor runs through tsx; from the bundle (scripts/bundle.sh) in plain Node.
 const BUNDLED = import.meta.url.endsWith('.mjs');
@@ -183,8 +184,11 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
     });
   await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;
+  // A known failure (register fix, noexec temp dir, memory, modules) is named before the raw tail.
+  const known = f?.consoleTail ? diagnoseBootFailure(f.consoleTail) : null;
   throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (code ${exitCode})`}`, {
     hint:
+      (known ? `cause: ${known.cause}\n${known.hint}\n${RUN_DOCTOR}\n` : '') +
       (f?.consoleTail ? `console of ${f.vm}:\n${indentText(f.consoleTail)}\n` : '') +
       (f ? '' : `supervisor log:\n${indentText(log)}\n`) +
       'the lab was rolled back; nothing of it is left running',
