@@ -1,8 +1,8 @@
 // Facts about this host that a lab needs: the UML kernel, its modules, the tools.
-import { existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { MissingDependencyError } from '../errors.ts';
-import type { PlanContext } from '../topology/plan.ts';
+import type { LabPlan, PlanContext } from '../topology/plan.ts';
 import { xstateFacts } from '../vm/xstate-fix.ts';
 
 const UML_MODULES_ROOT = '/usr/lib/uml/modules';
@@ -43,6 +43,21 @@ export function checkHostCommands(commands = REQUIRED_COMMANDS): void {
     `missing on this host: ${missing.map(([cmd]) => cmd).join(', ')}`,
     { hint: `install them with: sudo apt-get install -y ${packages.join(' ')}   (or run: bash scripts/setup.sh)` },
   );
+}
+
+/** A lab's `kernel: { binary }` must be a program this user can run. */
+export function checkKernels(plan: LabPlan): void {
+  for (const vm of plan.vms) {
+    const kernel = vm.argv[0]!;
+    try {
+      accessSync(kernel, constants.X_OK);
+    } catch (cause) {
+      throw new MissingDependencyError(`VM ${vm.name}: cannot run its kernel ${kernel} (${(cause as NodeJS.ErrnoException).code})`, {
+        cause,
+        hint: 'set `kernel: { binary: PATH }` to an executable UML kernel (linux.uml), or leave it out for the host\'s own',
+      });
+    }
+  }
 }
 
 export function umlKernel(env: NodeJS.ProcessEnv = process.env): { kernel: string; kernelVersion: string; modulesDir: string } {

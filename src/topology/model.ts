@@ -118,7 +118,7 @@ export interface KernelSettings {
 
 /** Skipped unless a lab says otherwise: the RAID6 benchmark is ~0.9 s of a ~1.4 s boot, and
  *  no lab uses md RAID6 (a VM that did would oops). */
-export const DEFAULT_SKIP_INITCALLS = ['raid6_select_algo'];
+export const DEFAULT_SKIP_INITCALLS = ['raid6_select_algo', 'init_zswap'];
 
 export interface DataDisk {
   /** As written, e.g. "100M" (K, M, G or T). */

@@ -1,0 +1,75 @@
+// The `kernel:` setting on real VMs: another kernel binary (here a wrapper that records its
+// use, standing in for a self-built UML), extra arguments, the default initcall skips
+// (no RAID6 benchmark at boot) and a VM that turns them back on.
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { umlKernel } from '../../src/runtime/host.ts';
+import { assertNothingLeft, cleanHome, makeHome, umlab, umlabOk, vmExec } from './helpers.ts';
+
+describe('kernel: binary, args and skipped initcalls', () => {
+  const home = makeHome();
+  const wrapper = join(home, 'my-uml');
+  const marker = join(home, 'my-uml.used');
+  const file = join(home, 'lab.yaml');
+
+  before(async () => {
+    writeFileSync(wrapper, `#!/bin/sh\ntouch ${marker}\nexec ${umlKernel().kernel} "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      file,
+      `name: kern
+capture: false
+kernel: { args: [ printk.time=1 ] }
+vms:
+  h1:
+    kernel: { binary: ./my-uml, args: [ umlab.test=42 ] }
+  h2:
+    kernel: { skip_initcalls: [] }
+`,
+    );
+    await umlabOk(home, ['up', '-q', file]);
+  });
+  after(() => cleanHome(home));
+
+  it('compile shows the binary, the lab and VM arguments and the skip list', async () => {
+    const plan = JSON.parse((await umlabOk(home, ['compile', '--json', file])).stdout);
+    const [h1, h2] = plan.vms;
+    assert.equal(h1.argv[0], wrapper);
+    assert.ok(h1.argv.includes('initcall_blacklist=raid6_select_algo,init_zswap'), h1.argv.join(' '));
+    assert.ok(h1.argv.indexOf('printk.time=1') < h1.argv.indexOf('umlab.test=42'), 'lab args first, then the VM\'s');
+    assert.equal(h2.argv[0], umlKernel().kernel);
+    assert.ok(!h2.argv.some((a: string) => a.startsWith('initcall_blacklist=')), h2.argv.join(' '));
+  });
+
+  it('h1 booted through its own binary with its arguments, and ran no RAID6 benchmark', async () => {
+    assert.ok(existsSync(marker), 'the wrapper kernel was run');
+    const cmdline = await vmExec(home, 'kern', 'h1', 'cat /proc/cmdline');
+    assert.match(cmdline, /umlab\.test=42/);
+    assert.match(cmdline, /initcall_blacklist=raid6_select_algo,init_zswap/);
+    assert.equal((await vmExec(home, 'kern', 'h1', 'dmesg | grep -c "raid6: using" || true')).trim(), '0');
+  });
+
+  it('h2, with skip_initcalls: [], ran the RAID6 benchmark', async () => {
+    assert.match(await vmExec(home, 'kern', 'h2', 'dmesg | grep "raid6: using" || true'), /raid6: using algorithm/);
+  });
+
+  it('a kernel binary that does not exist stops up before anything starts', async () => {
+    const other = makeHome();
+    try {
+      const bad = join(other, 'lab.yaml');
+      writeFileSync(bad, 'name: nokern\nvms:\n  h1: { kernel: { binary: /nonexistent/linux.uml } }\n');
+      const r = await umlab(other, ['up', bad]);
+      assert.equal(r.exitCode, 5, r.stderr);
+      assert.match(r.stderr, /VM h1: cannot run its kernel \/nonexistent\/linux\.uml \(ENOENT\)/);
+      await assertNothingLeft(other, 'nokern');
+    } finally {
+      await cleanHome(other);
+    }
+  });
+
+  it('down leaves nothing', async () => {
+    await umlabOk(home, ['down', 'kern']);
+    await assertNothingLeft(home, 'kern');
+  });
+});
