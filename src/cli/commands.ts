@@ -82,7 +82,9 @@ export function describePlan(plan: LabPlan): string {
   const lines = [`lab ${plan.lab}${plan.description ? ` — ${plan.description}` : ''}`, `run directory: ${plan.runDir}`, ''];
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
-    lines.push('  ' + vm.argv.map(shellQuote).join(' \\\n      '));
+    const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
+    if (env) lines.push(`  # ${Object.keys(vm.env).join(', ')}: umlab's register fix for this host's FPU state (docs/kernel.md)`);
+    lines.push('  ' + env + vm.argv.map(shellQuote).join(' \\\n      '));
     for (const l of vm.lines) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
     for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${i.segment}`);
     if (vm.image) lines.push(`  root /dev/ubda: ${vm.image} through the copy-on-write file ${vm.rootCow} (kept until umlab clean)`);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
-import { checkHostCommands, findCommand } from './host.ts';
+import { checkHostCommands, checkKernels, findCommand } from './host.ts';
 import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
 import { prepareDisks } from './disks.ts';
 import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
@@ -107,6 +107,7 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   checkHostCommands();
   checkHostSide(plan, (name) => findCommand(name));
   checkLines(plan, (name) => findCommand(name));
+  checkKernels(plan);
   const mode = isolationMode();
   if (mode === 'userns') await checkUserNamespaces();
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
