@@ -28,11 +28,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "umlab setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # apt's own chatter (debconf notes, progress) goes to a log, shown only when it fails.
+  log="$(mktemp)"
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "umlab setup: apt-get failed (above)" >&2
+    exit 5
+  fi
+  rm -f "$log"
 fi
 
 if [ ! -e "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
   echo "umlab setup: installing npm dependencies (npm ci)"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null)
+fi
+
+# `umlab` on the PATH (as root, when no other umlab is there yet); ordinary users call ./bin/umlab
+# or link it themselves.
+if [ "$(id -u)" -eq 0 ] && [ -d /usr/local/bin ] && ! command -v umlab >/dev/null 2>&1; then
+  ln -sfn "$ROOT/bin/umlab" /usr/local/bin/umlab
+  echo "umlab setup: linked /usr/local/bin/umlab -> $ROOT/bin/umlab"
 fi

@@ -21,6 +21,7 @@ import { webCommand } from './web-command.ts';
 import { doctorCommand } from './doctor-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
 import { askLab, refusalError } from './lab-request.ts';
+import { plural } from '../util/text.ts';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -51,7 +52,7 @@ const validate: CommandSpec = {
       try {
         const lab = await loadLabFile(file);
         results.push({ file, ok: true, lab: lab.name });
-        if (!args.values.json) out(`${file}: ok (lab ${lab.name}: ${lab.vms.length} VMs, ${lab.segments.length} segments)\n`);
+        if (!args.values.json) out(`${file}: ok (lab ${lab.name}: ${plural(lab.vms.length, 'VM')}, ${plural(lab.segments.length, 'segment')})\n`);
       } catch (e) {
         if (!(e instanceof Error && 'diagnostics' in e) || !args.values.json) throw e;
         failed++;
@@ -141,7 +142,7 @@ const up: CommandSpec = {
     const started = Date.now();
     const quiet = Boolean(args.values.quiet);
     const say = (s: string) => (quiet ? undefined : err(s));
-    say(`starting lab ${plan.lab} (${plan.vms.length} VMs, ${plan.segments.length} segments)\n`);
+    say(`starting lab ${plan.lab} (${plural(plan.vms.length, 'VM')}, ${plural(plan.segments.length, 'segment')})\n`);
     const status = await upLab(plan, {
       home: umlabHome(),
       onProgress: (e: ProgressEvent) => {

@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSy
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { plural } from '../util/text.ts';
 import { LabRuntimeError, NotFoundError, UmlabError, UsageError } from '../errors.ts';
 import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import { startSegment } from '../transports/index.ts';
@@ -100,7 +101,7 @@ export class Supervisor {
       this.progress({ type: 'step', message: 'confining hostfs to a read-only view of /' });
       await execa('sh', ['-c', readOnlyRootScript(this.plan.rootfs)]);
       await execa('sh', ['-c', sharesScript(this.plan)]); // rw shares: writable binds into the view
-      this.progress({ type: 'step', message: `starting ${this.plan.segments.length} segment engine(s)` });
+      this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
       const started = await Promise.allSettled(this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`) })));
       for (const s of started) if (s.status === 'fulfilled') this.segments.push(s.value); // so teardown stops them

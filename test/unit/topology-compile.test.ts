@@ -41,7 +41,7 @@ describe('compile', () => {
       'rootflags=/',
       'ro',
       'quiet',
-      'initcall_blacklist=raid6_select_algo',
+      'initcall_blacklist=raid6_select_algo,init_zswap',
       'init=/run/umlab/t/vms/h1/init.sh',
       'con0=fd:0,fd:1',
       'con=null',

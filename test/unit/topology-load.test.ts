@@ -43,7 +43,7 @@ vms:
     assert.deepEqual(l.vms[0], {
       name: 'h1',
       memory: '128M',
-      kernel: { args: [], skipInitcalls: ['raid6_select_algo'] },
+      kernel: { args: [], skipInitcalls: ['raid6_select_algo', 'init_zswap'] },
       console: 'log',
       disks: [],
       shares: [],
