@@ -1,13 +1,23 @@
 // One request to a running lab's supervisor, over its control socket. A refusal carries a
 // code that becomes the matching typed error (and so the CLI's exit code).
 import { LabRuntimeError, NotFoundError, UsageError, type UmlabError } from '../errors.ts';
-import { ask, type ControlRequest, type Refusal } from '../runtime/control.ts';
+import { accessSync, constants } from 'node:fs';
+import { ask, permissionError, type ControlRequest, type Refusal } from '../runtime/control.ts';
 import { findLab } from '../runtime/lab.ts';
 import { runFiles, umlabHome } from '../runtime/paths.ts';
 
 /** Asks the lab (the only running one when `labName` is left out) and returns its answer as is. */
 export async function askLab<T>(labName: string | undefined, req: ControlRequest): Promise<({ ok: true } & T) | Refusal> {
   const record = findLab(umlabHome(), labName);
+  if (!record.alive) {
+    // Another user's lab reads as "not running" (its state is unreadable): say what it is.
+    try {
+      accessSync(runFiles(record.runDir).state, constants.R_OK);
+    } catch (error) {
+      const denied = permissionError(error);
+      if (denied) throw denied;
+    }
+  }
   if (!record.alive) throw new NotFoundError(`lab ${record.lab} is not running (its supervisor is gone)`, { hint: `clean up with: umlab down ${record.lab}` });
   return ask<({ ok: true } & T) | Refusal>(runFiles(record.runDir).control, req);
 }

@@ -3,6 +3,7 @@
 import { ExitCode, LabFileError, UmlabError } from '../errors.ts';
 import { helpText, parseCommandArgs } from './args.ts';
 import { COMMANDS } from './commands.ts';
+import { permissionError } from '../runtime/control.ts';
 
 const USAGE = `umlab — network labs of real User-Mode Linux VMs
 
@@ -22,6 +23,9 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 invalid lab file, 4 not found,
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // State under UMLAB_HOME (run dirs, captures, logs, disks, archives) is the owner's alone,
+  // also where UMLAB_HOME is on a shared disk or under /tmp.
+  process.umask(0o077);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
@@ -53,6 +57,9 @@ function report(err: unknown): number {
     process.stderr.write(`umlab: ${err.message}\n`);
     return err.exitCode;
   }
+  // Another user's lab or home: a clear refusal instead of a stack trace.
+  const denied = permissionError(err);
+  if (denied) err = denied;
   if (err instanceof UmlabError) {
     process.stderr.write(`umlab: ${err.message}\n${err.hint ? `${err.hint.replace(/^/gm, '  ')}\n` : ''}`);
     if (process.env.UMLAB_DEBUG && err.cause) process.stderr.write(`cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);

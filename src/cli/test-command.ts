@@ -5,6 +5,7 @@ import { readCapture, type DecodedFrame } from '../capture/decode.ts';
 import { UsageError } from '../errors.ts';
 import { ask, type ExecReply } from '../runtime/control.ts';
 import { planContext } from '../runtime/host.ts';
+import { bootTimeoutSeconds } from './env.ts';
 import { downLab, listLabs, upLab } from '../runtime/lab.ts';
 import { readPlan, runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
 import { compile } from '../topology/compile.ts';
@@ -67,6 +68,7 @@ export const testCmd: CommandSpec = {
   examples: ['umlab test labs/two-hosts.yaml', 'umlab test labs/firewall/lab.yaml --junit results.xml', 'umlab test labs/static-routing/lab.yaml --record'],
   parse: { record: { type: 'boolean' }, junit: { type: 'string' }, json: { type: 'boolean' }, keep: { type: 'boolean' } },
   async run(args) {
+    bootTimeoutSeconds(); // checked before any lab starts
     const file = requirePositional(args, 0, 'lab file', testCmd);
     const lab = await loadLabFile(file);
     const home = umlabHome();

@@ -1,7 +1,9 @@
 // The supervisor's control socket (<runDir>/control.sock): newline-delimited JSON.
 // A client sends one request line; the supervisor answers with one or more lines.
 // `console` switches the connection to raw bytes after the first answer line.
+import { lstatSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { resolve } from 'node:path';
 import { LabRuntimeError } from '../errors.ts';
 import type { VmAction } from '../vm/mconsole.ts';
 
@@ -93,9 +95,38 @@ export function openControl(socketPath: string): Promise<Socket> {
     const sock = connect(socketPath);
     sock.once('connect', () => resolve(sock));
     sock.once('error', (cause) =>
-      reject(new LabRuntimeError(`cannot reach the lab's supervisor at ${socketPath}`, { cause })),
+      reject(permissionError(cause) ?? new LabRuntimeError(`cannot reach the lab's supervisor at ${socketPath}`, { cause })),
     );
   });
+}
+
+/** EACCES/EPERM on a path of umlab's state: "permission denied: <path> belongs to another user"
+ *  (the path that is someone else's: the file, or the directory that keeps us out). Else undefined. */
+export function permissionError(error: unknown): LabRuntimeError | undefined {
+  const { code, path, address } = (error ?? {}) as NodeJS.ErrnoException & { address?: string };
+  const target = path ?? address;
+  if ((code !== 'EACCES' && code !== 'EPERM') || !target) return undefined;
+  const owner = foreignOwner(target);
+  const message = owner ? `permission denied: ${owner.path} belongs to another user (uid ${owner.uid})` : `permission denied: ${target}`;
+  return new LabRuntimeError(message, {
+    cause: error,
+    hint: owner ? 'a lab can be seen and controlled only by the user who started it; set UMLAB_HOME to your own state directory' : 'check the permissions of UMLAB_HOME',
+  });
+}
+
+/** The deepest component of `path` we can see (itself included), when another user owns it. */
+function foreignOwner(path: string): { path: string; uid: number } | undefined {
+  let last: { path: string; uid: number } | undefined;
+  let current = '';
+  for (const part of resolve(path).split('/').slice(1)) {
+    current += '/' + part;
+    try {
+      last = { path: current, uid: lstatSync(current).uid };
+    } catch {
+      break; // inside a directory we cannot search: that directory keeps us out
+    }
+  }
+  return last && last.uid !== process.getuid?.() ? last : undefined;
 }
 
 /** Sends one request and calls onLine for each reply line until it returns true or the socket closes. */

@@ -52,6 +52,7 @@ export function prepareDisks(plan: LabPlan): void {
         throw new NotFoundError(`image ${vm.image} of VM ${vm.name} does not exist`, {
           hint: `build one with: umlab image build ${shellQuote(vm.image)}   (or fix \`image:\` in ${plan.source})`,
         });
+      checkImageFile(vm.name, vm.image);
       const cow = vm.rootCow;
       if (cow !== undefined && existsSync(cow)) {
         const problem = checkCow(cow, vm.image);
@@ -68,7 +69,8 @@ export function prepareDisks(plan: LabPlan): void {
     if (vm.disks.length === 0 && vm.image === undefined) continue;
     mkdirSync(plan.disksDir, { recursive: true });
     for (const disk of vm.disks) {
-      const fd = openSync(disk.file, existsSync(disk.file) ? 'r+' : 'w+');
+      const created = !existsSync(disk.file);
+      const fd = openSync(disk.file, created ? 'w+' : 'r+');
       try {
         const size = statSync(disk.file).size;
         if (size > disk.bytes)
@@ -76,11 +78,45 @@ export function prepareDisks(plan: LabPlan): void {
             hint: `shrinking would cut off data: set the size back, or start over with: umlab clean ${plan.lab}`,
           });
         // Sparse: truncate allocates nothing; a larger size grows the disk, the data stays.
-        if (size < disk.bytes) ftruncateSync(fd, disk.bytes);
+        if (size < disk.bytes) growDisk(fd, disk.file, disk.size, disk.bytes, vm.name);
+      } catch (error) {
+        // No empty file left behind by a disk that could not be made.
+        if (created) rmSync(disk.file, { force: true });
+        throw error;
       } finally {
         closeSync(fd);
       }
     }
+  }
+}
+
+/** ftruncate with the filesystem's refusals (EFBIG, ENOSPC, a size past any file offset) as clear errors. */
+function growDisk(fd: number, file: string, size: string, bytes: number, vm: string): void {
+  try {
+    if (!Number.isSafeInteger(bytes)) throw Object.assign(new Error('size out of range'), { code: 'EFBIG' });
+    ftruncateSync(fd, bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EFBIG' || code === 'EINVAL' || code === 'ENOSPC' || error instanceof RangeError)
+      throw new LabRuntimeError(`data disk ${file} of VM ${vm} cannot be ${size}: the filesystem of ${dirname(file)} refuses a file that large (${code ?? 'out of range'})`, {
+        cause: error,
+        hint: 'give the disk a smaller `size:` (at most 2T, and what this filesystem allows), or set UMLAB_HOME to a filesystem that takes larger files',
+      });
+    throw error;
+  }
+}
+
+/** A root image must be a regular file the user can read: never a device, FIFO or directory. */
+function checkImageFile(vm: string, image: string): void {
+  const st = statSync(image);
+  if (!st.isFile()) throw new UsageError(`image ${image} of VM ${vm} is not a regular file`, { hint: 'give the path of an image built with `umlab image build OUT.img`' });
+  try {
+    closeSync(openSync(image, 'r'));
+  } catch (error) {
+    throw new UsageError(`image ${image} of VM ${vm} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      cause: error,
+      hint: 'the user running umlab must be able to read the image',
+    });
   }
 }
 

@@ -6,9 +6,10 @@
 // size, a forward entry), the KEY node when the entry as a whole is wrong (its name is
 // bad or taken, a required property is missing from it, it is unknown, it is not
 // connected). A missing top-level property points at the start of the document.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
@@ -31,18 +32,54 @@ export function formatPath(path: PathSegment[]): string {
 
 /** Finds source positions of lab paths in one parsed YAML document. */
 export class SourceMap {
+  /** Each alias's anchored node, found in one pass (yaml's own resolve walks the document per alias). */
+  private readonly aliases: Map<Alias, Node | undefined>;
+  /** Each map's entries by key, built on first use: lookups stay O(1) in labs with many entries. */
+  private readonly entries = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
-  ) {}
+  ) {
+    this.aliases = aliasTargets(doc);
+  }
+
+  get aliasCount(): number {
+    return this.aliases.size;
+  }
+
+  /** Offset of the n-th alias (from 0) in document order. */
+  aliasOffset(n: number): number {
+    let i = 0;
+    for (const alias of this.aliases.keys()) if (i++ === n) return alias.range?.[0] ?? 0;
+    return 0;
+  }
+
+  private resolve(node: unknown): unknown {
+    return isAlias(node) ? this.aliases.get(node) : node;
+  }
+
+  private pair(map: YAMLMap, key: PathSegment): Pair | undefined {
+    let index = this.entries.get(map);
+    if (!index) {
+      index = new Map();
+      // The first of duplicate keys, as Array.find gave (the parser refuses duplicates anyway).
+      for (const p of map.items) {
+        const k = keyText(p.key);
+        if (k !== undefined && !index.has(k)) index.set(k, p as Pair);
+      }
+      this.entries.set(map, index);
+    }
+    return index.get(String(key));
+  }
 
   /** True when the document has a node at `path` (e.g. whether a VM sets `memory` itself). */
   has(path: PathSegment[]): boolean {
     let node: unknown = this.doc.contents;
     for (const seg of path) {
-      if (isAlias(node)) node = node.resolve(this.doc);
+      node = this.resolve(node);
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        const pair = this.pair(node, seg);
         if (!pair) return false;
         node = pair.value;
       } else if (isSeq(node)) {
@@ -66,10 +103,10 @@ export class SourceMap {
     let node: unknown = this.doc.contents;
     let best = firstOffset(node) ?? 0;
     for (let i = 0; i < path.length; i++) {
-      if (isAlias(node)) node = node.resolve(this.doc);
+      node = this.resolve(node);
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(path[i]));
+        const pair = this.pair(node, path[i]!);
         if (!pair) return best;
         const keyOffset = firstOffset(pair.key);
         if (last && part === 'key') return keyOffset ?? best;
@@ -130,6 +167,10 @@ export function parseLab(text: string, file: string, rules: readonly Rule[] = RU
   }
 }
 
+/** yaml's measure of alias expansion ("billion laughs"); resolving aliases is linear, so this
+ *  bounds only the size of the expanded lab. */
+export const MAX_ALIAS_COUNT = 5_000;
+
 /** Lab files nest a few levels; the yaml parser exhausts the stack near 1000, after which
  *  V8 can abort the whole process on the next deep parse. Refuse deep nesting up front. */
 export const MAX_NESTING = 200;
@@ -167,9 +208,11 @@ function parseLabUnsafe(text: string, file: string, rules: readonly Rule[]): { l
     const message = `the document nests deeper than ${MAX_NESTING} levels`;
     return { errors: [{ file, line, col, path: '', message, hint: 'a lab file needs only a few levels of nesting: check for unclosed [ or { and runaway indentation' }] };
   }
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const errors = doc.errors.map((e): Diagnostic => {
+  // yaml's own uniqueKeys compares each key with every earlier one: quadratic in a big map.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const yamlErrors = [...doc.errors, ...duplicateKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
+  if (yamlErrors.length > 0) {
+    const errors = yamlErrors.map((e): Diagnostic => {
       const { line, col } = lines.linePos(e.pos[0]);
       return { file, line, col, path: '', message: `YAML: ${e.message}`, hint: yamlHint(e.code) };
     });
@@ -177,10 +220,15 @@ function parseLabUnsafe(text: string, file: string, rules: readonly Rule[]): { l
     return { errors: errors.filter((e, i) => errors.findIndex((o) => o.line === e.line && o.col === e.col && o.message === e.message) === i) };
   }
   const sources = new SourceMap(doc, lines);
+  // yaml's toJS still looks each alias up in a list of all of them: bound their number first.
+  if (sources.aliasCount > MAX_ALIAS_COUNT) {
+    const { line, col } = lines.linePos(sources.aliasOffset(MAX_ALIAS_COUNT));
+    return { errors: [{ file, line, col, path: '', message: `YAML: more than ${MAX_ALIAS_COUNT} aliases (*name)`, hint: 'write the entries out, or share fewer of them with anchors' }] };
+  }
   let data: unknown;
   try {
-    // Aliases could expand exponentially ("billion laughs"): cap them.
-    data = doc.toJS({ maxAliasCount: 1000 });
+    // Aliases could expand exponentially ("billion laughs"): yaml caps the expansion.
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
     // toJS throws for an alias without anchor and for too many alias expansions.
     const { line, col } = lines.linePos(aliasOffset(doc));
@@ -202,16 +250,46 @@ function parseLabUnsafe(text: string, file: string, rules: readonly Rule[]): { l
   return errors.length > 0 ? { errors } : { lab };
 }
 
+/** The DUPLICATE_KEY errors yaml's uniqueKeys gives (a scalar key equal to an earlier one), in one pass per map. */
+function duplicateKeys(doc: Document): { pos: [number, number]; code: string; message: string }[] {
+  const out: { pos: [number, number]; code: string; message: string }[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          const start = pair.key.range?.[0] ?? 0;
+          out.push({ pos: [start, start + 1], code: 'DUPLICATE_KEY', message: 'Map keys must be unique' });
+        }
+        seen.add(pair.key.value);
+      }
+    },
+  });
+  return out;
+}
+
+/** Every alias's node: the last node before it with its anchor, as yaml resolves it, in one pass. */
+function aliasTargets(doc: Document): Map<Alias, Node | undefined> {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node | undefined>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return targets;
+}
+
 /** Offset of the first alias with no anchor, else of the first alias: where toJS failed. */
 function aliasOffset(doc: Document): number {
   let first: number | undefined;
   let unresolved: number | undefined;
-  visit(doc, {
-    Alias(_key, node) {
-      first ??= node.range?.[0];
-      if (unresolved === undefined && node.resolve(doc) === undefined) unresolved = node.range?.[0];
-    },
-  });
+  for (const [alias, target] of aliasTargets(doc)) {
+    first ??= alias.range?.[0];
+    if (unresolved === undefined && target === undefined) unresolved = alias.range?.[0];
+  }
   return unresolved ?? first ?? 0;
 }
 
@@ -303,17 +381,52 @@ function pointerToPath(pointer: string): PathSegment[] {
     .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
 }
 
-/** Reads, parses and validates a lab file; throws LabFileError with every diagnostic. */
-export async function loadLabFile(path: string): Promise<Lab> {
-  let text: string;
+/** Real labs are a few KiB; parsing stays near a second up to this size. */
+export const MAX_LAB_FILE_BYTES = 1024 * 1024;
+
+/** A lab file's text: a regular file of at most MAX_LAB_FILE_BYTES (a FIFO or device never blocks or streams forever). */
+async function readLabText(path: string): Promise<string> {
+  const refuse = (message: string, cause?: unknown, hint?: string): never => {
+    throw new LabFileError([{ file: path, line: 1, col: 1, path: '', message, ...(hint && { hint }) }], { cause });
+  };
+  let handle: FileHandle;
   try {
-    text = await readFile(path, 'utf8');
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new NotFoundError(`no such lab file: ${path}`, { cause: error, hint: 'give the path of a .yaml lab file, e.g. labs/two-hosts.yaml' });
-    const diagnostic = { file: path, line: 1, col: 1, path: '', message: `cannot read the lab file: ${(error as Error).message}` };
-    throw new LabFileError([diagnostic], { cause: error });
+    if (code === 'ENXIO') refuse('the lab file is a socket, not a regular file', error, 'give the path of a .yaml lab file');
+    return refuse(`cannot read the lab file: ${(error as Error).message}`, error);
   }
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) refuse('the lab file is a directory', undefined, 'give the path of a .yaml lab file inside it');
+    if (!st.isFile()) refuse(`the lab file is a ${st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device'}, not a regular file`, undefined, 'save the lab to a file and give its path');
+    const tooBig = (size: number) =>
+      refuse(`the lab file is ${size} bytes, more than the ${MAX_LAB_FILE_BYTES} bytes (1 MiB) a lab file may have`, undefined, 'a lab of a few hundred VMs takes a few dozen KiB: check that this is the right file');
+    if (st.size > MAX_LAB_FILE_BYTES) tooBig(st.size);
+    // Read one byte past the limit: the file may have grown since stat.
+    const buf = Buffer.alloc(MAX_LAB_FILE_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > MAX_LAB_FILE_BYTES) tooBig(n);
+    return buf.subarray(0, n).toString('utf8');
+  } catch (error) {
+    if (error instanceof LabFileError) throw error;
+    return refuse(`cannot read the lab file: ${(error as Error).message}`, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads, parses and validates a lab file; throws LabFileError with every diagnostic. */
+export async function loadLabFile(path: string): Promise<Lab> {
+  const text = await readLabText(path);
   const result = parseLab(text, path);
   if ('errors' in result) throw new LabFileError(result.errors);
   return result.lab;

@@ -7,6 +7,9 @@ import { ipv4HostAt, isNetworkAddress, parseAddress, parseCidr, parseIPv4 } from
 import type { NodePart, PathSegment } from './load.ts';
 import { isMulticastMac } from './mac.ts';
 import { kernelArgs } from './rules-kernel.ts';
+import { rwShareTargets } from './rules-shares.ts';
+import { filePaths } from './rules-files.ts';
+import { diskSizes, imagePaths, memoryMaximum } from './rules-limits.ts';
 import { INTERFACE_NAME, parseConnect, parseSerialTarget, SECTION_OF_KIND, SERIAL_LINE_NAME, TEST_KINDS, type FrameMatch, type Lab, type LabTest, type Segment, type Vm, type VmInterface } from './model.ts';
 
 export interface RuleContext {
@@ -746,11 +749,16 @@ export const RULES: Rule[] = [
   macFirstByteEven,
   macUnique,
   memoryMinimum,
+  memoryMaximum,
+  diskSizes,
+  imagePaths,
+  filePaths,
   kernelArgs,
   consolePorts,
   serialLines,
   shareMountPoints,
   sharePaths,
+  rwShareTargets,
   mcastGroups,
   gatewayNetworks,
   forwardTargets,

@@ -8,6 +8,9 @@ import { parseLab } from '../../src/topology/load.ts';
 import * as rules from '../../src/topology/rules.ts';
 import type { Rule } from '../../src/topology/rules.ts';
 import { kernelArgs } from '../../src/topology/rules-kernel.ts';
+import { rwShareTargets } from '../../src/topology/rules-shares.ts';
+import { filePaths } from '../../src/topology/rules-files.ts';
+import { diskSizes, imagePaths, memoryMaximum } from '../../src/topology/rules-limits.ts';
 
 interface Expected {
   line: number;
@@ -110,11 +113,60 @@ const CASES: Case[] = [
     ],
   },
   {
+    rule: memoryMaximum,
+    fixture: 'rule-memory-maximum.yaml',
+    errors: [
+      { line: 3, col: 21, path: 'defaults.memory', message: 'default memory 100000000000000000000000G is larger than 64G', hint: 'at most 64G' },
+      { line: 6, col: 13, path: 'vms.h1.memory', message: 'memory 65G is larger than 64G', hint: "host's free memory" },
+    ],
+  },
+  {
+    rule: diskSizes,
+    fixture: 'rule-disk-sizes.yaml',
+    errors: [
+      { line: 5, col: 22, path: 'vms.h1.disks[0].size', message: 'disk size 100T is larger than 2T', hint: 'at most 2T' },
+      { line: 5, col: 38, path: 'vms.h1.disks[1].size', message: 'disk size 99999999999999T is larger than 2T', hint: 'at most 2T' },
+    ],
+  },
+  {
+    rule: imagePaths,
+    fixture: 'rule-image-paths.yaml',
+    errors: [
+      { line: 5, col: 12, path: 'vms.h1.image', message: 'image /etc/shadow is under /etc', hint: 'umlab image build' },
+      { line: 7, col: 12, path: 'vms.h2.image', message: 'image /dev/sda is under /dev', hint: 'umlab image build' },
+      { line: 9, col: 12, path: 'vms.h3.image', message: 'has a comma', hint: 'rename the file' },
+    ],
+  },
+  {
+    rule: filePaths,
+    fixture: 'rule-file-paths.yaml',
+    errors: [
+      { line: 6, col: 7, path: 'vms.h1.files["/../../../../tmp/pwned"]', message: 'has a ".." component', hint: 'plain absolute path' },
+      { line: 7, col: 7, path: 'vms.h1.files["/etc/ok\\u0000"]', message: 'NUL or control character', hint: 'plain absolute path' },
+      { line: 8, col: 7, path: 'vms.h1.files["/"]', message: "the VM's root directory", hint: 'plain absolute path' },
+      { line: 9, col: 7, path: 'vms.h1.files["/var"]', message: '/var is a directory in every VM', hint: 'cannot replace a directory' },
+      { line: 10, col: 7, path: 'vms.h1.files["/usr"]', message: '/usr is a directory in every VM', hint: 'cannot replace a directory' },
+      { line: 12, col: 7, path: 'vms.h1.files["/srv/a/b"]', message: 'inside /srv/a, which is a file', hint: 'cannot also be a directory' },
+      { line: 13, col: 7, path: 'vms.h1.files["/etc/hosts/x"]', message: 'inside /etc/hosts, which is a file', hint: 'cannot also be a directory' },
+      { line: 14, col: 7, path: 'vms.h1.files["/proc/x"]', message: 'under /proc, which the VM\'s init mounts over', hint: 'would be hidden' },
+      { line: 15, col: 7, path: 'vms.h1.files["/etc//x"]', message: 'empty or "." component', hint: 'plain absolute path' },
+    ],
+  },
+  {
     rule: kernelArgs,
     fixture: 'rule-kernel-args.yaml',
     errors: [
       { line: 2, col: 31, path: 'kernel.args[1]', message: 'kernel argument mem is set by umlab', hint: '`memory:`' },
       { line: 5, col: 23, path: 'vms.h1.kernel.args[0]', message: 'kernel argument eth0 is set by umlab', hint: '`interfaces:`' },
+    ],
+  },
+  {
+    rule: rwShareTargets,
+    fixture: 'rule-rw-share-targets.yaml',
+    errors: [
+      { line: 5, col: 25, path: 'vms.h1.shares["/mnt/all"].path', message: "read-write share of the host's whole filesystem", hint: 'read-only' },
+      { line: 6, col: 25, path: 'vms.h1.shares["/mnt/etc"].path', message: 'a system directory (/etc)', hint: 'a directory of its own' },
+      { line: 9, col: 24, path: 'vms.h1.shares["/mnt/up"].path', message: 'a system directory (/usr)', hint: 'read-only' },
     ],
   },
   {
