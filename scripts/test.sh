@@ -9,7 +9,8 @@ echo "== typecheck"
 npx tsc --noEmit
 files=(test/unit/*.test.ts)
 if [ "${UMLAB_SKIP_VM_TESTS:-}" != 1 ]; then
-  files+=(test/vm/*.test.ts)
+  # security/: attacks from a second account and from inside VMs; faults/: injected failures.
+  files+=(test/vm/*.test.ts test/security/*.test.ts test/faults/*.test.ts)
 else
   echo "== UMLAB_SKIP_VM_TESTS=1: the VM tests are NOT run"
 fi

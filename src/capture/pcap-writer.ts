@@ -4,7 +4,7 @@
 // the global header is written synchronously at open, and a crash only loses the tail
 // that was still buffered.
 
-import { closeSync, mkdirSync, openSync, write, writeSync, close } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, write, writeSync, close } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const PCAP_MAGIC = 0xa1b2c3d4;
@@ -52,6 +52,8 @@ export class PcapWriter {
   private readonly idleWaiters: (() => void)[] = [];
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
+  /** File offset where the chunk at the head of the queue starts (everything before it is written). */
+  private fileBytes = PCAP_GLOBAL_HEADER_BYTES;
 
   private constructor(
     readonly path: string,
@@ -162,6 +164,7 @@ export class PcapWriter {
       }
       this.queue.shift();
       this.queuedBytes -= head.end;
+      this.fileBytes += head.end;
       if (head.buf.length === CHUNK_BYTES && this.spareChunks.length < SPARE_CHUNKS) {
         this.spareChunks.push(head.buf);
       }
@@ -173,8 +176,27 @@ export class PcapWriter {
     });
   }
 
+  /** Why the capture stopped ("no space left on device"), or null while it works. */
+  get failedBecause(): string | null {
+    if (this.failure === null) return null;
+    return (this.failure as NodeJS.ErrnoException).code === 'ENOSPC' ? 'no space left on device' : this.failure.message;
+  }
+
   private fail(err: Error): void {
     this.failure = err;
+    // A partial write left part of a record: cut the file back to the last whole one, so
+    // the capture reads to its end (ftruncate needs no free space).
+    const head = this.queue[0];
+    if (head !== undefined && head.written > 0) {
+      const whole = wholeRecordBytes(head.buf, head.written);
+      try {
+        ftruncateSync(this.fd, this.fileBytes + whole);
+      } catch {
+        // the reader still stops at the cut record; nothing better to do
+      }
+      head.written = whole;
+      this.droppedFrames -= countRecords({ buf: head.buf, written: 0, end: whole });
+    }
     for (const dropped of this.queue) this.droppedFrames += countRecords(dropped);
     this.queue.length = 0;
     this.queuedBytes = 0;
@@ -199,6 +221,46 @@ export function pcapGlobalHeader(): Buffer {
   header.writeUInt32LE(PCAP_SNAPLEN, 16);
   header.writeUInt32LE(LINKTYPE_ETHERNET, 20);
   return header;
+}
+
+/** Bytes of `buf` up to `limit` that hold whole records. */
+function wholeRecordBytes(buf: Buffer, limit: number): number {
+  let at = 0;
+  while (at + PCAP_RECORD_HEADER_BYTES <= limit) {
+    const next = at + PCAP_RECORD_HEADER_BYTES + buf.readUInt32LE(at + 8);
+    if (next > limit) break;
+    at = next;
+  }
+  return at;
+}
+
+/** Cuts a classic pcap file back to its last whole record (tcpdump killed mid-write, a full
+ *  disk): returns the bytes removed. Reads only the record headers. Never throws. */
+export function trimToWholeRecords(path: string): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r+');
+    const size = fstatSync(fd).size;
+    const header = Buffer.alloc(PCAP_RECORD_HEADER_BYTES);
+    if (size < PCAP_GLOBAL_HEADER_BYTES) return 0; // tcpdump had not written its header: nothing to keep
+    readSync(fd, header, 0, 4, 0);
+    const magic = header.readUInt32LE(0);
+    const littleEndian = magic === PCAP_MAGIC || magic === 0xa1b23c4d;
+    if (!littleEndian && header.readUInt32BE(0) !== PCAP_MAGIC && header.readUInt32BE(0) !== 0xa1b23c4d) return 0; // not a classic pcap
+    let at = PCAP_GLOBAL_HEADER_BYTES;
+    while (at + PCAP_RECORD_HEADER_BYTES <= size) {
+      readSync(fd, header, 0, PCAP_RECORD_HEADER_BYTES, at);
+      const next = at + PCAP_RECORD_HEADER_BYTES + (littleEndian ? header.readUInt32LE(8) : header.readUInt32BE(8));
+      if (next > size) break;
+      at = next;
+    }
+    if (at < size) ftruncateSync(fd, at);
+    return size - at;
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Number of records in a queued chunk (used only to account for drops). */

@@ -4,14 +4,19 @@
 // file, and so the run directory: `down` finds a stray one like any process of the lab.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { LabRuntimeError } from '../errors.ts';
-import { PCAP_SNAPLEN } from './pcap-writer.ts';
+import { PCAP_SNAPLEN, trimToWholeRecords } from './pcap-writer.ts';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 export interface RunningCapture {
   readonly file: string;
+  /** tcpdump's pid (setpriv execs it), for the lab's process record. */
+  readonly pid: number | undefined;
+  /** Resolves when tcpdump exits by itself (not through stop()), with why: "tcpdump exited (signal 9)". */
+  readonly died: Promise<string>;
   /** Ends tcpdump (SIGTERM: it writes out what it holds) and waits for it. Resolves to the
    *  number of frames it could not keep up with ("dropped by kernel"), left out of the file. */
   stop(): Promise<number>;
@@ -44,9 +49,15 @@ export async function startTcpdump(device: string, file: string, options: Tcpdum
   const child = spawn(argv[0]!, argv.slice(1), { detached: options.detached, stdio: ['ignore', 'ignore', logFd] });
   closeSync(logFd);
   let exited: string | null = null;
+  let stopping = false;
+  let onDied: (reason: string) => void = () => {};
+  const died = new Promise<string>((resolve) => (onDied = resolve));
   const exit = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exited = signal ?? `code ${code}`;
+      // A write error (a full disk) can leave half a record at the end: readers stop there.
+      trimToWholeRecords(file);
+      if (!stopping) onDied(tcpdumpExitReason(code, signal, said()));
       resolve();
     });
     child.once('error', (err) => {
@@ -63,7 +74,10 @@ export async function startTcpdump(device: string, file: string, options: Tcpdum
   }
   return {
     file,
+    pid: child.pid,
+    died,
     async stop() {
+      stopping = true;
       if (exited === null) {
         child.kill('SIGTERM');
         const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
@@ -73,6 +87,14 @@ export async function startTcpdump(device: string, file: string, options: Tcpdum
       return framesMissedBy(said());
     },
   };
+}
+
+/** Why tcpdump ended on its own, for status and `down`: a full disk is named as such. */
+export function tcpdumpExitReason(code: number | null, signal: NodeJS.Signals | null, log: string): string {
+  if (/no space left on device/i.test(log)) return 'no space left on device';
+  if (signal) return `tcpdump exited (signal ${constants.signals[signal] ?? signal})`;
+  const said = log.trim().split('\n').filter((l) => !/^(tcpdump: )?listening on/.test(l)).pop();
+  return `tcpdump exited (code ${code})${said ? `: ${said}` : ''}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -21,6 +21,7 @@ import { webCommand } from './web-command.ts';
 import { doctorCommand } from './doctor-command.ts';
 import { linkCommand, vmCommand } from './vm-commands.ts';
 import { askLab, refusalError } from './lab-request.ts';
+import { bootTimeoutSeconds, printable } from './env.ts';
 import { plural } from '../util/text.ts';
 
 const out = (s: string) => process.stdout.write(s);
@@ -74,13 +75,13 @@ const compileCmd: CommandSpec = {
   async run(args) {
     const plan = await compileLabFile(requirePositional(args, 0, 'lab file', compileCmd));
     if (args.values.json) json(plan);
-    else out(describePlan(plan));
+    else out(printable(describePlan(plan)));
     return 0;
   },
 };
 
 export function describePlan(plan: LabPlan): string {
-  const lines = [`lab ${plan.lab}${plan.description ? ` — ${plan.description}` : ''}`, `run directory: ${plan.runDir}`, ''];
+  const lines = [`lab ${plan.lab}${plan.description ? ` — ${printable(plan.description, true)}` : ''}`, `run directory: ${plan.runDir}`, ''];
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
     const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
@@ -117,7 +118,10 @@ function describeLines(plan: LabPlan): string {
   const rows = plan.vms.flatMap((vm) =>
     vm.lines.filter((l) => l.to !== 'log' || l.name !== 'con0').map((l) => [vm.name, l.name, l.device, lineTarget(l).replace(/ \(.*\)$/, '')]),
   );
-  return rows.length ? table(['VM', 'LINE', 'IN THE VM', 'ON THE HOST'], rows) : '';
+  const keyNote = plan.vms.some((vm) => vm.lines.some((l) => l.to === 'port'))
+    ? `telnet clients type the lab's line key first: it is in ${runFiles(plan.runDir).lineKey} (yours only)\n`
+    : '';
+  return rows.length ? table(['VM', 'LINE', 'IN THE VM', 'ON THE HOST'], rows) + keyNote : '';
 }
 
 const up: CommandSpec = {
@@ -138,6 +142,7 @@ const up: CommandSpec = {
   examples: ['umlab up labs/two-hosts.yaml', 'umlab up labs/two-hosts.yaml --name copy2', 'umlab up labs/router.yaml --json | jq .vms'],
   parse: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, name: { type: 'string' } },
   async run(args) {
+    bootTimeoutSeconds(); // the supervisor reads it: refuse a bad value before anything starts
     const plan = await compileLabFile(requirePositional(args, 0, 'lab file', up), args.values.name as string | undefined);
     const started = Date.now();
     const quiet = Boolean(args.values.quiet);
@@ -153,7 +158,7 @@ const up: CommandSpec = {
     });
     say(`lab ${plan.lab} ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     if (args.values.json) json(status);
-    else out(describeRunning(plan, status));
+    else out(printable(describeRunning(plan, status)));
     return 0;
   },
 };
@@ -248,6 +253,8 @@ const status: CommandSpec = {
       json(args.positionals[0] ? labs[0] : labs);
       return 0;
     }
+    // Names, details and paths come from lab files and VMs: no raw escapes to the terminal.
+    const out = (s: string) => process.stdout.write(printable(s));
     if (labs.length === 0) out('no lab is running\n');
     for (const l of labs) {
       out(`lab ${l.lab}: ${l.phase}${l.alive ? '' : ' (its supervisor is gone: run `umlab down ' + l.lab + '` to clean up)'}\n`);
@@ -265,8 +272,12 @@ const status: CommandSpec = {
       if (links.length)
         out(
           table(
-            ['  LINK', 'SEGMENT', 'STATE', 'FRAMES IN', 'FRAMES OUT'],
-            links.map((k) => ['  ' + k.link, k.segment, k.up ? 'up' : 'down', String(k.rxFrames), String(k.txFrames)]),
+            ['  LINK', 'SEGMENT', 'STATE', 'FRAMES IN', 'FRAMES OUT', 'DETAIL'],
+            // A dead passt (fault) or a capture that misses frames (capture-report.ts), said here too.
+            links.map((k: (typeof links)[number] & { fault?: string | null; captureState?: string; captureReason?: string; captureRestarts?: number }) => [
+              '  ' + k.link, k.segment, k.up ? 'up' : 'down', String(k.rxFrames), String(k.txFrames),
+              [k.fault, k.captureState && `capture ${k.captureState}${k.captureRestarts ? ` (${k.captureRestarts}x)` : ''}: ${k.captureReason}`].filter(Boolean).join('; '),
+            ]),
           ),
         );
     }

@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { MissingDependencyError } from '../errors.ts';
 import type { LabPlan, PlanContext } from '../topology/plan.ts';
 import { xstateFacts } from '../vm/xstate-fix.ts';
+import { buildShareGuard } from '../vm/share-guard.ts';
 
 const UML_MODULES_ROOT = '/usr/lib/uml/modules';
 
@@ -47,6 +48,16 @@ export function checkHostCommands(commands = REQUIRED_COMMANDS): void {
 
 /** A lab's `kernel: { binary }` must be a program this user can run. */
 export function checkKernels(plan: LabPlan): void {
+  for (const lib of new Set(plan.vms.flatMap((vm) => vm.env?.LD_PRELOAD?.split(':').filter(Boolean) ?? []))) {
+    try {
+      accessSync(lib, constants.R_OK);
+    } catch (cause) {
+      throw new MissingDependencyError(`cannot read ${lib}, which umlab preloads into its UML kernels (${(cause as NodeJS.ErrnoException).code})`, {
+        cause,
+        hint: `make it readable (chmod 755 ${lib}) or remove it so that umlab builds it again`,
+      });
+    }
+  }
   for (const vm of plan.vms) {
     const kernel = vm.argv[0]!;
     try {
@@ -69,6 +80,7 @@ export function umlKernel(env: NodeJS.ProcessEnv = process.env): { kernel: strin
 
 export function planContext(runDir: string, env: NodeJS.ProcessEnv = process.env): PlanContext {
   // tcpdump insists on switching users (or chowning its file) as root, which fails in a user namespace.
-  const { preload } = xstateFacts(env);
-  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0, ...(preload && { kernelEnv: { LD_PRELOAD: preload } }) };
+  // Into every UML process: the share guard; and the register fix where this host needs it.
+  const preload = [buildShareGuard(env), xstateFacts(env).preload].filter(Boolean).join(':');
+  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0, kernelEnv: { LD_PRELOAD: preload } };
 }

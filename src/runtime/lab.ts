@@ -1,20 +1,23 @@
 // Lab lifecycle as seen from the CLI: start a supervisor for a plan, find running
 // labs by name, stop them and clean up whatever a dead supervisor left behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, cpSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
 import { checkHostCommands, checkKernels, findCommand } from './host.ts';
+import { checkMemoryBudget } from '../host/memory-budget.ts';
 import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
 import { prepareDisks } from './disks.ts';
 import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
-import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
+import { incompleteCapturesIn, type CaptureFault, type IncompleteCapture, type LinkCaptureFields } from './capture-report.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
+import { logMaxBytes } from './log-cap.ts';
+import { labProcesses, procStat, sameProcess, trackProcess } from './processes.ts';
 import { diagnoseBootFailure, RUN_DOCTOR } from '../vm/boot-failures.ts';
 
 // From the sources the supervisor runs through tsx; from the bundle (scripts/bundle.sh) in plain Node.
@@ -50,7 +53,8 @@ function readState(runDir: string): LabStatus | null {
   }
 }
 
-/** The pids of processes whose command line mentions this run directory. */
+/** The pids of processes whose command line mentions this run directory: a leftovers check only,
+ *  never a kill list (a user's `tail -f` of a console log mentions it too; see processes.ts). */
 export function processesOf(runDir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -69,11 +73,15 @@ export function listLabs(home: string): LabRecord[] {
   const dir = labsDir(home);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
+    .filter((lab) => !lab.startsWith('.')) // .<lab>.lock files of `up` (takeUpLock)
     .sort()
     .map((lab) => {
       const runDir = runDirFor(home, lab);
       const state = readState(runDir);
-      return { lab, runDir, state, alive: pidAlive(state?.supervisorPid) };
+      const alive = pidAlive(state?.supervisorPid);
+      // A dead supervisor's last state names pids of VMs that died with it: report only live ones.
+      if (state && !alive) for (const vm of state.vms) if (!pidAlive(vm.pid)) vm.pid = null;
+      return { lab, runDir, state, alive };
     });
 }
 
@@ -107,9 +115,21 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   checkHostCommands();
   checkHostSide(plan, (name) => findCommand(name));
   checkLines(plan, (name) => findCommand(name));
+  logMaxBytes(opts.env ?? process.env); // a bad UMLAB_LOG_MAX_BYTES is refused before anything starts
   checkKernels(plan);
+  checkMemoryBudget(plan, opts.env);
   const mode = isolationMode();
   if (mode === 'userns') await checkUserNamespaces();
+  // Two `up` of one name at once: the second one is told so, not "the supervisor exited".
+  const release = takeUpLock(opts.home, plan.lab);
+  try {
+    return await upLocked(plan, opts, mode);
+  } finally {
+    release();
+  }
+}
+
+async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Promise<LabStatus> {
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
   if (existing?.alive)
     throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
@@ -141,10 +161,13 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   });
   closeSync(logFd);
   ports.close();
+  trackProcess(plan.runDir, child.pid);
   let exitCode: number | null = null;
+  let exitSignal: NodeJS.Signals | null = null;
   const exited = new Promise<void>((resolve) =>
-    child.on('exit', (code) => {
-      exitCode = code ?? 1;
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? 128;
+      exitSignal = signal;
       resolve();
     }),
   );
@@ -153,7 +176,7 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   let result: LabStatus | null = null;
   let failure: ProgressEvent & { type: 'failed' } | null = null;
   try {
-    await waitForSocket(files.control, () => exitCode !== null);
+    await waitForSocket(files.control, () => (exitCode === null ? null : exitSignal ? `signal ${exitSignal}` : `code ${exitCode}`));
     await converse(files.control, { op: 'watch' }, (event: ProgressEvent) => {
       opts.onProgress?.(event);
       if (event.type === 'ready') result = event.status;
@@ -176,6 +199,9 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
 
   // Failed: wait for the supervisor to finish its own teardown, then remove the rest.
   await settlesWithin(exited, 30_000);
+  // A supervisor killed from outside (OOM killer, kill -9) is named as such, with its signal.
+  if (failure && exitSignal && !(failure as { message: string }).message.includes(exitSignal))
+    (failure as { message: string }).message += ` (the supervisor was killed by signal ${exitSignal})`;
   const log = tail(readFileSafe(files.supervisorLog), 15);
   // UMLAB_DEBUG keeps a copy of the failed run directory for inspection.
   if (process.env.UMLAB_DEBUG)
@@ -187,7 +213,7 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;
   // A known failure (register fix, noexec temp dir, memory, modules) is named before the raw tail.
   const known = f?.consoleTail ? diagnoseBootFailure(f.consoleTail) : null;
-  throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (code ${exitCode})`}`, {
+  throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (${exitSignal ? `killed by signal ${exitSignal}` : `code ${exitCode}`})`}`, {
     hint:
       (known ? `cause: ${known.cause}\n${known.hint}\n${RUN_DOCTOR}\n` : '') +
       (f?.consoleTail ? `console of ${f.vm}:\n${indentText(f.consoleTail)}\n` : '') +
@@ -199,17 +225,21 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
 export interface DownResult {
   lab: string;
   archive: string | null;
-  /** Captures tcpdump could not keep up with: the frames are missing from the file, not from the network. */
-  incompleteCaptures: { capture: string; missingFrames: number }[];
+  /** Captures that miss frames, and why (capture-report.ts): tcpdump fell behind or was killed, a
+   *  full disk, a cut last record. The frames are missing from the file, not from the network. */
+  incompleteCaptures: IncompleteCapture[];
 }
 
 /** Stops a lab and removes everything of it; captures and console logs move to an archive. */
 export async function downLab(home: string, record: LabRecord): Promise<DownResult> {
   const mode: IsolationMode = record.state?.mode ?? isolationMode();
   const files = runFiles(record.runDir);
+  // A dead supervisor's last state still names the captures that had failed by then.
+  let faults: CaptureFault[] = faultsInState(record.state);
   if (record.alive) {
     try {
-      await ask(files.control, { op: 'down' });
+      const answer = await ask<{ captureFaults?: CaptureFault[] }>(files.control, { op: 'down' });
+      if (answer.captureFaults) faults = answer.captureFaults;
     } catch {
       // an unresponsive supervisor is killed below
     }
@@ -218,14 +248,15 @@ export async function downLab(home: string, record: LabRecord): Promise<DownResu
   }
   const archive = archiveDirFor(home, record.lab);
   const kept = await cleanUp(home, record.runDir, record.lab, mode, archive);
-  return { lab: record.lab, archive: kept ? archive : null, incompleteCaptures: kept ? incompleteCaptures(archive) : [] };
+  return { lab: record.lab, archive: kept ? archive : null, incompleteCaptures: kept ? incompleteCapturesIn(archive, faults) : [] };
 }
 
-function incompleteCaptures(archive: string): DownResult['incompleteCaptures'] {
-  return readdirSync(archive)
-    .filter((f) => f.endsWith(TCPDUMP_LOG_SUFFIX))
-    .map((f) => ({ capture: join(archive, f.slice(0, -TCPDUMP_LOG_SUFFIX.length) + '.pcap'), missingFrames: framesMissedBy(readFileSync(join(archive, f), 'utf8')) }))
-    .filter((c) => c.missingFrames > 0);
+function faultsInState(state: LabStatus | null): CaptureFault[] {
+  return (state?.links ?? []).flatMap((l) => {
+    const f = l as typeof l & LinkCaptureFields;
+    if (!f.captureState || !l.capture) return [];
+    return [{ link: l.link, file: l.capture, state: f.captureState, reason: f.captureReason ?? '', restarts: f.captureRestarts ?? 0, earlierParts: f.captureParts ?? [] }];
+  });
 }
 
 /** Kills whatever still runs for this run directory, deletes the namespace, keeps
@@ -233,8 +264,9 @@ function incompleteCaptures(archive: string): DownResult['incompleteCaptures'] {
 async function cleanUp(home: string, runDir: string, lab: string, mode: IsolationMode, archive: string | null): Promise<boolean> {
   // Bridges and ip_forward of tap segments: undone while the holder of their namespace still runs.
   await undoHostSide(runDir);
+  // Only what the lab started (processes.ts), never a process that merely names the run directory.
   for (let attempt = 0; attempt < 50; attempt++) {
-    const pids = processesOf(runDir);
+    const pids = labProcesses(runDir);
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
@@ -258,13 +290,15 @@ function keepArtifacts(runDir: string, archive: string): boolean {
   if (existsSync(files.captures)) for (const f of readdirSync(files.captures)) toKeep.push([join(files.captures, f), f]);
   if (existsSync(files.vms))
     for (const vm of readdirSync(files.vms)) {
-      const log = join(files.vms, vm, 'console.log');
-      if (existsSync(log)) toKeep.push([log, `${vm}.console.log`]);
+      // Console logs and their rotated halves (log-cap.ts).
+      for (const f of ['console.log', 'console.log.1']) if (existsSync(join(files.vms, vm, f))) toKeep.push([join(files.vms, vm, f), `${vm}.${f}`]);
       // Serial line logs (lines.ts), kept when something was written to them.
       for (const f of readdirSync(join(files.vms, vm)))
-        if (/^ssl\d+\.log$/.test(f) && statSync(join(files.vms, vm, f)).size > 0) toKeep.push([join(files.vms, vm, f), `${vm}.${f}`]);
+        if (/^ssl\d+\.log(\.1)?$/.test(f) && statSync(join(files.vms, vm, f)).size > 0) toKeep.push([join(files.vms, vm, f), `${vm}.${f}`]);
     }
   if (toKeep.length === 0) return false;
+  // The supervisor's log says why a capture or a VM stopped (a full disk, a dead tcpdump or passt).
+  if (existsSync(files.supervisorLog)) toKeep.push([files.supervisorLog, 'supervisor.log']);
   mkdirSync(archive, { recursive: true });
   for (const [from, name] of toKeep) {
     try {
@@ -276,14 +310,47 @@ function keepArtifacts(runDir: string, archive: string): boolean {
   return true;
 }
 
-async function waitForSocket(path: string, gaveUp: () => boolean): Promise<void> {
+async function waitForSocket(path: string, exitedHow: () => string | null): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (existsSync(path)) return;
-    if (gaveUp()) throw new LabRuntimeError('the supervisor exited before it was ready');
+    const how = exitedHow();
+    if (how) throw new LabRuntimeError(`the supervisor exited before it was ready (${how})`);
     await sleep(50);
   }
   throw new LabRuntimeError('the supervisor did not open its control socket within 30 s');
 }
+
+/** Takes labs/.<lab>.lock (O_EXCL, holding "<pid> <start time>") for the time of one `up`; a lock
+ *  whose holder is gone is taken over. Returns the release function. */
+function takeUpLock(home: string, lab: string): () => void {
+  const path = join(labsDir(home), `.${lab}.lock`);
+  mkdirSync(labsDir(home), { recursive: true });
+  const me = `${process.pid} ${procStat(process.pid)?.startTime ?? ''}`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, me);
+      closeSync(fd);
+      return () => {
+        if (readFileSafe(path) === me) rmSync(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const [pid, startTime] = readFileSafe(path).split(' ');
+    // Empty: the holder is between create and write; give it a moment.
+    if (pid === undefined || pid === '') {
+      sleepSync(50);
+      continue;
+    }
+    if (sameProcess(Number(pid), startTime))
+      throw new UsageError(`lab ${lab} is already running (being started by pid ${pid})`, { hint: `stop it first: umlab down ${lab}` });
+    rmSync(path, { force: true }); // its `up` died without releasing it
+  }
+  throw new UsageError(`lab ${lab} is already running (another umlab is starting it)`, { hint: `stop it first: umlab down ${lab}` });
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 function readFileSafe(path: string): string {
   try {

@@ -9,17 +9,22 @@
 //         so `umlab up` binds the port in its own namespace and hands the listening socket
 //         down to the supervisor as an inherited fd (UMLAB_LINE_FDS); clients speak telnet:
 //         the relay asks for character mode with remote echo, as UML's port-helper/telnetd
-//         does, and drops telnet commands from what they send;
+//         does, and drops telnet commands from what they send. Any local user can connect to
+//         127.0.0.1, so a client first types the lab's line key (a random secret in
+//         <run dir>/line.key, readable by the lab's owner only) before it reaches the VM;
 //   vm    joined to a line of another VM: each one's output is the other's input.
 //
 // Clients that stop reading lose output instead of growing the supervisor's memory.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readlinkSync, rmSync, type WriteStream } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import type { LabPlan, LinePlan, VmPlan } from '../topology/plan.ts';
+import { CappedLog, logMaxBytes } from './log-cap.ts';
+import { runFiles } from './paths.ts';
 
 /** Output kept for a client that does not read before the relay drops it. */
 const CLIENT_BUFFER_LIMIT = 256 * 1024;
@@ -101,12 +106,18 @@ export interface LineRelayOptions {
   log: (message: string) => void;
   /** Listening socket inherited from `umlab up`, for to: port. */
   listenFd?: number;
+  /** The file with the key a to: port client must type first (written by bindLinePorts). */
+  keyFile?: string;
 }
+
+/** Bytes a client may send before its key line, and the time it gets to send it. */
+const KEY_LINE_LIMIT = 256;
+const KEY_TIMEOUT_MS = 60_000;
 
 export class LineRelay {
   private input: Writable | null = null;
   private readonly clients = new Set<{ write(chunk: Buffer): void }>();
-  private logFile: WriteStream | null = null;
+  private logFile: CappedLog | null = null;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private pty: ChildProcess | null = null;
@@ -124,7 +135,7 @@ export class LineRelay {
   async start(): Promise<void> {
     mkdirSync(dirname(this.plan.log), { recursive: true });
     // con0's log is the supervisor's console log.
-    if (this.plan.name !== 'con0') this.logFile = createWriteStream(this.plan.log, { flags: 'a' });
+    if (this.plan.name !== 'con0') this.logFile = new CappedLog(this.plan.log, logMaxBytes(), this.opts.log); // capped: a VM may flood its line
     if (this.plan.to === 'port') await this.listen();
     if (this.plan.to === 'pty') await this.startPty();
   }
@@ -164,14 +175,34 @@ export class LineRelay {
     sock.on('error', () => {});
     this.sockets.add(sock);
     sock.write(TELNET_HELLO);
+    const key = this.opts.keyFile ? readFileSync(this.opts.keyFile, 'utf8').trim() : null;
     const client = { write: (chunk: Buffer) => void (sock.writableLength < CLIENT_BUFFER_LIMIT && sock.write(chunk)) };
-    this.clients.add(client);
     const filter = telnetFilter();
+    let typed = key === null ? null : Buffer.alloc(0);
+    const timer = key === null ? null : setTimeout(() => sock.end('\r\ntoo slow\r\n'), KEY_TIMEOUT_MS);
+    if (key === null) this.clients.add(client);
+    else sock.write(`umlab: ${this.vm} ${this.plan.name}: type the line key (in ${this.opts.keyFile}) and Enter\r\n`);
     sock.on('data', (chunk: Buffer) => {
       const data = filter(chunk);
-      if (data.length) this.toVm(data);
+      if (typed === null) {
+        if (data.length) this.toVm(data);
+        return;
+      }
+      typed = Buffer.concat([typed, data]);
+      const end = typed.findIndex((b) => b === 0x0d || b === 0x0a);
+      if (end < 0 && typed.length <= KEY_LINE_LIMIT) return;
+      const given = typed.subarray(0, Math.max(end, 0));
+      clearTimeout(timer!);
+      if (end < 0 || !sameKey(given, key!)) {
+        this.opts.log(`${this.vm}.${this.plan.name}: a client on port ${this.plan.port} gave a wrong key; closed`);
+        sock.end('\r\nwrong key\r\n');
+        return;
+      }
+      typed = null; // what followed the key line is dropped: it was typed before the prompt was answered
+      sock.write('\r\nconnected\r\n');
+      this.clients.add(client);
     });
-    sock.on('close', () => (this.clients.delete(client), this.sockets.delete(sock)));
+    sock.on('close', () => (clearTimeout(timer!), this.clients.delete(client), this.sockets.delete(sock)));
   }
 
   /** socat makes the pty and links it; it keeps running when a program closes the pty, so
@@ -180,7 +211,7 @@ export class LineRelay {
     const link = this.plan.pty!;
     rmSync(link, { force: true });
     // The link path names the run directory: `umlab down` finds socat even after the supervisor died.
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'socat', `PTY,link=${link},raw,echo=0`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'socat', `PTY,link=${link},raw,echo=0,perm=0600`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.pty = proc;
     proc.stdin!.on('error', () => {});
     const client = { write: (chunk: Buffer) => void (proc.stdin!.writableLength < CLIENT_BUFFER_LIMIT && proc.stdin!.write(chunk)) };
@@ -231,9 +262,17 @@ export interface BoundPorts {
   close(): void;
 }
 
+/** Constant-time comparison of a typed key with the lab's. */
+function sameKey(given: Buffer, key: string): boolean {
+  const expected = Buffer.from(key);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 /** Binds every `to: port` line's TCP port on 127.0.0.1 in this (the caller's) network
- *  namespace, where telnet reaches it; a port in use fails here, before anything starts. */
+ *  namespace, where telnet reaches it; a port in use fails here, before anything starts.
+ *  Writes the lab's line key, owner-only, when it has such a line. */
 export async function bindLinePorts(plan: LabPlan): Promise<BoundPorts> {
+  if (portLines(plan).length > 0) writeFileSync(runFiles(plan.runDir).lineKey, randomBytes(12).toString('hex') + '\n', { mode: 0o600 });
   const servers: Server[] = [];
   const fds: Record<string, number> = {};
   const stdio: number[] = [];

@@ -54,25 +54,3 @@ export async function checkUserNamespaces(): Promise<void> {
       hint: 'run umlab as root, or allow unprivileged user namespaces: sudo sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000',
     });
 }
-
-/** Shell script run inside the lab's mount namespace: a read-only view of / for hostfs.
- *  rbind (a plain bind of / is refused in a user namespace when / has submounts), then
- *  every mount under it remounted read-only, keeping the flags the kernel locks. */
-export function readOnlyRootScript(target: string): string {
-  const t = JSON.stringify(target);
-  return `set -e
-mkdir -p ${t}
-mount --rbind / ${t}
-awk -v d=${t} '$5==d || index($5, d"/")==1 {print $5" "$6}' /proc/self/mountinfo | while read -r mp opts; do
-  # nosymfollow: the host must never follow a symlink in the view (an absolute one, /var/run -> /run,
-  # or /proc/self/root, leads out of it to the writable root); VMs still read links, hostfs resolves them in the VM.
-  o=ro,nosymfollow
-  for f in nosuid nodev noexec relatime noatime nodiratime strictatime; do
-    case ",$opts," in *,$f,*) o="$o,$f";; esac
-  done
-  mount -o remount,bind,$o "$mp" || { echo "umlab: could not make $mp read-only" >&2; exit 1; }
-done
-# Prove it: a write through the view must fail.
-if touch ${t}/tmp/.umlab-rw-probe 2>/dev/null; then rm -f ${t}/tmp/.umlab-rw-probe; echo "umlab: read-only root is writable" >&2; exit 1; fi
-`;
-}

@@ -28,6 +28,8 @@ export const runFiles = (runDir: string) => ({
   plan: join(runDir, 'plan.json'),
   state: join(runDir, 'state.json'),
   control: join(runDir, 'control.sock'),
+  /** The secret a client of a console or serial line on a TCP port types first (0600). */
+  lineKey: join(runDir, 'line.key'),
   supervisorLog: join(runDir, 'supervisor.log'),
   captures: join(runDir, 'captures'),
   vms: join(runDir, 'vms'),

@@ -2,7 +2,7 @@
 // mount namespaces, starts the segment engines and the VMs, serves the control socket,
 // and on failure or `down` stops everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -12,17 +12,23 @@ import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import { startSegment } from '../transports/index.ts';
 import type { RunningSegment } from '../transports/engines/types.ts';
 import { AgentClient } from '../vm/agent.ts';
-import { initScript, layerDir, vmLayer, type LayerEntry } from '../vm/init.ts';
+import { initScript, layerDir, vmLayer } from '../vm/init.ts';
+// Never join(layerDir, path): lab-file paths must not escape the layer (issue 12).
+import { writeLayer } from '../vm/layer-writer.ts';
 import { mconsole, VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
 import { linkOfInterface } from '../topology/rewire.ts';
 import { addLink, removeLink, type RewiringTarget } from './rewiring.ts';
 import { jsonLines, type ControlRequest, type LinkAction, type Refusal, type LabPhase, type LabStatus, type LinkStatus, type ProgressEvent, type VmState } from './control.ts';
 import type { IsolationMode } from './namespace.ts';
-import { readOnlyRootScript } from './namespace.ts';
-import { sharesScript, syncDisks } from './disks.ts';
+import { hostViewOf, hostViewScript } from '../host/host-view.ts';
+import { guardMissing, SHARE_GUARD_LIBRARY } from '../vm/share-guard.ts';
+import { syncDisks } from './disks.ts';
 import { runFiles } from './paths.ts';
 import { settlesWithin } from '../util/time.ts';
 import { LineRelay, lineKey } from './lines.ts';
+import { CappedLog, logMaxBytes } from './log-cap.ts';
+import { killGroup, trackProcess } from './processes.ts';
+import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
@@ -43,7 +49,7 @@ interface VmRuntime {
   detail?: string;
   proc: ChildProcess | null;
   agent: AgentClient | null;
-  log: WriteStream | null;
+  log: CappedLog | null;
   consoleTail: Buffer;
   consoleClients: Set<Socket>;
   /** The console and serial lines (lines.ts): con0 first. */
@@ -62,6 +68,8 @@ export class Supervisor {
   private readonly files: ReturnType<typeof runFiles>;
   private readonly startedAt = new Date().toISOString();
   private teardownDone: Promise<void> | null = null;
+  /** Captures that miss frames, gathered as the engines stop: told to `down`. */
+  private captureFaults: CaptureFault[] = [];
   /** Links being added or removed: one change at a time keeps device names, UDP ports and the plan consistent. */
   private rewiring: Promise<unknown> = Promise.resolve();
 
@@ -71,6 +79,7 @@ export class Supervisor {
     private readonly opts: SupervisorOptions,
   ) {
     this.files = runFiles(plan.runDir);
+    process.stdout.on('error', () => {}); // supervisor.log on a full disk: see log()
     for (const vm of plan.vms)
       this.vms.set(vm.name, {
         plan: vm,
@@ -80,7 +89,7 @@ export class Supervisor {
         log: null,
         consoleTail: Buffer.alloc(0),
         consoleClients: new Set(),
-        lines: vm.lines.map((l) => new LineRelay(vm.name, l, { log: (m) => this.log(m), listenFd: opts.lineFds?.[lineKey(vm.name, l.name)] })),
+        lines: vm.lines.map((l) => new LineRelay(vm.name, l, { log: (m) => this.log(m), listenFd: opts.lineFds?.[lineKey(vm.name, l.name)], keyFile: runFiles(plan.runDir).lineKey })),
         exited: Promise.resolve(),
       });
     // Joined serial lines: each one's output is the other's input.
@@ -98,9 +107,8 @@ export class Supervisor {
     try {
       this.progress({ type: 'step', message: 'preparing the lab network namespace' });
       await this.prepareNamespace();
-      this.progress({ type: 'step', message: 'confining hostfs to a read-only view of /' });
-      await execa('sh', ['-c', readOnlyRootScript(this.plan.rootfs)]);
-      await execa('sh', ['-c', sharesScript(this.plan)]); // rw shares: writable binds into the view
+      this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/host/host-view.ts)" });
+      await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan))]);
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
       const started = await Promise.allSettled(this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`) })));
@@ -143,7 +151,7 @@ export class Supervisor {
     writeFileSync(vm.initPath, initScript(vm, this.plan, initOptions), { mode: 0o755 });
     writeLayer(layerDir(vm), vmLayer(vm, this.plan, initOptions));
     rt.log?.end(); // a VM booted again by `umlab vm reboot|start`
-    rt.log = createWriteStream(vm.consoleLog, { flags: 'a' });
+    rt.log = new CappedLog(vm.consoleLog, logMaxBytes(), (m) => this.log(m));
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.
     const [kernel, ...args] = vm.argv;
     // fds 5, 6, ...: the serial lines (LinePlan.fds).
@@ -151,10 +159,13 @@ export class Supervisor {
     const stdio = Array.from({ length: Math.max(5, ...lineFds.map((fd) => fd + 1)) }, () => 'pipe' as const);
     // `env` sets the UML process's own variables (the register fix): setpriv never loads them.
     const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    // detached: its own process group, so its UML helper processes can be killed with it.
     const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...(env.length ? ['env', ...env] : []), kernel!, ...args], {
       stdio,
       cwd: this.plan.runDir,
+      detached: true,
     });
+    trackProcess(this.plan.runDir, proc.pid, 'group');
     rt.proc = proc;
     const con0 = rt.lines.find((l) => l.plan.name === 'con0');
     con0?.attach(proc.stdin!);
@@ -182,8 +193,13 @@ export class Supervisor {
       agent.abortPending(new LabRuntimeError(`VM ${vm.name} rebooted while the command ran`));
       this.log(`VM ${vm.name} rebooted`);
     });
+    agent.on('overflow', (err: Error) => {
+      this.log(`VM ${vm.name}: ${err.message}`);
+      if (rt.state === 'ready' || rt.state === 'paused') this.setVmState(rt, 'failed', 'agent line overflowed');
+    });
     rt.exited = new Promise((resolve) => {
       proc.on('exit', (code, signal) => {
+        killGroup(proc.pid); // the helpers UML forked outlive a killed linux.uml otherwise
         agent.close(new LabRuntimeError(`VM ${vm.name} is not running`));
         for (const client of rt.consoleClients) client.end();
         for (const line of rt.lines) line.detach();
@@ -205,6 +221,12 @@ export class Supervisor {
       };
       agent.once('ready', () =>
         settle(() => {
+          // Fail closed: the loader skips a preload it cannot read, and says so only on the console.
+          if (guardMissing(vm, proc.pid)) {
+            proc.kill('SIGKILL');
+            reject(new VmBootFailure(vm.name, `VM ${vm.name}: the share guard is not active in its UML process (${SHARE_GUARD_LIBRARY} not loaded)`));
+            return;
+          }
           this.setVmState(rt, 'ready');
           resolve();
         }),
@@ -221,6 +243,7 @@ export class Supervisor {
           );
         }),
       );
+      agent.once('overflow', () => settle(() => reject(new VmBootFailure(vm.name, `VM ${vm.name}: the agent line overflowed during boot`))));
       proc.once('exit', (code, signal) =>
         settle(() => reject(new VmBootFailure(vm.name, `VM ${vm.name} exited during boot (${signal ?? `code ${code}`})`))),
       );
@@ -247,7 +270,12 @@ export class Supervisor {
     const segments = new Map(this.segments.map((s) => [s.name, s]));
     const links: LinkStatus[] = this.plan.links.map((l) => {
       const c = counters.get(l.name);
+      // A dead passt or tcpdump behind the link (engines' health): the link is down and says why.
+      const health = segments.get(l.segment)?.health?.(l.name) ?? null;
       return {
+        ...(health && { fault: health.fault, restarts: health.restarts, lastFault: health.lastFault }),
+        // A dead tcpdump or a full disk: the link works, its capture misses frames (capture-report.ts).
+        ...linkCaptureFields(segments.get(l.segment)?.captureHealth?.(l.name)),
         link: l.name,
         segment: l.segment,
         capture: l.capture,
@@ -255,7 +283,7 @@ export class Supervisor {
         rxBytes: c?.rxBytes ?? 0,
         txFrames: c?.txFrames ?? 0,
         txBytes: c?.txBytes ?? 0,
-        up: segments.get(l.segment)?.isLinkUp?.(l.name) ?? true,
+        up: (segments.get(l.segment)?.isLinkUp?.(l.name) ?? true) && !health?.fault,
       };
     });
     return {
@@ -272,9 +300,15 @@ export class Supervisor {
 
   private writeState(): void {
     const tmp = this.files.state + '.tmp';
-    writeFileSync(tmp, JSON.stringify(this.status(), null, 2));
-    // rename is atomic: a reader never sees half a state file.
-    renameSync(tmp, this.files.state);
+    try {
+      writeFileSync(tmp, JSON.stringify(this.status(), null, 2));
+      // rename is atomic: a reader never sees half a state file.
+      renameSync(tmp, this.files.state);
+    } catch (err) {
+      // A full disk (ENOSPC) must not take the supervisor and its VMs down: the live status is on the control socket.
+      this.log(`cannot write ${this.files.state}: ${(err as Error).message}`);
+      rmSync(tmp, { force: true });
+    }
   }
 
   private progress(event: ProgressEvent): void {
@@ -284,7 +318,12 @@ export class Supervisor {
   }
 
   private log(message: string): void {
-    process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+    // stdout is supervisor.log: EPIPE or ENOSPC there is not worth dying for.
+    try {
+      process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+    } catch {
+      // nowhere left to say it
+    }
   }
 
   // ---- control socket ----
@@ -335,7 +374,7 @@ export class Supervisor {
         return this.linkAction(sock, req);
       case 'down':
         await this.teardown();
-        reply(sock, { ok: true });
+        reply(sock, { ok: true, captureFaults: this.captureFaults });
         sock.end();
         this.server?.close();
         rmSync(this.files.control, { force: true });
@@ -535,6 +574,11 @@ export class Supervisor {
     this.writeState();
     await Promise.all([...this.vms.values()].map((rt) => this.stopVm(rt)));
     await Promise.all(this.segments.map((s) => s.stop().catch((e) => this.log(`stopping segment ${s.name}: ${e}`))));
+    const bySegment = new Map(this.segments.map((s) => [s.name, s]));
+    for (const l of this.plan.links) {
+      const h = l.capture ? bySegment.get(l.segment)?.captureHealth?.(l.name) : null;
+      if (h) this.captureFaults.push({ ...h, link: l.name, file: l.capture! });
+    }
     this.segments = [];
     await Promise.all([...this.vms.values()].flatMap((rt) => rt.lines.map((l) => l.close())));
     await Promise.all([...this.vms.values()].map((rt) => new Promise<void>((r) => (rt.log ? rt.log.end(r) : r()))));
@@ -562,17 +606,6 @@ class VmBootFailure extends LabRuntimeError {
     message: string,
   ) {
     super(message);
-  }
-}
-
-/** Writes a VM's file layer (see vmLayer) as a directory tree on the host. */
-function writeLayer(dir: string, layer: Record<string, LayerEntry>): void {
-  rmSync(dir, { recursive: true, force: true });
-  for (const [path, entry] of Object.entries(layer)) {
-    const target = join(dir, path);
-    mkdirSync(dirname(target), { recursive: true });
-    if ('symlink' in entry) symlinkSync(entry.symlink, target);
-    else writeFileSync(target, entry.content, { mode: entry.mode ?? 0o644 });
   }
 }
 

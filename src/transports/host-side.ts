@@ -1,8 +1,9 @@
 // What some segment kinds need on the host side, in the network namespace where `umlab up`
 // runs (the "caller's namespace"), as opposed to the lab's own namespace:
 //
-//   slirp gateways: one passt process per segment, started before the supervisor; its
-//     command line names the run directory, so `down` (cleanUp) kills it like a VM.
+//   slirp gateways: one passt process per segment, started before the supervisor under a
+//     keeper (a shell loop) that restarts it when it dies, with the same arguments (port
+//     forwards included); both are recorded in <runDir>/pids, so `down` kills them.
 //   tap bridges: UML creates each tap device in the lab's namespace; once the VMs are up,
 //     the taps move to the caller's namespace and get the host side of the UML HOWTO
 //     (6.7, 6.13): a Linux bridge when several VMs share the segment, the host address,
@@ -22,6 +23,8 @@ import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import { isBridged, type LabPlan, type SegmentPlan } from '../topology/plan.ts';
 import { startTcpdump } from '../capture/tcpdump.ts';
+import { trackProcess } from '../runtime/processes.ts';
+import { passtStateFile } from './engines/passt.ts';
 
 const HOST_SIDE_RECORD = 'host-side.json';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
@@ -65,20 +68,48 @@ export async function startGateways(plan: LabPlan): Promise<void> {
   for (const segment of segmentsOf(plan, 'passt')) {
     const { socket, passtArgs } = segment.options as { socket: string; passtArgs: string[] };
     const log = passtLog(socket);
+    const state = passtStateFile(socket);
     const logFd = openSync(log, 'a');
     // As root passt would switch to "nobody", who cannot create the socket in the run directory.
     const runAs = process.getuid?.() === 0 ? ['--runas', '0:0'] : [];
-    const child = spawn('passt', ['--foreground', '--stderr', ...runAs, ...passtArgs], { detached: true, stdio: ['ignore', logFd, logFd] });
+    const argv = ['sh', '-c', PASST_KEEPER, 'umlab-passt-keeper', state, socket, 'passt', '--foreground', '--stderr', ...runAs, ...passtArgs];
+    // Its own process group (detached), recorded: `down` kills the keeper and passt together.
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
-    let exited: string | null = null;
-    child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
-    child.once('error', (err) => (exited = err.message));
+    trackProcess(plan.runDir, child.pid, 'group');
+    let failed: string | null = null;
+    child.once('exit', (code, signal) => (failed = `its keeper exited: ${signal ?? `code ${code}`}`));
+    child.once('error', (err) => (failed = err.message));
     child.unref();
-    for (let i = 0; i < 100 && !existsSync(socket) && exited === null; i++) await sleep(50);
-    if (!existsSync(socket))
-      throw new LabRuntimeError(`segment ${segment.name}: passt did not open ${socket}${exited ? ` (it exited: ${exited})` : ''}`, {
+    const passtExited = () => /^exited (\d+)/.exec(readOr(state))?.[1];
+    for (let i = 0; i < 100 && !existsSync(socket) && failed === null && !passtExited(); i++) await sleep(50);
+    if (!existsSync(socket) || passtExited()) {
+      const why = failed ?? (passtExited() ? `it exited: status ${passtExited()}` : null);
+      if (child.pid) process.kill(-child.pid, 'SIGKILL'); // no restart loop for a passt that cannot start
+      throw new LabRuntimeError(`segment ${segment.name}: passt did not open ${socket}${why ? ` (${why})` : ''}`, {
         hint: `passt said:\n${tailOf(log)}`,
       });
+    }
+  }
+}
+
+/** Runs passt ("$@") and starts it again a second after it dies, writing "running <pid>" or
+ *  "exited <status>" to the state file ($1) for the gateway engine; the stale socket ($2) goes first. */
+const PASST_KEEPER = `state=$1; sock=$2; shift 2
+while :; do
+  rm -f "$sock"
+  "$@" & child=$!
+  echo "running $child" > "$state"
+  wait $child; rc=$?
+  echo "exited $rc" > "$state"
+  sleep 1
+done`;
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 
@@ -95,6 +126,7 @@ export async function setUpTaps(plan: LabPlan, labNetns: string): Promise<void> 
   save();
   const holder = spawn('tail', ['-f', recordPath], { detached: true, stdio: 'ignore' });
   holder.unref();
+  trackProcess(plan.runDir, holder.pid);
   record.holderPid = holder.pid ?? null;
   save();
 
@@ -128,7 +160,7 @@ export async function setUpTaps(plan: LabPlan, labNetns: string): Promise<void> 
       save();
       writeFileSync(IP_FORWARD, '1\n');
     }
-    for (const port of segment.ports) if (port.capture) await startTcpdump(devices[port.link]!, port.capture, { detached: true });
+    for (const port of segment.ports) if (port.capture) trackProcess(plan.runDir, (await startTcpdump(devices[port.link]!, port.capture, { detached: true })).pid);
   }
 }
 

@@ -3,7 +3,7 @@
 // the bundle, rebuilt when its source changes), asks the host for its xstate size, and
 // says whether a VM needs the fix. See the C file for why and how.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MissingDependencyError, UsageError } from '../errors.ts';
@@ -34,17 +34,16 @@ export function xstateFixMode(env: NodeJS.ProcessEnv = process.env): XstateFixMo
   throw new UsageError(`UMLAB_XSTATE_FIX must be auto, on or off, not ${JSON.stringify(mode)}`);
 }
 
-const fresh = (file: string) => existsSync(file) && statSync(file).mtimeMs >= statSync(XSTATE_FIX_SOURCE).mtimeMs;
-
-/** Compiles one artifact of the C file unless an up-to-date one exists; returns its path.
- *  It goes to dist/native next to the bundle, or to a per-user cache when the project tree
- *  is not writable (a second account using a shared checkout). */
-function build(name: string, flags: string[], env: NodeJS.ProcessEnv): string {
+/** Compiles one artifact of a C file in native/ unless an up-to-date one exists; returns its
+ *  path. It goes to dist/native next to the bundle, or to a per-user cache when the project
+ *  tree is not writable (a second account using a shared checkout). */
+export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEnv, source = XSTATE_FIX_SOURCE): string {
+  const fresh = (file: string) => existsSync(file) && statSync(file).mtimeMs >= statSync(source).mtimeMs;
   const shared = join(ROOT, 'dist/native', name);
   if (fresh(shared)) return shared;
   let out = shared;
   try {
-    mkdirSync(dirname(shared), { recursive: true });
+    mkdirSync(dirname(shared), { recursive: true, mode: 0o755 });
     accessSync(dirname(shared), constants.W_OK);
   } catch {
     out = join(env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab'), 'native', name);
@@ -53,18 +52,20 @@ function build(name: string, flags: string[], env: NodeJS.ProcessEnv): string {
   }
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, XSTATE_FIX_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Readable by all: other users' labs preload it too (the loader skips what it cannot read).
+    chmodSync(tmp, 0o755);
     renameSync(tmp, out); // a umlab starting meanwhile sees the old file or the new one
   } catch (err) {
     rmSync(tmp, { force: true });
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new MissingDependencyError('no C compiler (cc) to build umlab\'s UML register fix (native/xstate-fix.c)', {
+      throw new MissingDependencyError(`no C compiler (cc) to build ${source}, which umlab preloads into its UML kernels`, {
         cause: err,
         hint: 'install one with: apt-get install -y gcc libc6-dev   (or run: bash scripts/setup.sh)',
       });
     }
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new MissingDependencyError(`could not build ${XSTATE_FIX_SOURCE}${stderr ? `:\n${stderr}` : ''}`, {
+    throw new MissingDependencyError(`could not build ${source}${stderr ? `:\n${stderr}` : ''}`, {
       cause: err,
       hint: 'the C library headers may be missing: apt-get install -y gcc libc6-dev',
     });
@@ -74,8 +75,8 @@ function build(name: string, flags: string[], env: NodeJS.ProcessEnv): string {
 
 export function buildXstateFix(env: NodeJS.ProcessEnv = process.env): { library: string; probe: string } {
   return {
-    library: build('xstate-fix.so', ['-shared', '-fPIC', '-ldl'], env),
-    probe: build('xstate-probe', ['-DXSTATE_PROBE'], env),
+    library: buildNative('xstate-fix.so', ['-shared', '-fPIC', '-ldl'], env),
+    probe: buildNative('xstate-probe', ['-DXSTATE_PROBE'], env),
   };
 }
 

@@ -2,7 +2,7 @@
 // host's 127.0.0.1 (telnet) and on a pty, `umlab console` for both, two VMs joined by a serial
 // line, serial lines on a port and a pty; a port in use; rootless; nothing left afterwards.
 import assert from 'node:assert/strict';
-import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -48,13 +48,20 @@ async function askUntil(write: (s: string) => void, received: () => string, ques
   return received();
 }
 
-/** A TCP client of 127.0.0.1:port that collects what it receives (as latin1, telnet bytes included). */
-async function tcpClient(port: number) {
+/** A TCP client of 127.0.0.1:port that collects what it receives (as latin1, telnet bytes
+ *  included); with `key`, it answers the line-key prompt first and waits until it is let in. */
+async function tcpClient(port: number, key?: string) {
   const sock = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => (sock.once('connect', resolve), sock.once('error', reject)));
   let seen = Buffer.alloc(0);
   sock.on('data', (d: Buffer) => (seen = Buffer.concat([seen, d])));
-  return { sock, write: (s: string) => sock.write(s), seen: () => seen.toString('latin1'), raw: () => seen };
+  const client = { sock, write: (s: string) => sock.write(s), seen: () => seen.toString('latin1'), raw: () => seen };
+  if (key !== undefined) {
+    await eventually(() => assert.match(client.seen(), /type the line key/));
+    sock.write(key + '\r\n');
+    await eventually(() => assert.match(client.seen(), /\r\nconnected\r\n/));
+  }
+  return client;
 }
 
 /** A program on a pty: socat between the pty and pipes. */
@@ -85,14 +92,27 @@ describe('consoles and serial lines', () => {
     assert.match(up.stdout, new RegExp(`r2 +con0 +/dev/tty0 +pty ${vmDir('r2')}/console\\.pty`));
     assert.match(up.stdout, /r1 +ssl1 +\/dev\/ttyS1 +r2\.ssl1/);
 
-    // The console on a port: a telnet server asking for character mode, then the VM's console shell.
-    const tcp = await tcpClient(consolePort);
+    // The console on a port: a telnet server asking for character mode and the lab's line key, then the VM's console shell.
+    const keyFile = join(home, 'labs', 'serial-pair', 'line.key');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the line key is the owner\'s only');
+    const key = readFileSync(keyFile, 'utf8').trim();
+    assert.match(up.stdout, /telnet clients type the lab's line key first/);
+    const tcp = await tcpClient(consolePort, key);
     await askUntil((s) => tcp.write(s + '\r\n'), tcp.seen, QUESTION, ANSWER);
     assert.deepEqual([...tcp.raw().subarray(0, 6)], [255, 251, 1, 255, 251, 3], 'IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD');
     // What a telnet client sends besides the keys (IAC DO ECHO) does not reach the shell.
     tcp.sock.write(Buffer.concat([Buffer.from([255, 253, 1]), Buffer.from('echo telnet-$((40+2))\r\0')]));
     await askUntil(() => {}, tcp.seen, '', 'telnet-42', 10_000);
     tcp.sock.destroy();
+
+    // Without the key (any local user can connect to 127.0.0.1): nothing reaches the VM, nothing comes back.
+    const intruder = await tcpClient(consolePort);
+    await eventually(() => assert.match(intruder.seen(), /type the line key/));
+    intruder.write('echo intruder-$((40+2))\r\n');
+    await eventually(() => assert.match(intruder.seen(), /wrong key/));
+    await eventually(() => assert.ok(intruder.sock.closed, 'the relay closed the connection'));
+    assert.doesNotMatch(intruder.seen(), /intruder-42/);
+    assert.doesNotMatch(readFileSync(join(vmDir('r1'), 'console.log'), 'utf8'), /intruder/, 'nothing of it reached the console');
 
     // `umlab console` works for it too, and sees the same console.
     const attached = execa(process.execPath, ['--import', TSX, CLI, 'console', 'r1'], { env: { UMLAB_HOME: home }, reject: false, timeout: 60_000 });
@@ -124,7 +144,7 @@ describe('consoles and serial lines', () => {
     assert.match(readFileSync(join(vmDir('r1'), 'ssl1.log'), 'utf8'), /from-r1-to-r2/, 'a joined line is logged too');
 
     // r1.ssl2 on a TCP port: both ways.
-    const line = await tcpClient(serialPort);
+    const line = await tcpClient(serialPort, key);
     await vmExec(home, 'serial-pair', 'r1', `stty -F /dev/ttyS2 raw -echo; rm -f /tmp/in2; (head -c 10 /dev/ttyS2 > /tmp/in2.part; mv /tmp/in2.part /tmp/in2) > /dev/null 2>&1 & printf 'to-host-7\\n' > /dev/ttyS2`);
     await askUntil(() => {}, line.seen, '', 'to-host-7', 10_000);
     line.write('from-host\n');
@@ -198,7 +218,8 @@ describe('consoles without root', { skip: process.getuid?.() !== 0 && 'needs roo
     chownSync(file, NOBODY, NOBODY);
     const up = await umlabAsUser(NOBODY, home, ['up', file]);
     assert.equal(up.exitCode, 0, up.stderr);
-    const tcp = await tcpClient(consolePort);
+    const key = readFileSync(join(home, 'labs', 'serial-pair', 'line.key'), 'utf8').trim();
+    const tcp = await tcpClient(consolePort, key);
     await askUntil((s) => tcp.write(s + '\r\n'), tcp.seen, QUESTION, ANSWER);
     tcp.sock.destroy();
     const pty = ptyClient(join(home, 'labs', 'serial-pair', 'vms', 'r2', 'console.pty'));

@@ -18,9 +18,9 @@
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
-import { startTcpdump, type RunningCapture } from '../../capture/tcpdump.ts';
+import { KeptCapture } from '../../capture/kept-capture.ts';
 import { bridgePortOf, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
-import type { LinkCounters, RunningSegment } from './types.ts';
+import type { CaptureHealth, LinkCounters, RunningSegment } from './types.ts';
 
 const DEFAULT_AGEING_SECONDS = 300;
 /** The longest a bridge keeps a MAC (2^32-1 centiseconds, 497 days): the lab format's "0 never forgets". */
@@ -82,8 +82,10 @@ async function ip(commands: string[], force = false): Promise<void> {
 
 class BridgeSegment implements RunningSegment {
   private readonly ports: PortPlan[] = [];
-  private readonly captures = new Map<string, RunningCapture>();
+  private readonly captures = new Map<string, KeptCapture>();
   private readonly cutLinks = new Set<string>();
+  /** What stopped captures went through, for `down`'s report after stop(). */
+  private readonly stoppedHealth = new Map<string, CaptureHealth>();
   private stopping: Promise<void> | null = null;
 
   constructor(
@@ -101,7 +103,8 @@ class BridgeSegment implements RunningSegment {
   /** Takes a port whose veth pair exists; with `capture`, starts its link's capture (if the link has one). */
   async plugIn(port: PortPlan, capture: boolean): Promise<void> {
     this.ports.push(port);
-    if (capture && port.capture !== null) this.captures.set(port.link, await startTcpdump(port.device!, port.capture, { detached: false }));
+    // Watched: a killed tcpdump is restarted and said in status (kept-capture.ts).
+    if (capture && port.capture !== null) this.captures.set(port.link, await KeptCapture.start(port.device!, port.capture, (m) => this.log(`${this.name}: ${m}`)));
   }
 
   async removeLink(link: string): Promise<void> {
@@ -144,6 +147,10 @@ class BridgeSegment implements RunningSegment {
     return !this.cutLinks.has(link);
   }
 
+  captureHealth(link: string): CaptureHealth | null {
+    return this.captures.get(link)?.captureHealth() ?? this.stoppedHealth.get(link) ?? null;
+  }
+
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await Promise.all([...this.captures.keys()].map((link) => this.stopCapture(link)));
@@ -159,6 +166,8 @@ class BridgeSegment implements RunningSegment {
     if (!capture) return;
     this.captures.delete(link);
     const dropped = await capture.stop();
+    const health = capture.captureHealth();
+    if (health) this.stoppedHealth.set(link, health);
     if (dropped > 0) this.log(`${this.name}: ${dropped} frames missing from ${capture.file} (tcpdump could not keep up; the network carried them)`);
   }
 

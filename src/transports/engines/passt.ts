@@ -13,7 +13,8 @@
 import { connect, type Socket } from 'node:net';
 import { LabRuntimeError } from '../../errors.ts';
 import type { SegmentPlan } from '../../topology/plan.ts';
-import type { RunningSegment } from './types.ts';
+import { readFileSync } from 'node:fs';
+import type { LinkHealth, RunningSegment } from './types.ts';
 import { startUcastSegment } from './ucast-engine.ts';
 
 const LENGTH_PREFIX_BYTES = 4;
@@ -26,6 +27,31 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 const MAX_FRAME_BYTES = 65536 + 14;
 
 export const gatewayLink = (segment: string) => `${segment}.gateway`;
+
+/** The file where passt's keeper (../host-side.ts) says "running <pid>" or "exited <status>". */
+export const passtStateFile = (socket: string) => socket.replace(/\.sock$/, '') + '.state';
+
+/** Why passt is not there, from its keeper's state file. */
+const readState = (socket: string) => {
+  try {
+    return readFileSync(passtStateFile(socket), 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+export function passtExitReason(socket: string): string {
+  const said = readState(socket);
+  if (!said) return 'passt is gone';
+  const m = /^exited (\d+)/.exec(said);
+  if (!m) return 'passt connection lost';
+  const status = Number(m[1]);
+  // sh's $? is 128 + the signal for a process killed by one.
+  return status > 128 ? `passt exited (signal ${status - 128})` : `passt exited (code ${status})`;
+}
+
+/** How often the gateway port tries to reach a restarted passt. */
+const RECONNECT_MS = 200;
 
 export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
   const log = options.log ?? (() => {});
@@ -42,8 +68,9 @@ export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg
       hint: `passt's log is ${socketPath.replace(/\.sock$/, '.log')}`,
     });
   }
-  stream.setNoDelay(true);
   let dropped = 0;
+  let stopped = false;
+  const health: LinkHealth = { fault: null, restarts: 0, lastFault: null };
   const receive = segment.attachPort(gatewayLink(plan.name), null, {
     send(frame) {
       if (stream.destroyed) return;
@@ -60,20 +87,52 @@ export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg
     },
     close: () =>
       new Promise<void>((resolve) => {
+        stopped = true;
         if (dropped > 0) log(`${plan.name}: ${dropped} frames to passt dropped (passt did not keep up)`);
         if (stream.destroyed) return resolve();
         stream.once('close', () => resolve());
         stream.destroy();
       }),
   });
-  stream.on('data', frameSplitter(receive, (msg) => {
-    log(`${plan.name}: ${msg}; closing the connection to passt`);
-    stream.destroy();
-  }));
-  stream.on('error', (err) => log(`${plan.name}: passt connection: ${err.message}`));
-  stream.on('close', () => log(`${plan.name}: passt connection closed`));
+  // A dead passt is restarted by its keeper (host-side.ts): say so in status, reconnect to the new one.
+  const reconnect = async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, RECONNECT_MS));
+      if (stopped) return;
+      try {
+        const next = await connectOnce(socketPath);
+        if (stopped) return void next.destroy();
+        wire(next);
+        log(`${plan.name}: gateway port reconnected to the restarted passt`);
+        health.restarts++;
+        health.fault = null;
+        return;
+      } catch {
+        // not listening yet
+      }
+    }
+  };
+  const wire = (s: Socket) => {
+    stream = s;
+    s.setNoDelay(true);
+    s.on('data', frameSplitter(receive, (msg) => {
+      log(`${plan.name}: ${msg}; closing the connection to passt`);
+      s.destroy();
+    }));
+    s.on('error', (err) => log(`${plan.name}: passt connection: ${err.message}`));
+    s.on('close', async () => {
+      if (stopped) return;
+      // The connection closes a moment before the keeper has written passt's exit status.
+      for (let i = 0; i < 25 && !/^exited/.test(readState(socketPath)); i++) await new Promise((r) => setTimeout(r, 20));
+      health.fault = health.lastFault = `gateway down: ${passtExitReason(socketPath)}`;
+      log(`${plan.name}: passt connection closed: ${health.fault}`);
+      void reconnect();
+    });
+  };
+  wire(stream);
   log(`${plan.name}: gateway port connected to passt at ${socketPath}`);
-  return segment;
+  // Every link of the segment goes through passt to leave it.
+  return Object.assign(segment, { health: (link: string) => (link === gatewayLink(plan.name) || plan.ports.some((p) => p.link === link) ? health : null) });
 }
 
 /** Cuts a byte stream of length-prefixed frames into frames, whatever the chunk boundaries. */
@@ -97,18 +156,22 @@ export function frameSplitter(onFrame: (frame: Buffer) => void, onError: (msg: s
   };
 }
 
+function connectOnce(path: string): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
 async function connectWithRetry(path: string): Promise<Socket> {
   let lastError: Error = new Error('not tried');
   for (let attempt = 0; attempt < CONNECT_ATTEMPTS; attempt++) {
     try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const socket = connect(path);
-        socket.once('connect', () => {
-          socket.off('error', reject);
-          resolve(socket);
-        });
-        socket.once('error', reject);
-      });
+      return await connectOnce(path);
     } catch (err) {
       lastError = err as Error;
       await new Promise((r) => setTimeout(r, CONNECT_RETRY_MS));

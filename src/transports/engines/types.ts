@@ -26,6 +26,32 @@ export interface RunningSegment {
   addLink?(port: PortPlan): Promise<void>;
   /** Pulls a port out: its socket closes, its capture file is completed. */
   removeLink?(link: string): Promise<void>;
+  /** A fault of the process behind a link (passt, tcpdump) that the engine noticed: null when healthy. */
+  health?(link: string): LinkHealth | null;
+  /** A link's capture that stopped or was restarted (a dead tcpdump, a full disk): null when whole. */
+  captureHealth?(link: string): CaptureHealth | null;
   /** Closes sockets, flushes and closes pcap files. */
   stop(): Promise<void>;
+}
+
+/** What status shows of a link's helper process: the fault now, and how often it was restarted. */
+export interface LinkHealth {
+  /** e.g. "gateway down: passt exited (signal 9)"; null once it works again. */
+  fault: string | null;
+  restarts: number;
+  lastFault: string | null;
+}
+
+/** What status and `down` say of a capture that misses frames. Not part of `fault`: the link
+ *  itself still carries frames. */
+export interface CaptureHealth {
+  /** failed: nothing more is captured; restarted: capturing again after a gap. */
+  state: 'failed' | 'restarted';
+  /** e.g. "tcpdump exited (signal 9)", "no space left on device". */
+  reason: string;
+  restarts: number;
+  /** The capture files of the link before each restart, oldest first (docs/transports.md). */
+  earlierParts: string[];
+  /** Frames known to be missing from the file, where the engine can count them. */
+  missingFrames?: number;
 }

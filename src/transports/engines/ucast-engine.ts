@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
 import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
-import type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
+import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from './types.ts';
 
 export type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
 
@@ -292,6 +292,13 @@ export class UcastSegment implements RunningSegment {
 
   isLinkUp(name: string): boolean {
     return this.linkOf(name).up;
+  }
+
+  /** A capture whose writer failed (a full disk): the link keeps forwarding, the file ends in a whole record. */
+  captureHealth(name: string): CaptureHealth | null {
+    const writer = this.links.get(name)?.capture;
+    const reason = writer?.failedBecause ?? null;
+    return reason === null ? null : { state: 'failed', reason, restarts: 0, earlierParts: [], missingFrames: writer!.droppedFrames };
   }
 
   onFrame(name: string, cb: FrameListener): () => void {

@@ -1,0 +1,98 @@
+// What a VM sees of the host: hostfs is confined (`hostfs=<view>`) to a curated, read-only
+// tree built in the lab's private mount namespace, never to the host's whole `/`.
+//   - the system directories programs need (/usr, /etc, /opt, /var, /bin, /sbin, /lib*),
+//     read-only, with every file or directory under /etc, /opt, /var and /usr/local that
+//     other users may not read masked by an empty one (shadow, SSH host keys, TLS keys,
+//     other users' mail and crontabs, databases, root-only logs): the VM sees what any
+//     local user without a home could read, even when root started it;
+//   - empty directories for everything else at the top (/root, /home, /srv, /tmp, /mnt,
+//     /boot, /work, ...);
+//   - the lab's own per-VM files (init scripts, layers) read-only, and the lab's shares
+//     (read-only, or read-write without device nodes or set-id bits).
+// Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
+import { posix } from 'node:path';
+import { shellQuote } from '../vm/init.ts';
+import type { LabPlan } from '../topology/plan.ts';
+
+/** Top-level host directories a VM gets (read-only); anything else is an empty directory. */
+export const VISIBLE_SYSTEM_DIRS = ['usr', 'etc', 'opt', 'var', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+/** Where secrets of the host's admin and users live among those: masked unless world-readable. */
+export const SCANNED_FOR_SECRETS = ['etc', 'opt', 'var', 'usr/local'];
+/** Top-level directories that are writable by all in a normal root, so the VM's overlay keeps them so. */
+const STICKY_DIRS = ['tmp'];
+
+export interface HostView {
+  /** Where the view is built (the plan's `rootfs`, given to UML as `hostfs=`). */
+  target: string;
+  /** Host directories bound into the view at their own path: the lab's VM files, shares. */
+  binds: { path: string; rw: boolean; /** the lab's own directory: made if missing */ own?: boolean }[];
+}
+
+export function hostViewOf(plan: LabPlan): HostView {
+  const shares = plan.vms.flatMap((vm) => vm.shares.map((s) => ({ path: s.hostPath, rw: s.rw })));
+  const byPath = new Map<string, boolean>();
+  for (const s of shares) byPath.set(s.path, (byPath.get(s.path) ?? false) || s.rw);
+  // The VMs' init scripts and layers: read by each VM's kernel through hostfs.
+  const own = { path: posix.join(plan.runDir, 'vms'), rw: false, own: true };
+  // Parents first, so a share inside another share stays visible.
+  const binds = [own, ...[...byPath].map(([path, rw]) => ({ path, rw }))].sort((a, b) => a.path.split('/').length - b.path.split('/').length);
+  return { target: plan.rootfs, binds };
+}
+
+export function hostViewScript(view: HostView): string {
+  const t = shellQuote(view.target);
+  const q = shellQuote;
+  const ro = view.binds.filter((b) => !b.rw);
+  const rw = view.binds.filter((b) => b.rw);
+  return `set -e
+T=${t}
+mkdir -p "$T"
+mount -t tmpfs -o mode=0755,size=4m umlab-hostview "$T"
+# The top level: system directories bound read-only, symlinks (/bin -> usr/bin) as they are,
+# everything else an empty directory.
+for e in /* /.[!.]*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  n=\${e#/}
+  if [ -L "$e" ]; then ln -s "$(readlink "$e")" "$T/$n"; continue; fi
+  [ -d "$e" ] || continue
+  case " ${VISIBLE_SYSTEM_DIRS.join(' ')} " in
+    *" $n "*) mkdir "$T/$n"; mount --rbind "$e" "$T/$n" ;;
+    *) case " ${STICKY_DIRS.join(' ')} " in *" $n "*) mkdir -m 1777 "$T/$n" ;; *) mkdir -m 0755 "$T/$n" ;; esac ;;
+  esac
+done
+mkdir -p "$T/.umlab-masked/dir"
+: > "$T/.umlab-masked/file"
+chmod 0444 "$T/.umlab-masked/file"
+# Mount points of the lab's own directories, made while the view's top is still writable.
+${view.binds.map((b) => `${b.own ? `mkdir -p ${q(b.path)}; ` : ''}mkdir -p ${q(view.target + b.path)}`).join('\n')}
+${ro.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}`).join('\n')}
+# Everything in the view read-only, keeping the flags the kernel locks. nosymfollow: the host
+# must never follow a symlink in the view (/var/run -> /run, /proc/self/root lead out of it);
+# VMs still read links, and hostfs resolves them in the VM.
+awk -v d="$T" '$5==d || index($5, d"/")==1 {print $5" "$6}' /proc/self/mountinfo | while read -r mp opts; do
+  o=ro,nosymfollow
+  for f in nosuid nodev noexec relatime noatime nodiratime strictatime; do
+    case ",$opts," in *,$f,*) o="$o,$f";; esac
+  done
+  mount -o remount,bind,$o "$mp" || { echo "umlab: could not make $mp read-only" >&2; exit 1; }
+done
+# Secrets: whatever other users may not read is replaced by an empty file or directory (read-only). Each
+# filesystem under the scanned directories is walked on its own (-xdev), FUSE ones not at all.
+{
+  for d in ${SCANNED_FOR_SECRETS.map((d) => `"$T/${d}"`).join(' ')}; do [ -d "$d" ] && echo "$d"; done
+  awk -v d="$T" '{ for (i = 7; $i != "-"; i++); if ($(i+1) ~ /^fuse/) next
+    ${SCANNED_FOR_SECRETS.map((d) => `if (index($5, d"/${d}/") == 1) print $5`).join('; ')} }' /proc/self/mountinfo
+} | sort -u | while IFS= read -r root; do
+  find "$root" -xdev \\( -type d \\( ! -perm -o=r -o ! -perm -o=x \\) -print -prune \\) -o \\( -type f ! -perm -o=r -print \\) 2>/dev/null || true
+done | while IFS= read -r p; do
+  if [ -d "$p" ]; then m=dir; else m=file; fi
+  mount --bind -o ro,nosymfollow,nosuid,nodev "$T/.umlab-masked/$m" "$p"
+done
+# Read-write shares: no device nodes, no set-id files on the host, whatever the VM's root does.
+${rw.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}\nmount -o remount,bind,rw,nosymfollow,nosuid,nodev ${q(view.target + b.path)}`).join('\n')}
+# Prove it: writes through the view must fail.
+for p in "$T" "$T/usr" "$T/etc"; do
+  if touch "$p/.umlab-rw-probe" 2>/dev/null; then rm -f "$p/.umlab-rw-probe"; echo "umlab: the host view is writable at $p" >&2; exit 1; fi
+done
+`;
+}

@@ -1,0 +1,92 @@
+// Which captures of a lab miss frames, and why (issue 12, item 6): for `status` (per link) and
+// for `down` (a list). Three sources, as none covers every case alone:
+//   - the supervisor's engines (a dead tcpdump, a full disk), told in its answer to `down`
+//     and at the time of the fault in status: a full disk may keep them out of any file;
+//   - tcpdump's own logs ("N packets dropped by kernel": it fell behind);
+//   - the archived files themselves: one that ends in a cut record was cut by something
+//     (a supervisor or tcpdump killed mid-write); the cut part is removed, and said.
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { CaptureHealth } from '../transports/engines/types.ts';
+import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
+import { trimToWholeRecords } from '../capture/pcap-writer.ts';
+
+/** Added to a link in `status --json` when its capture misses frames. (`capture` stays the file.) */
+export interface LinkCaptureFields {
+  captureState?: CaptureHealth['state'];
+  captureReason?: string;
+  captureRestarts?: number;
+  /** The files of the capture before each restart, oldest first. */
+  captureParts?: string[];
+}
+
+export function linkCaptureFields(h: CaptureHealth | null | undefined): LinkCaptureFields {
+  if (!h) return {};
+  return { captureState: h.state, captureReason: h.reason, captureRestarts: h.restarts, ...(h.earlierParts.length && { captureParts: h.earlierParts }) };
+}
+
+/** One entry of `down --json`'s incompleteCaptures. */
+export interface IncompleteCapture {
+  capture: string;
+  /** Frames known to be missing (0 when they cannot be counted, as for a killed tcpdump). */
+  missingFrames: number;
+  /** Why: "tcpdump exited (signal 9)", "no space left on device", "tcpdump could not keep up", ... */
+  reason: string;
+  /** failed: the file stops early; restarted: it has a gap (the frames before are in `parts`). */
+  state?: CaptureHealth['state'];
+  restarts?: number;
+  parts?: string[];
+}
+
+/** What the supervisor tells `down`: a link's capture that misses frames, with run-dir paths. */
+export interface CaptureFault extends CaptureHealth {
+  link: string;
+  file: string;
+}
+
+/** The incomplete captures of an archive, from the supervisor's report and the files. */
+export function incompleteCapturesIn(archive: string, faults: CaptureFault[]): IncompleteCapture[] {
+  const found = new Map<string, IncompleteCapture>();
+  const add = (c: IncompleteCapture) => {
+    const seen = found.get(c.capture);
+    if (!seen) return void found.set(c.capture, c);
+    seen.reason = `${seen.reason}; ${c.reason}`;
+    seen.missingFrames += c.missingFrames;
+  };
+  const inArchive = (file: string) => join(archive, basename(file));
+  for (const f of faults)
+    add({
+      capture: inArchive(f.file),
+      missingFrames: f.missingFrames ?? 0,
+      reason: f.reason,
+      state: f.state,
+      restarts: f.restarts,
+      ...(f.earlierParts.length && { parts: f.earlierParts.map(inArchive) }),
+    });
+  let names: string[] = [];
+  try {
+    names = readdirSync(archive);
+  } catch {
+    return [...found.values()];
+  }
+  for (const name of names) {
+    const path = join(archive, name);
+    if (name.endsWith(TCPDUMP_LOG_SUFFIX)) {
+      const missed = framesMissedBy(readText(path));
+      if (missed > 0)
+        add({ capture: join(archive, name.slice(0, -TCPDUMP_LOG_SUFFIX.length) + '.pcap'), missingFrames: missed, reason: 'tcpdump could not keep up (the network carried them)' });
+    } else if (name.endsWith('.pcap')) {
+      const cut = trimToWholeRecords(path);
+      if (cut > 0) add({ capture: path, missingFrames: 1, reason: `its last record was cut (${cut} bytes removed): its writer was killed or the disk was full` });
+    }
+  }
+  return [...found.values()].sort((a, b) => a.capture.localeCompare(b.capture));
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,101 @@
+// A VM, even one root started, sees no host secrets: from inside a VM, try to read root's
+// and users' homes, /etc/shadow, SSH host keys and root-only files the test plants, directly
+// and through a fresh hostfs mount of the host's "/"; and try to write. Then the same from a
+// rootless lab of an unprivileged user.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assertNothingLeft, cleanHome, makeHome, NOBODY, umlabAsUser, umlabOk, vmExec } from '../vm/helpers.ts';
+
+const SECRET = `umlab-secret-${randomBytes(8).toString('hex')}`;
+// Root-only and user-owned places the test plants its secret in (removed afterwards).
+const PLANTED = {
+  rootHome: `/root/umlab-canary-${process.pid}`,
+  userHome: `/home/umlab-canary-${process.pid}/notes.txt`,
+  etcSecret: `/etc/umlab-canary-${process.pid}.key`,
+  varSecret: `/var/lib/umlab-canary-${process.pid}/db`,
+};
+
+function plant(): void {
+  writeFileSync(PLANTED.rootHome, SECRET, { mode: 0o600 });
+  mkdirSync(dirname(PLANTED.userHome), { recursive: true });
+  writeFileSync(PLANTED.userHome, SECRET, { mode: 0o644 }); // even world-readable: homes are not in the view
+  writeFileSync(PLANTED.etcSecret, SECRET, { mode: 0o600 });
+  mkdirSync(dirname(PLANTED.varSecret), { recursive: true });
+  writeFileSync(PLANTED.varSecret, SECRET, { mode: 0o600 });
+  chmodSync(dirname(PLANTED.varSecret), 0o700);
+}
+
+function unplant(): void {
+  rmSync(PLANTED.rootHome, { force: true });
+  rmSync(dirname(PLANTED.userHome), { recursive: true, force: true });
+  rmSync(PLANTED.etcSecret, { force: true });
+  rmSync(dirname(PLANTED.varSecret), { recursive: true, force: true });
+}
+
+const places = Object.values(PLANTED).join(' ');
+/** A shell script for the VM: names every planted or host secret it can read, and any write. */
+const PROBE = `
+out=""
+for f in ${places} /etc/shadow /etc/gshadow /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key; do
+  [ -s "$f" ] && out="$out LEAK:$f"
+done
+grep -rl ${SECRET} /root /home /etc /var/lib 2>/dev/null | sed 's/^/LEAK-GREP:/'
+mkdir -p /mnt/h && mount -t hostfs none /mnt/h -o / 2>/dev/null && {
+  for f in ${places} /etc/shadow; do [ -s "/mnt/h$f" ] && out="$out LEAK-HOSTFS:$f"; done
+  ls -A /mnt/h/root /mnt/h/home | grep -v ':$' | grep . | sed 's/^/LISTED:/'
+  touch /mnt/h/etc/umlab-written 2>/dev/null && out="$out WROTE:/etc/umlab-written"
+  umount /mnt/h
+}
+echo "RESULT:$out"
+`;
+
+const labYaml = (name: string) => `name: ${name}\ncapture: false\nvms:\n  h1: {}\n`;
+
+function assertNoLeak(out: string): void {
+  assert.match(out, /^RESULT:$/m, out);
+  assert.doesNotMatch(out, /LEAK|LISTED|WROTE/, out);
+}
+
+describe('what a VM sees of the host', () => {
+  before(plant);
+  after(unplant);
+
+  it("a root-run VM reads none of root's, users' or the admin's secrets, and writes nothing", async () => {
+    const home = makeHome();
+    try {
+      const file = join(home, 'lab.yaml');
+      writeFileSync(file, labYaml('view-root'));
+      await umlabOk(home, ['up', '-q', file]);
+      assertNoLeak(await vmExec(home, 'view-root', 'h1', PROBE));
+      // The VM still has what programs need: the passwd database, the kernel modules, tools.
+      assert.match(await vmExec(home, 'view-root', 'h1', 'grep -c ^root: /etc/passwd; ls /usr/lib/uml/modules | head -1; ip -V'), /^1\n6\.1[\s\S]*iproute2/);
+      await umlabOk(home, ['down', 'view-root']);
+      await assertNothingLeft(home, 'view-root');
+    } finally {
+      await cleanHome(home);
+    }
+  });
+
+  it('a rootless VM sees the same curated view', { skip: process.getuid?.() !== 0 && 'needs root to switch to an unprivileged user' }, async () => {
+    const home = makeHome();
+    try {
+      chmodSync(home, 0o777);
+      const file = join(home, 'lab.yaml');
+      writeFileSync(file, labYaml('view-user'));
+      chmodSync(file, 0o644);
+      const up = await umlabAsUser(NOBODY, home, ['up', '-q', file]);
+      assert.equal(up.exitCode, 0, up.stderr);
+      const r = await umlabAsUser(NOBODY, home, ['exec', '--lab', 'view-user', 'h1', '--', PROBE]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assertNoLeak(r.stdout);
+      assert.equal((await umlabAsUser(NOBODY, home, ['down', 'view-user'])).exitCode, 0);
+      await assertNothingLeft(home, 'view-user');
+    } finally {
+      await umlabAsUser(NOBODY, home, ['down', '--all']);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
