@@ -43,8 +43,9 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
   if (fresh(shared)) return shared;
   let out = shared;
   try {
-    mkdirSync(dirname(shared), { recursive: true, mode: 0o755 });
+    mkdirSync(dirname(shared), { recursive: true });
     accessSync(dirname(shared), constants.W_OK);
+    chmodSync(dirname(shared), 0o755); // umlab's umask is 077; other users' labs load from here too
   } catch {
     out = join(env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab'), 'native', name);
     if (fresh(out)) return out;
