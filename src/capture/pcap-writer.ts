@@ -8,6 +8,7 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, wri
 import { dirname } from 'node:path';
 
 export const PCAP_MAGIC = 0xa1b2c3d4;
+const PCAP_MAGIC_NANOSECONDS = 0xa1b23c4d;
 export const PCAP_SNAPLEN = 262144;
 export const LINKTYPE_ETHERNET = 1;
 export const PCAP_GLOBAL_HEADER_BYTES = 24;
@@ -235,22 +236,29 @@ function wholeRecordBytes(buf: Buffer, limit: number): number {
 }
 
 /** Cuts a classic pcap file back to its last whole record (tcpdump killed mid-write, a full
- *  disk): returns the bytes removed. Reads only the record headers. Never throws. */
+ *  disk): returns the bytes removed. Walks the record headers in 1 MiB reads. Never throws. */
 export function trimToWholeRecords(path: string): number {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r+');
     const size = fstatSync(fd).size;
-    const header = Buffer.alloc(PCAP_RECORD_HEADER_BYTES);
     if (size < PCAP_GLOBAL_HEADER_BYTES) return 0; // tcpdump had not written its header: nothing to keep
-    readSync(fd, header, 0, 4, 0);
-    const magic = header.readUInt32LE(0);
-    const littleEndian = magic === PCAP_MAGIC || magic === 0xa1b23c4d;
-    if (!littleEndian && header.readUInt32BE(0) !== PCAP_MAGIC && header.readUInt32BE(0) !== 0xa1b23c4d) return 0; // not a classic pcap
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    readSync(fd, buf, 0, 4, 0);
+    const magic = buf.readUInt32LE(0);
+    const littleEndian = magic === PCAP_MAGIC || magic === PCAP_MAGIC_NANOSECONDS;
+    if (!littleEndian && buf.readUInt32BE(0) !== PCAP_MAGIC && buf.readUInt32BE(0) !== PCAP_MAGIC_NANOSECONDS) return 0; // not a classic pcap
     let at = PCAP_GLOBAL_HEADER_BYTES;
+    let windowStart = 0;
+    let windowEnd = 0;
     while (at + PCAP_RECORD_HEADER_BYTES <= size) {
-      readSync(fd, header, 0, PCAP_RECORD_HEADER_BYTES, at);
-      const next = at + PCAP_RECORD_HEADER_BYTES + (littleEndian ? header.readUInt32LE(8) : header.readUInt32BE(8));
+      if (at < windowStart || at + PCAP_RECORD_HEADER_BYTES > windowEnd) {
+        windowStart = at;
+        windowEnd = at + readSync(fd, buf, 0, buf.length, at);
+        if (windowEnd < at + PCAP_RECORD_HEADER_BYTES) break;
+      }
+      const o = at - windowStart + 8;
+      const next = at + PCAP_RECORD_HEADER_BYTES + (littleEndian ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
       if (next > size) break;
       at = next;
     }

@@ -85,7 +85,7 @@ export function describePlan(plan: LabPlan): string {
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
     const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
-    if (env) lines.push(`  # ${Object.keys(vm.env).join(', ')}: umlab's register fix for this host's FPU state (docs/kernel.md)`);
+    if (env) lines.push(`  # ${Object.keys(vm.env).join(', ')}: umlab's share guard, and its register fix where this CPU needs it (docs/kernel.md)`);
     lines.push('  ' + env + vm.argv.map(shellQuote).join(' \\\n      '));
     for (const l of vm.lines) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
     for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${i.segment}`);
@@ -212,7 +212,7 @@ const down: CommandSpec = {
       results.push(result);
       if (!args.values.json) out(`lab ${result.lab} stopped${result.archive ? `; captures and console logs kept in ${result.archive}` : ''}\n`);
       for (const c of args.values.json ? [] : result.incompleteCaptures)
-        out(`  ${basename(c.capture)} misses ${c.missingFrames} frames: tcpdump could not keep up (the network carried them)\n`);
+        out(`  ${basename(c.capture)} is incomplete: ${c.reason}${c.missingFrames ? ` (${c.missingFrames} frames missing)` : ''}\n`);
       if (!args.values.json && labDisks(home, result.lab).length) out(`its disks are kept for the next up in ${disksDirFor(home, result.lab)} (umlab clean ${result.lab} drops them)\n`);
     }
     if (args.values.json) json(args.values.all ? results : results[0]);

@@ -27,7 +27,7 @@ import { runFiles } from './paths.ts';
 import { settlesWithin } from '../util/time.ts';
 import { LineRelay, lineKey } from './lines.ts';
 import { CappedLog, logMaxBytes } from './log-cap.ts';
-import { killGroup, trackProcess } from './processes.ts';
+import { killGroup, procStat, trackProcess } from './processes.ts';
 import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 
 export interface SupervisorOptions {
@@ -103,6 +103,8 @@ export class Supervisor {
   /** Brings the lab up. Resolves when every VM is ready; on failure tears everything down and rejects. */
   async start(): Promise<void> {
     await this.listen();
+    // Our process group (`up` starts us detached): a uml_mconsole or tcpdump orphaned by our SIGKILL is still found by `down`.
+    trackProcess(this.plan.runDir, procStat(process.pid)?.pgid, 'group');
     this.writeState();
     try {
       this.progress({ type: 'step', message: 'preparing the lab network namespace' });
