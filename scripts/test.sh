@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: typecheck, unit tests, then the tests that boot real UML VMs.
-# UMLAB_SKIP_VM_TESTS=1 runs only the first two (and says so).
+# The whole test suite: typecheck, architecture lint, unit tests, then the tests that boot real UML VMs.
+# UMLAB_SKIP_VM_TESTS=1 runs only the steps before the VM tests (and says so).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh --test
 echo "== typecheck"
 npx tsc --noEmit
+echo "== architecture"
+node --import tsx scripts/lint-architecture.ts
 files=(test/unit/*.test.ts)
 if [ "${UMLAB_SKIP_VM_TESTS:-}" != 1 ]; then
   # security/: attacks from a second account and from inside VMs; faults/: injected failures.

@@ -5,6 +5,7 @@
 // Lengths come from the IP headers, not the frame size, because short frames carry Ethernet padding.
 
 import { createRequire } from 'node:module';
+import { formatIPv6 } from '../topology/address.ts';
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
@@ -350,28 +351,7 @@ export function formatIpv4(b: Buffer, offset: number): string {
 }
 
 /** RFC 5952 text form: lowercase, leading zeros dropped, the longest run of two or more zero groups as "::". */
-export function formatIpv6(b: Buffer, offset: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(offset + i * 2));
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
-}
+export const formatIpv6 = (b: Buffer, offset: number): string => formatIPv6(b, offset);
 
 /** UTC wall-clock time with microseconds, e.g. "12:00:01.000123". */
 export function formatTime(tsMicros: number): string {

@@ -11,12 +11,12 @@ import { readPlan, runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
 import { compile } from '../topology/compile.ts';
 import { loadLabFile } from '../topology/load.ts';
 import type { LabPlan } from '../topology/plan.ts';
-import type { CheckResult } from '../testing/evaluate.ts';
-import { junitXml } from '../testing/junit.ts';
-import type { ExecFn } from '../testing/probes.ts';
-import { Resolver } from '../testing/resolve.ts';
-import { runChecks } from '../testing/run.ts';
-import { collectSignature, diffSignatures, type LabSignature } from '../testing/signature.ts';
+import type { CheckResult } from '../checks/evaluate.ts';
+import { junitXml } from '../checks/junit.ts';
+import type { ExecFn } from '../checks/probes.ts';
+import { Resolver } from '../checks/resolve.ts';
+import { runChecks } from '../checks/run.ts';
+import { collectSignature, diffSignatures, type LabSignature } from '../checks/signature.ts';
 import { requirePositional, type CommandSpec } from './args.ts';
 
 const out = (s: string) => process.stdout.write(s);

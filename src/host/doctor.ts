@@ -3,8 +3,7 @@
 import { REQUIRED_COMMANDS } from '../runtime/host.ts';
 import { availableMiB, mountFor, umlTempDir } from './proc.ts';
 import { umlabHome } from '../runtime/paths.ts';
-import { DEFAULT_MEMORY } from '../topology/load.ts';
-import { memoryMiB } from '../topology/rules.ts';
+import { DEFAULT_MEMORY, memoryMiB } from '../topology/model.ts';
 import { diagnoseBootFailure, type BootDiagnosis } from '../vm/boot-failures.ts';
 import { UML_XSTATE_BYTES } from '../vm/xstate-fix.ts';
 

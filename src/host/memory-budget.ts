@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { LabRuntimeError } from '../errors.ts';
 import type { LabPlan } from '../topology/plan.ts';
-import { memoryMiB } from '../topology/rules.ts';
+import { memoryMiB } from '../topology/model.ts';
 
 /** Set to 1 to start a lab whose memory exceeds what the host has free (VMs rarely touch all of it). */
 export const MEMORY_OVERRIDE_ENV = 'UMLAB_IGNORE_MEMORY';

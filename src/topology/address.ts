@@ -62,10 +62,11 @@ export function formatIPv4(bytes: number[]): string {
   return bytes.join('.');
 }
 
-/** RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero groups as "::". */
-export function formatIPv6(bytes: number[]): string {
+/** RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero groups as "::" (the first of equal runs).
+ *  Takes the 16 bytes at `offset`, so a packet decoder can pass its Buffer as it is. */
+export function formatIPv6(bytes: ArrayLike<number>, offset = 0): string {
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  for (let i = offset; i < offset + 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8; ) {
@@ -128,4 +129,19 @@ export function ipv4HostAt(network: Cidr, n: number): string {
 /** Number of addresses in an IPv4 network. */
 export function ipv4Size(network: Cidr): number {
   return 2 ** (32 - network.prefix);
+}
+
+/** A slirp gateway's network: IPv4, host bits zero, and /27 or larger so that gateway, DNS and DHCP range fit. */
+export function isSlirpNetwork(cidr: Cidr | null): cidr is Cidr {
+  return cidr?.family === 4 && isNetworkAddress(cidr) && cidr.prefix <= 27;
+}
+
+/** The addresses a slirp gateway (passt) takes on its network: router .2, DNS .3, DHCP from .15 to the last but one.
+ *  The one place they are computed: the compiler plans them, the rules keep VMs off them. */
+export function slirpAddresses(network: Cidr): { gateway: string; dns: string; dhcpRange: { start: string; end: string } } {
+  return {
+    gateway: ipv4HostAt(network, 2),
+    dns: ipv4HostAt(network, 3),
+    dhcpRange: { start: ipv4HostAt(network, 15), end: ipv4HostAt(network, ipv4Size(network) - 2) },
+  };
 }

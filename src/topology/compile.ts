@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { UmlabError } from '../errors.ts';
-import { ipv4HostAt, ipv4Size, parseCidr, withoutPrefix } from './address.ts';
+import { parseCidr, slirpAddresses, withoutPrefix } from './address.ts';
+import { allInterfaces, pointers } from './link-graph.ts';
 import { assignMacs, macKey } from './mac.ts';
 import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
 import { bridgePortOf, interfaceKernelArg } from './plan.ts';
@@ -192,9 +193,7 @@ const slirpPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'slirp' }>> = {
     const { ports, umlArgs, range } = ucastPorts(members, env);
     // Rules guarantee an IPv4 network of /27 or larger.
     const network = parseCidr(segment.network)!;
-    const gateway = ipv4HostAt(network, 2);
-    const dns = ipv4HostAt(network, 3);
-    const dhcpRange = { start: ipv4HostAt(network, 15), end: ipv4HostAt(network, ipv4Size(network) - 2) };
+    const { gateway, dns, dhcpRange } = slirpAddresses(network);
     const socket = `${env.runDir}/${segment.name}.passt.sock`;
     const forward = segment.forward.map((f) => ({ proto: f.proto, hostPort: f.hostPort, guestPort: f.guestPort, ...(f.vm !== undefined && { vm: f.vm }) }));
     // passt hands out one address by DHCP (the first of the range) and forwards host ports to
@@ -289,23 +288,21 @@ const endpointName = (e: Endpoint) => `${e.vm}.${e.iface}`;
 export function resolveLinks(lab: Lab): ResolvedLinks {
   const interfaces = new Map(lab.vms.map((vm) => [vm.name, [...vm.interfaces]]));
   const members = new Map<string, Endpoint[]>(lab.segments.map((s) => [s.name, []]));
+  for (const { vm, iface } of allInterfaces(lab)) {
+    if (iface.connect === undefined) continue;
+    const target = parseConnect(iface.connect);
+    if ('segment' in target) members.get(target.segment)?.push({ vm: vm.name, iface: iface.name });
+  }
+  // The same pointers the rules checked (link-graph.ts); in a valid lab that is every `connect: vm.ethN`.
   const p2p = new Map<string, [Endpoint, Endpoint]>();
-  for (const vm of lab.vms) {
-    for (const iface of vm.interfaces) {
-      if (iface.connect === undefined) continue;
-      const target = parseConnect(iface.connect);
-      if ('segment' in target) {
-        members.get(target.segment)?.push({ vm: vm.name, iface: iface.name });
-        continue;
-      }
-      const peers = interfaces.get(target.vm)!;
-      if (!peers.some((i) => i.name === target.iface)) {
-        peers.push({ name: target.iface, addresses: [], dhcp: false, proxyArp: false, capture: lab.capture });
-        peers.sort((a, b) => compareInterfaceNames(a.name, b.name));
-      }
-      const ends = [{ vm: vm.name, iface: iface.name }, target].sort(compareEndpoints) as [Endpoint, Endpoint];
-      p2p.set(ends.map(endpointName).join('--'), ends);
+  for (const p of pointers(lab)) {
+    const peers = interfaces.get(p.toVm)!;
+    if (!peers.some((i) => i.name === p.toIface)) {
+      peers.push({ name: p.toIface, addresses: [], dhcp: false, proxyArp: false, capture: lab.capture });
+      peers.sort((a, b) => compareInterfaceNames(a.name, b.name));
     }
+    const ends = [{ vm: p.from.vm.name, iface: p.from.iface.name }, { vm: p.toVm, iface: p.toIface }].sort(compareEndpoints) as [Endpoint, Endpoint];
+    p2p.set(ends.map(endpointName).join('--'), ends);
   }
   for (const list of members.values()) list.sort(compareEndpoints);
   const names = [...p2p.keys()].sort();

@@ -116,6 +116,20 @@ export interface KernelSettings {
   skipInitcalls: string[];
 }
 
+/** Defaults the loader fills in, each defined here only (other layers import them, never repeat them). */
+export const DEFAULT_MEMORY = '128M';
+/** Seconds a switch keeps a learned MAC, as a Linux bridge does by default. */
+export const DEFAULT_AGEING = 300;
+export const DEFAULT_SLIRP_NETWORK = '10.0.2.0/24';
+/** Seconds a port check waits for an answer before it counts the port as filtered. */
+export const DEFAULT_PORT_TIMEOUT = 2;
+
+/** "128M" -> 128; K/M/G as UML's mem= reads them. */
+export function memoryMiB(memory: string): number {
+  const n = Number(memory.slice(0, -1));
+  return { K: n / 1024, M: n, G: n * 1024 }[memory.slice(-1) as 'K' | 'M' | 'G'];
+}
+
 /** Skipped unless a lab says otherwise: the RAID6 benchmark is ~0.9 s of a ~1.4 s boot, and
  *  no lab uses md RAID6 (a VM that did would oops). */
 export const DEFAULT_SKIP_INITCALLS = ['raid6_select_algo', 'init_zswap'];
@@ -146,7 +160,7 @@ export interface VmInterface {
   capture: boolean;
 }
 
-/** One check of the `tests:` section, run by `umlab test` (src/testing/). */
+/** One check of the `tests:` section, run by `umlab test` (src/checks/). */
 export type LabTest = ReachTest | PortTest | CommandTest | CaptureTest | StateTest;
 
 interface TestBase {

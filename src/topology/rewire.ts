@@ -4,6 +4,7 @@
 import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from './address.ts';
 import { macFromIPv4, macFromNames } from './mac.ts';
+import { INTERFACE_NAME } from './model.ts';
 import { FIRST_UDP_PORT, vectorDevice, vectorUmlArg } from './compile.ts';
 import { interfaceKernelArg, interfaceKernelDevice, isBridged, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
 
@@ -28,13 +29,12 @@ export interface LinkChange {
   mconsole: string;
 }
 
-const IFACE = /^eth(0|[1-9][0-9]?)$/;
-
 /** Plans a new interface of a running VM on a switch or hub. Throws UsageError with a hint when it cannot be done. */
 export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
   const vm = plan.vms.find((v) => v.name === req.vm);
   if (!vm) throw new UsageError(`no VM named ${req.vm} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
-  if (!IFACE.test(req.iface)) throw new UsageError(`bad interface name "${req.iface}"`, { hint: 'use eth0 ... eth99' });
+  // The lab file's rule for interface names (model.ts), so a live link takes the names a lab file does.
+  if (!INTERFACE_NAME.test(req.iface)) throw new UsageError(`bad interface name "${req.iface}"`, { hint: 'use eth0, eth1, eth2, ... (no leading zeros)' });
   if (vm.interfaces.some((i) => i.name === req.iface))
     throw new UsageError(`${req.vm} already has ${req.iface}`, { hint: `take it away first with: umlab link rm ${req.vm} ${req.iface}` });
   const segment = plan.segments.find((s) => s.name === req.segment);

@@ -6,7 +6,7 @@
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, rmSync, symlinkSync, writeSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabRuntimeError } from '../errors.ts';
-import { filePathProblem } from '../topology/rules-files.ts';
+import { filePathProblem } from '../topology/rules/files.ts';
 import type { LayerEntry } from './init.ts';
 
 /** Directories of the layer are the VM's directories too (overlay lower layer): keep them 0755 whatever the umask. */

@@ -7,10 +7,10 @@ import { describe, it } from 'node:test';
 import { compile } from '../../src/topology/compile.ts';
 import { parseLab } from '../../src/topology/load.ts';
 import type { Lab } from '../../src/topology/model.ts';
-import type { ExecFn } from '../../src/testing/probes.ts';
-import { Resolver } from '../../src/testing/resolve.ts';
-import { runChecks } from '../../src/testing/run.ts';
-import { junitXml } from '../../src/testing/junit.ts';
+import type { ExecFn } from '../../src/checks/probes.ts';
+import { Resolver } from '../../src/checks/resolve.ts';
+import { runChecks } from '../../src/checks/run.ts';
+import { junitXml } from '../../src/checks/junit.ts';
 
 const ctx = { runDir: '/run/umlab/t', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1', modulesDir: '/usr/lib/uml/modules/6.1' };
 

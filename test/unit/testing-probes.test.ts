@@ -1,9 +1,9 @@
 // Parsers of what probes print, the frame filter, the check order and the signature diff.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyPortProbe, parsePing, parseTraceroute } from '../../src/testing/probes.ts';
-import { prerequisites } from '../../src/testing/run.ts';
-import { diffSignatures, parseVmSignature } from '../../src/testing/signature.ts';
+import { classifyPortProbe, parsePing, parseTraceroute } from '../../src/checks/probes.ts';
+import { prerequisites } from '../../src/checks/run.ts';
+import { diffSignatures, parseVmSignature } from '../../src/checks/signature.ts';
 import type { LabTest } from '../../src/topology/model.ts';
 
 describe('probe parsers', () => {

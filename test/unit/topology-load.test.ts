@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LabFileError, NotFoundError } from '../../src/errors.ts';
-import { formatPath, loadLabFile, parseLab } from '../../src/topology/load.ts';
+import { formatPath } from '../../src/topology/lab-path.ts';
+import { loadLabFile, parseLab } from '../../src/topology/load.ts';
 import type { Lab } from '../../src/topology/model.ts';
 
 function lab(text: string): Lab {

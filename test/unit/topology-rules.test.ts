@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseLab } from '../../src/topology/load.ts';
-import * as rules from '../../src/topology/rules.ts';
-import type { Rule } from '../../src/topology/rules.ts';
-import { kernelArgs } from '../../src/topology/rules-kernel.ts';
-import { rwShareTargets } from '../../src/topology/rules-shares.ts';
-import { filePaths } from '../../src/topology/rules-files.ts';
-import { diskSizes, imagePaths, memoryMaximum } from '../../src/topology/rules-limits.ts';
+import * as rules from '../../src/topology/rules/index.ts';
+import type { Rule } from '../../src/topology/rules/index.ts';
+import { kernelArgs } from '../../src/topology/rules/kernel.ts';
+import { rwShareTargets } from '../../src/topology/rules/shares.ts';
+import { filePaths } from '../../src/topology/rules/files.ts';
+import { diskSizes, imagePaths, memoryMaximum } from '../../src/topology/rules/resources.ts';
 
 interface Expected {
   line: number;

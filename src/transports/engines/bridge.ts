@@ -21,8 +21,8 @@ import { LabRuntimeError } from '../../errors.ts';
 import { KeptCapture } from '../../capture/kept-capture.ts';
 import { bridgePortOf, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
 import type { CaptureHealth, LinkCounters, RunningSegment } from './types.ts';
+import { DEFAULT_AGEING } from '../../topology/model.ts';
 
-const DEFAULT_AGEING_SECONDS = 300;
 /** The longest a bridge keeps a MAC (2^32-1 centiseconds, 497 days): the lab format's "0 never forgets". */
 const NEVER_FORGET_CENTISECONDS = 4294967295;
 /** A bridge that forgets at once floods every frame: a hub. */
@@ -56,7 +56,7 @@ export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (ms
 
 function ageingCentiseconds(plan: SegmentPlan): number {
   if (plan.engine === 'hub') return HUB_AGEING_CENTISECONDS;
-  const ageing = plan.options['ageing'] ?? DEFAULT_AGEING_SECONDS;
+  const ageing = plan.options['ageing'] ?? DEFAULT_AGEING;
   if (typeof ageing !== 'number' || !(ageing >= 0))
     throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
   return ageing === 0 ? NEVER_FORGET_CENTISECONDS : Math.min(Math.round(ageing * 100), NEVER_FORGET_CENTISECONDS);

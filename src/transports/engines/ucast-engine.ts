@@ -23,12 +23,12 @@ import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
 import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
 import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from './types.ts';
+import { DEFAULT_AGEING } from '../../topology/model.ts';
 
 export type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
 
 const LOOPBACK = '127.0.0.1';
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-const DEFAULT_AGEING_SECONDS = 300;
 /** Shortest possible Ethernet header; anything shorter cannot be forwarded meaningfully. */
 const ETHERNET_HEADER_BYTES = 14;
 
@@ -107,7 +107,7 @@ function checkPlan(plan: SegmentPlan, engine: SegmentPlan['engine']): UcastEngin
 
 function ageingSeconds(plan: SegmentPlan): number {
   const ageing = plan.options['ageing'];
-  if (ageing === undefined) return DEFAULT_AGEING_SECONDS;
+  if (ageing === undefined) return DEFAULT_AGEING;
   if (typeof ageing !== 'number' || !(ageing >= 0)) {
     throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
   }

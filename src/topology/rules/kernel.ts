@@ -1,8 +1,8 @@
 // Rules for `kernel:` (the lab's and each VM's): extra kernel arguments must not take over
 // what umlab itself puts on the UML command line.
-import type { Diagnostic } from '../errors.ts';
-import type { PathSegment } from './load.ts';
-import type { Rule } from './rules.ts';
+import type { Diagnostic } from '../../errors.ts';
+import type { PathSegment } from '../lab-path.ts';
+import type { Rule } from './context.ts';
 
 /** Argument names umlab sets from other lab settings, and the setting to use instead. */
 const OWNED_ARGS: [RegExp, string][] = [

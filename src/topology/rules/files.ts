@@ -1,8 +1,8 @@
 // Rules for `files:`: each key is where a file lands in the VM's file layer, a directory
 // tree on the host. A key must name one plain file inside that tree, never climb out of
 // it, replace a directory the VM needs, or sit where the VM's own mounts hide it.
-import type { Diagnostic } from '../errors.ts';
-import type { Rule } from './rules.ts';
+import type { Diagnostic } from '../../errors.ts';
+import type { Rule } from './context.ts';
 
 /** Directories every system has: a file cannot replace one (the VM would lose its content). */
 export const WELL_KNOWN_DIRS = new Set([

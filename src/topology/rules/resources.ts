@@ -1,11 +1,14 @@
-// Rules that bound sizes and host paths a lab file may ask for, so that `up` never
-// starts on a value it cannot honour (a disk the filesystem refuses, memory no host has,
-// a root image that is really a host secret or a device).
+// Rules that bound what a VM asks of the host, so that `up` never starts on a value it
+// cannot honour: memory UML can boot with and no host lacks, disks the filesystem takes,
+// a root image that is not a host secret or a device.
 import { dirname, resolve } from 'node:path';
-import type { Diagnostic } from '../errors.ts';
-import { sizeBytes } from './compile.ts';
-import type { Rule } from './rules.ts';
-import { memoryMiB } from './rules.ts';
+import type { Diagnostic } from '../../errors.ts';
+import { sizeBytes } from '../compile.ts';
+import { memoryMiB } from '../model.ts';
+import type { Rule } from './context.ts';
+
+/** Below this UML deadlocked at boot (see memoryMinimum). */
+export const MIN_MEMORY_MIB = 96;
 
 /** A data disk larger than this is a typo (100T) or an attack; ext4 files stop at 16T. */
 export const MAX_DISK_BYTES = 2 * 1024 ** 4;
@@ -54,6 +57,21 @@ export const imagePaths: Rule = (ctx) => {
     if (dir) out.push(ctx.diag(at, 'value', `image ${path} is under ${dir}, which holds no disk images`, 'give the path of an image built with `umlab image build OUT.img`'));
     // ubd0=<cow>,<image>: a comma would end the image's name.
     else if (path.includes(',')) out.push(ctx.diag(at, 'value', `image path ${JSON.stringify(path)} has a comma`, 'UML reads the image path from its command line: rename the file'));
+  }
+  return out;
+};
+
+/** UML deadlocked at boot with less memory (DESIGN.md: mem=48M, "System is deadlocked on memory"). */
+export const memoryMinimum: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  const hint = `give it at least ${MIN_MEMORY_MIB}M; UML can deadlock at boot below that (memory a VM does not touch costs nothing)`;
+  const tooSmall = (memory: string) => memoryMiB(memory) < MIN_MEMORY_MIB;
+  if (ctx.has(['defaults', 'memory'])) {
+    const memory = ctx.lab.vms.find((v) => !ctx.has(['vms', v.name, 'memory']))?.memory;
+    if (memory !== undefined && tooSmall(memory)) out.push(ctx.diag(['defaults', 'memory'], 'value', `default memory ${memory} is below ${MIN_MEMORY_MIB}M`, hint));
+  }
+  for (const vm of ctx.lab.vms) {
+    if (ctx.has(['vms', vm.name, 'memory']) && tooSmall(vm.memory)) out.push(ctx.diag(['vms', vm.name, 'memory'], 'value', `memory ${vm.memory} is below ${MIN_MEMORY_MIB}M`, hint));
   }
   return out;
 };

@@ -1,0 +1,132 @@
+// Architecture lint (issue 13): no import cycles among src/ files and no src/ file over
+// MAX_LINES, except the listed debts below, which may only shrink. Exit 1 lists offenders.
+// Run: node --import tsx scripts/lint-architecture.ts
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const MAX_LINES = 400;
+
+// Files over MAX_LINES today, with their line count then: the allowance may only go down
+// (lower it when a file shrinks) and the list must shrink to nothing (issue 13).
+const LINE_BASELINE: Record<string, number> = {
+  'src/capture/decode.ts': 404,
+  'src/runtime/supervisor.ts': 625,
+  'src/topology/compile.ts': 533,
+};
+
+// Import cycles that exist today, each as the set of files in it: a cycle may lose files,
+// never gain one, and the list must shrink to nothing (issue 13).
+const CYCLE_ALLOWLIST: string[][] = [
+  // commands.ts exports compileLabFile and formatting that web-command.ts uses, and dispatches to it.
+  ['src/cli/commands.ts', 'src/cli/web-command.ts'],
+];
+
+/** Every .ts file under src/, as paths relative to the repository. */
+function sourceFiles(dir = join(ROOT, 'src')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return e.name.endsWith('.ts') ? [relative(ROOT, path)] : [];
+  });
+}
+
+// Static `import ... from` / `export ... from` / `import '...'`, type-only ones included
+// (they tie files together for the reader all the same); dynamic import() is the lazy way
+// out and is not counted.
+const IMPORT = /^\s*(?:(?:import|export)\b[^'";]*?\bfrom\s*|import\s*)['"](\.{1,2}\/[^'"]+)['"]/gm;
+
+function importsOf(file: string, text: string, known: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(IMPORT)) {
+    const target = relative(ROOT, resolve(ROOT, dirname(file), m[1]!));
+    if (known.has(target)) out.add(target);
+  }
+  return [...out];
+}
+
+/** Strongly connected components with more than one file, or a file importing itself (Tarjan). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const scc: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      scc.push(w);
+    } while (w !== v);
+    if (scc.length > 1 || graph.get(v)!.includes(v)) out.push(scc.sort());
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+/** One shortest import path from the knot's first file back to itself, to show where to cut. */
+function shortestLoop(graph: Map<string, string[]>, scc: string[]): string[] {
+  const start = scc[0]!;
+  const previous = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift()!;
+    for (const w of graph.get(v) ?? []) {
+      if (!scc.includes(w) || previous.has(w)) continue;
+      previous.set(w, v);
+      if (w === start) {
+        const path = [v];
+        for (let at = v; at !== start; ) path.unshift((at = previous.get(at)!));
+        return [...path, start];
+      }
+      queue.push(w);
+    }
+  }
+  return scc;
+}
+
+const files = sourceFiles().sort();
+const known = new Set(files);
+const texts = new Map(files.map((f) => [f, readFileSync(join(ROOT, f), 'utf8')]));
+const problems: string[] = [];
+const notes: string[] = [];
+
+for (const [file, text] of texts) {
+  // Lines as wc -l counts them.
+  const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  const allowed = LINE_BASELINE[file] ?? MAX_LINES;
+  if (lines > allowed) problems.push(`${file}: ${lines} lines, over ${allowed === MAX_LINES ? `the limit of ${MAX_LINES}` : `its baseline allowance of ${allowed} (it may only shrink)`}`);
+  else if (file in LINE_BASELINE && lines < allowed) notes.push(`${file}: ${lines} lines, ${lines <= MAX_LINES ? 'remove it from' : 'lower its allowance in'} LINE_BASELINE`);
+}
+for (const file of Object.keys(LINE_BASELINE)) if (!known.has(file)) notes.push(`${file}: gone, remove it from LINE_BASELINE`);
+
+const graph = new Map(files.map((f) => [f, importsOf(f, texts.get(f)!, known)]));
+const found = cycles(graph);
+for (const scc of found) {
+  const allowed = CYCLE_ALLOWLIST.find((group) => scc.every((f) => group.includes(f)));
+  if (!allowed) problems.push(`import cycle among ${scc.length} files (${scc.join(', ')}), e.g. ${shortestLoop(graph, scc).join(' -> ')}`);
+}
+for (const group of CYCLE_ALLOWLIST)
+  if (!found.some((scc) => scc.some((f) => group.includes(f)))) notes.push(`cycle ${group.join(' <-> ')} is gone: remove it from CYCLE_ALLOWLIST`);
+
+for (const note of notes) console.log(`note: ${note}`);
+if (problems.length > 0) {
+  console.error(`architecture: ${problems.length} problem(s) (see scripts/lint-architecture.ts, issue 13):`);
+  for (const p of problems) console.error(`  ${p}`);
+  process.exit(1);
+}
+console.log(`architecture: ${files.length} files, no new import cycle, none over ${MAX_LINES} lines beyond the baseline`);

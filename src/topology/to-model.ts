@@ -1,0 +1,131 @@
+// Schema-valid data -> the Lab model: defaults filled in, snake_case to camelCase, names
+// sorted where order means something (ethN, sslN). Pure; the rules run on its result.
+import { resolve as resolvePath } from 'node:path';
+import { compareInterfaceNames, compareLineNames, DEFAULT_AGEING, DEFAULT_MEMORY, DEFAULT_PORT_TIMEOUT, DEFAULT_SKIP_INITCALLS, DEFAULT_SLIRP_NETWORK, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
+import type { RawKernel, RawLab, RawTest } from './raw.ts';
+
+/** sysctl values as `sysctl -w` takes them: booleans become 1/0. */
+const sysctlValue = (value: string | number | boolean) => (typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+
+function kernelSettings(lab: RawKernel = {}, vm: RawKernel = {}): KernelSettings {
+  const binary = vm.binary ?? lab.binary;
+  return {
+    ...(binary !== undefined && { binary }),
+    args: [...(lab.args ?? []), ...(vm.args ?? [])],
+    skipInitcalls: vm.skip_initcalls ?? lab.skip_initcalls ?? DEFAULT_SKIP_INITCALLS,
+  };
+}
+
+/** Fills in defaults; segments keep file order (top-level keys in document order, then entries). */
+export function toModel(raw: RawLab, file: string): Lab {
+  const capture = raw.capture ?? true;
+  const segments: Segment[] = [];
+  let mcastIndex = 0;
+  for (const section of Object.keys(raw)) {
+    if (section === 'switches') for (const [name, s] of Object.entries(raw.switches ?? {})) segments.push({ kind: 'switch', name, ageing: s?.ageing ?? DEFAULT_AGEING });
+    if (section === 'hubs') for (const name of Object.keys(raw.hubs ?? {})) segments.push({ kind: 'hub', name });
+    if (section === 'mcast')
+      for (const [name, m] of Object.entries(raw.mcast ?? {})) {
+        // Default group/port differ per segment so two groups never merge (n < 256 by any sane lab).
+        const n = mcastIndex++;
+        segments.push({ kind: 'mcast', name, group: m?.group ?? `239.192.${n % 256}.1`, port: m?.port ?? 1102 + n, ttl: m?.ttl ?? 1 });
+      }
+    if (section === 'taps')
+      for (const [name, t] of Object.entries(raw.taps ?? {}))
+        segments.push({ kind: 'tap', name, ...(t?.host_ip !== undefined && { hostIp: t.host_ip }), proxyArp: t?.proxy_arp ?? false, ipForward: t?.ip_forward ?? false });
+    if (section === 'gateways')
+      for (const [name, g] of Object.entries(raw.gateways ?? {}))
+        segments.push({ kind: 'slirp', name, network: g?.network ?? DEFAULT_SLIRP_NETWORK, dhcp: g?.dhcp ?? true, forward: (g?.forward ?? []).map(parseForward) });
+  }
+  const vms = Object.entries(raw.vms).map(([name, v]): Vm => {
+    const vm = v ?? {};
+    const interfaces = Object.entries(vm.interfaces ?? {})
+      .map(([ifName, i]): VmInterface => ({
+        name: ifName,
+        ...(i?.connect !== undefined && { connect: i.connect }),
+        addresses: i?.ip === undefined ? [] : [i.ip].flat(),
+        dhcp: i?.dhcp ?? false,
+        proxyArp: i?.proxy_arp ?? false,
+        ...(i?.mac !== undefined && { mac: i.mac.toLowerCase() }),
+        capture: i?.capture ?? capture,
+      }))
+      .sort((a, b) => compareInterfaceNames(a.name, b.name));
+    return {
+      name,
+      memory: vm.memory ?? raw.defaults?.memory ?? DEFAULT_MEMORY,
+      kernel: kernelSettings(raw.kernel, vm.kernel),
+      console: vm.console ?? raw.defaults?.console ?? 'log',
+      ...(vm.console_port !== undefined && { consolePort: vm.console_port }),
+      ...(vm.image !== undefined && { image: vm.image }),
+      disks: (vm.disks ?? []).map((d) => ({ size: d.size })),
+      shares: Object.entries(vm.shares ?? {}).map(([mountPoint, share]) =>
+        typeof share === 'string' ? { mountPoint, path: share, rw: false } : { mountPoint, path: share.path, rw: share.rw ?? false },
+      ),
+      interfaces,
+      serial: Object.entries(vm.serial ?? {})
+        .map(([line, to]) => ({ name: line, to }))
+        .sort((a, b) => compareLineNames(a.name, b.name)),
+      routes: vm.routes ?? [],
+      sysctl: Object.fromEntries(Object.entries(vm.sysctl ?? {}).map(([k, value]) => [k, sysctlValue(value)])),
+      startup: vm.startup ?? [],
+      files: vm.files ?? {},
+    };
+  });
+  return {
+    name: raw.name,
+    ...(raw.description !== undefined && { description: raw.description }),
+    file,
+    source: resolvePath(file),
+    capture,
+    segments,
+    vms,
+    tests: (raw.tests ?? []).map(toTest),
+  };
+}
+
+/** The check's kind is its first kind key; a check with none or several is reported by rules/checks.ts and modelled as its first. */
+export function testKind(raw: object): LabTest['kind'] | undefined {
+  return TEST_KINDS.find((k) => k in raw);
+}
+
+function toTest(raw: RawTest): LabTest {
+  const base = { name: raw.name, after: raw.after ?? [] };
+  const kind = testKind(raw);
+  if (kind === 'reach') {
+    const r = raw.reach!;
+    return { ...base, kind, from: r.from, to: r.to, expect: r.expect ?? 'success', ...(r.ttl !== undefined && { ttl: r.ttl }), ...(r.path !== undefined && { path: r.path }) };
+  }
+  if (kind === 'tcp' || kind === 'udp') {
+    const p = raw[kind]!;
+    return { ...base, kind, from: p.from, to: p.to, port: p.port, expect: p.expect, timeout: p.timeout ?? DEFAULT_PORT_TIMEOUT };
+  }
+  if (kind === 'capture') {
+    const c = raw.capture!;
+    const m = c.match;
+    const match: FrameMatch = {};
+    const copy: [keyof FrameMatch, string][] = [['src', 'src'], ['dst', 'dst'], ['proto', 'proto'], ['arp', 'arp'], ['arpSenderIp', 'arp_sender_ip'], ['arpTargetIp', 'arp_target_ip'], ['arpSenderMac', 'arp_sender_mac'], ['ipSrc', 'ip_src'], ['ipDst', 'ip_dst'], ['port', 'port']];
+    for (const [to, from] of copy) if (m[from] !== undefined) (match as Record<string, unknown>)[to] = m[from];
+    return { ...base, kind, link: c.link, do: c.do ?? [], match, expect: c.expect ?? 'present' };
+  }
+  if (kind === 'state') {
+    const st = raw.state!;
+    return { ...base, kind, vm: st.vm, routes: st.routes ?? [], addresses: st.addresses ?? [], sysctl: Object.fromEntries(Object.entries(st.sysctl ?? {}).map(([k, v]) => [k, sysctlValue(v)])), listening: st.listening ?? [] };
+  }
+  // command, and the placeholder for a check without a kind (a rule reports it; the lab is never returned).
+  const c = raw.command ?? { vm: '', run: '' };
+  return { ...base, kind: 'command', vm: c.vm, run: c.run, ...(c.exit !== undefined && { exit: c.exit }), ...(c.stdout !== undefined && { stdout: c.stdout }) };
+}
+
+/** "tcp:8080:80" or "tcp:8080:h1:80" (the schema guarantees the shape). */
+function parseForward(spec: string): PortForward {
+  const parts = spec.split(':');
+  const [proto, hostPort] = parts;
+  const guestPort = parts[parts.length - 1];
+  return {
+    proto: proto as PortForward['proto'],
+    hostPort: Number(hostPort),
+    guestPort: Number(guestPort),
+    ...(parts.length === 4 && { vm: parts[2] }),
+    spec,
+  };
+}
