@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { netnsName } from '../src/runtime/namespace.ts';
-import { vectorUmlArg } from '../src/topology/compile.ts';
+import { vectorUmlArg } from '../src/kinds/forwarding/plan.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLI = join(ROOT, 'src/cli/main.ts');

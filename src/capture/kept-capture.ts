@@ -9,7 +9,7 @@
 // are the link's whole capture, less what passed while no tcpdump ran.
 import { existsSync, renameSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CaptureHealth } from '../transports/engines/types.ts';
+import type { CaptureHealth } from '../kinds/running.ts';
 import { startTcpdump, tcpdumpLogOf, type RunningCapture } from './tcpdump.ts';
 
 /** Restarts in a row before the capture is given up as failed (a tcpdump that dies at once). */

@@ -2,8 +2,8 @@
 // code that becomes the matching typed error (and so the CLI's exit code).
 import { LabRuntimeError, NotFoundError, UsageError, type UmlabError } from '../errors.ts';
 import { accessSync, constants } from 'node:fs';
-import { ask, permissionError, type ControlRequest, type Refusal } from '../runtime/control.ts';
-import { findLab } from '../runtime/lab.ts';
+import { ask, permissionError, type ControlRequest, type LabStatus, type Refusal } from '../runtime/control.ts';
+import { findLab, type LabRecord } from '../runtime/lab.ts';
 import { runFiles, umlabHome } from '../runtime/paths.ts';
 
 /** Asks the lab (the only running one when `labName` is left out) and returns its answer as is. */
@@ -34,4 +34,15 @@ export async function request<T>(labName: string | undefined, req: ControlReques
   const answer = await askLab<T>(labName, req);
   if (!answer.ok) throw refusalError(answer);
   return answer;
+}
+
+/** A lab's status from its supervisor; the last state it wrote when it is gone or does not answer. */
+export async function liveStatus(record: LabRecord): Promise<LabStatus | null> {
+  if (!record.alive) return record.state;
+  try {
+    const r = await ask<{ ok: boolean; status: LabStatus }>(runFiles(record.runDir).control, { op: 'status' });
+    return r.status;
+  } catch {
+    return record.state;
+  }
 }

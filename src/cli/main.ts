@@ -2,7 +2,7 @@
 // messages and exit codes.
 import { ExitCode, LabFileError, UmlabError } from '../errors.ts';
 import { helpText, parseCommandArgs } from './args.ts';
-import { COMMANDS } from './commands.ts';
+import { COMMANDS } from './commands/index.ts';
 import { permissionError } from '../runtime/control.ts';
 
 const USAGE = `umlab — network labs of real User-Mode Linux VMs

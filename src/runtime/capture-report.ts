@@ -7,7 +7,7 @@
 //     (a supervisor or tcpdump killed mid-write); the cut part is removed, and said.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { CaptureHealth } from '../transports/engines/types.ts';
+import type { CaptureHealth } from '../kinds/running.ts';
 import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
 import { trimToWholeRecords } from '../capture/pcap-writer.ts';
 

@@ -9,7 +9,7 @@ import type { LabPlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
 import { checkHostCommands, checkKernels, findCommand } from './host.ts';
 import { checkMemoryBudget } from '../host/memory-budget.ts';
-import { checkHostSide, setUpTaps, startGateways, undoHostSide } from '../transports/host-side.ts';
+import { checkHostSide, runHostSide, undoHostSide } from '../kinds/host-side.ts';
 import { prepareDisks } from './disks.ts';
 import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
@@ -141,14 +141,13 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   mkdirSync(plan.runDir, { recursive: true });
   writeFileSync(files.plan, JSON.stringify(plan, null, 2));
   if (mode === 'netns') await createNetns(netnsName(opts.home, plan.lab));
-  // passt (slirp gateways) must run in this, the caller's, network namespace: start it before the supervisor.
-  await startGateways(plan).catch(async (err) => {
-    await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
-    throw err;
-  });
-
-  // Console and serial line TCP ports: bound here, in the caller's namespace, and handed to the supervisor.
-  const ports = await bindLinePorts(plan).catch(async (err) => {
+  const hostSide = { labNetns: netnsName(opts.home, plan.lab) };
+  // In this, the caller's, network namespace, before the supervisor: the kinds' host side (passt
+  // for slirp gateways), and the console and serial line TCP ports, handed to the supervisor.
+  const ports = await (async () => {
+    await runHostSide('beforeBoot', plan, hostSide);
+    return bindLinePorts(plan);
+  })().catch(async (err) => {
     await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
     throw err;
   });
@@ -187,9 +186,9 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
     failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
   }
   if (result) {
-    // Taps exist once the VMs are up; their host side lives in this namespace too.
+    // The kinds' host side once the VMs are up (taps exist only then), in this namespace too.
     try {
-      await setUpTaps(plan, netnsName(opts.home, plan.lab));
+      await runHostSide('afterReady', plan, hostSide);
       return result;
     } catch (err) {
       failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
@@ -262,7 +261,7 @@ function faultsInState(state: LabStatus | null): CaptureFault[] {
 /** Kills whatever still runs for this run directory, deletes the namespace, keeps
  *  captures and console logs under `archive` (if given), removes the run directory. */
 async function cleanUp(home: string, runDir: string, lab: string, mode: IsolationMode, archive: string | null): Promise<boolean> {
-  // Bridges and ip_forward of tap segments: undone while the holder of their namespace still runs.
+  // What the kinds' host sides did (bridges, ip_forward of taps): undone while the holder of their namespace still runs.
   await undoHostSide(runDir);
   // Only what the lab started (processes.ts), never a process that merely names the run directory.
   for (let attempt = 0; attempt < 50; attempt++) {

@@ -2,6 +2,7 @@
 // read-only root that hostfs is confined to). As root: a named `ip netns`; as an
 // ordinary user: a user+net namespace from `unshare`, which dies with its last process.
 import { createHash } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import { umlabHome } from './paths.ts';
@@ -53,4 +54,19 @@ export async function checkUserNamespaces(): Promise<void> {
     throw new MissingDependencyError(`cannot create a user+network namespace: ${r.stderr.trim()}`, {
       hint: 'run umlab as root, or allow unprivileged user namespaces: sudo sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000',
     });
+}
+
+/** /proc/sys/net is this process's namespace's: the lab's. */
+const IPV6_DEFAULT_DISABLE = '/proc/sys/net/ipv6/conf/default/disable_ipv6';
+
+/** Run by the supervisor inside the lab's namespace, before any engine: loopback up and
+ *  multicast-capable, no IPv6 chatter of the host's kernel. */
+export async function prepareLabNamespace(): Promise<void> {
+  await execa('ip', ['link', 'set', 'lo', 'up']);
+  // Multicast segments use the loopback inside this namespace, never a host interface.
+  await execa('ip', ['link', 'set', 'lo', 'multicast', 'on']);
+  await execa('ip', ['route', 'add', '224.0.0.0/4', 'dev', 'lo'], { reject: false });
+  // The bridges and veths created next must stay silent: no IPv6 link-local address, so no
+  // router solicitation or MLD report of the host's kernel in a lab segment or its capture.
+  if (existsSync(IPV6_DEFAULT_DISABLE)) writeFileSync(IPV6_DEFAULT_DISABLE, '1');
 }

@@ -1,14 +1,15 @@
 // Live rewiring of a running lab (`umlab link add|rm`): the I/O around the pure plan change
 // of src/topology/rewire.ts. Adding: the segment's new port first (so its capture starts with
 // the first frame), then the VM's interface through the management console, then its name
-// and addresses through the agent. Removing goes the other way round.
+// and addresses through the agent. Removing goes the other way round. Also cutting and
+// restoring a cable (`umlab link down|up`), and one change at a time (LinkActions).
 import { LabRuntimeError } from '../errors.ts';
-import { applyLinkChange, planLinkAdd, planLinkRemove, type LinkAddRequest } from '../topology/rewire.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove, type LinkAddRequest } from '../topology/rewire.ts';
 import type { LabPlan } from '../topology/plan.ts';
-import type { RunningSegment } from '../transports/engines/types.ts';
+import type { RunningSegment } from '../kinds/running.ts';
 import type { AgentClient } from '../vm/agent.ts';
 import { interfaceIpCommands, ipBatchCommand, shellQuote } from '../vm/init.ts';
-import type { VmState } from './control.ts';
+import type { ControlReply, ControlRequest, LinkAction, VmState } from './control.ts';
 
 /** What rewiring needs of the running lab (the supervisor). */
 export interface RewiringTarget {
@@ -18,6 +19,35 @@ export interface RewiringTarget {
   mconsole(vm: string, command: string): Promise<string>;
   /** Makes the changed plan the lab's plan (and writes it out). */
   adoptPlan(plan: LabPlan): void;
+  /** A link went up or down: the state file says so. */
+  linksChanged(): void;
+}
+
+/** `umlab link down|up|add|rm` on a running lab. */
+export class LinkActions {
+  /** Links being added or removed: one change at a time keeps device names, UDP ports and the plan consistent. */
+  private rewiring: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly lab: RewiringTarget) {}
+
+  async run(req: Extract<ControlRequest, { op: 'link' }>): Promise<ControlReply> {
+    const { action, vm, iface } = req;
+    if (action === 'down' || action === 'up') {
+      const link = linkOfInterface(this.lab.plan, vm, iface);
+      await this.lab.segment(link.segment).setLinkUp(link.name, action === 'up');
+      this.lab.linksChanged();
+      return { ok: true, link: link.name, up: action === 'up' };
+    }
+    // One rewiring at a time: each reads the plan the previous one left.
+    const change = this.rewiring.then(() =>
+      action === 'add'
+        ? addLink(this.lab, { vm, iface, segment: req.segment ?? '', addresses: req.addresses ?? [] })
+        : removeLink(this.lab, vm, iface),
+    );
+    this.rewiring = change.catch(() => {});
+    const link = await change;
+    return { ok: true, link, action: action satisfies LinkAction };
+  }
 }
 
 /** Plugs a new interface of a ready VM into a switch or hub; returns the new link's name. */

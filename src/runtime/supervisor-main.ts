@@ -6,6 +6,7 @@ import { readPlan } from './paths.ts';
 import { Supervisor } from './supervisor.ts';
 import { LINE_FDS_ENV, parseLineFds } from './lines.ts';
 
+process.stdout.on('error', () => {}); // supervisor.log on a full disk: see Supervisor.log()
 process.umask(0o077); // every file and directory of the lab is the owner's alone (captures, logs, control.sock)
 const [runDir, mode] = process.argv.slice(2);
 if (!runDir || (mode !== 'netns' && mode !== 'userns')) {

@@ -1,5 +1,6 @@
 // compile(): the validated Lab -> the LabPlan the runtime executes. Pure: no fs, no
-// processes; everything host-specific comes in through PlanContext.
+// processes; everything host-specific comes in through PlanContext. Links are resolved here;
+// each segment is planned by its kind (src/kinds/), with the counters of PlanEnv below.
 //
 // Stable numbering, so the same lab always gives the same plan:
 //   - segments: declared ones in file order, then point-to-point links sorted by name;
@@ -11,15 +12,13 @@
 //   - tap devices: ul-<lab hash>-<n> for the n-th tap port, bridges ulb-<lab hash>-<n>.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { UmlabError } from '../errors.ts';
-import { parseCidr, slirpAddresses, withoutPrefix } from './address.ts';
+import { p2pKind, planSegment, type Member, type P2pSegment, type PlanEnv } from '../kinds/index.ts';
+import { withoutPrefix } from './address.ts';
 import { allInterfaces, pointers } from './link-graph.ts';
 import { assignMacs, macKey } from './mac.ts';
 import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
-import { bridgePortOf, interfaceKernelArg } from './plan.ts';
-import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, PortPlan, SegmentKind, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
-
-export const FIRST_UDP_PORT = 20000;
+import { FIRST_UDP_PORT, interfaceKernelArg } from './plan.ts';
+import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
 /** The init inside images that `umlab image build` makes: it mounts the host's read-only
  *  view with hostfs and runs the VM's generated init, whose host path is the kernel
@@ -41,217 +40,7 @@ export function defaultDisksDir(runDir: string): string {
   return posix.join(posix.dirname(posix.dirname(runDir)), 'disks', posix.basename(runDir));
 }
 
-/** A point-to-point link seen as a segment of two ports. */
-interface P2pSpec {
-  kind: 'p2p';
-  name: string;
-}
-type SegmentSpec = Segment | P2pSpec;
-
-/** One VM interface attached to a segment, as a kind planner sees it. */
-export interface Member {
-  vm: string;
-  iface: string;
-  mac: string;
-  link: string;
-  capture: string | null;
-}
-
-/** Lab-wide counters and names the kind planners share. */
-export interface PlanEnv {
-  runDir: string;
-  /** See PlanContext.bridgeCaptures. */
-  bridgeCaptures: boolean;
-  /** UDP port pair for the next ucast port of the lab. */
-  nextUcastPorts(): { vmPort: number; enginePort: number };
-  /** veth device (in the lab's namespace) for the next VM port of a switch, hub or wire. */
-  nextVmPortDevice(): string;
-  /** Linux bridge (in the lab's namespace) for the next switch, hub or wire. */
-  nextSegmentBridge(): string;
-  /** Host tap device for the next tap port of the lab (at most 15 characters, as Linux requires). */
-  nextTapDevice(): string;
-  /** Linux bridge for the next tap segment that has more than one port. */
-  nextBridge(): string;
-}
-
-interface PlannedSegment {
-  ports: PortPlan[];
-  /** The `ethN=` value of each member, in member order (what follows `vecN:` when `vector`). */
-  umlArgs: string[];
-  /** The members are UML vector devices (vecN) rather than eth devices. */
-  vector?: boolean;
-  options: Record<string, unknown>;
-  needs: string[];
-}
-
-/** Planning of one segment kind: its engine, and its ports, options and host needs. */
-interface KindPlanner<S extends SegmentSpec> {
-  engine: SegmentPlan['engine'];
-  plan(segment: S, members: Member[], env: PlanEnv): PlannedSegment;
-}
-
-/** Ports for the ucast-based engine (slirp gateways): the VM listens on vmPort, sends to enginePort. */
-function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
-  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), capture: m.capture }));
-  const umlArgs = ports.map((p) => `ucast,${p.mac},127.0.0.1,${p.vmPort},${p.enginePort}`);
-  const numbers = ports.flatMap((p) => [p.enginePort!, p.vmPort!]);
-  const range = numbers.length ? `127.0.0.1 UDP ${Math.min(...numbers)}-${Math.max(...numbers)}` : 'no ports (nothing is connected)';
-  return { ports, umlArgs, range };
-}
-
-/** What follows `vecN:` for a VM port on a veth device: UML's vector driver in raw mode
- *  (batched reads and writes, TCP segmentation offload through the virtio-net header). */
-export const vectorUmlArg = (device: string, mac: string) => `transport=raw,ifname=${device},mac=${mac},depth=128,gro=1`;
-
-/** Switches, hubs and wires run on a Linux bridge in the lab's namespace: a veth pair per VM port. */
-function bridgeSegment(members: Member[], env: PlanEnv, what: string, options: Record<string, unknown>): PlannedSegment {
-  const bridge = env.nextSegmentBridge();
-  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, device: env.nextVmPortDevice(), capture: m.capture }));
-  const devices = ports.map((p) => p.device!);
-  const captured = new Set(ports.filter((p) => p.capture !== null).map((p) => p.link)).size;
-  return {
-    ports,
-    umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac)),
-    vector: true,
-    // A bridge of a lab whose bridges cannot capture (rootless) says so, for links added live.
-    options: { ...options, bridge, ...(!env.bridgeCaptures && { uncaptured: true }) },
-    needs: [
-      `Linux bridge ${bridge} as ${what}, with veth pairs ${devices.map((d) => `${d}/${bridgePortOf(d)}`).join(', ') || '(none)'} (in the lab's network namespace)`,
-      ...(captured > 0 ? [`tcpdump on ${captured} link(s), writing the captures`] : []),
-    ],
-  };
-}
-
-/** A switch, hub or wire: on a Linux bridge, or, when its captures cannot be made there, on
- *  umlab's userspace engine (see PlanContext.bridgeCaptures). */
-function forwardingSegment(members: Member[], env: PlanEnv, engine: 'switch' | 'hub' | 'wire', what: string, options: Record<string, unknown>): PlannedSegment {
-  if (env.bridgeCaptures || members.every((m) => m.capture === null)) return bridgeSegment(members, env, what, options);
-  const { ports, umlArgs, range } = ucastPorts(members, env);
-  return { ports, umlArgs, options, needs: [`umlab ${engine} engine (node:dgram) on ${range}`] };
-}
-
-const switchPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'switch' }>> = {
-  engine: 'switch',
-  plan: (segment, members, env) => forwardingSegment(members, env, 'switch', `a learning switch (ageing ${segment.ageing ? `${segment.ageing} s` : 'never'})`, { ageing: segment.ageing }),
-};
-
-const hubPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'hub' }>> = {
-  engine: 'hub',
-  plan: (_segment, members, env) => forwardingSegment(members, env, 'hub', 'a hub (ageing 0: every frame is flooded)', {}),
-};
-
-const p2pPlanner: KindPlanner<P2pSpec> = {
-  engine: 'wire',
-  plan: (_segment, members, env) => forwardingSegment(members, env, 'wire', 'a wire', {}),
-};
-
-const mcastPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'mcast' }>> = {
-  engine: 'mcast',
-  plan(segment, members) {
-    const { group, port, ttl } = segment;
-    return {
-      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture: m.capture })),
-      umlArgs: members.map((m) => `mcast,${m.mac},${group},${port},${ttl}`),
-      options: { group, port, ttl },
-      // Without the lo route the kernel sends the group out of the default interface.
-      needs: [`multicast group ${group} UDP ${port} (ttl ${ttl}) kept on lo of the lab's network namespace (route 224.0.0.0/4 dev lo)`],
-    };
-  },
-};
-
-const tapPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'tap' }>> = {
-  engine: 'tap',
-  plan(segment, members, env) {
-    const devices = members.map(() => env.nextTapDevice());
-    const bridge = members.length > 1;
-    const bridgeDevice = bridge ? env.nextBridge() : null;
-    const hostSide = [segment.hostIp ?? 'no address', `proxy_arp ${segment.proxyArp ? 'on' : 'off'}`, `ip_forward ${segment.ipForward ? 'on' : 'off'}`].join(', ');
-    return {
-      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture: m.capture })),
-      umlArgs: members.map((m, i) => `tuntap,${devices[i]},${m.mac}`),
-      options: {
-        hostIp: segment.hostIp ?? null,
-        proxyArp: segment.proxyArp,
-        ipForward: segment.ipForward,
-        bridge,
-        bridgeDevice,
-        /** link name -> host tap device */
-        devices: Object.fromEntries(members.map((m, i) => [m.link, devices[i]])),
-      },
-      needs: [
-        ...devices.map((d) => `tap device ${d} (needs root or CAP_NET_ADMIN, /dev/net/tun)`),
-        ...(bridgeDevice ? [`Linux bridge ${bridgeDevice} joining ${devices.join(', ')}`] : []),
-        `host side of ${segment.name}: ${hostSide} (in the lab's network namespace)`,
-      ],
-    };
-  },
-};
-
-const slirpPlanner: KindPlanner<Extract<SegmentSpec, { kind: 'slirp' }>> = {
-  engine: 'passt',
-  plan(segment, members, env) {
-    const { ports, umlArgs, range } = ucastPorts(members, env);
-    // Rules guarantee an IPv4 network of /27 or larger.
-    const network = parseCidr(segment.network)!;
-    const { gateway, dns, dhcpRange } = slirpAddresses(network);
-    const socket = `${env.runDir}/${segment.name}.passt.sock`;
-    const forward = segment.forward.map((f) => ({ proto: f.proto, hostPort: f.hostPort, guestPort: f.guestPort, ...(f.vm !== undefined && { vm: f.vm }) }));
-    // passt hands out one address by DHCP (the first of the range) and forwards host ports to
-    // the guest it last heard from; forwards listen on the host's loopback only.
-    const passtArgs = [
-      '--socket', socket,
-      '--ipv4-only',
-      // UML's network driver refuses passt's default DHCP MTU (65520).
-      '--mtu', '1500',
-      '--address', dhcpRange.start,
-      '--netmask', String(network.prefix),
-      '--gateway', gateway,
-      '--dns', dns,
-      '--dns-forward', dns,
-      ...(segment.dhcp ? [] : ['--no-dhcp']),
-      ...forward.flatMap((f) => [f.proto === 'tcp' ? '-t' : '-u', `127.0.0.1/${f.hostPort}:${f.guestPort}`]),
-    ];
-    return {
-      ports,
-      umlArgs,
-      options: { network: segment.network, gateway, dns, dhcpRange, dhcp: segment.dhcp, forward, socket, passtArgs },
-      needs: [`umlab switch engine (node:dgram) on ${range}, with a port to passt`, `passt ${passtArgs.join(' ')} (in the host's network namespace)`],
-    };
-  },
-};
-
-/** The registry of segment kinds. */
-const PLANNERS: { [K in SegmentKind]: KindPlanner<Extract<SegmentSpec, { kind: K }>> } = {
-  switch: switchPlanner,
-  hub: hubPlanner,
-  p2p: p2pPlanner,
-  mcast: mcastPlanner,
-  slirp: slirpPlanner,
-  tap: tapPlanner,
-};
-
-export const SUPPORTED_KINDS = Object.keys(PLANNERS) as SegmentKind[];
-
-function plannerFor(kind: string): KindPlanner<SegmentSpec> {
-  if (!Object.hasOwn(PLANNERS, kind)) throw new UmlabError(`unknown segment kind "${kind}": supported kinds are ${SUPPORTED_KINDS.join(', ')}`);
-  return PLANNERS[kind as SegmentKind] as KindPlanner<SegmentSpec>;
-}
-
-/** Plans one segment with the planner of its kind (exported for tests of the registry). */
-export function planSegment(segment: SegmentSpec, members: Member[], env: PlanEnv): SegmentPlan & { umlArgs: string[]; vector: boolean } {
-  const planner = plannerFor(segment.kind);
-  const planned = planner.plan(segment, members, env);
-  return {
-    name: segment.name,
-    kind: segment.kind,
-    engine: planner.engine,
-    ports: planned.ports,
-    options: planned.options,
-    needs: planned.needs,
-    umlArgs: planned.umlArgs,
-    vector: planned.vector ?? false,
-  };
-}
+type SegmentSpec = Segment | P2pSegment;
 
 /** The vector device that stands for ethN: vecN (UML's vector driver names its devices so). */
 export const vectorDevice = (iface: string) => iface.replace(/^eth/, 'vec');
@@ -370,7 +159,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     // Both ports of a wire write one capture file.
     const capture = captureFile(name, ...endpoints);
     const members = endpoints.map((e): Member => ({ vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link: name, capture }));
-    planOne({ kind: 'p2p', name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints, capture } : undefined));
+    planOne({ kind: p2pKind.name, name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints, capture } : undefined));
   }
 
   const serial = resolveSerial(lab);

@@ -12,6 +12,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
+import { segmentPath } from '../kinds/index.ts';
 import { formatPath } from './lab-path.ts';
 import type { Lab } from './model.ts';
 import type { RawLab } from './raw.ts';
@@ -56,6 +57,7 @@ function parseLabUnsafe(text: string, file: string, rules: readonly Rule[]): { l
     diag: (path, part, message, hint) => ({ file, ...sources.position(path, part), path: formatPath(path), message, hint }),
     lineOf: (path, part = 'key') => sources.position(path, part).line,
     has: (path) => sources.has(path),
+    segmentPath,
   };
   const errors = rules.flatMap((rule) => rule(ctx));
   errors.sort((a, b) => a.line - b.line || a.col - b.col);

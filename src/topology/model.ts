@@ -4,18 +4,6 @@
 
 export type ConsoleKind = 'log' | 'pty' | 'port';
 
-/** Declared segment kinds; point-to-point links ('p2p' in the plan) are not declared, they come from `connect: vm.ethN`. */
-export type DeclaredSegmentKind = 'switch' | 'hub' | 'mcast' | 'tap' | 'slirp';
-
-/** The top-level key each segment kind is declared under. */
-export const SECTION_OF_KIND: Record<DeclaredSegmentKind, string> = {
-  switch: 'switches',
-  hub: 'hubs',
-  mcast: 'mcast',
-  tap: 'taps',
-  slirp: 'gateways',
-};
-
 export interface Lab {
   name: string;
   description?: string;
@@ -32,6 +20,8 @@ export interface Lab {
   tests: LabTest[];
 }
 
+/** Declared segments, one type per kind of src/kinds/ (point-to-point links are not declared:
+ *  they come from `connect: vm.ethN`). Their lab-file sections and defaults live with the kinds. */
 export type Segment = SwitchSegment | HubSegment | McastSegment | TapSegment | SlirpSegment;
 
 export interface SwitchSegment {

@@ -25,7 +25,8 @@ export interface PlanContext {
   bridgeCaptures?: boolean;
 }
 
-export type SegmentKind = 'switch' | 'hub' | 'p2p' | 'mcast' | 'slirp' | 'tap';
+/** The k-th ucast port pair of a lab (compile's numbering) is enginePort FIRST_UDP_PORT+2k, vmPort +1. */
+export const FIRST_UDP_PORT = 20000;
 
 export interface LabPlan {
   lab: string;
@@ -154,13 +155,15 @@ export const interfaceKernelArg = (i: InterfacePlan) => (i.device === undefined 
 /** What mconsole's `remove` calls the interface: the kernel's device name. */
 export const interfaceKernelDevice = (i: InterfacePlan) => i.device ?? i.name;
 
+/** A segment as plain data. Its kind (src/kinds/<kind>/) types its options (KindPlan in src/kinds/types.ts). */
 export interface SegmentPlan {
   name: string;
-  kind: SegmentKind;
-  /** Which engine forwards frames for this segment (see src/transports). */
-  engine: 'switch' | 'hub' | 'wire' | 'mcast' | 'passt' | 'tap';
+  /** A kind of the registry (src/kinds/index.ts): switch, hub, p2p, mcast, slirp, tap. */
+  kind: string;
+  /** Which engine of its kind runs it: switch, hub, wire, mcast, passt, tap. */
+  engine: string;
   ports: PortPlan[];
-  /** Kind-specific settings (mcast group/port/ttl, gateway network/forwards, tap host side...). */
+  /** Kind-specific settings (mcast group/port/ttl, gateway network/forwards, tap host side...), typed by the kind. */
   options: Record<string, unknown>;
   /** Host processes or devices the segment needs, human readable, shown by `umlab compile`. */
   needs: string[];
@@ -169,7 +172,7 @@ export interface SegmentPlan {
 /** One VM interface attached to a segment. For ucast-based engines the VM listens
  *  on vmPort and sends to enginePort, both UDP on 127.0.0.1 in the lab's netns. For
  *  bridge-based engines the VM's vector driver uses the veth `device` in the lab's netns,
- *  whose peer `bridgePortOf(device)` is a port of the segment's Linux bridge. */
+ *  whose peer `<device>-br` is a port of the segment's Linux bridge (src/kinds/forwarding/). */
 export interface PortPlan {
   link: string;
   vm: string;
@@ -189,9 +192,3 @@ export interface LinkPlan {
   endpoints: { vm: string; iface: string }[];
   capture: string | null;
 }
-
-/** Whether a switch, hub or wire runs on a Linux bridge (else on the userspace engine). */
-export const isBridged = (segment: SegmentPlan) => 'bridge' in segment.options;
-
-/** The bridge's end of the veth pair whose other end a VM port uses. */
-export const bridgePortOf = (device: string) => `${device}-br`;

@@ -9,11 +9,7 @@ export interface RawLab {
   capture?: boolean;
   defaults?: { memory?: string; console?: Vm['console'] };
   kernel?: RawKernel;
-  switches?: Record<string, { ageing?: number } | null>;
-  hubs?: Record<string, object | null>;
-  mcast?: Record<string, { group?: string; port?: number; ttl?: number } | null>;
-  taps?: Record<string, { host_ip?: string; proxy_arp?: boolean; ip_forward?: boolean } | null>;
-  gateways?: Record<string, { type?: 'slirp'; network?: string; dhcp?: boolean; forward?: string[] } | null>;
+  // Segment sections (switches, hubs, mcast, taps, gateways): read by their kinds (src/kinds/<kind>/ fromRaw).
   vms: Record<string, RawVm | null>;
   tests?: RawTest[];
 }

@@ -5,11 +5,12 @@ import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from './address.ts';
 import { macFromIPv4, macFromNames } from './mac.ts';
 import { INTERFACE_NAME } from './model.ts';
-import { FIRST_UDP_PORT, vectorDevice, vectorUmlArg } from './compile.ts';
-import { interfaceKernelArg, interfaceKernelDevice, isBridged, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
+import { kindOf, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
+import { vectorDevice } from './compile.ts';
+import { interfaceKernelArg, interfaceKernelDevice, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
 
-/** Segment engines that can take a new port while running: a veth pair on their bridge, or a UDP pair in user space. */
-export const REWIRABLE_ENGINES: SegmentPlan['engine'][] = ['switch', 'hub'];
+/** Whether a running segment takes new links: its kind says how (`live` in src/kinds/). */
+const isLive = (segment: SegmentPlan) => LIVE_KINDS.some((k) => k.name === segment.kind);
 
 export interface LinkAddRequest {
   vm: string;
@@ -29,7 +30,7 @@ export interface LinkChange {
   mconsole: string;
 }
 
-/** Plans a new interface of a running VM on a switch or hub. Throws UsageError with a hint when it cannot be done. */
+/** Plans a new interface of a running VM on a segment whose kind takes links live (switches, hubs). Throws UsageError with a hint when it cannot be done. */
 export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
   const vm = plan.vms.find((v) => v.name === req.vm);
   if (!vm) throw new UsageError(`no VM named ${req.vm} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
@@ -39,11 +40,12 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
     throw new UsageError(`${req.vm} already has ${req.iface}`, { hint: `take it away first with: umlab link rm ${req.vm} ${req.iface}` });
   const segment = plan.segments.find((s) => s.name === req.segment);
   if (!segment) {
-    const candidates = plan.segments.filter((s) => REWIRABLE_ENGINES.includes(s.engine)).map((s) => s.name);
-    throw new UsageError(`no segment named ${req.segment} in lab ${plan.lab}`, { hint: `switches and hubs: ${candidates.join(', ') || 'none'}` });
+    const candidates = plan.segments.filter(isLive).map((s) => s.name);
+    throw new UsageError(`no segment named ${req.segment} in lab ${plan.lab}`, { hint: `${liveKindsText()}: ${candidates.join(', ') || 'none'}` });
   }
-  if (!REWIRABLE_ENGINES.includes(segment.engine))
-    throw new UsageError(`segment ${segment.name} is a ${segment.kind}: links can be added live only to switches and hubs`, {
+  const live = kindOf(segment.kind).live;
+  if (!live)
+    throw new UsageError(`segment ${segment.name} is a ${segment.kind}: links can be added live only to ${liveKindsText()}`, {
       hint: 'declare the link in the lab file instead',
     });
   for (const address of req.addresses)
@@ -51,23 +53,10 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
 
   const mac = freeMac(plan, req);
   const linkName = `${req.vm}.${req.iface}`;
-  const capture = plan.capture && segment.options['uncaptured'] !== true ? `${plan.runDir}/captures/${linkName}.pcap` : null;
-  const attached = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName };
-  let iface: InterfacePlan;
-  let port: PortPlan;
-  if (isBridged(segment)) {
-    // The compiler numbers the VM ports' veth devices vp0, vp1, ...; continue after the highest.
-    const used = plan.segments.flatMap((s) => s.ports.map((p) => Number(/^vp(\d+)$/.exec(p.device ?? '')?.[1] ?? -1)));
-    const device = `vp${Math.max(-1, ...used) + 1}`;
-    iface = { ...attached, umlArg: vectorUmlArg(device, mac), device: vectorDevice(req.iface) };
-    port = { link: linkName, vm: req.vm, iface: req.iface, mac, device, capture };
-  } else {
-    const usedPorts = plan.segments.flatMap((s) => s.ports.flatMap((p) => [p.enginePort ?? 0, p.vmPort ?? 0]));
-    // The compiler hands out (engine, VM) pairs upward from an even port; continue after the last.
-    const enginePort = Math.max(FIRST_UDP_PORT - 2, ...usedPorts.map((p) => p - (p % 2))) + 2;
-    iface = { ...attached, umlArg: `ucast,${mac},127.0.0.1,${enginePort + 1},${enginePort}` };
-    port = { link: linkName, vm: req.vm, iface: req.iface, mac, vmPort: enginePort + 1, enginePort, capture };
-  }
+  const { port, umlArg, vector } = live.addPort(segment, { vm: req.vm, iface: req.iface, mac, link: linkName, capture: null }, plan);
+  const capture = port.capture;
+  const iface: InterfacePlan = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName, umlArg };
+  if (vector) iface.device = vectorDevice(req.iface);
   return {
     vm: req.vm,
     segment: segment.name,
@@ -82,8 +71,8 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
 export function planLinkRemove(plan: LabPlan, vmName: string, iface: string): LinkChange {
   const planned = interfaceOf(plan, vmName, iface);
   const segment = plan.segments.find((s) => s.name === planned.segment)!;
-  if (!REWIRABLE_ENGINES.includes(segment.engine))
-    throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${segment.kind}: only links to switches and hubs can be taken away live`, {
+  if (!isLive(segment))
+    throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${segment.kind}: only links to ${liveKindsText()} can be taken away live`, {
       hint: `cut it instead with: umlab link down ${vmName} ${iface}`,
     });
   const port = segment.ports.find((p) => p.vm === vmName && p.iface === iface)!;

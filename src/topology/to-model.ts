@@ -1,7 +1,8 @@
 // Schema-valid data -> the Lab model: defaults filled in, snake_case to camelCase, names
 // sorted where order means something (ethN, sslN). Pure; the rules run on its result.
 import { resolve as resolvePath } from 'node:path';
-import { compareInterfaceNames, compareLineNames, DEFAULT_AGEING, DEFAULT_MEMORY, DEFAULT_PORT_TIMEOUT, DEFAULT_SKIP_INITCALLS, DEFAULT_SLIRP_NETWORK, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type PortForward, type Segment, type Vm, type VmInterface } from './model.ts';
+import { kindOfSection } from '../kinds/index.ts';
+import { compareInterfaceNames, compareLineNames, DEFAULT_MEMORY, DEFAULT_PORT_TIMEOUT, DEFAULT_SKIP_INITCALLS, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type Segment, type Vm, type VmInterface } from './model.ts';
 import type { RawKernel, RawLab, RawTest } from './raw.ts';
 
 /** sysctl values as `sysctl -w` takes them: booleans become 1/0. */
@@ -20,22 +21,12 @@ function kernelSettings(lab: RawKernel = {}, vm: RawKernel = {}): KernelSettings
 export function toModel(raw: RawLab, file: string): Lab {
   const capture = raw.capture ?? true;
   const segments: Segment[] = [];
-  let mcastIndex = 0;
-  for (const section of Object.keys(raw)) {
-    if (section === 'switches') for (const [name, s] of Object.entries(raw.switches ?? {})) segments.push({ kind: 'switch', name, ageing: s?.ageing ?? DEFAULT_AGEING });
-    if (section === 'hubs') for (const name of Object.keys(raw.hubs ?? {})) segments.push({ kind: 'hub', name });
-    if (section === 'mcast')
-      for (const [name, m] of Object.entries(raw.mcast ?? {})) {
-        // Default group/port differ per segment so two groups never merge (n < 256 by any sane lab).
-        const n = mcastIndex++;
-        segments.push({ kind: 'mcast', name, group: m?.group ?? `239.192.${n % 256}.1`, port: m?.port ?? 1102 + n, ttl: m?.ttl ?? 1 });
-      }
-    if (section === 'taps')
-      for (const [name, t] of Object.entries(raw.taps ?? {}))
-        segments.push({ kind: 'tap', name, ...(t?.host_ip !== undefined && { hostIp: t.host_ip }), proxyArp: t?.proxy_arp ?? false, ipForward: t?.ip_forward ?? false });
-    if (section === 'gateways')
-      for (const [name, g] of Object.entries(raw.gateways ?? {}))
-        segments.push({ kind: 'slirp', name, network: g?.network ?? DEFAULT_SLIRP_NETWORK, dhcp: g?.dhcp ?? true, forward: (g?.forward ?? []).map(parseForward) });
+  // Each section of a declared kind, in document order; the kind fills in its defaults.
+  for (const [section, entries] of Object.entries(raw)) {
+    const kind = kindOfSection(section);
+    if (!kind?.fromRaw) continue;
+    let n = 0;
+    for (const [name, entry] of Object.entries((entries ?? {}) as Record<string, Record<string, unknown> | null>)) segments.push(kind.fromRaw(name, entry, n++));
   }
   const vms = Object.entries(raw.vms).map(([name, v]): Vm => {
     const vm = v ?? {};
@@ -114,18 +105,4 @@ function toTest(raw: RawTest): LabTest {
   // command, and the placeholder for a check without a kind (a rule reports it; the lab is never returned).
   const c = raw.command ?? { vm: '', run: '' };
   return { ...base, kind: 'command', vm: c.vm, run: c.run, ...(c.exit !== undefined && { exit: c.exit }), ...(c.stdout !== undefined && { stdout: c.stdout }) };
-}
-
-/** "tcp:8080:80" or "tcp:8080:h1:80" (the schema guarantees the shape). */
-function parseForward(spec: string): PortForward {
-  const parts = spec.split(':');
-  const [proto, hostPort] = parts;
-  const guestPort = parts[parts.length - 1];
-  return {
-    proto: proto as PortForward['proto'],
-    hostPort: Number(hostPort),
-    guestPort: Number(guestPort),
-    ...(parts.length === 4 && { vm: parts[2] }),
-    spec,
-  };
 }

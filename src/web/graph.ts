@@ -1,9 +1,11 @@
 // The topology as the page draws it: nodes and edges in cytoscape's element format,
 // computed from a LabPlan alone (pure), so the offline view and the live one agree.
-import type { InterfacePlan, LabPlan, SegmentKind, VmPlan } from '../topology/plan.ts';
+import { KINDS, kindOf } from '../kinds/index.ts';
+import type { WebLook } from '../kinds/types.ts';
+import type { InterfacePlan, LabPlan, VmPlan } from '../topology/plan.ts';
 
-/** What a node stands for; the page gives each kind its own shape and colour. */
-export type NodeKind = 'vm' | 'switch' | 'hub' | 'mcast' | 'tap' | 'gateway';
+/** What a node stands for: 'vm', or the web node of a segment kind (src/kinds/<kind>: switch, hub, mcast, tap, gateway). */
+export type NodeKind = string;
 
 export interface GraphNode {
   data: {
@@ -33,15 +35,12 @@ export interface GraphEdge {
 export interface Graph {
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /** Shape, colour and legend of each segment node kind, from the kinds (web/app.js draws with them). */
+  styles: Record<NodeKind, WebLook['style']>;
 }
 
-const KIND_OF_SEGMENT: Record<Exclude<SegmentKind, 'p2p'>, NodeKind> = {
-  switch: 'switch',
-  hub: 'hub',
-  mcast: 'mcast',
-  tap: 'tap',
-  slirp: 'gateway',
-};
+/** Every kind drawn as a node: node kind -> style. */
+const STYLES = Object.fromEntries(KINDS.flatMap((k) => (k.web === 'edge' ? [] : [[k.web.node, k.web.style]])));
 
 /** Segment node ids are prefixed so a segment and a VM may share a name. */
 export const segmentNodeId = (segment: string) => `segment:${segment}`;
@@ -50,20 +49,20 @@ export function graphFromPlan(plan: LabPlan): Graph {
   const nodes: GraphNode[] = plan.vms.map((vm) => ({
     data: { id: vm.name, label: vm.name, kind: 'vm', detail: vmDetail(vm) },
   }));
+  /** Segments drawn as an edge between their two VMs (point-to-point wires). */
+  const edgeSegments = new Set<string>();
   for (const seg of plan.segments) {
-    if (seg.kind === 'p2p') continue; // drawn as an edge between its two VMs
-    nodes.push({
-      data: { id: segmentNodeId(seg.name), label: seg.name, kind: KIND_OF_SEGMENT[seg.kind], detail: segmentDetail(seg.kind, seg.options) },
-    });
+    const look = kindOf(seg.kind).web;
+    if (look === 'edge') edgeSegments.add(seg.name);
+    else nodes.push({ data: { id: segmentNodeId(seg.name), label: seg.name, kind: look.node, detail: look.detail(seg) } });
   }
   const vmByName = new Map(plan.vms.map((vm) => [vm.name, vm]));
-  const segmentKind = new Map(plan.segments.map((s) => [s.name, s.kind]));
   const edges: GraphEdge[] = [];
   for (const link of plan.links) {
     const [a, b] = link.endpoints;
     if (!a) continue;
     const endLabel = (end: { vm: string; iface: string }) => interfaceLabel(end.iface, findInterface(vmByName.get(end.vm), end.iface));
-    const p2p = segmentKind.get(link.segment) === 'p2p' && b !== undefined;
+    const p2p = edgeSegments.has(link.segment) && b !== undefined;
     edges.push({
       data: {
         id: link.name,
@@ -77,7 +76,7 @@ export function graphFromPlan(plan: LabPlan): Graph {
       },
     });
   }
-  return { nodes, edges };
+  return { nodes, edges, styles: STYLES };
 }
 
 function findInterface(vm: VmPlan | undefined, iface: string): InterfacePlan | undefined {
@@ -92,21 +91,4 @@ export function interfaceLabel(iface: string, plan: InterfacePlan | undefined): 
 
 function vmDetail(vm: VmPlan): string {
   return `VM, ${vm.memory}, ${vm.interfaces.length} interface${vm.interfaces.length === 1 ? '' : 's'}`;
-}
-
-function segmentDetail(kind: SegmentKind, options: Record<string, unknown>): string {
-  switch (kind) {
-    case 'switch':
-      return 'learning switch';
-    case 'hub':
-      return 'hub (every frame to every port)';
-    case 'mcast':
-      return `multicast group ${String(options.group ?? '')}:${String(options.port ?? '')}`.trim();
-    case 'tap':
-      return `tap to the host${options.hostIp ? `, host side ${String(options.hostIp)}` : ''}`;
-    case 'slirp':
-      return `slirp gateway${options.network ? ` ${String(options.network)}` : ''}`;
-    default:
-      return kind;
-  }
 }

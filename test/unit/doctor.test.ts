@@ -1,7 +1,7 @@
 // umlab doctor's checks against a fake probe: every check both ways, without touching the machine.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatResult, summary } from '../../src/cli/doctor-command.ts';
+import { formatResult, summary } from '../../src/cli/commands/doctor.ts';
 import { MissingDependencyError, UsageError, LabRuntimeError } from '../../src/errors.ts';
 import { CHECKS, failed, runChecks, type CheckResult, type DoctorProbe } from '../../src/host/doctor.ts';
 import { parseRuntimePackages } from '../../src/host/doctor-probe.ts';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
-import { startUcastSegment, type UcastSegment } from '../../src/transports/engines/ucast-engine.ts';
+import { startUcastSegment, type UcastSegment } from '../../src/kinds/forwarding/ucast-engine.ts';
 import { readCapture } from '../../src/capture/decode.ts';
 import type { SegmentPlan } from '../../src/topology/plan.ts';
 

@@ -5,7 +5,7 @@ import { MissingDependencyError } from '../../src/errors.ts';
 import { compile } from '../../src/topology/compile.ts';
 import { parseLab } from '../../src/topology/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
-import { checkHostSide } from '../../src/transports/host-side.ts';
+import { checkHostSide } from '../../src/kinds/host-side.ts';
 
 function plan(text: string, bridgeCaptures: boolean): LabPlan {
   const r = parseLab(text, '/labs/lab.yaml');

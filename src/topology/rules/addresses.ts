@@ -1,14 +1,15 @@
 // Rules on addresses and MACs: CIDRs parse, no address twice on one segment (gateway and
 // tap host addresses included), MACs unicast and unique.
 import type { Diagnostic } from '../../errors.ts';
-import { isSlirpNetwork, parseCidr, slirpAddresses } from '../address.ts';
+import { kindOf } from '../../kinds/index.ts';
+import { parseCidr } from '../address.ts';
 import type { PathSegment } from '../lab-path.ts';
 import { allInterfaces, isMutual, pointers, refName } from '../link-graph.ts';
 import { isMulticastMac } from '../mac.ts';
 import type { VmInterface } from '../model.ts';
-import { addressPath, ifacePath, segmentPath, type Rule } from './context.ts';
+import { addressPath, ifacePath, type Rule } from './context.ts';
 
-/** Interface addresses and tap host addresses are CIDRs with a prefix length. */
+/** Interface addresses and the segments' own (a tap's host side) are CIDRs with a prefix length. */
 export const validCidrs: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const check = (path: PathSegment[], text: string) => {
@@ -19,7 +20,7 @@ export const validCidrs: Rule = (ctx) => {
     out.push(ctx.diag(path, 'value', `"${text}" is not a valid CIDR address`, hint));
   };
   for (const { vm, iface } of allInterfaces(ctx.lab)) iface.addresses.forEach((a, i) => check(addressPath(ctx, vm.name, iface.name, i), a));
-  for (const s of ctx.lab.segments) if (s.kind === 'tap' && s.hostIp !== undefined) check(segmentPath(s, 'host_ip'), s.hostIp);
+  for (const s of ctx.lab.segments) for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.cidr !== undefined) check(ctx.segmentPath(s, ...a.path), a.cidr);
   return out;
 };
 
@@ -33,20 +34,8 @@ export const uniqueAddressPerSegment: Rule = (ctx) => {
   const groups = new Map<string, Holder[]>();
   const add = (group: string, holder: Holder) => groups.set(group, [...(groups.get(group) ?? []), holder]);
   // Host-side addresses first, so the error lands on the VM interface that repeats them.
-  for (const s of ctx.lab.segments) {
-    if (s.kind === 'tap' && s.hostIp !== undefined) {
-      const cidr = parseCidr(s.hostIp);
-      if (cidr) add(s.name, { label: `the host side of ${s.name}`, path: segmentPath(s, 'host_ip'), address: cidr.address });
-    }
-    if (s.kind === 'slirp') {
-      const network = parseCidr(s.network);
-      if (isSlirpNetwork(network)) {
-        const { gateway, dns } = slirpAddresses(network);
-        add(s.name, { label: `gateway ${s.name} (its router)`, path: segmentPath(s), address: gateway });
-        add(s.name, { label: `gateway ${s.name} (its DNS forwarder)`, path: segmentPath(s), address: dns });
-      }
-    }
-  }
+  for (const s of ctx.lab.segments)
+    for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.address !== undefined) add(s.name, { label: a.label, path: ctx.segmentPath(s, ...a.path), address: a.address });
   const addInterface = (group: string, vm: string, iface: VmInterface) =>
     iface.addresses.forEach((text, i) => {
       const cidr = parseCidr(text);

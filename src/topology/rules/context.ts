@@ -2,7 +2,7 @@
 // module so the rule files and the loader share it without importing each other.
 import type { Diagnostic } from '../../errors.ts';
 import type { NodePart, PathSegment } from '../lab-path.ts';
-import { SECTION_OF_KIND, type Lab, type Segment } from '../model.ts';
+import type { Lab, Segment } from '../model.ts';
 
 export interface RuleContext {
   lab: Lab;
@@ -12,6 +12,8 @@ export interface RuleContext {
   lineOf(path: PathSegment[], part?: NodePart): number;
   /** Whether the lab file itself has a node at `path` (as opposed to a filled-in default). */
   has(path: PathSegment[]): boolean;
+  /** Path of a declared segment in the lab file: [its kind's section, name, ...rest]. */
+  segmentPath(segment: Segment, ...rest: PathSegment[]): PathSegment[];
 }
 
 export type Rule = (ctx: RuleContext) => Diagnostic[];
@@ -20,5 +22,4 @@ export const ifacePath = (vm: string, iface: string, ...rest: PathSegment[]): Pa
 /** Path of the i-th address: `ip: x` is one scalar, `ip: [x, y]` a list. */
 export const addressPath = (ctx: RuleContext, vm: string, iface: string, i: number): PathSegment[] =>
   ctx.has(ifacePath(vm, iface, 'ip', i)) ? ifacePath(vm, iface, 'ip', i) : ifacePath(vm, iface, 'ip');
-export const segmentPath = (segment: Segment, ...rest: PathSegment[]): PathSegment[] => [SECTION_OF_KIND[segment.kind], segment.name, ...rest];
 export const testPath = (i: number, ...rest: PathSegment[]): PathSegment[] => ['tests', i, ...rest];

@@ -10,8 +10,8 @@ import { consolePorts, serialLines } from './lines.ts';
 import { connectTargetsExist, interfaceConnected, interfaceUsedOnce, p2pPeerPointsBack } from './links.ts';
 import { interfaceNames, uniqueNames } from './names.ts';
 import { diskSizes, imagePaths, memoryMaximum, memoryMinimum } from './resources.ts';
-import { forwardPorts, forwardTargets, gatewayNetworks, mcastGroups } from './segments.ts';
 import { rwShareTargets, shareMountPoints, sharePaths } from './shares.ts';
+import { KINDS } from '../../kinds/index.ts';
 import type { Rule } from './context.ts';
 
 export type { Rule, RuleContext } from './context.ts';
@@ -24,7 +24,9 @@ export * from './lines.ts';
 export * from './links.ts';
 export * from './names.ts';
 export * from './resources.ts';
-export * from './segments.ts';
+// The kinds' own rules (src/kinds/<kind>/rules.ts).
+export { mcastGroups } from '../../kinds/mcast/rules.ts';
+export { forwardPorts, forwardTargets, gatewayNetworks } from '../../kinds/slirp/rules.ts';
 export * from './shares.ts';
 // Helpers the rules' messages rest on, where callers of the rules have always found them.
 export { memoryMiB } from '../model.ts';
@@ -53,10 +55,8 @@ export const RULES: Rule[] = [
   shareMountPoints,
   sharePaths,
   rwShareTargets,
-  mcastGroups,
-  gatewayNetworks,
-  forwardTargets,
-  forwardPorts,
+  // Each kind's rules, in registry order.
+  ...KINDS.flatMap((k) => k.rules ?? []),
   testKindGiven,
   testOrder,
   testReferences,

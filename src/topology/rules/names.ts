@@ -1,15 +1,14 @@
 // Rules on names: segments and VMs share one namespace, interfaces are ethN.
 import type { Diagnostic } from '../../errors.ts';
 import { allInterfaces } from '../link-graph.ts';
-import { INTERFACE_NAME, type Segment } from '../model.ts';
-import { ifacePath, segmentPath, type Rule } from './context.ts';
-
-const KIND_WORD: Record<Segment['kind'], string> = { switch: 'switch', hub: 'hub', mcast: 'mcast segment', tap: 'tap bridge', slirp: 'gateway' };
+import { DECLARED_KINDS, kindOf } from '../../kinds/index.ts';
+import { INTERFACE_NAME } from '../model.ts';
+import { ifacePath, type Rule } from './context.ts';
 
 /** Segments and VMs share one namespace: `connect: x` must mean one thing. */
 export const uniqueNames: Rule = (ctx) => {
   const entries = [
-    ...ctx.lab.segments.map((s) => ({ path: segmentPath(s), name: s.name, what: `a ${KIND_WORD[s.kind]}` })),
+    ...ctx.lab.segments.map((s) => ({ path: ctx.segmentPath(s), name: s.name, what: `a ${kindOf(s.kind).word}` })),
     ...ctx.lab.vms.map((v) => ({ path: ['vms', v.name], name: v.name, what: 'a VM' })),
   ]
     .map((e) => ({ ...e, line: ctx.lineOf(e.path) }))
@@ -23,7 +22,7 @@ export const uniqueNames: Rule = (ctx) => {
       continue;
     }
     out.push(
-      ctx.diag(e.path, 'key', `name "${e.name}" is already used by ${earlier.what} (line ${earlier.line})`, 'switches, hubs, mcast, taps, gateways and VMs share one set of names: rename one of them'),
+      ctx.diag(e.path, 'key', `name "${e.name}" is already used by ${earlier.what} (line ${earlier.line})`, `${DECLARED_KINDS.map((k) => k.section).join(', ')} and VMs share one set of names: rename one of them`),
     );
   }
   return out;

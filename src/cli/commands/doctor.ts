@@ -1,9 +1,9 @@
 // `umlab doctor`: checks what umlab needs on this machine (src/host/doctor.ts), one line per
 // check with the exact fix under each problem, and a real test boot of one VM.
-import { ExitCode } from '../errors.ts';
-import { failed, runChecks, type CheckResult } from '../host/doctor.ts';
-import { realProbe } from '../host/doctor-probe.ts';
-import type { CommandSpec } from './args.ts';
+import { ExitCode } from '../../errors.ts';
+import { failed, runChecks, type CheckResult } from '../../host/doctor.ts';
+import { realProbe } from '../../host/doctor-probe.ts';
+import type { CommandSpec } from '../args.ts';
 
 const STATUS_WIDTH = 8;
 const NAME_WIDTH = 28;

@@ -19,8 +19,9 @@ import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
 import { KeptCapture } from '../../capture/kept-capture.ts';
-import { bridgePortOf, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
-import type { CaptureHealth, LinkCounters, RunningSegment } from './types.ts';
+import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
+import { bridgePortOf } from './plan.ts';
+import type { CaptureHealth, LinkCounters, RunningSegment } from '../running.ts';
 import { DEFAULT_AGEING } from '../../topology/model.ts';
 
 /** The longest a bridge keeps a MAC (2^32-1 centiseconds, 497 days): the lab format's "0 never forgets". */

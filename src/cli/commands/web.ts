@@ -1,12 +1,12 @@
 // `umlab web`: serves the web view of a running lab (or of a lab file, offline)
 // until Ctrl-C. The page itself lives in web/; the server in src/web/.
-import { NotFoundError, UsageError } from '../errors.ts';
-import { findLab } from '../runtime/lab.ts';
-import { readPlan, umlabHome } from '../runtime/paths.ts';
-import type { LabPlan } from '../topology/plan.ts';
-import { startWebServer } from '../web/server.ts';
-import type { CommandSpec } from './args.ts';
-import { compileLabFile } from './commands.ts';
+import { NotFoundError, UsageError } from '../../errors.ts';
+import { findLab } from '../../runtime/lab.ts';
+import { readPlan, umlabHome } from '../../runtime/paths.ts';
+import type { LabPlan } from '../../topology/plan.ts';
+import { startWebServer } from '../../web/server.ts';
+import type { CommandSpec } from '../args.ts';
+import { compileLabFile } from '../lab-file.ts';
 
 const isLabFile = (arg: string) => /\.ya?ml$/i.test(arg);
 

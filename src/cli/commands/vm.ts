@@ -1,9 +1,9 @@
 // `umlab vm ...` (the management console, HOWTO 10) and `umlab link ...` (live rewiring).
-import { UsageError } from '../errors.ts';
-import type { LinkAction } from '../runtime/control.ts';
-import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
-import { requirePositional, type CommandSpec } from './args.ts';
-import { request } from './lab-request.ts';
+import { UsageError } from '../../errors.ts';
+import type { LinkAction } from '../../runtime/control.ts';
+import { VM_ACTIONS, type VmAction } from '../../vm/mconsole.ts';
+import { requirePositional, type CommandSpec } from '../args.ts';
+import { request } from '../lab-request.ts';
 
 const out = (s: string) => process.stdout.write(s);
 

@@ -1,12 +1,12 @@
 // Tap segments (`ethN=tuntap,<device>,<mac>`): each VM's frames go through a host tap device
 // that UML opens itself, so no umlab engine sits in the data path. The host side (moving
 // the taps to the caller's namespace, bridge, addresses, routes, tcpdump for the capture)
-// is done by the CLI once the VMs are up: see ../host-side.ts. This engine only gives the
+// is done by the CLI once the VMs are up: see host-side.ts. This engine only gives the
 // supervisor the segment's links, with zero counters (the taps live in another namespace).
 
 import { LabRuntimeError } from '../../errors.ts';
 import type { SegmentPlan } from '../../topology/plan.ts';
-import type { RunningSegment } from './types.ts';
+import type { RunningSegment } from '../running.ts';
 
 export async function startTapSegment(plan: SegmentPlan): Promise<RunningSegment> {
   const links = plan.ports.map((p) => p.link);
@@ -23,3 +23,5 @@ export async function startTapSegment(plan: SegmentPlan): Promise<RunningSegment
     stop: async () => {},
   };
 }
+
+export { startTapSegment as start };

@@ -22,10 +22,10 @@ import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
 import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
-import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from './types.ts';
+import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 import { DEFAULT_AGEING } from '../../topology/model.ts';
 
-export type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
+export type { FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 
 const LOOPBACK = '127.0.0.1';
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;

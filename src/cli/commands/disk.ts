@@ -3,14 +3,14 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { LabRuntimeError, MissingDependencyError, NotFoundError, UsageError } from '../errors.ts';
-import { checkCow, labDisks, labsWithDisks, readCowHeader, removeLabDisks } from '../runtime/disks.ts';
-import { cowFile } from '../topology/compile.ts';
-import { findCommand } from '../runtime/host.ts';
-import { buildImage } from '../runtime/image.ts';
-import { listLabs } from '../runtime/lab.ts';
-import { disksDirFor, umlabHome } from '../runtime/paths.ts';
-import { checkLabName, table, requirePositional, type CommandSpec } from './args.ts';
+import { LabRuntimeError, MissingDependencyError, NotFoundError, UsageError } from '../../errors.ts';
+import { checkCow, labDisks, labsWithDisks, readCowHeader, removeLabDisks } from '../../runtime/disks.ts';
+import { cowFile } from '../../topology/compile.ts';
+import { findCommand } from '../../runtime/host.ts';
+import { buildImage } from '../../runtime/image.ts';
+import { listLabs } from '../../runtime/lab.ts';
+import { disksDirFor, umlabHome } from '../../runtime/paths.ts';
+import { checkLabName, table, requirePositional, type CommandSpec } from '../args.ts';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);

@@ -1,5 +1,5 @@
-// What a running frame-forwarding engine (switch, hub, wire) offers to the runtime and the web view.
-import type { PortPlan } from '../../topology/plan.ts';
+// What a running segment engine (switch, hub, wire, mcast, gateway, tap) offers to the runtime and the web view.
+import type { PortPlan } from '../topology/plan.ts';
 
 /** Per-link traffic counters. rx = from the VM into the engine, tx = from the engine to the VM. */
 export interface LinkCounters {

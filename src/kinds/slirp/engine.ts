@@ -1,6 +1,6 @@
 // Slirp gateways: a learning switch (the ucast engine) with one more port, a unix stream
 // connection to passt. passt (user-mode NAT, DHCP, port forwards, no root) runs in the host's
-// network namespace, started by the CLI before the supervisor (see ../host-side.ts); its
+// network namespace, started by the CLI before the supervisor (see host-side.ts); its
 // socket is a file, so this engine reaches it from inside the lab's namespace.
 //
 // passt's protocol is QEMU's "stream" netdev: each Ethernet frame prefixed with its length
@@ -14,8 +14,9 @@ import { connect, type Socket } from 'node:net';
 import { LabRuntimeError } from '../../errors.ts';
 import type { SegmentPlan } from '../../topology/plan.ts';
 import { readFileSync } from 'node:fs';
-import type { LinkHealth, RunningSegment } from './types.ts';
-import { startUcastSegment } from './ucast-engine.ts';
+import type { LinkHealth, RunningSegment } from '../running.ts';
+import { startUcastSegment } from '../forwarding/ucast-engine.ts';
+import { passtLog } from './index.ts';
 
 const LENGTH_PREFIX_BYTES = 4;
 /** passt has just been started by the CLI; its socket is normally there at once. */
@@ -28,7 +29,7 @@ const MAX_FRAME_BYTES = 65536 + 14;
 
 export const gatewayLink = (segment: string) => `${segment}.gateway`;
 
-/** The file where passt's keeper (../host-side.ts) says "running <pid>" or "exited <status>". */
+/** The file where passt's keeper (host-side.ts) says "running <pid>" or "exited <status>". */
 export const passtStateFile = (socket: string) => socket.replace(/\.sock$/, '') + '.state';
 
 /** Why passt is not there, from its keeper's state file. */
@@ -65,7 +66,7 @@ export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg
     await segment.stop();
     throw new LabRuntimeError(`segment ${plan.name}: cannot reach passt at ${socketPath}: ${(err as Error).message}`, {
       cause: err,
-      hint: `passt's log is ${socketPath.replace(/\.sock$/, '.log')}`,
+      hint: `passt's log is ${passtLog(socketPath)}`,
     });
   }
   let dropped = 0;
@@ -179,3 +180,5 @@ async function connectWithRetry(path: string): Promise<Socket> {
   }
   throw lastError;
 }
+
+export { startPasstSegment as start };

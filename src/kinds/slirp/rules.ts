@@ -1,38 +1,18 @@
-// Rules on the settings of declared segments: mcast groups, gateway networks and port forwards.
+// Rules on slirp gateways: the network is big enough, and port forwards are in range, unique and aimed at a VM on the gateway.
 import type { Diagnostic } from '../../errors.ts';
 import { didYouMean } from '../../util/text.ts';
-import { isSlirpNetwork, parseCidr, parseIPv4 } from '../address.ts';
-import type { NodePart } from '../lab-path.ts';
-import { segmentPath, type Rule } from './context.ts';
+import { isSlirpNetwork, parseCidr } from '../../topology/address.ts';
+import type { SlirpSegment } from '../../topology/model.ts';
+import type { Rule, RuleContext } from '../../topology/rules/context.ts';
 
-/** An mcast segment's group is an IPv4 multicast address, and two segments never share group and port. */
-export const mcastGroups: Rule = (ctx) => {
-  const out: Diagnostic[] = [];
-  const used = new Map<string, string>();
-  for (const s of ctx.lab.segments) {
-    if (s.kind !== 'mcast') continue;
-    const groupPath = ctx.has(segmentPath(s, 'group')) ? segmentPath(s, 'group') : segmentPath(s);
-    const part: NodePart = groupPath.length === 3 ? 'value' : 'key';
-    const bytes = parseIPv4(s.group);
-    if (!bytes || bytes[0]! < 224 || bytes[0]! > 239) {
-      out.push(ctx.diag(groupPath, part, `"${s.group}" is not an IPv4 multicast group`, 'use an address in 224.0.0.0/4; 239.192.0.0/14 is meant for local use, e.g. 239.192.0.1'));
-      continue;
-    }
-    const key = `${s.group}:${s.port}`;
-    const earlier = used.get(key);
-    if (earlier) out.push(ctx.diag(groupPath, part, `${key} is already the group of ${earlier}: the two segments would be one`, 'give each mcast segment its own group or port'));
-    else used.set(key, s.name);
-  }
-  return out;
-};
+const gateways = (ctx: RuleContext) => ctx.lab.segments.filter((s): s is SlirpSegment => s.kind === 'slirp');
 
 /** A slirp network is an IPv4 network (host bits zero) big enough for gateway, DNS and DHCP range. */
 export const gatewayNetworks: Rule = (ctx) =>
-  ctx.lab.segments.flatMap((s) => {
-    if (s.kind !== 'slirp') return [];
+  gateways(ctx).flatMap((s) => {
     const cidr = parseCidr(s.network);
     if (isSlirpNetwork(cidr)) return [];
-    const path = ctx.has(segmentPath(s, 'network')) ? segmentPath(s, 'network') : segmentPath(s);
+    const path = ctx.has(ctx.segmentPath(s, 'network')) ? ctx.segmentPath(s, 'network') : ctx.segmentPath(s);
     return [ctx.diag(path, 'value', `"${s.network}" is not an IPv4 network of /27 or larger`, 'write the network address with its prefix, e.g. 10.0.2.0/24 (gateway .2, DNS .3, DHCP from .15)')];
   });
 
@@ -40,12 +20,11 @@ export const gatewayNetworks: Rule = (ctx) =>
 export const forwardTargets: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const vmNames = ctx.lab.vms.map((v) => v.name);
-  for (const s of ctx.lab.segments) {
-    if (s.kind !== 'slirp') continue;
+  for (const s of gateways(ctx)) {
     const onGateway = ctx.lab.vms.filter((v) => v.interfaces.some((i) => i.connect === s.name)).map((v) => v.name);
     s.forward.forEach((f, i) => {
       if (f.vm === undefined) return;
-      const path = segmentPath(s, 'forward', i);
+      const path = ctx.segmentPath(s, 'forward', i);
       if (!vmNames.includes(f.vm)) {
         const guess = didYouMean(f.vm, vmNames);
         out.push(ctx.diag(path, 'value', `forward "${f.spec}" names no VM "${f.vm}"`, guess ? `did you mean "${guess}"?` : `VMs of this lab: ${vmNames.join(', ')}`));
@@ -62,10 +41,9 @@ export const forwardTargets: Rule = (ctx) => {
 export const forwardPorts: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const used = new Map<string, string>();
-  for (const s of ctx.lab.segments) {
-    if (s.kind !== 'slirp') continue;
+  for (const s of gateways(ctx)) {
     s.forward.forEach((f, i) => {
-      const path = segmentPath(s, 'forward', i);
+      const path = ctx.segmentPath(s, 'forward', i);
       const bad = [f.hostPort, f.guestPort].find((p) => p < 1 || p > 65535);
       if (bad !== undefined) {
         out.push(ctx.diag(path, 'value', `port ${bad} in forward "${f.spec}" is out of range`, 'ports are 1-65535'));

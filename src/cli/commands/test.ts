@@ -1,23 +1,23 @@
 // `umlab test`: run a lab's checks (its `tests:` section) and compare it with its recorded
 // signature. Brings the lab up unless it already runs, and takes down what it started.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { readCapture, type DecodedFrame } from '../capture/decode.ts';
-import { UsageError } from '../errors.ts';
-import { ask, type ExecReply } from '../runtime/control.ts';
-import { planContext } from '../runtime/host.ts';
-import { bootTimeoutSeconds } from './env.ts';
-import { downLab, listLabs, upLab } from '../runtime/lab.ts';
-import { readPlan, runDirFor, runFiles, umlabHome } from '../runtime/paths.ts';
-import { compile } from '../topology/compile.ts';
-import { loadLabFile } from '../topology/load.ts';
-import type { LabPlan } from '../topology/plan.ts';
-import type { CheckResult } from '../checks/evaluate.ts';
-import { junitXml } from '../checks/junit.ts';
-import type { ExecFn } from '../checks/probes.ts';
-import { Resolver } from '../checks/resolve.ts';
-import { runChecks } from '../checks/run.ts';
-import { collectSignature, diffSignatures, type LabSignature } from '../checks/signature.ts';
-import { requirePositional, type CommandSpec } from './args.ts';
+import { readCapture, type DecodedFrame } from '../../capture/decode.ts';
+import { UsageError } from '../../errors.ts';
+import { ask, type ExecReply } from '../../runtime/control.ts';
+import { planContext } from '../../runtime/host.ts';
+import { bootTimeoutSeconds } from '../env.ts';
+import { downLab, listLabs, upLab } from '../../runtime/lab.ts';
+import { readPlan, runDirFor, runFiles, umlabHome } from '../../runtime/paths.ts';
+import { compile } from '../../topology/compile.ts';
+import { loadLabFile } from '../../topology/load.ts';
+import type { LabPlan } from '../../topology/plan.ts';
+import type { CheckResult } from '../../checks/evaluate.ts';
+import { junitXml } from '../../checks/junit.ts';
+import type { ExecFn } from '../../checks/probes.ts';
+import { Resolver } from '../../checks/resolve.ts';
+import { runChecks } from '../../checks/run.ts';
+import { collectSignature, diffSignatures, type LabSignature } from '../../checks/signature.ts';
+import { requirePositional, type CommandSpec } from '../args.ts';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
 import type { SegmentPlan } from '../../topology/plan.ts';
-import type { FrameListener, LinkCounters, RunningSegment } from './types.ts';
+import type { FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 
 const LOOPBACK = '127.0.0.1';
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -146,3 +146,5 @@ function joinGroup(socket: Socket, group: string, port: number): Promise<void> {
     });
   });
 }
+
+export { startMcastSegment as start };

@@ -1,0 +1,22 @@
+// `umlab compile`: show the plan of a lab file (the UML command lines, engines, captures).
+import { requirePositional, type CommandSpec } from '../args.ts';
+import { printable } from '../env.ts';
+import { describePlan, json, out } from '../format.ts';
+import { compileLabFile } from '../lab-file.ts';
+
+const compileCmd: CommandSpec = {
+  name: 'compile',
+  summary: 'show the plan of a lab: the UML command line of every VM, engines, captures',
+  usage: 'umlab compile <lab.yaml> [--json]',
+  options: ['  --json         print the whole plan as JSON (what `umlab up` runs)'],
+  examples: ['umlab compile labs/two-hosts.yaml', 'umlab compile labs/router.yaml --json | jq ".vms[0].argv"'],
+  parse: { json: { type: 'boolean' } },
+  async run(args) {
+    const plan = await compileLabFile(requirePositional(args, 0, 'lab file', compileCmd));
+    if (args.values.json) json(plan);
+    else out(printable(describePlan(plan)));
+    return 0;
+  },
+};
+
+export { compileCmd as compileCommand };

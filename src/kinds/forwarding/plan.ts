@@ -1,0 +1,86 @@
+// The base of switches, hubs and wires (pure): a Linux bridge with veth ports, or the userspace engine when bridges cannot capture.
+import { MissingDependencyError } from '../../errors.ts';
+import { FIRST_UDP_PORT, type LabPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import type { HostProbe, KindPlan, LivePort, Member, PlanEnv, PlannedSegment } from '../types.ts';
+
+/** Options of a switch, hub or wire plan: its Linux bridge when it runs on one. */
+export type ForwardingOptions = {
+  bridge?: string;
+  /** On a bridge of a lab whose bridges cannot capture (rootless): links added live stay uncaptured. */
+  uncaptured?: true;
+};
+export type ForwardingPlan = KindPlan<string, ForwardingOptions>;
+
+/** Whether a switch, hub or wire runs on a Linux bridge (else on the userspace engine). */
+export const isBridged = (segment: SegmentPlan) => 'bridge' in segment.options;
+
+/** The bridge's end of the veth pair whose other end a VM port uses. */
+export const bridgePortOf = (device: string) => `${device}-br`;
+
+/** What follows `vecN:` for a VM port on a veth device: UML's vector driver in raw mode
+ *  (batched reads and writes, TCP segmentation offload through the virtio-net header). */
+export const vectorUmlArg = (device: string, mac: string) => `transport=raw,ifname=${device},mac=${mac},depth=128,gro=1`;
+
+/** The `ethN=` value of a ucast port: the VM listens on vmPort and sends to enginePort. */
+export const ucastUmlArg = (p: { mac: string; vmPort?: number; enginePort?: number }) => `ucast,${p.mac},127.0.0.1,${p.vmPort},${p.enginePort}`;
+
+/** Ports on the ucast-based userspace engine (also slirp gateways'). */
+export function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), capture: m.capture }));
+  const numbers = ports.flatMap((p) => [p.enginePort!, p.vmPort!]);
+  const range = numbers.length ? `127.0.0.1 UDP ${Math.min(...numbers)}-${Math.max(...numbers)}` : 'no ports (nothing is connected)';
+  return { ports, umlArgs: ports.map(ucastUmlArg), range };
+}
+
+/** A switch, hub or wire on a Linux bridge in the lab's namespace: a veth pair per VM port. */
+function bridgeSegment<O extends object>(members: Member[], env: PlanEnv, what: string, options: O): PlannedSegment<O & ForwardingOptions> {
+  const bridge = env.nextSegmentBridge();
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, device: env.nextVmPortDevice(), capture: m.capture }));
+  const devices = ports.map((p) => p.device!);
+  const captured = new Set(ports.filter((p) => p.capture !== null).map((p) => p.link)).size;
+  return {
+    ports,
+    umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac)),
+    vector: true,
+    // A bridge of a lab whose bridges cannot capture (rootless) says so, for links added live.
+    options: { ...options, bridge, ...(!env.bridgeCaptures && { uncaptured: true as const }) },
+    needs: [
+      `Linux bridge ${bridge} as ${what}, with veth pairs ${devices.map((d) => `${d}/${bridgePortOf(d)}`).join(', ') || '(none)'} (in the lab's network namespace)`,
+      ...(captured > 0 ? [`tcpdump on ${captured} link(s), writing the captures`] : []),
+    ],
+  };
+}
+
+/** A switch, hub or wire: on a Linux bridge, or, when its captures cannot be made there, on
+ *  umlab's userspace engine (see PlanContext.bridgeCaptures). */
+export function forwardingSegment<O extends object>(members: Member[], env: PlanEnv, engine: string, what: string, options: O): PlannedSegment<O & ForwardingOptions> {
+  if (env.bridgeCaptures || members.every((m) => m.capture === null)) return bridgeSegment(members, env, what, options);
+  const { ports, umlArgs, range } = ucastPorts(members, env);
+  return { ports, umlArgs, options, needs: [`umlab ${engine} engine (node:dgram) on ${range}`] };
+}
+
+/** tcpdump captures the links of bridged segments; one check for all of them, naming them all. */
+export function bridgeCaptureCheck(segments: SegmentPlan[], _plan: LabPlan, host: HostProbe): void {
+  const bridged = segments.filter((s) => isBridged(s) && s.ports.some((p) => p.capture !== null));
+  if (bridged.length > 0 && !host.findCommand('tcpdump'))
+    throw new MissingDependencyError(`capturing the links of ${bridged.map((s) => s.name).join(', ')} needs tcpdump, which is not installed`, {
+      hint: 'install it with: sudo apt-get install -y tcpdump   (or set `capture: false` in the lab)',
+    });
+}
+
+/** A new port of a running switch or hub: a veth pair on its bridge, or a UDP pair in user space. */
+export function addForwardingPort(segment: ForwardingPlan, m: Member, plan: LabPlan): LivePort {
+  const capture = plan.capture && segment.options.uncaptured !== true ? `${plan.runDir}/captures/${m.link}.pcap` : null;
+  const base = { link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture };
+  if (isBridged(segment)) {
+    // The compiler numbers the VM ports' veth devices vp0, vp1, ...; continue after the highest.
+    const used = plan.segments.flatMap((s) => s.ports.map((p) => Number(/^vp(\d+)$/.exec(p.device ?? '')?.[1] ?? -1)));
+    const device = `vp${Math.max(-1, ...used) + 1}`;
+    return { port: { ...base, device }, umlArg: vectorUmlArg(device, m.mac), vector: true };
+  }
+  const usedPorts = plan.segments.flatMap((s) => s.ports.flatMap((p) => [p.enginePort ?? 0, p.vmPort ?? 0]));
+  // The compiler hands out (engine, VM) pairs upward from an even port; continue after the last.
+  const enginePort = Math.max(FIRST_UDP_PORT - 2, ...usedPorts.map((p) => p - (p % 2))) + 2;
+  const port = { ...base, vmPort: enginePort + 1, enginePort };
+  return { port, umlArg: ucastUmlArg(port), vector: false };
+}

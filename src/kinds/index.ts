@@ -1,0 +1,70 @@
+// The one registry of segment kinds, asked by loader, rules, compile, runtime, rewiring and web view (pure: engines load lazily).
+import { LabRuntimeError, UmlabError } from '../errors.ts';
+import type { PathSegment } from '../topology/lab-path.ts';
+import type { Segment } from '../topology/model.ts';
+import type { SegmentPlan } from '../topology/plan.ts';
+import type { RunningSegment } from './running.ts';
+import { hubKind } from './hub/index.ts';
+import { mcastKind } from './mcast/index.ts';
+import { p2pKind, type P2pSegment } from './p2p/index.ts';
+import { slirpKind } from './slirp/index.ts';
+import { switchKind } from './switch/index.ts';
+import { tapKind } from './tap/index.ts';
+import type { Member, PlanEnv, SegmentKind } from './types.ts';
+
+export type { Member, PlanEnv, SegmentKind } from './types.ts';
+export { p2pKind, type P2pSegment } from './p2p/index.ts';
+
+/** Every kind, in the order "supported kinds are ..." names them. */
+export const KINDS: readonly SegmentKind<any, any>[] = [switchKind, hubKind, p2pKind, mcastKind, slirpKind, tapKind];
+
+export const SUPPORTED_KINDS: string[] = KINDS.map((k) => k.name);
+
+/** Kinds declared in a section of the lab file (all but p2p), in registry order. */
+export const DECLARED_KINDS = KINDS.filter((k) => k.section !== undefined);
+
+/** The kind of a name; unknown names fail with "supported kinds are ...". */
+export function kindOf(name: string): SegmentKind<{ kind: string; name: string }, SegmentPlan> {
+  const kind = KINDS.find((k) => k.name === name);
+  if (!kind) throw new UmlabError(`unknown segment kind "${name}": supported kinds are ${SUPPORTED_KINDS.join(', ')}`);
+  return kind;
+}
+
+/** The kind declared under a lab-file section, if any. */
+export const kindOfSection = (section: string) => DECLARED_KINDS.find((k) => k.section === section);
+
+/** Path of a declared segment in the lab file: [section, name, ...rest]. */
+export const segmentPath = (segment: Segment, ...rest: PathSegment[]): PathSegment[] => [kindOf(segment.kind).section!, segment.name, ...rest];
+
+/** Plans one segment with its kind (pure). */
+export function planSegment(segment: Segment | P2pSegment, members: Member[], env: PlanEnv): SegmentPlan & { umlArgs: string[]; vector: boolean } {
+  const kind = kindOf(segment.kind);
+  const planned = kind.plan(segment, members, env);
+  return {
+    name: segment.name,
+    kind: segment.kind,
+    engine: kind.engineName,
+    ports: planned.ports,
+    options: planned.options,
+    needs: planned.needs,
+    umlArgs: planned.umlArgs,
+    vector: planned.vector ?? false,
+  };
+}
+
+/** Starts the engine of a segment (imported now, on first use). */
+export async function startSegment(plan: SegmentPlan, options: { log: (msg: string) => void }): Promise<RunningSegment> {
+  const kind = KINDS.find((k) => k.name === plan.kind && k.engineName === plan.engine);
+  if (!kind)
+    throw new LabRuntimeError(`segment ${plan.name}: the ${plan.kind} kind cannot run (engine "${plan.engine}"); supported kinds are ${SUPPORTED_KINDS.join(', ')}`);
+  return (await kind.engine()).start(plan, options);
+}
+
+/** Kinds whose running segments take new links (`umlab link add`). */
+export const LIVE_KINDS = KINDS.filter((k) => k.live !== undefined);
+
+/** "switches and hubs": the sections of the kinds that take links live, for messages. */
+export const liveKindsText = () => {
+  const names = LIVE_KINDS.map((k) => k.section ?? k.word);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : (names[0] ?? 'none');
+};

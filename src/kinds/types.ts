@@ -1,0 +1,124 @@
+// SegmentKind: the one interface every segment kind (src/kinds/<kind>/index.ts) implements, and what it is given.
+import type { Diagnostic } from '../errors.ts';
+import type { PathSegment } from '../topology/lab-path.ts';
+import type { Lab, Segment } from '../topology/model.ts';
+import type { LabPlan, PortPlan, SegmentPlan } from '../topology/plan.ts';
+import type { RuleContext } from '../topology/rules/context.ts';
+import type { RunningSegment } from './running.ts';
+
+/** A SegmentPlan whose options are typed by its kind (plan.json is plain data; kinds read it through this). */
+export type KindPlan<K extends string, O> = SegmentPlan & { kind: K; options: O & Readonly<Record<string, unknown>> };
+
+/** One VM interface attached to a segment, as a kind's plan() sees it. */
+export interface Member {
+  vm: string;
+  iface: string;
+  mac: string;
+  link: string;
+  capture: string | null;
+}
+
+/** Lab-wide counters and names the kinds' planners share (compile.ts hands them out). */
+export interface PlanEnv {
+  runDir: string;
+  /** See PlanContext.bridgeCaptures. */
+  bridgeCaptures: boolean;
+  /** UDP port pair for the next ucast port of the lab. */
+  nextUcastPorts(): { vmPort: number; enginePort: number };
+  /** veth device (in the lab's namespace) for the next VM port of a switch, hub or wire. */
+  nextVmPortDevice(): string;
+  /** Linux bridge (in the lab's namespace) for the next switch, hub or wire. */
+  nextSegmentBridge(): string;
+  /** Host tap device for the next tap port of the lab (at most 15 characters, as Linux requires). */
+  nextTapDevice(): string;
+  /** Linux bridge for the next tap segment that has more than one port. */
+  nextBridge(): string;
+}
+
+/** What a kind's plan() returns; compile.ts adds name, kind and engine. */
+export interface PlannedSegment<O> {
+  ports: PortPlan[];
+  /** The `ethN=` value of each member, in member order (what follows `vecN:` when `vector`). */
+  umlArgs: string[];
+  /** The members are UML vector devices (vecN) rather than eth devices. */
+  vector?: boolean;
+  options: O;
+  needs: string[];
+}
+
+export type EngineStarter<P extends SegmentPlan = SegmentPlan> = (plan: P, options: { log: (msg: string) => void }) => Promise<RunningSegment>;
+
+/** What a host check may ask of the machine (injected, so checks stay pure and testable). */
+export interface HostProbe {
+  findCommand(name: string): string | null;
+  isRoot: boolean;
+  exists(path: string): boolean;
+}
+
+/** Host-side work in the caller's network namespace (where `umlab up` runs), loaded lazily. */
+export interface HostSideHooks<P extends SegmentPlan = SegmentPlan> {
+  /** Before the supervisor starts (e.g. passt for slirp gateways). */
+  beforeBoot?(segments: P[], plan: LabPlan): Promise<void>;
+  /** Once every VM is ready (e.g. moving taps to the host side). */
+  afterReady?(segments: P[], plan: LabPlan, ctx: { labNetns: string }): Promise<void>;
+  /** Reverts what the hooks did to the caller's namespace; from the run directory alone (also after a crash). */
+  undo?(runDir: string): Promise<void>;
+}
+
+/** How the web view draws a segment node of this kind (web/app.js takes the style from /api/lab). */
+export interface WebLook<P extends SegmentPlan = SegmentPlan> {
+  /** Node kind in the graph payload (a slirp segment is a "gateway"). */
+  node: string;
+  style: { shape: string; color: string; label: string; width?: number; height?: number };
+  /** One line for the tooltip/side panel. */
+  detail(plan: P): string;
+}
+
+/** A port for a link added to a running segment (`umlab link add`). */
+export interface LivePort {
+  port: PortPlan;
+  umlArg: string;
+  /** The VM reaches it as a vector device (vecN). */
+  vector: boolean;
+}
+
+/** An extra address or CIDR a segment itself holds on the lab's network (tap host side, gateway). */
+export interface SegmentAddress {
+  /** Under the segment's entry in the lab file. */
+  path: PathSegment[];
+  label: string;
+  /** The CIDR text as written when the lab file gave it (checked by validCidrs). */
+  cidr?: string;
+  /** The address alone, when valid (checked for uniqueness on the segment). */
+  address?: string;
+}
+
+/** One segment kind. M: its model (the Lab's Segment), P: its typed plan. */
+export interface SegmentKind<M extends { kind: string; name: string } = { kind: string; name: string }, P extends SegmentPlan = SegmentPlan> {
+  /** As in the Lab model and SegmentPlan.kind. */
+  name: M['kind'];
+  /** Top-level key of the lab file it is declared under; none for kinds that are not declared (p2p). */
+  section?: string;
+  /** What messages call one, e.g. "tap bridge". */
+  word: string;
+  /** Schema-valid entry of its section (null for `x:`) -> the model, defaults filled in; n counts this kind's segments. */
+  fromRaw?(name: string, raw: Record<string, unknown> | null, n: number): Segment;
+  /** Semantic rules on this kind's settings (run with the others, see topology/rules/index.ts). */
+  rules?: ((ctx: RuleContext) => Diagnostic[])[];
+  /** Addresses the segment holds itself. */
+  addresses?(segment: M, lab: Lab): SegmentAddress[];
+  /** Pure: the segment's ports, kernel arguments, typed options and host needs. */
+  plan(segment: M, members: Member[], env: PlanEnv): PlannedSegment<P['options']>;
+  /** SegmentPlan.engine of its plans. */
+  engineName: string;
+  /** The engine module, imported lazily (it does I/O). */
+  engine(): Promise<{ start: EngineStarter<P> }>;
+  /** Refuses, before anything starts, a lab this machine or user cannot run; segments: those with ports. Pure. */
+  hostCheck?(segments: P[], plan: LabPlan, host: HostProbe): void;
+  /** Host-side hooks, imported lazily. */
+  hostSide?(): Promise<HostSideHooks<P>>;
+  /** How the web view draws it: a node, or an edge between the two VMs of a wire. */
+  web: WebLook<P> | 'edge';
+  /** Present when links can be added to a running segment of this kind. */
+  live?: { addPort(segment: P, member: Member, plan: LabPlan): LivePort };
+}

@@ -1,0 +1,64 @@
+// `umlab vm ACTION VM` in the supervisor: start, pause/resume, halt, reboot, Ctrl-Alt-Del,
+// sysrq and version, through the VM's management console or a fresh UML process.
+import { LabRuntimeError } from '../errors.ts';
+import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
+import type { UmlProcess } from '../vm/uml-process.ts';
+import type { ControlReply } from './control.ts';
+import { syncDisks } from './disks.ts';
+
+/** Runs one action on a VM; answers as the control socket does (a refusal is a reply, not a throw). */
+export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): Promise<ControlReply> {
+  const name = vm.name;
+  if (!VM_ACTIONS.includes(action)) return { ok: false, error: `unknown VM action ${action}` };
+  if (action === 'start') {
+    if (vm.proc) return { ok: false, error: `VM ${name} is ${vm.state}, it is running already` };
+    await vm.boot();
+    return { ok: true, vm: name, action, state: vm.state, output: 'started' };
+  }
+  if (!vm.proc)
+    return { ok: false, code: 'not-ready', error: `VM ${name} is ${vm.state}, it has no management console`, hint: `boot it again with: umlab vm start ${name}` };
+  const send = (command: string) => vm.mconsole(command);
+  const paused = vm.state === 'paused';
+  const answer = (output: string): ControlReply => ({ ok: true, vm: name, action, state: vm.state, output });
+  switch (action) {
+    case 'version':
+      return answer(await send('version'));
+    case 'sysrq':
+      if (!key || !/^[0-9a-z]$/.test(key)) return { ok: false, code: 'usage', error: `sysrq needs one key, a letter or digit (got "${key ?? ''}")` };
+      return answer(await send(`sysrq ${key}`));
+    case 'pause':
+      if (paused) return answer('already paused');
+      if (vm.state !== 'ready' && vm.state !== 'booting') return { ok: false, error: `VM ${name} is ${vm.state}, it cannot be paused` };
+      vm.stateBeforePause = vm.state;
+      await send('stop');
+      vm.setState('paused');
+      return answer('paused: the VM does nothing until `umlab vm resume`');
+    case 'resume':
+      if (!paused) return { ok: false, error: `VM ${name} is ${vm.state}, not paused` };
+      await send('go');
+      vm.setState(vm.stateBeforePause ?? 'ready');
+      return answer('resumed');
+    case 'halt':
+      await vm.stop();
+      return answer('halted');
+    case 'reboot':
+      // Not mconsole's reboot: UML re-executes itself in place and keeps the old boot's
+      // open files (hostfs files, disk locks). A fresh process starts clean.
+      await vm.stop();
+      await vm.boot();
+      return answer('rebooted');
+    case 'cad': {
+      if (paused) await send('go');
+      // The init makes Ctrl-Alt-Del reboot at once (kernel.ctrl-alt-del=1), unless the lab's sysctl says otherwise.
+      const rebooting = vm.plan.sysctl['kernel.ctrl-alt-del'] !== '0';
+      if (rebooting) {
+        await syncDisks(vm.plan, vm.agent);
+        vm.setState('booting', 'Ctrl-Alt-Del');
+        vm.agent?.abortPending(new LabRuntimeError(`VM ${name} rebooted while the command ran`));
+      }
+      const output = await send('cad');
+      if (rebooting) await vm.waitReady();
+      return answer(output || (rebooting ? 'rebooted' : 'Ctrl-Alt-Del sent'));
+    }
+  }
+}
