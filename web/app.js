@@ -4,14 +4,9 @@
 
 /* global cytoscape */
 
-const KIND_STYLE = {
-  vm: { shape: 'round-rectangle', color: '#2f6fb3', label: 'VM' },
-  switch: { shape: 'rectangle', color: '#5b6b7a', label: 'switch' },
-  hub: { shape: 'hexagon', color: '#8a6d3b', label: 'hub' },
-  mcast: { shape: 'ellipse', color: '#7b4fa0', label: 'mcast group' },
-  tap: { shape: 'diamond', color: '#2e8b74', label: 'tap to host' },
-  gateway: { shape: 'octagon', color: '#b0562f', label: 'gateway' },
-};
+const VM_STYLE = { shape: 'round-rectangle', color: '#2f6fb3', label: 'VM' };
+/** Node kind -> shape, colour, legend (and size): the VM's here, each segment kind's from /api/lab (src/kinds/). */
+const kindStyles = () => ({ vm: VM_STYLE, ...lab.graph.styles });
 const STATE_COLOR = {
   ready: '#2e8b57',
   booting: '#c9a227',
@@ -76,8 +71,8 @@ function graphStyle() {
         'text-valign': 'bottom',
         'text-margin-y': 4,
         color: '#223',
-        'background-color': (n) => KIND_STYLE[n.data('kind')].color,
-        shape: (n) => KIND_STYLE[n.data('kind')].shape,
+        'background-color': (n) => kindStyles()[n.data('kind')].color,
+        shape: (n) => kindStyles()[n.data('kind')].shape,
         width: 44,
         height: 44,
         'border-width': 2,
@@ -97,7 +92,9 @@ function graphStyle() {
         'border-color': (n) => STATE_COLOR[n.data('state')] || '#aab',
       },
     },
-    { selector: 'node[kind = "switch"]', style: { width: 70, height: 26 } },
+    ...Object.entries(lab.graph.styles)
+      .filter(([, s]) => s.width && s.height)
+      .map(([kind, s]) => ({ selector: `node[kind = "${kind}"]`, style: { width: s.width, height: s.height } })),
     {
       selector: 'edge',
       style: {
@@ -191,9 +188,9 @@ function drawGraph() {
   });
   $('relayout').addEventListener('click', () => layOut(false));
   $('legend').replaceChildren(
-    ...Object.entries(KIND_STYLE)
+    ...Object.entries(kindStyles())
       .filter(([kind]) => lab.graph.nodes.some((n) => n.data.kind === kind))
-      .map(([kind, s]) => el('span', { class: `legend-item shape-${kind}` }, el('i', { style: `background:${s.color}` }), s.label)),
+      .map(([kind, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
   );
 }
 
