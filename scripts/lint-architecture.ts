@@ -10,9 +10,7 @@ const MAX_LINES = 400;
 
 // Files over MAX_LINES today, with their line count then: the allowance may only go down
 // (lower it when a file shrinks) and the list must shrink to nothing (issue 13).
-const LINE_BASELINE: Record<string, number> = {
-  'src/capture/decode.ts': 404,
-};
+const LINE_BASELINE: Record<string, number> = {};
 
 // Import cycles that exist today, each as the set of files in it: a cycle may lose files,
 // never gain one, and the list must shrink to nothing (issue 13).

@@ -1,10 +1,11 @@
 // Decodes Ethernet frames into structured fields plus a one-line summary, tcpdump style:
 //   12:00:01.000123 fe:fd:0a:00:00:01 > ff:ff:ff:ff:ff:ff ARP request who-has 10.0.0.2 tell 10.0.0.1
 //   12:00:01.000456 fe:fd:0a:00:00:01 > fe:fd:0a:00:00:02 IPv4 10.0.0.1 > 10.0.0.2 ttl 64 ICMP echo request id 7 seq 1
-// decodeFrame() is pure; readCapture() reads a pcap file with pcap-parser.
+// decodeFrame() is pure; readCapture() reads a whole pcap file (records: pcap-records.ts).
 // Lengths come from the IP headers, not the frame size, because short frames carry Ethernet padding.
 
-import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { PcapRecords } from './pcap-records.ts';
 import { formatIPv6 } from '../topology/address.ts';
 
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -361,44 +362,13 @@ export function formatTime(tsMicros: number): string {
   return `${clock}.${String(micros).padStart(6, '0')}`;
 }
 
-// pcap-parser ships no type declarations; this is the part of its API used here.
-interface PcapPacket {
-  header: { timestampSeconds: number; timestampMicroseconds: number; capturedLength: number; originalLength: number };
-  data: Buffer;
-}
-interface PcapParser {
-  on(event: 'globalHeader', cb: (header: { linkLayerType: number }) => void): PcapParser;
-  on(event: 'packet', cb: (packet: PcapPacket) => void): PcapParser;
-  on(event: 'end', cb: () => void): PcapParser;
-  on(event: 'error', cb: (err: Error) => void): PcapParser;
-}
-const pcapParser = createRequire(import.meta.url)('pcap-parser') as { parse(path: string): PcapParser };
-
 /** Reads and decodes a whole pcap file. A record cut short at the end (a capture still
  *  being written, or a crash) is ignored: every complete record before it is returned. */
-export function readCapture(path: string): Promise<DecodedFrame[]> {
-  return new Promise((resolve, reject) => {
-    const frames: DecodedFrame[] = [];
-    let failed = false;
-    pcapParser
-      .parse(path)
-      .on('globalHeader', (header) => {
-        if (header.linkLayerType !== 1) {
-          failed = true;
-          reject(new Error(`${path}: link type ${header.linkLayerType} is not Ethernet`));
-        }
-      })
-      .on('packet', ({ header, data }) => {
-        if (failed) return;
-        const time = header.timestampSeconds * 1_000_000 + header.timestampMicroseconds;
-        frames.push(decodeFrame(data, time, header.originalLength));
-      })
-      .on('error', (err) => {
-        failed = true;
-        reject(new Error(`${path}: ${err.message}`, { cause: err }));
-      })
-      .on('end', () => {
-        if (!failed) resolve(frames);
-      });
-  });
+export async function readCapture(path: string): Promise<DecodedFrame[]> {
+  try {
+    // The same record reader as the web's tail (pcap-records.ts), fed the whole file at once.
+    return new PcapRecords().push(await readFile(path)).map((r) => decodeFrame(r.data, r.micros, r.originalLength));
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -10,8 +10,8 @@
 //   - the lab's own per-VM files (init scripts, layers) read-only, and the lab's shares
 //     (read-only, or read-write without device nodes or set-id bits).
 // Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
-import { posix } from 'node:path';
 import { shellQuote } from '../vm/init.ts';
+import { runLayout } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
 
 /** Top-level host directories a VM gets (read-only); anything else is an empty directory. */
@@ -33,7 +33,7 @@ export function hostViewOf(plan: LabPlan): HostView {
   const byPath = new Map<string, boolean>();
   for (const s of shares) byPath.set(s.path, (byPath.get(s.path) ?? false) || s.rw);
   // The VMs' init scripts and layers: read by each VM's kernel through hostfs.
-  const own = { path: posix.join(plan.runDir, 'vms'), rw: false, own: true };
+  const own = { path: runLayout(plan.runDir).vms, rw: false, own: true };
   // Parents first, so a share inside another share stays visible.
   const binds = [own, ...[...byPath].map(([path, rw]) => ({ path, rw }))].sort((a, b) => a.path.split('/').length - b.path.split('/').length);
   return { target: plan.rootfs, binds };

@@ -1,6 +1,7 @@
 // SegmentKind: the one interface every segment kind (src/kinds/<kind>/index.ts) implements, and what it is given.
 import type { Diagnostic } from '../errors.ts';
 import type { PathSegment } from '../topology/lab-path.ts';
+import type { LabAllocator } from '../topology/allocator.ts';
 import type { Lab, Segment } from '../topology/model.ts';
 import type { LabPlan, PortPlan, SegmentPlan } from '../topology/plan.ts';
 import type { RuleContext } from '../topology/rules/context.ts';
@@ -120,5 +121,5 @@ export interface SegmentKind<M extends { kind: string; name: string } = { kind: 
   /** How the web view draws it: a node, or an edge between the two VMs of a wire. */
   web: WebLook<P> | 'edge';
   /** Present when links can be added to a running segment of this kind. */
-  live?: { addPort(segment: P, member: Member, plan: LabPlan): LivePort };
+  live?: { addPort(segment: P, member: Member, plan: LabPlan, ports: LabAllocator): LivePort };
 }

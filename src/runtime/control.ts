@@ -65,6 +65,17 @@ export interface ExecReply {
   stderr: string; // base64
 }
 
+/** An exec reply's output as bytes: base64 on the wire, so binary output survives JSON. */
+export const execOutput = (reply: ExecReply) => ({ stdout: Buffer.from(reply.stdout, 'base64'), stderr: Buffer.from(reply.stderr, 'base64') });
+
+/** Runs a command in a VM of a running lab; its output as text. Throws with the supervisor's reason when it refuses. */
+export async function execInVm(socketPath: string, vm: string, command: string, timeoutMs?: number): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const reply = await ask<{ ok: boolean; error?: string } & ExecReply>(socketPath, { op: 'exec', vm, command, ...(timeoutMs !== undefined && { timeoutMs }) });
+  if (!reply.ok) throw new Error(reply.error ?? `${command} failed`);
+  const { stdout, stderr } = execOutput(reply);
+  return { exitCode: reply.exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
+}
+
 /** What the supervisor answers when it will not or cannot do something. */
 export interface Refusal {
   ok: false;

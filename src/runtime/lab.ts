@@ -2,10 +2,10 @@
 // labs by name, stop them and clean up whatever a dead supervisor left behind.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, cpSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
-import type { LabPlan } from '../topology/plan.ts';
+import type { LabPlan, LinePlan } from '../topology/plan.ts';
 import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
 import { checkHostCommands, checkKernels, findCommand } from './host.ts';
 import { checkMemoryBudget } from '../host/memory-budget.ts';
@@ -13,10 +13,10 @@ import { checkHostSide, runHostSide, undoHostSide } from '../kinds/host-side.ts'
 import { prepareDisks } from './disks.ts';
 import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
-import { archiveDirFor, labsDir, runDirFor, runFiles } from './paths.ts';
+import { archiveDirFor, labsDir, readPlan, runDirFor, runFiles } from './paths.ts';
 import { incompleteCapturesIn, type CaptureFault, type IncompleteCapture, type LinkCaptureFields } from './capture-report.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
-import { logMaxBytes } from './log-cap.ts';
+import { logMaxBytes, rotatedLog } from './log-cap.ts';
 import { labProcesses, procStat, sameProcess, trackProcess } from './processes.ts';
 import { diagnoseBootFailure, RUN_DOCTOR } from '../vm/boot-failures.ts';
 
@@ -283,18 +283,24 @@ async function cleanUp(home: string, runDir: string, lab: string, mode: Isolatio
   return kept;
 }
 
+/** The plan a run directory holds, or null when `up` failed before writing it. */
+function planIn(runDir: string): LabPlan | null {
+  try {
+    return readPlan(runDir);
+  } catch {
+    return null;
+  }
+}
+
 function keepArtifacts(runDir: string, archive: string): boolean {
   const files = runFiles(runDir);
   const toKeep: [string, string][] = [];
   if (existsSync(files.captures)) for (const f of readdirSync(files.captures)) toKeep.push([join(files.captures, f), f]);
-  if (existsSync(files.vms))
-    for (const vm of readdirSync(files.vms)) {
-      // Console logs and their rotated halves (log-cap.ts).
-      for (const f of ['console.log', 'console.log.1']) if (existsSync(join(files.vms, vm, f))) toKeep.push([join(files.vms, vm, f), `${vm}.${f}`]);
-      // Serial line logs (lines.ts), kept when something was written to them.
-      for (const f of readdirSync(join(files.vms, vm)))
-        if (/^ssl\d+\.log(\.1)?$/.test(f) && statSync(join(files.vms, vm, f)).size > 0) toKeep.push([join(files.vms, vm, f), `${vm}.${f}`]);
-    }
+  // The logs the plan names: console logs always, serial line logs (lines.ts) when something was written to them.
+  const isKept = (line: LinePlan, f: string) => existsSync(f) && (line.name === 'con0' || statSync(f).size > 0);
+  for (const vm of planIn(runDir)?.vms ?? [])
+    for (const line of vm.lines)
+      for (const f of [line.log, rotatedLog(line.log)]) if (isKept(line, f)) toKeep.push([f, `${vm.name}.${basename(f)}`]);
   if (toKeep.length === 0) return false;
   // The supervisor's log says why a capture or a VM stopped (a full disk, a dead tcpdump or passt).
   if (existsSync(files.supervisorLog)) toKeep.push([files.supervisorLog, 'supervisor.log']);

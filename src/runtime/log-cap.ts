@@ -20,6 +20,9 @@ export function logMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
   return bytes;
 }
 
+/** Where a log's older half goes when it is rotated. */
+export const rotatedLog = (path: string) => `${path}.1`;
+
 export class CappedLog {
   private stream: WriteStream;
   private size: number;
@@ -64,7 +67,7 @@ export class CappedLog {
   private rotate(): void {
     try {
       // The old stream's queued bytes still go to its file, now <log>.1: the order is kept.
-      renameSync(this.path, this.path + '.1');
+      renameSync(this.path, rotatedLog(this.path));
     } catch (err) {
       this.onError(`log ${this.path}: cannot rotate: ${(err as Error).message}`);
       return;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { runLayout } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
 
 export function umlabHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -23,17 +24,11 @@ export function archiveDirFor(home: string, lab: string, when = new Date()): str
   return join(archiveRoot(home), `${lab}-${stamp}`);
 }
 
-/** Files inside a run directory. */
-export const runFiles = (runDir: string) => ({
-  plan: join(runDir, 'plan.json'),
-  state: join(runDir, 'state.json'),
-  control: join(runDir, 'control.sock'),
-  /** The secret a client of a console or serial line on a TCP port types first (0600). */
-  lineKey: join(runDir, 'line.key'),
-  supervisorLog: join(runDir, 'supervisor.log'),
-  captures: join(runDir, 'captures'),
-  vms: join(runDir, 'vms'),
-});
+/** Files inside a run directory: the one layout compile() names the plan's paths by. */
+export function runFiles(runDir: string) {
+  const dir = join(runDir);
+  return runLayout(dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir);
+}
 
 /** The plan of a lab that `up` started (live rewiring keeps it current). */
 export const readPlan = (runDir: string): LabPlan => JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;

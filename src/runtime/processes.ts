@@ -9,9 +9,7 @@
 // helpers that were reparented to init but stay in the VM's group.
 // (cgroup v2 would be cleaner, but needs root and a unified hierarchy, which not every host has.)
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-
-export const PIDS_FILE = 'pids';
+import { runFiles } from './paths.ts';
 
 export type TrackedKind = 'process' | 'group';
 
@@ -41,7 +39,7 @@ export function trackProcess(runDir: string, pid: number | undefined, kind: Trac
   const stat = procStat(pid);
   if (!stat) return;
   try {
-    appendFileSync(join(runDir, PIDS_FILE), `${pid} ${stat.startTime} ${kind}\n`);
+    appendFileSync(runFiles(runDir).pids, `${pid} ${stat.startTime} ${kind}\n`);
   } catch {
     // the process is still a descendant of the supervisor, and found that way
   }
@@ -56,7 +54,7 @@ interface TrackedEntry {
 function readTracked(runDir: string): TrackedEntry[] {
   let text = '';
   try {
-    text = readFileSync(join(runDir, PIDS_FILE), 'utf8');
+    text = readFileSync(runFiles(runDir).pids, 'utf8');
   } catch {
     return [];
   }

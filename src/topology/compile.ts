@@ -14,10 +14,12 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { p2pKind, planSegment, type Member, type P2pSegment, type PlanEnv } from '../kinds/index.ts';
 import { withoutPrefix } from './address.ts';
+import { captureFile as capturePath, runLayout, vmLayout } from './layout.ts';
 import { allInterfaces, pointers } from './link-graph.ts';
 import { assignMacs, macKey } from './mac.ts';
 import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
-import { FIRST_UDP_PORT, interfaceKernelArg } from './plan.ts';
+import { interfaceKernelArg } from './plan.ts';
+import { LabAllocator } from './allocator.ts';
 import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
 /** The init inside images that `umlab image build` makes: it mounts the host's read-only
@@ -103,8 +105,7 @@ export function resolveLinks(lab: Lab): ResolvedLinks {
 /** Turns a validated lab into the plan the runtime executes. */
 export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   const runDir = ctx.runDir.replace(/\/+$/, '') || '/';
-  const rootfs = `${runDir}/rootfs`;
-  const umlDir = `${runDir}/uml`;
+  const { rootfs, umlDir } = runLayout(runDir);
   const disksDir = (ctx.disksDir ?? defaultDisksDir(runDir)).replace(/\/+$/, '') || '/';
   const resolved = resolveLinks(lab);
   const iface = (e: Endpoint) => resolved.interfaces.get(e.vm)!.find((i) => i.name === e.iface)!;
@@ -114,22 +115,18 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     lab.name,
     everyEndpoint.map((e) => ({ vm: e.vm, iface: e.iface, addresses: iface(e).addresses, ...(iface(e).mac !== undefined && { mac: iface(e).mac }) })),
   );
-  const captureFile = (link: string, ...ends: Endpoint[]) => (lab.capture && ends.every((e) => iface(e).capture) ? `${runDir}/captures/${link}.pcap` : null);
+  const captureFile = (link: string, ...ends: Endpoint[]) => (lab.capture && ends.every((e) => iface(e).capture) ? capturePath(runDir, link) : null);
 
   const labHash = createHash('sha256').update(lab.name).digest('hex').slice(0, 4);
-  let ucastIndex = 0;
+  const ports = new LabAllocator();
   let tapIndex = 0;
   let bridgeIndex = 0;
-  let vmPortIndex = 0;
   let segmentBridgeIndex = 0;
   const env: PlanEnv = {
     runDir,
     bridgeCaptures: ctx.bridgeCaptures ?? true,
-    nextUcastPorts: () => {
-      const k = ucastIndex++;
-      return { vmPort: FIRST_UDP_PORT + 1 + 2 * k, enginePort: FIRST_UDP_PORT + 2 * k };
-    },
-    nextVmPortDevice: () => `vp${vmPortIndex++}`,
+    nextUcastPorts: () => ports.nextUcastPorts(),
+    nextVmPortDevice: () => ports.nextVmPortDevice(),
     nextSegmentBridge: () => `br${segmentBridgeIndex++}`,
     nextTapDevice: () => `ul-${labHash}-${tapIndex++}`,
     nextBridge: () => `ulb-${labHash}-${bridgeIndex++}`,
@@ -211,15 +208,15 @@ export function resolveSerial(lab: Lab): Map<string, { name: string; target: Ser
 }
 
 /** The console (con0 on the supervisor's stdio pipes) and the serial lines (fds 5, 6, 7, ...). */
-function planLines(vm: Vm, vmDir: string, consoleLog: string, serial: { name: string; target: SerialTarget }[]): LinePlan[] {
+function planLines(vm: Vm, files: ReturnType<typeof vmLayout>, serial: { name: string; target: SerialTarget }[]): LinePlan[] {
   const con0: LinePlan = {
     name: 'con0',
     device: '/dev/tty0',
     to: vm.console,
     umlArg: 'fd:0,fd:1',
     fds: [0, 1],
-    log: consoleLog,
-    ...(vm.console === 'pty' && { pty: `${vmDir}/console.pty` }),
+    log: files.consoleLog,
+    ...(vm.console === 'pty' && { pty: files.consolePty }),
     ...(vm.console === 'port' && vm.consolePort !== undefined && { port: vm.consolePort }),
   };
   const lines = serial.map(({ name, target }, k): LinePlan => {
@@ -230,8 +227,8 @@ function planLines(vm: Vm, vmDir: string, consoleLog: string, serial: { name: st
       to: target.kind,
       umlArg: `fd:${fds[0]},fd:${fds[1]}`,
       fds,
-      log: `${vmDir}/${name}.log`,
-      ...(target.kind === 'pty' && { pty: `${vmDir}/${name}.pty` }),
+      log: files.lineLog(name),
+      ...(target.kind === 'pty' && { pty: files.linePty(name) }),
       ...(target.kind === 'port' && { port: target.port }),
       ...(target.kind === 'vm' && { peer: { vm: target.vm, line: target.line } }),
     };
@@ -241,10 +238,9 @@ function planLines(vm: Vm, vmDir: string, consoleLog: string, serial: { name: st
 
 function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
   const { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment } = input;
-  const vmDir = `${runDir}/vms/${vm.name}`;
-  const consoleLog = `${vmDir}/console.log`;
-  const lines = planLines(vm, vmDir, consoleLog, input.serial.get(vm.name) ?? []);
-  const initPath = `${vmDir}/init.sh`;
+  const files = vmLayout(runDir, vm.name);
+  const { initPath, layerDir, consoleLog } = files;
+  const lines = planLines(vm, files, input.serial.get(vm.name) ?? []);
   const labDir = posix.dirname(lab.source);
   const image = vm.image === undefined ? undefined : posix.resolve(labDir, vm.image);
   // With an image the VM boots from its copy-on-write file over it instead of the read-only
@@ -308,6 +304,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     argv,
     env: { ...ctx.kernelEnv },
     initPath,
+    layerDir,
     consoleLog,
     lines,
     ...(image !== undefined && { image, rootCow }),

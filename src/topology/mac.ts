@@ -54,12 +54,14 @@ export function assignMacs(lab: string, requests: MacRequest[]): Map<string, str
     result.set(macKey(r.vm, r.iface), mac);
     taken.add(mac);
   }
-  for (const r of requests) {
-    if (r.mac !== undefined) continue;
-    let mac = macFromIPv4(r.addresses);
-    for (let attempt = 0; mac === null || taken.has(mac); attempt++) mac = macFromNames(lab, r.vm, r.iface, attempt);
-    result.set(macKey(r.vm, r.iface), mac);
-    taken.add(mac);
-  }
+  for (const r of requests) if (r.mac === undefined) result.set(macKey(r.vm, r.iface), freeMac(lab, r, taken));
   return result;
+}
+
+/** The derived MAC of one interface not in `taken` (which it joins): compile's and a live `link add`'s. */
+export function freeMac(lab: string, r: MacRequest, taken: Set<string>): string {
+  let mac = macFromIPv4(r.addresses);
+  for (let attempt = 0; mac === null || taken.has(mac); attempt++) mac = macFromNames(lab, r.vm, r.iface, attempt);
+  taken.add(mac);
+  return mac;
 }

@@ -62,6 +62,8 @@ export interface VmPlan {
   env: Record<string, string>;
   /** Generated init script (path as seen both on the host and inside the VM). */
   initPath: string;
+  /** The VM's file layer (`files:`, /etc/hosts...), written by the supervisor, mounted by the init with hostfs. */
+  layerDir: string;
   /** Where the console output is logged. */
   consoleLog: string;
   /** The console (con0, always first) and the VM's serial lines, each with where it goes. */

@@ -3,7 +3,7 @@
 // addresses through the agent) and keeps the changed plan as the lab's plan.
 import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from './address.ts';
-import { macFromIPv4, macFromNames } from './mac.ts';
+import { LabAllocator } from './allocator.ts';
 import { INTERFACE_NAME } from './model.ts';
 import { kindOf, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
 import { vectorDevice } from './compile.ts';
@@ -51,9 +51,10 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
   for (const address of req.addresses)
     if (!parseCidr(address)) throw new UsageError(`bad address "${address}"`, { hint: 'give a CIDR, e.g. --ip 10.0.0.9/24' });
 
-  const mac = freeMac(plan, req);
+  const allocator = LabAllocator.fromPlan(plan);
+  const mac = allocator.nextMac(plan.lab, { vm: req.vm, iface: req.iface, addresses: req.addresses });
   const linkName = `${req.vm}.${req.iface}`;
-  const { port, umlArg, vector } = live.addPort(segment, { vm: req.vm, iface: req.iface, mac, link: linkName, capture: null }, plan);
+  const { port, umlArg, vector } = live.addPort(segment, { vm: req.vm, iface: req.iface, mac, link: linkName, capture: null }, plan, allocator);
   const capture = port.capture;
   const iface: InterfacePlan = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName, umlArg };
   if (vector) iface.device = vectorDevice(req.iface);
@@ -118,11 +119,4 @@ function interfaceOf(plan: LabPlan, vmName: string, iface: string): InterfacePla
   if (!planned)
     throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
   return planned;
-}
-
-function freeMac(plan: LabPlan, req: LinkAddRequest): string {
-  const taken = new Set(plan.vms.flatMap((v) => v.interfaces.map((i) => i.mac)));
-  let mac = macFromIPv4(req.addresses);
-  for (let attempt = 0; mac === null || taken.has(mac); attempt++) mac = macFromNames(plan.lab, req.vm, req.iface, attempt);
-  return mac;
 }

@@ -21,9 +21,6 @@ export interface InitOptions {
   nosuidRoot?: boolean;
 }
 
-/** Directory of a VM's file layer on the host (see vmLayer). */
-export const layerDir = (vm: VmPlan) => vm.initPath.replace(/\/[^/]*$/, '/layer');
-
 /** Quote a string for POSIX sh. */
 export function shellQuote(s: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
@@ -162,7 +159,7 @@ if [ "$1" != stage2 ]; then
   $BB mkdir /run/ov /run/ov/upper /run/ov/work /run/ov/root /run/ov/layer
   # Lower layers: the VM's own files (hosts, modules link, lab files...) over the host root.
   # The layer gets its own hostfs mount: overlayfs refuses a lower dir inside another.
-  $MOUNT -t hostfs -o ${shellQuote(layerDir(vm))} umlab-layer /run/ov/layer
+  $MOUNT -t hostfs -o ${shellQuote(vm.layerDir)} umlab-layer /run/ov/layer
   $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/run/ov/layer:/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
   exec $BB chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
 fi
@@ -180,7 +177,7 @@ export function initScriptForImage(vm: VmPlan, plan: LabPlan): string {
 # Image stage: the root is this VM's copy-on-write disk (kept until \`umlab clean\`).
 # Make it writable and lay the VM's files (hosts, fstab, modules link, lab files) over it.
 mount -o remount,rw /
-cp -R --remove-destination ${shellQuote(IMAGE_HOST_MOUNT + layerDir(vm))}/. / || echo "umlab: could not copy the VM's files onto its disk" > /dev/console
+cp -R --remove-destination ${shellQuote(IMAGE_HOST_MOUNT + vm.layerDir)}/. / || echo "umlab: could not copy the VM's files onto its disk" > /dev/console
 
 ${stage2(vm)}`;
 }

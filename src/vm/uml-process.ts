@@ -14,7 +14,7 @@ import { killGroup, trackProcess } from '../runtime/processes.ts';
 import { syncDisks } from '../runtime/disks.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
-import { initScript, layerDir, vmLayer, type InitOptions } from './init.ts';
+import { initScript, vmLayer, type InitOptions } from './init.ts';
 // Never join(layerDir, path): lab-file paths must not escape the layer (issue 12).
 import { writeLayer } from './layer-writer.ts';
 import { mconsole as umlMconsole } from './mconsole.ts';
@@ -90,7 +90,7 @@ export class UmlProcess {
     const lab = this.ctx.labPlan();
     mkdirSync(dirname(vm.initPath), { recursive: true });
     writeFileSync(vm.initPath, initScript(vm, lab, this.ctx.init), { mode: 0o755 });
-    writeLayer(layerDir(vm), vmLayer(vm, lab, this.ctx.init));
+    writeLayer(vm.layerDir, vmLayer(vm, lab, this.ctx.init));
     this.log?.end(); // a VM booted again by `umlab vm reboot|start`
     this.log = new CappedLog(vm.consoleLog, logMaxBytes(), (m) => this.ctx.log(m));
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.

@@ -1,20 +1,8 @@
 // Incremental pcap reading for a capture that is still being written: feed it the
-// bytes appended since the last read, get back the frames of every complete record.
-// A record cut short by a read in the middle of a write waits for the next chunk.
+// bytes appended since the last read, get back the decoded, numbered frames of every
+// complete record (the record layer is capture/pcap-records.ts, shared with readCapture).
 import { decodeFrame, type DecodedFrame } from '../capture/decode.ts';
-
-const GLOBAL_HEADER_BYTES = 24;
-const RECORD_HEADER_BYTES = 16;
-/** Larger than any snaplen a capture uses: a record claiming more means the file is not a pcap. */
-const MAX_RECORD_BYTES = 1 << 20;
-
-/** Magic numbers as read little-endian: byte order and timestamp resolution of the file. */
-const MAGICS: Record<number, { littleEndian: boolean; nanoseconds: boolean }> = {
-  0xa1b2c3d4: { littleEndian: true, nanoseconds: false },
-  0xd4c3b2a1: { littleEndian: false, nanoseconds: false },
-  0xa1b23c4d: { littleEndian: true, nanoseconds: true },
-  0x4d3cb2a1: { littleEndian: false, nanoseconds: true },
-};
+import { PcapRecords } from '../capture/pcap-records.ts';
 
 export interface TailFrame {
   /** 1-based position in the file, as Wireshark numbers frames. */
@@ -23,45 +11,16 @@ export interface TailFrame {
 }
 
 export class PcapTail {
-  private pending: Buffer = Buffer.alloc(0);
-  private format: { littleEndian: boolean; nanoseconds: boolean } | null = null;
+  private records = new PcapRecords();
   private count = 0;
+
   /** Bytes of the header and the complete records so far: where a valid copy of the file ends. */
-  completeBytes = 0;
+  get completeBytes(): number {
+    return this.records.completeBytes;
+  }
 
   /** Decodes the complete records in `chunk` (plus whatever an earlier chunk left over). */
   push(chunk: Buffer): TailFrame[] {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    let offset = 0;
-    if (!this.format) {
-      if (this.pending.length < GLOBAL_HEADER_BYTES) return [];
-      const magic = this.pending.readUInt32LE(0);
-      const format = MAGICS[magic];
-      if (!format) throw new Error(`not a pcap file (magic 0x${magic.toString(16).padStart(8, '0')})`);
-      const linkType = format.littleEndian ? this.pending.readUInt32LE(20) : this.pending.readUInt32BE(20);
-      if (linkType !== 1) throw new Error(`link type ${linkType} is not Ethernet`);
-      this.format = format;
-      offset = GLOBAL_HEADER_BYTES;
-      this.completeBytes = GLOBAL_HEADER_BYTES;
-    }
-    const { littleEndian, nanoseconds } = this.format;
-    const u32 = (at: number) => (littleEndian ? this.pending.readUInt32LE(at) : this.pending.readUInt32BE(at));
-    const frames: TailFrame[] = [];
-    while (this.pending.length - offset >= RECORD_HEADER_BYTES) {
-      const capturedLength = u32(offset + 8);
-      if (capturedLength > MAX_RECORD_BYTES) throw new Error(`corrupt record: ${capturedLength} bytes claimed`);
-      const end = offset + RECORD_HEADER_BYTES + capturedLength;
-      if (end > this.pending.length) break;
-      const seconds = u32(offset);
-      const fraction = u32(offset + 4);
-      const micros = seconds * 1_000_000 + (nanoseconds ? Math.floor(fraction / 1000) : fraction);
-      const data = this.pending.subarray(offset + RECORD_HEADER_BYTES, end);
-      frames.push({ number: ++this.count, frame: decodeFrame(data, micros, u32(offset + 12)) });
-      this.completeBytes += end - offset;
-      offset = end;
-    }
-    // Copy the leftover so the big chunk it came from can be collected.
-    this.pending = Buffer.from(this.pending.subarray(offset));
-    return frames;
+    return this.records.push(chunk).map((r) => ({ number: ++this.count, frame: decodeFrame(r.data, r.micros, r.originalLength) }));
   }
 }

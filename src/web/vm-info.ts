@@ -1,8 +1,7 @@
 // What the page shows for one VM: its planned interfaces and routes, what the VM itself
 // reports (`ip -br addr`, `ip route` through the agent), and the tail of its console log.
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ask, type ExecReply } from '../runtime/control.ts';
+import { execInVm } from '../runtime/control.ts';
 import { runFiles } from '../runtime/paths.ts';
 import type { VmPlan } from '../topology/plan.ts';
 
@@ -38,16 +37,13 @@ export async function vmDetails(vm: VmPlan, runDir: string | null): Promise<VmDe
       ([addresses, routes]) => ({ addresses, routes }),
       (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
     ),
-    readTail(join(runFiles(runDir).vms, vm.name, 'console.log'), CONSOLE_TAIL_BYTES),
+    readTail(vm.consoleLog, CONSOLE_TAIL_BYTES),
   ]);
   return { ...plannedDetails(vm), live, console: cleanConsoleText(consoleText, CONSOLE_TAIL_LINES) };
 }
 
 async function execText(control: string, vm: string, command: string): Promise<string> {
-  const reply = await ask<{ ok: boolean; error?: string } & ExecReply>(control, { op: 'exec', vm, command, timeoutMs: EXEC_TIMEOUT_MS });
-  if (!reply.ok) throw new Error(reply.error ?? `${command} failed`);
-  const stdout = Buffer.from(reply.stdout, 'base64').toString('utf8');
-  const stderr = Buffer.from(reply.stderr, 'base64').toString('utf8');
+  const { stdout, stderr } = await execInVm(control, vm, command, EXEC_TIMEOUT_MS);
   return stdout + stderr;
 }
 

@@ -24,6 +24,7 @@ function fakeVm(runDir: string, name: string, args: string[]): VmPlan {
     argv: [process.execPath, FAKE_UML, ...args],
     env: {},
     initPath: join(runDir, 'vms', name, 'init.sh'),
+    layerDir: join(runDir, 'vms', name, 'layer'),
     consoleLog,
     lines: [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: consoleLog }],
     disks: [],

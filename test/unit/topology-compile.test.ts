@@ -62,6 +62,7 @@ describe('compile', () => {
       env: {},
       argv: p.vms[0]!.argv,
       initPath: '/run/umlab/t/vms/h1/init.sh',
+      layerDir: '/run/umlab/t/vms/h1/layer',
       consoleLog: '/run/umlab/t/vms/h1/console.log',
       lines: [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: '/run/umlab/t/vms/h1/console.log' }],
       disks: [],
@@ -233,6 +234,8 @@ vms:
         { proto: 'udp', hostPort: 5353, guestPort: 53, vm: 'h1' },
       ],
       socket: '/run/umlab/t/nat0.passt.sock',
+      log: '/run/umlab/t/nat0.passt.log',
+      state: '/run/umlab/t/nat0.passt.state',
       passtArgs: [
         '--socket', '/run/umlab/t/nat0.passt.sock', '--ipv4-only', '--mtu', '1500', '--address', '10.9.8.15', '--netmask', '24', '--gateway', '10.9.8.2',
         '--dns', '10.9.8.3', '--dns-forward', '10.9.8.3', '-t', '127.0.0.1/8080:80', '-u', '127.0.0.1/5353:53',

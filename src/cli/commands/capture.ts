@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readCapture } from '../../capture/decode.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { findLab } from '../../runtime/lab.ts';
-import { umlabHome } from '../../runtime/paths.ts';
+import { readPlan, umlabHome } from '../../runtime/paths.ts';
 import { requirePositional, table, type CommandSpec } from '../args.ts';
 import { json, out } from '../format.ts';
 import { liveStatus } from '../lab-request.ts';
@@ -36,7 +36,11 @@ const capture: CommandSpec = {
     }
     if (sub !== 'show') throw new UsageError(`unknown capture subcommand ${sub}`, { hint: `usage: ${capture.usage}` });
     const name = requirePositional(args, 1, 'link name', capture);
-    const link = links.find((l) => l.link === name) ?? links.find((l) => l.link.split('--').includes(name));
+    // A point-to-point link also answers to either of its ends (VM.ethN), as its plan lists them.
+    const byEnd = () => readPlan(record.runDir).links.find((l) => l.endpoints.some((e) => `${e.vm}.${e.iface}` === name))?.name;
+    const exact = links.find((l) => l.link === name);
+    const endName = exact ? undefined : byEnd();
+    const link = exact ?? links.find((l) => l.link === endName);
     if (!link) throw new NotFoundError(`no link ${name} in lab ${record.lab}`, { hint: `links: ${links.map((l) => l.link).join(', ')}` });
     if (!link.capture) throw new NotFoundError(`capture is off for link ${link.link}`);
     return showFrames(link.capture, Boolean(args.values.json));

@@ -1,6 +1,6 @@
 // `umlab exec`: run a command in a VM over its agent line; its output and exit code become umlab's.
 import { UsageError } from '../../errors.ts';
-import type { ExecReply } from '../../runtime/control.ts';
+import { execOutput, type ExecReply } from '../../runtime/control.ts';
 import { commandFromArgv } from '../../vm/agent-protocol.ts';
 import { shellQuote } from '../../vm/init.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
@@ -35,8 +35,7 @@ const exec: CommandSpec = {
       }
       throw refusalError(reply);
     }
-    const stdout = Buffer.from(reply.stdout, 'base64');
-    const stderr = Buffer.from(reply.stderr, 'base64');
+    const { stdout, stderr } = execOutput(reply);
     if (args.values.json) json({ vm, exitCode: reply.exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
     else {
       process.stdout.write(stdout);

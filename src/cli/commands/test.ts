@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readCapture, type DecodedFrame } from '../../capture/decode.ts';
 import { UsageError } from '../../errors.ts';
-import { ask, type ExecReply } from '../../runtime/control.ts';
+import { execInVm } from '../../runtime/control.ts';
 import { planContext } from '../../runtime/host.ts';
 import { bootTimeoutSeconds } from '../env.ts';
 import { downLab, listLabs, upLab } from '../../runtime/lab.ts';
@@ -30,11 +30,7 @@ const CAPTURE_SETTLE_MS = 300;
 
 function execThrough(plan: LabPlan): ExecFn {
   const control = runFiles(plan.runDir).control;
-  return async (vm, command, timeoutMs) => {
-    const reply = await ask<{ ok: boolean; error?: string } & ExecReply>(control, { op: 'exec', vm, command, ...(timeoutMs !== undefined && { timeoutMs }) });
-    if (!reply.ok) throw new Error(reply.error ?? 'exec failed');
-    return { exitCode: reply.exitCode, stdout: Buffer.from(reply.stdout, 'base64').toString('utf8'), stderr: Buffer.from(reply.stderr, 'base64').toString('utf8') };
-  };
+  return (vm, command, timeoutMs) => execInVm(control, vm, command, timeoutMs);
 }
 
 function formatResult(r: CheckResult): string {

@@ -1,6 +1,8 @@
 // The base of switches, hubs and wires (pure): a Linux bridge with veth ports, or the userspace engine when bridges cannot capture.
 import { MissingDependencyError } from '../../errors.ts';
-import { FIRST_UDP_PORT, type LabPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import { captureFile } from '../../topology/layout.ts';
+import type { LabAllocator } from '../../topology/allocator.ts';
+import { type LabPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
 import type { HostProbe, KindPlan, LivePort, Member, PlanEnv, PlannedSegment } from '../types.ts';
 
 /** Options of a switch, hub or wire plan: its Linux bridge when it runs on one. */
@@ -68,19 +70,15 @@ export function bridgeCaptureCheck(segments: SegmentPlan[], _plan: LabPlan, host
     });
 }
 
-/** A new port of a running switch or hub: a veth pair on its bridge, or a UDP pair in user space. */
-export function addForwardingPort(segment: ForwardingPlan, m: Member, plan: LabPlan): LivePort {
-  const capture = plan.capture && segment.options.uncaptured !== true ? `${plan.runDir}/captures/${m.link}.pcap` : null;
+/** A new port of a running switch or hub: a veth pair on its bridge, or a UDP pair in user space,
+ *  from the allocator compile() numbers with, seeded with what the running plan uses. */
+export function addForwardingPort(segment: ForwardingPlan, m: Member, plan: LabPlan, ports: LabAllocator): LivePort {
+  const capture = plan.capture && segment.options.uncaptured !== true ? captureFile(plan.runDir, m.link) : null;
   const base = { link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture };
   if (isBridged(segment)) {
-    // The compiler numbers the VM ports' veth devices vp0, vp1, ...; continue after the highest.
-    const used = plan.segments.flatMap((s) => s.ports.map((p) => Number(/^vp(\d+)$/.exec(p.device ?? '')?.[1] ?? -1)));
-    const device = `vp${Math.max(-1, ...used) + 1}`;
+    const device = ports.nextVmPortDevice();
     return { port: { ...base, device }, umlArg: vectorUmlArg(device, m.mac), vector: true };
   }
-  const usedPorts = plan.segments.flatMap((s) => s.ports.flatMap((p) => [p.enginePort ?? 0, p.vmPort ?? 0]));
-  // The compiler hands out (engine, VM) pairs upward from an even port; continue after the last.
-  const enginePort = Math.max(FIRST_UDP_PORT - 2, ...usedPorts.map((p) => p - (p % 2))) + 2;
-  const port = { ...base, vmPort: enginePort + 1, enginePort };
+  const port = { ...base, ...ports.nextUcastPorts() };
   return { port, umlArg: ucastUmlArg(port), vector: false };
 }

@@ -16,7 +16,6 @@ import type { SegmentPlan } from '../../topology/plan.ts';
 import { readFileSync } from 'node:fs';
 import type { LinkHealth, RunningSegment } from '../running.ts';
 import { startUcastSegment } from '../forwarding/ucast-engine.ts';
-import { passtLog } from './index.ts';
 
 const LENGTH_PREFIX_BYTES = 4;
 /** passt has just been started by the CLI; its socket is normally there at once. */
@@ -29,20 +28,17 @@ const MAX_FRAME_BYTES = 65536 + 14;
 
 export const gatewayLink = (segment: string) => `${segment}.gateway`;
 
-/** The file where passt's keeper (host-side.ts) says "running <pid>" or "exited <status>". */
-export const passtStateFile = (socket: string) => socket.replace(/\.sock$/, '') + '.state';
-
-/** Why passt is not there, from its keeper's state file. */
-const readState = (socket: string) => {
+/** Why passt is not there, from the file where its keeper (host-side.ts) says "running <pid>" or "exited <status>". */
+const readState = (stateFile: string) => {
   try {
-    return readFileSync(passtStateFile(socket), 'utf8').trim();
+    return readFileSync(stateFile, 'utf8').trim();
   } catch {
     return '';
   }
 };
 
-export function passtExitReason(socket: string): string {
-  const said = readState(socket);
+export function passtExitReason(stateFile: string): string {
+  const said = readState(stateFile);
   if (!said) return 'passt is gone';
   const m = /^exited (\d+)/.exec(said);
   if (!m) return 'passt connection lost';
@@ -57,7 +53,9 @@ const RECONNECT_MS = 200;
 export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
   const log = options.log ?? (() => {});
   const socketPath = plan.options['socket'];
-  if (typeof socketPath !== 'string') throw new LabRuntimeError(`segment ${plan.name}: options.socket (passt's socket) is missing`);
+  const { log: passtLog, state: stateFile } = plan.options as { log?: string; state?: string };
+  if (typeof socketPath !== 'string' || typeof passtLog !== 'string' || typeof stateFile !== 'string')
+    throw new LabRuntimeError(`segment ${plan.name}: options.socket, .log or .state (passt's files) is missing`);
   const segment = await startUcastSegment(plan, options, 'switch');
   let stream: Socket;
   try {
@@ -66,7 +64,7 @@ export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg
     await segment.stop();
     throw new LabRuntimeError(`segment ${plan.name}: cannot reach passt at ${socketPath}: ${(err as Error).message}`, {
       cause: err,
-      hint: `passt's log is ${passtLog(socketPath)}`,
+      hint: `passt's log is ${passtLog}`,
     });
   }
   let dropped = 0;
@@ -124,8 +122,8 @@ export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg
     s.on('close', async () => {
       if (stopped) return;
       // The connection closes a moment before the keeper has written passt's exit status.
-      for (let i = 0; i < 25 && !/^exited/.test(readState(socketPath)); i++) await new Promise((r) => setTimeout(r, 20));
-      health.fault = health.lastFault = `gateway down: ${passtExitReason(socketPath)}`;
+      for (let i = 0; i < 25 && !/^exited/.test(readState(stateFile)); i++) await new Promise((r) => setTimeout(r, 20));
+      health.fault = health.lastFault = `gateway down: ${passtExitReason(stateFile)}`;
       log(`${plan.name}: passt connection closed: ${health.fault}`);
       void reconnect();
     });

@@ -7,15 +7,12 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { LabRuntimeError } from '../../errors.ts';
 import type { LabPlan } from '../../topology/plan.ts';
 import { trackProcess } from '../../runtime/processes.ts';
-import { passtStateFile } from './engine.ts';
-import { passtLog, type SlirpPlan } from './index.ts';
+import type { SlirpPlan } from './index.ts';
 
 /** Starts one passt per slirp segment, detached, and waits until each listens on its socket. */
 export async function beforeBoot(gateways: SlirpPlan[], plan: LabPlan): Promise<void> {
   for (const segment of gateways) {
-    const { socket, passtArgs } = segment.options;
-    const log = passtLog(socket);
-    const state = passtStateFile(socket);
+    const { socket, log, state, passtArgs } = segment.options;
     const logFd = openSync(log, 'a');
     // As root passt would switch to "nobody", who cannot create the socket in the run directory.
     const runAs = process.getuid?.() === 0 ? ['--runas', '0:0'] : [];

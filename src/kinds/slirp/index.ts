@@ -2,6 +2,7 @@
 import { MissingDependencyError } from '../../errors.ts';
 import { isSlirpNetwork, parseCidr, slirpAddresses } from '../../topology/address.ts';
 import { DEFAULT_SLIRP_NETWORK, type PortForward, type SlirpSegment } from '../../topology/model.ts';
+import { passtLayout } from '../../topology/layout.ts';
 import type { KindPlan, SegmentKind } from '../types.ts';
 import { ucastPorts } from '../forwarding/plan.ts';
 import { forwardPorts, forwardTargets, gatewayNetworks } from './rules.ts';
@@ -17,12 +18,13 @@ export type SlirpPlan = KindPlan<
     forward: { proto: 'tcp' | 'udp'; hostPort: number; guestPort: number; vm?: string }[];
     /** passt's unix socket, in the run directory. */
     socket: string;
+    /** passt's log and its keeper's state file ("running <pid>" / "exited <status>"), in the run directory. */
+    log: string;
+    state: string;
     passtArgs: string[];
   }
 >;
 
-/** passt's log next to its socket. */
-export const passtLog = (socket: string) => socket.replace(/\.sock$/, '') + '.log';
 
 /** "tcp:8080:80" or "tcp:8080:h1:80" (the schema guarantees the shape). */
 function parseForward(spec: string): PortForward {
@@ -55,7 +57,7 @@ export const slirpKind: SegmentKind<SlirpSegment, SlirpPlan> = {
     // Rules guarantee an IPv4 network of /27 or larger.
     const network = parseCidr(segment.network)!;
     const { gateway, dns, dhcpRange } = slirpAddresses(network);
-    const socket = `${env.runDir}/${segment.name}.passt.sock`;
+    const { socket, log, state } = passtLayout(env.runDir, segment.name);
     const forward = segment.forward.map((f) => ({ proto: f.proto, hostPort: f.hostPort, guestPort: f.guestPort, ...(f.vm !== undefined && { vm: f.vm }) }));
     // passt hands out one address by DHCP (the first of the range) and forwards host ports to
     // the guest it last heard from; forwards listen on the host's loopback only.
@@ -75,7 +77,7 @@ export const slirpKind: SegmentKind<SlirpSegment, SlirpPlan> = {
     return {
       ports,
       umlArgs,
-      options: { network: segment.network, gateway, dns, dhcpRange, dhcp: segment.dhcp, forward, socket, passtArgs },
+      options: { network: segment.network, gateway, dns, dhcpRange, dhcp: segment.dhcp, forward, socket, log, state, passtArgs },
       needs: [`umlab switch engine (node:dgram) on ${range}, with a port to passt`, `passt ${passtArgs.join(' ')} (in the host's network namespace)`],
     };
   },

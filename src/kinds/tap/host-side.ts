@@ -13,15 +13,14 @@
 // stays in the CLI's private mount namespace.)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
+import { runLayout } from '../../topology/layout.ts';
 import type { LabPlan, SegmentPlan } from '../../topology/plan.ts';
 import { startTcpdump } from '../../capture/tcpdump.ts';
 import { trackProcess } from '../../runtime/processes.ts';
 import type { TapPlan } from './index.ts';
 
-const HOST_SIDE_RECORD = 'host-side.json';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 interface HostSideRecord {
@@ -36,7 +35,7 @@ interface HostSideRecord {
  *  Called once every VM is up (UML creates the taps when their interfaces come up). */
 export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: { labNetns: string }): Promise<void> {
   if (taps.length === 0) return;
-  const recordPath = join(plan.runDir, HOST_SIDE_RECORD);
+  const recordPath = runLayout(plan.runDir).tapHostSide;
   const record: HostSideRecord = { holderPid: null, bridges: [], ipForwardBefore: null };
   const save = () => writeFileSync(recordPath, JSON.stringify(record, null, 2));
   save();
@@ -85,7 +84,7 @@ function vmAddressesOn(plan: LabPlan, segment: SegmentPlan): string[] {
  *  lab's processes are killed (the holder among them). Tap devices, their addresses and routes
  *  vanish by themselves when UML exits. */
 export async function undo(runDir: string): Promise<void> {
-  const path = join(runDir, HOST_SIDE_RECORD);
+  const path = runLayout(runDir).tapHostSide;
   if (!existsSync(path)) return;
   const record = JSON.parse(readFileSync(path, 'utf8')) as HostSideRecord;
   const holder = record.holderPid;

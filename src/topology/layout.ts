@@ -1,0 +1,44 @@
+// Every path inside a lab's run directory, in one pure place: compile() names them into the plan
+// and the runtime's runFiles() reads the lab-wide ones, so nothing rebuilds a path from pieces.
+
+/** Lab-wide files of a run directory. */
+export const runLayout = (runDir: string) => ({
+  plan: `${runDir}/plan.json`,
+  state: `${runDir}/state.json`,
+  control: `${runDir}/control.sock`,
+  /** The secret a client of a console or serial line on a TCP port types first (0600). */
+  lineKey: `${runDir}/line.key`,
+  supervisorLog: `${runDir}/supervisor.log`,
+  /** Every pid the lab started, for `down` (runtime/processes.ts). */
+  pids: `${runDir}/pids`,
+  /** What the tap kinds' host side changed on the host, for undoing it. */
+  tapHostSide: `${runDir}/host-side.json`,
+  captures: `${runDir}/captures`,
+  vms: `${runDir}/vms`,
+  rootfs: `${runDir}/rootfs`,
+  umlDir: `${runDir}/uml`,
+});
+
+/** The pcap file of a link. */
+export const captureFile = (runDir: string, link: string) => `${runLayout(runDir).captures}/${link}.pcap`;
+
+/** One VM's files: its init, file layer, console and serial line logs and ptys. */
+export const vmLayout = (runDir: string, vm: string) => {
+  const dir = `${runLayout(runDir).vms}/${vm}`;
+  return {
+    dir,
+    initPath: `${dir}/init.sh`,
+    layerDir: `${dir}/layer`,
+    consoleLog: `${dir}/console.log`,
+    consolePty: `${dir}/console.pty`,
+    lineLog: (line: string) => `${dir}/${line}.log`,
+    linePty: (line: string) => `${dir}/${line}.pty`,
+  };
+};
+
+/** A slirp gateway's passt: its socket, log and keeper state file. */
+export const passtLayout = (runDir: string, segment: string) => ({
+  socket: `${runDir}/${segment}.passt.sock`,
+  log: `${runDir}/${segment}.passt.log`,
+  state: `${runDir}/${segment}.passt.state`,
+});
