@@ -1,13 +1,13 @@
 // `umlab console`: the terminal talks to a VM's console through the supervisor.
 import { LabRuntimeError, NotFoundError } from '../errors.ts';
-import { openControl } from '../runtime/control.ts';
+import { LabClient } from '../client/lab-client.ts';
 
 /** Ctrl-], as in telnet. */
 export const DETACH_KEY = 0x1d;
 export const DETACH_KEY_NAME = 'Ctrl-] (then the VM keeps running)';
 
 export async function attachConsole(socketPath: string, vm: string): Promise<void> {
-  const sock = await openControl(socketPath);
+  const sock = await new LabClient(socketPath).connect();
   sock.write(JSON.stringify({ op: 'console', vm }) + '\n');
   // The first line is the supervisor's answer; everything after it is console output.
   const first = await new Promise<Buffer>((resolve, reject) => {

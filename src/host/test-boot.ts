@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabRuntimeError } from '../errors.ts';
-import { ask, type ExecReply, type Refusal } from '../runtime/control.ts';
+import { LabClient } from '../client/lab-client.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, findLab, processesOf, upLab } from '../runtime/lab.ts';
 import { netnsExists, netnsName } from '../runtime/namespace.ts';
@@ -48,7 +48,7 @@ export async function testBoot(env: NodeJS.ProcessEnv = process.env): Promise<Te
     try {
       if (interrupted) throw new LabRuntimeError('interrupted');
       t = Date.now();
-      const reply = await ask<({ ok: true } & ExecReply) | Refusal>(runFiles(runDir).control, { op: 'exec', vm: 'vm', command: 'true', timeoutMs: 30_000 });
+      const reply = await new LabClient(runFiles(runDir).control).execReply('vm', 'true', 30_000);
       execMs = Date.now() - t;
       if (!reply.ok) throw new LabRuntimeError(`exec in the test VM was refused: ${reply.error}`);
       if (reply.exitCode !== 0) throw new LabRuntimeError(`\`true\` exited ${reply.exitCode} in the test VM`);

@@ -1,6 +1,7 @@
 // The supervisor's control socket (<runDir>/control.sock): newline-delimited JSON.
 // A client sends one request line; the supervisor answers with one or more lines.
 // `console` switches the connection to raw bytes after the first answer line.
+// The transport; src/client/lab-client.ts is the client everything else uses.
 import { lstatSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -63,17 +64,6 @@ export interface ExecReply {
   exitCode: number;
   stdout: string; // base64
   stderr: string; // base64
-}
-
-/** An exec reply's output as bytes: base64 on the wire, so binary output survives JSON. */
-export const execOutput = (reply: ExecReply) => ({ stdout: Buffer.from(reply.stdout, 'base64'), stderr: Buffer.from(reply.stderr, 'base64') });
-
-/** Runs a command in a VM of a running lab; its output as text. Throws with the supervisor's reason when it refuses. */
-export async function execInVm(socketPath: string, vm: string, command: string, timeoutMs?: number): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const reply = await ask<{ ok: boolean; error?: string } & ExecReply>(socketPath, { op: 'exec', vm, command, ...(timeoutMs !== undefined && { timeoutMs }) });
-  if (!reply.ok) throw new Error(reply.error ?? `${command} failed`);
-  const { stdout, stderr } = execOutput(reply);
-  return { exitCode: reply.exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
 }
 
 /** What the supervisor answers when it will not or cannot do something. */

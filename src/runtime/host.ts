@@ -82,5 +82,5 @@ export function planContext(runDir: string, env: NodeJS.ProcessEnv = process.env
   // tcpdump insists on switching users (or chowning its file) as root, which fails in a user namespace.
   // Into every UML process: the share guard; and the register fix where this host needs it.
   const preload = [buildShareGuard(env), xstateFacts(env).preload].filter(Boolean).join(':');
-  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0, kernelEnv: { LD_PRELOAD: preload } };
+  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0, rootless: process.getuid?.() !== 0, kernelEnv: { LD_PRELOAD: preload } };
 }

@@ -6,7 +6,8 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan, LinePlan } from '../topology/plan.ts';
-import { ask, converse, type LabStatus, type ProgressEvent } from './control.ts';
+import type { LabStatus, ProgressEvent } from './control.ts';
+import { LabClient } from '../client/lab-client.ts';
 import { checkHostCommands, checkKernels, findCommand } from './host.ts';
 import { checkMemoryBudget } from '../host/memory-budget.ts';
 import { checkHostSide, runHostSide, undoHostSide } from '../kinds/host-side.ts';
@@ -176,7 +177,7 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   let failure: ProgressEvent & { type: 'failed' } | null = null;
   try {
     await waitForSocket(files.control, () => (exitCode === null ? null : exitSignal ? `signal ${exitSignal}` : `code ${exitCode}`));
-    await converse(files.control, { op: 'watch' }, (event: ProgressEvent) => {
+    await new LabClient(files.control).watch((event: ProgressEvent) => {
       opts.onProgress?.(event);
       if (event.type === 'ready') result = event.status;
       if (event.type === 'failed') failure = event;
@@ -192,7 +193,7 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
       return result;
     } catch (err) {
       failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
-      await ask(files.control, { op: 'down' }).catch(() => {});
+      await new LabClient(files.control).down().catch(() => {});
     }
   }
 
@@ -237,8 +238,8 @@ export async function downLab(home: string, record: LabRecord): Promise<DownResu
   let faults: CaptureFault[] = faultsInState(record.state);
   if (record.alive) {
     try {
-      const answer = await ask<{ captureFaults?: CaptureFault[] }>(files.control, { op: 'down' });
-      if (answer.captureFaults) faults = answer.captureFaults;
+      const answer = await new LabClient(files.control).down<{ captureFaults?: CaptureFault[] }>();
+      if (answer.ok && answer.captureFaults) faults = answer.captureFaults;
     } catch {
       // an unresponsive supervisor is killed below
     }

@@ -1,6 +1,5 @@
 // Entry point of a lab's supervisor process, started by `umlab up` inside the lab's
 // namespaces:  node --import tsx supervisor-main.ts <runDir> <mode>
-import { umlKernel } from './host.ts';
 import type { IsolationMode } from './namespace.ts';
 import { readPlan } from './paths.ts';
 import { Supervisor } from './supervisor.ts';
@@ -14,11 +13,8 @@ if (!runDir || (mode !== 'netns' && mode !== 'userns')) {
   process.exit(2);
 }
 const plan = readPlan(runDir);
-const { kernelVersion, modulesDir } = umlKernel();
 const supervisor = new Supervisor(plan, {
   mode: mode as IsolationMode,
-  kernelVersion,
-  modulesDir,
   bootTimeoutMs: Number(process.env.UMLAB_BOOT_TIMEOUT ?? 120) * 1000,
   lineFds: parseLineFds(process.env[LINE_FDS_ENV]),
 });

@@ -21,8 +21,6 @@ import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
-  kernelVersion: string;
-  modulesDir: string;
   bootTimeoutMs: number;
   /** Listening sockets of `to: port` lines, inherited from `umlab up`: "vm.line" -> fd. */
   lineFds?: Record<string, number>;
@@ -54,7 +52,6 @@ export class Supervisor {
     this.files = runFiles(plan.runDir);
     const context = {
       labPlan: () => this.plan,
-      init: { kernelVersion: opts.kernelVersion, modulesDir: opts.modulesDir, nosuidRoot: opts.mode === 'userns' },
       bootTimeoutMs: opts.bootTimeoutMs,
       log: (m: string) => this.log(m),
       onState: (vm: UmlProcess) => {

@@ -20,13 +20,10 @@ import { assignMacs, macKey } from './mac.ts';
 import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
 import { interfaceKernelArg } from './plan.ts';
 import { LabAllocator } from './allocator.ts';
+import { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM, withInits } from './init-script.ts';
 import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
-/** The init inside images that `umlab image build` makes: it mounts the host's read-only
- *  view with hostfs and runs the VM's generated init, whose host path is the kernel
- *  parameter IMAGE_INIT_PARAM (unknown `name=value` parameters reach init as environment). */
-export const IMAGE_BOOTSTRAP_INIT = '/sbin/umlab-init';
-export const IMAGE_INIT_PARAM = 'umlab_init';
+export { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
 
 /** "100M" -> bytes (K, M, G, T are powers of 1024). */
 export function sizeBytes(size: string): number {
@@ -161,7 +158,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
 
   const serial = resolveSerial(lab);
   const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment, serial }));
-  return {
+  return withInits({
     lab: lab.name,
     ...(lab.description !== undefined && { description: lab.description }),
     source: lab.source,
@@ -169,6 +166,9 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     rootfs,
     umlDir,
     disksDir,
+    kernelVersion: ctx.kernelVersion,
+    modulesDir: ctx.modulesDir,
+    rootless: ctx.rootless ?? false,
     capture: lab.capture,
     vms,
     segments,
@@ -177,7 +177,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
       name: vm.name,
       addresses: [...new Set(vm.interfaces.flatMap((i) => i.addresses.map(withoutPrefix)))],
     })),
-  };
+  });
 }
 
 interface VmPlanInput {
@@ -304,6 +304,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     argv,
     env: { ...ctx.kernelEnv },
     initPath,
+    init: '', // filled in by withInits, from the whole plan
     layerDir,
     consoleLog,
     lines,

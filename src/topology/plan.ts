@@ -23,6 +23,9 @@ export interface PlanContext {
    *  link runs on umlab's own userspace engine, which writes its captures itself; one
    *  without captures still runs on a Linux bridge. */
   bridgeCaptures?: boolean;
+  /** Whether the lab runs without real root (in a user namespace): the VMs' init then mounts
+   *  its overlay root nosuid (default false). */
+  rootless?: boolean;
 }
 
 /** The k-th ucast port pair of a lab (compile's numbering) is enginePort FIRST_UDP_PORT+2k, vmPort +1. */
@@ -40,6 +43,11 @@ export interface LabPlan {
   umlDir: string;
   /** COW files and data disks of the lab's VMs; kept by `umlab down`, removed by `umlab clean`. */
   disksDir: string;
+  /** Kernel facts from PlanContext, for the VMs' init and file layer: the UML kernel's version,
+   *  its modules directory, and whether the lab runs rootless (init mounts its root nosuid). */
+  kernelVersion: string;
+  modulesDir: string;
+  rootless: boolean;
   /** Captures written while the lab runs; false when the lab turns capture off. */
   capture: boolean;
   vms: VmPlan[];
@@ -62,6 +70,8 @@ export interface VmPlan {
   env: Record<string, string>;
   /** Generated init script (path as seen both on the host and inside the VM). */
   initPath: string;
+  /** The init script's text, which the runtime writes to initPath (src/topology/init-script.ts). */
+  init: string;
   /** The VM's file layer (`files:`, /etc/hosts...), written by the supervisor, mounted by the init with hostfs. */
   layerDir: string;
   /** Where the console output is logged. */

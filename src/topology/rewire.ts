@@ -7,6 +7,7 @@ import { LabAllocator } from './allocator.ts';
 import { INTERFACE_NAME } from './model.ts';
 import { kindOf, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
 import { vectorDevice } from './compile.ts';
+import { withInits } from './init-script.ts';
 import { interfaceKernelArg, interfaceKernelDevice, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
 
 /** Whether a running segment takes new links: its kind says how (`live` in src/kinds/). */
@@ -85,7 +86,8 @@ export function planLinkRemove(plan: LabPlan, vmName: string, iface: string): Li
 export function applyLinkChange(plan: LabPlan, change: LinkChange, kind: 'add' | 'remove'): LabPlan {
   const add = kind === 'add';
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name, 'en', { numeric: true });
-  return {
+  // The VM's init too (it configures the interfaces), so a VM booted again keeps the change.
+  return withInits({
     ...plan,
     vms: plan.vms.map((v) =>
       v.name !== change.vm
@@ -101,7 +103,7 @@ export function applyLinkChange(plan: LabPlan, change: LinkChange, kind: 'add' |
       s.name !== change.segment ? s : { ...s, ports: add ? [...s.ports, change.port] : s.ports.filter((p) => p.link !== change.port.link) },
     ),
     links: add ? [...plan.links, change.link] : plan.links.filter((l) => l.name !== change.link.name),
-  };
+  });
 }
 
 /** The interface's link, for `umlab link down|up VM ethN`. */

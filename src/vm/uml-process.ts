@@ -14,7 +14,7 @@ import { killGroup, trackProcess } from '../runtime/processes.ts';
 import { syncDisks } from '../runtime/disks.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
-import { initScript, vmLayer, type InitOptions } from './init.ts';
+import { initOptions, vmLayer } from './init.ts';
 // Never join(layerDir, path): lab-file paths must not escape the layer (issue 12).
 import { writeLayer } from './layer-writer.ts';
 import { mconsole as umlMconsole } from './mconsole.ts';
@@ -29,7 +29,6 @@ export type MconsoleFn = (socket: string, command: string, timeoutMs?: number) =
 export interface UmlProcessContext {
   /** The lab's current plan (live rewiring replaces it). */
   labPlan(): LabPlan;
-  init: InitOptions;
   bootTimeoutMs: number;
   log(message: string): void;
   /** Called after every state change but the silent 'stopping' of stop(). */
@@ -89,8 +88,9 @@ export class UmlProcess {
     const vm = this.plan;
     const lab = this.ctx.labPlan();
     mkdirSync(dirname(vm.initPath), { recursive: true });
-    writeFileSync(vm.initPath, initScript(vm, lab, this.ctx.init), { mode: 0o755 });
-    writeLayer(vm.layerDir, vmLayer(vm, lab, this.ctx.init));
+    // Exactly the init `umlab compile --init` shows; the layer from plan data only.
+    writeFileSync(vm.initPath, vm.init, { mode: 0o755 });
+    writeLayer(vm.layerDir, vmLayer(vm, lab, initOptions(lab)));
     this.log?.end(); // a VM booted again by `umlab vm reboot|start`
     this.log = new CappedLog(vm.consoleLog, logMaxBytes(), (m) => this.ctx.log(m));
     // PDEATHSIG: if the supervisor dies, its VMs die with it instead of running unowned.

@@ -1,6 +1,7 @@
 // Live state for the page: polls the supervisor's status about once a second and turns
 // successive counters into rates. `snapshot()` is pure; LabWatcher does the polling.
-import { ask, type LabPhase, type LabStatus, type VmStatus } from '../runtime/control.ts';
+import { LabClient } from '../client/lab-client.ts';
+import type { LabPhase, LabStatus, VmStatus } from '../runtime/control.ts';
 
 export interface LinkLive {
   link: string;
@@ -76,9 +77,7 @@ export class LabWatcher {
     let event: LiveEvent;
     const at = Date.now();
     try {
-      const reply = await ask<{ ok: boolean; status?: LabStatus; error?: string }>(this.controlSocket, { op: 'status' });
-      if (!reply.ok || !reply.status) throw new Error(reply.error ?? 'no status in the reply');
-      const sample = { at, status: reply.status };
+      const sample = { at, status: await new LabClient(this.controlSocket).status() };
       event = snapshot(sample, this.previous);
       this.previous = sample;
     } catch (err) {

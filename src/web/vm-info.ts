@@ -1,7 +1,7 @@
 // What the page shows for one VM: its planned interfaces and routes, what the VM itself
 // reports (`ip -br addr`, `ip route` through the agent), and the tail of its console log.
 import { open } from 'node:fs/promises';
-import { execInVm } from '../runtime/control.ts';
+import { LabClient } from '../client/lab-client.ts';
 import { runFiles } from '../runtime/paths.ts';
 import type { VmPlan } from '../topology/plan.ts';
 
@@ -43,7 +43,7 @@ export async function vmDetails(vm: VmPlan, runDir: string | null): Promise<VmDe
 }
 
 async function execText(control: string, vm: string, command: string): Promise<string> {
-  const { stdout, stderr } = await execInVm(control, vm, command, EXEC_TIMEOUT_MS);
+  const { stdout, stderr } = await new LabClient(control).execText(vm, command, EXEC_TIMEOUT_MS);
   return stdout + stderr;
 }
 

@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Supervisor, type SupervisorOptions } from '../../src/runtime/supervisor.ts';
 import { ask, jsonLines, type LabStatus } from '../../src/runtime/control.ts';
 import { runFiles } from '../../src/runtime/paths.ts';
+import { LabClient } from '../../src/client/lab-client.ts';
+import { NotFoundError } from '../../src/errors.ts';
 import type { LabPlan, VmPlan } from '../../src/topology/plan.ts';
+import { withInits } from '../../src/topology/init-script.ts';
 
 const FAKE_UML = fileURLToPath(new URL('../fixtures/fake-uml.mjs', import.meta.url));
 
@@ -24,6 +27,7 @@ function fakeVm(runDir: string, name: string, args: string[]): VmPlan {
     argv: [process.execPath, FAKE_UML, ...args],
     env: {},
     initPath: join(runDir, 'vms', name, 'init.sh'),
+    init: '',
     layerDir: join(runDir, 'vms', name, 'layer'),
     consoleLog,
     lines: [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: consoleLog }],
@@ -50,25 +54,27 @@ const alive = (pid: number) => {
  *  that acts on the fake as UML would (halt: it exits; stop/go: SIGSTOP/SIGCONT). */
 function fakeLab(t: { after(fn: () => unknown): void }, vms: Record<string, string[]>, opts: Partial<SupervisorOptions> = {}) {
   const runDir = mkdtempSync(join(tmpdir(), 'umlab-sup-'));
-  const plan: LabPlan = {
+  // Each VM's init generated as compile() does it (withInits), so the test can compare it with init.sh.
+  const plan: LabPlan = withInits({
     lab: 'fake',
     source: '/dev/null',
     runDir,
     rootfs: join(runDir, 'root'),
     umlDir: join(runDir, 'uml'),
     disksDir: join(runDir, 'disks'),
+    kernelVersion: 'fake',
+    modulesDir: '/nonexistent',
+    rootless: true,
     capture: false,
     vms: Object.entries(vms).map(([name, args]) => fakeVm(runDir, name, args)),
     segments: [],
     links: [],
     hosts: [],
-  };
+  });
   const mconsole: string[] = [];
   const pidOf = (vm: string) => supervisor.status().vms.find((v) => v.name === vm)?.pid ?? null;
   const supervisor: Supervisor = new Supervisor(plan, {
     mode: 'userns',
-    kernelVersion: 'fake',
-    modulesDir: '/nonexistent',
     bootTimeoutMs: 10_000,
     hostSetup: false,
     mconsole: async (socket, command) => {
@@ -113,7 +119,11 @@ test('a lab of fake VMs comes up; the control socket answers status, and state.j
   // The VM's process was recorded for `down` (processes.ts), as a group.
   assert.match(readFileSync(join(lab.runDir, 'pids'), 'utf8'), new RegExp(`^${status.vms[0]!.pid} \\d+ group$`, 'm'));
   // Its init and file layer were written before it started.
-  assert.ok(existsSync(lab.plan.vms[0]!.initPath));
+  // The init on disk is exactly the plan's (what `umlab compile --init` shows).
+  for (const vm of lab.plan.vms) {
+    assert.match(vm.init, /^#!\/bin\/sh/);
+    assert.equal(readFileSync(vm.initPath, 'utf8'), vm.init);
+  }
   assert.equal(readFileSync(join(dirname(lab.plan.vms[0]!.initPath), 'layer/etc/hostname'), 'utf8'), 'h1\n');
 });
 
@@ -130,6 +140,22 @@ test("exec returns the fake's reply: exit code and both outputs, base64 on the w
   const missing = await ask<{ ok: boolean; code: string; error: string }>(lab.control, { op: 'exec', vm: 'nope', command: 'true' });
   assert.equal(missing.code, 'not-found');
   assert.match(missing.error, /no VM named nope in lab fake \(VMs: h1\)/);
+});
+
+test('LabClient: status, exec with decoded replies, refusals as typed errors, vm actions', async (t) => {
+  const lab = fakeLab(t, { h1: [] });
+  await lab.supervisor.start();
+  const client = new LabClient(lab.control);
+  assert.deepEqual((await client.status()).vms.map((v) => [v.name, v.state]), [['h1', 'ready']]);
+  const r = await client.exec('h1', 'printf out; echo err >&2; exit 3');
+  assert.deepEqual([r.exitCode, r.stdout, r.stderr], [3, Buffer.from('out'), Buffer.from('err\n')]);
+  assert.deepEqual(await client.execText('h1', 'echo hi'), { exitCode: 0, stdout: 'hi\n', stderr: '' });
+  const slow = await client.execReply('h1', 'sleep 5', 200);
+  assert.equal(!slow.ok && slow.code, 'timeout');
+  await assert.rejects(client.exec('nope', 'true'), (e: unknown) => e instanceof NotFoundError && /no VM named nope/.test(e.message));
+  assert.equal((await client.vm('h1', 'pause')).ok, true);
+  await until(async () => (await client.status()).vms[0]!.state === 'paused', 'h1 to pause');
+  await client.vm('h1', 'resume');
 });
 
 test('a VM that exits is reported crashed, refuses exec, and `vm start` boots it again', async (t) => {

@@ -37,6 +37,9 @@ describe('planLinkAdd', () => {
     const after = applyLinkChange(p, change, 'add');
     assert.deepEqual(after.vms.find((v) => v.name === 'h1')!.interfaces.map((i) => i.name), ['eth0', 'eth1', 'eth2']);
     assert.equal(after.vms.find((v) => v.name === 'h1')!.argv.at(-1), kernelArg);
+    // Its init too, so a VM booted again configures the new interface.
+    assert.ok(after.vms.find((v) => v.name === 'h1')!.init.includes('10.0.0.9/24'));
+    assert.ok(!p.vms.find((v) => v.name === 'h1')!.init.includes('10.0.0.9/24'));
     assert.equal(planLinkRemove(after, 'h1', 'eth2').mconsole, 'remove vec2');
     assert.ok(after.segments.find((s) => s.name === 'hub0')!.ports.some((q) => q.link === 'h1.eth2'));
     assert.ok(after.links.some((l) => l.name === 'h1.eth2'));

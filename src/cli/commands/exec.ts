@@ -1,11 +1,11 @@
 // `umlab exec`: run a command in a VM over its agent line; its output and exit code become umlab's.
 import { UsageError } from '../../errors.ts';
-import { execOutput, type ExecReply } from '../../runtime/control.ts';
+import { refusalError } from '../../client/lab-client.ts';
 import { commandFromArgv } from '../../vm/agent-protocol.ts';
 import { shellQuote } from '../../vm/init.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { err, json } from '../format.ts';
-import { askLab, refusalError } from '../lab-request.ts';
+import { labClient } from '../lab-request.ts';
 
 const exec: CommandSpec = {
   name: 'exec',
@@ -27,7 +27,7 @@ const exec: CommandSpec = {
     const vm = requirePositional(args, 0, 'VM name', exec);
     if (args.rest.length === 0) throw new UsageError('missing the command to run', { hint: 'usage: umlab exec VM -- CMD [ARG...]' });
     const timeoutMs = args.values.timeout ? Number(args.values.timeout) * 1000 : undefined;
-    const reply = await askLab<ExecReply>(args.values.lab as string | undefined, { op: 'exec', vm, command: commandFromArgv(args.rest, shellQuote), timeoutMs });
+    const reply = await labClient(args.values.lab as string | undefined).execReply(vm, commandFromArgv(args.rest, shellQuote), timeoutMs);
     if (!reply.ok) {
       if (reply.code === 'timeout') {
         err(`umlab: ${reply.error}\n`);
@@ -35,7 +35,7 @@ const exec: CommandSpec = {
       }
       throw refusalError(reply);
     }
-    const { stdout, stderr } = execOutput(reply);
+    const { stdout, stderr } = reply;
     if (args.values.json) json({ vm, exitCode: reply.exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') });
     else {
       process.stdout.write(stdout);

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readCapture, type DecodedFrame } from '../../capture/decode.ts';
 import { UsageError } from '../../errors.ts';
-import { execInVm } from '../../runtime/control.ts';
+import { LabClient } from '../../client/lab-client.ts';
 import { planContext } from '../../runtime/host.ts';
 import { bootTimeoutSeconds } from '../env.ts';
 import { downLab, listLabs, upLab } from '../../runtime/lab.ts';
@@ -29,8 +29,8 @@ export const signaturePathFor = (labFile: string) => labFile.replace(/\.ya?ml$/,
 const CAPTURE_SETTLE_MS = 300;
 
 function execThrough(plan: LabPlan): ExecFn {
-  const control = runFiles(plan.runDir).control;
-  return (vm, command, timeoutMs) => execInVm(control, vm, command, timeoutMs);
+  const client = new LabClient(runFiles(plan.runDir).control);
+  return (vm, command, timeoutMs) => client.execText(vm, command, timeoutMs);
 }
 
 function formatResult(r: CheckResult): string {

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.ts';
 import type { LinkAction } from '../../runtime/control.ts';
 import { VM_ACTIONS, type VmAction } from '../../vm/mconsole.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
-import { request } from '../lab-request.ts';
+import { labClient } from '../lab-request.ts';
 
 const out = (s: string) => process.stdout.write(s);
 
@@ -32,7 +32,7 @@ export const vmCommand: CommandSpec = {
     const key = args.positionals[2];
     if (action === 'sysrq' && key === undefined) throw new UsageError('missing the SysRq key', { hint: 'e.g. umlab vm sysrq h1 m' });
     if (action !== 'sysrq' && key !== undefined) throw new UsageError(`unexpected argument "${key}"`, { hint: `usage: ${vmCommand.usage}` });
-    const answer = await request<{ state: string; output: string }>(args.values.lab as string | undefined, { op: 'vm', vm, action: action as VmAction, ...(key !== undefined && { key }) });
+    const answer = await labClient(args.values.lab as string | undefined).vm(vm, action as VmAction, key);
     if (args.values.json) out(JSON.stringify({ vm, action, state: answer.state, output: answer.output }, null, 2) + '\n');
     else out(`${vm}: ${answer.output}${answer.output.endsWith('\n') ? '' : '\n'}`);
     return 0;
@@ -68,7 +68,7 @@ export const linkCommand: CommandSpec = {
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`, { hint: `usage: ${linkCommand.usage}` });
     const addresses = (args.values.ip as string[] | undefined) ?? [];
     if (addresses.length && action !== 'add') throw new UsageError('--ip goes with `link add` only');
-    const answer = await request<{ link: string }>(args.values.lab as string | undefined, { op: 'link', action, vm, iface, ...(segment !== undefined && { segment, addresses }) });
+    const answer = await labClient(args.values.lab as string | undefined).link(action, vm, iface, segment !== undefined ? { segment, addresses } : undefined);
     const said = { down: 'cut (frames dropped both ways)', up: 'restored', add: `plugged into ${segment}`, rm: 'taken away' }[action];
     if (args.values.json) out(JSON.stringify({ link: answer.link, action }, null, 2) + '\n');
     else out(`link ${answer.link}: ${said}\n`);

@@ -1,0 +1,99 @@
+// One client for a running lab, over its supervisor's control socket (runtime/control.ts is
+// the protocol): status, watch, exec with decoded replies, vm and link actions, down. The
+// CLI, the web server and `umlab test` all talk to a lab through it.
+import type { Socket } from 'node:net';
+import { LabRuntimeError, NotFoundError, UsageError, type UmlabError } from '../errors.ts';
+import {
+  ask,
+  converse,
+  openControl,
+  type ControlRequest,
+  type ExecReply,
+  type LabStatus,
+  type LinkAction,
+  type ProgressEvent,
+  type Refusal,
+} from '../runtime/control.ts';
+import type { VmAction } from '../vm/mconsole.ts';
+
+/** An exec reply decoded: base64 on the wire, bytes here, so binary output survives JSON. */
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** A supervisor's refusal as the typed error its code stands for (and so the CLI's exit code). */
+export function refusalError(refusal: Refusal): UmlabError {
+  const options = refusal.hint ? { hint: refusal.hint } : undefined;
+  if (refusal.code === 'not-found') return new NotFoundError(refusal.error, options);
+  if (refusal.code === 'usage') return new UsageError(refusal.error, options);
+  return new LabRuntimeError(refusal.error, options);
+}
+
+export class LabClient {
+  constructor(readonly socketPath: string) {}
+
+  /** One request, its reply as is (a refusal included). */
+  ask<T>(req: ControlRequest): Promise<({ ok: true } & T) | Refusal> {
+    return ask<({ ok: true } & T) | Refusal>(this.socketPath, req);
+  }
+
+  /** One request; a refusal is thrown as its typed error. */
+  async request<T>(req: ControlRequest): Promise<{ ok: true } & T> {
+    const answer = await this.ask<T>(req);
+    if (!answer.ok) throw refusalError(answer);
+    return answer;
+  }
+
+  async status(): Promise<LabStatus> {
+    const reply = await this.request<{ status?: LabStatus }>({ op: 'status' });
+    if (!reply.status) throw new LabRuntimeError('no status in the reply');
+    return reply.status;
+  }
+
+  /** Progress events while the lab comes up, until onEvent returns true or the supervisor hangs up. */
+  watch(onEvent: (event: ProgressEvent) => boolean): Promise<void> {
+    return converse(this.socketPath, { op: 'watch' }, onEvent);
+  }
+
+  /** Runs a command in a VM; a refusal (not-found, timeout...) comes back as is. */
+  async execReply(vm: string, command: string, timeoutMs?: number): Promise<({ ok: true } & ExecResult) | Refusal> {
+    const reply = await this.ask<ExecReply>({ op: 'exec', vm, command, ...(timeoutMs !== undefined && { timeoutMs }) });
+    if (!reply.ok) return reply;
+    return { ok: true, exitCode: reply.exitCode, stdout: Buffer.from(reply.stdout, 'base64'), stderr: Buffer.from(reply.stderr, 'base64') };
+  }
+
+  /** Runs a command in a VM; a refusal is thrown as its typed error. */
+  async exec(vm: string, command: string, timeoutMs?: number): Promise<ExecResult> {
+    const reply = await this.execReply(vm, command, timeoutMs);
+    if (!reply.ok) throw refusalError(reply);
+    return reply;
+  }
+
+  /** exec, its output as text. */
+  async execText(vm: string, command: string, timeoutMs?: number): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const { exitCode, stdout, stderr } = await this.exec(vm, command, timeoutMs);
+    return { exitCode, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
+  }
+
+  /** `umlab vm ACTION`: its new state and the management console's output. */
+  vm(vm: string, action: VmAction, key?: string): Promise<{ ok: true; state: string; output: string }> {
+    return this.request<{ state: string; output: string }>({ op: 'vm', vm, action, ...(key !== undefined && { key }) });
+  }
+
+  /** `umlab link ACTION`: the link it acted on. */
+  link(action: LinkAction, vm: string, iface: string, add?: { segment: string; addresses?: string[] }): Promise<{ ok: true; link: string }> {
+    return this.request<{ link: string }>({ op: 'link', action, vm, iface, ...(add !== undefined && { segment: add.segment, addresses: add.addresses }) });
+  }
+
+  /** Asks the supervisor to tear the lab down; its reply as is. */
+  down<T = object>(): Promise<({ ok: true } & T) | Refusal> {
+    return this.ask<T>({ op: 'down' });
+  }
+
+  /** A raw connection (`console` switches it to bytes after the first reply line). */
+  connect(): Promise<Socket> {
+    return openControl(this.socketPath);
+  }
+}

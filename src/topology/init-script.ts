@@ -1,0 +1,282 @@
+// Generates the init script a VM boots with (init=<path>). Pure: VmPlan in, text out.
+//
+// Stage 1 runs as PID 1 on the read-only hostfs root: it builds a writable overlay
+// in RAM and chroots into it. Stage 2 applies the lab (hostname, hosts, addresses,
+// routes, sysctls, files, startup commands), reports READY or FAIL on the agent
+// serial line (/dev/ttyS63, AGENT_DEVICE) and then serves agent requests forever.
+//
+// A VM that boots from an image (`image:`) has no host root: the image's bootstrap
+// init (imageBootstrapInit, installed by `umlab image build`) mounts the host's
+// read-only view with hostfs and runs initScriptForImage, which copies the VM's file
+// layer onto its copy-on-write root and then runs the same stage 2.
+//
+// Pure (no I/O), so compile() puts each VM's init into the plan (VmPlan.init) and
+// `umlab compile --init` shows exactly what will boot; the runtime writes that text.
+import { AGENT_DEVICE } from '../vm/agent-protocol.ts';
+import type { InterfacePlan, LabPlan, SharePlan, VmPlan } from './plan.ts';
+
+/** The init inside images that `umlab image build` makes: it mounts the host's read-only
+ *  view with hostfs and runs the VM's generated init, whose host path is the kernel
+ *  parameter IMAGE_INIT_PARAM (unknown `name=value` parameters reach init as environment). */
+export const IMAGE_BOOTSTRAP_INIT = '/sbin/umlab-init';
+export const IMAGE_INIT_PARAM = 'umlab_init';
+
+export interface InitOptions {
+  kernelVersion: string;
+  modulesDir: string;
+  /** Rootless labs: host root's files show up owned by the overflow uid, so a setuid
+   *  binary (mount!) would drop root inside the VM. Mount the overlay nosuid then. */
+  nosuidRoot?: boolean;
+}
+
+/** Quote a string for POSIX sh. */
+export function shellQuote(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+export function hostsFile(plan: LabPlan): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  for (const host of plan.hosts) for (const addr of host.addresses) lines.push(`${addr}\t${host.name}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Files the VM sees over the host's root: a per-VM overlay layer the supervisor writes
+ *  on the host before boot (path inside the VM -> content or symlink target). Putting
+ *  them there costs the VM no process starts, which are slow in UML. */
+export type LayerEntry = { content: string; mode?: number } | { symlink: string };
+
+export function vmLayer(vm: VmPlan, plan: LabPlan, opts: InitOptions): Record<string, LayerEntry> {
+  // An image sees the host's files only under the bootstrap's hostfs mount.
+  const hostPath = (path: string) => (vm.image === undefined ? path : IMAGE_HOST_MOUNT + path);
+  const layer: Record<string, LayerEntry> = {
+    '/etc/hostname': { content: vm.name + '\n' },
+    '/etc/hosts': { content: hostsFile(plan) },
+    '/etc/fstab': { content: FSTAB + sharesFstab(vm.shares) },
+    // The host has no /lib/modules/<uml version>: point modprobe at the UML modules.
+    [`/usr/lib/modules/${opts.kernelVersion}`]: { symlink: hostPath(opts.modulesDir) },
+  };
+  // The nft backend fails under UML ("Operation not supported"); legacy works.
+  for (const tool of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'])
+    layer[`/usr/local/sbin/${tool}`] = { symlink: `/usr/sbin/${tool.replace(/(-save|-restore)?$/, '-legacy$1')}` };
+  for (const [path, content] of Object.entries(vm.files)) layer[path] = { content };
+  return layer;
+}
+
+/** Stage 2 mounts everything with one `mount -a`. */
+const FSTAB = [
+  'proc /proc proc defaults 0 0',
+  'sysfs /sys sysfs defaults 0 0',
+  'devtmpfs /dev devtmpfs defaults 0 0',
+  'devpts /dev/pts devpts X-mount.mkdir 0 0',
+  'tmpfs /dev/shm tmpfs X-mount.mkdir 0 0',
+  'tmpfs /tmp tmpfs mode=1777 0 0',
+  'tmpfs /run tmpfs mode=755 0 0',
+  'tmpfs /run/umlab tmpfs X-mount.mkdir,mode=700 0 0',
+].join('\n') + '\n';
+
+/** fstab lines mounting the VM's shares with hostfs: the option is the host directory, as
+ *  seen under `hostfs=` (the read-only view of /, where the supervisor bound rw shares
+ *  writable). Parents before children, so nested mount points work. */
+export function sharesFstab(shares: SharePlan[]): string {
+  const depth = (p: string) => p.split('/').length;
+  return [...shares]
+    .sort((a, b) => depth(a.mountPoint) - depth(b.mountPoint))
+    .map((s) => `umlab-share ${fstabEscape(s.mountPoint)} hostfs X-mount.mkdir,${s.rw ? 'rw' : 'ro'},${fstabEscape(s.hostPath)} 0 0\n`)
+    .join('');
+}
+
+/** fstab fields are separated by whitespace: escape it the way fstab(5) reads it. */
+const fstabEscape = (s: string) => s.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+
+/** The stage-2 configuration steps, as a list of [description, shell command]. Shell
+ *  builtins where possible and one `ip -batch` for the network. */
+export function configSteps(vm: VmPlan): [string, string][] {
+  const steps: [string, string][] = [];
+  const q = shellQuote;
+  steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname`]);
+  const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route);
+  if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
+  steps.push(['configure interfaces', ipBatchCommand(ipBatch(vm))]);
+  for (const iface of vm.interfaces) {
+    if (iface.proxyArp) steps.push([`proxy_arp on ${iface.name}`, `echo 1 > /proc/sys/net/ipv4/conf/${iface.name}/proxy_arp`]);
+    if (iface.dhcp) steps.push([`dhcp on ${iface.name}`, dhcpCommand(iface.name)]);
+  }
+  // After DHCP: a route may go through a gateway that only a DHCP address makes reachable.
+  const routes = routeBatch(vm);
+  if (routes.length) steps.push(['add routes', ipBatchCommand(routes)]);
+  for (const [name, value] of Object.entries(vm.sysctl)) {
+    steps.push([`sysctl ${name}=${value}`, `echo ${q(value)} > /proc/sys/${name.replace(/\./g, '/')}`]);
+  }
+  vm.startup.forEach((cmd, i) => steps.push([`startup[${i}]: ${cmd}`, cmd]));
+  return steps;
+}
+
+/** A shell command that runs `ip` commands (batch lines) in one process: process starts are slow in UML. */
+export const ipBatchCommand = (lines: string[]) => `ip -batch - <<'UMLAB_IP'\n${lines.join('\n')}\nUMLAB_IP`;
+
+/** Interfaces up and their addresses: one `ip -batch` input, in order. */
+export function ipBatch(vm: VmPlan): string[] {
+  return ['link set lo up', ...vm.interfaces.flatMap(interfaceIpCommands)];
+}
+
+/** One interface named as the lab says, up, with its addresses: `ip` commands (batch lines). */
+export function interfaceIpCommands(iface: InterfacePlan): string[] {
+  // Vector devices come up as vecN; the lab calls them ethN (no clash: an eth device keeps its own N).
+  const rename = iface.device === undefined ? [] : [`link set dev ${iface.device} name ${iface.name}`];
+  // ip picks the family from the address; `-6` is not accepted inside a batch.
+  const addresses = iface.addresses.map((addr) => `addr add ${addr} dev ${iface.name}${addr.includes(':') ? ' nodad' : ''}`);
+  return [...rename, `link set ${iface.name} up`, ...addresses];
+}
+
+/** The lab's routes. A DHCP client may already have set the same default route: replace, not add, then. */
+export function routeBatch(vm: VmPlan): string[] {
+  const verb = vm.interfaces.some((i) => i.dhcp) ? 'replace' : 'add';
+  return vm.routes.map((route) => `route ${verb} ${route}`);
+}
+
+function isIpv6Route(route: string): boolean {
+  return /(^|\s)-6(\s|$)/.test(route) || /[0-9a-f]*:[0-9a-f:]*\//i.test(route) || /via\s+[0-9a-f]*:[0-9a-f:]*/i.test(route);
+}
+
+function dhcpCommand(iface: string): string {
+  const q = shellQuote(iface);
+  return (
+    `if command -v dhclient >/dev/null; then dhclient -1 ${q}; ` +
+    `elif command -v udhcpc >/dev/null; then udhcpc -n -q -i ${q}; ` +
+    `elif command -v busybox >/dev/null; then busybox udhcpc -n -q -i ${q}; ` +
+    `else echo 'no DHCP client (dhclient or busybox udhcpc) on this host' >&2; exit 1; fi`
+  );
+}
+
+export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string {
+  if (vm.image !== undefined) return initScriptForImage(vm, plan);
+  const overlayKo = `${opts.modulesDir}/kernel/fs/overlayfs/overlay.ko`;
+  return `${scriptHeader(vm, plan)}
+if [ "$1" != stage2 ]; then
+  # Stage 1: PID 1 on the read-only host root. Make a writable root in RAM.
+  # busybox (not setuid, and only libc to link) halves stage 1 in UML compared with
+  # util-linux mount or kmod; without it, mount runs through the dynamic loader so its
+  # setuid bit cannot apply.
+  if command -v busybox > /dev/null; then BB=busybox; MOUNT="busybox mount"
+  else BB=; MOUNT=mount; [ -x /lib64/ld-linux-x86-64.so.2 ] && MOUNT="/lib64/ld-linux-x86-64.so.2 /usr/bin/mount"; fi
+  $MOUNT -t tmpfs -o mode=755 umlab-overlay /run
+  $BB insmod ${shellQuote(overlayKo)} || { $MOUNT -t proc proc /proc; echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
+  $BB mkdir /run/ov /run/ov/upper /run/ov/work /run/ov/root /run/ov/layer
+  # Lower layers: the VM's own files (hosts, modules link, lab files...) over the host root.
+  # The layer gets its own hostfs mount: overlayfs refuses a lower dir inside another.
+  $MOUNT -t hostfs -o ${shellQuote(vm.layerDir)} umlab-layer /run/ov/layer
+  $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/run/ov/layer:/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
+  exec $BB chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
+fi
+
+${stage2(vm)}`;
+}
+
+/** Where an image's bootstrap init mounts the host's read-only view (hostfs=<run dir>/rootfs). */
+export const IMAGE_HOST_MOUNT = '/var/lib/umlab/host';
+
+/** The init of a VM that boots from an image: run by the image's /sbin/umlab-init, from the host
+ *  through IMAGE_HOST_MOUNT. No overlay: the root is the VM's own copy-on-write disk. */
+export function initScriptForImage(vm: VmPlan, plan: LabPlan): string {
+  return `${scriptHeader(vm, plan)}
+# Image stage: the root is this VM's copy-on-write disk (kept until \`umlab clean\`).
+# Make it writable and lay the VM's files (hosts, fstab, modules link, lab files) over it.
+mount -o remount,rw /
+cp -R --remove-destination ${shellQuote(IMAGE_HOST_MOUNT + vm.layerDir)}/. / || echo "umlab: could not copy the VM's files onto its disk" > /dev/console
+
+${stage2(vm)}`;
+}
+
+/** /sbin/umlab-init inside images made by `umlab image build`: PID 1 mounts the host's
+ *  read-only view and runs the init umlab generated for this VM (the ${IMAGE_INIT_PARAM}=
+ *  kernel parameter, which the kernel passes to init as an environment variable). */
+export function imageBootstrapInit(): string {
+  const host = shellQuote(IMAGE_HOST_MOUNT);
+  return `#!/bin/sh
+# umlab bootstrap init, installed by \`umlab image build\`. Booted by umlab with
+# init=/sbin/umlab-init ${IMAGE_INIT_PARAM}=<host path of the VM's generated init>.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+if [ -z "$${IMAGE_INIT_PARAM}" ]; then
+  echo "umlab-init: no ${IMAGE_INIT_PARAM}= on the kernel command line; starting /sbin/init" > /dev/console
+  exec /sbin/init "$@"
+fi
+[ -d ${host} ] || { mount -o remount,rw / && mkdir -p ${host}; }
+# hostfs is confined by the kernel's hostfs= to a read-only view of the host.
+mount -t hostfs -o ro,/ umlab-host ${host} || { echo "umlab-init: cannot mount hostfs" > /dev/console; mount -t proc proc /proc; echo o > /proc/sysrq-trigger; }
+exec /bin/sh ${host}"$${IMAGE_INIT_PARAM}"
+`;
+}
+
+function scriptHeader(vm: VmPlan, plan: LabPlan): string {
+  return `#!/bin/sh
+# Generated by umlab for VM ${vm.name} of lab ${plan.lab}. Do not edit: \`umlab up\` rewrites it.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
+AGENT=${AGENT_DEVICE}
+`;
+}
+
+/** Stage 2: the lab's configuration, then the agent loop. */
+function stage2(vm: VmPlan): string {
+  const steps = configSteps(vm)
+    // eval in a subshell: one fork per step, and a syntax error fails only that step.
+    .map(([what, cmd]) => `( eval ${shellQuote(cmd)} ) > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`)
+    .join('\n');
+  return `# Stage 2: inside the overlay (or on the image's disk); /etc/fstab comes from the VM's layer.
+mount -a
+stty -F $AGENT raw -echo
+exec 3<>$AGENT
+
+# Send one line to the host, never interleaved with another writer.
+send() { flock /run/umlab/agent.lock cat "$1" >&3; }
+
+# Report a failed configuration step to the host and to the console, then stay up
+# (the supervisor collects the console tail and rolls the lab back).
+step_failed() {
+  { echo "umlab: step failed: $(printf %s "$2" | base64 -d)"; cat /run/umlab/step.out; } > /dev/console
+  { printf 'FAIL %s %s ' "$1" "$2"; base64 -w0 < /run/umlab/step.out; echo; } > /run/umlab/fail.msg
+  send /run/umlab/fail.msg
+  while :; do sleep 3600; done
+}
+
+# Ctrl-Alt-Del (\`umlab vm cad\`) reboots at once, as on a PC whose init has no handler; a lab's sysctl may undo it.
+echo 1 > /proc/sys/kernel/ctrl-alt-del
+${steps}
+
+# An interactive shell on the console for \`umlab console\`.
+( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) &
+
+# Run one agent request: X <id> <base64 command>  ->  R <id> <exit code> <b64 stdout> <b64 stderr>
+run() {
+  f=/run/umlab/req-$1
+  printf %s "$2" | base64 -d > $f.cmd
+  (cd /root 2>/dev/null || cd /; exec sh $f.cmd > $f.out 2> $f.err < /dev/null)
+  rc=$?
+  { printf 'R %s %s ' "$1" "$rc"; base64 -w0 < $f.out; printf ' '; base64 -w0 < $f.err; echo; } > $f.resp
+  send $f.resp
+  rm -f $f.cmd $f.out $f.err $f.resp
+}
+
+echo READY >&3
+while read -r op id arg <&3; do
+  case "$op" in
+    X) run "$id" "$arg" & ;;
+    P) echo "P $id" > /run/umlab/pong.$id; send /run/umlab/pong.$id; rm -f /run/umlab/pong.$id ;;
+  esac
+done
+echo o > /proc/sysrq-trigger
+`;
+}
+
+/** The init options of a plan: its kernel facts (see PlanContext). */
+export function initOptions(plan: LabPlan): InitOptions {
+  return { kernelVersion: plan.kernelVersion, modulesDir: plan.modulesDir, nosuidRoot: plan.rootless };
+}
+
+/** The plan with every VM's init script generated from it (compile, and again after a live link change). */
+export function withInits(plan: LabPlan): LabPlan {
+  const opts = initOptions(plan);
+  return { ...plan, vms: plan.vms.map((vm) => ({ ...vm, init: initScript(vm, plan, opts) })) };
+}
