@@ -2,14 +2,12 @@
 // so that a VM's root cannot plant device nodes, set-ID files or file capabilities on the
 // host through a read-write share. Built like the register fix (src/vm/xstate-fix.ts).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { VmPlan } from '../topology/plan.ts';
-import { buildNative } from './xstate-fix.ts';
+import { buildNative, nativeSource } from './native-build.ts';
 
 export const SHARE_GUARD_LIBRARY = 'share-guard.so';
 
-export const SHARE_GUARD_SOURCE = join(fileURLToPath(new URL('../..', import.meta.url)), 'native/share-guard.c');
+export const SHARE_GUARD_SOURCE = nativeSource('share-guard.c');
 
 export function buildShareGuard(env: NodeJS.ProcessEnv = process.env): string {
   return buildNative(SHARE_GUARD_LIBRARY, ['-shared', '-fPIC'], env, SHARE_GUARD_SOURCE);

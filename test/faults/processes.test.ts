@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pidAlive } from '../../src/runtime/lab.ts';
-import { assertNothingLeft, cleanHome, eventually, makeHome, processesMentioning, ROOT, sleep, umlab, umlabOk } from '../vm/helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, makeHome, processesMentioning, ROOT, umlab, umlabOk } from '../vm/helpers.ts';
 
 const single = join(ROOT, 'test/vm/labs/single.yaml');
 
@@ -44,18 +44,19 @@ describe('faults: the processes of a lab', () => {
     await umlabOk(home, ['up', single]);
     const users = bystanders(runDir);
     try {
-      await sleep(300);
       const mine = new Set(users.map((p) => p.pid));
-      const labs = processesMentioning(runDir).filter((p) => !mine.has(p.pid) && !liveChildren(users[1]!.pid!).includes(p.pid));
-      assert.ok(labs.length >= 3, `supervisor, VM and tcpdump run: ${JSON.stringify(labs)}`);
+      const labs = await eventually(() => {
+        const found = processesMentioning(runDir).filter((p) => !mine.has(p.pid) && !liveChildren(users[1]!.pid!).includes(p.pid));
+        assert.ok(found.length >= 3, `supervisor, VM and tcpdump run: ${JSON.stringify(found)}`);
+        return found;
+      });
       await umlabOk(home, ['down', 'single']);
       for (const p of users) assert.ok(pidAlive(p.pid), `the user's ${p.spawnargs.join(' ')} survived down`);
       for (const p of labs) assert.ok(!pidAlive(p.pid), `the lab's ${p.cmdline} is gone`);
     } finally {
       for (const p of users) p.kill('SIGKILL');
     }
-    await sleep(200);
-    await assertNothingLeft(home, 'single');
+    await eventually(() => assertNothingLeft(home, 'single')); // the killed bystanders are reaped
   });
 
   it('after the supervisor is SIGKILLed, `down` cleans up the lab and still spares the user', async () => {
@@ -76,8 +77,7 @@ describe('faults: the processes of a lab', () => {
     } finally {
       for (const p of users) p.kill('SIGKILL');
     }
-    await sleep(200);
-    await assertNothingLeft(home, 'single');
+    await eventually(() => assertNothingLeft(home, 'single')); // the killed bystanders are reaped
   });
 
   it("a VM killed with SIGKILL leaves none of UML's helper processes, also after `vm start`", async () => {
