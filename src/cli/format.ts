@@ -1,6 +1,6 @@
 // Output helpers shared by the CLI commands: stdout/stderr writers, JSON, and how a plan's
 // VMs, segments, consoles and serial lines are described to people.
-import type { LabPlan, LinePlan } from '../topology/plan.ts';
+import { linkOf, linkTable, type LabPlan, type LinePlan } from '../topology/plan.ts';
 import { runFiles } from '../runtime/paths.ts';
 import { shellQuote } from '../vm/init.ts';
 import { printable } from './env.ts';
@@ -11,6 +11,7 @@ export const err = (s: string) => process.stderr.write(s);
 export const json = (v: unknown) => out(JSON.stringify(v, null, 2) + '\n');
 
 export function describePlan(plan: LabPlan): string {
+  const links = linkTable(plan.links);
   const lines = [`lab ${plan.lab}${plan.description ? ` — ${printable(plan.description, true)}` : ''}`, `run directory: ${plan.runDir}`, ''];
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
@@ -18,7 +19,7 @@ export function describePlan(plan: LabPlan): string {
     if (env) lines.push(`  # ${Object.keys(vm.env).join(', ')}: umlab's share guard, and its register fix where this CPU needs it (docs/kernel.md)`);
     lines.push('  ' + env + vm.argv.map(shellQuote).join(' \\\n      '));
     for (const l of vm.lines) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
-    for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${i.segment}`);
+    for (const i of vm.interfaces) lines.push(`  ${i.name} ${i.mac} ${i.addresses.join(' ') || (i.dhcp ? 'dhcp' : '-')} -> ${linkOf(links, i.link).segment}`);
     if (vm.image) lines.push(`  root /dev/ubda: ${vm.image} through the copy-on-write file ${vm.rootCow} (kept until umlab clean)`);
     for (const d of vm.disks) lines.push(`  disk ${d.guestDevice}: ${d.file} (${d.size}, sparse, kept until umlab clean)`);
     for (const sh of vm.shares) lines.push(`  share ${sh.mountPoint} <- ${sh.hostPath} (${sh.rw ? 'read-write' : 'read-only'}, hostfs)`);
@@ -28,7 +29,7 @@ export function describePlan(plan: LabPlan): string {
     lines.push(`segment ${seg.name} (${seg.kind}, engine ${seg.engine}):`);
     for (const n of seg.needs) lines.push(`  needs: ${n}`);
     for (const p of seg.ports)
-      lines.push(`  port ${p.vm}.${p.iface}${p.enginePort ? ` udp ${p.enginePort}<->${p.vmPort}` : ''}${p.device ? ` veth ${p.device}` : ''} capture ${p.capture ?? 'off'}`);
+      lines.push(`  port ${p.vm}.${p.iface}${p.enginePort ? ` udp ${p.enginePort}<->${p.vmPort}` : ''}${p.device ? ` veth ${p.device}` : ''} capture ${linkOf(links, p.link).capture ?? 'off'}`);
     lines.push('');
   }
   return lines.join('\n');

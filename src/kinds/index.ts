@@ -10,7 +10,7 @@ import { p2pKind, type P2pSegment } from './p2p/index.ts';
 import { slirpKind } from './slirp/index.ts';
 import { switchKind } from './switch/index.ts';
 import { tapKind } from './tap/index.ts';
-import type { Member, PlanEnv, SegmentKind } from './types.ts';
+import type { EngineOptions, Member, PlanEnv, SegmentKind } from './types.ts';
 
 export type { Member, PlanEnv, SegmentKind } from './types.ts';
 export { p2pKind, type P2pSegment } from './p2p/index.ts';
@@ -53,7 +53,7 @@ export function planSegment(segment: Segment | P2pSegment, members: Member[], en
 }
 
 /** Starts the engine of a segment (imported now, on first use). */
-export async function startSegment(plan: SegmentPlan, options: { log: (msg: string) => void }): Promise<RunningSegment> {
+export async function startSegment(plan: SegmentPlan, options: EngineOptions): Promise<RunningSegment> {
   const kind = KINDS.find((k) => k.name === plan.kind && k.engineName === plan.engine);
   if (!kind)
     throw new LabRuntimeError(`segment ${plan.name}: the ${plan.kind} kind cannot run (engine "${plan.engine}"); supported kinds are ${SUPPORTED_KINDS.join(', ')}`);

@@ -1,5 +1,5 @@
 // What a running segment engine (switch, hub, wire, mcast, gateway, tap) offers to the runtime and the web view.
-import type { PortPlan } from '../topology/plan.ts';
+import type { LinkPlan, PortPlan } from '../topology/plan.ts';
 
 /** Per-link traffic counters. rx = from the VM into the engine, tx = from the engine to the VM. */
 export interface LinkCounters {
@@ -23,7 +23,7 @@ export interface RunningSegment {
   /** Subscribe to frames on a link, where the engine sees them: returns an unsubscribe function. */
   onFrame?(link: string, cb: FrameListener): () => void;
   /** Plugs in a new port while running (switches and hubs): captured from its first frame. */
-  addLink?(port: PortPlan): Promise<void>;
+  addLink?(port: PortPlan, link: LinkPlan): Promise<void>;
   /** Pulls a port out: its socket closes, its capture file is completed. */
   removeLink?(link: string): Promise<void>;
   /** A fault of the process behind a link (passt, tcpdump) that the engine noticed: null when healthy. */

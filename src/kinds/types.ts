@@ -3,7 +3,7 @@ import type { Diagnostic } from '../errors.ts';
 import type { PathSegment } from '../topology/lab-path.ts';
 import type { LabAllocator } from '../topology/allocator.ts';
 import type { Lab, Segment } from '../topology/model.ts';
-import type { LabPlan, PortPlan, SegmentPlan } from '../topology/plan.ts';
+import type { LabPlan, LinkPlan, PortPlan, SegmentPlan } from '../topology/plan.ts';
 import type { RuleContext } from '../topology/rules/context.ts';
 import type { RunningSegment } from './running.ts';
 
@@ -47,7 +47,13 @@ export interface PlannedSegment<O> {
   needs: string[];
 }
 
-export type EngineStarter<P extends SegmentPlan = SegmentPlan> = (plan: P, options: { log: (msg: string) => void }) => Promise<RunningSegment>;
+/** What an engine is started with besides its segment: the lab's links (its ports point to them by name) and a log. */
+export interface EngineOptions {
+  log: (msg: string) => void;
+  links: ReadonlyMap<string, LinkPlan>;
+}
+
+export type EngineStarter<P extends SegmentPlan = SegmentPlan> = (plan: P, options: EngineOptions) => Promise<RunningSegment>;
 
 /** What a host check may ask of the machine (injected, so checks stay pure and testable). */
 export interface HostProbe {
@@ -78,6 +84,8 @@ export interface WebLook<P extends SegmentPlan = SegmentPlan> {
 /** A port for a link added to a running segment (`umlab link add`). */
 export interface LivePort {
   port: PortPlan;
+  /** The new link's capture file, or null. */
+  capture: string | null;
   umlArg: string;
   /** The VM reaches it as a vector device (vecN). */
   vector: boolean;

@@ -57,7 +57,7 @@ export async function addLink(lab: RewiringTarget, req: LinkAddRequest): Promise
   if (vm.state !== 'ready' || !vm.agent) throw new LabRuntimeError(`VM ${req.vm} is ${vm.state}: links can be added only to a ready VM`);
   const segment = lab.segment(change.segment);
   if (!segment.addLink || !segment.removeLink) throw new LabRuntimeError(`segment ${change.segment} cannot take new links while running`);
-  await segment.addLink(change.port);
+  await segment.addLink(change.port, change.link);
   try {
     await lab.mconsole(req.vm, change.mconsole);
   } catch (err) {

@@ -4,7 +4,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { plural } from '../util/text.ts';
-import type { LabPlan } from '../topology/plan.ts';
+import { linkTable, type LabPlan } from '../topology/plan.ts';
 import { startSegment } from '../kinds/index.ts';
 import type { RunningSegment } from '../kinds/running.ts';
 import { UmlProcess, VmBootFailure, type MconsoleFn } from '../vm/uml-process.ts';
@@ -98,7 +98,7 @@ export class Supervisor {
       }
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
-      const started = await Promise.allSettled(this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`) })));
+      const started = await Promise.allSettled(this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`), links: linkTable(this.plan.links) })));
       for (const s of started) if (s.status === 'fulfilled') this.segments.push(s.value); // so teardown stops them
       for (const s of started) if (s.status === 'rejected') throw s.reason;
       // Consoles and serial lines: logs, ptys and TCP ports before the VMs write to them.

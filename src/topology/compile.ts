@@ -270,7 +270,6 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
       addresses: i.addresses,
       dhcp: i.dhcp,
       proxyArp: i.proxyArp,
-      segment: attached.segment,
       link: attached.link,
       umlArg: attached.umlArg,
       ...(device !== undefined && { device }),

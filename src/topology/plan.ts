@@ -1,6 +1,7 @@
 // The LabPlan: everything needed to run a lab, as plain data (JSON-serialisable).
 // Computed by compile() (pure); applied by the runtime (I/O). `umlab compile --json`
 // prints exactly this object.
+import { UmlabError } from '../errors.ts';
 
 /** Where things live for one lab on this host; an input of compile(), so compile stays pure. */
 export interface PlanContext {
@@ -151,7 +152,7 @@ export interface InterfacePlan {
   /** Ask for an address by DHCP (slirp gateways hand them out). */
   dhcp: boolean;
   proxyArp: boolean;
-  segment: string;
+  /** Name of its LinkPlan (which says the segment and the capture). */
   link: string;
   /** The value after `ethN=` on the kernel command line, e.g. "ucast,fe:fd:0a:00:00:01,127.0.0.1,10001,10000";
    *  for a vector device, what follows `vecN:`, e.g. "transport=raw,ifname=vp0,...". */
@@ -181,7 +182,7 @@ export interface SegmentPlan {
   needs: string[];
 }
 
-/** One VM interface attached to a segment. For ucast-based engines the VM listens
+/** One VM interface attached to a segment: `link` names its LinkPlan (segment, capture). For ucast-based engines the VM listens
  *  on vmPort and sends to enginePort, both UDP on 127.0.0.1 in the lab's netns. For
  *  bridge-based engines the VM's vector driver uses the veth `device` in the lab's netns,
  *  whose peer `<device>-br` is a port of the segment's Linux bridge (src/kinds/forwarding/). */
@@ -193,14 +194,24 @@ export interface PortPlan {
   vmPort?: number;
   enginePort?: number;
   device?: string;
-  /** pcap file of this link, or null when capture is off for it. */
-  capture: string | null;
 }
 
+/** The one record of a link: interfaces (InterfacePlan.link) and ports (PortPlan.link) point to it by name. */
 export interface LinkPlan {
   /** "h1.eth0" for a VM-to-segment link; "r1.eth1--h2.eth0" for a point-to-point link. */
   name: string;
   segment: string;
   endpoints: { vm: string; iface: string }[];
+  /** pcap file of this link, or null when capture is off for it. */
   capture: string | null;
+}
+
+/** The links of a plan by name, for code that follows a port's or interface's pointer. */
+export const linkTable = (links: LinkPlan[]): ReadonlyMap<string, LinkPlan> => new Map(links.map((l) => [l.name, l]));
+
+/** The link a port or interface points to (the plan was made so that it exists). */
+export function linkOf(links: ReadonlyMap<string, LinkPlan>, name: string): LinkPlan {
+  const link = links.get(name);
+  if (!link) throw new UmlabError(`the plan has no link ${name}`);
+  return link;
 }

@@ -55,9 +55,8 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
   const allocator = LabAllocator.fromPlan(plan);
   const mac = allocator.nextMac(plan.lab, { vm: req.vm, iface: req.iface, addresses: req.addresses });
   const linkName = `${req.vm}.${req.iface}`;
-  const { port, umlArg, vector } = live.addPort(segment, { vm: req.vm, iface: req.iface, mac, link: linkName, capture: null }, plan, allocator);
-  const capture = port.capture;
-  const iface: InterfacePlan = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, segment: segment.name, link: linkName, umlArg };
+  const { port, capture, umlArg, vector } = live.addPort(segment, { vm: req.vm, iface: req.iface, mac, link: linkName, capture: null }, plan, allocator);
+  const iface: InterfacePlan = { name: req.iface, mac, addresses: req.addresses, dhcp: false, proxyArp: false, link: linkName, umlArg };
   if (vector) iface.device = vectorDevice(req.iface);
   return {
     vm: req.vm,
@@ -72,13 +71,13 @@ export function planLinkAdd(plan: LabPlan, req: LinkAddRequest): LinkChange {
 /** Plans taking an interface of a running VM off its switch or hub. */
 export function planLinkRemove(plan: LabPlan, vmName: string, iface: string): LinkChange {
   const planned = interfaceOf(plan, vmName, iface);
-  const segment = plan.segments.find((s) => s.name === planned.segment)!;
+  const link = plan.links.find((l) => l.name === planned.link)!;
+  const segment = plan.segments.find((s) => s.name === link.segment)!;
   if (!isLive(segment))
     throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${segment.kind}: only links to ${liveKindsText()} can be taken away live`, {
       hint: `cut it instead with: umlab link down ${vmName} ${iface}`,
     });
   const port = segment.ports.find((p) => p.vm === vmName && p.iface === iface)!;
-  const link = plan.links.find((l) => l.name === planned.link)!;
   return { vm: vmName, segment: segment.name, interface: planned, port, link, mconsole: `remove ${interfaceKernelDevice(planned)}` };
 }
 

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError } from '../errors.ts';
 import { readPlan, runFiles } from '../runtime/paths.ts';
-import type { LabPlan } from '../topology/plan.ts';
+import { linkTable, type LabPlan } from '../topology/plan.ts';
 import { frameRow, parseFilter } from './frames.ts';
 import { graphFromPlan } from './graph.ts';
 import { LinkTail } from './link-tail.ts';
@@ -112,7 +112,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (vmRoute) {
       const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]!));
       if (!vm) return sendJson(res, 404, { error: `no VM ${decodeURIComponent(vmRoute[1]!)} in lab ${plan.lab}` });
-      return sendJson(res, 200, await vmDetails(vm, runDir));
+      return sendJson(res, 200, await vmDetails(vm, linkTable(plan.links), runDir));
     }
     sendJson(res, 404, { error: `nothing at ${path}` });
   }

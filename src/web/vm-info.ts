@@ -3,7 +3,7 @@
 import { open } from 'node:fs/promises';
 import { LabClient } from '../client/lab-client.ts';
 import { runFiles } from '../runtime/paths.ts';
-import type { VmPlan } from '../topology/plan.ts';
+import { linkOf, type LinkPlan, type VmPlan } from '../topology/plan.ts';
 
 const CONSOLE_TAIL_BYTES = 32 * 1024;
 const CONSOLE_TAIL_LINES = 60;
@@ -19,18 +19,18 @@ export interface VmDetails {
   console: string;
 }
 
-export function plannedDetails(vm: VmPlan): Omit<VmDetails, 'live' | 'console'> {
+export function plannedDetails(vm: VmPlan, links: ReadonlyMap<string, LinkPlan>): Omit<VmDetails, 'live' | 'console'> {
   return {
     name: vm.name,
     memory: vm.memory,
-    interfaces: vm.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: i.addresses, dhcp: i.dhcp, segment: i.segment, link: i.link })),
+    interfaces: vm.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: i.addresses, dhcp: i.dhcp, segment: linkOf(links, i.link).segment, link: i.link })),
     routes: vm.routes,
   };
 }
 
 /** `runDir` null means offline: the plan only. */
-export async function vmDetails(vm: VmPlan, runDir: string | null): Promise<VmDetails> {
-  if (runDir === null) return { ...plannedDetails(vm), live: null, console: '' };
+export async function vmDetails(vm: VmPlan, links: ReadonlyMap<string, LinkPlan>, runDir: string | null): Promise<VmDetails> {
+  if (runDir === null) return { ...plannedDetails(vm, links), live: null, console: '' };
   const control = runFiles(runDir).control;
   const [live, consoleText] = await Promise.all([
     Promise.all([execText(control, vm.name, 'ip -br addr'), execText(control, vm.name, 'ip route; ip -6 route show type unicast')]).then(
@@ -39,7 +39,7 @@ export async function vmDetails(vm: VmPlan, runDir: string | null): Promise<VmDe
     ),
     readTail(vm.consoleLog, CONSOLE_TAIL_BYTES),
   ]);
-  return { ...plannedDetails(vm), live, console: cleanConsoleText(consoleText, CONSOLE_TAIL_LINES) };
+  return { ...plannedDetails(vm, links), live, console: cleanConsoleText(consoleText, CONSOLE_TAIL_LINES) };
 }
 
 async function execText(control: string, vm: string, command: string): Promise<string> {

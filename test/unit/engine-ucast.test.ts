@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
 import { startUcastSegment, type UcastSegment } from '../../src/kinds/forwarding/ucast-engine.ts';
 import { readCapture } from '../../src/capture/decode.ts';
-import type { SegmentPlan } from '../../src/topology/plan.ts';
+import { linkTable, type SegmentPlan } from '../../src/topology/plan.ts';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 /** IEEE "local experimental" ethertype: the engine must forward frames it does not understand. */
@@ -125,12 +125,12 @@ async function startLab(
       mac: vm.mac,
       vmPort: vm.port,
       enginePort: enginePorts[i]!,
-      capture: extra.capture === false ? null : capturePath(i),
     })),
     options: extra.options ?? {},
     needs: [],
   };
-  const segment = await startUcastSegment(plan).catch(async (err: unknown) => {
+  const links = linkTable(vms.map((_, i) => ({ name: `vm${i}.eth0`, segment: plan.name, endpoints: [{ vm: `vm${i}`, iface: 'eth0' }], capture: extra.capture === false ? null : capturePath(i) })));
+  const segment = await startUcastSegment(plan, { links }).catch(async (err: unknown) => {
     await Promise.all(vms.map((vm) => vm.close()));
     rmSync(captureDir, { recursive: true, force: true });
     throw err;
@@ -416,13 +416,14 @@ test('a port that is already taken fails the start and releases the other ports'
     kind: 'switch',
     engine: 'switch',
     ports: [
-      { link: 'x.eth0', vm: 'x', iface: 'eth0', mac: 'fe:fd:00:00:00:01', vmPort: 1, enginePort: freeEnginePort, capture: null },
-      { link: 'y.eth0', vm: 'y', iface: 'eth0', mac: 'fe:fd:00:00:00:02', vmPort: 2, enginePort: takenPort, capture: null },
+      { link: 'x.eth0', vm: 'x', iface: 'eth0', mac: 'fe:fd:00:00:00:01', vmPort: 1, enginePort: freeEnginePort },
+      { link: 'y.eth0', vm: 'y', iface: 'eth0', mac: 'fe:fd:00:00:00:02', vmPort: 2, enginePort: takenPort },
     ],
     options: {},
     needs: [],
   };
-  await assert.rejects(startUcastSegment(plan), /cannot use UDP port/);
+  const links = linkTable(plan.ports.map((p) => ({ name: p.link, segment: 'clash', endpoints: [{ vm: p.vm, iface: p.iface }], capture: null })));
+  await assert.rejects(startUcastSegment(plan, { links }), /cannot use UDP port/);
   // The first port was released: binding it again succeeds.
   const again = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {

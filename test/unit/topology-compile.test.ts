@@ -262,7 +262,7 @@ vms:
     assert.equal(wire.engine, 'wire');
     const capture = '/run/umlab/t/captures/h3.eth0--r1.eth1.pcap';
     assert.deepEqual(
-      wire.ports.map((port) => ({ link: port.link, vm: port.vm, iface: port.iface, device: port.device, capture: port.capture })),
+      wire.ports.map((port) => ({ link: port.link, vm: port.vm, iface: port.iface, device: port.device, capture: p.links.find((l) => l.name === port.link)!.capture })),
       [
         // After the lan switch's three ports (vp0-vp2).
         { link: 'h3.eth0--r1.eth1', vm: 'h3', iface: 'eth0', device: 'vp3', capture },
@@ -280,7 +280,7 @@ vms:
       capture,
     });
     const r1 = p.vms.find((v) => v.name === 'r1')!;
-    assert.deepEqual(r1.interfaces[1]!.segment, 'h3.eth0--r1.eth1');
+    assert.deepEqual(p.links.find((l) => l.name === r1.interfaces[1]!.link)!.segment, 'h3.eth0--r1.eth1');
     assert.equal(r1.argv.at(-1), `vec1:transport=raw,ifname=vp4,mac=${r1.interfaces[1]!.mac},depth=128,gro=1`);
     // r1.eth1 repeats eth0's address, so its fe:fd MAC is taken: it gets the name hash.
     assert.equal(r1.interfaces[1]!.mac, macFromNames('proxy-arp', 'r1', 'eth1'));
@@ -333,7 +333,10 @@ vms:
   it('turns captures off for the lab, for one interface, and for a p2p link if either end says so', () => {
     const off = plan(TWO_HOSTS.replace('name: two-hosts', 'name: two-hosts\ncapture: false'));
     assert.equal(off.capture, false);
-    assert.ok(off.links.every((l) => l.capture === null) && off.segments.every((s) => s.ports.every((port) => port.capture === null)));
+    assert.ok(off.links.every((l) => l.capture === null));
+    // Ports and interfaces point to the one LinkPlan of their link.
+    assert.ok(off.segments.every((s) => s.ports.every((port) => off.links.some((l) => l.name === port.link))));
+    assert.ok(off.vms.every((v) => v.interfaces.every((i) => off.links.some((l) => l.name === i.link))));
     // Lab off wins over an interface asking for it.
     const stillOff = plan(TWO_HOSTS.replace('name: two-hosts', 'name: two-hosts\ncapture: false').replace('ip: 10.0.0.1/24', 'ip: 10.0.0.1/24, capture: true'));
     assert.equal(stillOff.links[0]!.capture, null);

@@ -62,7 +62,7 @@ function describeRunning(plan: LabPlan, status: LabStatus): string {
         n === 0 ? String(s?.pid ?? '-') : '',
         i.name,
         i.addresses.join(',') || (i.dhcp ? 'dhcp' : '-'),
-        i.segment,
+        link?.segment ?? '-',
         link?.capture ? basename(link.capture) : 'off',
       ]);
     }

@@ -19,7 +19,8 @@ import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
 import { KeptCapture } from '../../capture/kept-capture.ts';
-import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
+import { linkOf, type LinkPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import type { EngineOptions } from '../types.ts';
 import { bridgePortOf } from './plan.ts';
 import type { CaptureHealth, LinkCounters, RunningSegment } from '../running.ts';
 import { DEFAULT_AGEING } from '../../topology/model.ts';
@@ -31,7 +32,7 @@ const HUB_AGEING_CENTISECONDS = 0;
 /** Group addresses 01:80:c2:00:00:0X a bridge may be told to forward (0-2 never are). */
 const FORWARD_LINK_LOCAL_GROUPS = '0xfff8';
 
-export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
+export async function startBridgeSegment(plan: SegmentPlan, options: Partial<EngineOptions> & Pick<EngineOptions, 'links'>): Promise<RunningSegment> {
   const bridge = plan.options['bridge'];
   if (typeof bridge !== 'string') throw new LabRuntimeError(`segment ${plan.name}: options.bridge (its Linux bridge) is missing`);
   for (const port of plan.ports) if (port.device === undefined) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no veth device`);
@@ -46,7 +47,7 @@ export async function startBridgeSegment(plan: SegmentPlan, options: { log?: (ms
     // One capture per link, on its first port: a wire's two ports are one link. Settled, not
     // raced, so that stop() below sees every tcpdump that did start.
     const first = (port: PortPlan) => plan.ports.find((p) => p.link === port.link) === port;
-    const plugged = await Promise.allSettled(plan.ports.map((port) => segment.plugIn(port, first(port))));
+    const plugged = await Promise.allSettled(plan.ports.map((port) => segment.plugIn(port, first(port) ? linkOf(options.links, port.link).capture : null)));
     for (const p of plugged) if (p.status === 'rejected') throw p.reason;
   } catch (err) {
     await segment.stop();
@@ -96,16 +97,16 @@ class BridgeSegment implements RunningSegment {
   ) {}
 
   /** A new port while running: a veth pair on the bridge, then its capture. */
-  async addLink(port: PortPlan): Promise<void> {
+  async addLink(port: PortPlan, link: LinkPlan): Promise<void> {
     await ip(vethCommands(port.device!, this.bridge));
-    await this.plugIn(port, true);
+    await this.plugIn(port, link.capture);
   }
 
-  /** Takes a port whose veth pair exists; with `capture`, starts its link's capture (if the link has one). */
-  async plugIn(port: PortPlan, capture: boolean): Promise<void> {
+  /** Takes a port whose veth pair exists; with a `capture` file, starts capturing its link there. */
+  async plugIn(port: PortPlan, capture: string | null): Promise<void> {
     this.ports.push(port);
     // Watched: a killed tcpdump is restarted and said in status (kept-capture.ts).
-    if (capture && port.capture !== null) this.captures.set(port.link, await KeptCapture.start(port.device!, port.capture, (m) => this.log(`${this.name}: ${m}`)));
+    if (capture !== null) this.captures.set(port.link, await KeptCapture.start(port.device!, capture, (m) => this.log(`${this.name}: ${m}`)));
   }
 
   async removeLink(link: string): Promise<void> {

@@ -2,7 +2,7 @@
 import { MissingDependencyError } from '../../errors.ts';
 import { captureFile } from '../../topology/layout.ts';
 import type { LabAllocator } from '../../topology/allocator.ts';
-import { type LabPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import { linkOf, linkTable, type LabPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
 import type { HostProbe, KindPlan, LivePort, Member, PlanEnv, PlannedSegment } from '../types.ts';
 
 /** Options of a switch, hub or wire plan: its Linux bridge when it runs on one. */
@@ -28,7 +28,7 @@ export const ucastUmlArg = (p: { mac: string; vmPort?: number; enginePort?: numb
 
 /** Ports on the ucast-based userspace engine (also slirp gateways'). */
 export function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
-  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), capture: m.capture }));
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts() }));
   const numbers = ports.flatMap((p) => [p.enginePort!, p.vmPort!]);
   const range = numbers.length ? `127.0.0.1 UDP ${Math.min(...numbers)}-${Math.max(...numbers)}` : 'no ports (nothing is connected)';
   return { ports, umlArgs: ports.map(ucastUmlArg), range };
@@ -37,9 +37,9 @@ export function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]
 /** A switch, hub or wire on a Linux bridge in the lab's namespace: a veth pair per VM port. */
 function bridgeSegment<O extends object>(members: Member[], env: PlanEnv, what: string, options: O): PlannedSegment<O & ForwardingOptions> {
   const bridge = env.nextSegmentBridge();
-  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, device: env.nextVmPortDevice(), capture: m.capture }));
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, device: env.nextVmPortDevice() }));
   const devices = ports.map((p) => p.device!);
-  const captured = new Set(ports.filter((p) => p.capture !== null).map((p) => p.link)).size;
+  const captured = new Set(members.filter((m) => m.capture !== null).map((m) => m.link)).size;
   return {
     ports,
     umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac)),
@@ -62,8 +62,9 @@ export function forwardingSegment<O extends object>(members: Member[], env: Plan
 }
 
 /** tcpdump captures the links of bridged segments; one check for all of them, naming them all. */
-export function bridgeCaptureCheck(segments: SegmentPlan[], _plan: LabPlan, host: HostProbe): void {
-  const bridged = segments.filter((s) => isBridged(s) && s.ports.some((p) => p.capture !== null));
+export function bridgeCaptureCheck(segments: SegmentPlan[], plan: LabPlan, host: HostProbe): void {
+  const links = linkTable(plan.links);
+  const bridged = segments.filter((s) => isBridged(s) && s.ports.some((p) => linkOf(links, p.link).capture !== null));
   if (bridged.length > 0 && !host.findCommand('tcpdump'))
     throw new MissingDependencyError(`capturing the links of ${bridged.map((s) => s.name).join(', ')} needs tcpdump, which is not installed`, {
       hint: 'install it with: sudo apt-get install -y tcpdump   (or set `capture: false` in the lab)',
@@ -74,11 +75,11 @@ export function bridgeCaptureCheck(segments: SegmentPlan[], _plan: LabPlan, host
  *  from the allocator compile() numbers with, seeded with what the running plan uses. */
 export function addForwardingPort(segment: ForwardingPlan, m: Member, plan: LabPlan, ports: LabAllocator): LivePort {
   const capture = plan.capture && segment.options.uncaptured !== true ? captureFile(plan.runDir, m.link) : null;
-  const base = { link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture };
+  const base = { link: m.link, vm: m.vm, iface: m.iface, mac: m.mac };
   if (isBridged(segment)) {
     const device = ports.nextVmPortDevice();
-    return { port: { ...base, device }, umlArg: vectorUmlArg(device, m.mac), vector: true };
+    return { port: { ...base, device }, capture, umlArg: vectorUmlArg(device, m.mac), vector: true };
   }
   const port = { ...base, ...ports.nextUcastPorts() };
-  return { port, umlArg: ucastUmlArg(port), vector: false };
+  return { port, capture, umlArg: ucastUmlArg(port), vector: false };
 }

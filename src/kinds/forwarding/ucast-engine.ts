@@ -21,7 +21,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
-import type { PortPlan, SegmentPlan } from '../../topology/plan.ts';
+import { linkOf, type LinkPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import type { EngineOptions } from '../types.ts';
 import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 import { DEFAULT_AGEING } from '../../topology/model.ts';
 
@@ -34,9 +35,7 @@ const ETHERNET_HEADER_BYTES = 14;
 
 export type UcastEngine = 'switch' | 'hub' | 'wire';
 
-export interface UcastSegmentOptions {
-  log?: (msg: string) => void;
-}
+export type UcastSegmentOptions = Partial<EngineOptions> & Pick<EngineOptions, 'links'>;
 
 /** A named link: shared by both ports of a wire, otherwise one per port. */
 interface Link {
@@ -72,12 +71,12 @@ function macKey(frame: Buffer, offset: number): number {
 }
 
 /** Starts a switch, hub or wire; `as` runs another kind's plan (a slirp gateway's) as that engine. */
-export async function startUcastSegment(plan: SegmentPlan, options: UcastSegmentOptions = {}, as?: UcastEngine): Promise<UcastSegment> {
+export async function startUcastSegment(plan: SegmentPlan, options: UcastSegmentOptions, as?: UcastEngine): Promise<UcastSegment> {
   const engine = checkPlan(plan, as ?? plan.engine);
   const log = options.log ?? (() => {});
   const segment = new UcastSegment(plan.name, engine, ageingSeconds(plan), log);
   try {
-    for (const portPlan of plan.ports) await segment.addPort(portPlan);
+    for (const portPlan of plan.ports) await segment.addPort(portPlan, linkOf(options.links, portPlan.link).capture);
   } catch (err) {
     await segment.stop();
     throw err;
@@ -134,7 +133,7 @@ export class UcastSegment implements RunningSegment {
     this.ageingMicros = ageingSeconds === 0 ? Infinity : ageingSeconds * 1_000_000;
   }
 
-  async addPort(plan: PortPlan): Promise<void> {
+  async addPort(plan: PortPlan, capture: string | null): Promise<void> {
     const socket = createSocket({ type: 'udp4' });
     await bindAndConnect(socket, plan.enginePort!, plan.vmPort!).catch((err: Error) => {
       socket.close();
@@ -151,7 +150,7 @@ export class UcastSegment implements RunningSegment {
     } catch (err) {
       this.log(`${this.name}: link ${plan.link}: could not enlarge socket buffers: ${(err as Error).message}`);
     }
-    const receive = this.attachPort(plan.link, plan.capture, {
+    const receive = this.attachPort(plan.link, capture, {
       send: (frame) => socket.send(frame),
       close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
     });
@@ -255,8 +254,8 @@ export class UcastSegment implements RunningSegment {
     if (link.listeners.length !== 0) notify(link, frame, ts, this.log);
   }
 
-  addLink(port: PortPlan): Promise<void> {
-    return this.addPort(port);
+  addLink(port: PortPlan, link: LinkPlan): Promise<void> {
+    return this.addPort(port, link.capture);
   }
 
   async removeLink(name: string): Promise<void> {

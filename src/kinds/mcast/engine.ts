@@ -14,7 +14,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
-import type { SegmentPlan } from '../../topology/plan.ts';
+import { linkOf as planLink, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import type { EngineOptions } from '../types.ts';
 import type { FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -42,7 +43,7 @@ export function mcastOptions(plan: SegmentPlan): { group: string; port: number; 
 
 const macNumber = (mac: string) => parseInt(mac.replace(/:/g, ''), 16);
 
-export async function startMcastSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
+export async function startMcastSegment(plan: SegmentPlan, options: EngineOptions): Promise<RunningSegment> {
   const log = options.log ?? (() => {});
   const { group, port } = mcastOptions(plan);
   const writers = new Map<string, PcapWriter>();
@@ -54,10 +55,11 @@ export async function startMcastSegment(plan: SegmentPlan, options: { log?: (msg
     }
     return writer;
   };
+  const captureFile = (p: PortPlan) => planLink(options.links, p.link).capture;
   const links: McastLink[] = plan.ports.map((p) => ({
     name: p.link,
     mac: macNumber(p.mac),
-    capture: p.capture === null ? null : writerFor(p.capture),
+    capture: captureFile(p) === null ? null : writerFor(captureFile(p)!),
     counters: { link: p.link, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 },
     listeners: [],
   }));

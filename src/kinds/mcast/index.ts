@@ -18,7 +18,7 @@ export const mcastKind: SegmentKind<McastSegment, McastPlan> = {
   plan(segment, members) {
     const { group, port, ttl } = segment;
     return {
-      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture: m.capture })),
+      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac })),
       umlArgs: members.map((m) => `mcast,${m.mac},${group},${port},${ttl}`),
       options: { group, port, ttl },
       // Without the lo route the kernel sends the group out of the default interface.

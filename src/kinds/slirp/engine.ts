@@ -13,6 +13,7 @@
 import { connect, type Socket } from 'node:net';
 import { LabRuntimeError } from '../../errors.ts';
 import type { SegmentPlan } from '../../topology/plan.ts';
+import type { EngineOptions } from '../types.ts';
 import { readFileSync } from 'node:fs';
 import type { LinkHealth, RunningSegment } from '../running.ts';
 import { startUcastSegment } from '../forwarding/ucast-engine.ts';
@@ -50,7 +51,7 @@ export function passtExitReason(stateFile: string): string {
 /** How often the gateway port tries to reach a restarted passt. */
 const RECONNECT_MS = 200;
 
-export async function startPasstSegment(plan: SegmentPlan, options: { log?: (msg: string) => void } = {}): Promise<RunningSegment> {
+export async function startPasstSegment(plan: SegmentPlan, options: EngineOptions): Promise<RunningSegment> {
   const log = options.log ?? (() => {});
   const socketPath = plan.options['socket'];
   const { log: passtLog, state: stateFile } = plan.options as { log?: string; state?: string };

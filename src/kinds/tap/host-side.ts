@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
 import { runLayout } from '../../topology/layout.ts';
-import type { LabPlan, SegmentPlan } from '../../topology/plan.ts';
+import { linkOf, linkTable, type LabPlan, type SegmentPlan } from '../../topology/plan.ts';
 import { startTcpdump } from '../../capture/tcpdump.ts';
 import { trackProcess } from '../../runtime/processes.ts';
 import type { TapPlan } from './index.ts';
@@ -35,6 +35,7 @@ interface HostSideRecord {
  *  Called once every VM is up (UML creates the taps when their interfaces come up). */
 export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: { labNetns: string }): Promise<void> {
   if (taps.length === 0) return;
+  const links = linkTable(plan.links);
   const recordPath = runLayout(plan.runDir).tapHostSide;
   const record: HostSideRecord = { holderPid: null, bridges: [], ipForwardBefore: null };
   const save = () => writeFileSync(recordPath, JSON.stringify(record, null, 2));
@@ -69,14 +70,18 @@ export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: {
       save();
       writeFileSync(IP_FORWARD, '1\n');
     }
-    for (const port of segment.ports) if (port.capture) trackProcess(plan.runDir, (await startTcpdump(devices[port.link]!, port.capture, { detached: true })).pid);
+    for (const port of segment.ports) {
+      const capture = linkOf(links, port.link).capture;
+      if (capture) trackProcess(plan.runDir, (await startTcpdump(devices[port.link]!, capture, { detached: true })).pid);
+    }
   }
 }
 
 /** The VMs' IPv4 addresses on a segment, as host routes. */
 function vmAddressesOn(plan: LabPlan, segment: SegmentPlan): string[] {
+  const links = linkTable(plan.links);
   return plan.vms.flatMap((vm) =>
-    vm.interfaces.filter((i) => i.segment === segment.name).flatMap((i) => i.addresses.filter((a) => !a.includes(':')).map((a) => `${a.split('/')[0]}/32`)),
+    vm.interfaces.filter((i) => linkOf(links, i.link).segment === segment.name).flatMap((i) => i.addresses.filter((a) => !a.includes(':')).map((a) => `${a.split('/')[0]}/32`)),
   );
 }
 

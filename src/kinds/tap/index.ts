@@ -36,7 +36,7 @@ export const tapKind: SegmentKind<TapSegment, TapPlan> = {
     const bridgeDevice = bridge ? env.nextBridge() : null;
     const hostSide = [segment.hostIp ?? 'no address', `proxy_arp ${segment.proxyArp ? 'on' : 'off'}`, `ip_forward ${segment.ipForward ? 'on' : 'off'}`].join(', ');
     return {
-      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, capture: m.capture })),
+      ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac })),
       umlArgs: members.map((m, i) => `tuntap,${devices[i]},${m.mac}`),
       options: {
         hostIp: segment.hostIp ?? null,
