@@ -76,7 +76,6 @@ describe('compile', () => {
           addresses: ['10.0.0.1/24'],
           dhcp: false,
           proxyArp: false,
-          segment: 'sw0',
           link: 'h1.eth0',
           umlArg: 'transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1',
           device: 'vec0',
@@ -100,8 +99,8 @@ describe('compile', () => {
       kind: 'switch',
       engine: 'switch',
       ports: [
-        { link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01', device: 'vp0', capture: '/run/umlab/t/captures/h1.eth0.pcap' },
-        { link: 'h2.eth0', vm: 'h2', iface: 'eth0', mac: 'fe:fd:0a:00:00:02', device: 'vp1', capture: '/run/umlab/t/captures/h2.eth0.pcap' },
+        { link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01', device: 'vp0' },
+        { link: 'h2.eth0', vm: 'h2', iface: 'eth0', mac: 'fe:fd:0a:00:00:02', device: 'vp1' },
       ],
       options: { ageing: 30, bridge: 'br0' },
       needs: [
@@ -172,7 +171,7 @@ vms:
       name: 'lan0',
       kind: 'mcast',
       engine: 'mcast',
-      ports: [{ link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01', capture: '/run/umlab/t/captures/h1.eth0.pcap' }],
+      ports: [{ link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01' }],
       options: { group: '239.192.0.1', port: 1102, ttl: 1 },
       needs: ["multicast group 239.192.0.1 UDP 1102 (ttl 1) kept on lo of the lab's network namespace (route 224.0.0.0/4 dev lo)"],
     });
