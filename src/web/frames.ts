@@ -5,6 +5,8 @@
 // (IPv4, IPv4/prefix, IPv6 or MAC: matches either end, ARP fields included), a port
 // number (TCP or UDP, either end), or else text looked for in the frame's summary
 // ("quoted words" keep their spaces). An empty filter matches every frame.
+// tcpdump's words work too: `host ADDR`, `port N`, `net CIDR`, each maybe after `src` or
+// `dst` (`src host 10.0.0.1`, `dst port 80`; `src 10.0.0.1` is `src host 10.0.0.1`).
 import { formatTime, type DecodedFrame } from '../capture/decode.ts';
 import type { TailFrame } from './pcap-tail.ts';
 
@@ -108,6 +110,57 @@ function ipv4Number(address: string): number | null {
   return octets.reduce((n, o) => n * 256 + o, 0);
 }
 
+/** Addresses at one end of a frame: its source side or its destination side. */
+function endAddresses(f: DecodedFrame, end: 'src' | 'dst'): string[] {
+  if (end === 'src') return [f.src, ...(f.ip ? [f.ip.src] : []), ...(f.arp ? [f.arp.senderIp, f.arp.senderMac] : [])];
+  return [f.dst, ...(f.ip ? [f.ip.dst] : []), ...(f.arp ? [f.arp.targetIp, f.arp.targetMac] : [])];
+}
+
+function endPorts(f: DecodedFrame, end: 'src' | 'dst' | null): (number | undefined)[] {
+  const src = [f.tcp?.srcPort, f.udp?.srcPort];
+  const dst = [f.tcp?.dstPort, f.udp?.dstPort];
+  return end === 'src' ? src : end === 'dst' ? dst : [...src, ...dst];
+}
+
+/** `[src|dst] host|port|net VALUE`; null when VALUE does not fit the keyword (then it is text). */
+function qualifiedPredicate(end: 'src' | 'dst' | null, keyword: 'host' | 'port' | 'net', value: string): FramePredicate | null {
+  const w = value.toLowerCase();
+  const addresses = (f: DecodedFrame) => (end ? endAddresses(f, end) : addressesOf(f));
+  if (keyword === 'port') {
+    if (!/^\d{1,5}$/.test(w)) return null;
+    const port = Number(w);
+    return (f) => endPorts(f, end).includes(port);
+  }
+  const cidr = IPV4_CIDR.exec(keyword === 'net' && IPV4.test(w) ? `${w}/32` : w);
+  if (cidr && ipv4Number(cidr[1]!) !== null && Number(cidr[2]) <= 32) {
+    const size = 2 ** (32 - Number(cidr[2]));
+    const network = Math.floor(ipv4Number(cidr[1]!)! / size);
+    return (f) =>
+      addresses(f).some((a) => {
+        const n = ipv4Number(a);
+        return n !== null && Math.floor(n / size) === network;
+      });
+  }
+  if (keyword === 'host' && (IPV4.test(w) || MAC.test(w) || (IPV6.test(w) && w.length >= 2))) return (f) => addresses(f).includes(w);
+  return null;
+}
+
+const KEYWORDS = new Set(['host', 'port', 'net']);
+
+/** Reads one word (or a qualified `[src|dst] host|port|net VALUE`) at `i`: its predicate and the next index. */
+function readWord(words: string[], i: number): { check: FramePredicate; next: number } {
+  const word = words[i]!.toLowerCase();
+  const end = word === 'src' || word === 'dst' ? word : null;
+  let j = end ? i + 1 : i;
+  const keyword = KEYWORDS.has(words[j]?.toLowerCase() ?? '') ? (words[j]!.toLowerCase() as 'host' | 'port' | 'net') : null;
+  if (keyword) j++;
+  if ((end || keyword) && words[j] !== undefined) {
+    const check = qualifiedPredicate(end, keyword ?? (/^\d{1,5}$/.test(words[j]!) ? 'port' : 'host'), words[j]!);
+    if (check) return { check, next: j + 1 };
+  }
+  return { check: wordPredicate(words[i]!), next: i + 1 };
+}
+
 function wordPredicate(word: string): FramePredicate {
   const w = word.toLowerCase();
   const protocol = PROTOCOLS[w];
@@ -142,15 +195,18 @@ export function parseFilter(text: string): FramePredicate {
     .map((alternative) => {
       const checks: FramePredicate[] = [];
       let negate = false;
-      for (const token of tokens(alternative)) {
+      const words = tokens(alternative);
+      for (let i = 0; i < words.length; ) {
+        const token = words[i]!;
         const lower = token.toLowerCase();
-        if (lower === 'and' || lower === '&&') continue;
-        if (lower === 'not' || lower === '!') {
-          negate = !negate;
+        if (lower === 'and' || lower === '&&' || lower === 'not' || lower === '!') {
+          if (lower === 'not' || lower === '!') negate = !negate;
+          i++;
           continue;
         }
         const negated = token.startsWith('!') && token.length > 1;
-        const check = wordPredicate(negated ? token.slice(1) : token);
+        const { check, next } = readWord(negated ? [token.slice(1), ...words.slice(i + 1)] : words, negated ? 0 : i);
+        i = negated ? i + next : next;
         const invert = negate !== negated;
         checks.push(invert ? (f) => !check(f) : check);
         negate = false;

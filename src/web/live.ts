@@ -64,8 +64,9 @@ export class LabWatcher {
     private readonly intervalMs = 1000,
   ) {}
 
-  start(): void {
-    void this.poll();
+  /** Resolves after the first poll, so the first page served already has a state. */
+  start(): Promise<void> {
+    return this.poll();
   }
 
   stop(): void {

@@ -1,58 +1,53 @@
-// The web view's HTTP server (Node's own http module), on 127.0.0.1 only.
+// The web view's HTTP server (Node's own http module). Every request must show the user's
+// token (auth.ts), or gets 403; it listens on 127.0.0.1 unless told otherwise.
 //
-//   GET /                        the page (web/index.html, app.js, style.css, cytoscape)
+//   GET /?token=T                the page (web/), with the lab and its current state inside
+//   GET /app.js, /style.css ...  the page's modules; /vendor/... cytoscape, fcose, xterm.js
 //   GET /api/lab                 lab name, whether offline, and the graph (graph.ts)
-//   GET /api/events              server-sent events: the lab's live state every second
-//   GET /api/links/LINK/frames   server-sent events: latest frames of a link, then new ones
-//                                (?filter=... in the filter language of frames.ts, ?limit=N)
+//   GET /api/state               the lab's latest live state (live.ts)
 //   GET /api/links/LINK/pcap     the link's capture file, as a download
 //   GET /api/vms/VM              interfaces, routes, live addresses and console tail
-import { createReadStream, existsSync, statSync } from 'node:fs';
+//   WebSockets (sockets.ts)      /api/live, /api/links/LINK/frames, /api/vms/VM/console
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { hostname } from 'node:os';
 import { LabRuntimeError } from '../errors.ts';
 import { readPlan, runFiles } from '../runtime/paths.ts';
 import { linkTable, type LabPlan } from '../topology/plan.ts';
-import { frameRow, parseFilter } from './frames.ts';
+import { authorize, tokenCookie } from './auth.ts';
+import { assetFile, INDEX_HTML, renderPage, type PageState } from './assets.ts';
 import { graphFromPlan } from './graph.ts';
 import { LinkTail } from './link-tail.ts';
 import { LabWatcher, type LiveEvent } from './live.ts';
-import type { TailFrame } from './pcap-tail.ts';
+import { liveChannels } from './sockets.ts';
 import { vmDetails } from './vm-info.ts';
-
-const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
-const CYTOSCAPE_DIST = join(dirname(createRequire(import.meta.url).resolve('cytoscape')), 'cytoscape.min.js');
-const DEFAULT_FRAME_LIMIT = 200;
-const MAX_FRAME_LIMIT = 2000;
-/** A comment line now and then keeps idle event streams from being cut by anything in between. */
-const KEEPALIVE_MS = 15_000;
-
-const STATIC: Record<string, { file: string; type: string }> = {
-  '/': { file: join(WEB_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/index.html': { file: join(WEB_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/app.js': { file: join(WEB_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  '/style.css': { file: join(WEB_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
-  '/vendor/cytoscape.min.js': { file: CYTOSCAPE_DIST, type: 'text/javascript; charset=utf-8' },
-};
 
 export interface WebServerOptions {
   plan: LabPlan;
   /** The running lab's run directory; null for the offline view of a lab file. */
   runDir: string | null;
+  /** The secret every request must show (auth.ts loadToken). */
+  token: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Address to listen on; 127.0.0.1 unless given (a classroom server's --listen). */
+  listen?: string;
 }
 
 export interface WebServer {
+  /** The address to open, token included. */
   url: string;
   close(): Promise<void>;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+const SECURITY_HEADERS = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY' };
+
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
-  const { runDir } = options;
+  const { runDir, token } = options;
+  const listen = options.listen ?? '127.0.0.1';
+  const loopback = LOOPBACK.has(listen);
   const offline = runDir === null;
   // `umlab link add|rm` rewrites the running lab's plan: follow it.
   let plan = options.plan;
@@ -66,17 +61,27 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     plan = readPlan(runDir);
     graph = graphFromPlan(plan);
   };
-  const stateStreams = new Set<ServerResponse>();
+  const labPayload = () => ({ lab: plan.lab, description: plan.description ?? '', source: plan.source, offline, graph });
+  const offlineState: LiveEvent = { running: false, at: Date.now(), reason: 'offline view of a lab file' };
   const tails = new Map<string, LinkTail>();
-  const cleanups = new Set<() => void>();
-
-  const watcher = offline
-    ? null
-    : new LabWatcher(runFiles(runDir).control, (event) => {
-        for (const res of stateStreams) sendEvent(res, 'state', event);
-      });
+  const tailOf = (link: string, capture: string): LinkTail => {
+    let tail = tails.get(link);
+    if (!tail) tails.set(link, (tail = new LinkTail(capture)));
+    return tail;
+  };
+  const channels = liveChannels({
+    plan: () => (followPlan(), plan),
+    runDir,
+    last: () => (offline ? offlineState : (watcher?.last ?? null)),
+    tailOf,
+  });
+  const watcher = offline ? null : new LabWatcher(runFiles(runDir).control, (event) => channels.broadcast(event));
 
   let port = 0;
+  /** Only requests addressed to this server: another site's page that rebinds its DNS name to 127.0.0.1 sends its own Host. */
+  const hostOk = (req: IncomingMessage) => !loopback || [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? '');
+  const requestUrl = (req: IncomingMessage) => new URL(req.url ?? '/', `http://${req.headers.host || 'localhost'}`);
+
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
@@ -85,28 +90,30 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // Only pages loaded from this server's own address: another site's page that
-    // rebinds its DNS name to 127.0.0.1 would send its own Host header.
-    const host = req.headers.host ?? '';
-    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return sendJson(res, 403, { error: 'unexpected Host header' });
+    if (!hostOk(req)) return sendJson(res, 403, { error: 'unexpected Host header' });
+    const url = requestUrl(req);
+    const how = authorize(req, url, token, port);
+    if (!how) return sendJson(res, 403, { error: 'forbidden: open the address umlab web printed, with its ?token=' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'only GET' });
-    const url = new URL(req.url ?? '/', `http://${host}`);
+    // The token came in the address: from now on the page shows it through its cookie.
+    if (how === 'query') res.setHeader('Set-Cookie', tokenCookie(token, port));
     const path = url.pathname;
-    const asset = STATIC[path];
-    if (asset) return sendFile(res, asset.file, asset.type);
     followPlan();
-    if (path === '/api/lab')
-      return sendJson(res, 200, { lab: plan.lab, description: plan.description ?? '', source: plan.source, offline, graph });
-    if (path === '/api/events') return streamState(req, res);
-    const linkRoute = /^\/api\/links\/([^/]+)\/(frames|pcap)$/.exec(path);
+    if (path === '/' || path === '/index.html') {
+      const state: PageState = { ...labPayload(), state: offline ? offlineState : (watcher?.last ?? null) };
+      return sendBody(res, 200, 'text/html; charset=utf-8', renderPage(readFileSync(INDEX_HTML, 'utf8'), state));
+    }
+    const asset = assetFile(path);
+    if (asset) return sendFile(res, asset.file, asset.type);
+    if (path === '/api/lab') return sendJson(res, 200, labPayload());
+    if (path === '/api/state') return sendJson(res, 200, offline ? offlineState : watcher?.last);
+    const linkRoute = /^\/api\/links\/([^/]+)\/pcap$/.exec(path);
     if (linkRoute) {
       const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]!));
       if (!link) return sendJson(res, 404, { error: `no link ${decodeURIComponent(linkRoute[1]!)} in lab ${plan.lab}` });
       if (offline) return sendJson(res, 409, { error: 'offline view: the lab is not running, there are no frames' });
       if (!link.capture) return sendJson(res, 404, { error: `capture is off for link ${link.name}` });
-      const tail = tailOf(link.name, link.capture);
-      if (linkRoute[2] === 'pcap') return sendDownload(res, link.capture, await tail.completeBytes(), `${plan.lab}-${link.name}.pcap`);
-      return streamFrames(req, res, tail, url.searchParams);
+      return sendDownload(res, link.capture, await tailOf(link.name, link.capture).completeBytes(), `${plan.lab}-${link.name}.pcap`);
     }
     const vmRoute = /^\/api\/vms\/([^/]+)$/.exec(path);
     if (vmRoute) {
@@ -117,62 +124,37 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sendJson(res, 404, { error: `nothing at ${path}` });
   }
 
-  function openStream(req: IncomingMessage, res: ServerResponse): () => void {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-    res.write('retry: 2000\n\n');
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-    const cleanup = () => clearInterval(keepalive);
-    cleanups.add(cleanup);
-    req.on('close', () => {
-      cleanup();
-      cleanups.delete(cleanup);
-    });
-    return cleanup;
-  }
-
-  function streamState(req: IncomingMessage, res: ServerResponse): void {
-    openStream(req, res);
-    if (offline) return sendEvent(res, 'state', { running: false, at: Date.now(), reason: 'offline view of a lab file' } satisfies LiveEvent);
-    stateStreams.add(res);
-    req.on('close', () => stateStreams.delete(res));
-    if (watcher?.last) sendEvent(res, 'state', watcher.last);
-  }
-
-  function tailOf(link: string, capture: string): LinkTail {
-    let tail = tails.get(link);
-    if (!tail) tails.set(link, (tail = new LinkTail(capture)));
-    return tail;
-  }
-
-  async function streamFrames(req: IncomingMessage, res: ServerResponse, tail: LinkTail, params: URLSearchParams): Promise<void> {
-    const matches = parseFilter(params.get('filter') ?? '');
-    const limit = Math.min(MAX_FRAME_LIMIT, Math.max(1, Number(params.get('limit')) || DEFAULT_FRAME_LIMIT));
-    const rows = (frames: TailFrame[]) => frames.filter((f) => matches(f.frame)).slice(-limit).map(frameRow);
-    openStream(req, res);
-    const { recent, unsubscribe } = await tail.subscribe((fresh) => {
-      const batch = rows(fresh);
-      if (batch.length) sendEvent(res, 'frames', { frames: batch });
-    });
-    sendEvent(res, 'frames', { initial: true, frames: rows(recent), error: tail.error });
-    req.on('close', unsubscribe);
-    if (req.destroyed) unsubscribe();
-  }
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    socket.on('error', () => {});
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const url = requestUrl(req);
+    if (!hostOk(req) || !authorize(req, url, token, port)) return refuse(403, 'Forbidden');
+    // A page of another origin may open a WebSocket here; only our own page may.
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) return refuse(403, 'Forbidden');
+    followPlan();
+    if (!channels.upgrade(req, socket, head, url)) refuse(404, 'Not Found');
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) =>
-      reject(new LabRuntimeError(`cannot listen on 127.0.0.1:${options.port ?? 0}: ${(cause as Error).message}`, { cause })),
+      reject(new LabRuntimeError(`cannot listen on ${listen}:${options.port ?? 0}: ${(cause as Error).message}`, { cause })),
     );
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, listen, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  watcher?.start();
+  await watcher?.start();
 
+  // Every interface: the address to give the class is this host's name.
+  const shownHost = listen === '0.0.0.0' || listen === '::' ? hostname() : listen.includes(':') ? `[${listen}]` : listen;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${shownHost}:${port}/?token=${token}`,
     async close() {
       watcher?.stop();
+      channels.close();
       for (const tail of tails.values()) tail.stop();
-      for (const cleanup of cleanups) cleanup();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
@@ -180,18 +162,17 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
 }
 
-function sendEvent(res: ServerResponse, event: string, data: unknown): void {
-  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+function sendBody(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-  res.end(text);
+  sendBody(res, status, 'application/json; charset=utf-8', JSON.stringify(body ?? null));
 }
 
 function sendFile(res: ServerResponse, file: string, type: string): void {
-  res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store', 'Content-Length': statSync(file).size });
+  res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': statSync(file).size });
   createReadStream(file).pipe(res);
 }
 
@@ -200,10 +181,10 @@ function sendDownload(res: ServerResponse, file: string, size: number, filename:
   if (!existsSync(file) || size === 0)
     return sendJson(res, 404, { error: 'the capture is gone (a stopped lab keeps it in $UMLAB_HOME/captures/)' });
   res.writeHead(200, {
+    ...SECURITY_HEADERS,
     'Content-Type': 'application/vnd.tcpdump.pcap',
     'Content-Disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
     'Content-Length': size,
-    'Cache-Control': 'no-store',
   });
   // Stop at the size just announced: the file grows while it is sent.
   createReadStream(file, { start: 0, end: size - 1 }).pipe(res);

@@ -92,6 +92,24 @@ describe('parseFilter', () => {
     assert.equal(matching('!10.0.1.0/24'), 'arp request reply web');
   });
 
+  it("tcpdump's words: host, port, net, each maybe after src or dst", () => {
+    assert.equal(matching('tcp port 80'), 'web');
+    assert.equal(matching('port 53'), 'dns');
+    assert.equal(matching('udp port 80'), '');
+    assert.equal(matching('host 10.0.0.2'), 'arp request reply');
+    assert.equal(matching('icmp and host 10.0.0.2'), 'request reply');
+    assert.equal(matching('src host 10.0.0.2'), 'reply');
+    assert.equal(matching('dst 10.0.0.2'), 'arp request');
+    assert.equal(matching('dst port 53'), 'dns');
+    assert.equal(matching('src port 53'), '');
+    assert.equal(matching('src net 10.0.1.0/24'), 'dns');
+    assert.equal(matching('net 192.168.0.0/16'), 'web');
+    assert.equal(matching('!host 10.0.0.2'), 'dns web');
+    assert.equal(matching('not port 80'), 'arp request reply dns');
+    assert.equal(matching('arp or tcp port 80'), 'arp web');
+    assert.equal(matching(`host ${MAC_1}`), 'arp request reply dns web');
+  });
+
   it('anything else is text in the summary; quotes keep spaces', () => {
     assert.equal(matching('"echo reply"'), 'reply');
     assert.equal(matching('who-has'), 'arp');

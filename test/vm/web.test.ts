@@ -1,87 +1,83 @@
 // `umlab web` end to end: a real lab, the real server as a child process, and Debian's
-// Chromium driven by playwright-core. Checks the drawing, live counters, the frames of a
-// link (with the filter), the pcap download, a VM's details, the offline view, and that
-// the page notices when the lab goes down. Takes the README screenshot (docs/web.png).
+// Chromium driven by playwright-core. The first paint with the current state, the drawing
+// (no label on another, inside the pane, dragged positions kept), live counters, the frames
+// of a link (whole addresses, the filter's words), the pcap download, a VM's details, live
+// rewiring, the offline view, and that the page notices when the lab goes down.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { execa, type ResultPromise } from 'execa';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, CLI, lab, makeHome, ROOT, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, lab, makeHome, umlabOk } from './helpers.ts';
+import {
+  clickInGraph,
+  drawingFitsPane,
+  frameRows,
+  graphPoint,
+  openBrowser,
+  overlappingLabels,
+  startWeb,
+  stopWeb,
+  type Browser,
+  type WebChild,
+} from './web-helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-// docs/web.png, the README's picture, is rewritten only when asked, so a test run leaves the checkout clean.
-const UPDATE_SCREENSHOT = process.env.UMLAB_UPDATE_SCREENSHOT === '1';
-
-/** Starts `umlab web ARGS...` and returns the child and the URL it printed. */
-async function startWeb(home: string, args: string[]): Promise<{ child: ResultPromise; url: string }> {
-  const child = execa(process.execPath, ['--import', TSX, CLI, 'web', ...args], { env: { UMLAB_HOME: home }, reject: false, buffer: false });
-  const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(seen);
-      if (m) resolve(m[0]);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
-    void child.then((r) => reject(new Error(`umlab web exited (${r.exitCode}) before printing its URL:\n${seen}`)));
-  });
-  return { child, url };
+/** Types a filter and waits for the list to show its result. */
+async function filterFrames(page: Page, text: string): Promise<string[][]> {
+  await page.fill('#frame-filter', text);
+  // The list says which filter its rows are for once the server's first answer for it came.
+  await page.waitForFunction((t) => document.getElementById('frames')?.dataset.filter === t, text);
+  return frameRows(page);
 }
-
-/** Clicks an element of the drawing where it is on screen, as a user would. */
-async function clickInGraph(page: Page, id: string): Promise<void> {
-  const point = await page.evaluate((elementId) => {
-    const cy = (window as any).cy;
-    const element = cy.getElementById(elementId);
-    const at = element.isEdge() ? element.renderedMidpoint() : element.renderedPosition();
-    const box = cy.container().getBoundingClientRect();
-    return { x: box.left + at.x, y: box.top + at.y };
-  }, id);
-  await page.mouse.click(point.x, point.y);
-}
-
-const frameRows = (page: Page) =>
-  page.$$eval('#frames tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
 
 describe('umlab web on a running lab, in a real browser', () => {
   const home = makeHome();
-  const profile = mkdtempSync(join(tmpdir(), 'umlab-chromium-'));
-  let web: { child: ResultPromise; url: string } | null = null;
-  let browser: BrowserContext;
+  let web: WebChild | null = null;
+  let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run bash scripts/setup.sh --test`);
     await umlabOk(home, ['up', lab('two-hosts.yaml'), '--quiet']);
     web = await startWeb(home, ['two-hosts']);
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1600, height: 900 },
-      acceptDownloads: true,
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    browser = await openBrowser();
+    page = browser.page;
   });
 
   after(async () => {
     await browser?.close();
-    web?.child.kill('SIGTERM');
-    await web?.child;
-    rmSync(profile, { recursive: true, force: true });
+    await stopWeb(web).catch(() => {});
     await cleanHome(home);
   });
 
-  it('prints its address on 127.0.0.1 and draws the lab: two VMs on a switch, one edge per link', async () => {
-    assert.match(web!.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-    await page.goto(web!.url);
-    await page.waitForFunction(() => typeof (window as any).cy?.nodes === 'function' && (window as any).cy.nodes().length > 0);
+  it('the first paint already shows the current state, and the page lets the network go idle', async () => {
+    assert.match(web!.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+    // A page whose live channel never answers still shows the state: it came inside the page.
+    const cut = await browser.context.newPage();
+    await cut.routeWebSocket(/\/api\/live/, () => {});
+    await cut.goto(web!.url, { waitUntil: 'load' });
+    assert.equal(await cut.evaluate(() => (window as any).cy.nodes('[kind = "vm"]').map((n: any) => n.data('state')).join()), 'ready,ready');
+    assert.match((await cut.textContent('#overview-vms')) ?? '', /h1ready\d+/);
+    await cut.close();
+    // networkidle: no request pending for 500 ms. An event stream held open would never let it come.
+    await page.goto(web!.url, { waitUntil: 'networkidle', timeout: 30_000 });
+    const first = await page.evaluate(() => ({
+      live: document.body.dataset.live,
+      pill: document.getElementById('live-pill')?.textContent,
+      rows: [...document.querySelectorAll('#overview-vms tr')].map((r) => [...r.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
+      states: (window as any).cy.nodes('[kind = "vm"]').map((n: any) => `${n.id()}:${n.data('state')}`).sort(),
+    }));
+    assert.equal(first.live, 'running');
+    assert.equal(first.pill, 'running');
+    assert.deepEqual(first.states, ['h1:ready', 'h2:ready']);
+    assert.equal(first.rows.length, 2);
+    for (const [name, state, pid] of first.rows) {
+      assert.equal(state, 'ready', `${name} ready on the first paint`);
+      assert.match(pid!, /^\d+$/, `${name}'s pid on the first paint`);
+    }
+    assert.equal(new URL(page.url()).search, '', 'the token is taken out of the address bar (the cookie keeps it)');
+  });
+
+  it('draws the lab: two VMs on a switch, one edge per link, the addresses at the VM ends', async () => {
     const graph = await page.evaluate(() => {
       const cy = (window as any).cy;
       return {
@@ -91,8 +87,30 @@ describe('umlab web on a running lab, in a real browser', () => {
     });
     assert.deepEqual(graph.nodes, ['h1:vm', 'h2:vm', 'segment:sw0:switch']);
     assert.deepEqual(graph.edges, ['h1.eth0:h1->segment:sw0:eth0 10.0.0.1/24', 'h2.eth0:h2->segment:sw0:eth0 10.0.0.2/24']);
-    await page.waitForFunction(() => document.body.dataset.live === 'running');
-    await page.waitForFunction(() => (window as any).cy.nodes('[kind = "vm"]').every((n: any) => n.data('state') === 'ready'));
+  });
+
+  it('no label overlaps another label, a node or an edge, and the drawing fits the pane', async () => {
+    assert.deepEqual(await overlappingLabels(page), []);
+    const fit = await drawingFitsPane(page);
+    assert.ok(fit.fits, JSON.stringify(fit));
+  });
+
+  it('a node dragged elsewhere stays there after a reload', async () => {
+    // Away from the switch, so its edge gets longer (a node dropped onto another may cover its labels).
+    const from = await graphPoint(page, 'h2');
+    const sw = await graphPoint(page, 'segment:sw0');
+    const len = Math.hypot(from.x - sw.x, from.y - sw.y);
+    const to = { x: from.x + ((from.x - sw.x) / len) * 70 + 25, y: from.y + ((from.y - sw.y) / len) * 70 };
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 8 });
+    await page.mouse.up();
+    const moved = await page.evaluate(() => (window as any).cy.getElementById('h2').position());
+    await page.reload({ waitUntil: 'networkidle' });
+    const after = await page.evaluate(() => (window as any).cy.getElementById('h2').position());
+    assert.ok(Math.abs(after.x - moved.x) < 0.5 && Math.abs(after.y - moved.y) < 0.5, `${JSON.stringify(moved)} then ${JSON.stringify(after)}`);
+    assert.deepEqual(await overlappingLabels(page), [], 'labels are cleared again after a drag');
+    await page.click('#relayout');
   });
 
   it("a VM's panel shows its addresses as the VM reports them", async () => {
@@ -118,16 +136,39 @@ describe('umlab web on a running lab, in a real browser', () => {
     const icmp = (await frameRows(page)).filter((cells) => cells[4] === 'ICMP');
     assert.ok(icmp.some((c) => c[2] === '10.0.0.1' && c[3] === '10.0.0.2' && /echo request .*seq 3/.test(c[5]!)), JSON.stringify(icmp));
     assert.ok(icmp.some((c) => c[2] === '10.0.0.2' && c[3] === '10.0.0.1' && /echo reply .*seq 3/.test(c[5]!)), JSON.stringify(icmp));
+    // Traffic at a glance: the edge got wider while it flowed, and the link has a sparkline.
+    assert.ok(await page.$('#link-spark svg.sparkline polyline'));
   });
 
-  it('the filter box narrows the list by protocol', async () => {
-    await page.fill('#frame-filter', 'icmp');
-    await page.waitForFunction(() => /filtered/.test(document.getElementById('frames-note')?.textContent ?? ''));
-    const onlyIcmp = await frameRows(page);
-    assert.ok(onlyIcmp.length >= 6, JSON.stringify(onlyIcmp));
-    assert.ok(onlyIcmp.every((c) => c[4] === 'ICMP'), JSON.stringify(onlyIcmp));
-    await page.fill('#frame-filter', '!icmp');
-    await page.waitForFunction(() => ![...document.querySelectorAll('#frames tr td:nth-child(5)')].some((td) => td.textContent === 'ICMP'));
+  it('the frame table shows whole addresses: no cell is cut short', async () => {
+    // IPv6 neighbour discovery and ARP put long addresses (fe80::..., MACs) in the list.
+    await umlabOk(home, ['exec', 'h1', '--', 'ping', '-6', '-c', '1', '-W', '5', 'ff02::1%eth0']);
+    await page.waitForFunction(() => [...document.querySelectorAll('#frames tr td:nth-child(3)')].some((td) => td.textContent?.startsWith('fe80::')));
+    const cut = await page.$$eval('#frames td', (cells) => cells.filter((td) => td.scrollWidth > td.clientWidth + 1).map((td) => td.textContent));
+    assert.deepEqual(cut, []);
+    const v6 = (await frameRows(page)).find((c) => c[2]!.startsWith('fe80::'));
+    assert.ok(v6 && /^fe80::[0-9a-f:]+$/.test(v6[2]!), JSON.stringify(v6));
+  });
+
+  it("the filter understands icmp, arp, tcp port 80 and host 10.0.0.2", async () => {
+    // Something on TCP port 80: h2 answers the SYN with a reset (nothing listens there).
+    await umlabOk(home, ['exec', 'h1', '--', 'sh', '-c', 'nc -w 2 10.0.0.2 80 </dev/null; true']);
+    await umlabOk(home, ['exec', 'h1', '--', 'sh', '-c', 'ip neigh flush dev eth0; ping -c 1 -W 5 10.0.0.2']);
+    const icmp = await filterFrames(page, 'icmp');
+    assert.ok(icmp.length >= 6 && icmp.every((c) => c[4] === 'ICMP'), JSON.stringify(icmp));
+    const arp = await filterFrames(page, 'arp');
+    assert.ok(arp.length >= 1 && arp.every((c) => c[4] === 'ARP'), JSON.stringify(arp));
+    await page.waitForFunction(() => (document.getElementById('frames')?.textContent ?? '').includes('who-has 10.0.0.2'));
+    const web80 = await filterFrames(page, 'tcp port 80');
+    assert.ok(web80.length >= 2 && web80.every((c) => c[4] === 'TCP' && /\b80\b/.test(c[5]!)), JSON.stringify(web80));
+    const host = await filterFrames(page, 'host 10.0.0.2');
+    // IP frames from or to 10.0.0.2, and ARP about it; not the IPv6 neighbour discovery of the other test.
+    assert.ok(host.length >= 8, JSON.stringify(host));
+    assert.ok(host.every((c) => (c[4] === 'ARP' ? /10\.0\.0\.2\b/.test(c[5]!) || c[3] === 'fe:fd:0a:00:00:02' || c[2] === 'fe:fd:0a:00:00:02' : c.slice(2, 4).includes('10.0.0.2'))), JSON.stringify(host));
+    const all = await filterFrames(page, '');
+    assert.ok(all.some((c) => c[2]!.startsWith('fe80::')) && !host.some((c) => c[2]!.startsWith('fe80::')), JSON.stringify(all));
+    const notIcmp = await filterFrames(page, '!icmp');
+    assert.ok(notIcmp.every((c) => c[4] !== 'ICMP'), JSON.stringify(notIcmp));
     await page.fill('#frame-filter', '');
     await page.waitForFunction(() => /echo reply/.test(document.getElementById('frames')?.textContent ?? ''));
   });
@@ -142,25 +183,35 @@ describe('umlab web on a running lab, in a real browser', () => {
     assert.ok(frames.some((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.2'));
   });
 
-  it('takes the screenshot for the README', async () => {
-    mkdirSync(join(ROOT, 'docs'), { recursive: true });
-    await page.mouse.move(0, 0); // no hover highlight in the picture
-    const path = UPDATE_SCREENSHOT ? join(ROOT, 'docs', 'web.png') : join(home, 'web.png');
-    await page.screenshot({ path });
-    assert.ok(existsSync(path));
+  it('every action is reachable by keyboard: a row of the overview keeps the focus through updates, Enter opens it', async () => {
+    await page.click('.back');
+    await page.waitForSelector('#overview-links tr');
+    await page.focus('#overview-links tr[aria-label="link h2.eth0"]');
+    // The state comes every second; the row keeps the focus through two updates.
+    const at = Number(await page.evaluate(() => document.body.dataset.stateAt));
+    await page.waitForFunction((t) => Number(document.body.dataset.stateAt) > t, at);
+    const next = Number(await page.evaluate(() => document.body.dataset.stateAt));
+    await page.waitForFunction((t) => Number(document.body.dataset.stateAt) > t, next);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'link h2.eth0');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.getElementById('link-name')?.textContent === 'h2.eth0');
+    await page.focus('.back');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#overview-vms tr');
+    const unlabelled = await page.$$eval('button, input, a.button', (els) => els.filter((e) => !(e.textContent?.trim() || e.getAttribute('aria-label') || (e.id && document.querySelector(`label[for="${e.id}"]`)))).map((e) => e.outerHTML));
+    assert.deepEqual(unlabelled, [], 'every control has a label');
   });
 
   it('follows live rewiring: a cut link is drawn as cut, an added link appears, a removed one goes', async () => {
-    const edgeClasses = (id: string) => page.evaluate((i) => (window as any).cy.getElementById(i).classes() as string[], id);
     await umlabOk(home, ['link', 'down', 'h2', 'eth0']);
     await page.waitForFunction(() => (window as any).cy.getElementById('h2.eth0').hasClass('down'));
     await umlabOk(home, ['link', 'up', 'h2', 'eth0']);
     await page.waitForFunction(() => !(window as any).cy.getElementById('h2.eth0').hasClass('down'));
-    assert.ok(!(await edgeClasses('h2.eth0')).includes('down'));
     await umlabOk(home, ['link', 'add', 'h1', 'eth1', 'sw0', '--ip', '10.0.0.11/24']);
     await page.waitForFunction(() => (window as any).cy.getElementById('h1.eth1').nonempty());
     const label = await page.evaluate(() => (window as any).cy.getElementById('h1.eth1').data('sourceLabel') as string);
     assert.match(label, /eth1\s+10\.0\.0\.11\/24/);
+    assert.deepEqual(await overlappingLabels(page), [], 'the added link does not cover a label');
     await umlabOk(home, ['link', 'rm', 'h1', 'eth1']);
     await page.waitForFunction(() => (window as any).cy.getElementById('h1.eth1').empty());
   });
@@ -169,12 +220,10 @@ describe('umlab web on a running lab, in a real browser', () => {
     await umlabOk(home, ['down', 'two-hosts']);
     await page.waitForFunction(() => document.body.dataset.live === 'down');
     assert.match((await page.textContent('#banner')) ?? '', /not running/);
-    web!.child.kill('SIGTERM');
-    const result = await web!.child;
-    assert.equal(result.exitCode, 0);
+    await stopWeb(web);
     web = null;
     await assertNothingLeft(home, 'two-hosts');
-    assert.deepEqual(pageErrors, [], 'no script error in the page');
+    assert.deepEqual(browser.errors, [], 'no script error in the page');
   });
 
   it('draws a lab file that is not running (--offline), each kind of segment with its own shape', async () => {
@@ -194,9 +243,9 @@ describe('umlab web on a running lab, in a real browser', () => {
         return `${e.source().id()}->${e.target().id()}`;
       });
       assert.equal(p2p, 'h2->r1', 'a point-to-point link is an edge between its two VMs');
+      assert.deepEqual(await overlappingLabels(page), []);
     } finally {
-      offline.child.kill('SIGTERM');
-      assert.equal((await offline.child).exitCode, 0);
+      await stopWeb(offline);
     }
   });
 });
