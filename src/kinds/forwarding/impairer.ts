@@ -5,8 +5,8 @@ import type { LinkConditions } from '../../topology/link-conditions.ts';
 
 /** netem's default `limit`. */
 export const DEFAULT_QUEUE = 1000;
-/** Frames due within this much of now leave together (timers are not finer than a millisecond). */
-const SLACK_MS = 0.5;
+/** Frames due within this much of now leave together: timers fire late rather than early, and not finer than a millisecond. */
+const SLACK_MS = 1;
 
 interface Pending {
   frame: Buffer;
@@ -97,7 +97,7 @@ export class Impairer {
     if (!head || head.at >= this.timerAt) return;
     this.timer?.cancel();
     this.timerAt = head.at;
-    this.timer = this.clock.setTimer(() => this.release(), Math.max(0, head.at - this.clock.now()));
+    this.timer = this.clock.setTimer(() => this.release(), Math.max(0, Math.floor(head.at - this.clock.now())));
   }
 
   private release(): void {
