@@ -84,7 +84,8 @@ export class Impairer {
       this.wireFreeAt = start + (frame.length * 8 * 1000) / c.rateBps;
       at = this.wireFreeAt;
     }
-    if (at - now <= SLACK_MS && this.pending.length === 0) return deliver(frame);
+    // Due now (no delay, or reordered): out at once, ahead of what waits.
+    if (at - now <= SLACK_MS) return deliver(frame);
     // Sorted by departure; most frames go at the end.
     let i = this.pending.length;
     while (i > 0 && this.pending[i - 1]!.at > at) i--;
