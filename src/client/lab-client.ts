@@ -1,6 +1,7 @@
 // One client for a running lab, over its supervisor's control socket (runtime/control.ts is
 // the protocol): status, watch, exec with decoded replies, vm and link actions, down. The
 // CLI, the web server and `umlab test` all talk to a lab through it.
+import type { Impairment, RawImpairment } from '../topology/link-conditions.ts';
 import type { Socket } from 'node:net';
 import { LabRuntimeError, NotFoundError, UsageError, type UmlabError } from '../errors.ts';
 import {
@@ -85,6 +86,11 @@ export class LabClient {
   /** `umlab link ACTION`: the link it acted on. */
   link(action: LinkAction, vm: string, iface: string, add?: { segment: string; addresses?: string[] }): Promise<{ ok: true; link: string }> {
     return this.request<{ link: string }>({ op: 'link', action, vm, iface, ...(add !== undefined && { segment: add.segment, addresses: add.addresses }) });
+  }
+
+  /** `umlab link set`: new conditions for VM.ethN (null clears them), as the supervisor took them. */
+  setLinkConditions(vm: string, iface: string, conditions: RawImpairment | null, direction?: 'egress' | 'ingress'): Promise<{ ok: true; link: string; conditions: Impairment | null }> {
+    return this.request<{ link: string; conditions: Impairment | null }>({ op: 'link', action: 'set', vm, iface, conditions, ...(direction && { direction }) });
   }
 
   /** Asks the supervisor to tear the lab down; its reply as is. */

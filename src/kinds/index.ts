@@ -60,6 +60,13 @@ export async function startSegment(plan: SegmentPlan, options: EngineOptions): P
   return (await kind.engine()).start(plan, options);
 }
 
+/** "switches, hubs and point-to-point links": the kinds with a capability, for messages. */
+export const kindsThat = (flag: 'linkConditions' | 'vlans') =>
+  KINDS.filter((k) => k[flag])
+    .map((k) => k.section ?? `${k.word}s`)
+    .join(', ')
+    .replace(/, ([^,]*)$/, ' and $1');
+
 /** Kinds whose running segments take new links (`umlab link add`). */
 export const LIVE_KINDS = KINDS.filter((k) => k.live !== undefined);
 

@@ -1,5 +1,6 @@
 // What a running segment engine (switch, hub, wire, mcast, gateway, tap) offers to the runtime and the web view.
 import type { LinkPlan, PortPlan } from '../topology/plan.ts';
+import type { Impairment } from '../topology/link-conditions.ts';
 
 /** Per-link traffic counters. rx = from the VM into the engine, tx = from the engine to the VM. */
 export interface LinkCounters {
@@ -24,6 +25,8 @@ export interface RunningSegment {
   onFrame?(link: string, cb: FrameListener): () => void;
   /** Plugs in a new port while running (switches and hubs): captured from its first frame. */
   addLink?(port: PortPlan, link: LinkPlan): Promise<void>;
+  /** New link conditions for one VM end of a link (null: none); engines that cannot impair leave it out. */
+  setConditions?(link: string, end: { vm: string; iface: string }, conditions: Impairment | null): void;
   /** Pulls a port out: its socket closes, its capture file is completed. */
   removeLink?(link: string): Promise<void>;
   /** A fault of the process behind a link (passt, tcpdump) that the engine noticed: null when healthy. */

@@ -2,7 +2,8 @@
 import type { Diagnostic } from '../errors.ts';
 import type { PathSegment } from '../topology/lab-path.ts';
 import type { LabAllocator } from '../topology/allocator.ts';
-import type { Lab, Segment } from '../topology/model.ts';
+import type { Lab, PortVlans, Segment } from '../topology/model.ts';
+import type { Impairment } from '../topology/link-conditions.ts';
 import type { LabPlan, LinkPlan, PortPlan, SegmentPlan } from '../topology/plan.ts';
 import type { RuleContext } from '../topology/rules/context.ts';
 import type { RunningSegment } from './running.ts';
@@ -17,6 +18,10 @@ export interface Member {
   mac: string;
   link: string;
   capture: string | null;
+  /** The interface's link conditions, when it has any (forces the userspace engine). */
+  impairment?: Impairment;
+  /** The port's VLANs, when the interface gives them. */
+  vlans?: PortVlans;
 }
 
 /** Lab-wide counters and names the kinds' planners share (compile.ts hands them out). */
@@ -128,6 +133,10 @@ export interface SegmentKind<M extends { kind: string; name: string } = { kind: 
   hostSide?(): Promise<HostSideHooks<P>>;
   /** How the web view draws it: a node, or an edge between the two VMs of a wire. */
   web: WebLook<P> | 'edge';
+  /** Its engine can delay, drop, rate-limit... a link's frames (`link:` of an interface, `umlab link set`). */
+  linkConditions?: true;
+  /** Its ports can be in VLANs (`vlan:`, `vlans:` of an interface). */
+  vlans?: true;
   /** Present when links can be added to a running segment of this kind. */
   live?: { addPort(segment: P, member: Member, plan: LabPlan, ports: LabAllocator): LivePort };
 }

@@ -2,6 +2,8 @@
 // A client sends one request line; the supervisor answers with one or more lines.
 // `console` switches the connection to raw bytes after the first answer line.
 // The transport; src/client/lab-client.ts is the client everything else uses.
+import type { Impairment, RawImpairment } from '../topology/link-conditions.ts';
+import type { LinkEnd } from '../topology/plan.ts';
 import { lstatSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -28,6 +30,8 @@ export interface LinkStatus {
   txFrames: number;
   txBytes: number;
   up: boolean;
+  /** The link's conditions at each VM end that has any, with a one-line description. */
+  conditions?: (LinkEnd & { conditions: Impairment; text: string })[];
 }
 
 export interface LabStatus {
@@ -47,11 +51,11 @@ export type ControlRequest =
   | { op: 'exec'; vm: string; command: string; timeoutMs?: number }
   | { op: 'console'; vm: string }
   | { op: 'vm'; vm: string; action: VmAction; key?: string }
-  | { op: 'link'; action: LinkAction; vm: string; iface: string; segment?: string; addresses?: string[] }
+  | { op: 'link'; action: LinkAction; vm: string; iface: string; segment?: string; addresses?: string[]; conditions?: RawImpairment | null; direction?: 'egress' | 'ingress' }
   | { op: 'down' };
 
-/** `umlab link ...`: cut or restore a cable, or plug a new one in / pull one out. */
-export type LinkAction = 'down' | 'up' | 'add' | 'rm';
+/** `umlab link ...`: cut or restore a cable, plug a new one in / pull one out, or set its conditions (null clears them). */
+export type LinkAction = 'down' | 'up' | 'add' | 'rm' | 'set';
 
 /** Progress events streamed by `watch` while the lab comes up. */
 export type ProgressEvent =

@@ -3,8 +3,8 @@
 // the first frame), then the VM's interface through the management console, then its name
 // and addresses through the agent. Removing goes the other way round. Also cutting and
 // restoring a cable (`umlab link down|up`), and one change at a time (LinkActions).
-import { LabRuntimeError } from '../errors.ts';
-import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove, type LinkAddRequest } from '../topology/rewire.ts';
+import { LabRuntimeError, UsageError } from '../errors.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkConditions, planLinkRemove, type LinkAddRequest } from '../topology/rewire.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import type { RunningSegment } from '../kinds/running.ts';
 import type { AgentClient } from '../vm/agent.ts';
@@ -25,7 +25,7 @@ export interface RewiringTarget {
 
 /** `umlab link down|up|add|rm` on a running lab. */
 export class LinkActions {
-  /** Links being added or removed: one change at a time keeps device names, UDP ports and the plan consistent. */
+  /** Links being added, removed or conditioned: one change at a time keeps device names, UDP ports and the plan consistent. */
   private rewiring: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly lab: RewiringTarget) {}
@@ -38,16 +38,33 @@ export class LinkActions {
       this.lab.linksChanged();
       return { ok: true, link: link.name, up: action === 'up' };
     }
-    // One rewiring at a time: each reads the plan the previous one left.
-    const change = this.rewiring.then(() =>
-      action === 'add'
-        ? addLink(this.lab, { vm, iface, segment: req.segment ?? '', addresses: req.addresses ?? [] })
-        : removeLink(this.lab, vm, iface),
+    if (action === 'set') return this.serially(() => setConditions(this.lab, req));
+    const link = await this.serially(() =>
+      action === 'add' ? addLink(this.lab, { vm, iface, segment: req.segment ?? '', addresses: req.addresses ?? [] }) : removeLink(this.lab, vm, iface),
     );
-    this.rewiring = change.catch(() => {});
-    const link = await change;
     return { ok: true, link, action: action satisfies LinkAction };
   }
+
+  /** One plan change at a time: each reads the plan the previous one left. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.rewiring.then(fn);
+    this.rewiring = run.catch(() => {});
+    return run;
+  }
+}
+
+/** `umlab link set`: new conditions for one VM end of a link, in its engine and in the plan. */
+async function setConditions(lab: RewiringTarget, req: Extract<ControlRequest, { op: 'link' }>): Promise<ControlReply> {
+  const change = planLinkConditions(lab.plan, req.vm, req.iface, req.conditions ? { raw: req.conditions, ...(req.direction && { direction: req.direction }) } : 'clear');
+  const segment = lab.segment(change.link.segment);
+  if (!segment.setConditions)
+    throw new UsageError(`${change.link.segment} runs on a Linux bridge, which cannot impair links on this host`, {
+      hint: `give ${req.vm}.${req.iface} a \`link: {}\` in the lab file: its segment then runs on umlab's engine, and link set works live`,
+    });
+  segment.setConditions(change.link.name, { vm: req.vm, iface: req.iface }, change.conditions);
+  lab.adoptPlan(change.plan);
+  lab.linksChanged();
+  return { ok: true, link: change.link.name, conditions: change.conditions };
 }
 
 /** Plugs a new interface of a ready VM into a switch or hub; returns the new link's name. */

@@ -5,6 +5,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { plural } from '../util/text.ts';
 import { linkTable, type LabPlan } from '../topology/plan.ts';
+import { conditionFields } from '../topology/link-conditions.ts';
 import { startSegment } from '../kinds/index.ts';
 import type { RunningSegment } from '../kinds/running.ts';
 import { UmlProcess, VmBootFailure, type MconsoleFn } from '../vm/uml-process.ts';
@@ -144,6 +145,7 @@ export class Supervisor {
         txFrames: c?.txFrames ?? 0,
         txBytes: c?.txBytes ?? 0,
         up: (segments.get(l.segment)?.isLinkUp?.(l.name) ?? true) && !health?.fault,
+        ...conditionFields(l),
       };
     });
     return {

@@ -20,6 +20,7 @@ import { assignMacs, macKey } from './mac.ts';
 import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
 import { interfaceKernelArg } from './plan.ts';
 import { LabAllocator } from './allocator.ts';
+import { readImpairment } from './link-conditions.ts';
 import { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM, withInits } from './init-script.ts';
 import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
 
@@ -112,6 +113,16 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     lab.name,
     everyEndpoint.map((e) => ({ vm: e.vm, iface: e.iface, addresses: iface(e).addresses, ...(iface(e).mac !== undefined && { mac: iface(e).mac }) })),
   );
+  /** A member's link conditions and VLANs, and its end of the LinkPlan, from its interface. */
+  const portSettings = (e: Endpoint) => {
+    const i = iface(e);
+    const impairment = i.link === undefined ? undefined : readImpairment(i.link).impairment;
+    return { ...(impairment && { impairment }), ...(i.vlans && { vlans: i.vlans }) };
+  };
+  const linkEnd = (e: Endpoint) => {
+    const { impairment } = portSettings(e);
+    return { vm: e.vm, iface: e.iface, ...(impairment && { conditions: impairment }) };
+  };
   const captureFile = (link: string, ...ends: Endpoint[]) => (lab.capture && ends.every((e) => iface(e).capture) ? capturePath(runDir, link) : null);
 
   const labHash = createHash('sha256').update(lab.name).digest('hex').slice(0, 4);
@@ -145,15 +156,15 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   for (const segment of lab.segments) {
     const members = resolved.members.get(segment.name)!.map((e): Member => {
       const link = endpointName(e);
-      return { vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link, capture: captureFile(link, e) };
+      return { vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link, capture: captureFile(link, e), ...portSettings(e) };
     });
-    planOne(segment, members, (m) => ({ name: m.link, segment: segment.name, endpoints: [{ vm: m.vm, iface: m.iface }], capture: m.capture }));
+    planOne(segment, members, (m) => ({ name: m.link, segment: segment.name, endpoints: [linkEnd(m)], capture: m.capture }));
   }
   for (const { name, endpoints } of resolved.p2p) {
     // Both ports of a wire write one capture file.
     const capture = captureFile(name, ...endpoints);
-    const members = endpoints.map((e): Member => ({ vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link: name, capture }));
-    planOne({ kind: p2pKind.name, name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints, capture } : undefined));
+    const members = endpoints.map((e): Member => ({ vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link: name, capture, ...portSettings(e) }));
+    planOne({ kind: p2pKind.name, name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints: endpoints.map(linkEnd), capture } : undefined));
   }
 
   const serial = resolveSerial(lab);

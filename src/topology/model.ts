@@ -1,6 +1,7 @@
 // The Lab model: a lab file after schema validation, with defaults filled in.
 // Plain data, no positions: rules find positions through the YAML paths the
 // names imply (a VM's name is its key under `vms`, and so on).
+import type { RawImpairment } from './link-conditions.ts';
 
 export type ConsoleKind = 'log' | 'pty' | 'port';
 
@@ -148,6 +149,16 @@ export interface VmInterface {
   /** MAC as written (lowercase); derived at compile time when absent. */
   mac?: string;
   capture: boolean;
+  /** `link:` as written: delay, loss, rate... both ways or per direction (link-conditions.ts reads it). */
+  link?: RawImpairment;
+  /** Switch port VLANs: `vlan: 10` (access) or `vlans: [10, 20]` with `native:` (trunk). */
+  vlans?: PortVlans;
+}
+
+/** A VLAN-aware switch port: the VLAN its untagged frames belong to, and the VLANs it carries tagged. */
+export interface PortVlans {
+  untagged?: number;
+  tagged: number[];
 }
 
 /** One check of the `tests:` section, run by `umlab test` (src/checks/). */

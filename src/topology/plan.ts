@@ -2,6 +2,8 @@
 // Computed by compile() (pure); applied by the runtime (I/O). `umlab compile --json`
 // prints exactly this object.
 import { UmlabError } from '../errors.ts';
+import type { Impairment } from './link-conditions.ts';
+import type { PortVlans } from './model.ts';
 
 /** Where things live for one lab on this host; an input of compile(), so compile stays pure. */
 export interface PlanContext {
@@ -194,6 +196,8 @@ export interface PortPlan {
   vmPort?: number;
   enginePort?: number;
   device?: string;
+  /** A port of a VLAN-aware switch: its untagged VLAN and the VLANs it carries tagged. */
+  vlans?: PortVlans;
 }
 
 /** The one record of a link: interfaces (InterfacePlan.link) and ports (PortPlan.link) point to it by name. */
@@ -201,9 +205,17 @@ export interface LinkPlan {
   /** "h1.eth0" for a VM-to-segment link; "r1.eth1--h2.eth0" for a point-to-point link. */
   name: string;
   segment: string;
-  endpoints: { vm: string; iface: string }[];
+  /** Each VM end, with what the link does to its frames when the lab (or `umlab link set`) says so. */
+  endpoints: LinkEnd[];
   /** pcap file of this link, or null when capture is off for it. */
   capture: string | null;
+}
+
+export interface LinkEnd {
+  vm: string;
+  iface: string;
+  /** egress: what the VM sends; ingress: what it receives (src/topology/link-conditions.ts). */
+  conditions?: Impairment;
 }
 
 /** The links of a plan by name, for code that follows a port's or interface's pointer. */

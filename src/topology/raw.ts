@@ -1,5 +1,6 @@
 // The lab file's shape as the JSON schema guarantees it (snake_case keys, optional values,
 // nulls for empty entries): the input of toModel, kept apart so the model stays clean.
+import type { RawImpairment } from './link-conditions.ts';
 import type { Vm } from './model.ts';
 
 /** The lab file's shape as the schema guarantees it (snake_case, optional values, nulls for empty entries). */
@@ -63,4 +64,8 @@ export interface RawInterface {
   mac?: string;
   proxy_arp?: boolean;
   capture?: boolean;
+  link?: RawImpairment;
+  vlan?: number;
+  vlans?: number[];
+  native?: number;
 }

@@ -1,11 +1,12 @@
 // Live rewiring of a running lab (`umlab link add|rm`): what changes in the plan, as
-// plain data. The supervisor applies it (engine port, mconsole `config`/`remove`,
+// plain data; and new link conditions (`umlab link set`). The supervisor applies it (engine port, mconsole `config`/`remove`,
 // addresses through the agent) and keeps the changed plan as the lab's plan.
 import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from './address.ts';
 import { LabAllocator } from './allocator.ts';
 import { INTERFACE_NAME } from './model.ts';
-import { kindOf, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
+import { kindOf, kindsThat, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
+import { isUnimpaired, readImpairment, type Impairment, type RawImpairment } from './link-conditions.ts';
 import { vectorDevice } from './compile.ts';
 import { withInits } from './init-script.ts';
 import { interfaceKernelArg, interfaceKernelDevice, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
@@ -120,4 +121,30 @@ function interfaceOf(plan: LabPlan, vmName: string, iface: string): InterfacePla
   if (!planned)
     throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
   return planned;
+}
+
+/** New link conditions for one interface of a running lab (`umlab link set`): the link, and the plan after it. */
+export function planLinkConditions(
+  plan: LabPlan,
+  vmName: string,
+  iface: string,
+  change: { raw: RawImpairment; direction?: 'egress' | 'ingress' } | 'clear',
+): { link: LinkPlan; conditions: Impairment | null; plan: LabPlan } {
+  const link = linkOfInterface(plan, vmName, iface);
+  const segment = plan.segments.find((s) => s.name === link.segment)!;
+  const kind = kindOf(segment.kind);
+  if (!kind.linkConditions)
+    throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${kind.word}, whose links cannot be impaired`, { hint: `link conditions work on ${kindsThat('linkConditions')}` });
+  const end = link.endpoints.find((e) => e.vm === vmName && e.iface === iface)!;
+  let conditions: Impairment | null = null;
+  if (change !== 'clear') {
+    const { impairment, problems } = readImpairment(change.raw);
+    if (problems.length) throw new UsageError(problems.map((p) => p.message).join('; '), { hint: 'e.g. umlab link set h1 eth0 --delay 50ms --loss 1% --rate 10mbit' });
+    const before = end.conditions ?? { egress: {}, ingress: {} };
+    conditions = change.direction === undefined ? impairment : { ...before, [change.direction]: impairment[change.direction] };
+    if (isUnimpaired(conditions.egress) && isUnimpaired(conditions.ingress)) conditions = null;
+  }
+  const endpoints = link.endpoints.map((e) => (e !== end ? e : { vm: e.vm, iface: e.iface, ...(conditions && { conditions }) }));
+  const changed = { ...link, endpoints };
+  return { link: changed, conditions, plan: { ...plan, links: plan.links.map((l) => (l === link ? changed : l)) } };
 }

@@ -39,6 +39,10 @@ export function toModel(raw: RawLab, file: string): Lab {
         proxyArp: i?.proxy_arp ?? false,
         ...(i?.mac !== undefined && { mac: i.mac.toLowerCase() }),
         capture: i?.capture ?? capture,
+        ...(i?.link !== undefined && { link: i.link }),
+        ...((i?.vlan !== undefined || i?.vlans !== undefined || i?.native !== undefined) && {
+          vlans: { ...((i.vlan ?? i.native) !== undefined && { untagged: i.vlan ?? i.native }), tagged: i.vlans ?? [] },
+        }),
       }))
       .sort((a, b) => compareInterfaceNames(a.name, b.name));
     return {

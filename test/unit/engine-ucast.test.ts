@@ -16,6 +16,7 @@ import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promi
 import { startUcastSegment, type UcastSegment } from '../../src/kinds/forwarding/ucast-engine.ts';
 import { readCapture } from '../../src/capture/decode.ts';
 import { linkTable, type SegmentPlan } from '../../src/topology/plan.ts';
+import type { PortVlans } from '../../src/topology/model.ts';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 /** IEEE "local experimental" ethertype: the engine must forward frames it does not understand. */
@@ -108,7 +109,7 @@ interface Lab {
 async function startLab(
   engine: 'switch' | 'hub' | 'wire',
   n: number,
-  extra: { options?: Record<string, unknown>; capture?: boolean; sharedCapture?: boolean } = {},
+  extra: { options?: Record<string, unknown>; capture?: boolean; sharedCapture?: boolean; vlans?: (PortVlans | undefined)[] } = {},
 ): Promise<Lab> {
   const captureDir = mkdtempSync(join(tmpdir(), 'umlab-engine-'));
   const capturePath = (i: number) => join(captureDir, extra.sharedCapture ? 'wire.pcap' : `vm${i}.eth0.pcap`);
@@ -125,6 +126,7 @@ async function startLab(
       mac: vm.mac,
       vmPort: vm.port,
       enginePort: enginePorts[i]!,
+      ...(extra.vlans?.[i] && { vlans: extra.vlans[i] }),
     })),
     options: extra.options ?? {},
     needs: [],
@@ -432,4 +434,38 @@ test('a port that is already taken fails the start and releases the other ports'
   });
   await new Promise<void>((resolve) => again.close(() => resolve()));
   await new Promise<void>((resolve) => squatter.close(() => resolve()));
+});
+
+test('a VLAN-aware switch keeps VLANs apart, tags on trunks, untags on access ports and native VLANs', async (t) => {
+  // a: access 10, b: access 20, c: trunk 10+20, d: trunk 20 with native 10.
+  const lab = await startLab('switch', 4, { vlans: [{ untagged: 10, tagged: [] }, { untagged: 20, tagged: [] }, { tagged: [10, 20] }, { untagged: 10, tagged: [20] }] });
+  t.after(() => lab.close());
+  const [a, b, c, d] = lab.vms as [FakeVm, FakeVm, FakeVm, FakeVm];
+  const [pa, pb, pc] = lab.enginePorts as [number, number, number];
+  const vlanOf = (f: Buffer) => (f.readUInt16BE(12) === 0x8100 ? f.readUInt16BE(14) & 0xfff : null);
+  const waitFor = async (vm: FakeVm, n: number) => {
+    for (let i = 0; i < 100 && vm.received.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  a.send(pa, BROADCAST, 'from-a');
+  await waitFor(c, 1);
+  await waitFor(d, 1);
+  assert.deepEqual(c.received.map(vlanOf), [10], 'tagged on the trunk');
+  assert.deepEqual(d.received.map(vlanOf), [null], "untagged on d's native VLAN");
+  assert.equal(tagOf(d.received[0]!), 'from-a');
+
+  // A frame tagged 20 from the trunk reaches b untagged, and d tagged; a never sees VLAN 20.
+  const tagged20 = Buffer.concat([macBytes(BROADCAST), macBytes(c.mac), Buffer.from([0x81, 0x00, 0x00, 20]), frame(BROADCAST, c.mac, 'from-c').subarray(12)]);
+  c.socket.send(tagged20, pc, '127.0.0.1');
+  await b.waitForTag('from-c');
+  await waitFor(d, 2);
+  assert.deepEqual(d.received.map(vlanOf), [null, 20]);
+  // A VLAN the port does not carry is dropped at the door.
+  const tagged30 = Buffer.from(tagged20);
+  tagged30.writeUInt16BE(30, 14);
+  c.socket.send(tagged30, pc, '127.0.0.1');
+  b.send(pb, BROADCAST, 'marker');
+  await waitFor(c, 2);
+  assert.deepEqual(a.received.map(tagOf), [], 'a (VLAN 10) saw nothing of VLAN 20 or 30');
+  assert.equal(b.received.length, 1, 'b saw nothing of VLAN 30');
 });

@@ -30,6 +30,33 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    rule: rules.linkConditionsValid,
+    fixture: 'rule-link-conditions.yaml',
+    errors: [
+      { line: 8, col: 23, path: 'vms.h1.interfaces.eth0.link.loss', message: 'loss 120% is over 100%', hint: 'Link conditions' },
+      { line: 8, col: 37, path: 'vms.h1.interfaces.eth0.link.jitter', message: 'jitter needs a delay', hint: 'Link conditions' },
+      { line: 13, col: 23, path: 'vms.h2.interfaces.eth0.link.rate', message: 'rate 1kbit is below 8kbit', hint: 'Link conditions' },
+      { line: 13, col: 50, path: 'vms.h2.interfaces.eth0.link.ingress.reorder', message: 'reorder needs a delay', hint: 'Link conditions' },
+    ],
+  },
+  {
+    rule: rules.linkSettingsSupported,
+    fixture: 'rule-link-settings-supported.yaml',
+    errors: [
+      { line: 7, col: 28, path: 'vms.h1.interfaces.eth0.link', message: 'whose links cannot be impaired', hint: 'switches, hubs and point-to-point links' },
+      { line: 8, col: 30, path: 'vms.h1.interfaces.eth1.vlan', message: 'is on a hub, which has no VLANs', hint: 'ports of switches' },
+    ],
+  },
+  {
+    rule: rules.vlanPorts,
+    fixture: 'rule-vlan-ports.yaml',
+    errors: [
+      { line: 6, col: 39, path: 'vms.h1.interfaces.eth0.vlans', message: 'either an access port (vlan:) or a trunk', hint: 'native: N' },
+      { line: 7, col: 29, path: 'vms.h1.interfaces.eth1.native', message: '`native:` is for trunks', hint: 'vlan: N' },
+      { line: 8, col: 54, path: 'vms.h1.interfaces.eth2.native', message: 'VLAN 20 cannot be both native', hint: 'take 20 out' },
+    ],
+  },
+  {
     rule: rules.uniqueNames,
     fixture: 'rule-unique-names.yaml',
     errors: [

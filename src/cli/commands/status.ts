@@ -52,7 +52,13 @@ const status: CommandSpec = {
             // A dead passt (fault) or a capture that misses frames (capture-report.ts), said here too.
             links.map((k: (typeof links)[number] & { fault?: string | null; captureState?: string; captureReason?: string; captureRestarts?: number }) => [
               '  ' + k.link, k.segment, k.up ? 'up' : 'down', String(k.rxFrames), String(k.txFrames),
-              [k.fault, k.captureState && `capture ${k.captureState}${k.captureRestarts ? ` (${k.captureRestarts}x)` : ''}: ${k.captureReason}`].filter(Boolean).join('; '),
+              [
+                ...(k.conditions ?? []).map((c) => `${c.vm}.${c.iface}: ${c.text}`),
+                k.fault,
+                k.captureState && `capture ${k.captureState}${k.captureRestarts ? ` (${k.captureRestarts}x)` : ''}: ${k.captureReason}`,
+              ]
+                .filter(Boolean)
+                .join('; '),
             ]),
           ),
         );

@@ -4,6 +4,8 @@ import type { LinkAction } from '../../runtime/control.ts';
 import { VM_ACTIONS, type VmAction } from '../../vm/mconsole.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { labClient } from '../lab-request.ts';
+import type { LabClient } from '../../client/lab-client.ts';
+import { CONDITION_KEYS, describeImpairment, type RawImpairment } from '../../topology/link-conditions.ts';
 
 const out = (s: string) => process.stdout.write(s);
 
@@ -39,15 +41,22 @@ export const vmCommand: CommandSpec = {
   },
 };
 
-const LINK_ACTIONS: LinkAction[] = ['down', 'up', 'add', 'rm'];
+const LINK_ACTIONS: LinkAction[] = ['down', 'up', 'add', 'rm', 'set'];
+const CONDITION_OPTIONS = Object.fromEntries(CONDITION_KEYS.map((k) => [k, { type: 'string' as const }]));
 
 export const linkCommand: CommandSpec = {
   name: 'link',
-  summary: 'cut or restore a cable (down|up), or plug a VM into a switch or hub live (add|rm)',
-  usage: 'umlab link [--lab NAME] [--json] down|up VM ethN | add VM ethN SEGMENT [--ip CIDR]... | rm VM ethN',
+  summary: 'cut or restore a cable (down|up), plug a VM into a switch or hub live (add|rm), or set a link\'s delay, loss, rate... (set)',
+  usage:
+    'umlab link [--lab NAME] [--json] down|up VM ethN | add VM ethN SEGMENT [--ip CIDR]... | rm VM ethN\n' +
+    '       umlab link [--lab NAME] [--json] set VM ethN [--egress|--ingress] [--delay T] [--jitter T] [--loss P%] [--rate R] [--queue N] [--duplicate P%] [--corrupt P%] [--reorder P%] | --clear',
   options: [
     '  --lab NAME     the lab (may be left out when exactly one lab runs)',
     '  --ip CIDR      address of the new interface (add; may be repeated)',
+    '  --delay 50ms --jitter 5ms --loss 1% --rate 10mbit --queue 100 --duplicate 0.1% --corrupt 0.01% --reorder 5%',
+    '                 set: the link\'s conditions at VM.ethN, both ways (replacing what it had)',
+    '  --egress, --ingress  set: only what the VM sends / receives (the other direction stays)',
+    '  --clear        set: no conditions any more',
     '  --json         print the result as JSON',
   ],
   notes: [
@@ -55,11 +64,29 @@ export const linkCommand: CommandSpec = {
     'the VM still sees its interface up, as with a cable pulled out further along.',
     'add/rm hot-plug the interface through the management console (`config`/`remove`); a new link',
     'is captured from its first frame and shows in `status`, `capture list` and the web view.',
+    'set works on links whose segment runs on umlab\'s engine (an interface with `link:` in the lab',
+    'file, or a rootless lab that captures); the capture still shows what the VM sent and received.',
   ],
-  examples: ['umlab link down h2 eth0', 'umlab link up h2 eth0', 'umlab link add h1 eth1 sw1 --ip 10.0.1.1/24', 'umlab link rm h1 eth1'],
-  parse: { lab: { type: 'string' }, json: { type: 'boolean' }, ip: { type: 'string', multiple: true } },
+  examples: [
+    'umlab link down h2 eth0',
+    'umlab link up h2 eth0',
+    'umlab link add h1 eth1 sw1 --ip 10.0.1.1/24',
+    'umlab link rm h1 eth1',
+    'umlab link set h1 eth0 --delay 100ms --loss 5%',
+    'umlab link set h1 eth0 --egress --rate 1mbit',
+    'umlab link set h1 eth0 --clear',
+  ],
+  parse: {
+    lab: { type: 'string' },
+    json: { type: 'boolean' },
+    ip: { type: 'string', multiple: true },
+    clear: { type: 'boolean' },
+    egress: { type: 'boolean' },
+    ingress: { type: 'boolean' },
+    ...CONDITION_OPTIONS,
+  },
   async run(args) {
-    const action = requirePositional(args, 0, 'down, up, add or rm', linkCommand) as LinkAction;
+    const action = requirePositional(args, 0, 'down, up, add, rm or set', linkCommand) as LinkAction;
     if (!LINK_ACTIONS.includes(action)) throw new UsageError(`unknown link action "${action}"`, { hint: `one of: ${LINK_ACTIONS.join(', ')}` });
     const vm = requirePositional(args, 1, 'VM name', linkCommand);
     const iface = requirePositional(args, 2, 'interface (ethN)', linkCommand);
@@ -68,10 +95,26 @@ export const linkCommand: CommandSpec = {
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`, { hint: `usage: ${linkCommand.usage}` });
     const addresses = (args.values.ip as string[] | undefined) ?? [];
     if (addresses.length && action !== 'add') throw new UsageError('--ip goes with `link add` only');
-    const answer = await labClient(args.values.lab as string | undefined).link(action, vm, iface, segment !== undefined ? { segment, addresses } : undefined);
+    const client = labClient(args.values.lab as string | undefined);
+    if (action === 'set') return setLinkConditions(client, vm, iface, args.values, Boolean(args.values.json));
+    const answer = await client.link(action, vm, iface, segment !== undefined ? { segment, addresses } : undefined);
     const said = { down: 'cut (frames dropped both ways)', up: 'restored', add: `plugged into ${segment}`, rm: 'taken away' }[action];
     if (args.values.json) out(JSON.stringify({ link: answer.link, action }, null, 2) + '\n');
     else out(`link ${answer.link}: ${said}\n`);
     return 0;
   },
 };
+
+/** `umlab link set`: the options as the lab file's `link:` words, checked by the supervisor with the lab file's rules. */
+async function setLinkConditions(client: LabClient, vm: string, iface: string, values: Record<string, unknown>, json: boolean): Promise<number> {
+  const raw: RawImpairment = Object.fromEntries(CONDITION_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, String(values[k])]));
+  const clear = Boolean(values['clear']);
+  if (clear && Object.keys(raw).length) throw new UsageError('--clear takes no other settings', { hint: `e.g. umlab link set ${vm} ${iface} --clear` });
+  if (!clear && !Object.keys(raw).length) throw new UsageError('nothing to set', { hint: `e.g. umlab link set ${vm} ${iface} --delay 50ms --loss 1%   (or --clear)` });
+  if (values['egress'] && values['ingress']) throw new UsageError('give --egress or --ingress, not both (neither: both ways)');
+  const direction = values['egress'] ? 'egress' : values['ingress'] ? 'ingress' : undefined;
+  const answer = await client.setLinkConditions(vm, iface, clear ? null : raw, direction);
+  if (json) out(JSON.stringify({ link: answer.link, action: 'set', conditions: answer.conditions }, null, 2) + '\n');
+  else out(`link ${answer.link}: ${vm}.${iface} ${answer.conditions ? describeImpairment(answer.conditions) : 'has no conditions'}\n`);
+  return 0;
+}

@@ -2,6 +2,8 @@
 import { MissingDependencyError } from '../../errors.ts';
 import { captureFile } from '../../topology/layout.ts';
 import type { LabAllocator } from '../../topology/allocator.ts';
+import { describeImpairment } from '../../topology/link-conditions.ts';
+import { describeVlans } from './vlan.ts';
 import { linkOf, linkTable, type LabPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
 import type { HostProbe, KindPlan, LivePort, Member, PlanEnv, PlannedSegment } from '../types.ts';
 
@@ -28,7 +30,7 @@ export const ucastUmlArg = (p: { mac: string; vmPort?: number; enginePort?: numb
 
 /** Ports on the ucast-based userspace engine (also slirp gateways'). */
 export function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
-  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts() }));
+  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), ...(m.vlans && { vlans: m.vlans }) }));
   const numbers = ports.flatMap((p) => [p.enginePort!, p.vmPort!]);
   const range = numbers.length ? `127.0.0.1 UDP ${Math.min(...numbers)}-${Math.max(...numbers)}` : 'no ports (nothing is connected)';
   return { ports, umlArgs: ports.map(ucastUmlArg), range };
@@ -56,9 +58,22 @@ function bridgeSegment<O extends object>(members: Member[], env: PlanEnv, what: 
 /** A switch, hub or wire: on a Linux bridge, or, when its captures cannot be made there, on
  *  umlab's userspace engine (see PlanContext.bridgeCaptures). */
 export function forwardingSegment<O extends object>(members: Member[], env: PlanEnv, engine: string, what: string, options: O): PlannedSegment<O & ForwardingOptions> {
-  if (env.bridgeCaptures || members.every((m) => m.capture === null)) return bridgeSegment(members, env, what, options);
+  // Link conditions and VLANs are umlab's engine's work (this host class's kernel has neither netem nor bridge VLAN filtering).
+  const needsEngine = members.some((m) => m.impairment !== undefined || m.vlans !== undefined);
+  if (!needsEngine && (env.bridgeCaptures || members.every((m) => m.capture === null))) return bridgeSegment(members, env, what, options);
   const { ports, umlArgs, range } = ucastPorts(members, env);
-  return { ports, umlArgs, options, needs: [`umlab ${engine} engine (node:dgram) on ${range}`] };
+  const impaired = members.filter((m) => m.impairment).map((m) => `${m.vm}.${m.iface} (${describeImpairment(m.impairment!)})`);
+  const vlanPorts = members.filter((m) => m.vlans).map((m) => `${m.vm}.${m.iface} (${describeVlans(m.vlans!)})`);
+  return {
+    ports,
+    umlArgs,
+    options,
+    needs: [
+      `umlab ${engine} engine (node:dgram) on ${range}`,
+      ...(impaired.length ? [`link conditions on ${impaired.join(', ')}`] : []),
+      ...(vlanPorts.length ? [`VLAN ports ${vlanPorts.join(', ')}; other ports untagged in VLAN 1`] : []),
+    ],
+  };
 }
 
 /** tcpdump captures the links of bridged segments; one check for all of them, naming them all. */

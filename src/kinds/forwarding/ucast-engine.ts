@@ -11,19 +11,27 @@
 //
 // Capture: a frame is written to its ingress port's pcap and to the pcap of every port it
 // leaves by, each file at most once. Everything runs on the one JS thread, in arrival order,
-// so frames on a link are never reordered.
+// so frames on a link are never reordered, unless its conditions say so (jitter, reorder).
+//
+// Link conditions (impairer.ts) sit between the VM and the switching: what a VM sends is
+// captured and counted, then delayed/dropped/rate-limited, then switched; what it receives is
+// delayed/dropped first, then captured, counted and sent. So the capture of a VM's link shows
+// what the VM sent and what it received. A switch with VLAN ports switches per VLAN (vlan.ts).
 //
 // A link is what the runtime names and counts: usually one port, but the two ports of a
 // point-to-point wire are one link ("a.eth0--b.eth0"), with one capture and one set of counters.
 // Other engines (the passt gateway) add ports of their own with attachPort().
 
 import { createSocket, type Socket } from 'node:dgram';
-import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
 import { linkOf, type LinkPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
 import type { EngineOptions } from '../types.ts';
+import { describeImpairment, type Impairment } from '../../topology/link-conditions.ts';
+import { macKey, notify, nowMicros, setConditions, type LearnedMac, type Link, type Port, type PortSettings } from './ucast-ports.ts';
+import { carries, egressFrame, ingressVlan, portVlans } from './vlan.ts';
 import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from '../running.ts';
+export type { PortSettings } from './ucast-ports.ts';
 import { DEFAULT_AGEING } from '../../topology/model.ts';
 
 export type { FrameListener, LinkCounters, RunningSegment } from '../running.ts';
@@ -37,46 +45,15 @@ export type UcastEngine = 'switch' | 'hub' | 'wire';
 
 export type UcastSegmentOptions = Partial<EngineOptions> & Pick<EngineOptions, 'links'>;
 
-/** A named link: shared by both ports of a wire, otherwise one per port. */
-interface Link {
-  readonly name: string;
-  readonly capture: PcapWriter | null;
-  readonly counters: LinkCounters;
-  up: boolean;
-  /** Replaced, never mutated, so a listener unsubscribing mid-delivery is safe. */
-  listeners: readonly FrameListener[];
-}
-
-interface Port {
-  readonly link: Link;
-  /** Hands a frame to whatever sits behind the port (a VM's UDP socket, passt's stream). */
-  readonly send: (frame: Buffer) => void;
-  readonly close: () => Promise<void>;
-}
-
-/** Where a switch last saw a MAC address as a source. */
-interface LearnedMac {
-  port: Port;
-  lastSeenMicros: number;
-}
-
-/** Microseconds since the epoch with sub-millisecond resolution, without allocating (hrtime.bigint would). */
-function nowMicros(): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
-}
-
-/** The 48-bit MAC at `offset` as a number: an allocation-free Map key. */
-function macKey(frame: Buffer, offset: number): number {
-  return frame.readUIntBE(offset, 6);
-}
-
 /** Starts a switch, hub or wire; `as` runs another kind's plan (a slirp gateway's) as that engine. */
 export async function startUcastSegment(plan: SegmentPlan, options: UcastSegmentOptions, as?: UcastEngine): Promise<UcastSegment> {
   const engine = checkPlan(plan, as ?? plan.engine);
   const log = options.log ?? (() => {});
-  const segment = new UcastSegment(plan.name, engine, ageingSeconds(plan), log);
+  // A switch with a port in a VLAN is VLAN-aware: every port then belongs to VLANs (vlan.ts).
+  const vlanAware = engine === 'switch' && plan.ports.some((p) => p.vlans !== undefined);
+  const segment = new UcastSegment(plan.name, engine, ageingSeconds(plan), log, vlanAware);
   try {
-    for (const portPlan of plan.ports) await segment.addPort(portPlan, linkOf(options.links, portPlan.link).capture);
+    for (const portPlan of plan.ports) await segment.addPort(portPlan, linkOf(options.links, portPlan.link));
   } catch (err) {
     await segment.stop();
     throw err;
@@ -119,6 +96,8 @@ export class UcastSegment implements RunningSegment {
   /** Capture files by path, so the two ports of a wire share one writer. */
   private readonly writers = new Map<string, PcapWriter>();
   private readonly macTable = new Map<number, LearnedMac>();
+  /** A VLAN-aware switch learns per VLAN. */
+  private readonly vlanTables = new Map<number, Map<number, LearnedMac>>();
   private readonly ageingMicros: number;
   private lastSweepMicros = 0;
   private stopping: Promise<void> | null = null;
@@ -128,12 +107,13 @@ export class UcastSegment implements RunningSegment {
     private readonly engine: UcastEngine,
     ageingSeconds: number,
     private readonly log: (msg: string) => void,
+    private readonly vlanAware = false,
   ) {
     // 0 means never forget (the lab format's promise).
     this.ageingMicros = ageingSeconds === 0 ? Infinity : ageingSeconds * 1_000_000;
   }
 
-  async addPort(plan: PortPlan, capture: string | null): Promise<void> {
+  async addPort(plan: PortPlan, link: LinkPlan): Promise<void> {
     const socket = createSocket({ type: 'udp4' });
     await bindAndConnect(socket, plan.enginePort!, plan.vmPort!).catch((err: Error) => {
       socket.close();
@@ -150,16 +130,20 @@ export class UcastSegment implements RunningSegment {
     } catch (err) {
       this.log(`${this.name}: link ${plan.link}: could not enlarge socket buffers: ${(err as Error).message}`);
     }
-    const receive = this.attachPort(plan.link, capture, {
-      send: (frame) => socket.send(frame),
-      close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-    });
+    const end = link.endpoints.find((e) => e.vm === plan.vm && e.iface === plan.iface);
+    const settings: PortSettings = { end: { vm: plan.vm, iface: plan.iface }, ...(plan.vlans && { vlans: plan.vlans }), ...(end?.conditions && { conditions: end.conditions }) };
+    const receive = this.attachPort(
+      plan.link,
+      link.capture,
+      { send: (frame) => socket.send(frame), close: () => new Promise<void>((resolve) => socket.close(() => resolve())) },
+      settings,
+    );
     socket.on('message', receive);
   }
 
   /** Adds a port whose frames come and go some other way; returns the function to call with
    *  each frame that arrives from behind the port. */
-  attachPort(linkName: string, capture: string | null, io: { send: (frame: Buffer) => void; close: () => Promise<void> }): (frame: Buffer) => void {
+  attachPort(linkName: string, capture: string | null, io: { send: (frame: Buffer) => void; close: () => Promise<void> }, settings: PortSettings = {}): (frame: Buffer) => void {
     let link = this.links.get(linkName);
     if (link === undefined) {
       link = {
@@ -171,7 +155,16 @@ export class UcastSegment implements RunningSegment {
       };
       this.links.set(linkName, link);
     }
-    const port: Port = { link, send: io.send, close: io.close };
+    const port: Port = {
+      link,
+      ...(settings.end && { end: settings.end }),
+      vlans: this.vlanAware ? portVlans(settings.vlans) : null,
+      fromVm: null,
+      toVm: null,
+      send: io.send,
+      close: io.close,
+    };
+    setConditions(port, settings.conditions ?? null);
     this.ports.push(port);
     return (frame) => this.receive(port, frame);
   }
@@ -194,9 +187,29 @@ export class UcastSegment implements RunningSegment {
     link.counters.rxBytes += frame.length;
     if (link.capture !== null) link.capture.writeFrame(frame, ts);
     if (link.listeners.length !== 0) notify(link, frame, ts, this.log);
+    // The capture above is what the VM sent; the link's conditions apply after it.
+    if (ingress.fromVm !== null) ingress.fromVm.push(frame, (f) => ingress.link.up && this.forward(ingress, f, nowMicros()));
+    else this.forward(ingress, frame, ts);
+  }
 
-    if (this.engine === 'switch') this.switchFrame(ingress, frame, ts);
+  private forward(ingress: Port, frame: Buffer, ts: number): void {
+    if (this.vlanAware) this.vlanSwitch(ingress, frame, ts);
+    else if (this.engine === 'switch') this.switchFrame(ingress, frame, ts);
     else this.flood(ingress, frame, ts); // a hub floods; a wire's only other port is its flood
+  }
+
+  /** A VLAN-aware switch: learns per VLAN, sends only to ports of the frame's VLAN, tagged as each port wants. */
+  private vlanSwitch(ingress: Port, frame: Buffer, ts: number): void {
+    const vid = ingressVlan(frame, ingress.vlans!);
+    if (vid === null) return;
+    let table = this.vlanTables.get(vid);
+    if (table === undefined) this.vlanTables.set(vid, (table = new Map()));
+    if ((frame[6]! & 1) === 0) this.learn(macKey(frame, 6), ingress, ts, table);
+    const learned = (frame[0]! & 1) === 0 ? table.get(macKey(frame, 0)) : undefined;
+    const known = learned !== undefined && ts - learned.lastSeenMicros < this.ageingMicros && carries(learned.port.vlans!, vid);
+    if (known && learned.port === ingress) return;
+    for (const egress of known ? [learned.port] : this.ports)
+      if (egress !== ingress && carries(egress.vlans!, vid)) this.transmit(egress, ingress, egressFrame(frame, egress.vlans!, vid), ts);
   }
 
   private switchFrame(ingress: Port, frame: Buffer, ts: number): void {
@@ -216,9 +229,9 @@ export class UcastSegment implements RunningSegment {
     // else: the destination sits behind the ingress port, so the frame has already arrived.
   }
 
-  private learn(key: number, port: Port, ts: number): void {
-    const learned = this.macTable.get(key);
-    if (learned === undefined) this.macTable.set(key, { port, lastSeenMicros: ts });
+  private learn(key: number, port: Port, ts: number, table = this.macTable): void {
+    const learned = table.get(key);
+    if (learned === undefined) table.set(key, { port, lastSeenMicros: ts });
     else {
       learned.port = port; // re-learned when a MAC moves to another port
       learned.lastSeenMicros = ts;
@@ -229,9 +242,13 @@ export class UcastSegment implements RunningSegment {
   /** Forgets aged MACs, at most once per ageing period, so the table cannot grow forever. */
   private sweepAgedEntries(ts: number): void {
     this.lastSweepMicros = ts;
-    for (const [key, learned] of this.macTable) {
-      if (ts - learned.lastSeenMicros >= this.ageingMicros) this.macTable.delete(key);
-    }
+    for (const table of [this.macTable, ...this.vlanTables.values()])
+      for (const [key, learned] of table) if (ts - learned.lastSeenMicros >= this.ageingMicros) table.delete(key);
+  }
+
+  /** Forgets what was learned on a link (cut or taken away), so traffic floods until re-learned. */
+  private forget(link: Link): void {
+    for (const table of [this.macTable, ...this.vlanTables.values()]) for (const [key, learned] of table) if (learned.port.link === link) table.delete(key);
   }
 
   private flood(ingress: Port, frame: Buffer, ts: number): void {
@@ -243,8 +260,14 @@ export class UcastSegment implements RunningSegment {
   }
 
   private transmit(egress: Port, ingress: Port, frame: Buffer, ts: number): void {
+    if (!egress.link.up) return;
+    // The capture shows what the VM received: after the link's conditions.
+    if (egress.toVm !== null) egress.toVm.push(frame, (f) => egress.link.up && this.deliver(egress, ingress, f, nowMicros()));
+    else this.deliver(egress, ingress, frame, ts);
+  }
+
+  private deliver(egress: Port, ingress: Port, frame: Buffer, ts: number): void {
     const link = egress.link;
-    if (!link.up) return;
     egress.send(frame);
     link.counters.txFrames++;
     link.counters.txBytes += frame.length;
@@ -255,14 +278,26 @@ export class UcastSegment implements RunningSegment {
   }
 
   addLink(port: PortPlan, link: LinkPlan): Promise<void> {
-    return this.addPort(port, link.capture);
+    return this.addPort(port, link);
+  }
+
+  /** New link conditions for one VM end of a link (null: none), from the next frame on. */
+  setConditions(name: string, end: { vm: string; iface: string }, conditions: Impairment | null): void {
+    const port = this.ports.find((p) => p.link.name === name && p.end?.vm === end.vm && p.end.iface === end.iface);
+    if (!port) throw new LabRuntimeError(`segment ${this.name} has no port ${end.vm}.${end.iface} on link ${name}`);
+    setConditions(port, conditions);
+    this.log(`${this.name}: ${end.vm}.${end.iface}: ${conditions ? describeImpairment(conditions) || 'no conditions' : 'no conditions'}`);
   }
 
   async removeLink(name: string): Promise<void> {
     const link = this.linkOf(name);
     const ports = this.ports.filter((p) => p.link === link);
-    for (const port of ports) this.ports.splice(this.ports.indexOf(port), 1);
-    for (const [key, learned] of this.macTable) if (learned.port.link === link) this.macTable.delete(key);
+    for (const port of ports) {
+      this.ports.splice(this.ports.indexOf(port), 1);
+      port.fromVm?.close();
+      port.toVm?.close();
+    }
+    this.forget(link);
     this.links.delete(name);
     link.listeners = [];
     await Promise.all(ports.map((p) => p.close()));
@@ -284,7 +319,7 @@ export class UcastSegment implements RunningSegment {
     link.up = up;
     if (!up) {
       // Like a real switch on link loss: forget what was learned there, so traffic floods until re-learned.
-      for (const [key, learned] of this.macTable) if (learned.port.link === link) this.macTable.delete(key);
+      this.forget(link);
     }
     this.log(`${this.name}: link ${name} ${up ? 'up' : 'down'}`);
   }
@@ -314,6 +349,10 @@ export class UcastSegment implements RunningSegment {
   }
 
   private async closeEverything(): Promise<void> {
+    for (const port of this.ports) {
+      port.fromVm?.close();
+      port.toVm?.close();
+    }
     await Promise.all(this.ports.map((port) => port.close()));
     for (const link of this.links.values()) link.listeners = [];
     await Promise.all([...this.writers.values()].map((writer) => writer.close()));
@@ -341,15 +380,4 @@ function bindAndConnect(socket: Socket, enginePort: number, vmPort: number): Pro
       });
     });
   });
-}
-
-/** Kept out of the hot path: a throwing subscriber (e.g. a web view) must not stop forwarding. */
-function notify(link: Link, frame: Buffer, ts: number, log: (msg: string) => void): void {
-  for (const listener of link.listeners) {
-    try {
-      listener(frame, ts);
-    } catch (err) {
-      log(`frame listener on ${link.name} threw: ${(err as Error).message}`);
-    }
-  }
 }

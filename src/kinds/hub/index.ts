@@ -15,5 +15,6 @@ export const hubKind: SegmentKind<HubSegment, HubPlan> = {
   engine: () => import('../forwarding/engine.ts'),
   hostCheck: bridgeCaptureCheck,
   web: { node: 'hub', style: { shape: 'hexagon', color: '#8a6d3b', label: 'hub' }, detail: () => 'hub (every frame to every port)' },
+  linkConditions: true,
   live: { addPort: addForwardingPort },
 };

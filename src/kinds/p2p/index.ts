@@ -17,5 +17,6 @@ export const p2pKind: SegmentKind<P2pSegment, P2pPlan> = {
   engineName: 'wire',
   engine: () => import('../forwarding/engine.ts'),
   hostCheck: bridgeCaptureCheck,
+  linkConditions: true,
   web: 'edge',
 };

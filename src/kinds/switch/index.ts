@@ -16,5 +16,7 @@ export const switchKind: SegmentKind<SwitchSegment, SwitchPlan> = {
   engine: () => import('../forwarding/engine.ts'),
   hostCheck: bridgeCaptureCheck,
   web: { node: 'switch', style: { shape: 'rectangle', color: '#5b6b7a', label: 'switch', width: 70, height: 26 }, detail: () => 'learning switch' },
+  linkConditions: true,
+  vlans: true,
   live: { addPort: addForwardingPort },
 };

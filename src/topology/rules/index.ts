@@ -7,6 +7,7 @@ import { testKindGiven, testOrder, testReferences } from './checks.ts';
 import { filePaths } from './files.ts';
 import { kernelArgs } from './kernel.ts';
 import { consolePorts, serialLines } from './lines.ts';
+import { linkConditionsValid, linkSettingsSupported, vlanPorts } from './link-conditions.ts';
 import { connectTargetsExist, interfaceConnected, interfaceUsedOnce, p2pPeerPointsBack } from './links.ts';
 import { interfaceNames, uniqueNames } from './names.ts';
 import { diskSizes, imagePaths, memoryMaximum, memoryMinimum } from './resources.ts';
@@ -22,6 +23,7 @@ export * from './files.ts';
 export * from './kernel.ts';
 export * from './lines.ts';
 export * from './links.ts';
+export * from './link-conditions.ts';
 export * from './names.ts';
 export * from './resources.ts';
 // The kinds' own rules (src/kinds/<kind>/rules.ts).
@@ -40,6 +42,9 @@ export const RULES: Rule[] = [
   p2pPeerPointsBack,
   interfaceUsedOnce,
   interfaceConnected,
+  linkConditionsValid,
+  linkSettingsSupported,
+  vlanPorts,
   validCidrs,
   uniqueAddressPerSegment,
   macFirstByteEven,
