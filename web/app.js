@@ -49,6 +49,8 @@ function applyState(state) {
       edge.data('width', trafficWidth(link.bytesPerSecond));
       edge.toggleClass('active', link.framesPerSecond > 0);
       edge.toggleClass('down', !link.up);
+      edge.data('conditions', link.conditions);
+      edge.toggleClass('impaired', Boolean(link.conditions));
     }
   });
   refreshPanel();

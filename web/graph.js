@@ -70,6 +70,8 @@ function graphStyle() {
     },
     { selector: 'edge.active', style: { 'line-color': '#e08a1e' } },
     { selector: 'edge.nocapture', style: { 'line-style': 'dashed' } },
+    { selector: 'edge.vlan', style: { 'line-color': '#7d5ba6' } },
+    { selector: 'edge.impaired', style: { 'line-style': 'dashed', 'line-dash-pattern': [8, 4], 'line-color': '#b9770e' } },
     { selector: 'edge.down', style: { 'line-style': 'dotted', 'line-color': '#c0392b', width: 3 } },
     { selector: ':selected', style: { 'overlay-color': '#2f6fb3', 'overlay-opacity': 0.18, 'overlay-padding': 6 } },
   ];
@@ -158,7 +160,8 @@ export function fitPane() {
 }
 
 export function edgeElement(e) {
-  return { ...e, data: { ...e.data, width: 2 }, classes: e.data.hasCapture ? '' : 'nocapture' };
+  const classes = [e.data.hasCapture ? '' : 'nocapture', e.data.conditions ? 'impaired' : '', e.data.vlans ? 'vlan' : ''];
+  return { ...e, data: { ...e.data, width: 2 }, classes: classes.filter(Boolean).join(' ') };
 }
 
 /** Labels placed again; with `rearrange` (a new layout), nodes may be turned and spread for them. */
@@ -196,6 +199,13 @@ export function drawGraph(onSelect) {
     ...Object.entries(kindStyles())
       .filter(([kind]) => app.lab.graph.nodes.some((n) => n.data.kind === kind))
       .map(([kind, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
+    // Edge looks, when the lab has such links.
+    ...[
+      ['vlans', '#7d5ba6', 'VLAN port'],
+      ['conditions', '#b9770e', 'link conditions (dashed)'],
+    ]
+      .filter(([key]) => app.lab.graph.edges.some((e) => e.data[key]))
+      .map(([, color, label]) => el('span', { class: 'legend-item' }, el('i', { style: `background:${color}` }), label)),
   );
 }
 
@@ -203,7 +213,8 @@ export function drawGraph(onSelect) {
 function showTip(edge, at) {
   const s = app.live?.links?.find((l) => l.link === edge.id());
   const tip = $('tip');
-  tip.textContent = `${edge.id()}: ${s ? `${fmtCount(s.frames)} frames, ${fmtBytes(s.bytes)}, ${fmtRate(s.framesPerSecond, 'fr')}, ${fmtRate(s.bytesPerSecond, 'B')}${s.up ? '' : ', down'}` : 'no counters'}`;
+  const extra = [edge.data('vlans') && `VLAN ${edge.data('vlans')}`, edge.data('conditions')].filter(Boolean).map((t) => `; ${t}`).join('');
+  tip.textContent = `${edge.id()}: ${s ? `${fmtCount(s.frames)} frames, ${fmtBytes(s.bytes)}, ${fmtRate(s.framesPerSecond, 'fr')}, ${fmtRate(s.bytesPerSecond, 'B')}${s.up ? '' : ', down'}` : 'no counters'}${extra}`;
   tip.style.left = `${at.x + 12}px`;
   tip.style.top = `${at.y + 12}px`;
   tip.hidden = false;

@@ -103,7 +103,14 @@ function showLink(name) {
   const edge = app.lab.graph.edges.find((e) => e.data.id === name);
   $('link-name').textContent = name;
   const ends = [edge.data.sourceLabel, edge.data.targetLabel].filter(Boolean).map((l) => l.replace(/\n/g, ' '));
-  $('link-ends').textContent = `segment ${edge.data.segment}: ${edge.data.source} ${ends[0] ?? ''}${edge.data.targetLabel ? ` ↔ ${edge.data.target} ${ends[1]}` : ''}`;
+  const conditions = linkState(name)?.conditions ?? edge.data.conditions;
+  $('link-ends').textContent = [
+    `segment ${edge.data.segment}: ${edge.data.source} ${ends[0] ?? ''}${edge.data.targetLabel ? ` ↔ ${edge.data.target} ${ends[1]}` : ''}`,
+    edge.data.vlans && `VLAN port: ${edge.data.vlans}`,
+    conditions && `conditions: ${conditions}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   fillLinkCounters(name);
   const download = $('download');
   const filter = $('frame-filter');

@@ -3,6 +3,11 @@
 import { KINDS, kindOf } from '../kinds/index.ts';
 import type { WebLook } from '../kinds/types.ts';
 import type { InterfacePlan, LabPlan, VmPlan } from '../topology/plan.ts';
+import { describeImpairment } from '../topology/link-conditions.ts';
+import { describeVlans } from '../kinds/forwarding/vlan.ts';
+
+/** "h1.eth0: delay 50ms; h2.eth0: loss 1%": each VM end's conditions, for the page. */
+export const conditionsText = (ends: { vm: string; iface: string; text: string }[] | undefined) => (ends ?? []).map((c) => `${c.vm}.${c.iface}: ${c.text}`).join('; ');
 
 /** What a node stands for: 'vm', or the web node of a segment kind (src/kinds/<kind>: switch, hub, mcast, tap, gateway). */
 export type NodeKind = string;
@@ -29,6 +34,10 @@ export interface GraphEdge {
     sourceLabel: string;
     targetLabel: string;
     hasCapture: boolean;
+    /** Link conditions at its VM ends as planned ('' when none). */
+    conditions: string;
+    /** A VLAN-aware switch port's VLANs, e.g. "trunk 10,20" ('' elsewhere). */
+    vlans: string;
   };
 }
 
@@ -57,6 +66,12 @@ export function graphFromPlan(plan: LabPlan): Graph {
     else nodes.push({ data: { id: segmentNodeId(seg.name), label: seg.name, kind: look.node, detail: look.detail(seg) } });
   }
   const vmByName = new Map(plan.vms.map((vm) => [vm.name, vm]));
+  const portsByLink = new Map(plan.segments.flatMap((s) => s.ports.map((p) => [p.link, p] as const)));
+  /** "access 10", "trunk 10,20": a VLAN-aware switch port's VLANs ('' elsewhere). */
+  const vlansOf = (link: string) => {
+    const vlans = portsByLink.get(link)?.vlans;
+    return vlans ? describeVlans(vlans) : '';
+  };
   const edges: GraphEdge[] = [];
   for (const link of plan.links) {
     const [a, b] = link.endpoints;
@@ -73,6 +88,9 @@ export function graphFromPlan(plan: LabPlan): Graph {
         sourceLabel: endLabel(a),
         targetLabel: p2p ? endLabel(b) : '',
         hasCapture: link.capture !== null,
+        // What the plan says; live changes (`umlab link set`) come with the live state.
+        conditions: conditionsText(link.endpoints.flatMap((e) => (e.conditions ? [{ ...e, text: describeImpairment(e.conditions) }] : []))),
+        vlans: vlansOf(link.name),
       },
     });
   }

@@ -1,6 +1,7 @@
 // Live state for the page: polls the supervisor's status about once a second and turns
 // successive counters into rates. `snapshot()` is pure; LabWatcher does the polling.
 import { LabClient } from '../client/lab-client.ts';
+import { conditionsText } from './graph.ts';
 import type { LabPhase, LabStatus, VmStatus } from '../runtime/control.ts';
 
 export interface LinkLive {
@@ -13,6 +14,8 @@ export interface LinkLive {
   framesPerSecond: number;
   bytesPerSecond: number;
   up: boolean;
+  /** Its link conditions, e.g. "h1.eth0: delay 50ms loss 1%" ('' when none; `umlab link set` changes them). */
+  conditions: string;
 }
 
 /** What the page receives: either the running lab's state, or that it is gone. */
@@ -46,6 +49,7 @@ export function snapshot(current: Sample, previous: Sample | null): LiveEvent {
       framesPerSecond: rate(frames, oldFrames),
       bytesPerSecond: rate(bytes, oldBytes),
       up: l.up,
+      conditions: conditionsText(l.conditions),
     };
   });
   return { running: true, phase: current.status.phase, at: current.at, vms: current.status.vms, links };
