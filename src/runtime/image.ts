@@ -8,6 +8,7 @@ import { LabRuntimeError, MissingDependencyError, UsageError } from '../errors.t
 import { IMAGE_BOOTSTRAP_INIT, sizeBytes } from '../topology/compile.ts';
 import { IMAGE_HOST_MOUNT, imageBootstrapInit } from '../vm/init.ts';
 import { findCommand } from './host.ts';
+import { expandPackages } from './image-profiles.ts';
 
 /** What umlab's generated init runs inside an image VM, beyond the Essential packages of
  *  minbase (sh, mount, flock, setsid, stty, base64, cp...): ip, modprobe, and ping for labs. */
@@ -95,7 +96,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<{ out: string
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const include = [...new Set([...IMAGE_BASE_PACKAGES, ...opts.packages])];
+    // Profile names (frr, bind9, kathara, ...: image-profiles.ts) stand for their packages.
+    const include = [...new Set([...IMAGE_BASE_PACKAGES, ...expandPackages(opts.packages)])];
     opts.log(`debootstrap ${opts.suite} from ${mirror} (minbase + ${include.join(', ')})`);
     // In a private mount namespace: the /proc and /sys debootstrap mounts in the tree go away with it, even when it fails.
     const run = execa('unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', '--variant=minbase', `--include=${include.join(',')}`, opts.suite, tree, mirror], {

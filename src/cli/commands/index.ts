@@ -13,6 +13,7 @@ import { webCommand } from './web.ts';
 import { testCmd } from './test.ts';
 import { cleanCommand, diskCommand, imageCommand } from './disk.ts';
 import { doctorCommand } from './doctor.ts';
+import { importCommand } from './import.ts';
 
 export const COMMANDS: CommandSpec[] = [
   validateCommand,
@@ -27,6 +28,7 @@ export const COMMANDS: CommandSpec[] = [
   linkCommand,
   webCommand,
   testCmd,
+  importCommand,
   cleanCommand,
   diskCommand,
   imageCommand,

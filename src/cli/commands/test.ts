@@ -9,7 +9,7 @@ import { bootTimeoutSeconds } from '../env.ts';
 import { downLab, listLabs, upLab } from '../../runtime/lab.ts';
 import { readPlan, runDirFor, runFiles, umlabHome } from '../../runtime/paths.ts';
 import { compile } from '../../topology/compile.ts';
-import { loadLabFile } from '../../topology/load.ts';
+import { loadLab } from '../lab-file.ts';
 import type { LabPlan } from '../../topology/plan.ts';
 import type { CheckResult } from '../../checks/evaluate.ts';
 import { junitXml } from '../../checks/junit.ts';
@@ -52,6 +52,8 @@ export const testCmd: CommandSpec = {
     '  --junit FILE   also write the results as JUnit XML to FILE',
     '  --json         print the results as JSON instead of one line per check',
     '  --keep         leave the lab running afterwards when this command started it',
+    '  --build-images a Kathará/Netkit lab directory: build the images it needs first (root; once)',
+    '  --strict       a Kathará/Netkit lab directory: unsupported devices and unknown options are errors',
   ],
   notes: [
     'Uses the lab when one of that name is already running; otherwise brings it up and takes it',
@@ -62,11 +64,11 @@ export const testCmd: CommandSpec = {
     'Check kinds and the signature: docs/testing.md.',
   ],
   examples: ['umlab test labs/two-hosts.yaml', 'umlab test labs/firewall/lab.yaml --junit results.xml', 'umlab test labs/static-routing/lab.yaml --record'],
-  parse: { record: { type: 'boolean' }, junit: { type: 'string' }, json: { type: 'boolean' }, keep: { type: 'boolean' } },
+  parse: { record: { type: 'boolean' }, junit: { type: 'string' }, json: { type: 'boolean' }, keep: { type: 'boolean' }, strict: { type: 'boolean' }, 'build-images': { type: 'boolean' } },
   async run(args) {
     bootTimeoutSeconds(); // checked before any lab starts
     const file = requirePositional(args, 0, 'lab file', testCmd);
-    const lab = await loadLabFile(file);
+    const lab = await loadLab(file, { strict: Boolean(args.values.strict), needImages: true, buildImages: Boolean(args.values['build-images']) });
     const home = umlabHome();
     const quiet = Boolean(args.values.json);
     if (!args.values.record && lab.tests.length === 0 && !existsSync(signaturePathFor(file)))

@@ -13,11 +13,13 @@ import { compileLabFile } from '../lab-file.ts';
 const up: CommandSpec = {
   name: 'up',
   summary: 'boot a lab: every VM, switch and hub, with a capture on every link',
-  usage: 'umlab up <lab.yaml> [--name NAME] [--json] [--quiet]',
+  usage: 'umlab up <lab.yaml | KATHARA_LAB_DIR> [--name NAME] [--json] [--quiet] [--build-images] [--strict]',
   options: [
     '  --name NAME    run the lab under another name (two copies of one lab side by side)',
     '  --json         print the final status as JSON (progress goes to stderr)',
     '  -q, --quiet    no progress lines',
+    '  --build-images build the images a Kathará/Netkit lab needs that are not built yet (root; once)',
+    '  --strict       Kathará/Netkit labs: unsupported devices and unknown options are errors',
   ],
   notes: [
     'Returns when every VM has booted and applied its configuration. If any VM fails,',
@@ -26,10 +28,14 @@ const up: CommandSpec = {
     'Environment: UMLAB_HOME (state directory), UMLAB_BOOT_TIMEOUT (seconds, default 120).',
   ],
   examples: ['umlab up labs/two-hosts.yaml', 'umlab up labs/two-hosts.yaml --name copy2', 'umlab up labs/router.yaml --json | jq .vms'],
-  parse: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, name: { type: 'string' } },
+  parse: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, name: { type: 'string' }, strict: { type: 'boolean' }, 'build-images': { type: 'boolean' } },
   async run(args) {
     bootTimeoutSeconds(); // the supervisor reads it: refuse a bad value before anything starts
-    const plan = await compileLabFile(requirePositional(args, 0, 'lab file', up), args.values.name as string | undefined);
+    const plan = await compileLabFile(requirePositional(args, 0, 'lab file', up), args.values.name as string | undefined, {
+      strict: Boolean(args.values.strict),
+      needImages: true,
+      buildImages: Boolean(args.values['build-images']),
+    });
     const started = Date.now();
     const quiet = Boolean(args.values.quiet);
     const say = (s: string) => (quiet ? undefined : err(s));

@@ -8,9 +8,9 @@ import type { LabPlan } from '../../topology/plan.ts';
 import { loadToken } from '../../web/auth.ts';
 import { startWebServer } from '../../web/server.ts';
 import type { CommandSpec } from '../args.ts';
-import { compileLabFile } from '../lab-file.ts';
+import { compileLabFile, isKatharaLab } from '../lab-file.ts';
 
-const isLabFile = (arg: string) => /\.ya?ml$/i.test(arg);
+const isLabFile = (arg: string) => /\.ya?ml$/i.test(arg) || isKatharaLab(arg);
 
 export const webCommand: CommandSpec = {
   name: 'web',

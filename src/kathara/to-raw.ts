@@ -1,0 +1,244 @@
+// A Kathará/Netkit lab directory's contents -> umlab's lab data (the YAML a lab file would
+// hold), with the lab.conf position of every path in it, warnings and errors. Pure: the
+// caller validates the result with the same schema and rules as a YAML lab (load.ts).
+import { formatPath, type PathSegment } from '../topology/lab-path.ts';
+import type { RawInterface, RawLab, RawVm } from '../topology/raw.ts';
+import { readDevices, type Device } from './devices.ts';
+import { cachedImagePath, chooseImage, DEFAULT_IMAGE } from './images.ts';
+import { parseLabConf, parseLabDep } from './lab-conf.ts';
+import { KATHARA_DIR, RUNNER, runnerScript } from './runner.ts';
+import type { KatharaProblem, LabDirContents, Pos, ReadOptions } from './types.ts';
+
+export interface KatharaRead {
+  raw: RawLab & Record<string, unknown>;
+  /** formatPath(path) -> where it was written. */
+  positions: Map<string, Pos>;
+  problems: KatharaProblem[];
+  /** Image profiles the lab needs (for `up` to check or build). */
+  profiles: string[];
+  /** lab.dep: device -> devices it starts after (umlab names). */
+  order: Record<string, string[]>;
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** umlab names: lowercase, `_` as `-` (Kathará allows both cases and underscores). */
+export const umlabName = (name: string) => name.toLowerCase().replace(/_/g, '-');
+
+/** Lab name from the directory: what the schema allows, at most 24 characters. */
+export function labNameOf(dir: string): string {
+  const base = dir.replace(/\/+$/, '').split('/').pop() ?? '';
+  const name = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 24).replace(/-+$/, '');
+  return name || 'kathara-lab';
+}
+
+export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRead {
+  const problems: KatharaProblem[] = [];
+  const positions = new Map<string, Pos>();
+  const place = (path: PathSegment[], at: Pos) => {
+    const key = formatPath(path);
+    if (!positions.has(key)) positions.set(key, at);
+  };
+  const confAt: Pos = { file: c.labConfFile, line: 1, col: 1 };
+  const error = (at: Pos, message: string, hint?: string) => problems.push({ at, severity: 'error', message, ...(hint && { hint }) });
+  // Notes, never errors (--strict is about what cannot run as written, not about these).
+  const warn = (at: Pos, message: string, hint?: string) => problems.push({ at, severity: 'warning', message, ...(hint && { hint }) });
+
+  const conf = c.labConf === undefined ? { lines: [], problems: [] } : parseLabConf(c.labConf, c.labConfFile);
+  problems.push(...conf.problems);
+  const { devices, meta, problems: optionProblems } = readDevices(conf.lines, opts.strict);
+  problems.push(...optionProblems);
+  for (const m of meta.machines) if (!devices.has(m.name)) devices.set(m.name, { name: m.name, at: m.at, ifaces: [], ports: [], exec: [], sysctl: [] });
+  for (const dir of c.deviceDirs) if (!devices.has(dir)) devices.set(dir, { name: dir, at: { file: `${c.dir}/${dir}`, line: 1, col: 1 }, ifaces: [], ports: [], exec: [], sysctl: [] });
+  if (c.labConf === undefined && devices.size === 0)
+    error(confAt, `${c.dir} is not a Kathará or Netkit lab: it has no lab.conf and no device directories`, 'a lab directory holds lab.conf (lines such as r1[0]=A) and/or one directory per device');
+
+  const raw: KatharaRead['raw'] = { name: labNameOf(c.dir), vms: {} };
+  if (meta.description) raw.description = meta.description;
+  const switches: Record<string, Record<string, never>> = {};
+  const names = new Map<string, string>(); // umlab name -> as written (collisions)
+  const domains = new Map<string, string>(); // switch name -> collision domain as written
+  const profiles = new Set<string>();
+  let tapHost: string | undefined;
+  const gatewayForwards: string[] = [];
+  let gatewayUsers = 0;
+
+  for (const d of devices.values()) {
+    const name = umlabName(d.name);
+    if (!NAME.test(name)) {
+      error(d.at, `device name "${d.name}" cannot be a umlab VM name`, 'device names are letters, digits, - and _, starting with a letter, at most 32 characters');
+      continue;
+    }
+    if (names.has(name)) {
+      error(d.at, `devices "${names.get(name)}" and "${d.name}" would both be VM ${name}`, 'rename one of them');
+      continue;
+    }
+    names.set(name, d.name);
+    if (name !== d.name) warn(d.at, `device ${d.name} runs as VM ${name} (umlab names are lowercase, with - for _)`);
+    const image = d.image?.value ?? DEFAULT_IMAGE;
+    const choice = chooseImage(image);
+    const imageAt = d.image?.at ?? d.at;
+    if ('unsupported' in choice) {
+      const unknown = choice.unsupported.startsWith('unknown');
+      problems.push({ at: imageAt, severity: unknown || opts.strict ? 'error' : 'warning', message: `${d.name}: ${choice.unsupported}${unknown ? '' : ` (image ${image})`}; ${unknown ? 'cannot run it' : 'the device is left out, the rest of the lab runs'}`, hint: choice.hint });
+      continue;
+    }
+    if (choice.note) warn(imageAt, `${d.name}: ${choice.note}`);
+    profiles.add(choice.profile);
+    const vm: RawVm = { image: cachedImagePath(opts.imageCache, choice.profile) };
+    place(['vms', name], d.at);
+    place(['vms', name, 'image'], imageAt);
+    if (d.memory) {
+      vm.memory = d.memory.value;
+      place(['vms', name, 'memory'], d.memory.at);
+    }
+    const interfaces: Record<string, RawInterface> = {};
+    const routes: string[] = [];
+    for (const i of [...d.ifaces].sort((a, b) => a.index - b.index)) {
+      const eth = `eth${i.index}`;
+      place(['vms', name, 'interfaces', eth], i.at);
+      place(['vms', name, 'interfaces', eth, 'connect'], i.valueAt);
+      if ('tap' in i.target) {
+        tapHost ??= i.target.tap.hostAddr;
+        interfaces[eth] = { connect: 'tap', ip: `${i.target.tap.guestAddr}/24` };
+        routes.push(`default via ${i.target.tap.hostAddr}`);
+        place(['taps', 'tap'], i.valueAt);
+        continue;
+      }
+      const { domain, mac, macAt } = i.target;
+      if (domain.includes('.')) {
+        error(i.valueAt, `collision domain "${domain}" has a dot in its name`, 'umlab reads a dot as VM.ethN (a point-to-point link): rename the domain, e.g. ' + domain.replace(/\./g, '-'));
+        continue;
+      }
+      const cd = umlabName(domain);
+      // Kathará's domain names are case-sensitive: "A" and "a" are two domains, which umlab cannot tell apart.
+      const seen = domains.get(cd);
+      if (seen !== undefined && seen !== domain) {
+        error(i.valueAt, `collision domains "${seen}" and "${domain}" would both be switch ${cd}`, 'rename one of them (umlab names are lowercase, with - for _)');
+        continue;
+      }
+      domains.set(cd, domain);
+      if (!NAME.test(cd)) {
+        // Kathará allows domains such as "0" or "A_1"; umlab names start with a letter.
+        const fixed = `cd-${cd.replace(/[^a-z0-9-]/g, '-')}`;
+        if (!NAME.test(fixed)) {
+          error(i.valueAt, `collision domain "${domain}" cannot be a umlab switch name`, 'use letters, digits, - and _');
+          continue;
+        }
+        interfaces[eth] = { connect: fixed };
+        switches[fixed] = {};
+        place(['switches', fixed], i.valueAt);
+      } else {
+        interfaces[eth] = { connect: cd };
+        switches[cd] = {};
+        place(['switches', cd], i.valueAt);
+      }
+      if (mac) {
+        interfaces[eth]!.mac = mac;
+        place(['vms', name, 'interfaces', eth, 'mac'], macAt!);
+      }
+    }
+    if (d.bridged || d.ports.length) {
+      // Kathará's bridged interface comes after the lab's own: the next ethN.
+      const next = Math.max(-1, ...d.ifaces.map((i) => i.index)) + 1;
+      interfaces[`eth${next}`] = { connect: 'bridged', dhcp: true };
+      place(['vms', name, 'interfaces', `eth${next}`], d.bridged ?? d.ports[0]!.at);
+      place(['gateways', 'bridged'], d.bridged ?? d.ports[0]!.at);
+      gatewayUsers++;
+      for (const p of d.ports) {
+        place(['gateways', 'bridged', 'forward', gatewayForwards.length], p.at);
+        gatewayForwards.push(`${p.proto}:${p.host}:${name}:${p.guest}`);
+      }
+    }
+    if (Object.keys(interfaces).length) vm.interfaces = interfaces;
+    if (routes.length) vm.routes = routes;
+    // Kathará devices forward IPv4 by default (a lab's own sysctl line still wins).
+    vm.sysctl = { 'net.ipv4.ip_forward': '1' };
+    if (d.sysctl.length) {
+      for (const s of d.sysctl) {
+        vm.sysctl[s.name] = s.value;
+        place(['vms', name, 'sysctl', s.name], s.at);
+      }
+    }
+    const shares: NonNullable<RawVm['shares']> = { '/hostlab': opts.labPath('.') };
+    if (c.hasShared) shares['/shared'] = { path: opts.labPath('shared'), rw: true };
+    vm.shares = shares;
+    vm.files = deviceFiles(c, d, name, problems);
+    for (const p of Object.keys(vm.files)) place(['vms', name, 'files', p], fileAt(c, d.name, p));
+    const shown = c.labConfFile.replace(/\/?lab\.conf$/, '') || '.';
+    vm.startup = [...(d.ipv6 ? ['modprobe ipv6'] : []), `bash ${RUNNER} startup ${name} ${shQuote(shown)}`, ...d.exec];
+    place(['vms', name, 'startup'], c.startup[d.name] !== undefined ? { file: `${shown}/${d.name}.startup`, line: 1, col: 1 } : d.at);
+    raw.vms[name] = vm;
+  }
+  if (Object.keys(switches).length) raw.switches = switches;
+  if (tapHost) raw.taps = { tap: { host_ip: `${tapHost}/24`, ip_forward: true } };
+  if (gatewayUsers) raw.gateways = { bridged: { type: 'slirp', dhcp: true, ...(gatewayForwards.length && { forward: gatewayForwards }) } };
+  for (const [sw] of Object.entries(switches)) if (raw.vms[sw]) error(positions.get(formatPath(['switches', sw]))!, `collision domain ${sw} has the name of a device`, 'umlab names segments and VMs in one namespace: rename the domain');
+
+  const order = readOrder(c, names, problems);
+  return { raw, positions, problems, profiles: [...profiles].sort(), order };
+}
+
+const shQuote = (s: string) => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+function fileAt(c: LabDirContents, device: string, path: string): Pos {
+  const dir = c.labConfFile.replace(/\/?lab\.conf$/, '') || '.';
+  if (path.startsWith(KATHARA_DIR + '/')) return { file: `${dir}/${path.slice(KATHARA_DIR.length + 1)}`, line: 1, col: 1 };
+  return { file: `${dir}/${device}${path}`, line: 1, col: 1 };
+}
+
+/** The device's tree, its scripts and the runner, as `files:`; binary files are left out with a warning. */
+function deviceFiles(c: LabDirContents, d: Device, name: string, problems: KatharaProblem[]): Record<string, string> {
+  const files: Record<string, string> = {};
+  const executables: string[] = [];
+  for (const f of c.trees[d.name] ?? []) {
+    if (f.text === undefined) {
+      problems.push({ at: { file: `${c.dir}/${d.name}${f.path}`, line: 1, col: 1 }, severity: 'warning', message: `${d.name}${f.path} is not a text file; left out`, hint: 'put binary files in shared/ (mounted at /shared) and copy them in the startup file' });
+      continue;
+    }
+    files[f.path] = f.text;
+    if (f.executable) executables.push(f.path);
+  }
+  files[RUNNER] = runnerScript();
+  for (const mode of ['startup', 'shutdown'] as const) {
+    const scripts = mode === 'startup' ? c.startup : c.shutdown;
+    if (scripts.shared !== undefined) files[`${KATHARA_DIR}/shared.${mode}`] = scripts.shared;
+    if (scripts[d.name] !== undefined) files[`${KATHARA_DIR}/${name}.${mode}`] = scripts[d.name]!;
+  }
+  if (executables.length) files[`${KATHARA_DIR}/executables`] = executables.join('\n') + '\n';
+  return files;
+}
+
+function readOrder(c: LabDirContents, names: Map<string, string>, problems: KatharaProblem[]): Record<string, string[]> {
+  const order: Record<string, string[]> = {};
+  if (c.labDep === undefined) return order;
+  const file = c.labConfFile.replace(/lab\.conf$/, 'lab.dep');
+  const { deps, problems: depProblems } = parseLabDep(c.labDep, file);
+  problems.push(...depProblems);
+  const known = (n: string) => names.has(umlabName(n));
+  for (const dep of deps) {
+    if (!known(dep.device)) problems.push({ at: dep.at, severity: 'error', message: `lab.dep names device ${dep.device}, which the lab does not have` });
+    for (const a of dep.after) if (!known(a.name)) problems.push({ at: a.at, severity: 'error', message: `lab.dep names device ${a.name}, which the lab does not have` });
+    (order[umlabName(dep.device)] ??= []).push(...dep.after.map((a) => umlabName(a.name)));
+  }
+  // A cycle would wait forever.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (n: string, path: string[]): string[] | undefined => {
+    if (state.get(n) === 'done') return undefined;
+    if (state.get(n) === 'visiting') return [...path, n];
+    state.set(n, 'visiting');
+    for (const m of order[n] ?? []) {
+      const cycle = visit(m, [...path, n]);
+      if (cycle) return cycle;
+    }
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const dep of deps) {
+    const cycle = visit(umlabName(dep.device), []);
+    if (cycle) {
+      problems.push({ at: dep.at, severity: 'error', message: `lab.dep has a cycle: ${cycle.join(' -> ')}`, hint: 'a device cannot start after itself' });
+      break;
+    }
+  }
+  return order;
+}
