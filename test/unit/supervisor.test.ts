@@ -38,6 +38,8 @@ function fakeVm(runDir: string, name: string, args: string[]): VmPlan {
     sysctl: {},
     files: {},
     startup: [],
+    ready: [],
+    readyTimeout: 60,
   };
 }
 
