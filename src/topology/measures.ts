@@ -28,5 +28,5 @@ export function formatRate(bitsPerSecond: number): string {
 
 /** 0.0123 (s) -> "12.3 ms"; 2.5 -> "2.5 s". */
 export function formatSeconds(seconds: number): string {
-  return seconds < 1 ? `${Number((seconds * 1000).toPrecision(3))} ms` : `${Number(seconds.toPrecision(3))} s`;
+  return seconds < 1 ? `${Number((seconds * 1000).toPrecision(4))} ms` : `${Number(seconds.toPrecision(4))} s`;
 }
