@@ -52,9 +52,10 @@ export async function evaluate(check: LabTest, env: CheckEnv, retryMs = WITHIN_R
     const r = await evaluateOnce(check, env);
     const spent = formatSeconds((Date.now() - started) / 1000);
     if (r.status === 'pass') return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (try ${tries}, after ${spent})` };
-    if (Date.now() + retryMs >= deadline)
+    // Time left: another try once the pause is over (or the time is), the last one at the deadline at the latest.
+    if (Date.now() >= deadline)
       return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent}, within: ${formatSeconds(check.within)})` };
-    await new Promise((resolve) => setTimeout(resolve, retryMs));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, deadline - Date.now())));
   }
 }
 
