@@ -63,6 +63,15 @@ vms:
     assert.deepEqual(plan.vms[1]!.ready, []);
     assert.equal(plan.vms[1]!.readyTimeout, 60, 'the default, as the README says');
   });
+
+  it('an entry of the wrong shape is one schema error, at the entry', () => {
+    const r = parseLab('name: x\nvms:\n  h1:\n    ready: [ 80, { cmd: a, tcp: 1 }, { http: 1 } ]\n', 'x.yaml');
+    assert.ok('errors' in r);
+    assert.deepEqual(
+      r.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`),
+      ['4:14 vms.h1.ready[0]: must be string or object, not number 80', '4:18 vms.h1.ready[1]: {"cmd":"a","tcp":1} must NOT have more than 1 properties', '4:40 vms.h1.ready[2].http: unknown property "http"'],
+    );
+  });
 });
 
 describe('durations and rates', () => {
