@@ -131,14 +131,14 @@ describe('waiting for the conditions (src/vm/readiness.ts)', () => {
   it('gives up when the time is up, with the condition, the tries and the last output', async () => {
     let n = 0;
     const exec = async (command: string) => (command === 'C80' ? ok : no(`attempt ${++n}: no route yet\n`));
-    const r = await awaitReadiness(vm(0.2), exec, () => {}, 10);
+    const r = await awaitReadiness(vm(1), exec, () => {}, 10);
     assert.ok(r);
     assert.equal(r.condition, 'cmd: check');
     assert.ok(r.tries > 1, `tried again: ${r.tries}`);
     assert.equal(r.lastExit, 1);
     assert.equal(r.lastOutput, `attempt ${n}: no route yet`);
-    const message = notReadyMessage('h1', 0.2, r);
-    assert.match(message, /^VM h1 was not ready within 0.2 s of its startup: cmd: check never held \(\d+ tries; if it only needs longer, raise the VM's ready_timeout\)\n {4}last output \(exit 1\):\n {6}attempt \d+: no route yet$/);
+    const message = notReadyMessage('h1', 1, r);
+    assert.match(message, /^VM h1 was not ready within 1 s of its startup: cmd: check never held \(\d+ tries; if it only needs longer, raise the VM's ready_timeout\)\n {4}last output \(exit 1\):\n {6}attempt \d+: no route yet$/);
   });
 
   it('does not wait past the timeout for a try that hangs', async () => {
