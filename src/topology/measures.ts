@@ -1,14 +1,14 @@
 // Durations ("30s", "250ms") and bit rates ("8mbit") as lab files write them for readiness
 // and measuring checks: parsed here once, pure, so rules, compile and checks agree.
 
-/** Seconds from "250ms", "30s", "2m", "1h" or a bare number (in `unit`); undefined when it is not one. */
+/** Seconds from "500us", "250ms", "30s", "2m", "1h" or a bare number (in `unit`); undefined when it is not one. */
 export function parseDuration(value: string | number, unit: 's' | 'ms' = 's'): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? (unit === 'ms' ? value / 1000 : value) : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|m|h)?\s*$/.exec(value);
   if (!m) return undefined;
   const n = Number(m[1]);
   const suffix = m[2] ?? unit;
-  return n * { ms: 0.001, s: 1, m: 60, h: 3600 }[suffix as 'ms' | 's' | 'm' | 'h'];
+  return n * { us: 1e-6, ms: 0.001, s: 1, m: 60, h: 3600 }[suffix as 'us' | 'ms' | 's' | 'm' | 'h'];
 }
 
 const RATE_UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9 };
