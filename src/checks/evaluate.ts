@@ -2,7 +2,9 @@
 // expectation. A check whose probe could not run at all is an error, never a pass.
 import type { DecodedFrame } from '../capture/decode.ts';
 import type { CaptureTest, CommandTest, LabTest, PortTest, ReachTest, StateTest } from '../topology/model.ts';
+import { formatSeconds } from '../topology/measures.ts';
 import { describeMatch, frameMatches, resolveMatch } from './frames.ts';
+import { latency, throughput } from './measure.ts';
 import {
   classifyPortProbe, normaliseRoute, parseAddresses, parseListening, parsePing, parseSysctlLines, parseTraceroute, pingCommand, portOf, portProbeCommand,
   splitSections, stateCommand, tracerouteCommand, type ExecFn,
@@ -22,6 +24,8 @@ export interface CheckResult {
   /** Longer detail (a diff, output of the command). */
   detail?: string;
   durationMs: number;
+  /** How often a check with `within:` ran. */
+  tries?: number;
 }
 
 export interface CheckEnv {
@@ -36,7 +40,26 @@ type Outcome = Omit<CheckResult, 'name' | 'kind' | 'durationMs' | 'commands'>;
 /** An error thrown by an evaluator: the check could not run. */
 class CannotRun extends Error {}
 
-export async function evaluate(check: LabTest, env: CheckEnv): Promise<CheckResult> {
+/** Pause between two tries of a check with `within:`. */
+export const WITHIN_RETRY_MS = 500;
+
+/** Runs a check; one with `within:` again until it passes or that time is up (the result says how often and how long). */
+export async function evaluate(check: LabTest, env: CheckEnv, retryMs = WITHIN_RETRY_MS): Promise<CheckResult> {
+  if (check.within === undefined) return evaluateOnce(check, env);
+  const started = Date.now();
+  const deadline = started + check.within * 1000;
+  for (let tries = 1; ; tries++) {
+    const r = await evaluateOnce(check, env);
+    const spent = formatSeconds((Date.now() - started) / 1000);
+    if (r.status === 'pass') return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (try ${tries}, after ${spent})` };
+    // Time left: another try once the pause is over (or the time is), the last one at the deadline at the latest.
+    if (Date.now() >= deadline)
+      return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent}, within: ${formatSeconds(check.within)})` };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, deadline - Date.now())));
+  }
+}
+
+async function evaluateOnce(check: LabTest, env: CheckEnv): Promise<CheckResult> {
   const started = Date.now();
   const commands: string[] = [];
   const exec: ExecFn = (vm, command, timeoutMs) => {
@@ -62,6 +85,12 @@ export async function evaluate(check: LabTest, env: CheckEnv): Promise<CheckResu
         break;
       case 'state':
         outcome = await state(check, local);
+        break;
+      case 'throughput':
+        outcome = await throughput(check, exec, env.resolver);
+        break;
+      case 'latency':
+        outcome = await latency(check, exec, env.resolver);
         break;
     }
   } catch (error) {

@@ -6,6 +6,10 @@ import { evaluate, type CheckEnv, type CheckResult } from './evaluate.ts';
 /** At most this many checks at once: probes are cheap, but the machine may be small. */
 export const DEFAULT_PARALLEL = 4;
 
+/** Checks that run alone: a throughput measurement would be skewed by anything running beside it
+ *  (and would skew it). */
+export const runsAlone = (c: LabTest) => c.kind === 'throughput';
+
 /** Names of the checks that must finish before `check` starts: its `after:`, and for a
  *  capture check every non-capture check that does not (transitively) wait for it. */
 export function prerequisites(checks: LabTest[]): Map<string, Set<string>> {
@@ -28,16 +32,20 @@ export async function runChecks(checks: LabTest[], env: CheckEnv, opts: { parall
   const results = new Map<string, CheckResult>();
   const started = new Set<string>();
   let running = 0;
+  let alone = false;
   await new Promise<void>((resolve) => {
     const pump = () => {
       if (results.size === checks.length) return resolve();
       for (const c of checks) {
-        if (running >= parallel) break;
+        if (running >= parallel || alone) break;
         if (started.has(c.name) || ![...deps.get(c.name)!].every((d) => results.has(d))) continue;
+        if (runsAlone(c) && running > 0) continue;
         started.add(c.name);
         running++;
+        alone = runsAlone(c);
         void evaluate(c, env).then((r) => {
           running--;
+          alone = false;
           results.set(c.name, r);
           opts.onResult?.(r);
           pump();

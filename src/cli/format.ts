@@ -23,6 +23,8 @@ export function describePlan(plan: LabPlan): string {
     if (vm.image) lines.push(`  root /dev/ubda: ${vm.image} through the copy-on-write file ${vm.rootCow} (kept until umlab clean)`);
     for (const d of vm.disks) lines.push(`  disk ${d.guestDevice}: ${d.file} (${d.size}, sparse, kept until umlab clean)`);
     for (const sh of vm.shares) lines.push(`  share ${sh.mountPoint} <- ${sh.hostPath} (${sh.rw ? 'read-write' : 'read-only'}, hostfs)`);
+    if (vm.ready.length) lines.push(`  ready when (in order, within ${vm.readyTimeout} s of startup):`);
+    for (const r of vm.ready) lines.push(`    ${r.condition}: ${r.command}`);
     lines.push('');
   }
   for (const seg of plan.segments) {

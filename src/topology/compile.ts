@@ -22,7 +22,9 @@ import { interfaceKernelArg } from './plan.ts';
 import { LabAllocator } from './allocator.ts';
 import { readImpairment } from './link-conditions.ts';
 import { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM, withInits } from './init-script.ts';
-import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
+import { describeReadyCondition, parseReadyCondition, readyCommand } from './readiness.ts';
+import type { DiskPlan, InterfacePlan, LabPlan, LinePlan, LinkPlan, PlanContext, ReadyCheckPlan, SegmentPlan, SharePlan, VmPlan } from './plan.ts';
+import { UmlabError } from '../errors.ts';
 
 export { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
 
@@ -41,6 +43,13 @@ export function defaultDisksDir(runDir: string): string {
 }
 
 type SegmentSpec = Segment | P2pSegment;
+
+/** A `ready:` entry (valid: the rules checked it) as the plan holds it. */
+function readyCheck(spec: string, timeoutSeconds: number): ReadyCheckPlan {
+  const c = parseReadyCondition(spec);
+  if ('error' in c) throw new UmlabError(c.error);
+  return { condition: describeReadyCondition(c), command: readyCommand(c, timeoutSeconds) };
+}
 
 /** The vector device that stands for ethN: vecN (UML's vector driver names its devices so). */
 export const vectorDevice = (iface: string) => iface.replace(/^eth/, 'vec');
@@ -326,5 +335,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     sysctl: vm.sysctl,
     files: vm.files,
     startup: vm.startup,
+    ready: vm.ready.map((spec) => readyCheck(spec, vm.readyTimeout)),
+    readyTimeout: vm.readyTimeout,
   };
 }

@@ -1,5 +1,6 @@
 // Link conditions (delay, jitter, loss, rate, queue, duplicate, corrupt, reorder): the units
 // of the lab file and of `umlab link set`, read into plain numbers. Pure.
+import { parseDuration, parseRate } from './measures.ts';
 
 /** What one direction of a link does to frames, as netem describes it; absent = not applied. */
 export interface LinkConditions {
@@ -36,8 +37,6 @@ export type ConditionKey = (typeof CONDITION_KEYS)[number];
 const TIME = /^([0-9]+(?:\.[0-9]+)?)(us|ms|s)$/;
 const PERCENT = /^([0-9]+(?:\.[0-9]+)?)%$/;
 const RATE = /^([0-9]+(?:\.[0-9]+)?)(bit|kbit|mbit|gbit)$/;
-const TIME_MS = { us: 0.001, ms: 1, s: 1000 } as const;
-const RATE_BPS = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9 } as const;
 
 /** Schema patterns, so the lab file and the CLI accept exactly the same words. */
 export const CONDITION_PATTERNS: Record<ConditionKey, RegExp> = {
@@ -73,9 +72,10 @@ function parseValue(key: ConditionKey, value: string | number): number | null {
   const text = String(value).trim();
   const m = CONDITION_PATTERNS[key].exec(text);
   if (!m) return null;
+  // The patterns above insist on a unit; the numbers come from the lab file's one reader of units.
   if (key === 'queue') return Number(text);
-  if (key === 'delay' || key === 'jitter') return Number(m[1]) * TIME_MS[m[2] as keyof typeof TIME_MS];
-  if (key === 'rate') return Number(m[1]) * RATE_BPS[m[2] as keyof typeof RATE_BPS];
+  if (key === 'delay' || key === 'jitter') return parseDuration(text)! * 1000;
+  if (key === 'rate') return parseRate(text)!;
   return Number(m[1]);
 }
 
@@ -142,7 +142,7 @@ export function describeConditions(c: LinkConditions): string {
   if (c.delayMs !== undefined) parts.push(`delay ${formatMs(c.delayMs)}`);
   if (c.jitterMs !== undefined) parts.push(`jitter ${formatMs(c.jitterMs)}`);
   if (c.lossPct !== undefined) parts.push(`loss ${c.lossPct}%`);
-  if (c.rateBps !== undefined) parts.push(`rate ${formatRate(c.rateBps)}`);
+  if (c.rateBps !== undefined) parts.push(`rate ${rateWord(c.rateBps)}`);
   if (c.queue !== undefined) parts.push(`queue ${c.queue}`);
   if (c.duplicatePct !== undefined) parts.push(`duplicate ${c.duplicatePct}%`);
   if (c.corruptPct !== undefined) parts.push(`corrupt ${c.corruptPct}%`);
@@ -160,7 +160,8 @@ export function describeImpairment(i: Impairment): string {
 
 const formatMs = (ms: number) => (ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : ms < 1 ? `${Math.round(ms * 1000)}us` : `${ms}ms`);
 
-function formatRate(bps: number): string {
+/** 10e6 -> "10mbit": tc's word, as a lab file writes it. */
+function rateWord(bps: number): string {
   for (const [unit, f] of [['gbit', 1e9], ['mbit', 1e6], ['kbit', 1e3]] as const) if (bps >= f) return `${+(bps / f).toFixed(3)}${unit}`;
   return `${bps}bit`;
 }

@@ -95,6 +95,10 @@ export interface Vm {
   sysctl: Record<string, string>;
   startup: string[];
   files: Record<string, string>;
+  /** `ready:` conditions as written (`tcp:80`, `file:/x`, `cmd: ...`; src/topology/readiness.ts), checked after startup. */
+  ready: string[];
+  /** Seconds the conditions may take (`ready_timeout:`); NaN when the lab file's value is not a duration (a rule says so). */
+  readyTimeout: number;
 }
 
 /** The lab's `kernel:` merged with the VM's own. */
@@ -162,12 +166,14 @@ export interface PortVlans {
 }
 
 /** One check of the `tests:` section, run by `umlab test` (src/checks/). */
-export type LabTest = ReachTest | PortTest | CommandTest | CaptureTest | StateTest;
+export type LabTest = ReachTest | PortTest | CommandTest | CaptureTest | StateTest | ThroughputTest | LatencyTest;
 
 interface TestBase {
   name: string;
   /** Names of checks that must finish before this one starts (e.g. a capture check after the traffic it looks for). */
   after: string[];
+  /** `within:` in seconds: retry the check until it passes or this time is up (NaN: not a duration, a rule says so). */
+  within?: number;
 }
 
 /** ICMP echo from a VM to an address or VM name; optionally the reply's TTL or the routers on the way. */
@@ -251,7 +257,40 @@ export interface StateTest extends TestBase {
   listening: string[];
 }
 
-export const TEST_KINDS = ['reach', 'tcp', 'udp', 'command', 'capture', 'state'] as const;
+/** iperf3 from `from` to `to` (`reverse`: `to` sends); bounds in bit/s (NaN: not a rate, a rule says so). */
+export interface ThroughputTest extends TestBase {
+  kind: 'throughput';
+  from: string;
+  to: string;
+  seconds: number;
+  reverse: boolean;
+  /** The iperf3 server's TCP port in `to`: 5201 + n for the lab's n-th throughput check. */
+  port: number;
+  min?: number;
+  max?: number;
+}
+
+/** Ping round-trip times from `from` to `to`; bounds in seconds (NaN: not a duration, a rule says so). */
+export interface LatencyTest extends TestBase {
+  kind: 'latency';
+  from: string;
+  to: string;
+  count: number;
+  /** The smallest RTT is at least this. */
+  min?: number;
+  /** The average RTT is at least / at most this. */
+  avgMin?: number;
+  avgMax?: number;
+  /** The largest RTT is at most this. */
+  max?: number;
+}
+
+export const TEST_KINDS = ['reach', 'tcp', 'udp', 'command', 'capture', 'state', 'throughput', 'latency'] as const;
+
+/** Seconds of iperf3 when a throughput check does not say; pings of a latency check. */
+export const DEFAULT_THROUGHPUT_SECONDS = 3;
+export const DEFAULT_LATENCY_COUNT = 5;
+export const IPERF3_FIRST_PORT = 5201;
 
 /** What a `connect:` value refers to: a segment, or another VM's interface. */
 export type ConnectTarget = { segment: string } | { vm: string; iface: string };

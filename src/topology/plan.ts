@@ -98,6 +98,16 @@ export interface VmPlan {
   files: Record<string, string>;
   /** Shell commands run in order after the network is configured. */
   startup: string[];
+  /** What must hold, in order, before the VM counts as ready (`ready:`): polled through the agent after startup. */
+  ready: ReadyCheckPlan[];
+  /** Seconds the `ready` conditions may take together. */
+  readyTimeout: number;
+}
+
+/** One `ready:` condition: as written (normalised, e.g. "tcp:80") and the command that exits 0 once it holds. */
+export interface ReadyCheckPlan {
+  condition: string;
+  command: string;
 }
 
 /** A console or serial line of a VM and where the supervisor connects it (HOWTO section 5).

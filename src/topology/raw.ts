@@ -19,13 +19,19 @@ export interface RawLab {
 export interface RawTest {
   name: string;
   after?: string[];
+  within?: string | number;
   reach?: { from: string; to: string; expect?: 'success' | 'failure'; ttl?: number; path?: string[] };
   tcp?: RawPortTest;
   udp?: RawPortTest;
   command?: { vm: string; run: string; exit?: number; stdout?: string };
   capture?: { link: string; do?: { vm: string; run: string }[]; match: Record<string, string | number>; expect?: 'present' | 'absent' };
   state?: { vm: string; routes?: string[]; addresses?: string[]; sysctl?: Record<string, string | number | boolean>; listening?: string[] };
+  throughput?: { from: string; to: string; seconds?: number; reverse?: boolean; min?: string | number; max?: string | number };
+  latency?: { from: string; to: string; count?: number; min?: string | number; avg_min?: string | number; avg_max?: string | number; max?: string | number };
 }
+
+/** A `ready:` entry: "tcp:80", or the same as a one-key map (`- cmd: ...` in YAML is one). */
+export type RawReadyCondition = string | { tcp?: number; udp?: number; file?: string; cmd?: string };
 
 export interface RawPortTest {
   from: string;
@@ -55,6 +61,8 @@ export interface RawVm {
   sysctl?: Record<string, string | number | boolean>;
   startup?: string[];
   files?: Record<string, string>;
+  ready?: RawReadyCondition[];
+  ready_timeout?: string | number;
 }
 
 export interface RawInterface {

@@ -2,8 +2,10 @@
 // sorted where order means something (ethN, sslN). Pure; the rules run on its result.
 import { resolve as resolvePath } from 'node:path';
 import { kindOfSection } from '../kinds/index.ts';
-import { compareInterfaceNames, compareLineNames, DEFAULT_MEMORY, DEFAULT_PORT_TIMEOUT, DEFAULT_SKIP_INITCALLS, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type Segment, type Vm, type VmInterface } from './model.ts';
-import type { RawKernel, RawLab, RawTest } from './raw.ts';
+import { compareInterfaceNames, compareLineNames, DEFAULT_LATENCY_COUNT, DEFAULT_MEMORY, DEFAULT_PORT_TIMEOUT, DEFAULT_SKIP_INITCALLS, DEFAULT_THROUGHPUT_SECONDS, IPERF3_FIRST_PORT, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type Segment, type Vm, type VmInterface } from './model.ts';
+import { parseDuration, parseRate } from './measures.ts';
+import type { RawKernel, RawLab, RawReadyCondition, RawTest } from './raw.ts';
+import { DEFAULT_READY_TIMEOUT } from './readiness.ts';
 
 /** sysctl values as `sysctl -w` takes them: booleans become 1/0. */
 const sysctlValue = (value: string | number | boolean) => (typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
@@ -64,6 +66,8 @@ export function toModel(raw: RawLab, file: string): Lab {
       sysctl: Object.fromEntries(Object.entries(vm.sysctl ?? {}).map(([k, value]) => [k, sysctlValue(value)])),
       startup: vm.startup ?? [],
       files: vm.files ?? {},
+      ready: (vm.ready ?? []).map(readySpec),
+      readyTimeout: vm.ready_timeout === undefined ? DEFAULT_READY_TIMEOUT : (parseDuration(vm.ready_timeout) ?? NaN),
     };
   });
   return {
@@ -74,8 +78,29 @@ export function toModel(raw: RawLab, file: string): Lab {
     capture,
     segments,
     vms,
-    tests: (raw.tests ?? []).map(toTest),
+    tests: toTests(raw.tests ?? []),
   };
+}
+
+/** A `ready:` entry as one string: `{ cmd: x }` is "cmd: x", `{ tcp: 80 }` is "tcp:80". */
+function readySpec(entry: RawReadyCondition): string {
+  if (typeof entry === 'string') return entry;
+  const [key, value] = Object.entries(entry)[0] ?? ['', ''];
+  return key === 'cmd' ? `cmd: ${value}` : `${key}:${value}`;
+}
+
+/** NaN for a value that is not one (the rules say so; the lab is then never returned). */
+const seconds = (v: string | number | undefined, unit: 's' | 'ms' = 's') => (v === undefined ? undefined : (parseDuration(v, unit) ?? NaN));
+const rate = (v: string | number | undefined) => (v === undefined ? undefined : (parseRate(v) ?? NaN));
+
+function toTests(raws: RawTest[]): LabTest[] {
+  let throughputChecks = 0;
+  return raws.map((raw) => {
+    const test = toTest(raw);
+    // Each throughput check its own iperf3 port, so two never meet in one server.
+    if (test.kind === 'throughput') test.port = IPERF3_FIRST_PORT + throughputChecks++;
+    return raw.within === undefined ? test : { ...test, within: seconds(raw.within)! };
+  });
 }
 
 /** The check's kind is its first kind key; a check with none or several is reported by rules/checks.ts and modelled as its first. */
@@ -105,6 +130,17 @@ function toTest(raw: RawTest): LabTest {
   if (kind === 'state') {
     const st = raw.state!;
     return { ...base, kind, vm: st.vm, routes: st.routes ?? [], addresses: st.addresses ?? [], sysctl: Object.fromEntries(Object.entries(st.sysctl ?? {}).map(([k, v]) => [k, sysctlValue(v)])), listening: st.listening ?? [] };
+  }
+  if (kind === 'throughput') {
+    const t = raw.throughput!;
+    const bounds = { ...(t.min !== undefined && { min: rate(t.min) }), ...(t.max !== undefined && { max: rate(t.max) }) };
+    return { ...base, kind, from: t.from, to: t.to, seconds: t.seconds ?? DEFAULT_THROUGHPUT_SECONDS, reverse: t.reverse ?? false, port: IPERF3_FIRST_PORT, ...bounds };
+  }
+  if (kind === 'latency') {
+    const l = raw.latency!;
+    const ms = (v: string | number | undefined) => seconds(v, 'ms');
+    const bounds = { min: ms(l.min), avgMin: ms(l.avg_min), avgMax: ms(l.avg_max), max: ms(l.max) };
+    return { ...base, kind, from: l.from, to: l.to, count: l.count ?? DEFAULT_LATENCY_COUNT, ...Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined)) };
   }
   // command, and the placeholder for a check without a kind (a rule reports it; the lab is never returned).
   const c = raw.command ?? { vm: '', run: '' };

@@ -14,6 +14,7 @@ import { killGroup, trackProcess } from '../runtime/processes.ts';
 import { syncDisks } from '../runtime/disks.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
+import { awaitReadiness, notReadyMessage } from './readiness.ts';
 import { initOptions, vmLayer } from './init.ts';
 // Never join(layerDir, path): lab-file paths must not escape the layer (issue 12).
 import { writeLayer } from './layer-writer.ts';
@@ -135,7 +136,25 @@ export class UmlProcess {
         resolve();
       });
     });
-    return this.untilReady(proc, agent);
+    return this.untilReady(proc, agent).then(() => this.whenConditionsHold(agent));
+  }
+
+  /** After the agent's READY: the `ready:` conditions (src/vm/readiness.ts), then the state 'ready'. */
+  private async whenConditionsHold(agent: AgentClient): Promise<void> {
+    const vm = this.plan;
+    if (vm.ready.length > 0) {
+      let notReady;
+      try {
+        notReady = await awaitReadiness(vm, (command) => agent.exec(command), (condition) => this.setState('booting', `waiting for ${condition}`));
+      } catch (cause) {
+        throw new VmBootFailure(vm.name, `VM ${vm.name} stopped answering while it was waiting for its ready: conditions (${(cause as Error).message})`);
+      }
+      if (notReady) {
+        this.setState('failed', `not ready: ${notReady.condition}`);
+        throw new VmBootFailure(vm.name, notReadyMessage(vm.name, vm.readyTimeout, notReady));
+      }
+    }
+    this.setState('ready');
   }
 
   /** Console (fd 0/1, stderr too) and serial lines (fds 5, 6, ...) to their relays. */
@@ -158,6 +177,7 @@ export class UmlProcess {
     proc.stdin!.on('error', () => {});
   }
 
+  /** Resolves when the agent says READY (its configuration and startup are done). */
   private untilReady(proc: ChildProcess, agent: AgentClient): Promise<void> {
     const vm = this.plan;
     return new Promise<void>((resolve, reject) => {
@@ -177,7 +197,6 @@ export class UmlProcess {
             reject(new VmBootFailure(vm.name, `VM ${vm.name}: the share guard is not active in its UML process (${SHARE_GUARD_LIBRARY} not loaded)`));
             return;
           }
-          this.setState('ready');
           resolve();
         }),
       );
@@ -211,7 +230,7 @@ export class UmlProcess {
         agent.off('fail', onFail);
         fn();
       };
-      const onReady = () => done(() => (this.setState('ready'), resolve()));
+      const onReady = () => done(() => void this.whenConditionsHold(agent).then(resolve, reject));
       const onFail = (msg: { step: string; exitCode: number }) =>
         done(() => {
           this.setState('failed', `${msg.step}: exit code ${msg.exitCode}`);

@@ -3,7 +3,7 @@
 // driven over its real control socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -38,6 +38,8 @@ function fakeVm(runDir: string, name: string, args: string[]): VmPlan {
     sysctl: {},
     files: {},
     startup: [],
+    ready: [],
+    readyTimeout: 60,
   };
 }
 
@@ -271,4 +273,40 @@ test('a VM that exits during boot, or never says READY, fails start', async (t) 
   const silent = fakeLab(t, { h1: ['silent'] }, { bootTimeoutMs: 500 });
   await assert.rejects(silent.supervisor.start(), /VM h1 was not ready after 0.5 s/);
   assert.equal(silent.supervisor.status().vms[0]!.pid, null);
+});
+
+test('a VM with ready: conditions stays booting, saying what it waits for, until they hold', async (t) => {
+  const lab = fakeLab(t, { h1: [], h2: [] });
+  const flag = join(lab.runDir, 'service-up');
+  // The fake runs the plan's commands with sh on this host: the condition is a file here.
+  lab.plan.vms[0]!.ready = [{ condition: `file:${flag}`, command: `test -e ${flag}` }];
+  lab.plan.vms[0]!.readyTimeout = 30;
+  const started = lab.supervisor.start();
+  const waitingAndReady = async () => {
+    if (!existsSync(lab.control)) return false;
+    const [h1, h2] = (await lab.status()).vms;
+    return h1!.detail === `waiting for file:${flag}` && h2!.state === 'ready';
+  };
+  await until(waitingAndReady, 'h1 waiting and h2 ready');
+  const waiting = await lab.status();
+  assert.equal(waiting.phase, 'starting');
+  assert.deepEqual(waiting.vms.map((v) => v.state), ['booting', 'ready']);
+  writeFileSync(flag, '');
+  await started;
+  assert.deepEqual((await lab.status()).vms.map((v) => v.state), ['ready', 'ready']);
+});
+
+test('a ready: condition that never holds fails start with the VM, the condition and its output, and stops every VM', async (t) => {
+  const lab = fakeLab(t, { h1: [], h2: [] });
+  lab.plan.vms[1]!.ready = [{ condition: 'cmd: check', command: 'echo still converging; exit 4' }];
+  lab.plan.vms[1]!.readyTimeout = 0.5;
+  await assert.rejects(lab.supervisor.start(), (err: Error) => {
+    assert.equal(err.name, 'VmBootFailure');
+    assert.match(err.message, /^VM h2 was not ready within 0.5 s of its startup: cmd: check never held \(\d+ tr(y|ies); /);
+    assert.match(err.message, /last output \(exit 4\):\n {6}still converging$/);
+    return true;
+  });
+  const state = JSON.parse(readFileSync(runFiles(lab.runDir).state, 'utf8')) as LabStatus;
+  assert.deepEqual(state.vms.map((v) => v.state), ['stopped', 'stopped']);
+  for (const v of state.vms) assert.equal(v.pid, null, `${v.name} has no process left`);
 });

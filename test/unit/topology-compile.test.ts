@@ -85,6 +85,8 @@ describe('compile', () => {
       sysctl: {},
       files: {},
       startup: [],
+      ready: [],
+      readyTimeout: 60,
     });
     assert.deepEqual(p.hosts, [
       { name: 'h1', addresses: ['10.0.0.1'] },

@@ -53,6 +53,8 @@ vms:
       routes: [],
       sysctl: {},
       startup: [],
+      ready: [],
+      readyTimeout: 60,
       files: {},
     });
     assert.deepEqual(l.tests, []);

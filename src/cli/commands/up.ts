@@ -1,6 +1,7 @@
 // `umlab up`: boot a lab from its file and show what runs where.
 import { basename } from 'node:path';
 import type { LabPlan } from '../../topology/plan.ts';
+import { DEFAULT_READY_TIMEOUT } from '../../topology/readiness.ts';
 import type { LabStatus, ProgressEvent } from '../../runtime/control.ts';
 import { upLab } from '../../runtime/lab.ts';
 import { runFiles, umlabHome } from '../../runtime/paths.ts';
@@ -22,7 +23,8 @@ const up: CommandSpec = {
     '  --strict       Kathará/Netkit labs: unsupported devices and unknown options are errors',
   ],
   notes: [
-    'Returns when every VM has booted and applied its configuration. If any VM fails,',
+    'Returns when every VM has booted, applied its configuration and its `ready:` conditions',
+    `hold (each VM's \`ready_timeout\`, default ${DEFAULT_READY_TIMEOUT} s). If any VM fails,`,
     'the lab is rolled back completely and its console tail is shown. As root the lab',
     'runs in `ip netns` umlab-<name>; otherwise in a user+network namespace.',
     'Environment: UMLAB_HOME (state directory), UMLAB_BOOT_TIMEOUT (seconds, default 120).',

@@ -118,8 +118,15 @@ export const testReferences: Rule = (ctx) => {
         break;
       case 'tcp':
       case 'udp':
+      case 'latency':
         vm(at('from'), t.from);
         endpoint(at('to'), t.to, { ip: true, needsAddress: true });
+        break;
+      case 'throughput':
+        // The iperf3 server runs in the VM of `to`: a VM or vm.ethN, not a bare address.
+        vm(at('from'), t.from);
+        if (parseAddress(t.to)) out.push(ctx.diag(at('to'), 'value', `"${t.to}" is an address; the iperf3 server needs a VM to run in`, 'name the VM (its first address) or vm.ethN (that interface\'s)'));
+        else endpoint(at('to'), t.to, { needsAddress: true });
         break;
       case 'command':
         vm(at('vm'), t.vm);

@@ -6,6 +6,7 @@ import { macFirstByteEven, macUnique, uniqueAddressPerSegment, validCidrs } from
 import { testKindGiven, testOrder, testReferences } from './checks.ts';
 import { filePaths } from './files.ts';
 import { kernelArgs } from './kernel.ts';
+import { checkBounds, readyConditions } from './readiness.ts';
 import { consolePorts, serialLines } from './lines.ts';
 import { linkConditionsValid, linkSettingsSupported, vlanPorts } from './link-conditions.ts';
 import { connectTargetsExist, interfaceConnected, interfaceUsedOnce, p2pPeerPointsBack } from './links.ts';
@@ -25,6 +26,7 @@ export * from './lines.ts';
 export * from './links.ts';
 export * from './link-conditions.ts';
 export * from './names.ts';
+export * from './readiness.ts';
 export * from './resources.ts';
 // The kinds' own rules (src/kinds/<kind>/rules.ts).
 export { mcastGroups } from '../../kinds/mcast/rules.ts';
@@ -60,9 +62,11 @@ export const RULES: Rule[] = [
   shareMountPoints,
   sharePaths,
   rwShareTargets,
+  readyConditions,
   // Each kind's rules, in registry order.
   ...KINDS.flatMap((k) => k.rules ?? []),
   testKindGiven,
   testOrder,
   testReferences,
+  checkBounds,
 ];
