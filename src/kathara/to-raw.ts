@@ -167,6 +167,8 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
     const shown = c.labConfFile.replace(/\/?lab\.conf$/, '') || '.';
     vm.startup = [...(d.ipv6 ? ['modprobe ipv6'] : []), `bash ${RUNNER} startup ${name} ${shQuote(shown)}`, ...d.exec];
     place(['vms', name, 'startup'], c.startup[d.name] !== undefined ? { file: `${shown}/${d.name}.startup`, line: 1, col: 1 } : d.at);
+    // DEVICE.shutdown and shared.shutdown run on `down` (and `vm halt`), while the device still runs.
+    if (c.shutdown[d.name] !== undefined || c.shutdown.shared !== undefined) vm.shutdown = [`bash ${RUNNER} shutdown ${name} ${shQuote(shown)}`];
     raw.vms[name] = vm;
   }
   if (Object.keys(switches).length) raw.switches = switches;
@@ -175,6 +177,11 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   for (const [sw] of Object.entries(switches)) if (raw.vms[sw]) error(positions.get(formatPath(['switches', sw]))!, `collision domain ${sw} has the name of a device`, 'umlab names segments and VMs in one namespace: rename the domain');
 
   const order = readOrder(c, names, problems);
+  // lab.dep: a device boots once the devices it names are ready (unknown names are reported above).
+  for (const [vm, after] of Object.entries(order)) {
+    const known = [...new Set(after)].filter((n) => raw.vms[n] !== undefined);
+    if (raw.vms[vm] && known.length) raw.vms[vm]!.start_after = known;
+  }
   return { raw, positions, problems, profiles: [...profiles].sort(), order };
 }
 

@@ -13,6 +13,7 @@ import { LinkActions, type RewiringTarget } from './rewiring.ts';
 import type { ControlRequest, LabPhase, LabStatus, LinkStatus, ProgressEvent } from './control.ts';
 import { ControlServer } from './control-server.ts';
 import { vmAction } from './vm-actions.ts';
+import { bootInOrder } from './boot-order.ts';
 import { prepareLabNamespace, type IsolationMode } from './namespace.ts';
 import { hostViewOf, hostViewScript } from '../host/host-view.ts';
 import { runFiles } from './paths.ts';
@@ -104,7 +105,9 @@ export class Supervisor {
       for (const s of started) if (s.status === 'rejected') throw s.reason;
       // Consoles and serial lines: logs, ptys and TCP ports before the VMs write to them.
       for (const vm of this.vms.values()) await Promise.all(vm.lines.map((l) => l.start()));
-      await Promise.all([...this.vms.values()].map((vm) => vm.boot()));
+      await bootInOrder([...this.vms.keys()], (n) => this.vms.get(n)!.plan.startAfter, (n) => this.vms.get(n)!.boot(), (n, on) =>
+        this.progress({ type: 'step', message: `${n} boots once ${on.join(', ')} ${on.length > 1 ? 'are' : 'is'} ready` }),
+      );
       this.currentPhase = 'running';
       this.writeState();
       this.progress({ type: 'ready', status: this.status() });

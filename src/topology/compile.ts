@@ -335,6 +335,8 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     sysctl: vm.sysctl,
     files: vm.files,
     startup: vm.startup,
+    shutdown: vm.shutdown,
+    startAfter: vm.startAfter,
     ready: vm.ready.map((spec) => readyCheck(spec, vm.readyTimeout)),
     readyTimeout: vm.readyTimeout,
   };

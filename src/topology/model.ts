@@ -94,6 +94,10 @@ export interface Vm {
   /** sysctl name -> value, e.g. {"net.ipv4.ip_forward": "1"}. */
   sysctl: Record<string, string>;
   startup: string[];
+  /** Shell commands run when the VM is stopped (`down`, `vm halt`), while it still runs. */
+  shutdown: string[];
+  /** VMs that must be ready before this one boots (`start_after:`, Kathará's lab.dep). */
+  startAfter: string[];
   files: Record<string, string>;
   /** `ready:` conditions as written (`tcp:80`, `file:/x`, `cmd: ...`; src/topology/readiness.ts), checked after startup. */
   ready: string[];

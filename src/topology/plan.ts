@@ -98,6 +98,10 @@ export interface VmPlan {
   files: Record<string, string>;
   /** Shell commands run in order after the network is configured. */
   startup: string[];
+  /** Shell commands run through the agent before the VM is halted (bounded by a timeout). */
+  shutdown: string[];
+  /** VMs that must be ready before this one boots. */
+  startAfter: string[];
   /** What must hold, in order, before the VM counts as ready (`ready:`): polled through the agent after startup. */
   ready: ReadyCheckPlan[];
   /** Seconds the `ready` conditions may take together. */

@@ -60,6 +60,8 @@ export interface RawVm {
   routes?: string[];
   sysctl?: Record<string, string | number | boolean>;
   startup?: string[];
+  shutdown?: string[];
+  start_after?: string[];
   files?: Record<string, string>;
   ready?: RawReadyCondition[];
   ready_timeout?: string | number;

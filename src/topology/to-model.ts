@@ -65,6 +65,8 @@ export function toModel(raw: RawLab, file: string): Lab {
       routes: vm.routes ?? [],
       sysctl: Object.fromEntries(Object.entries(vm.sysctl ?? {}).map(([k, value]) => [k, sysctlValue(value)])),
       startup: vm.startup ?? [],
+      shutdown: vm.shutdown ?? [],
+      startAfter: vm.start_after ?? [],
       files: vm.files ?? {},
       ready: (vm.ready ?? []).map(readySpec),
       readyTimeout: vm.ready_timeout === undefined ? DEFAULT_READY_TIMEOUT : (parseDuration(vm.ready_timeout) ?? NaN),

@@ -22,6 +22,8 @@ import { mconsole as umlMconsole } from './mconsole.ts';
 import { guardMissing, SHARE_GUARD_LIBRARY } from './share-guard.ts';
 
 const CONSOLE_TAIL_BYTES = 16 * 1024;
+/** How long a VM's `shutdown:` commands may take before it is halted anyway. */
+const SHUTDOWN_MS = 10_000;
 
 /** Sends one management-console command to the socket; the unit tests' fake UML gets a stand-in. */
 export type MconsoleFn = (socket: string, command: string, timeoutMs?: number) => Promise<string>;
@@ -251,6 +253,7 @@ export class UmlProcess {
     const proc = this.proc;
     if (!proc) return;
     if (this.state === 'paused') await this.mconsole('go').catch(() => {});
+    if (this.state === 'ready') await this.runShutdown();
     if (this.state === 'ready' || this.state === 'paused') await syncDisks(this.plan, this.agent); // mconsole halt does not sync
     this.state = 'stopping';
     await this.mconsole('halt', 5000).catch(() => {});
@@ -259,6 +262,16 @@ export class UmlProcess {
       proc.kill('SIGKILL');
       await this.exited;
     }
+  }
+
+  /** The VM's `shutdown:` commands, while it still runs; a VM that takes too long is halted all the same. */
+  private async runShutdown(): Promise<void> {
+    if (!this.agent || this.plan.shutdown.length === 0) return;
+    const run = this.agent.exec(this.plan.shutdown.join('\n')).then(
+      (r) => r.exitCode !== 0 && this.ctx.log(`${this.plan.name}: shutdown commands exited ${r.exitCode}: ${r.stderr.toString().trim().slice(-500)}`),
+      (err: Error) => this.ctx.log(`${this.plan.name}: shutdown commands: ${err.message}`),
+    );
+    if (!(await settlesWithin(run, SHUTDOWN_MS))) this.ctx.log(`${this.plan.name}: shutdown commands still running after ${SHUTDOWN_MS / 1000} s; halting`);
   }
 
   /** A client of `umlab console`: gets the console output from now on, until the VM exits. */

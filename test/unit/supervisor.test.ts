@@ -40,6 +40,8 @@ function fakeVm(runDir: string, name: string, args: string[]): VmPlan {
     startup: [],
     ready: [],
     readyTimeout: 60,
+    shutdown: [],
+    startAfter: [],
   };
 }
 

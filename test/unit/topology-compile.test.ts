@@ -85,6 +85,8 @@ describe('compile', () => {
       sysctl: {},
       files: {},
       startup: [],
+      shutdown: [],
+      startAfter: [],
       ready: [],
       readyTimeout: 60,
     });

@@ -53,6 +53,8 @@ vms:
       routes: [],
       sysctl: {},
       startup: [],
+      shutdown: [],
+      startAfter: [],
       ready: [],
       readyTimeout: 60,
       files: {},

@@ -30,6 +30,19 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    rule: rules.startAfterNames,
+    fixture: 'rule-start-after-names.yaml',
+    errors: [
+      { line: 5, col: 19, path: 'vms.a.start_after[0]', message: 'a cannot start after itself', hint: 'name the VMs' },
+      { line: 5, col: 22, path: 'vms.a.start_after[1]', message: 'no VM named "ghost"', hint: 'VMs of this lab: a, b' },
+    ],
+  },
+  {
+    rule: rules.startAfterAcyclic,
+    fixture: 'rule-start-after-cycle.yaml',
+    errors: [{ line: 7, col: 5, path: 'vms.b.start_after', message: 'start_after goes round in a circle: b -> c -> b', hint: 'take one of these out' }],
+  },
+  {
     rule: rules.linkConditionsValid,
     fixture: 'rule-link-conditions.yaml',
     errors: [

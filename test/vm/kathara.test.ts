@@ -3,7 +3,7 @@
 // shared image is built once (debootstrap, about a minute on a fresh machine) and reused;
 // bad lab directories are refused at file:line:col and a failing startup file is named by line.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -126,6 +126,28 @@ describe('Kathará and Netkit lab directories', { skip }, () => {
     assert.match(await vmExec(home, 'idle', 'pc1', 'ping -c1 -W5 10.0.0.2'), /1 received/);
     await umlabOk(home, ['down', 'idle']);
     await assertNothingLeft(home, 'idle');
+  });
+
+  it('lab.dep orders the starts; .shutdown files run on down, shared.shutdown last', async () => {
+    const dir = join(home, 'ordered');
+    mkdirSync(join(dir, 'shared'), { recursive: true });
+    chmodSync(join(dir, 'shared'), 0o777);
+    writeFileSync(join(dir, 'lab.conf'), 'first[0]=lan\nsecond[0]=lan\n');
+    writeFileSync(join(dir, 'lab.dep'), 'second: first\n');
+    // first takes its time; second looks for what first left once it is ready.
+    writeFileSync(join(dir, 'first.startup'), 'sleep 2\ntouch /shared/first-done\n');
+    writeFileSync(join(dir, 'second.startup'), 'if [ -e /shared/first-done ]; then echo yes > /shared/second-saw-first; fi\n');
+    writeFileSync(join(dir, 'first.shutdown'), 'echo first >> /shared/shutdowns\n');
+    writeFileSync(join(dir, 'shared.shutdown'), 'echo "shared on $(hostname)" >> /shared/shutdowns\n');
+    const up = await umlabOk(home, ['up', dir]);
+    assert.match(up.stderr, /second boots once first is ready/);
+    assert.equal(readFileSync(join(dir, 'shared/second-saw-first'), 'utf8'), 'yes\n', 'second started after first was ready');
+    await umlabOk(home, ['down', 'ordered']);
+    await assertNothingLeft(home, 'ordered');
+    const lines = readFileSync(join(dir, 'shared/shutdowns'), 'utf8').trim().split('\n').sort();
+    assert.deepEqual(lines, ['first', 'shared on first', 'shared on second']);
+    const firstLines = readFileSync(join(dir, 'shared/shutdowns'), 'utf8').split('\n');
+    assert.ok(firstLines.indexOf('first') < firstLines.indexOf('shared on first'), 'shared.shutdown after the device\'s own');
   });
 
   it("port=HOST:GUEST forwards the host's 127.0.0.1:HOST to the device (through a slirp gateway)", async () => {

@@ -8,6 +8,7 @@ import { filePaths } from './files.ts';
 import { kernelArgs } from './kernel.ts';
 import { checkBounds, readyConditions } from './readiness.ts';
 import { consolePorts, serialLines } from './lines.ts';
+import { startAfterAcyclic, startAfterNames } from './start-order.ts';
 import { linkConditionsValid, linkSettingsSupported, vlanPorts } from './link-conditions.ts';
 import { connectTargetsExist, interfaceConnected, interfaceUsedOnce, p2pPeerPointsBack } from './links.ts';
 import { interfaceNames, uniqueNames } from './names.ts';
@@ -25,6 +26,7 @@ export * from './kernel.ts';
 export * from './lines.ts';
 export * from './links.ts';
 export * from './link-conditions.ts';
+export * from './start-order.ts';
 export * from './names.ts';
 export * from './readiness.ts';
 export * from './resources.ts';
@@ -62,6 +64,8 @@ export const RULES: Rule[] = [
   shareMountPoints,
   sharePaths,
   rwShareTargets,
+  startAfterNames,
+  startAfterAcyclic,
   readyConditions,
   // Each kind's rules, in registry order.
   ...KINDS.flatMap((k) => k.rules ?? []),
