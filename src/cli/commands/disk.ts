@@ -8,6 +8,7 @@ import { checkCow, labDisks, labsWithDisks, readCowHeader, removeLabDisks } from
 import { cowFile } from '../../topology/compile.ts';
 import { findCommand } from '../../runtime/host.ts';
 import { buildImage } from '../../runtime/image.ts';
+import { ALL_PROFILES } from '../../runtime/image-profiles.ts';
 import { listLabs } from '../../runtime/lab.ts';
 import { disksDirFor, umlabHome } from '../../runtime/paths.ts';
 import { checkLabName, table, requirePositional, type CommandSpec } from '../args.ts';
@@ -156,7 +157,8 @@ export const imageCommand: CommandSpec = {
   usage: 'umlab image build OUT.img [--suite bookworm] [--packages a,b] [--size 1G] [--mirror URL] [--force] [--json]',
   options: [
     '  --suite S      Debian suite (default bookworm)',
-    '  --packages L   more packages, comma-separated (always: iproute2, kmod, iputils-ping)',
+    '  --packages L   more packages or profiles, comma-separated (always: iproute2, kmod, iputils-ping);',
+    `                 profiles: ${Object.keys(ALL_PROFILES).join(', ')}`,
     '  --size N       image size, e.g. 1G (default: what the files need plus a quarter and 256M)',
     '  --mirror URL   Debian mirror (default: the one apt on this machine uses)',
     '  --force        replace OUT.img if it exists',
@@ -168,7 +170,7 @@ export const imageCommand: CommandSpec = {
     '`mkfs.ext4 -d` turns the directory into the image: no loop device, no mount. A few',
     'minutes, mostly downloading. The image is sparse; VMs never write to it.',
   ],
-  examples: ['sudo umlab image build images/debian.img', 'sudo umlab image build images/web.img --packages nginx-light,curl --size 2G'],
+  examples: ['sudo umlab image build images/debian.img', 'sudo umlab image build images/web.img --packages nginx-light,curl --size 2G', 'sudo umlab image build images/routers.img --packages frr,tcpdump'],
   parse: {
     suite: { type: 'string' },
     packages: { type: 'string' },
