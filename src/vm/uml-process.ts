@@ -75,6 +75,8 @@ export class UmlProcess {
   }
 
   setState(state: VmState, detail?: string): void {
+    // Once halting, only the exit decides (a READY that raced the halt must not make it 'ready').
+    if (this.state === 'stopping' && state !== 'stopped' && state !== 'crashed') return;
     this.state = state;
     this.detail = detail;
     this.ctx.onState(this);

@@ -258,14 +258,25 @@ test('a failed configuration step fails start with its output; the lab is torn d
   });
   await assert.rejects(lab.supervisor.start(), /VM h2: configuration step failed \(exit code 2\): ip link set eth0 up\n {4}Cannot find device "eth0"/);
   await watching;
-  // Both processes are gone. (h1 may say crashed rather than stopped: when its READY arrives
-  // after the halt began, the ready state replaces 'stopping'; a race of the supervisor as it was.)
+  // Both processes are gone.
   assert.deepEqual(lab.supervisor.status().vms.map((v) => v.pid), [null, null]);
   assert.equal(lab.supervisor.status().vms[1]!.state, 'stopped');
   assert.match(lab.supervisor.consoleTail('h2'), /umlab: step failed: ip link set eth0 up/);
   await until(() => events.some((e) => e.type === 'failed'), 'the failed event');
   assert.equal(events.find((e) => e.type === 'failed')!.vm, 'h2');
   assert.ok(events.some((e) => e.type === 'vm' && e.vm === 'h2' && e.state === 'failed'));
+});
+
+test('a READY that arrives after the halt began does not make the VM ready: it is stopped, not crashed', async (t) => {
+  const lab = fakeLab(t, { h1: ['ready-on-halt'], h2: ['fail'] });
+  await assert.rejects(lab.supervisor.start(), /VM h2: configuration step failed/);
+  assert.deepEqual(
+    lab.supervisor.status().vms.map((v) => [v.name, v.state, v.pid]),
+    [
+      ['h1', 'stopped', null],
+      ['h2', 'stopped', null],
+    ],
+  );
 });
 
 test('a VM that exits during boot, or never says READY, fails start', async (t) => {
