@@ -185,6 +185,8 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   return { raw, positions, problems, profiles: [...profiles].sort(), order };
 }
 
+const NO_NAME_SERVER = '# umlab: no name server in this lab unless a device gives one (a file of its own, or DHCP)\n';
+
 const shQuote = (s: string) => (/^[A-Za-z0-9_./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 function fileAt(c: LabDirContents, device: string, path: string): Pos {
@@ -205,6 +207,10 @@ function deviceFiles(c: LabDirContents, d: Device, name: string, problems: Katha
     files[f.path] = f.text;
     if (f.executable) executables.push(f.path);
   }
+  // The image keeps the resolv.conf of the host it was built on, whose name server no lab can
+  // reach: every lookup would wait for it to time out. With none, lookups fail at once, as in a
+  // network without DNS; a device that ships its own (or gets one by DHCP) keeps that.
+  files['/etc/resolv.conf'] ??= NO_NAME_SERVER;
   files[RUNNER] = runnerScript();
   for (const mode of ['startup', 'shutdown'] as const) {
     const scripts = mode === 'startup' ? c.startup : c.shutdown;
