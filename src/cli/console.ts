@@ -7,23 +7,11 @@ export const DETACH_KEY = 0x1d;
 export const DETACH_KEY_NAME = 'Ctrl-] (then the VM keeps running)';
 
 export async function attachConsole(socketPath: string, vm: string): Promise<void> {
-  const sock = await new LabClient(socketPath).connect();
-  sock.write(JSON.stringify({ op: 'console', vm }) + '\n');
-  // The first line is the supervisor's answer; everything after it is console output.
-  const first = await new Promise<Buffer>((resolve, reject) => {
-    let acc = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      acc = Buffer.concat([acc, chunk]);
-      const nl = acc.indexOf(0x0a);
-      if (nl < 0) return;
-      sock.off('data', onData);
-      const answer = JSON.parse(acc.subarray(0, nl).toString());
-      if (!answer.ok) reject(answer.code === 'not-found' ? new NotFoundError(answer.error) : new LabRuntimeError(answer.error));
-      else resolve(acc.subarray(nl + 1));
-    };
-    sock.on('data', onData);
-    sock.once('close', () => reject(new LabRuntimeError('the supervisor closed the console')));
-  });
+  const { sock, answer, rest: first } = await new LabClient(socketPath).console(vm);
+  if (!answer.ok) {
+    sock.destroy();
+    throw answer.code === 'not-found' ? new NotFoundError(answer.error ?? `no VM ${vm}`) : new LabRuntimeError(answer.error ?? 'the supervisor refused the console');
+  }
   process.stderr.write(`connected to the console of ${vm}; detach with ${DETACH_KEY_NAME}\r\n`);
   process.stdout.write(first);
   sock.pipe(process.stdout, { end: false });

@@ -98,8 +98,50 @@ export class LabClient {
     return this.ask<T>({ op: 'down' });
   }
 
+  /** A VM's console: the supervisor's answer, the connection (raw bytes both ways from then on)
+   *  and what already came after the answer. Used by `umlab console` and the web terminals. */
+  async console(vm: string): Promise<{ sock: Socket; answer: ConsoleAnswer; rest: Buffer }> {
+    const sock = await this.connect();
+    sock.write(JSON.stringify({ op: 'console', vm }) + '\n');
+    try {
+      return { sock, ...(await firstLine(sock)) };
+    } catch (err) {
+      sock.destroy();
+      throw err;
+    }
+  }
+
   /** A raw connection (`console` switches it to bytes after the first reply line). */
   connect(): Promise<Socket> {
     return openControl(this.socketPath);
   }
+}
+
+/** The supervisor's answer to `console`. */
+export interface ConsoleAnswer {
+  ok: boolean;
+  error?: string;
+  code?: string;
+}
+
+/** Reads the supervisor's one-line answer; the bytes after it are already console output. */
+function firstLine(sock: Socket): Promise<{ answer: ConsoleAnswer; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let acc = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      acc = Buffer.concat([acc, chunk]);
+      const nl = acc.indexOf(0x0a);
+      if (nl < 0) return;
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      try {
+        resolve({ answer: JSON.parse(acc.subarray(0, nl).toString()), rest: acc.subarray(nl + 1) });
+      } catch (err) {
+        reject(new LabRuntimeError('the supervisor answered the console request with something else than JSON', { cause: err }));
+      }
+    };
+    const onClose = () => reject(new LabRuntimeError('the supervisor closed the console'));
+    sock.on('data', onData);
+    sock.once('close', onClose);
+  });
 }

@@ -1,6 +1,7 @@
 // A Kathará/Netkit lab directory's contents -> umlab's lab data (the YAML a lab file would
 // hold), with the lab.conf position of every path in it, warnings and errors. Pure: the
 // caller validates the result with the same schema and rules as a YAML lab (load.ts).
+import { findCycle } from '../topology/rules/start-order.ts';
 import { formatPath, type PathSegment } from '../topology/lab-path.ts';
 import type { RawInterface, RawLab, RawVm } from '../topology/raw.ts';
 import { readDevices, type Device } from './devices.ts';
@@ -233,23 +234,12 @@ function readOrder(c: LabDirContents, names: Map<string, string>, problems: Kath
     for (const a of dep.after) if (!known(a.name)) problems.push({ at: a.at, severity: 'error', message: `lab.dep names device ${a.name}, which the lab does not have` });
     (order[umlabName(dep.device)] ??= []).push(...dep.after.map((a) => umlabName(a.name)));
   }
-  // A cycle would wait forever.
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (n: string, path: string[]): string[] | undefined => {
-    if (state.get(n) === 'done') return undefined;
-    if (state.get(n) === 'visiting') return [...path, n];
-    state.set(n, 'visiting');
-    for (const m of order[n] ?? []) {
-      const cycle = visit(m, [...path, n]);
-      if (cycle) return cycle;
-    }
-    state.set(n, 'done');
-    return undefined;
-  };
+  // A cycle would wait forever: reported once, at the first line of a device on it.
+  const after = new Map(Object.entries(order));
   for (const dep of deps) {
-    const cycle = visit(umlabName(dep.device), []);
+    const cycle = findCycle(umlabName(dep.device), after);
     if (cycle) {
-      problems.push({ at: dep.at, severity: 'error', message: `lab.dep has a cycle: ${cycle.join(' -> ')}`, hint: 'a device cannot start after itself' });
+      problems.push({ at: dep.at, severity: 'error', message: `lab.dep has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`, hint: 'a device cannot start after itself' });
       break;
     }
   }

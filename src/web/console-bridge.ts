@@ -1,7 +1,6 @@
 // A browser terminal on a VM's console: joins a WebSocket to the supervisor's `console`
 // op (the same console `umlab console` attaches to; both may be attached at once).
 // Bytes both ways as binary messages; text messages are JSON controls ({type:'resize'}).
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { LabClient } from '../client/lab-client.ts';
 
@@ -22,45 +21,16 @@ export function resizeCommand(msg: ConsoleResize): string | null {
   return `stty -F /dev/tty0 rows ${rows} cols ${cols}`;
 }
 
-/** Reads the supervisor's one-line answer; the bytes after it are already console output. */
-function firstLine(sock: Socket): Promise<{ answer: { ok: boolean; error?: string; code?: string }; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let acc = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      acc = Buffer.concat([acc, chunk]);
-      const nl = acc.indexOf(0x0a);
-      if (nl < 0) return;
-      sock.off('data', onData);
-      sock.off('close', onClose);
-      try {
-        resolve({ answer: JSON.parse(acc.subarray(0, nl).toString()), rest: acc.subarray(nl + 1) });
-      } catch (err) {
-        reject(err);
-      }
-    };
-    const onClose = () => reject(new Error('the supervisor closed the console'));
-    sock.on('data', onData);
-    sock.once('close', onClose);
-  });
-}
-
 export async function bridgeConsole(ws: WebSocket, controlSocket: string, vm: string): Promise<void> {
   const client = new LabClient(controlSocket);
-  let sock: Socket;
-  try {
-    sock = await client.connect();
-  } catch (err) {
-    return ws.close(CLOSE_VM_GONE, short(`lab not reachable: ${(err as Error).message}`));
-  }
-  sock.on('error', () => {});
-  sock.write(JSON.stringify({ op: 'console', vm }) + '\n');
   let first;
   try {
-    first = await firstLine(sock);
+    first = await client.console(vm);
   } catch (err) {
-    sock.destroy();
     return ws.close(CLOSE_VM_GONE, short((err as Error).message));
   }
+  const sock = first.sock;
+  sock.on('error', () => {});
   if (!first.answer.ok) {
     sock.destroy();
     return ws.close(first.answer.code === 'not-found' ? CLOSE_REFUSED : CLOSE_VM_GONE, short(first.answer.error ?? 'refused'));

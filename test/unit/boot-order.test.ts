@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bootInOrder } from '../../src/runtime/boot-order.ts';
 
-/** A boot that takes `ms` and records when it started and finished. */
+/** A boot that takes a turn of the event loop and records when it started and finished. */
 function recorder(fail: string[] = []) {
   const events: string[] = [];
   const boot = async (name: string) => {
     events.push(`start ${name}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise(setImmediate);
     if (fail.includes(name)) throw new Error(`${name} failed`);
     events.push(`ready ${name}`);
   };
@@ -32,7 +32,8 @@ describe('bootInOrder', () => {
   it('a VM whose predecessor fails never boots, and the whole start fails', async () => {
     const { events, boot } = recorder(['a']);
     await assert.rejects(bootInOrder(['a', 'b'], (n) => (n === 'b' ? ['a'] : []), boot), /a failed/);
-    await new Promise((r) => setTimeout(r, 20));
+    // Whatever a's failure set off has run by the next turn of the event loop.
+    await new Promise(setImmediate);
     assert.ok(!events.includes('start b'));
   });
 });

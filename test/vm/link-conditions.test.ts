@@ -69,7 +69,8 @@ describe('link conditions', () => {
   });
 
   it('rate: 10mbit gives iperf3 8-10.5 Mbit/s', { timeout: 120_000 }, async () => {
-    await exec('peer', 'iperf3 -s -D -1 -p 5201 >/dev/null 2>&1; sleep 0.3');
+    // -D returns before the server listens: wait until it does.
+    await exec('peer', 'iperf3 -s -D -1 -p 5201 >/dev/null 2>&1; for i in $(seq 100); do ss -ltnH "sport = :5201" | grep -q . && exit 0; sleep 0.1; done; exit 1');
     const mbps = receivedMbps(await exec('narrow', 'iperf3 -c 10.7.0.2 -p 5201 -t 4 -J'));
     assert.ok(mbps >= 8 && mbps <= 10.5, `${mbps.toFixed(2)} Mbit/s, expected 8-10.5`);
   });

@@ -33,8 +33,8 @@ export const startAfterAcyclic: Rule = (ctx) => {
   return out;
 };
 
-/** The cycle through `start` (start first), if its start_after chain comes back to it. */
-function findCycle(start: string, after: Map<string, string[]>): string[] | null {
+/** The cycle through `start` (start first), if its start_after chain comes back to it (also for Kathará's lab.dep). */
+export function findCycle(start: string, after: ReadonlyMap<string, readonly string[]>): string[] | null {
   const walk = (node: string, path: string[]): string[] | null => {
     for (const next of after.get(node) ?? []) {
       if (next === start) return path;
