@@ -137,17 +137,16 @@ describe('Kathará and Netkit lab directories', { skip }, () => {
     // first takes its time; second looks for what first left once it is ready.
     writeFileSync(join(dir, 'first.startup'), 'sleep 2\ntouch /shared/first-done\n');
     writeFileSync(join(dir, 'second.startup'), 'if [ -e /shared/first-done ]; then echo yes > /shared/second-saw-first; fi\n');
-    writeFileSync(join(dir, 'first.shutdown'), 'echo first >> /shared/shutdowns\n');
-    writeFileSync(join(dir, 'shared.shutdown'), 'echo "shared on $(hostname)" >> /shared/shutdowns\n');
+    // One file per device: two VMs appending to one hostfs file at once can overwrite each other.
+    writeFileSync(join(dir, 'first.shutdown'), 'echo first >> /shared/shutdowns-$(hostname)\n');
+    writeFileSync(join(dir, 'shared.shutdown'), 'echo "shared on $(hostname)" >> /shared/shutdowns-$(hostname)\n');
     const up = await umlabOk(home, ['up', dir]);
     assert.match(up.stderr, /second boots once first is ready/);
     assert.equal(readFileSync(join(dir, 'shared/second-saw-first'), 'utf8'), 'yes\n', 'second started after first was ready');
     await umlabOk(home, ['down', 'ordered']);
     await assertNothingLeft(home, 'ordered');
-    const lines = readFileSync(join(dir, 'shared/shutdowns'), 'utf8').trim().split('\n').sort();
-    assert.deepEqual(lines, ['first', 'shared on first', 'shared on second']);
-    const firstLines = readFileSync(join(dir, 'shared/shutdowns'), 'utf8').split('\n');
-    assert.ok(firstLines.indexOf('first') < firstLines.indexOf('shared on first'), 'shared.shutdown after the device\'s own');
+    assert.equal(readFileSync(join(dir, 'shared/shutdowns-first'), 'utf8'), 'first\nshared on first\n', "shared.shutdown after the device's own");
+    assert.equal(readFileSync(join(dir, 'shared/shutdowns-second'), 'utf8'), 'shared on second\n');
   });
 
   it("port=HOST:GUEST forwards the host's 127.0.0.1:HOST to the device (through a slirp gateway)", async () => {
