@@ -77,7 +77,7 @@ async function bareBoot(n: number, dir: string, skip: boolean): Promise<{ second
   const skipArg = skip ? `initcall_blacklist=${DEFAULT_SKIP_INITCALLS.join(',')}` : '';
   const init = join(dir, 'init.sh');
   writeFileSync(init, '#!/bin/sh\nmount -t proc proc /proc\nread up _ < /proc/uptime\necho BARE-BOOTED $up > /dev/console\nwhile :; do sleep 3600; done\n', { mode: 0o755 });
-  const script = `${hostViewScript({ target: join(dir, 'rootfs'), binds: [{ path: dir, rw: false }] })}
+  const script = `${hostViewScript({ target: join(dir, 'rootfs'), binds: [{ path: dir, rw: false }], vms: [] })}
 for i in $(seq 1 ${n}); do
   ${run} mem=${MEMORY} umid=b$i uml_dir=${dir}/uml hostfs=${dir}/rootfs rootfstype=hostfs rootflags=/ ro quiet ${skipArg} init=${init} con0=fd:0,fd:1 con=null ssl=null < /dev/null 2>&1 | grep --line-buffered BARE-BOOTED &
 done

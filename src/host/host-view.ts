@@ -7,11 +7,12 @@
 //     local user without a home could read, even when root started it;
 //   - empty directories for everything else at the top (/root, /home, /srv, /tmp, /mnt,
 //     /boot, /work, ...);
-//   - the lab's own per-VM files (init scripts, layers) read-only, and the lab's shares
-//     (read-only, or read-write without device nodes or set-id bits).
+//   - the lab's shares (read-only, or read-write without device nodes or set-id bits).
+// Each VM gets its own copy of that view (`hostfs=<its view>`) with only its own directory
+// (init script, layer, console log) bound in, read-only: no VM reads another's files.
 // Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
 import { shellQuote } from '../vm/init.ts';
-import { runLayout } from '../topology/layout.ts';
+import { vmLayout } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
 
 /** Top-level host directories a VM gets (read-only); anything else is an empty directory. */
@@ -24,19 +25,21 @@ const STICKY_DIRS = ['tmp'];
 export interface HostView {
   /** Where the view is built (the plan's `rootfs`, given to UML as `hostfs=`). */
   target: string;
-  /** Host directories bound into the view at their own path: the lab's VM files, shares. */
-  binds: { path: string; rw: boolean; /** the lab's own directory: made if missing */ own?: boolean }[];
+  /** Host directories bound into the view at their own path: the lab's shares. */
+  binds: { path: string; rw: boolean }[];
+  /** Per VM: its own view (a copy of the lab's) and the one directory of the lab it may read. */
+  vms: { view: string; ownDir: string }[];
 }
 
 export function hostViewOf(plan: LabPlan): HostView {
   const shares = plan.vms.flatMap((vm) => vm.shares.map((s) => ({ path: s.hostPath, rw: s.rw })));
   const byPath = new Map<string, boolean>();
   for (const s of shares) byPath.set(s.path, (byPath.get(s.path) ?? false) || s.rw);
-  // The VMs' init scripts and layers: read by each VM's kernel through hostfs.
-  const own = { path: runLayout(plan.runDir).vms, rw: false, own: true };
   // Parents first, so a share inside another share stays visible.
-  const binds = [own, ...[...byPath].map(([path, rw]) => ({ path, rw }))].sort((a, b) => a.path.split('/').length - b.path.split('/').length);
-  return { target: plan.rootfs, binds };
+  const binds = [...byPath].map(([path, rw]) => ({ path, rw })).sort((a, b) => a.path.split('/').length - b.path.split('/').length);
+  // Each VM's init script and layer, read by its kernel through hostfs: its own directory only.
+  const vms = plan.vms.map((vm) => ({ view: vm.hostView, ownDir: vmLayout(plan.runDir, vm.name).dir }));
+  return { target: plan.rootfs, binds, vms };
 }
 
 export function hostViewScript(view: HostView): string {
@@ -63,8 +66,9 @@ done
 mkdir -p "$T/.umlab-masked/dir"
 : > "$T/.umlab-masked/file"
 chmod 0444 "$T/.umlab-masked/file"
-# Mount points of the lab's own directories, made while the view's top is still writable.
-${view.binds.map((b) => `${b.own ? `mkdir -p ${q(b.path)}; ` : ''}mkdir -p ${q(view.target + b.path)}`).join('\n')}
+# Mount points of the shares and of each VM's own directory, made while the view's top is still writable.
+${view.binds.map((b) => `mkdir -p ${q(view.target + b.path)}`).join('\n')}
+${view.vms.map((v) => `mkdir -p ${q(v.ownDir)} ${q(view.target + v.ownDir)}`).join('\n')}
 ${ro.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}`).join('\n')}
 # Everything in the view read-only, keeping the flags the kernel locks. nosymfollow: the host
 # must never follow a symlink in the view (/var/run -> /run, /proc/self/root lead out of it);
@@ -90,9 +94,25 @@ done | while IFS= read -r p; do
 done
 # Read-write shares: no device nodes, no set-id files on the host, whatever the VM's root does.
 ${rw.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}\nmount -o remount,bind,rw,nosymfollow,nosuid,nodev ${q(view.target + b.path)}`).join('\n')}
-# Prove it: writes through the view must fail.
-for p in "$T" "$T/usr" "$T/etc"; do
+mount --make-rprivate "$T"
+# Each VM's view: a copy of the lab's, with that VM's own directory bound in read-only.
+${view.vms.map((v) => vmViewLines(view.target, v).join('\n')).join('\n')}
+# Prove it: writes through the views must fail.
+for p in "$T" "$T/usr" "$T/etc"${view.vms.map((v) => ` ${q(v.view)} ${q(v.view + v.ownDir)}`).join('')}; do
   if touch "$p/.umlab-rw-probe" 2>/dev/null; then rm -f "$p/.umlab-rw-probe"; echo "umlab: the host view is writable at $p" >&2; exit 1; fi
 done
 `;
+}
+
+function vmViewLines(target: string, vm: { view: string; ownDir: string }): string[] {
+  const q = shellQuote;
+  const own = q(vm.view + vm.ownDir);
+  return [
+    `mkdir -p ${q(vm.view)}`,
+    `mount --rbind ${q(target)} ${q(vm.view)}`,
+    // Private at once, or the bind below would appear in the lab's view and every other VM's.
+    `mount --make-rprivate ${q(vm.view)}`,
+    `mount --bind ${q(vm.ownDir)} ${own}`,
+    `mount -o remount,bind,ro,nosymfollow,nosuid,nodev ${own}`,
+  ];
 }

@@ -207,7 +207,7 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   if (process.env.UMLAB_DEBUG)
     cpSync(plan.runDir, join(opts.home, `failed-${plan.lab}`), {
       recursive: true,
-      filter: (src) => !src.includes('/rootfs') && !statSync(src).isSocket(),
+      filter: (src) => !src.includes('/rootfs') && !src.includes('/views') && !statSync(src).isSocket(),
     });
   await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;

@@ -177,7 +177,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   }
 
   const serial = resolveSerial(lab);
-  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment, serial }));
+  const vms = lab.vms.map((vm) => planVm(vm, resolved.interfaces.get(vm.name)!, { lab, ctx, runDir, umlDir, disksDir, macs, attachment, serial }));
   return withInits({
     lab: lab.name,
     ...(lab.description !== undefined && { description: lab.description }),
@@ -204,7 +204,6 @@ interface VmPlanInput {
   lab: Lab;
   ctx: PlanContext;
   runDir: string;
-  rootfs: string;
   umlDir: string;
   disksDir: string;
   macs: Map<string, string>;
@@ -257,9 +256,9 @@ function planLines(vm: Vm, files: ReturnType<typeof vmLayout>, serial: { name: s
 }
 
 function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
-  const { lab, ctx, runDir, rootfs, umlDir, disksDir, macs, attachment } = input;
+  const { lab, ctx, runDir, umlDir, disksDir, macs, attachment } = input;
   const files = vmLayout(runDir, vm.name);
-  const { initPath, layerDir, consoleLog } = files;
+  const { initPath, layerDir, consoleLog, hostView } = files;
   const lines = planLines(vm, files, input.serial.get(vm.name) ?? []);
   const labDir = posix.dirname(lab.source);
   const image = vm.image === undefined ? undefined : posix.resolve(labDir, vm.image);
@@ -269,8 +268,8 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
   // hostfs= in both cases: it confines every hostfs mount (shares, the image's bootstrap) to the read-only view.
   const root =
     image === undefined
-      ? [`hostfs=${rootfs}`, 'rootfstype=hostfs', 'rootflags=/']
-      : [`ubd0=${rootCow},${image}`, 'root=/dev/ubda', `hostfs=${rootfs}`];
+      ? [`hostfs=${hostView}`, 'rootfstype=hostfs', 'rootflags=/']
+      : [`ubd0=${rootCow},${image}`, 'root=/dev/ubda', `hostfs=${hostView}`];
   const disks = vm.disks.map((d, i): DiskPlan => ({
     ubd: `ubd${i + 1}`,
     guestDevice: `/dev/ubd${String.fromCharCode('b'.charCodeAt(0) + i)}`,
@@ -322,6 +321,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
     memory: vm.memory,
     argv,
     env: { ...ctx.kernelEnv },
+    hostView,
     initPath,
     init: '', // filled in by withInits, from the whole plan
     layerDir,

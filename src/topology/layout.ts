@@ -16,6 +16,8 @@ export const runLayout = (runDir: string) => ({
   captures: `${runDir}/captures`,
   vms: `${runDir}/vms`,
   rootfs: `${runDir}/rootfs`,
+  /** Each VM's own copy of the view (`hostfs=`): the lab-wide view plus that VM's directory only. */
+  views: `${runDir}/views`,
   umlDir: `${runDir}/uml`,
 });
 
@@ -27,6 +29,7 @@ export const vmLayout = (runDir: string, vm: string) => {
   const dir = `${runLayout(runDir).vms}/${vm}`;
   return {
     dir,
+    hostView: `${runLayout(runDir).views}/${vm}`,
     initPath: `${dir}/init.sh`,
     layerDir: `${dir}/layer`,
     consoleLog: `${dir}/console.log`,

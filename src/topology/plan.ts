@@ -40,7 +40,7 @@ export interface LabPlan {
   /** Absolute path of the lab file it was compiled from. */
   source: string;
   runDir: string;
-  /** Read-only bind mount of the host's / that hostfs is confined to (`hostfs=`). */
+  /** The read-only view of the host that every VM's own view is made from (src/host/host-view.ts). */
   rootfs: string;
   /** `uml_dir=`: each VM's mconsole socket is <umlDir>/<umid>/mconsole. */
   umlDir: string;
@@ -71,6 +71,9 @@ export interface VmPlan {
   argv: string[];
   /** Environment variables set for the UML process only (run as `env K=V argv...`). */
   env: Record<string, string>;
+  /** The directory hostfs is confined to (`hostfs=`): the lab's view of the host plus this VM's
+   *  own directory, so no VM reads another's console log, init or layer. */
+  hostView: string;
   /** Generated init script (path as seen both on the host and inside the VM). */
   initPath: string;
   /** The init script's text, which the runtime writes to initPath (src/topology/init-script.ts). */

@@ -52,7 +52,26 @@ mkdir -p /mnt/h && mount -t hostfs none /mnt/h -o / 2>/dev/null && {
 echo "RESULT:$out"
 `;
 
-const labYaml = (name: string) => `name: ${name}\ncapture: false\nvms:\n  h1: {}\n`;
+const labYaml = (name: string) => `name: ${name}\ncapture: false\nvms:\n  h1: {}\n  h2: {}\n`;
+
+/** Run from h2: through a fresh hostfs mount, read h1's files (the paths from h2's own init=
+ *  argument, as an attacker in the VM would find them); its own must stay readable. */
+const PEER_PROBE = `
+own=$(sed -n 's/.* init=\\([^ ]*\\).*/\\1/p' /proc/cmdline); own=\${own%/init.sh}
+peer=\${own%/h2}/h1
+mkdir -p /mnt/p && mount -t hostfs none /mnt/p -o / || echo MOUNT-FAILED
+[ -s "/mnt/p$own/init.sh" ] && echo OWN-READABLE
+for f in init.sh console.log layer/etc/hostname layer/etc/hosts; do [ -e "/mnt/p$peer/$f" ] && echo "PEER:$f"; done
+ls -A "/mnt/p$peer" 2>/dev/null | sed 's/^/PEER-LISTED:/'
+umount /mnt/p
+echo PEER-DONE
+`;
+
+function assertPeerHidden(out: string): void {
+  assert.match(out, /^OWN-READABLE$/m, out); // the probe can see: its own files are there
+  assert.match(out, /^PEER-DONE$/m, out);
+  assert.doesNotMatch(out, /PEER:|PEER-LISTED:|MOUNT-FAILED/, out);
+}
 
 function assertNoLeak(out: string): void {
   assert.match(out, /^RESULT:$/m, out);
@@ -70,6 +89,7 @@ describe('what a VM sees of the host', () => {
       writeFileSync(file, labYaml('view-root'));
       await umlabOk(home, ['up', '-q', file]);
       assertNoLeak(await vmExec(home, 'view-root', 'h1', PROBE));
+      assertPeerHidden(await vmExec(home, 'view-root', 'h2', PEER_PROBE));
       // The VM still has what programs need: the passwd database, the kernel modules, tools.
       assert.match(await vmExec(home, 'view-root', 'h1', 'grep -c ^root: /etc/passwd; ls /usr/lib/uml/modules | head -1; ip -V'), /^1\n6\.1[\s\S]*iproute2/);
       await umlabOk(home, ['down', 'view-root']);
@@ -91,6 +111,9 @@ describe('what a VM sees of the host', () => {
       const r = await umlabAsUser(NOBODY, home, ['exec', '--lab', 'view-user', 'h1', '--', PROBE]);
       assert.equal(r.exitCode, 0, r.stderr);
       assertNoLeak(r.stdout);
+      const peer = await umlabAsUser(NOBODY, home, ['exec', '--lab', 'view-user', 'h2', '--', PEER_PROBE]);
+      assert.equal(peer.exitCode, 0, peer.stderr);
+      assertPeerHidden(peer.stdout);
       assert.equal((await umlabAsUser(NOBODY, home, ['down', 'view-user'])).exitCode, 0);
       await assertNothingLeft(home, 'view-user');
     } finally {

@@ -38,7 +38,7 @@ describe('compile', () => {
       'mem=128M',
       'umid=h1',
       'uml_dir=/run/umlab/t/uml',
-      'hostfs=/run/umlab/t/rootfs',
+      'hostfs=/run/umlab/t/views/h1',
       'rootfstype=hostfs',
       'rootflags=/',
       'ro',
@@ -62,6 +62,7 @@ describe('compile', () => {
       memory: '128M',
       env: {},
       argv: p.vms[0]!.argv,
+      hostView: '/run/umlab/t/views/h1',
       initPath: '/run/umlab/t/vms/h1/init.sh',
       init: initScript(p.vms[0]!, p, { kernelVersion: '6.1.0', modulesDir: '/usr/lib/uml/modules/6.1.0', nosuidRoot: false }),
       layerDir: '/run/umlab/t/vms/h1/layer',
@@ -327,7 +328,7 @@ vms:
     const vm = p.vms[0]!;
     assert.equal(vm.image, '/home/u/images/rootfs.img');
     // The COW lives with the lab's disks ($UMLAB_HOME/disks/<lab>), so it outlives the run directory.
-    assert.deepEqual(vm.argv.slice(1, 9), ['mem=256M', 'umid=h1', 'uml_dir=/run/umlab/t/uml', 'ubd0=/run/disks/t/h1.cow,/home/u/images/rootfs.img', 'root=/dev/ubda', 'hostfs=/run/umlab/t/rootfs', 'ro', 'quiet']);
+    assert.deepEqual(vm.argv.slice(1, 9), ['mem=256M', 'umid=h1', 'uml_dir=/run/umlab/t/uml', 'ubd0=/run/disks/t/h1.cow,/home/u/images/rootfs.img', 'root=/dev/ubda', 'hostfs=/run/umlab/t/views/h1', 'ro', 'quiet']);
     assert.ok(vm.argv.includes('init=/sbin/umlab-init') && vm.argv.includes('umlab_init=/run/umlab/t/vms/h1/init.sh'));
     assert.ok(!vm.argv.some((a) => a.startsWith('rootfstype=')));
     assert.equal(plan(`name: img\nvms: { h1: { image: /srv/a.img } }\n`).vms[0]!.image, '/srv/a.img');
