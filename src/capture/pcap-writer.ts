@@ -236,39 +236,61 @@ function wholeRecordBytes(buf: Buffer, limit: number): number {
 }
 
 /** Cuts a classic pcap file back to its last whole record (tcpdump killed mid-write, a full
- *  disk): returns the bytes removed. Walks the record headers in 1 MiB reads. Never throws. */
+ *  disk): returns the bytes removed. Never throws. */
 export function trimToWholeRecords(path: string): number {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r+');
     const size = fstatSync(fd).size;
-    if (size < PCAP_GLOBAL_HEADER_BYTES) return 0; // tcpdump had not written its header: nothing to keep
-    const buf = Buffer.allocUnsafe(1024 * 1024);
-    readSync(fd, buf, 0, 4, 0);
-    const magic = buf.readUInt32LE(0);
-    const littleEndian = magic === PCAP_MAGIC || magic === PCAP_MAGIC_NANOSECONDS;
-    if (!littleEndian && buf.readUInt32BE(0) !== PCAP_MAGIC && buf.readUInt32BE(0) !== PCAP_MAGIC_NANOSECONDS) return 0; // not a classic pcap
-    let at = PCAP_GLOBAL_HEADER_BYTES;
-    let windowStart = 0;
-    let windowEnd = 0;
-    while (at + PCAP_RECORD_HEADER_BYTES <= size) {
-      if (at < windowStart || at + PCAP_RECORD_HEADER_BYTES > windowEnd) {
-        windowStart = at;
-        windowEnd = at + readSync(fd, buf, 0, buf.length, at);
-        if (windowEnd < at + PCAP_RECORD_HEADER_BYTES) break;
-      }
-      const o = at - windowStart + 8;
-      const next = at + PCAP_RECORD_HEADER_BYTES + (littleEndian ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-      if (next > size) break;
-      at = next;
-    }
-    if (at < size) ftruncateSync(fd, at);
-    return size - at;
+    const walk = walkRecords(fd, size);
+    if (!walk) return 0; // no header yet (nothing to keep), or not a classic pcap
+    if (walk.end < size) ftruncateSync(fd, walk.end);
+    return size - walk.end;
   } catch {
     return 0;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** The number of whole records in a classic pcap file; null when it cannot be read as one. */
+export function countPcapRecords(path: string): number | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return walkRecords(fd, fstatSync(fd).size)?.records ?? null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Walks the record headers in 1 MiB reads: where the whole records end, and how many there are. */
+function walkRecords(fd: number, size: number): { end: number; records: number } | null {
+  if (size < PCAP_GLOBAL_HEADER_BYTES) return null;
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  readSync(fd, buf, 0, 4, 0);
+  const magic = buf.readUInt32LE(0);
+  const littleEndian = magic === PCAP_MAGIC || magic === PCAP_MAGIC_NANOSECONDS;
+  if (!littleEndian && buf.readUInt32BE(0) !== PCAP_MAGIC && buf.readUInt32BE(0) !== PCAP_MAGIC_NANOSECONDS) return null;
+  let at = PCAP_GLOBAL_HEADER_BYTES;
+  let records = 0;
+  let windowStart = 0;
+  let windowEnd = 0;
+  while (at + PCAP_RECORD_HEADER_BYTES <= size) {
+    if (at < windowStart || at + PCAP_RECORD_HEADER_BYTES > windowEnd) {
+      windowStart = at;
+      windowEnd = at + readSync(fd, buf, 0, buf.length, at);
+      if (windowEnd < at + PCAP_RECORD_HEADER_BYTES) break;
+    }
+    const o = at - windowStart + 8;
+    const next = at + PCAP_RECORD_HEADER_BYTES + (littleEndian ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+    if (next > size) break;
+    at = next;
+    records++;
+  }
+  return { end: at, records };
 }
 
 /** Number of records in a queued chunk (used only to account for drops). */

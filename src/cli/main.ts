@@ -4,6 +4,7 @@ import { ExitCode, LabFileError, UmlabError } from '../errors.ts';
 import { helpText, parseCommandArgs } from './args.ts';
 import { COMMANDS } from './commands/index.ts';
 import { permissionError } from '../runtime/control.ts';
+import { printable } from './env.ts';
 
 const USAGE = `umlab — network labs of real User-Mode Linux VMs
 
@@ -53,19 +54,21 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(err: unknown): number {
+  // Messages quote lab files, VM output and names: control characters (NUL too) are shown escaped.
+  const write = (text: string) => process.stderr.write(printable(text));
   if (err instanceof LabFileError) {
-    process.stderr.write(`umlab: ${err.message}\n`);
+    write(`umlab: ${err.message}\n`);
     return err.exitCode;
   }
   // Another user's lab or home: a clear refusal instead of a stack trace.
   const denied = permissionError(err);
   if (denied) err = denied;
   if (err instanceof UmlabError) {
-    process.stderr.write(`umlab: ${err.message}\n${err.hint ? `${err.hint.replace(/^/gm, '  ')}\n` : ''}`);
-    if (process.env.UMLAB_DEBUG && err.cause) process.stderr.write(`cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
+    write(`umlab: ${err.message}\n${err.hint ? `${err.hint.replace(/^/gm, '  ')}\n` : ''}`);
+    if (process.env.UMLAB_DEBUG && err.cause) write(`cause: ${String((err.cause as Error)?.stack ?? err.cause)}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`umlab: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  write(`umlab: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return ExitCode.failure;
 }
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CaptureHealth } from '../kinds/running.ts';
 import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
-import { trimToWholeRecords } from '../capture/pcap-writer.ts';
+import { countPcapRecords, trimToWholeRecords } from '../capture/pcap-writer.ts';
 
 /** Added to a link in `status --json` when its capture misses frames. (`capture` stays the file.) */
 export interface LinkCaptureFields {
@@ -36,6 +36,10 @@ export interface IncompleteCapture {
   state?: CaptureHealth['state'];
   restarts?: number;
   parts?: string[];
+  /** Frames the archived file (and its earlier parts) holds, against the frames the link's
+   *  counters saw while the lab ran: "738 of ~1805". Absent where either is unknown. */
+  framesInFile?: number;
+  framesOnLink?: number;
 }
 
 /** What the supervisor tells `down`: a link's capture that misses frames, with run-dir paths. */
@@ -44,8 +48,27 @@ export interface CaptureFault extends CaptureHealth {
   file: string;
 }
 
-/** The incomplete captures of an archive, from the supervisor's report and the files. */
-export function incompleteCapturesIn(archive: string, faults: CaptureFault[]): IncompleteCapture[] {
+/** The incomplete captures of an archive, from the supervisor's report and the files.
+ *  `linkFrames`: frames each capture's link carried, by capture file name (its basename). */
+export function incompleteCapturesIn(archive: string, faults: CaptureFault[], linkFrames: Record<string, number> = {}): IncompleteCapture[] {
+  return findIncomplete(archive, faults).map((c) => withFrameCounts(c, linkFrames));
+}
+
+/** Adds what the file holds and what the link carried, so a reader sees how much is missing. */
+function withFrameCounts(c: IncompleteCapture, linkFrames: Record<string, number>): IncompleteCapture {
+  const onLink = linkFrames[basename(c.capture)];
+  const counts = [c.capture, ...(c.parts ?? [])].map(countPcapRecords);
+  const inFile = counts.some((n) => n === null) ? undefined : counts.reduce<number>((a, n) => a + n!, 0);
+  return { ...c, ...(inFile !== undefined && { framesInFile: inFile }), ...(onLink !== undefined && { framesOnLink: onLink }) };
+}
+
+/** "738 of ~1805 frames in the file", or "" when the counts are not both known. */
+export function describeFrameCounts(c: IncompleteCapture): string {
+  if (c.framesInFile === undefined || c.framesOnLink === undefined) return '';
+  return `${c.framesInFile} of ~${c.framesOnLink} frames the link carried are in the file`;
+}
+
+function findIncomplete(archive: string, faults: CaptureFault[]): IncompleteCapture[] {
   const found = new Map<string, IncompleteCapture>();
   const add = (c: IncompleteCapture) => {
     const seen = found.get(c.capture);

@@ -72,8 +72,15 @@ export function processesOf(runDir: string): number[] {
 
 export function listLabs(home: string): LabRecord[] {
   const dir = labsDir(home);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    // Only a missing directory means "no labs": another user's home (EACCES) must say so.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
     .filter((lab) => !lab.startsWith('.')) // .<lab>.lock files of `up` (takeUpLock)
     .sort()
     .map((lab) => {
@@ -236,10 +243,12 @@ export async function downLab(home: string, record: LabRecord): Promise<DownResu
   const files = runFiles(record.runDir);
   // A dead supervisor's last state still names the captures that had failed by then.
   let faults: CaptureFault[] = faultsInState(record.state);
+  let frames = framesInState(record.state);
   if (record.alive) {
     try {
-      const answer = await new LabClient(files.control).down<{ captureFaults?: CaptureFault[] }>();
+      const answer = await new LabClient(files.control).down<{ captureFaults?: CaptureFault[]; captureFrames?: Record<string, number> }>();
       if (answer.ok && answer.captureFaults) faults = answer.captureFaults;
+      if (answer.ok && answer.captureFrames) frames = answer.captureFrames;
     } catch {
       // an unresponsive supervisor is killed below
     }
@@ -248,7 +257,12 @@ export async function downLab(home: string, record: LabRecord): Promise<DownResu
   }
   const archive = archiveDirFor(home, record.lab);
   const kept = await cleanUp(home, record.runDir, record.lab, mode, archive);
-  return { lab: record.lab, archive: kept ? archive : null, incompleteCaptures: kept ? incompleteCapturesIn(archive, faults) : [] };
+  return { lab: record.lab, archive: kept ? archive : null, incompleteCaptures: kept ? incompleteCapturesIn(archive, faults, frames) : [] };
+}
+
+/** What a dead supervisor's last state says each captured link carried. */
+function framesInState(state: LabStatus | null): Record<string, number> {
+  return Object.fromEntries((state?.links ?? []).filter((l) => l.capture).map((l) => [basename(l.capture!), l.rxFrames + l.txFrames]));
 }
 
 function faultsInState(state: LabStatus | null): CaptureFault[] {

@@ -2,6 +2,7 @@
 // mount namespaces, starts the segment engines and the VMs (src/vm/uml-process.ts), serves
 // the control socket (control-server.ts), and on failure or `down` stops everything it started.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { execa } from 'execa';
 import { plural } from '../util/text.ts';
 import { linkTable, type LabPlan } from '../topology/plan.ts';
@@ -45,6 +46,8 @@ export class Supervisor {
   private teardownDone: Promise<void> | null = null;
   /** Captures that miss frames, gathered as the engines stop: told to `down`. */
   private captureFaults: CaptureFault[] = [];
+  /** Frames each captured link carried, by capture file name, for `down`'s report of what a file misses. */
+  private captureFrames: Record<string, number> = {};
 
   constructor(
     // Not readonly: `umlab link add|rm` changes the running lab's plan.
@@ -79,7 +82,7 @@ export class Supervisor {
       vms: () => [...this.vms.values()],
       vmAction: (vm, req) => vmAction(vm, req.action, req.key),
       linkAction: (req: Extract<ControlRequest, { op: 'link' }>) => this.links.run(req),
-      down: async () => (await this.teardown(), { captureFaults: this.captureFaults }),
+      down: async () => (await this.teardown(), { captureFaults: this.captureFaults, captureFrames: this.captureFrames }),
       afterDown: opts.afterDown ?? (() => setTimeout(() => process.exit(0), 50)),
     });
     this.links = new LinkActions(this.rewiringTarget());
@@ -224,10 +227,15 @@ export class Supervisor {
     return this.teardownDone;
   }
 
+  private framesPerCapture(): Record<string, number> {
+    return Object.fromEntries(this.status().links.filter((l) => l.capture).map((l) => [basename(l.capture!), l.rxFrames + l.txFrames]));
+  }
+
   private async doTeardown(): Promise<void> {
     this.currentPhase = 'stopping';
     this.writeState();
     await Promise.all([...this.vms.values()].map((vm) => vm.stop()));
+    this.captureFrames = this.framesPerCapture(); // before the engines stop and their counters go
     await Promise.all(this.segments.map((s) => s.stop().catch((e) => this.log(`stopping segment ${s.name}: ${e}`))));
     const bySegment = new Map(this.segments.map((s) => [s.name, s]));
     for (const l of this.plan.links) {

@@ -2,6 +2,7 @@
 // sysrq and version, through the VM's management console or a fresh UML process.
 import { LabRuntimeError } from '../errors.ts';
 import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
+import { sysrqRefusal } from '../vm/sysrq.ts';
 import type { UmlProcess } from '../vm/uml-process.ts';
 import type { ControlReply } from './control.ts';
 import { syncDisks } from './disks.ts';
@@ -23,9 +24,11 @@ export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): 
   switch (action) {
     case 'version':
       return answer(await send('version'));
-    case 'sysrq':
-      if (!key || !/^[0-9a-z]$/.test(key)) return { ok: false, code: 'usage', error: `sysrq needs one key, a letter or digit (got "${key ?? ''}")` };
+    case 'sysrq': {
+      const refusal = sysrqRefusal(key ?? '');
+      if (refusal) return { ok: false, code: 'usage', error: refusal };
       return answer(await send(`sysrq ${key}`));
+    }
     case 'pause':
       if (paused) return answer('already paused');
       if (vm.state !== 'ready' && vm.state !== 'booting') return { ok: false, error: `VM ${name} is ${vm.state}, it cannot be paused` };

@@ -33,6 +33,8 @@ interface Incomplete {
   capture: string;
   missingFrames: number;
   reason: string;
+  framesInFile?: number;
+  framesOnLink?: number;
 }
 
 /** Asserts that a classic pcap holds whole records up to its last byte (no cut last record). */
@@ -112,6 +114,10 @@ describe('faults: captures', { skip: !isRoot && 'needs root (tcpdump on Linux br
       const named = down.incompleteCaptures.find((c) => c.capture === join(down.archive, 'h1.eth0.pcap'));
       assert.ok(named, `down names h1.eth0.pcap: ${JSON.stringify(down.incompleteCaptures)}`);
       assert.match(named.reason, /tcpdump exited \(signal 9\)/);
+      // Its frames are counted over the file and the part before the restart.
+      const inFiles = (await readCapture(named.capture)).length + (await readCapture(join(down.archive, 'h1.eth0.1.pcap'))).length;
+      assert.equal(named.framesInFile, inFiles, JSON.stringify(named));
+      assert.ok(named.framesOnLink !== undefined && named.framesOnLink >= 6, JSON.stringify(named));
       const pcaps = await assertArchiveParses(down.archive);
       assert.ok(pcaps.includes('h1.eth0.1.pcap') && pcaps.includes('h1.eth0.pcap'), pcaps.join(' '));
       await assertNothingLeft(home, LAB);
@@ -191,6 +197,10 @@ describe('faults: captures', { skip: !isRoot && 'needs root (tcpdump on Linux br
           const named = result.incompleteCaptures.find((c) => c.capture === join(result.archive, `${l.link}.pcap`));
           assert.ok(named, `down names ${l.link}: ${JSON.stringify(result.incompleteCaptures)}`);
           assert.match(named.reason, /no space left on device/);
+          // How much is missing: what the file holds against what the link carried.
+          const inFile = (await readCapture(named.capture)).length;
+          assert.equal(named.framesInFile, inFile, JSON.stringify(named));
+          assert.ok(named.framesOnLink !== undefined && named.framesOnLink > inFile, JSON.stringify(named));
         }
         await assertArchiveParses(result.archive);
         assert.match(readFileSync(join(result.archive, 'supervisor.log'), 'utf8'), /no space left on device/i);

@@ -75,6 +75,15 @@ describe('state files are private to the lab owner', { skip: notRoot && 'needs r
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, 'no stack trace');
     }
 
+    // UMLAB_HOME set to another user's private state directory: refused as such, not "no lab".
+    chmodSync(home, 0o700);
+    for (const args of [['status'], ['exec', '--lab', 'two-hosts', 'h1', '--', 'id'], ['down', 'two-hosts']]) {
+      const r = await umlabAsUser(NOBODY, home, args);
+      assert.equal(r.exitCode, 6, `umlab ${args.join(' ')} as nobody:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^umlab: permission denied: ${home} belongs to another user \\(uid 0\\)\\n`), `umlab ${args.join(' ')}`);
+    }
+    chmodSync(home, 0o755);
+
     // Even with the directories opened up by hand, the socket and files keep others out.
     chmodSync(join(home, 'labs'), 0o755);
     chmodSync(runDir, 0o755);

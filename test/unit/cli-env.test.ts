@@ -49,5 +49,14 @@ describe('terminal-safe text', () => {
     assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f]/);
     assert.match(r.stdout, /^lab esc — evil \\x1b\]2;pwned\\x07 \\x1b\[2J end\\x0d\n/);
   });
-});
 
+  it('umlab validate shows NUL bytes and escapes from a bad lab file escaped, in every message', { timeout: 60_000 }, () => {
+    const file = join(home, 'nul.yaml');
+    writeFileSync(file, Buffer.from('name: ok\nvms:\n  h\x001: {}\n  "h\\e[2J": {}\n'));
+    const r = umlab(['validate', file]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.doesNotMatch(r.stderr, /[\x00-\x09\x0b-\x1f\x7f]/);
+    assert.match(r.stderr, /invalid name "h\\x001"/);
+    assert.match(r.stderr, /invalid name "h\\x1b\[2J"/);
+  });
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readCapture } from '../../src/capture/decode.ts';
+import { SAFE_SYSRQ_KEYS } from '../../src/vm/sysrq.ts';
 import { assertNothingLeft, cleanHome, eventually, makeHome, ROOT, umlab, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = join(ROOT, 'test/vm/labs/rewire.yaml');
@@ -32,6 +33,23 @@ describe('management console and live rewiring', () => {
     assert.match(sysrq.stdout, /Show Memory/);
     const bad = await umlab(home, ['vm', 'sysrq', 'h1', '!']);
     assert.notEqual(bad.exitCode, 0);
+  });
+
+  it('every SysRq key umlab accepts leaves the VM running; the keys that crash or cripple it are refused with the reason', async () => {
+    const boot = await bootId('h1');
+    for (const key of Object.keys(SAFE_SYSRQ_KEYS)) {
+      await umlabOk(home, ['vm', 'sysrq', 'h1', key]);
+      assert.equal(await vmExec(home, 'rewire', 'h1', `echo after-${key}`), `after-${key}\n`, `h1 answers after sysrq ${key}`);
+    }
+    assert.equal(await bootId('h1'), boot, 'no key rebooted it');
+    assert.equal(await vmState('h1'), 'ready');
+    for (const key of ['t', 'b', 'c', 'o']) {
+      const refused = await umlab(home, ['vm', 'sysrq', 'h1', key]);
+      assert.equal(refused.exitCode, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`sysrq ${key} is refused: it .+; accepted keys: 0 1`));
+    }
+    assert.match((await umlab(home, ['vm', 'sysrq', 'h1', 'z'])).stderr, /"z" is not a SysRq key of this kernel/);
+    assert.equal(await bootId('h1'), boot);
   });
 
   it('a paused VM shows as paused, exec into it says so at once, resume brings it back', async () => {

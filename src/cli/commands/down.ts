@@ -1,6 +1,7 @@
 // `umlab down`: stop a lab (or all), keep its captures and console logs in an archive.
 import { basename } from 'node:path';
 import { labDisks } from '../../runtime/disks.ts';
+import { describeFrameCounts, type IncompleteCapture } from '../../runtime/capture-report.ts';
 import { downLab, findLab, listLabs, type LabRecord } from '../../runtime/lab.ts';
 import { disksDirFor, umlabHome } from '../../runtime/paths.ts';
 import type { CommandSpec } from '../args.ts';
@@ -29,12 +30,19 @@ const down: CommandSpec = {
       results.push(result);
       if (!args.values.json) out(`lab ${result.lab} stopped${result.archive ? `; captures and console logs kept in ${result.archive}` : ''}\n`);
       for (const c of args.values.json ? [] : result.incompleteCaptures)
-        out(`  ${basename(c.capture)} is incomplete: ${c.reason}${c.missingFrames ? ` (${c.missingFrames} frames missing)` : ''}\n`);
+        out(`  ${basename(c.capture)} is incomplete: ${c.reason}${howMuch(c)}\n`);
       if (!args.values.json && labDisks(home, result.lab).length) out(`its disks are kept for the next up in ${disksDirFor(home, result.lab)} (umlab clean ${result.lab} drops them)\n`);
     }
     if (args.values.json) json(args.values.all ? results : results[0]);
     return 0;
   },
 };
+
+/** " (738 of ~1805 frames the link carried are in the file)", else the frames known missing. */
+function howMuch(c: IncompleteCapture): string {
+  const counts = describeFrameCounts(c);
+  if (counts) return ` (${counts}${c.missingFrames ? `; ${c.missingFrames} known missing` : ''})`;
+  return c.missingFrames ? ` (${c.missingFrames} frames missing)` : '';
+}
 
 export { down as downCommand };

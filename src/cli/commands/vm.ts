@@ -2,6 +2,7 @@
 import { UsageError } from '../../errors.ts';
 import type { LinkAction } from '../../runtime/control.ts';
 import { VM_ACTIONS, type VmAction } from '../../vm/mconsole.ts';
+import { REFUSED_SYSRQ_KEYS, SAFE_SYSRQ_KEYS } from '../../vm/sysrq.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { labClient } from '../lab-request.ts';
 import type { LabClient } from '../../client/lab-client.ts';
@@ -21,7 +22,7 @@ export const vmCommand: CommandSpec = {
     'halt     stop it (state "stopped"; the rest of the lab goes on)',
     'start    boot a halted or crashed VM again',
     'cad      press Ctrl-Alt-Del: umlab\'s init reboots (unless the lab sets kernel.ctrl-alt-del: 0)',
-    'sysrq    a SysRq key, e.g. m (memory), t (tasks), s (sync); the kernel\'s answer is in the console log',
+    `sysrq    a SysRq key: ${Object.entries(SAFE_SYSRQ_KEYS).filter(([k]) => !/\d/.test(k)).map(([k, what]) => `${k} (${what})`).join(', ')}, 0-9 (log level); the answer is in the console log. ${Object.keys(REFUSED_SYSRQ_KEYS).join(' ')} are refused (they stop, crash or cripple the VM; the refusal says what to use)`,
     'version  the VM kernel\'s version',
   ],
   examples: ['umlab vm pause h1', 'umlab vm resume h1', 'umlab vm sysrq r1 m', 'umlab vm --lab router reboot r1', 'umlab vm version h2 --json'],

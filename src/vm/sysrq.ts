@@ -1,0 +1,38 @@
+// Which SysRq keys `umlab vm sysrq` passes to a VM. Debian's UML 6.1 knows the keys in its
+// help line (loglevel 0-9, b c e f i j m n o p q s t u w); each one was tried on a real VM
+// (test/vm/sysrq.test.ts tries every accepted key). Accepted keys leave the VM running and
+// umlab's agent answering; the others are refused with the reason and what to use instead.
+
+/** Keys that only report or adjust and leave the VM as it was. */
+export const SAFE_SYSRQ_KEYS: Record<string, string> = {
+  ...Object.fromEntries([...'0123456789'].map((d) => [d, `console log level ${d}`])),
+  h: 'help: the keys this kernel knows',
+  j: 'thaw frozen filesystems',
+  m: 'memory usage',
+  n: 'nice all real-time tasks',
+  p: 'registers of the current CPU',
+  q: 'pending timers',
+  s: 'sync all filesystems',
+};
+
+/** Keys the kernel has that umlab refuses: why, and what to do instead. */
+export const REFUSED_SYSRQ_KEYS: Record<string, string> = {
+  b: 'reboots in place, keeping the old boot\'s open files (use `umlab vm reboot VM`)',
+  c: 'crashes the kernel on purpose (use `umlab vm halt VM` to stop it)',
+  e: "sends SIGTERM to every process, umlab's agent too, so exec stops working (use `umlab vm reboot VM`)",
+  f: "kills the largest process, which may be umlab's agent or the lab's daemon",
+  i: "kills every process, umlab's agent too, so exec stops working (use `umlab vm reboot VM`)",
+  o: 'powers the VM off (use `umlab vm halt VM`)',
+  t: "panics Debian's UML 6.1 (\"Segfault with no mm\" in sched_show_task)",
+  u: "remounts every filesystem read-only: the VM's root stops taking writes until it reboots",
+  w: "goes through the same task dump as t, which panics Debian's UML 6.1 when a task is blocked",
+};
+
+/** null when `key` may be sent; otherwise why not. */
+export function sysrqRefusal(key: string): string | null {
+  if (key in SAFE_SYSRQ_KEYS) return null;
+  const why = REFUSED_SYSRQ_KEYS[key];
+  const accepted = `accepted keys: ${Object.keys(SAFE_SYSRQ_KEYS).join(' ')}`;
+  if (why) return `sysrq ${key} is refused: it ${why}; ${accepted}`;
+  return `sysrq "${key}" is not a SysRq key of this kernel; ${accepted}`;
+}
