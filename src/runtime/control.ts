@@ -32,6 +32,10 @@ export interface LinkStatus {
   up: boolean;
   /** The link's conditions at each VM end that has any, with a one-line description. */
   conditions?: (LinkEnd & { conditions: Impairment; text: string })[];
+  /** A process behind the link (passt) that is down now, how often it was restarted, and why it last was. */
+  fault?: string | null;
+  restarts?: number;
+  lastFault?: string | null;
 }
 
 export interface LabStatus {

@@ -90,6 +90,9 @@ vms:
     const json = JSON.parse((await umlabOk(home, ['status', LAB, '--json'])).stdout);
     const shown = json.status.links.find((l: Link) => l.link === 'web.eth0');
     assert.equal(shown.lastFault, 'gateway down: passt exited (signal 9)');
+    // Plain status says it too, as it does for a restarted tcpdump.
+    const text = (await umlabOk(home, ['status', LAB])).stdout;
+    assert.match(text, /web\.eth0 .* up .*gateway restarted \(1x\), last: gateway down: passt exited \(signal 9\)/);
 
     // NAT to the host and the port forward work again.
     await eventually(async () => assert.equal(await vmExec(home, LAB, 'web', `wget -q -T 5 -O - http://10.0.2.2:${hostPort}/`), 'host says hi\n'), 20_000);

@@ -1,4 +1,6 @@
 // `umlab status`: running labs, their VMs, lines and links, live from each supervisor.
+import type { LinkCaptureFields } from '../../runtime/capture-report.ts';
+import type { LinkStatus } from '../../runtime/control.ts';
 import { findLab, listLabs } from '../../runtime/lab.ts';
 import { readPlan, runDirFor, umlabHome } from '../../runtime/paths.ts';
 import { table, type CommandSpec } from '../args.ts';
@@ -49,22 +51,25 @@ const status: CommandSpec = {
         out(
           table(
             ['  LINK', 'SEGMENT', 'STATE', 'FRAMES IN', 'FRAMES OUT', 'DETAIL'],
-            // A dead passt (fault) or a capture that misses frames (capture-report.ts), said here too.
-            links.map((k: (typeof links)[number] & { fault?: string | null; captureState?: string; captureReason?: string; captureRestarts?: number }) => [
-              '  ' + k.link, k.segment, k.up ? 'up' : 'down', String(k.rxFrames), String(k.txFrames),
-              [
-                ...(k.conditions ?? []).map((c) => `${c.vm}.${c.iface}: ${c.text}`),
-                k.fault,
-                k.captureState && `capture ${k.captureState}${k.captureRestarts ? ` (${k.captureRestarts}x)` : ''}: ${k.captureReason}`,
-              ]
-                .filter(Boolean)
-                .join('; '),
-            ]),
+            links.map((k) => ['  ' + k.link, k.segment, k.up ? 'up' : 'down', String(k.rxFrames), String(k.txFrames), linkDetail(k)]),
           ),
         );
     }
     return 0;
   },
 };
+
+/** A link's conditions, a dead or restarted passt, and a capture that misses frames (capture-report.ts). */
+export function linkDetail(k: LinkStatus & LinkCaptureFields): string {
+  const restarted = k.restarts ? `gateway restarted (${k.restarts}x)${k.lastFault ? `, last: ${k.lastFault}` : ''}` : null;
+  return [
+    ...(k.conditions ?? []).map((c) => `${c.vm}.${c.iface}: ${c.text}`),
+    k.fault,
+    k.fault ? null : restarted,
+    k.captureState && `capture ${k.captureState}${k.captureRestarts ? ` (${k.captureRestarts}x)` : ''}: ${k.captureReason}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
 
 export { status as statusCommand };
