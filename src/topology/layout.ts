@@ -17,6 +17,8 @@ export const runLayout = (runDir: string) => ({
   vms: `${runDir}/vms`,
   rootfs: `${runDir}/rootfs`,
   umlDir: `${runDir}/uml`,
+  /** The socket filter every vector (raw) VM port loads: drops the port's own outgoing frames. */
+  vectorFilter: `${runDir}/vector-rx.bpf`,
 });
 
 /** The pcap file of a link. */
