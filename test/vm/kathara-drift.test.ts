@@ -29,7 +29,9 @@ describe('Kathará labs written for older daemons', { skip }, () => {
   after(() => cleanHome(home));
 
   it('the drift fixtures: every umlab.yaml check passes, each translation is a warning at its line', slow, async () => {
-    const r = await umlab(home, ['test', LAB, '--json', '--build-images'], slow);
+    // Five VMs starting FRR and BIND at once on a shared 2-core machine can take longer than the
+    // default 120 s boot limit; a longer limit only delays the report of a VM that never gets ready.
+    const r = await umlab(home, ['test', LAB, '--json', '--build-images'], { ...slow, env: { UMLAB_BOOT_TIMEOUT: '600' } });
     assert.equal(r.exitCode, 0, `umlab test failed:\n${r.stdout}\n${r.stderr}`);
     const report = JSON.parse(r.stdout) as Report;
     assert.equal(report.results.length, 8);
