@@ -68,6 +68,7 @@ export function readLabDir(given: string): LabDirContents {
     labConfFile,
     ...(labConf !== undefined && { labConf }),
     ...(readText(join(dir, 'lab.dep')) !== undefined && { labDep: readText(join(dir, 'lab.dep'))! }),
+    ...(readText(join(dir, 'lab.ext')) !== undefined && { labExt: readText(join(dir, 'lab.ext'))! }),
     deviceDirs,
     trees,
     startup,

@@ -37,6 +37,9 @@ case "$unit" in
 esac
 if [ "$unit" = frr ]; then
   daemons="${FRR_DAEMONS}"
+  # watchfrr kills a start that takes over 20 s, and the config is never applied (vtysh -b comes
+  # last): on a loaded machine UML VMs start FRR's daemons slower than that. Unless the lab says.
+  grep -q '^watchfrr_options=' /etc/frr/daemons 2>/dev/null || echo 'watchfrr_options="--restart-timeout 300"' >> /etc/frr/daemons
   case "$action" in
     # "systemctl start zebra; systemctl start ripd": FRR starts once and runs every daemon of /etc/frr/daemons.
     start) pidof watchfrr >/dev/null 2>&1 && exit 0 ;;
@@ -56,19 +59,22 @@ fi
 exec "/etc/init.d/$unit" "$action" "$@"
 `;
 
-/** Quagga's per-daemon configs and daemons file -> FRR's (run before FRR starts; a lab that ships /etc/frr keeps its own). */
+/** Quagga's per-daemon configs and daemons file -> FRR's (run before FRR starts; a lab that ships
+ *  /etc/frr keeps its own). Kathará's Quagga images keep them in /etc/quagga, Netkit's in /etc/zebra;
+ *  the reader has already moved their lines onto FRR (translate.ts). */
 const QUAGGA_TO_FRR = `#!/bin/sh
-# umlab: run a Quagga lab on FRR. /etc/quagga/daemons turns daemons on in /etc/frr/daemons;
-# zebra.conf, ripd.conf, ... become one integrated /etc/frr/frr.conf (FRR reads Quagga's syntax).
-[ -d /etc/quagga ] || exit 0
-if [ -f /etc/quagga/daemons ]; then
-  for d in $(sed -n 's/^[[:space:]]*\\([a-z0-9]*\\)[[:space:]]*=[[:space:]]*"\\{0,1\\}yes.*/\\1/p' /etc/quagga/daemons); do
+# umlab: run a Quagga lab on FRR. /etc/quagga/daemons (Netkit: /etc/zebra/daemons) turns daemons on
+# in /etc/frr/daemons; zebra.conf, ripd.conf, ... become one integrated /etc/frr/frr.conf.
+for dir in /etc/quagga /etc/zebra; do [ -d $dir ] && break; done
+[ -d $dir ] || exit 0
+if [ -f $dir/daemons ]; then
+  for d in $(sed -n 's/^[[:space:]]*\\([a-z0-9]*\\)[[:space:]]*=[[:space:]]*"\\{0,1\\}yes.*/\\1/p' $dir/daemons); do
     sed -i "s/^$d=no/$d=yes/" /etc/frr/daemons
   done
 fi
-confs=$(ls /etc/quagga/*.conf 2>/dev/null | grep -v -e vtysh.conf -e debian.conf)
+confs=$(ls $dir/*.conf 2>/dev/null | grep -v -e vtysh.conf -e debian.conf)
 if [ -n "$confs" ]; then
-  for f in $confs; do cat "$f"; echo; done | sed 's#/var/log/quagga#/var/log/frr#g; s#/var/run/quagga#/var/run/frr#g' > /etc/frr/frr.conf
+  for f in $confs; do cat "$f"; echo; done | sed 's#/var/run/quagga#/var/run/frr#g' > /etc/frr/frr.conf
   # A per-daemon config given in Quagga form turns that daemon on too.
   for f in $confs; do d=\${f##*/}; d=\${d%.conf}; sed -i "s/^$d=no/$d=yes/" /etc/frr/daemons; done
   chown frr:frr /etc/frr/frr.conf 2>/dev/null
@@ -98,7 +104,10 @@ ${SHIM}UMLAB_SHIM
 ${SHIM}UMLAB_SHIM
   install_file /usr/local/sbin/umlab-quagga-to-frr 755 <<'UMLAB_SHIM'
 ${QUAGGA_TO_FRR}UMLAB_SHIM
-  if [ -d /etc/quagga ] && [ -x /etc/init.d/frr ]; then
+  # The lab's per-daemon FRR files (bgpd.conf, ...) without a frr.conf of its own: FRR reads them only
+  # when there is no integrated frr.conf, and the image has one (Kathará's image has none).
+  [ -f ${KATHARA_DIR}/frr-per-daemon ] && rm -f /etc/frr/frr.conf
+  if { [ -d /etc/quagga ] || [ -d /etc/zebra ]; } && [ -x /etc/init.d/frr ]; then
 ${aliases.map((a) => `    install_file /etc/init.d/${a} 755 <<'UMLAB_SHIM'\n${INIT_ALIAS(a)}UMLAB_SHIM`).join('\n')}
   fi
   for f in $(cat ${KATHARA_DIR}/executables 2>/dev/null); do chmod 755 "$f"; done

@@ -7,7 +7,9 @@ import type { RawInterface, RawLab, RawVm } from '../topology/raw.ts';
 import { readDevices, type Device } from './devices.ts';
 import { cachedImagePath, chooseImage, DEFAULT_IMAGE } from './images.ts';
 import { parseLabConf, parseLabDep } from './lab-conf.ts';
+import { readLabExt } from './lab-ext.ts';
 import { KATHARA_DIR, RUNNER, runnerScript } from './runner.ts';
+import { translateFile } from './translate.ts';
 import type { KatharaProblem, LabDirContents, Pos, ReadOptions } from './types.ts';
 
 export interface KatharaRead {
@@ -154,6 +156,8 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
     if (routes.length) vm.routes = routes;
     // Kathará devices forward IPv4 by default (a lab's own sysctl line still wins).
     vm.sysctl = { 'net.ipv4.ip_forward': '1' };
+    // With ipv6=true Kathará forwards IPv6 too (its hosts set accept_ra=2 to still take router advertisements).
+    if (d.ipv6) vm.sysctl['net.ipv6.conf.all.forwarding'] = '1';
     if (d.sysctl.length) {
       for (const s of d.sysctl) {
         vm.sysctl[s.name] = s.value;
@@ -177,6 +181,7 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   if (gatewayUsers) raw.gateways = { bridged: { type: 'slirp', dhcp: true, ...(gatewayForwards.length && { forward: gatewayForwards }) } };
   for (const [sw] of Object.entries(switches)) if (raw.vms[sw]) error(positions.get(formatPath(['switches', sw]))!, `collision domain ${sw} has the name of a device`, 'umlab names segments and VMs in one namespace: rename the domain');
 
+  if (c.labExt !== undefined) problems.push(...readLabExt(c.labExt, c.labConfFile.replace(/lab\.conf$/, 'lab.ext'), (dom) => domains.get(umlabName(dom)) === dom).problems);
   const order = readOrder(c, names, problems);
   // lab.dep: a device boots once the devices it names are ready (unknown names are reported above).
   for (const [vm, after] of Object.entries(order)) {
@@ -205,7 +210,10 @@ function deviceFiles(c: LabDirContents, d: Device, name: string, problems: Katha
       problems.push({ at: { file: `${c.dir}/${d.name}${f.path}`, line: 1, col: 1 }, severity: 'warning', message: `${d.name}${f.path} is not a text file; left out`, hint: 'put binary files in shared/ (mounted at /shared) and copy them in the startup file' });
       continue;
     }
-    files[f.path] = f.text;
+    // Configs written for Quagga or BIND 9.11 keep their meaning on the image's FRR and BIND 9.18.
+    const { text, problems: changed } = translateFile(f.path, f.text, fileAt(c, d.name, f.path).file);
+    problems.push(...changed);
+    files[f.path] = text;
     if (f.executable) executables.push(f.path);
   }
   // The image keeps the resolv.conf of the host it was built on, whose name server no lab can
@@ -219,7 +227,17 @@ function deviceFiles(c: LabDirContents, d: Device, name: string, problems: Katha
     if (scripts[d.name] !== undefined) files[`${KATHARA_DIR}/${name}.${mode}`] = scripts[d.name]!;
   }
   if (executables.length) files[`${KATHARA_DIR}/executables`] = executables.join('\n') + '\n';
+  frrLayout(c, d, files, problems);
   return files;
+}
+
+/** Per-daemon FRR files (bgpd.conf, ...): FRR reads them only when there is no integrated frr.conf.
+ *  Without one of the lab's own, the runner removes the image's; with one, FRR ignores them (as in Kathará). */
+function frrLayout(c: LabDirContents, d: Device, files: Record<string, string>, problems: KatharaProblem[]): void {
+  const perDaemon = Object.keys(files).filter((p) => /^\/etc\/frr\/(zebra|[a-z0-9]+d)\.conf$/.test(p));
+  if (!perDaemon.length) return;
+  if (files['/etc/frr/frr.conf'] === undefined) files[`${KATHARA_DIR}/frr-per-daemon`] = perDaemon.join('\n') + '\n';
+  else for (const p of perDaemon) problems.push({ at: fileAt(c, d.name, p), severity: 'warning', message: `${d.name}${p} is not read: FRR reads only frr.conf when the device has one (as in Kathará)`, hint: `move its lines into ${d.name}/etc/frr/frr.conf, or delete one of the two` });
 }
 
 function readOrder(c: LabDirContents, names: Map<string, string>, problems: KatharaProblem[]): Record<string, string[]> {

@@ -32,6 +32,8 @@ export interface LabDirContents {
   labConfFile: string;
   labConf?: string;
   labDep?: string;
+  /** lab.ext (Kathará's external collision domains). */
+  labExt?: string;
   /** Subdirectories that may be devices (not shared, _test or hidden), sorted. */
   deviceDirs: string[];
   /** Each device directory's files. */

@@ -16,12 +16,17 @@ export const PACKAGE_PROFILES: Readonly<Record<string, readonly string[]>> = {
   'net-tools': ['net-tools'],
   traceroute: ['traceroute'],
   iptables: ['iptables'],
+  // Devices that are switches: brctl (switching labs) and vconfig (802.1Q interfaces the old way).
+  'bridge-utils': ['bridge-utils'],
+  vlan: ['vlan'],
+  // IPv6 router advertisements (basic-ipv6 starts radvd).
+  radvd: ['radvd'],
   tools: ['procps', 'psmisc', 'socat', 'less', 'vim-tiny', 'netcat-openbsd', 'ethtool', 'iputils-tracepath', 'arping', 'wget'],
 };
 
 /** What Kathará's own base image carries (routing daemons, DNS, web, DHCP, the usual tools):
  *  every Kathará image name that umlab can run maps to this one image, so a lab builds one. */
-export const KATHARA_PROFILE = ['tools', 'net-tools', 'iptables', 'tcpdump', 'traceroute', 'curl', 'dnsutils', 'iperf3', 'frr', 'bind9', 'apache2', 'isc-dhcp-server', 'isc-dhcp-client'];
+export const KATHARA_PROFILE = ['tools', 'net-tools', 'iptables', 'tcpdump', 'traceroute', 'curl', 'dnsutils', 'iperf3', 'frr', 'bind9', 'apache2', 'isc-dhcp-server', 'isc-dhcp-client', 'bridge-utils', 'vlan', 'radvd'];
 export const ALL_PROFILES: Readonly<Record<string, readonly string[]>> = { ...PACKAGE_PROFILES, kathara: KATHARA_PROFILE.flatMap((p) => PACKAGE_PROFILES[p]!) };
 
 /** Expands profile names in a package list (anything else is a package name); sorted, once each. */

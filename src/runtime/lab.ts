@@ -1,7 +1,7 @@
 // Lab lifecycle as seen from the CLI: start a supervisor for a plan, find running
 // labs by name, stop them and clean up whatever a dead supervisor left behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, cpSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, lstatSync, writeFileSync, cpSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
@@ -211,10 +211,14 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
     (failure as { message: string }).message += ` (the supervisor was killed by signal ${exitSignal})`;
   const log = tail(readFileSafe(files.supervisorLog), 15);
   // UMLAB_DEBUG keeps a copy of the failed run directory for inspection.
+  // lstat and verbatim links: a VM's layer holds links into the VM's own root (the modules
+  // link of an image VM) that dangle on the host, and following one threw ENOENT.
   if (process.env.UMLAB_DEBUG)
     cpSync(plan.runDir, join(opts.home, `failed-${plan.lab}`), {
       recursive: true,
-      filter: (src) => !src.includes('/rootfs') && !src.includes('/views') && !statSync(src).isSocket(),
+      verbatimSymlinks: true,
+      // Not the host views (mount points of the host's tree) nor sockets.
+      filter: (src) => !src.startsWith(plan.rootfs) && !src.startsWith(runFiles(plan.runDir).views) && !lstatSync(src).isSocket(),
     });
   await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;

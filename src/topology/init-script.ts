@@ -97,7 +97,8 @@ export function configSteps(vm: VmPlan): [string, string][] {
   const steps: [string, string][] = [];
   const q = shellQuote;
   steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname`]);
-  const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route);
+  // An IPv6 sysctl needs the module too: /proc/sys/net/ipv6 exists only once it is loaded.
+  const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route) || Object.keys(vm.sysctl).some((k) => k.startsWith('net.ipv6.'));
   if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
   steps.push(['configure interfaces', ipBatchCommand(ipBatch(vm))]);
   for (const iface of vm.interfaces) {

@@ -19,6 +19,8 @@ export const runLayout = (runDir: string) => ({
   /** Each VM's own copy of the view (`hostfs=`): the lab-wide view plus that VM's directory only. */
   views: `${runDir}/views`,
   umlDir: `${runDir}/uml`,
+  /** The socket filter every vector (raw) VM port loads: drops the port's own outgoing frames. */
+  vectorFilter: `${runDir}/vector-rx.bpf`,
 });
 
 /** The pcap file of a link. */

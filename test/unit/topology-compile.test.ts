@@ -49,9 +49,9 @@ describe('compile', () => {
       'con=null',
       'ssl=null',
       'ssl63=fd:3,fd:4',
-      'vec0:transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1',
+      'vec0:transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf',
     ]);
-    assert.equal(p.vms[1]!.argv.at(-1), 'vec0:transport=raw,ifname=vp1,mac=fe:fd:0a:00:00:02,depth=128,gro=1');
+    assert.equal(p.vms[1]!.argv.at(-1), 'vec0:transport=raw,ifname=vp1,mac=fe:fd:0a:00:00:02,depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf');
     assert.deepEqual(
       { lab: p.lab, source: p.source, runDir: p.runDir, rootfs: p.rootfs, umlDir: p.umlDir, capture: p.capture, kernelVersion: p.kernelVersion, modulesDir: p.modulesDir, rootless: p.rootless },
       { lab: 'two-hosts', source: '/labs/lab.yaml', runDir: '/run/umlab/t', rootfs: '/run/umlab/t/rootfs', umlDir: '/run/umlab/t/uml', capture: true, kernelVersion: '6.1.0', modulesDir: '/usr/lib/uml/modules/6.1.0', rootless: false },
@@ -78,7 +78,7 @@ describe('compile', () => {
           dhcp: false,
           proxyArp: false,
           link: 'h1.eth0',
-          umlArg: 'transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1',
+          umlArg: 'transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf',
           device: 'vec0',
         },
       ],
@@ -107,7 +107,7 @@ describe('compile', () => {
         { link: 'h1.eth0', vm: 'h1', iface: 'eth0', mac: 'fe:fd:0a:00:00:01', device: 'vp0' },
         { link: 'h2.eth0', vm: 'h2', iface: 'eth0', mac: 'fe:fd:0a:00:00:02', device: 'vp1' },
       ],
-      options: { ageing: 30, bridge: 'br0' },
+      options: { ageing: 30, bridge: 'br0', vectorFilter: '/run/umlab/t/vector-rx.bpf' },
       needs: [
         "Linux bridge br0 as a learning switch (ageing 30 s), with veth pairs vp0/vp0-br, vp1/vp1-br (in the lab's network namespace)",
         'tcpdump on 2 link(s), writing the captures',
@@ -141,7 +141,7 @@ vms:
     const h1 = p.vms.find((v) => v.name === 'h1')!;
     assert.deepEqual(h1.argv.slice(-3), [
       `eth0=ucast,${h1.interfaces[0]!.mac},127.0.0.1,20001,20000`,
-      `vec1:transport=raw,ifname=vp0,mac=${h1.interfaces[1]!.mac},depth=128,gro=1`,
+      `vec1:transport=raw,ifname=vp0,mac=${h1.interfaces[1]!.mac},depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf`,
       `eth2=ucast,${h1.interfaces[2]!.mac},127.0.0.1,20005,20004`,
     ]);
     assert.deepEqual(h1.interfaces.map((i) => i.device), [undefined, 'vec1', undefined]);
@@ -161,7 +161,7 @@ vms:
         ['h3.eth0', 'vp2'],
       ],
     );
-    assert.deepEqual(hub.options, { bridge: 'br0' });
+    assert.deepEqual(hub.options, { bridge: 'br0', vectorFilter: '/run/umlab/t/vector-rx.bpf' });
     assert.match(hub.needs[0]!, /^Linux bridge br0 as a hub \(ageing 0: every frame is flooded\)/);
   });
 
@@ -285,7 +285,7 @@ vms:
     });
     const r1 = p.vms.find((v) => v.name === 'r1')!;
     assert.deepEqual(p.links.find((l) => l.name === r1.interfaces[1]!.link)!.segment, 'h3.eth0--r1.eth1');
-    assert.equal(r1.argv.at(-1), `vec1:transport=raw,ifname=vp4,mac=${r1.interfaces[1]!.mac},depth=128,gro=1`);
+    assert.equal(r1.argv.at(-1), `vec1:transport=raw,ifname=vp4,mac=${r1.interfaces[1]!.mac},depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf`);
     // r1.eth1 repeats eth0's address, so its fe:fd MAC is taken: it gets the name hash.
     assert.equal(r1.interfaces[1]!.mac, macFromNames('proxy-arp', 'r1', 'eth1'));
     assert.deepEqual(r1.routes, ['10.0.0.3/32 dev eth1']);

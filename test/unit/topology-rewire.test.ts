@@ -31,7 +31,7 @@ describe('planLinkAdd', () => {
     assert.equal(change.port.device, 'vp4');
     assert.equal(change.interface.device, 'vec2');
     assert.equal(change.interface.mac, 'fe:fd:0a:00:00:09');
-    const kernelArg = 'vec2:transport=raw,ifname=vp4,mac=fe:fd:0a:00:00:09,depth=128,gro=1';
+    const kernelArg = 'vec2:transport=raw,ifname=vp4,mac=fe:fd:0a:00:00:09,depth=128,gro=1,bpffile=/run/rw/vector-rx.bpf';
     assert.equal(change.mconsole, `config ${kernelArg}`);
     assert.equal(change.link.capture, '/run/rw/captures/h1.eth2.pcap');
     const after = applyLinkChange(p, change, 'add');

@@ -15,7 +15,7 @@
 // directions. The VM's end also gives the counters (/proc/net/dev of this namespace).
 // Cutting a link sets the bridge's end of each of its veths down: nothing passes either way,
 // and the capture (on the VM's end) still shows what the VM sent into the cut cable.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
 import { KeptCapture } from '../../capture/kept-capture.ts';
@@ -37,6 +37,8 @@ export async function startBridgeSegment(plan: SegmentPlan, options: Partial<Eng
   if (typeof bridge !== 'string') throw new LabRuntimeError(`segment ${plan.name}: options.bridge (its Linux bridge) is missing`);
   for (const port of plan.ports) if (port.device === undefined) throw new LabRuntimeError(`segment ${plan.name}: link ${port.link} has no veth device`);
   const segment = new BridgeSegment(plan.name, bridge, options.log ?? (() => {}));
+  const filter = plan.options['vectorFilter'];
+  if (typeof filter === 'string') writeFileSync(filter, NOT_OUTGOING_BPF);
   try {
     // One `ip` for the bridge and every port, then the captures side by side.
     await ip([
@@ -63,6 +65,24 @@ function ageingCentiseconds(plan: SegmentPlan): number {
     throw new LabRuntimeError(`segment ${plan.name}: options.ageing must be a number of seconds >= 0, got ${String(ageing)}`);
   return ageing === 0 ? NEVER_FORGET_CENTISECONDS : Math.min(Math.round(ageing * 100), NEVER_FORGET_CENTISECONDS);
 }
+
+/** Classic BPF for the VM ports' packet sockets (vectorUmlArg): `tcpdump -dd 'not outbound'`,
+ *  as struct sock_filter {u16 code; u8 jt, jf; u32 k} in the host's (little-endian) order. */
+const NOT_OUTGOING_BPF = Buffer.from(
+  [
+    [0x28, 0, 0, 0xfffff004], // load the packet type (SKF_AD_PKTTYPE)
+    [0x15, 0, 1, 4], // PACKET_OUTGOING?
+    [0x06, 0, 0, 0], // yes: drop
+    [0x06, 0, 0, 0x40000], // no: accept
+  ].flatMap(([code, jt, jf, k]) => {
+    const b = Buffer.alloc(8);
+    b.writeUInt16LE(code!, 0);
+    b.writeUInt8(jt!, 2);
+    b.writeUInt8(jf!, 3);
+    b.writeUInt32LE(k!, 4);
+    return [...b];
+  }),
+);
 
 /** A VM port: the veth pair, its bridge end on the bridge, both ends up. */
 function vethCommands(device: string, bridge: string): string[] {

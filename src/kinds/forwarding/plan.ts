@@ -1,6 +1,6 @@
 // The base of switches, hubs and wires (pure): a Linux bridge with veth ports, or the userspace engine when bridges cannot capture.
 import { MissingDependencyError } from '../../errors.ts';
-import { captureFile } from '../../topology/layout.ts';
+import { captureFile, runLayout } from '../../topology/layout.ts';
 import type { LabAllocator } from '../../topology/allocator.ts';
 import { describeImpairment } from '../../topology/link-conditions.ts';
 import { describeVlans } from './vlan.ts';
@@ -10,6 +10,8 @@ import type { HostProbe, KindPlan, LivePort, Member, PlanEnv, PlannedSegment } f
 /** Options of a switch, hub or wire plan: its Linux bridge when it runs on one. */
 export type ForwardingOptions = {
   bridge?: string;
+  /** Where the VM ports' socket filter is written (vectorUmlArg). */
+  vectorFilter?: string;
   /** On a bridge of a lab whose bridges cannot capture (rootless): links added live stay uncaptured. */
   uncaptured?: true;
 };
@@ -22,8 +24,12 @@ export const isBridged = (segment: SegmentPlan) => 'bridge' in segment.options;
 export const bridgePortOf = (device: string) => `${device}-br`;
 
 /** What follows `vecN:` for a VM port on a veth device: UML's vector driver in raw mode
- *  (batched reads and writes, TCP segmentation offload through the virtio-net header). */
-export const vectorUmlArg = (device: string, mac: string) => `transport=raw,ifname=${device},mac=${mac},depth=128,gro=1`;
+ *  (batched reads and writes, TCP segmentation offload through the virtio-net header).
+ *  bpffile: the raw transport reads with one packet socket and sends with another, so it sees
+ *  its own sends again; its default filter drops only those with the port's MAC, so a VM that
+ *  is itself a bridge got every frame it forwarded back (a broadcast storm). */
+export const vectorUmlArg = (device: string, mac: string, runDir?: string) =>
+  `transport=raw,ifname=${device},mac=${mac},depth=128,gro=1${runDir === undefined ? '' : `,bpffile=${runLayout(runDir).vectorFilter}`}`;
 
 /** The `ethN=` value of a ucast port: the VM listens on vmPort and sends to enginePort. */
 export const ucastUmlArg = (p: { mac: string; vmPort?: number; enginePort?: number }) => `ucast,${p.mac},127.0.0.1,${p.vmPort},${p.enginePort}`;
@@ -44,10 +50,10 @@ function bridgeSegment<O extends object>(members: Member[], env: PlanEnv, what: 
   const captured = new Set(members.filter((m) => m.capture !== null).map((m) => m.link)).size;
   return {
     ports,
-    umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac)),
+    umlArgs: ports.map((p) => vectorUmlArg(p.device!, p.mac, env.runDir)),
     vector: true,
     // A bridge of a lab whose bridges cannot capture (rootless) says so, for links added live.
-    options: { ...options, bridge, ...(!env.bridgeCaptures && { uncaptured: true as const }) },
+    options: { ...options, bridge, vectorFilter: runLayout(env.runDir).vectorFilter, ...(!env.bridgeCaptures && { uncaptured: true as const }) },
     needs: [
       `Linux bridge ${bridge} as ${what}, with veth pairs ${devices.map((d) => `${d}/${bridgePortOf(d)}`).join(', ') || '(none)'} (in the lab's network namespace)`,
       ...(captured > 0 ? [`tcpdump on ${captured} link(s), writing the captures`] : []),
@@ -93,7 +99,7 @@ export function addForwardingPort(segment: ForwardingPlan, m: Member, plan: LabP
   const base = { link: m.link, vm: m.vm, iface: m.iface, mac: m.mac };
   if (isBridged(segment)) {
     const device = ports.nextVmPortDevice();
-    return { port: { ...base, device }, capture, umlArg: vectorUmlArg(device, m.mac), vector: true };
+    return { port: { ...base, device }, capture, umlArg: vectorUmlArg(device, m.mac, plan.runDir), vector: true };
   }
   const port = { ...base, ...ports.nextUcastPorts() };
   return { port, capture, umlArg: ucastUmlArg(port), vector: false };
