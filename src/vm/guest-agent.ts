@@ -97,6 +97,18 @@ sub handle_line {
   elsif ($op eq 'K') { my $pid = delete $pid_of{$id}; kill('KILL', -$pid) if defined $pid; }
 }
 
+# UML's serial line keeps up to 4 KB in its own buffer when the host side is full, and sends it
+# when the host signals room (SIGIO). That signal can be lost: the line then holds its 4 KB
+# forever and every later reply waits behind it (seen: TIOCOUTQ 4095, the host's socket empty).
+# UML's flush_buffer op writes that buffer out (it does not drop it), and TCFLSH/TCOFLUSH calls
+# it: so whenever output waits and nothing moved for a moment, push it.
+use constant { TIOCOUTQ => 0x5411, TCFLSH => 0x540B, TCOFLUSH => 1 };
+sub output_waiting {
+  my $n = pack('i', 0);
+  return ioctl($tty, TIOCOUTQ, $n) ? unpack('i', $n) : 0;
+}
+sub push_line_buffer { ioctl($tty, TCFLSH, TCOFLUSH) if output_waiting() > 0; }
+
 for (;;) {
   reap();
   my ($rin, $win) = ('', '');
@@ -104,8 +116,9 @@ for (;;) {
   vec($rin, fileno($wake_r), 1) = 1;
   vec($win, fileno($tty), 1) = 1 if length $out;
   # The timeout only bounds a lost wake-up: every event that matters also wakes select().
-  my $n = select(my $rr = $rin, my $wr = $win, undef, 1);
+  my $n = select(my $rr = $rin, my $wr = $win, undef, length $out ? 0.2 : 1);
   next if $n < 0;
+  if ($n == 0) { push_line_buffer(); next; }
   sysread($wake_r, my $drain, 4096) if vec($rr, fileno($wake_r), 1);
   if (vec($rr, fileno($tty), 1)) {
     my $got = sysread($tty, $in, 65536, length $in);
