@@ -34,7 +34,7 @@ const BOUND_MS = option('--bound-ms', 5000);
 
 const LAB = `xbench-${process.pid}`;
 const home = mkdtempSync(join(tmpdir(), 'umlab-bench-exec-'));
-const env = { UMLAB_HOME: home };
+const env = { UMLAB_HOME: home, UMLAB_BOOT_TIMEOUT: '600' };
 const umlab = (argv: string[]) => execa(process.execPath, ['--import', TSX, CLI, ...argv], { env, reject: false });
 
 async function main(): Promise<number> {

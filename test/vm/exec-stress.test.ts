@@ -24,7 +24,8 @@ describe('exec under stress on 20 real VMs', () => {
   before(async () => {
     const labFile = join(home, `${LAB}.yaml`);
     writeFileSync(labFile, yaml);
-    await umlabOk(home, ['up', labFile]);
+    // 20 VMs booting on a loaded 2-core machine may take longer than the default 120 s.
+    await umlabOk(home, ['up', labFile], 0, { env: { UMLAB_BOOT_TIMEOUT: '600' } });
     client = new LabClient(join(home, 'labs', LAB, 'control.sock'));
   });
   after(() => cleanHome(home));
