@@ -25,7 +25,7 @@ describe('exec under stress on 20 real VMs', () => {
     const labFile = join(home, `${LAB}.yaml`);
     writeFileSync(labFile, yaml);
     // 20 VMs booting on a loaded 2-core machine may take longer than the default 120 s.
-    await umlabOk(home, ['up', labFile], 0, { env: { UMLAB_BOOT_TIMEOUT: '600' } });
+    await umlabOk(home, ['up', labFile], 0, { env: { UMLAB_BOOT_TIMEOUT: '600' }, timeout: 900_000 });
     client = new LabClient(join(home, 'labs', LAB, 'control.sock'));
   });
   after(() => cleanHome(home));
