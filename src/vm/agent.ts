@@ -121,7 +121,8 @@ export class AgentClient extends EventEmitter {
         this.toVm.write(killRequest(id));
         reject(reason);
       };
-      const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => giveUp(this.timeoutError(options.timeoutMs!)), options.timeoutMs);
+      const sentAt = Date.now();
+      const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => giveUp(this.timeoutError(options.timeoutMs!, sentAt)), options.timeoutMs);
       const onAbort = () => giveUp(new LabRuntimeError('the exec was abandoned by its caller'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => {
@@ -134,8 +135,9 @@ export class AgentClient extends EventEmitter {
     });
   }
 
-  private timeoutError(timeoutMs: number): ExecTimeoutError {
-    const silentMs = Date.now() - this.lastHeardAt;
+  private timeoutError(timeoutMs: number, sentAt: number): ExecTimeoutError {
+    // Silence counts from the request on: an agent that had nothing to say before is not silent.
+    const silentMs = Date.now() - Math.max(this.lastHeardAt, sentAt);
     const agent = silentMs > 2 * NUDGE_INTERVAL_MS ? `the VM's agent has not answered for ${Math.round(silentMs / 1000)} s` : "the VM's agent answers; the command was still running and is killed";
     return new ExecTimeoutError(timeoutMs, agent);
   }
