@@ -67,3 +67,14 @@ export class MissingDependencyError extends UmlabError {
 export class LabRuntimeError extends UmlabError {
   override readonly exitCode = ExitCode.runtime;
 }
+
+/** A command in a VM did not answer within its timeout (the caller's exit code is 124, as timeout(1)'s). */
+export class ExecTimeoutError extends LabRuntimeError {
+  constructor(
+    readonly timeoutMs: number,
+    /** What the agent was doing: answering (the command ran on) or silent. */
+    readonly agentState: string,
+  ) {
+    super(`command timed out after ${timeoutMs / 1000} s (${agentState})`);
+  }
+}

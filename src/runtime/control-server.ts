@@ -4,7 +4,7 @@
 // CLI turns into its exit code.
 import { renameSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { NotFoundError, UmlabError, UsageError } from '../errors.ts';
+import { ExecTimeoutError, NotFoundError, UmlabError, UsageError } from '../errors.ts';
 import type { UmlProcess } from '../vm/uml-process.ts';
 import { jsonLines, type ControlReply, type ControlRequest, type LabPhase, type LabStatus, type ProgressEvent, type Refusal } from './control.ts';
 
@@ -123,16 +123,18 @@ export class ControlServer {
         ...(vm.state === 'paused' && { hint: `resume it with: umlab vm resume ${name}` }),
         ...(vm.proc === null && { hint: `boot it again with: umlab vm start ${name}` }),
       });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<null>((resolve) => {
-      if (timeoutMs) timer = setTimeout(() => resolve(null), timeoutMs);
-    });
+    // The caller hangs up (Ctrl-C of `umlab exec`): the command is killed, its reply not awaited.
+    const callerGone = new AbortController();
+    const onClose = () => callerGone.abort();
+    sock.once('close', onClose);
     try {
-      const r = await Promise.race([vm.agent.exec(command), timedOut]);
-      if (r === null) return reply(sock, { ok: false, code: 'timeout', error: `command timed out after ${timeoutMs! / 1000} s in VM ${name}` });
+      const r = await vm.agent.exec(command, { timeoutMs, signal: callerGone.signal });
       reply(sock, { ok: true, exitCode: r.exitCode, stdout: r.stdout.toString('base64'), stderr: r.stderr.toString('base64') });
+    } catch (error) {
+      if (!(error instanceof ExecTimeoutError)) throw error;
+      reply(sock, { ok: false, code: 'timeout', error: `command timed out after ${error.timeoutMs / 1000} s in VM ${name} (${error.agentState})` });
     } finally {
-      clearTimeout(timer);
+      sock.off('close', onClose);
     }
   }
 

@@ -13,6 +13,7 @@
 // Pure (no I/O), so compile() puts each VM's init into the plan (VmPlan.init) and
 // `umlab compile --init` shows exactly what will boot; the runtime writes that text.
 import { AGENT_DEVICE } from '../vm/agent-protocol.ts';
+import { GUEST_AGENT_PATH, GUEST_AGENT_PERL, guestAgentStage } from '../vm/guest-agent.ts';
 import type { InterfacePlan, LabPlan, SharePlan, VmPlan } from './plan.ts';
 
 /** The init inside images that `umlab image build` makes: it mounts the host's read-only
@@ -61,6 +62,7 @@ export function vmLayer(vm: VmPlan, plan: LabPlan, opts: InitOptions): Record<st
   // The nft backend fails under UML ("Operation not supported"); legacy works.
   for (const tool of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'])
     layer[`/usr/local/sbin/${tool}`] = { symlink: `/usr/sbin/${tool.replace(/(-save|-restore)?$/, '-legacy$1')}` };
+  layer[GUEST_AGENT_PATH] = { content: GUEST_AGENT_PERL };
   for (const [path, content] of Object.entries(vm.files)) layer[path] = { content };
   return layer;
 }
@@ -249,25 +251,7 @@ ${steps}
 # An interactive shell on the console for \`umlab console\`.
 ( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) &
 
-# Run one agent request: X <id> <base64 command>  ->  R <id> <exit code> <b64 stdout> <b64 stderr>
-run() {
-  f=/run/umlab/req-$1
-  printf %s "$2" | base64 -d > $f.cmd
-  (cd /root 2>/dev/null || cd /; exec sh $f.cmd > $f.out 2> $f.err < /dev/null)
-  rc=$?
-  { printf 'R %s %s ' "$1" "$rc"; base64 -w0 < $f.out; printf ' '; base64 -w0 < $f.err; echo; } > $f.resp
-  send $f.resp
-  rm -f $f.cmd $f.out $f.err $f.resp
-}
-
-echo READY >&3
-while read -r op id arg <&3; do
-  case "$op" in
-    X) run "$id" "$arg" & ;;
-    P) echo "P $id" > /run/umlab/pong.$id; send /run/umlab/pong.$id; rm -f /run/umlab/pong.$id ;;
-  esac
-done
-echo o > /proc/sysrq-trigger
+${guestAgentStage()}
 `;
 }
 

@@ -4,7 +4,9 @@
 // lab network, so it works while a VM's firewall drops everything.
 //
 // host -> VM   X <id> <base64 shell command>       run a command
-//              P <id>                              ping
+//              P <id>                              ping (also sent while replies are awaited: see agent.ts)
+//              K <id>                              kill command <id>'s process group, send no reply
+//                                                  (its caller gave up; the shell fallback ignores it)
 // VM -> host   READY                               configuration applied
 //              FAIL <exit code> <b64 step> <b64 output>   a configuration step failed
 //              R <id> <exit code> <b64 stdout> <b64 stderr>
@@ -49,6 +51,9 @@ export function parseAgentLine(line: string): AgentMessage {
 export function execRequest(id: number, command: string): string {
   return `X ${id} ${Buffer.from(command, 'utf8').toString('base64')}\n`;
 }
+
+export const pingRequest = (id: number) => `P ${id}\n`;
+export const killRequest = (id: number) => `K ${id}\n`;
 
 /** Turns `umlab exec VM -- a b c` into one shell command: a single argument is a
  *  shell command line as is (like ssh); several are quoted word by word. */

@@ -2,8 +2,8 @@
 // matches the answers to them by id, so many execs can run at once.
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import { LabRuntimeError } from '../errors.ts';
-import { execRequest, parseAgentLine, type AgentMessage } from './agent-protocol.ts';
+import { ExecTimeoutError, LabRuntimeError } from '../errors.ts';
+import { execRequest, killRequest, parseAgentLine, pingRequest, type AgentMessage } from './agent-protocol.ts';
 
 /** Longest line accepted from a VM's agent (a result line carries a command's whole output in
  *  base64): beyond it the VM is flooding the line, and its agent is failed. */
@@ -21,9 +21,32 @@ export interface ExecResult {
   stderr: Buffer;
 }
 
+export interface ExecOptions {
+  /** Give up after this long: the promise rejects with ExecTimeoutError and the command is killed. */
+  timeoutMs?: number;
+  /** The caller is gone (a Ctrl-C of `umlab exec`): the command is killed, its reply never awaited. */
+  signal?: AbortSignal;
+}
+
+/** While replies are awaited, the host pings the agent this often. Any byte the host writes makes
+ *  UML look at all its host fds again (an interrupt), so a reply held back by a lost wake-up on
+ *  the line moves on; the pongs also tell a silent agent from a long command. */
+export const NUDGE_INTERVAL_MS = 1000;
+
+interface Waiter {
+  resolve: (r: ExecResult) => void;
+  reject: (e: Error) => void;
+  /** Clears the request's timer and abort listener. */
+  done: () => void;
+}
+
 export class AgentClient extends EventEmitter {
   private nextId = 1;
-  private pending = new Map<number, { resolve: (r: ExecResult) => void; reject: (e: Error) => void }>();
+  private pending = new Map<number, Waiter>();
+  private nextPing = 1;
+  private nudger: NodeJS.Timeout | null = null;
+  /** When the VM last wrote anything on the line (ms since the epoch). */
+  lastHeardAt = Date.now();
   /** The unfinished line, as chunks: joined once its newline arrives, never re-scanned. */
   private partial: string[] = [];
   private partialBytes = 0;
@@ -44,6 +67,7 @@ export class AgentClient extends EventEmitter {
   private readonly onData = (chunk: string) => this.receive(chunk);
 
   private receive(chunk: string): void {
+    this.lastHeardAt = Date.now();
     let start = 0;
     let newline: number;
     while ((newline = chunk.indexOf('\n', start)) >= 0) {
@@ -78,33 +102,75 @@ export class AgentClient extends EventEmitter {
 
   private dispatch(msg: AgentMessage): void {
     if (msg.type === 'result') {
-      const waiter = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      waiter?.resolve({ exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr });
+      // A reply whose request timed out or was abandoned finds no waiter: dropped.
+      this.take(msg.id)?.resolve({ exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr });
     } else {
       this.emit(msg.type, msg);
     }
   }
 
-  exec(command: string): Promise<ExecResult> {
+  /** Runs a command in the VM. Every request has its own id, and only the reply with that id
+   *  answers it. With a timeout or an abort signal, giving up kills the command in the VM. */
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     if (this.closedReason) return Promise.reject(this.closedReason);
+    if (options.signal?.aborted) return Promise.reject(new LabRuntimeError('the exec was abandoned before it started'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const giveUp = (reason: Error) => {
+        if (!this.take(id)) return;
+        this.toVm.write(killRequest(id));
+        reject(reason);
+      };
+      const sentAt = Date.now();
+      const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => giveUp(this.timeoutError(options.timeoutMs!, sentAt)), options.timeoutMs);
+      const onAbort = () => giveUp(new LabRuntimeError('the exec was abandoned by its caller'));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, { resolve, reject, done });
       this.toVm.write(execRequest(id, command));
+      this.nudgeWhilePending();
     });
+  }
+
+  private timeoutError(timeoutMs: number, sentAt: number): ExecTimeoutError {
+    // Silence counts from the request on: an agent that had nothing to say before is not silent.
+    const silentMs = Date.now() - Math.max(this.lastHeardAt, sentAt);
+    const agent = silentMs > 2 * NUDGE_INTERVAL_MS ? `the VM's agent has not answered for ${Math.round(silentMs / 1000)} s` : "the VM's agent answers; the command was still running and is killed";
+    return new ExecTimeoutError(timeoutMs, agent);
+  }
+
+  /** Removes a request from those in flight; its waiter, if it was still waiting. */
+  private take(id: number): Waiter | undefined {
+    const waiter = this.pending.get(id);
+    if (!waiter) return undefined;
+    this.pending.delete(id);
+    waiter.done();
+    if (this.pending.size === 0) this.stopNudging();
+    return waiter;
+  }
+
+  private nudgeWhilePending(): void {
+    if (this.nudger) return;
+    this.nudger = setInterval(() => this.toVm.write(pingRequest(this.nextPing++)), NUDGE_INTERVAL_MS);
+    this.nudger.unref();
+  }
+
+  private stopNudging(): void {
+    if (this.nudger) clearInterval(this.nudger);
+    this.nudger = null;
   }
 
   /** Fails the requests in flight but keeps the channel, e.g. when the VM reboots. */
   abortPending(reason: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(reason);
-    this.pending.clear();
+    for (const id of [...this.pending.keys()]) this.take(id)?.reject(reason);
   }
 
   /** Fails every request in flight, e.g. when the VM stops. */
   close(reason: Error): void {
     this.closedReason = reason;
-    for (const waiter of this.pending.values()) waiter.reject(reason);
-    this.pending.clear();
+    this.abortPending(reason);
   }
 }

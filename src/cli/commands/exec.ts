@@ -14,12 +14,13 @@ const exec: CommandSpec = {
   options: [
     '  --lab NAME     the lab (may be left out when exactly one lab runs)',
     '  --json         print {exitCode, stdout, stderr} instead of passing them through',
-    '  --timeout SEC  give up after SEC seconds (exit code 124)',
+    '  --timeout SEC  give up after SEC seconds: the command is killed in the VM (exit code 124)',
   ],
   notes: [
     "The command's stdout, stderr and exit code become umlab's own. One argument is a",
     'shell command line (`umlab exec h1 -- "ip route; ip addr"`); several are quoted',
-    'word by word.',
+    'word by word. Ctrl-C kills the command in the VM too (its whole process group); a',
+    'daemon it started with setsid lives on. Many execs may run at once, to one VM or many.',
   ],
   examples: ['umlab exec h1 -- ping -c1 10.0.0.2', 'umlab exec --lab two-hosts h2 -- "ip -br addr"', 'umlab exec h1 --json -- cat /etc/hosts'],
   parse: { lab: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } },
