@@ -15,8 +15,8 @@ const PROJECTOR_SCALE = 1.4;
 
 /** Scale of the type in the current mode. */
 export const typeScale = () => (app.projector ? PROJECTOR_SCALE : 1);
-/** The zoom below which a device's name would be smaller than about 12 px. */
-export const floorZoom = () => (LEGIBLE_PX + 1) / (FONT.device * typeScale());
+/** The zoom below which a device's name would be smaller than 12 px (18 px on a projector, read from the back row). */
+export const floorZoom = () => (app.projector ? 18 : LEGIBLE_PX + 1) / (FONT.device * typeScale());
 
 /** The width of a device's box: room for its (shortened) name in bold. */
 const deviceWidth = (n) => Math.max(56, n.data('label').length * FONT.device * 0.58 + 14) * typeScale();

@@ -188,6 +188,7 @@ export function redraw() {
   });
   // The page applies the live state to the new elements on its next update (app.js).
   window.dispatchEvent(new Event('umlab:redrawn'));
+  drawLegend();
   cy.resize();
   return layOut(true);
 }
@@ -195,7 +196,8 @@ export function redraw() {
 function drawLegend() {
   $('legend').replaceChildren(
     ...Object.entries(kindStyles())
-      .filter(([kind]) => app.lab.graph.nodes.some((n) => n.data.kind === kind))
+      // Only what this view draws: a switch drawn as a line is not in the legend.
+      .filter(([kind]) => app.cy.nodes(`[kind = "${kind}"]`).nonempty())
       .map(([kind, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
     // Edge looks, when the lab has such links.
     ...[

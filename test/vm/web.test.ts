@@ -81,10 +81,9 @@ describe('umlab web on a running lab, in a real browser', () => {
     const graph = () =>
       page.evaluate(() => {
         const cy = (window as any).cy;
-        const label = (e: any, end: string) => e.data(`${end}Label`).replace(/\n/g, ' ');
         return {
           nodes: cy.nodes().map((n: any) => `${n.id()}:${n.data('kind')}`).sort(),
-          edges: cy.edges().map((e: any) => `${e.id()}:${e.source().id()}->${e.target().id()}:${label(e, 'source')}|${label(e, 'target')}`).sort(),
+          edges: cy.edges().map((e: any) => `${e.id()}:${e.source().id()}->${e.target().id()}:${e.data('sourceLabel')}|${e.data('targetLabel')}`.replace(/\n/g, ' ')).sort(),
         };
       });
     assert.deepEqual(await graph(), { nodes: ['h1:vm', 'h2:vm'], edges: ['line:sw0:h1->h2:eth0 10.0.0.1/24|eth0 10.0.0.2/24'] });
