@@ -244,6 +244,8 @@ describe('umlab web on a running lab, in a real browser', () => {
     try {
       await page.goto(offline.url);
       await page.waitForFunction(() => document.body.dataset.live === 'offline');
+      // all-kinds has two-member segments, drawn as lines by default: every kind shows as a node here.
+      await page.check('#domains-as-nodes');
       const shapes = await page.evaluate(() => {
         const byKind: Record<string, string> = {};
         for (const n of (window as any).cy.nodes()) byKind[n.data('kind')] = n.style('shape');
