@@ -75,8 +75,10 @@ function clearOffset(edge, end) {
   const dy = to.position('y') - from.position('y');
   const len = Math.hypot(dx, dy) || 1;
   const lines = String(edge.data(`${end}Label`)).split('\n');
-  const w = Math.max(...lines.map((l) => l.length)) * 6.1 + 6;
-  const h = lines.length * 12.5 + 6;
+  // A monospace character is about 0.61 of the type size wide; a line 1.25 of it tall.
+  const font = parseFloat(edge.style('font-size')) || 10;
+  const w = Math.max(...lines.map((l) => l.length)) * font * 0.61 + 6;
+  const h = lines.length * font * 1.25 + 6;
   return (Math.abs(dx / len) * w) / 2 + (Math.abs(dy / len) * h) / 2 + GAP * 2;
 }
 
@@ -87,7 +89,7 @@ function edgeLength(edge) {
 }
 
 /** Slides one label from its end along its edge to the first place that hits nothing (else the least bad). */
-function placeLabel(cy, edge, end, obstacles) {
+function placeLabel(cy, edge, end, obstacles, boxWeight = 1) {
   const key = `${end}Offset`;
   const first = clearOffset(edge, end);
   const last = Math.max(first, edgeLength(edge) - first);
@@ -95,8 +97,10 @@ function placeLabel(cy, edge, end, obstacles) {
   for (let offset = first; offset <= last + 0.1; offset += 6) {
     edge.data(key, offset);
     const box = labelBox(edge, end);
-    const hits = obstacles.filter((o) => overlap(o, box, GAP)).length + edgesUnder(cy, edge, box).length;
-    if (best === null || hits < best.hits) best = { offset, box, hits };
+    const boxHits = obstacles.filter((o) => overlap(o, box, GAP)).length;
+    const hits = boxHits + edgesUnder(cy, edge, box).length;
+    const score = boxHits * boxWeight + hits;
+    if (best === null || score < best.score) best = { offset, box, hits, boxHits, score };
     if (hits === 0) break;
   }
   edge.data(key, best.offset);
@@ -104,14 +108,14 @@ function placeLabel(cy, edge, end, obstacles) {
 }
 
 /** Places every label in a fixed order, each against the nodes and the labels placed before it. */
-function placeAll(cy) {
+function placeAll(cy, boxWeight = 1) {
   const obstacles = cy.nodes().map(nodeBox);
   const ends = [];
   cy.edges()
     .sort((a, b) => (a.id() < b.id() ? -1 : 1))
     .forEach((e) => ['source', 'target'].forEach((end) => e.data(`${end}Label`) && ends.push([e, end])));
   return ends.map(([edge, end]) => {
-    const placed = placeLabel(cy, edge, end, obstacles);
+    const placed = placeLabel(cy, edge, end, obstacles, boxWeight);
     obstacles.push(placed.box);
     return { edge, end, ...placed };
   });
@@ -150,21 +154,27 @@ function turnLeaves(cy, results) {
 }
 
 /** Places the labels; with `rearrange`, turns single-link VMs and spreads the drawing until
- *  every label is clear (or gives up after a few rounds). Returns how many hits remain. */
-export function declutter(cy, rearrange) {
+ *  every label is clear (or gives up after a few rounds). A layered drawing (`bands`) keeps
+ *  its devices in their bands: nothing is turned, and only the gaps between bands grow, which
+ *  lengthens the lines its labels slide along. Returns how many hits remain. */
+export function declutter(cy, rearrange, bands = false) {
   let covered = 0;
+  const spread = bands ? { x: 1, y: 1.1 } : { x: SPREAD, y: SPREAD };
   for (let round = 0; round < ROUNDS; round++) {
-    let results = placeAll(cy);
-    if (rearrange && results.some((r) => r.hits > 0)) {
+    // In a fabric a label near its device often crosses a neighbouring line: better that than a label.
+    let results = placeAll(cy, bands ? 100 : 1);
+    if (rearrange && !bands && results.some((r) => r.hits > 0)) {
       turnLeaves(cy, results);
       results = placeAll(cy);
     }
-    covered = results.reduce((sum, r) => sum + r.hits, 0);
+    // Where many lines cross (a fabric), a label cannot always miss them all: bands only
+    // grow while a label still covers another label or a device.
+    covered = results.reduce((sum, r) => sum + (bands ? r.boxHits : r.hits), 0);
     if (!rearrange || covered === 0) return covered;
     const bb = cy.nodes().boundingBox();
     const cx = (bb.x1 + bb.x2) / 2;
     const cy0 = (bb.y1 + bb.y2) / 2;
-    cy.nodes().positions((n) => ({ x: cx + (n.position('x') - cx) * SPREAD, y: cy0 + (n.position('y') - cy0) * SPREAD }));
+    cy.nodes().positions((n) => ({ x: cx + (n.position('x') - cx) * spread.x, y: cy0 + (n.position('y') - cy0) * spread.y }));
   }
   return covered;
 }

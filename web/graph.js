@@ -3,79 +3,16 @@
 /* global cytoscape, cytoscapeFcose */
 // layout-base.js sets window.layoutBase (fcose's base), loaded before this module.
 import { declutter as declutterLabels, labelBoxes, labelsOnEdges, overlaps } from './declutter.js';
-import { $, app, el, fmtBytes, fmtCount, fmtRate, STATE_COLOR } from './util.js';
+import { floorZoom, graphStyle, kindStyles } from './graph-style.js';
+import { layOutLayered } from './layered.js';
+import { elementOfLink, layeredTiers, saveView, viewElements } from './view.js';
+import { $, app, el, fmtBytes, fmtCount, fmtRate } from './util.js';
 
 cytoscape.use(cytoscapeFcose);
 
-const VM_STYLE = { shape: 'round-rectangle', color: '#2f6fb3', label: 'VM' };
-/** Node kind -> shape, colour, legend (and size): the VM's here, each segment kind's from /api/lab (src/kinds/). */
-export const kindStyles = () => ({ vm: VM_STYLE, ...app.lab.graph.styles });
-/** Extra size a VM has for the layout only: room for its interface labels. */
+/** Extra size a VM has for the force layout only: room for its interface labels. */
 const ROOM = { w: 90, h: 50 };
-
-function graphStyle() {
-  return [
-    {
-      selector: 'node',
-      style: {
-        label: 'data(label)',
-        'font-family': 'system-ui, sans-serif',
-        'font-size': 12,
-        'text-valign': 'bottom',
-        'text-margin-y': 4,
-        color: '#223',
-        'background-color': (n) => kindStyles()[n.data('kind')]?.color ?? '#889',
-        shape: (n) => kindStyles()[n.data('kind')]?.shape ?? 'ellipse',
-        width: 40,
-        height: 40,
-        'border-width': 2,
-        'border-color': '#fff',
-      },
-    },
-    {
-      selector: 'node[kind = "vm"]',
-      style: {
-        width: (n) => Math.max(60, n.data('label').length * 8 + 18),
-        height: 36,
-        'text-valign': 'center',
-        'text-margin-y': 0,
-        color: '#fff',
-        'font-weight': 'bold',
-        'border-width': 4,
-        'border-color': (n) => STATE_COLOR[n.data('state')] || '#aab',
-      },
-    },
-    ...Object.entries(app.lab.graph.styles)
-      .filter(([, s]) => s.width && s.height)
-      .map(([kind, s]) => ({ selector: `node[kind = "${kind}"]`, style: { width: s.width, height: s.height } })),
-    {
-      selector: 'edge',
-      style: {
-        width: (e) => e.data('width') || 2,
-        'line-color': '#9aa5b1',
-        'curve-style': 'bezier',
-        'font-family': 'ui-monospace, monospace',
-        'font-size': 10,
-        color: '#223',
-        'text-wrap': 'wrap',
-        'source-label': 'data(sourceLabel)',
-        'target-label': 'data(targetLabel)',
-        'source-text-offset': (e) => e.data('sourceOffset') || 40,
-        'target-text-offset': (e) => e.data('targetOffset') || 40,
-        'text-background-color': '#fff',
-        'text-background-opacity': 0.92,
-        'text-background-padding': 2,
-        'text-rotation': 'none',
-      },
-    },
-    { selector: 'edge.active', style: { 'line-color': '#e08a1e' } },
-    { selector: 'edge.nocapture', style: { 'line-style': 'dashed' } },
-    { selector: 'edge.vlan', style: { 'line-color': '#7d5ba6' } },
-    { selector: 'edge.impaired', style: { 'line-style': 'dashed', 'line-dash-pattern': [8, 4], 'line-color': '#b9770e' } },
-    { selector: 'edge.down', style: { 'line-style': 'dotted', 'line-color': '#c0392b', width: 3 } },
-    { selector: ':selected', style: { 'overlay-color': '#2f6fb3', 'overlay-opacity': 0.18, 'overlay-padding': 6 } },
-  ];
-}
+const PROJECTOR_KEY = 'umlab.projector';
 
 /** A small seeded generator: fcose's spectral step draws random samples, and the same lab must get the same drawing. */
 function seeded(seed) {
@@ -88,10 +25,10 @@ function seeded(seed) {
   };
 }
 
-/** Positions survive reloads: saved per lab and per set of nodes, so an edited lab is laid out afresh. */
+/** Positions survive reloads: saved per lab, mode and set of nodes, so an edited lab is laid out afresh. */
 function positionsKey() {
   const ids = app.cy.nodes().map((n) => n.id()).sort();
-  return `umlab.positions.${app.lab.lab}.${ids.join(',')}`;
+  return `umlab.positions.${app.lab.lab}.${app.projector ? 'projector.' : ''}${ids.join(',')}`;
 }
 export function savePositions() {
   const positions = {};
@@ -99,14 +36,30 @@ export function savePositions() {
   localStorage.setItem(positionsKey(), JSON.stringify(positions));
 }
 
-export function layOut(useSaved) {
+/** Lays the drawing out (or puts it back where the user left it), then places the labels and
+ *  fits the pane. Layered for a lab with tiers, force-directed otherwise. body[data-layout] says
+ *  "done" once the drawing stands (the layered layout takes a moment). */
+export async function layOut(useSaved) {
   const cy = app.cy;
+  document.body.dataset.layout = 'running';
   const saved = useSaved ? JSON.parse(localStorage.getItem(positionsKey()) || 'null') : null;
+  const tiers = layeredTiers();
   if (saved && cy.nodes().every((n) => saved[n.id()])) {
     cy.nodes().forEach((n) => n.position(saved[n.id()]));
     declutter(false);
-    return fitPane();
+  } else {
+    if (tiers) await layOutLayered(cy, tiers);
+    else layOutForce(cy);
+    // A layered drawing keeps its bands horizontal; a force drawing may be turned to suit the pane.
+    if (!tiers) turnToPane();
+    declutter(true);
+    savePositions();
   }
+  fitPane();
+  document.body.dataset.layout = 'done';
+}
+
+function layOutForce(cy) {
   // From one start, whatever was drawn before: the same lab always gets the same drawing.
   cy.nodes().positions(() => ({ x: 0, y: 0 }));
   const random = Math.random;
@@ -135,10 +88,6 @@ export function layOut(useSaved) {
     cy.nodes('[kind = "vm"]').removeStyle('width height');
     Math.random = random;
   }
-  turnToPane();
-  declutter(true);
-  savePositions();
-  fitPane();
 }
 
 /** A drawing taller than wide in a wide pane (or the other way round) is turned a quarter. */
@@ -149,31 +98,33 @@ function turnToPane() {
   cy.nodes().positions((n) => ({ x: n.position('y'), y: -n.position('x') }));
 }
 
-/** The whole drawing in the pane; a small lab is not blown up past 1.6×. */
+/** The whole drawing in the pane, a small lab not blown up past 1.6×; a big one only down to
+ *  the zoom where names stay legible, then shown from its top, centred (drag to pan). */
 export function fitPane() {
   const cy = app.cy;
   cy.fit(undefined, 24);
   if (cy.zoom() > 1.6) {
     cy.zoom(1.6);
     cy.center();
+  } else if (cy.zoom() < floorZoom()) {
+    const bb = cy.elements().boundingBox({ includeOverlays: false });
+    cy.zoom(floorZoom());
+    cy.pan({ x: cy.width() / 2 - ((bb.x1 + bb.x2) / 2) * cy.zoom(), y: 24 - bb.y1 * cy.zoom() });
   }
-}
-
-export function edgeElement(e) {
-  const classes = [e.data.hasCapture ? '' : 'nocapture', e.data.conditions ? 'impaired' : '', e.data.vlans ? 'vlan' : ''];
-  return { ...e, data: { ...e.data, width: 2 }, classes: classes.filter(Boolean).join(' ') };
 }
 
 /** Labels placed again; with `rearrange` (a new layout), nodes may be turned and spread for them. */
 export function declutter(rearrange) {
-  return declutterLabels(app.cy, rearrange);
+  return declutterLabels(app.cy, rearrange, Boolean(layeredTiers()));
 }
 
-/** Creates the drawing; `onSelect({kind, id} | null)` is called on a tap. */
+/** Creates the drawing; `onSelect({kind, id} | null)` is called on a tap (a line selects its first link). */
 export function drawGraph(onSelect) {
+  app.projector = localStorage.getItem(PROJECTOR_KEY) === 'on';
+  document.body.classList.toggle('projector', app.projector);
   const cy = cytoscape({
     container: $('graph'),
-    elements: [...app.lab.graph.nodes, ...app.lab.graph.edges.map(edgeElement)],
+    elements: viewElements(app.lab.graph, app.view),
     style: graphStyle(),
     minZoom: 0.1,
     maxZoom: 3,
@@ -181,23 +132,72 @@ export function drawGraph(onSelect) {
   });
   app.cy = cy;
   window.cy = cy; // for the browser test and for curious users in the console
-  window.umlabGraph = { overlaps: () => overlaps(cy), labelBoxes: () => labelBoxes(cy), labelsOnEdges: () => labelsOnEdges(cy) };
-  layOut(true);
+  window.umlabGraph = {
+    overlaps: () => overlaps(cy),
+    labelBoxes: () => labelBoxes(cy),
+    labelsOnEdges: () => labelsOnEdges(cy),
+    elementOfLink: (link) => elementOfLink(link).id(),
+    floorZoom,
+  };
+  void layOut(true);
   cy.on('dragfree', 'node', () => {
     declutter(false);
     savePositions();
   });
-  cy.on('tap', 'edge', (e) => onSelect({ kind: 'link', id: e.target.id() }));
+  cy.on('tap', 'edge', (e) => onSelect({ kind: 'link', id: e.target.data('link') }));
   cy.on('tap', 'node[kind = "vm"]', (e) => onSelect({ kind: 'vm', id: e.target.id() }));
   cy.on('tap', (e) => {
     if (e.target === cy) onSelect(null);
   });
-  cy.on('mouseover', 'edge', (e) => showTip(e.target, e.renderedPosition));
-  cy.on('mouseout', 'edge', hideTip);
+  cy.on('mouseover', 'edge', (e) => showTip(edgeTip(e.target), e.renderedPosition));
+  cy.on('mouseover', 'node', (e) => showTip(`${e.target.data('name')}: ${e.target.data('detail')}`, e.renderedPosition));
+  cy.on('mouseout', 'edge, node', hideTip);
   $('relayout').addEventListener('click', () => layOut(false));
+  setUpToggles();
+  drawLegend();
+}
+
+/** "every domain as a node" and the projector mode: both redraw, keyboard and mouse alike. */
+function setUpToggles() {
+  const nodes = $('domains-as-nodes');
+  nodes.checked = app.view === 'nodes';
+  nodes.disabled = !app.lab.graph.lines.length;
+  nodes.addEventListener('change', () => {
+    app.view = nodes.checked ? 'nodes' : 'lines';
+    saveView(app.view);
+    redraw();
+  });
+  const projector = $('projector');
+  projector.setAttribute('aria-pressed', String(app.projector));
+  projector.addEventListener('click', () => {
+    app.projector = !app.projector;
+    localStorage.setItem(PROJECTOR_KEY, app.projector ? 'on' : 'off');
+    projector.setAttribute('aria-pressed', String(app.projector));
+    document.body.classList.toggle('projector', app.projector);
+    app.cy.style(graphStyle());
+    redraw();
+  });
+}
+
+/** The elements of the current view, laid out again (or as the user left them in this mode). */
+export function redraw() {
+  const cy = app.cy;
+  cy.batch(() => {
+    cy.elements().remove();
+    cy.add(viewElements(app.lab.graph, app.view));
+  });
+  // The page applies the live state to the new elements on its next update (app.js).
+  window.dispatchEvent(new Event('umlab:redrawn'));
+  drawLegend();
+  cy.resize();
+  return layOut(true);
+}
+
+function drawLegend() {
   $('legend').replaceChildren(
     ...Object.entries(kindStyles())
-      .filter(([kind]) => app.lab.graph.nodes.some((n) => n.data.kind === kind))
+      // Only what this view draws: a switch drawn as a line is not in the legend.
+      .filter(([kind]) => app.cy.nodes(`[kind = "${kind}"]`).nonempty())
       .map(([kind, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
     // Edge looks, when the lab has such links.
     ...[
@@ -209,23 +209,27 @@ export function drawGraph(onSelect) {
   );
 }
 
-/** Counters of a link on hover, so they never sit on the drawing's labels. */
-function showTip(edge, at) {
-  const s = app.live?.links?.find((l) => l.link === edge.id());
-  const tip = $('tip');
+/** A link's counters, for the tooltip; a line says both of its links'. */
+function edgeTip(edge) {
+  const counters = (link) => {
+    const s = app.live?.links?.find((l) => l.link === link);
+    return `${link}: ${s ? `${fmtCount(s.frames)} frames, ${fmtBytes(s.bytes)}, ${fmtRate(s.framesPerSecond, 'fr')}, ${fmtRate(s.bytesPerSecond, 'B')}${s.up ? '' : ', down'}` : 'no counters'}`;
+  };
+  const links = edge.data('links') ?? [edge.id()];
   const extra = [edge.data('vlans') && `VLAN ${edge.data('vlans')}`, edge.data('conditions')].filter(Boolean).map((t) => `; ${t}`).join('');
-  tip.textContent = `${edge.id()}: ${s ? `${fmtCount(s.frames)} frames, ${fmtBytes(s.bytes)}, ${fmtRate(s.framesPerSecond, 'fr')}, ${fmtRate(s.bytesPerSecond, 'B')}${s.up ? '' : ', down'}` : 'no counters'}${extra}`;
+  return `${edge.data('links') ? `segment ${edge.data('segment')}: ` : ''}${links.map(counters).join(' · ')}${extra}`;
+}
+
+/** Counters on hover, so they never sit on the drawing's labels. */
+function showTip(text, at) {
+  const tip = $('tip');
+  tip.textContent = text;
   tip.style.left = `${at.x + 12}px`;
   tip.style.top = `${at.y + 12}px`;
   tip.hidden = false;
 }
 function hideTip() {
   $('tip').hidden = true;
-}
-
-/** Edge width from bytes/s (log scale): 2 px idle, up to 10 px. */
-export function trafficWidth(bytesPerSecond) {
-  return bytesPerSecond > 0 ? Math.min(10, 2.5 + Math.log10(1 + bytesPerSecond)) : 2;
 }
 
 /** A node added while the lab runs: next to what it connects to, or right of the drawing. */

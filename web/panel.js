@@ -2,6 +2,7 @@
 // frames (live, filtered in the server), a VM's details and the button to its terminal.
 import { $, actionRow, app, el, fmtBytes, fmtCount, fmtRate, openSocket, sparkline, STATE_COLOR } from './util.js';
 import { openTerminal } from './terminal.js';
+import { elementOfLink } from './view.js';
 
 const MAX_ROWS = 500;
 const panel = $('panel');
@@ -15,7 +16,7 @@ export function select(next) {
   if (frameStream) frameStream.close();
   frameStream = null;
   app.cy.elements().unselect();
-  if (next) app.cy.getElementById(next.id).select();
+  if (next) (next.kind === 'link' ? elementOfLink(next.id) : app.cy.getElementById(next.id)).select();
   if (!next) showOverview();
   else if (next.kind === 'link') showLink(next.id);
   else showVm(next.id);
@@ -102,15 +103,9 @@ function showLink(name) {
   useTemplate('link-template');
   const edge = app.lab.graph.edges.find((e) => e.data.id === name);
   $('link-name').textContent = name;
-  const ends = [edge.data.sourceLabel, edge.data.targetLabel].filter(Boolean).map((l) => l.replace(/\n/g, ' '));
   const conditions = linkState(name)?.conditions ?? edge.data.conditions;
-  $('link-ends').textContent = [
-    `segment ${edge.data.segment}: ${edge.data.source} ${ends[0] ?? ''}${edge.data.targetLabel ? ` ↔ ${edge.data.target} ${ends[1]}` : ''}`,
-    edge.data.vlans && `VLAN port: ${edge.data.vlans}`,
-    conditions && `conditions: ${conditions}`,
-  ]
-    .filter(Boolean)
-    .join(' · ');
+  $('link-ends').textContent = [linkEnds(edge), edge.data.vlans && `VLAN port: ${edge.data.vlans}`, conditions && `conditions: ${conditions}`].filter(Boolean).join(' · ');
+  otherEnd(name);
   fillLinkCounters(name);
   const download = $('download');
   const filter = $('frame-filter');
@@ -130,6 +125,25 @@ function showLink(name) {
     timer = setTimeout(() => openFrames(name, filter.value), 300);
   });
   openFrames(name, '');
+}
+
+/** "segment sw0: h1 eth0 10.0.0.1/24 ↔ h2 eth0 10.0.0.2/24": a line's two ends, or a link's. */
+function linkEnds(edge) {
+  const line = app.lab.graph.lines.find((l) => l.data.links.includes(edge.data.id));
+  const d = line?.data ?? edge.data;
+  const [a, b] = [d.sourceLabel, d.targetLabel].map((l) => l.replace(/\n/g, ' '));
+  return `segment ${d.segment}: ${d.source} ${a}${b ? ` ↔ ${d.target} ${b}` : ''}`;
+}
+
+/** A line is two links, each with its own capture: the panel shows one and offers the other. */
+function otherEnd(name) {
+  const line = app.cy.edges().filter((e) => (e.data('links') ?? []).includes(name));
+  const other = line.nonempty() ? line.data('links').find((l) => l !== name) : null;
+  const button = $('other-end');
+  button.hidden = !other;
+  if (!other) return;
+  button.textContent = `frames at the other end (${other})`;
+  button.addEventListener('click', () => select({ kind: 'link', id: other }));
 }
 
 function fillLinkCounters(name) {

@@ -24,7 +24,7 @@ export interface KatharaLoad {
 }
 
 /** Sidecar keys: umlab's own settings layered over what lab.conf says. */
-const SIDECAR_KEYS = ['name', 'description', 'capture', 'defaults', 'kernel', 'tests', 'vms', 'switches'];
+const SIDECAR_KEYS = ['name', 'description', 'capture', 'defaults', 'kernel', 'tests', 'vms', 'switches', 'layout'];
 
 const toDiag = (p: KatharaProblem): Diagnostic => ({ file: p.at.file, line: p.at.line, col: p.at.col, path: '', message: p.message, ...(p.hint && { hint: p.hint }) });
 

@@ -84,6 +84,8 @@ export interface WebLook<P extends SegmentPlan = SegmentPlan> {
   style: { shape: string; color: string; label: string; width?: number; height?: number };
   /** One line for the tooltip/side panel. */
   detail(plan: P): string;
+  /** With exactly two VM members it is one cable: the page draws it as a line between them. */
+  cable?: boolean;
 }
 
 /** A port for a link added to a running segment (`umlab link add`). */

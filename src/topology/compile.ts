@@ -181,6 +181,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   return withInits({
     lab: lab.name,
     ...(lab.description !== undefined && { description: lab.description }),
+    ...(lab.layout && { layout: lab.layout }),
     source: lab.source,
     runDir,
     rootfs,

@@ -19,6 +19,13 @@ export interface Lab {
   /** VMs, in file order. */
   vms: Vm[];
   tests: LabTest[];
+  /** How `umlab web` draws it, when the lab file says (`layout:`). */
+  layout?: LabLayout;
+}
+
+/** The drawing's tiers from top to bottom, each a list of device names or patterns with `*`. */
+export interface LabLayout {
+  tiers: string[][];
 }
 
 /** Declared segments, one type per kind of src/kinds/ (point-to-point links are not declared:

@@ -3,7 +3,7 @@
 // prints exactly this object.
 import { UmlabError } from '../errors.ts';
 import type { Impairment } from './link-conditions.ts';
-import type { PortVlans } from './model.ts';
+import type { LabLayout, PortVlans } from './model.ts';
 
 /** Where things live for one lab on this host; an input of compile(), so compile stays pure. */
 export interface PlanContext {
@@ -37,6 +37,8 @@ export const FIRST_UDP_PORT = 20000;
 export interface LabPlan {
   lab: string;
   description?: string;
+  /** The lab file's drawing hint for `umlab web` (`layout:`), as is. */
+  layout?: LabLayout;
   /** Absolute path of the lab file it was compiled from. */
   source: string;
   runDir: string;

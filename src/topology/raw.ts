@@ -10,6 +10,8 @@ export interface RawLab {
   capture?: boolean;
   defaults?: { memory?: string; console?: Vm['console'] };
   kernel?: RawKernel;
+  /** A hint for `umlab web`: tiers top to bottom, each a name, a pattern or a list. */
+  layout?: { tiers?: (string | string[])[] };
   // Segment sections (switches, hubs, mcast, taps, gateways): read by their kinds (src/kinds/<kind>/ fromRaw).
   vms: Record<string, RawVm | null>;
   tests?: RawTest[];

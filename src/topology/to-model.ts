@@ -81,6 +81,7 @@ export function toModel(raw: RawLab, file: string): Lab {
     segments,
     vms,
     tests: toTests(raw.tests ?? []),
+    ...(raw.layout?.tiers && { layout: { tiers: raw.layout.tiers.map((t) => (Array.isArray(t) ? t : [t])) } }),
   };
 }
 

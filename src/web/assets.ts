@@ -36,6 +36,7 @@ function vendor(): Record<string, { file: string; type: string }> {
     '/vendor/layout-base.js': { file: join(layoutBase, 'layout-base.js'), type: JS },
     '/vendor/cose-base.js': { file: join(coseBase, 'cose-base.js'), type: JS },
     '/vendor/cytoscape-fcose.js': { file: join(fcose, 'cytoscape-fcose.js'), type: JS },
+    '/vendor/elk.bundled.js': { file: join(packageDir('elkjs'), 'lib', 'elk.bundled.js'), type: JS },
     '/vendor/xterm.mjs': { file: join(xterm, 'lib', 'xterm.mjs'), type: JS },
     '/vendor/xterm.css': { file: join(xterm, 'css', 'xterm.css'), type: CSS },
     '/vendor/addon-fit.mjs': { file: join(packageDir('@xterm/addon-fit'), 'lib', 'addon-fit.mjs'), type: JS },

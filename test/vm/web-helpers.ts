@@ -82,11 +82,13 @@ export async function clickInGraph(page: Page, id: string): Promise<void> {
   await page.mouse.click(point.x, point.y);
 }
 
-/** Where a node (its centre) or an edge (its middle) is on the page. */
+/** Where a node (its centre) or an edge (its middle) is on the page; a link's line for a link it draws. */
 export async function graphPoint(page: Page, id: string): Promise<{ x: number; y: number }> {
   return page.evaluate((elementId) => {
     const cy = (window as any).cy;
-    const element = cy.getElementById(elementId);
+    // A link drawn as part of a line (a two-member segment) is clicked on its line.
+    const own = cy.getElementById(elementId);
+    const element = own.nonempty() ? own : cy.getElementById((window as any).umlabGraph.elementOfLink(elementId));
     const at = element.isEdge() ? element.renderedMidpoint() : element.renderedPosition();
     const box = cy.container().getBoundingClientRect();
     return { x: box.left + at.x, y: box.top + at.y };

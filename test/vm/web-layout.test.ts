@@ -1,7 +1,8 @@
 // The drawing stays readable from 2 to 60 nodes: a 30-VM lab (three LANs of nine hosts
 // behind a router each, the routers on a core switch) and a chain of routers, drawn by the
 // real server (--offline: the same drawing as a running lab's) in a real Chromium: no
-// label covers another label or a node, and the whole drawing fits the pane.
+// label covers another label or a node, and the whole drawing fits the pane (unless names
+// would then be smaller than legible: the zoom stops at that floor and one pans).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,8 +69,12 @@ describe('a readable drawing for bigger labs', () => {
         const count = await page.evaluate(() => (window as any).cy.nodes('[kind = "vm"]').length);
         assert.equal(count, vms);
         assert.deepEqual(await overlappingLabels(page), []);
+        // The whole drawing in the pane, unless that would make names illegible: then the
+        // page stops zooming out at the floor (and one pans).
         const fit = await drawingFitsPane(page);
-        assert.ok(fit.fits, JSON.stringify(fit));
+        const zoom = await page.evaluate(() => [(window as any).cy.zoom(), (window as any).umlabGraph.floorZoom()]);
+        assert.ok(fit.fits || Math.abs(zoom[0]! - zoom[1]!) < 1e-9, JSON.stringify({ fit, zoom }));
+        if (vms <= 10) assert.ok(fit.fits, `${vms} VMs fit the pane: ${JSON.stringify(fit)}`);
         const positions = () => page.evaluate(() => JSON.stringify((window as any).cy.nodes().map((n: any) => [n.id(), Math.round(n.position('x')), Math.round(n.position('y'))])));
         const first = await positions();
         // re-layout forgets the saved positions and computes them again: the same drawing.

@@ -77,16 +77,24 @@ describe('umlab web on a running lab, in a real browser', () => {
     assert.equal(new URL(page.url()).search, '', 'the token is taken out of the address bar (the cookie keeps it)');
   });
 
-  it('draws the lab: two VMs on a switch, one edge per link, the addresses at the VM ends', async () => {
-    const graph = await page.evaluate(() => {
-      const cy = (window as any).cy;
-      return {
-        nodes: cy.nodes().map((n: any) => `${n.id()}:${n.data('kind')}`).sort(),
-        edges: cy.edges().map((e: any) => `${e.id()}:${e.source().id()}->${e.target().id()}:${e.data('sourceLabel').replace(/\n/g, ' ')}`).sort(),
-      };
+  it('draws the lab: two VMs on a switch as one line, both ends labelled; every domain as a node shows the switch', async () => {
+    const graph = () =>
+      page.evaluate(() => {
+        const cy = (window as any).cy;
+        return {
+          nodes: cy.nodes().map((n: any) => `${n.id()}:${n.data('kind')}`).sort(),
+          edges: cy.edges().map((e: any) => `${e.id()}:${e.source().id()}->${e.target().id()}:${e.data('sourceLabel')}|${e.data('targetLabel')}`.replace(/\n/g, ' ')).sort(),
+        };
+      });
+    assert.deepEqual(await graph(), { nodes: ['h1:vm', 'h2:vm'], edges: ['line:sw0:h1->h2:eth0 10.0.0.1/24|eth0 10.0.0.2/24'] });
+    await page.check('#domains-as-nodes');
+    assert.deepEqual(await graph(), {
+      nodes: ['h1:vm', 'h2:vm', 'segment:sw0:switch'],
+      edges: ['h1.eth0:h1->segment:sw0:eth0 10.0.0.1/24|', 'h2.eth0:h2->segment:sw0:eth0 10.0.0.2/24|'],
     });
-    assert.deepEqual(graph.nodes, ['h1:vm', 'h2:vm', 'segment:sw0:switch']);
-    assert.deepEqual(graph.edges, ['h1.eth0:h1->segment:sw0:eth0 10.0.0.1/24', 'h2.eth0:h2->segment:sw0:eth0 10.0.0.2/24']);
+    assert.deepEqual(await overlappingLabels(page), []);
+    await page.uncheck('#domains-as-nodes');
+    assert.equal((await graph()).edges.length, 1);
   });
 
   it('no label overlaps another label, a node or an edge, and the drawing fits the pane', async () => {
@@ -96,9 +104,9 @@ describe('umlab web on a running lab, in a real browser', () => {
   });
 
   it('a node dragged elsewhere stays there after a reload', async () => {
-    // Away from the switch, so its edge gets longer (a node dropped onto another may cover its labels).
+    // Away from h1, so the line gets longer (a node dropped onto another may cover its labels).
     const from = await graphPoint(page, 'h2');
-    const sw = await graphPoint(page, 'segment:sw0');
+    const sw = await graphPoint(page, 'h1');
     const len = Math.hypot(from.x - sw.x, from.y - sw.y);
     const to = { x: from.x + ((from.x - sw.x) / len) * 70 + 25, y: from.y + ((from.y - sw.y) / len) * 70 };
     await page.mouse.move(from.x, from.y);
@@ -205,16 +213,20 @@ describe('umlab web on a running lab, in a real browser', () => {
 
   it('follows live rewiring: a cut link is drawn as cut, an added link appears, a removed one goes', async () => {
     await umlabOk(home, ['link', 'down', 'h2', 'eth0']);
-    await page.waitForFunction(() => (window as any).cy.getElementById('h2.eth0').hasClass('down'));
+    // h2.eth0 is drawn as part of sw0's line (h1-h2).
+    await page.waitForFunction(() => (window as any).cy.getElementById((window as any).umlabGraph.elementOfLink('h2.eth0')).hasClass('down'));
     await umlabOk(home, ['link', 'up', 'h2', 'eth0']);
-    await page.waitForFunction(() => !(window as any).cy.getElementById('h2.eth0').hasClass('down'));
+    await page.waitForFunction(() => !(window as any).cy.getElementById((window as any).umlabGraph.elementOfLink('h2.eth0')).hasClass('down'));
+    // A third member makes sw0 a node again (the line goes); taking it out makes it a line again.
     await umlabOk(home, ['link', 'add', 'h1', 'eth1', 'sw0', '--ip', '10.0.0.11/24']);
     await page.waitForFunction(() => (window as any).cy.getElementById('h1.eth1').nonempty());
     const label = await page.evaluate(() => (window as any).cy.getElementById('h1.eth1').data('sourceLabel') as string);
     assert.match(label, /eth1\s+10\.0\.0\.11\/24/);
     assert.deepEqual(await overlappingLabels(page), [], 'the added link does not cover a label');
+    assert.ok(await page.evaluate(() => (window as any).cy.getElementById('segment:sw0').nonempty() && (window as any).cy.getElementById('line:sw0').empty()));
     await umlabOk(home, ['link', 'rm', 'h1', 'eth1']);
-    await page.waitForFunction(() => (window as any).cy.getElementById('h1.eth1').empty());
+    await page.waitForFunction(() => (window as any).cy.getElementById('h1.eth1').empty() && (window as any).cy.getElementById('line:sw0').nonempty());
+    assert.deepEqual(await overlappingLabels(page), []);
   });
 
   it('says so when the lab goes down, and the server stops cleanly on SIGTERM', async () => {
@@ -232,6 +244,8 @@ describe('umlab web on a running lab, in a real browser', () => {
     try {
       await page.goto(offline.url);
       await page.waitForFunction(() => document.body.dataset.live === 'offline');
+      // all-kinds has two-member segments, drawn as lines by default: every kind shows as a node here.
+      await page.check('#domains-as-nodes');
       const shapes = await page.evaluate(() => {
         const byKind: Record<string, string> = {};
         for (const n of (window as any).cy.nodes()) byKind[n.data('kind')] = n.style('shape');

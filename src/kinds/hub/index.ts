@@ -14,7 +14,7 @@ export const hubKind: SegmentKind<HubSegment, HubPlan> = {
   engineName: 'hub',
   engine: () => import('../forwarding/engine.ts'),
   hostCheck: bridgeCaptureCheck,
-  web: { node: 'hub', style: { shape: 'hexagon', color: '#8a6d3b', label: 'hub' }, detail: () => 'hub (every frame to every port)' },
+  web: { node: 'hub', style: { shape: 'hexagon', color: '#8a6d3b', label: 'hub' }, detail: () => 'hub (every frame to every port)', cable: true },
   linkConditions: true,
   live: { addPort: addForwardingPort },
 };
