@@ -240,8 +240,8 @@ test('`down` over the control socket stops the lab and answers; the socket goes 
   const lab = fakeLab(t, { h1: [] }, { afterDown: () => downs++ });
   await lab.supervisor.start();
   const pid = lab.pidOf('h1')!;
-  const r = await ask<{ ok: boolean; captureFaults: unknown[] }>(lab.control, { op: 'down' });
-  assert.deepEqual(r, { ok: true, captureFaults: [] });
+  const r = await ask<{ ok: boolean; captureFaults: unknown[]; captureFrames: Record<string, number> }>(lab.control, { op: 'down' });
+  assert.deepEqual(r, { ok: true, captureFaults: [], captureFrames: {} });
   assert.equal(downs, 1);
   assert.equal(alive(pid), false);
   assert.equal(existsSync(lab.control), false);

@@ -145,7 +145,13 @@ describe('consoles and serial lines', () => {
 
     // r1.ssl2 on a TCP port: both ways.
     const line = await tcpClient(serialPort, key);
-    await vmExec(home, 'serial-pair', 'r1', `stty -F /dev/ttyS2 raw -echo; rm -f /tmp/in2; (head -c 10 /dev/ttyS2 > /tmp/in2.part; mv /tmp/in2.part /tmp/in2) > /dev/null 2>&1 & printf 'to-host-7\\n' > /dev/ttyS2`);
+    // The reader holds the line open before the host is told to write: input to a closed line is lost.
+    await vmExec(
+      home,
+      'serial-pair',
+      'r1',
+      `stty -F /dev/ttyS2 raw -echo; rm -f /tmp/in2 /tmp/in2.open; (exec 5</dev/ttyS2; : > /tmp/in2.open; head -c 10 <&5 > /tmp/in2.part; mv /tmp/in2.part /tmp/in2) > /dev/null 2>&1 & while [ ! -f /tmp/in2.open ]; do sleep 0.05; done; printf 'to-host-7\\n' > /dev/ttyS2`,
+    );
     await askUntil(() => {}, line.seen, '', 'to-host-7', 10_000);
     line.write('from-host\n');
     assert.equal(await vmExec(home, 'serial-pair', 'r1', 'for i in $(seq 50); do [ -f /tmp/in2 ] && break; sleep 0.2; done; cat /tmp/in2'), 'from-host\n');
