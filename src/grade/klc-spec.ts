@@ -83,6 +83,8 @@ function structureChecks(labConf: string, file: string): GradedCheck[] {
   return out;
 }
 
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const live = (name: string, test: OmitEach<LabTest, 'name' | 'after'>): NewCheck => ({ kind: 'live', name, description: name, test: { name, after: [], ...test } as LabTest });
 
 function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void, diag: Located, errors: Diagnostic[]): void {
@@ -96,7 +98,7 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
   for (const [device, ifaces] of Object.entries(tests.ip_mapping === undefined ? {} : mapOf(['test', 'ip_mapping'], tests.ip_mapping)))
     for (const [iface, cidr] of Object.entries(mapOf(['test', 'ip_mapping', device], ifaces))) {
       const ifName = /^\d+$/.test(iface) ? `eth${iface}` : iface;
-      add(live(`Verifying the IP address (${cidr}) assigned to ${ifName} of ${device}`, { kind: 'state', vm: device, routes: [], addresses: [`${ifName} ${cidr}`], sysctl: {}, listening: [] }));
+      add(live(`Verifying the IP address (${cidr}) assigned to ${ifName} of ${device}`, { kind: 'command', vm: device, run: `ip -o addr show dev ${shellQuote(ifName)}`, stdout: `inet6? ${escapeRegex(String(cidr))} ` }));
     }
   for (const [device, daemons] of Object.entries(tests.daemons === undefined ? {} : mapOf(['test', 'daemons'], tests.daemons)))
     for (const d of listOf(['test', 'daemons', device], daemons)) {
@@ -113,13 +115,13 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
       const entry = mapOf(['test', 'custom_commands', device, i], e);
       const run = String(entry.command ?? '');
       if (typeof entry.exit_code === 'number') add(live(`Checking the exit code of the command '${run}' on '${device}'`, { kind: 'command', vm: device, run, exit: entry.exit_code }));
-      const pattern = typeof entry.regex_match === 'string' ? entry.regex_match : typeof entry.output === 'string' ? `^${entry.output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$` : undefined;
+      const pattern = typeof entry.regex_match === 'string' ? entry.regex_match : typeof entry.output === 'string' ? `^${escapeRegex(entry.output)}\\s*$` : undefined;
       if (pattern !== undefined) add(live(`Checking the output of the command '${run}' on '${device}'`, { kind: 'command', vm: device, run: `(${run}) 2>&1`, stdout: pattern }));
     });
   for (const [device, sysctls] of Object.entries(tests.sysctls === undefined ? {} : mapOf(['test', 'sysctls'], tests.sysctls)))
     for (const s of listOf(['test', 'sysctls', device], sysctls)) {
       const [key, value] = String(s).split('=');
-      add(live(`Checking that sysctl \`${s}\` is set on \`${device}\``, { kind: 'state', vm: device, routes: [], addresses: [], sysctl: { [key!]: String(value ?? '') }, listening: [] }));
+      add(live(`Checking that sysctl \`${s}\` is set on \`${device}\``, { kind: 'command', vm: device, run: `cat ${shellQuote('/proc/sys/' + key!.trim().replace(/\./g, '/'))}`, stdout: `^${escapeRegex(String(value ?? '').trim())}\\s*$` }));
     }
   for (const family of NOT_YET)
     if (tests[family] !== undefined) {
