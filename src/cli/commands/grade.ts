@@ -121,7 +121,7 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   writeReports(outDir, { spec: specFile, form: spec.form, specHash: hash, generated: new Date().toISOString(), students, ungraded: outcome.ungraded }, folders);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (asJson) out(JSON.stringify({ event: 'summary', out: outDir, graded: outcome.results.length, ungraded: outcome.ungraded, seconds: Number(seconds), peakMemoryMiB: outcome.peakMemoryMiB }) + '\n');
-  else err(`graded ${outcome.results.length - outcome.ungraded.length} submission(s) in ${seconds} s; reports in ${outDir}/ (results.csv, results.json)\n`);
+  else err(`graded ${outcome.results.filter((r) => r.status !== 'interrupted').length} submission(s) in ${seconds} s; reports in ${outDir}/ (results.csv, results.json)\n`);
   if (abort.signal.aborted) {
     if (!asJson) err(`not graded (interrupted): ${outcome.ungraded.join(', ') || 'none'}\n`);
     return 130;
