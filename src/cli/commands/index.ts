@@ -14,6 +14,7 @@ import { testCmd } from './test.ts';
 import { cleanCommand, diskCommand, imageCommand } from './disk.ts';
 import { doctorCommand } from './doctor.ts';
 import { importCommand } from './import.ts';
+import { gradeCommand } from './grade.ts';
 
 export const COMMANDS: CommandSpec[] = [
   validateCommand,
@@ -28,6 +29,7 @@ export const COMMANDS: CommandSpec[] = [
   linkCommand,
   webCommand,
   testCmd,
+  gradeCommand,
   importCommand,
   cleanCommand,
   diskCommand,

@@ -1,0 +1,96 @@
+// `umlab grade` on the grading assignment: eight students' labs with planted mistakes and an
+// unsafe archive, graded side by side; the exact verdict of every check of every student,
+// the reports, and that nothing of any lab or archive is left afterwards.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { ClassReport } from '../../src/grade/reports.ts';
+import { cleanHome, lab, makeHome, processesMentioning, umlab } from './helpers.ts';
+
+const skip = process.platform !== 'linux' ? 'needs Linux' : false;
+
+// One letter per check of labs/grading/spec.yaml, in its order: P passes, F fails.
+//  0 pc1's address   1 web's address   2 socat runs on web   3 r1's route to lanb via r3
+//  4 r2's route to lana   5 r2's route to lanb   6 pc1 pings web   7 r2 pings pc1
+//  8 pc1 gets the page   9 (hidden) the path pc1 -> r1 -> r3 -> web
+const EXPECTED: Record<string, { verdicts: string; status: string }> = {
+  alice: { verdicts: 'PPPPPPPPPP', status: 'graded' }, // the solution
+  bob: { verdicts: 'FPPPPPPFPP', status: 'graded' }, // pc1 has a wrong address
+  carol: { verdicts: 'PPPPPPFPFF', status: 'graded' }, // web on the wrong switch (collision domain)
+  dave: { verdicts: 'PPPPFFPFPP', status: 'graded' }, // r2 has no routes
+  erin: { verdicts: 'PPFPPPPPFP', status: 'graded' }, // the web server is never started
+  frank: { verdicts: 'PPPFPPPPPF', status: 'graded' }, // r1 sends lanb's traffic the long way
+  grace: { verdicts: 'PPPPPPPPFP', status: 'graded' }, // the firewall drops the web server
+  heidi: { verdicts: 'FFFFFFFFFF', status: 'timeout' }, // a startup command that never ends
+  ivan: { verdicts: 'FFFFFFFFFF', status: 'invalid' }, // an archive with "../"
+};
+
+const home = makeHome('umlab-grade-');
+const work = makeHome('umlab-grade-class-');
+after(() => cleanHome(home));
+after(() => cleanHome(work));
+
+/** The class: the assignment's submissions plus ivan's archive, which reaches out with "../". */
+function classFolder(): string {
+  const dir = join(work, 'class');
+  cpSync(lab('grading/submissions'), dir, { recursive: true });
+  const ivan = join(work, 'ivan-src', 'lab');
+  mkdirSync(ivan, { recursive: true });
+  cpSync(lab('grading/solution.yaml'), join(ivan, 'lab.yaml'));
+  writeFileSync(join(work, 'ivan-src', 'evil.txt'), 'outside\n');
+  execFileSync('tar', ['-czPf', join(dir, 'ivan.tar.gz'), 'lab.yaml', '../evil.txt'], { cwd: ivan });
+  return dir;
+}
+
+const tempDirs = () => readdirSync(tmpdir()).filter((e) => e.startsWith('umlab-grade-') && !join(tmpdir(), e).startsWith(home) && !join(tmpdir(), e).startsWith(work));
+
+describe('umlab grade', { skip }, () => {
+  it('grades the class: the exact verdict of every check, reports, nothing left', { timeout: 1_800_000 }, async () => {
+    const out = join(work, 'out');
+    const before = tempDirs();
+    // 120 s per submission: heidi (a startup that never ends) waits all of it out; the others
+    // finish within it; the whole test took 4.9-5.2 min on 2 cores at a load of 3-13 (twice in a row).
+    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classFolder(), '--out', out, '--jobs', '2', '--timeout', '120', '--json'], { timeout: 1_700_000 });
+    assert.equal(r.exitCode, 1, `umlab grade exited ${r.exitCode}\n${r.stderr}`);
+    const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ClassReport;
+    const seen = Object.fromEntries(report.students.map((s) => [s.student, { verdicts: s.checks.map((c) => (c.verdict === 'pass' ? 'P' : 'F')).join(''), status: s.status }]));
+    const why = report.students.map((s) => `${s.student} ${s.status} ${s.problem ?? ''}\n${s.checks.map((c) => `  ${c.verdict} ${c.name}: ${c.reason}`).join('\n')}`).join('\n');
+    assert.deepEqual(seen, EXPECTED, why);
+
+    // Points: alice has them all (12); a group's points are shared by its checks.
+    const alice = report.students.find((s) => s.student === 'alice')!;
+    assert.deepEqual([alice.points, alice.maxPoints], [12, 12]);
+    const dave = report.students.find((s) => s.student === 'dave')!;
+    assert.equal(dave.points, 9, 'dave loses two thirds of the 3 route points and the r2 ping');
+    for (const c of alice.checks) assert.ok(c.secondsToPass !== undefined && c.secondsToPass >= 0, `${c.name} has its time to pass`);
+    assert.match(report.students.find((s) => s.student === 'ivan')!.problem!, /unsafe or unreadable archive: \.\.\/evil\.txt: a path with "\.\."/);
+    assert.ok(!existsSync(join(work, 'evil.txt')) && !existsSync(join(out, 'evil.txt')));
+
+    // The reports: kathara-lab-checker's columns, JUnit per student, captures per student, JSON lines.
+    const csv = readFileSync(join(out, 'results.csv'), 'utf8').split('\r\n');
+    assert.equal(csv[0], 'Student Name,Tests Passed,Tests Failed,Tests Total Number,Problems,Points,Max Points,Seconds');
+    assert.match(csv[1]!, /^alice,10,0,10,None,12,12,/);
+    for (const student of Object.keys(EXPECTED)) assert.ok(existsSync(join(out, student, 'junit.xml')), `${student}/junit.xml`);
+    assert.ok(readdirSync(join(out, 'alice', 'captures')).includes('r1.eth2.pcap'));
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { student?: string; event: string });
+    for (const student of Object.keys(EXPECTED)) assert.ok(events.some((e) => e.student === student && e.event === 'done'), `a done line for ${student}`);
+
+    // Nothing left: no lab, no process of one, no unpacked archive.
+    assert.deepEqual(existsSync(join(home, 'labs')) ? readdirSync(join(home, 'labs')) : [], []);
+    assert.deepEqual(processesMentioning(join(home, 'labs')), []);
+    assert.deepEqual(tempDirs().filter((d) => !before.includes(d)), []);
+  });
+
+  it('a spec with a mistake is an error with file:line:col, and nothing runs', async () => {
+    const spec = join(work, 'bad-spec.yaml');
+    writeFileSync(spec, 'tests:\n  - name: a\n    pointz: 3\n    reach: { from: pc1, to: 10.1.2.80 }\n');
+    const r = await umlab(home, ['grade', spec, lab('grading/submissions/alice'), '--out', join(work, 'bad-out')]);
+    assert.equal(r.exitCode, 3, r.stderr);
+    assert.match(r.stderr, /bad-spec\.yaml:3:5: unknown property "pointz"/);
+    assert.ok(!existsSync(join(work, 'bad-out')));
+    assert.deepEqual(existsSync(join(home, 'labs')) ? readdirSync(join(home, 'labs')) : [], []);
+  });
+});
