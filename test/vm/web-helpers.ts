@@ -106,7 +106,7 @@ export function overlappingLabels(page: Page): Promise<string[]> {
 }
 
 /** Whether every box of the drawing is inside the graph pane (rendered coordinates). */
-export function drawingFitsPane(page: Page): Promise<{ fits: boolean; drawing: unknown; pane: unknown }> {
+export function drawingFitsPane(page: Page): Promise<{ fits: boolean; drawing: { w: number; h: number }; pane: { w: number; h: number } }> {
   return page.evaluate(() => {
     const cy = (window as any).cy;
     const bb = cy.elements().renderedBoundingBox({ includeLabels: true, includeOverlays: false });
