@@ -66,6 +66,8 @@ describe('a readable drawing for bigger labs', () => {
       try {
         const page = browser.page;
         await page.goto(web.url, { waitUntil: 'networkidle' });
+        // The drawing is done when the page says so (a big lab takes a while on a busy machine).
+        await page.waitForFunction(() => document.body.dataset.layout === 'done', undefined, { timeout: 120_000 });
         const count = await page.evaluate(() => (window as any).cy.nodes('[kind = "vm"]').length);
         assert.equal(count, vms);
         assert.deepEqual(await overlappingLabels(page), []);
