@@ -57,7 +57,9 @@ describe('agent client', () => {
   it('pings the agent while a reply is awaited, and stops once none is', async () => {
     const { fromVm, agent, sent } = channel();
     const run = agent.exec('sleep 2');
-    await new Promise((r) => setTimeout(r, NUDGE_INTERVAL_MS * 2.5));
+    // Waits for the first ping itself (bounded), not for a fixed time.
+    const deadline = Date.now() + NUDGE_INTERVAL_MS * 10;
+    while (!sent.some((l) => l.startsWith('P ')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const pings = sent.filter((l) => l.startsWith('P ')).length;
     assert.ok(pings >= 1, `no ping in ${sent.join(' | ')}`);
     fromVm.write(`R 1 0 ${b64('done')} \n`);
