@@ -27,7 +27,7 @@ export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): 
     case 'sysrq': {
       const refusal = sysrqRefusal(key ?? '');
       if (refusal) return { ok: false, code: 'usage', error: refusal };
-      return answer(await send(`sysrq ${key}`));
+      return answer(await sysrq(vm, key!));
     }
     case 'pause':
       if (paused) return answer('already paused');
@@ -63,5 +63,24 @@ export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): 
       if (rebooting) await vm.waitReady();
       return answer(output || (rebooting ? 'rebooted' : 'Ctrl-Alt-Del sent'));
     }
+  }
+}
+
+// The kernel answers in datagrams and the client's socket queues only 10 of them
+// (net.unix.max_dgram_qlen, not settable in a rootless lab's namespace): a longer report
+// (timers or memory at log level 9) loses its end and uml_mconsole would wait for ever.
+// The console shows the whole report, so that is where it is read when the answer is cut.
+const SYSRQ_ANSWER_MS = 5000;
+
+async function sysrq(vm: UmlProcess, key: string): Promise<string> {
+  const consoleText = vm.watchConsole();
+  try {
+    return await vm.mconsole(`sysrq ${key}`, SYSRQ_ANSWER_MS);
+  } catch (err) {
+    const shown = consoleText.text();
+    if (!/sysrq: /i.test(shown)) throw err;
+    return `${shown.slice(shown.search(/sysrq: /i)).trimEnd()}\n(read from the console: the management console's answer was cut short)`;
+  } finally {
+    consoleText.stop();
   }
 }

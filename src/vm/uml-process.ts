@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { LabRuntimeError } from '../errors.ts';
 import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import type { VmState } from '../runtime/control.ts';
@@ -86,6 +86,14 @@ export class UmlProcess {
   mconsole(command: string, timeoutMs?: number): Promise<string> {
     const socket = join(this.ctx.labPlan().umlDir, this.plan.umid, 'mconsole');
     return (this.ctx.mconsole ?? umlMconsole)(socket, command, timeoutMs);
+  }
+
+  /** Collects what the VM writes on its console from now until `stop()`. */
+  watchConsole(): { text: () => string; stop: () => void } {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) });
+    this.consoleClients.add(sink);
+    return { text: () => Buffer.concat(chunks).toString(), stop: () => void this.consoleClients.delete(sink) };
   }
 
   /** Starts the UML process; resolves when its agent says READY, rejects with a VmBootFailure. */
