@@ -102,12 +102,23 @@ sub handle_line {
 # forever and every later reply waits behind it (seen: TIOCOUTQ 4095, the host's socket empty).
 # UML's flush_buffer op writes that buffer out (it does not drop it), and TCFLSH/TCOFLUSH calls
 # it: so whenever output waits and nothing moved for a moment, push it.
+# A busy agent (requests and children waking select() all the time) must push too, so the test
+# is "the line's queue has not moved for 0.2 s", checked on every turn, not "select() timed out".
 use constant { TIOCOUTQ => 0x5411, TCFLSH => 0x540B, TCOFLUSH => 1 };
+use Time::HiRes ();
+my ($queued, $queued_since) = (0, 0);
 sub output_waiting {
   my $n = pack('i', 0);
   return ioctl($tty, TIOCOUTQ, $n) ? unpack('i', $n) : 0;
 }
-sub push_line_buffer { ioctl($tty, TCFLSH, TCOFLUSH) if output_waiting() > 0; }
+sub push_if_stalled {
+  my $now = Time::HiRes::time();
+  my $q = output_waiting();
+  if ($q == 0 || $q != $queued) { ($queued, $queued_since) = ($q, $now); return; }
+  return if $now - $queued_since < 0.2;
+  ioctl($tty, TCFLSH, TCOFLUSH);
+  $queued_since = $now;
+}
 
 for (;;) {
   reap();
@@ -116,9 +127,9 @@ for (;;) {
   vec($rin, fileno($wake_r), 1) = 1;
   vec($win, fileno($tty), 1) = 1 if length $out;
   # The timeout only bounds a lost wake-up: every event that matters also wakes select().
-  my $n = select(my $rr = $rin, my $wr = $win, undef, length $out ? 0.2 : 1);
-  next if $n < 0;
-  if ($n == 0) { push_line_buffer(); next; }
+  my $n = select(my $rr = $rin, my $wr = $win, undef, length $out || $queued ? 0.2 : 1);
+  push_if_stalled();
+  next if $n <= 0;
   sysread($wake_r, my $drain, 4096) if vec($rr, fileno($wake_r), 1);
   if (vec($rr, fileno($tty), 1)) {
     my $got = sysread($tty, $in, 65536, length $in);
