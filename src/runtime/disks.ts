@@ -146,25 +146,6 @@ function realShareDir(vm: string, share: SharePlan): string {
   return real;
 }
 
-/**
- * Shell script run by the supervisor in the lab's mount namespace, after the read-only
- * view of / exists: each `rw: true` share's directory is bound writable over its place in
- * the view, so a VM can write there and nowhere else. nosymfollow, as for the rest of the
- * view: a symlink a VM creates in the share (hostfs makes real host symlinks) must never be
- * followed by the host, or a hostfs mount of it would lead out of the share.
- */
-export function sharesScript(plan: LabPlan): string {
-  const dirs = [...new Set(plan.vms.flatMap((vm) => vm.shares.filter((s) => s.rw).map((s) => s.hostPath)))];
-  // Parents first, so a share inside another share stays visible.
-  dirs.sort((a, b) => a.split('/').length - b.split('/').length);
-  const lines = ['set -e'];
-  for (const dir of dirs) {
-    const view = shellQuote(plan.rootfs + dir);
-    lines.push(`mount --bind ${shellQuote(dir)} ${view}`, `mount -o remount,bind,rw,nosymfollow,nosuid,nodev ${view}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
 /** The disk files of a lab that is not running; [] when it has none. */
 export function labDisks(home: string, lab: string): { name: string; path: string; bytes: number; allocated: number }[] {
   const dir = disksDirFor(home, lab);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { LabRuntimeError, NotFoundError, UsageError } from '../../src/errors.ts';
-import { checkCow, prepareDisks, readCowHeader, sharesScript } from '../../src/runtime/disks.ts';
+import { checkCow, prepareDisks, readCowHeader } from '../../src/runtime/disks.ts';
 import { findCommand } from '../../src/runtime/host.ts';
 import { aptMirror } from '../../src/runtime/image.ts';
 import { compile } from '../../src/topology/compile.ts';
@@ -148,17 +148,6 @@ describe('the run directory', () => {
 });
 
 describe('shares', () => {
-  it('binds only rw shares writable (and nosymfollow) into the read-only view, parents first', () => {
-    const plan = planOf('name: t\nvms: { s1: { shares: { /mnt/ro: /srv/ro, /mnt/in: { path: /srv/out/in, rw: true }, /mnt/out: { path: /srv/out, rw: true } } } }\n');
-    const rootfs = plan.rootfs;
-    assert.equal(
-      sharesScript(plan),
-      `set -e\nmount --bind /srv/out ${rootfs}/srv/out\nmount -o remount,bind,rw,nosymfollow,nosuid,nodev ${rootfs}/srv/out\n` +
-        `mount --bind /srv/out/in ${rootfs}/srv/out/in\nmount -o remount,bind,rw,nosymfollow,nosuid,nodev ${rootfs}/srv/out/in\n`,
-    );
-    assert.equal(sharesScript(planOf('name: t\nvms: { s1: {} }\n')), 'set -e\n');
-  });
-
   it('fstab lines: hostfs with the host directory as option, ro unless rw, spaces escaped', () => {
     assert.equal(
       sharesFstab([
