@@ -39,7 +39,8 @@ if [ "$unit" = frr ]; then
   daemons="${FRR_DAEMONS}"
   # watchfrr kills a start that takes over 20 s, and the config is never applied (vtysh -b comes
   # last): on a loaded machine UML VMs start FRR's daemons slower than that. Unless the lab says.
-  grep -q '^watchfrr_options=' /etc/frr/daemons 2>/dev/null || echo 'watchfrr_options="--restart-timeout 300"' >> /etc/frr/daemons
+  # On a line of its own: the corpus's daemons files often end without a newline.
+  grep -q '^watchfrr_options=' /etc/frr/daemons 2>/dev/null || printf '\\nwatchfrr_options="--restart-timeout 300"\\n' >> /etc/frr/daemons
   case "$action" in
     # "systemctl start zebra; systemctl start ripd": FRR starts once and runs every daemon of /etc/frr/daemons.
     start) pidof watchfrr >/dev/null 2>&1 && exit 0 ;;

@@ -34,7 +34,7 @@ describe('Kathará labs written for older daemons', { skip }, () => {
     const r = await umlab(home, ['test', LAB, '--json', '--build-images'], { ...slow, env: { UMLAB_BOOT_TIMEOUT: '600' } });
     assert.equal(r.exitCode, 0, `umlab test failed:\n${r.stdout}\n${r.stderr}`);
     const report = JSON.parse(r.stdout) as Report;
-    assert.equal(report.results.length, 8);
+    assert.equal(report.results.length, 9);
     assert.deepEqual(report.results.filter((x) => x.status !== 'pass').map((x) => `${x.name}: ${x.message}`), []);
     // Every change the reader made is named at the line it changed.
     assert.match(r.stderr, /kathara-drift\/q1\/etc\/quagga\/bgpd\.conf:3:1: Quagga -> FRR: .*no bgp ebgp-requires-policy/);
