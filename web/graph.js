@@ -198,7 +198,7 @@ function drawLegend() {
     ...Object.entries(kindStyles())
       // Only what this view draws: a switch drawn as a line is not in the legend.
       .filter(([kind]) => app.cy.nodes(`[kind = "${kind}"]`).nonempty())
-      .map(([kind, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
+      .map(([, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
     // Edge looks, when the lab has such links.
     ...[
       ['vlans', '#7d5ba6', 'VLAN port'],

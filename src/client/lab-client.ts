@@ -55,7 +55,7 @@ export class LabClient {
 
   /** Progress events while the lab comes up, until onEvent returns true or the supervisor hangs up. */
   watch(onEvent: (event: ProgressEvent) => boolean): Promise<void> {
-    return converse(this.socketPath, { op: 'watch' }, onEvent);
+    return converse<ProgressEvent>(this.socketPath, { op: 'watch' }, onEvent);
   }
 
   /** Runs a command in a VM; a refusal (not-found, timeout...) comes back as is. */

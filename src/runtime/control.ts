@@ -85,8 +85,8 @@ export interface Refusal {
 
 export type ControlReply = { ok: true; [key: string]: unknown } | Refusal;
 
-/** Splits a byte stream into JSON lines. */
-export function jsonLines(onValue: (value: any) => void): (chunk: Buffer | string) => void {
+/** Splits a byte stream into JSON lines; T is what the peer promises to send (not checked). */
+export function jsonLines<T = unknown>(onValue: (value: T) => void): (chunk: Buffer | string) => void {
   let pending = '';
   return (chunk) => {
     pending += chunk.toString();
@@ -94,7 +94,7 @@ export function jsonLines(onValue: (value: any) => void): (chunk: Buffer | strin
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      if (line.trim()) onValue(JSON.parse(line));
+      if (line.trim()) onValue(JSON.parse(line) as T);
     }
   };
 }
@@ -139,10 +139,10 @@ function foreignOwner(path: string): { path: string; uid: number } | undefined {
 }
 
 /** Sends one request and calls onLine for each reply line until it returns true or the socket closes. */
-export async function converse(
+export async function converse<T = unknown>(
   socketPath: string,
   request: ControlRequest,
-  onLine: (value: any) => boolean,
+  onLine: (value: T) => boolean,
 ): Promise<void> {
   const sock = await openControl(socketPath);
   await new Promise<void>((resolve, reject) => {
@@ -155,7 +155,7 @@ export async function converse(
     };
     sock.on(
       'data',
-      jsonLines((value) => {
+      jsonLines<T>((value) => {
         if (!done && onLine(value)) finish();
       }),
     );
@@ -171,7 +171,7 @@ export async function converse(
 /** One request, one reply. */
 export async function ask<T = ControlReply>(socketPath: string, request: ControlRequest): Promise<T> {
   let reply: T | undefined;
-  await converse(socketPath, request, (value) => {
+  await converse<T>(socketPath, request, (value) => {
     reply = value;
     return true;
   });

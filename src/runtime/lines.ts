@@ -81,8 +81,10 @@ export function telnetFilter(): (chunk: Buffer) => Buffer {
           }
           continue;
         case 'iac':
-          if (byte === IAC) (out.push(IAC), (state = 'data'));
-          else if (byte >= 251 && byte <= 254) state = 'option'; // WILL WONT DO DONT <option>
+          if (byte === IAC) {
+            out.push(IAC);
+            state = 'data';
+          } else if (byte >= 251 && byte <= 254) state = 'option'; // WILL WONT DO DONT <option>
           else state = byte === SB ? 'sb' : 'data';
           continue;
         case 'option':

@@ -105,7 +105,12 @@ export function labProcesses(runDir: string): number[] {
   const children = new Map<number, number[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
   const queue = [...found];
-  while (queue.length) for (const c of children.get(queue.pop()!) ?? []) if (!found.has(c)) (found.add(c), queue.push(c));
+  while (queue.length)
+    for (const c of children.get(queue.pop()!) ?? []) {
+      if (found.has(c)) continue;
+      found.add(c);
+      queue.push(c);
+    }
   found.delete(process.pid);
   return [...found];
 }

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { LabRuntimeError } from '../errors.ts';
 import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import type { VmState } from '../runtime/control.ts';
@@ -122,7 +122,7 @@ export class UmlProcess {
     trackProcess(lab.runDir, proc.pid, 'group');
     this.proc = proc;
     this.wireLines(proc);
-    const agent = new AgentClient(proc.stdio[3] as any, proc.stdio[4] as any);
+    const agent = new AgentClient(proc.stdio[3] as Writable, proc.stdio[4] as Readable);
     this.agent = agent;
     this.setState('booting');
 
@@ -175,8 +175,8 @@ export class UmlProcess {
     con0?.attach(proc.stdin!);
     for (const line of this.lines) {
       if (line === con0) continue;
-      line.attach(proc.stdio[line.plan.fds[0]] as any);
-      (proc.stdio[line.plan.fds[1]] as any).on('data', (chunk: Buffer) => line.fromVm(chunk));
+      line.attach(proc.stdio[line.plan.fds[0]] as Writable);
+      (proc.stdio[line.plan.fds[1]] as Readable).on('data', (chunk: Buffer) => line.fromVm(chunk));
     }
     const onConsole = (chunk: Buffer) => {
       this.log?.write(chunk);

@@ -79,7 +79,7 @@ test('watch: the VM states now, then each progress event; down answers, closes t
   const events: { type: string }[] = [];
   const sock = connect(path);
   t.after(() => sock.destroy());
-  sock.on('data', jsonLines((v) => events.push(v)));
+  sock.on('data', jsonLines<(typeof events)[number]>((v) => events.push(v)));
   sock.write(JSON.stringify({ op: 'watch' }) + '\n');
   await new Promise((r) => setTimeout(r, 100));
   server.broadcast({ type: 'step', message: 'hello' });

@@ -253,7 +253,7 @@ test('a failed configuration step fails start with its output; the lab is torn d
   const watching = until(() => existsSync(lab.control), 'the control socket').then(() => {
     const sock = connect(lab.control);
     t.after(() => sock.destroy());
-    sock.on('data', jsonLines((e) => events.push(e)));
+    sock.on('data', jsonLines<(typeof events)[number]>((e) => events.push(e)));
     sock.on('error', () => {});
     sock.write(JSON.stringify({ op: 'watch' }) + '\n');
   });
