@@ -159,7 +159,7 @@ export function drawGraph(onSelect) {
 
 /** "every domain as a node" and the projector mode: both redraw, keyboard and mouse alike. */
 function setUpToggles() {
-  const nodes = $('domains-as-nodes');
+  const nodes = /** @type {HTMLInputElement} */ ($('domains-as-nodes'));
   nodes.checked = app.view === 'nodes';
   nodes.disabled = !app.lab.graph.lines.length;
   nodes.addEventListener('change', () => {
