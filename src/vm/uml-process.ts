@@ -7,10 +7,9 @@ import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { LabRuntimeError } from '../errors.ts';
 import type { LabPlan, VmPlan } from '../topology/plan.ts';
-import type { VmState } from '../runtime/control.ts';
-import type { LineRelay } from '../runtime/lines.ts';
-import { CappedLog, logMaxBytes } from '../runtime/log-cap.ts';
-import { killGroup, trackProcess } from '../runtime/processes.ts';
+import type { LineRelay } from './lines.ts';
+import { CappedLog, logMaxBytes } from './log-cap.ts';
+import { killGroup, trackProcess } from './processes.ts';
 import { syncDisks } from '../runtime/disks.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
@@ -26,6 +25,9 @@ const CONSOLE_TAIL_BYTES = 16 * 1024;
 const SHUTDOWN_MS = 10_000;
 
 /** Sends one management-console command to the socket; the unit tests' fake UML gets a stand-in. */
+/** A VM's life as status shows it (client/control.ts re-exports it for the protocol). */
+export type VmState = 'starting' | 'booting' | 'ready' | 'failed' | 'crashed' | 'stopping' | 'stopped' | 'paused';
+
 export type MconsoleFn = (socket: string, command: string, timeoutMs?: number) => Promise<string>;
 
 /** What a VM's process needs of its lab (the supervisor). */
@@ -65,7 +67,7 @@ export class UmlProcess {
   constructor(
     /** Not readonly: `umlab link add|rm` changes the VM's plan. */
     public plan: VmPlan,
-    /** The console and serial lines (runtime/lines.ts): con0 first. */
+    /** The console and serial lines (lines.ts): con0 first. */
     readonly lines: LineRelay[],
     private readonly ctx: UmlProcessContext,
   ) {}

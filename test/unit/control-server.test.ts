@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer, errorReply, type ControlTarget } from '../../src/runtime/control-server.ts';
-import { ask, jsonLines, type LabStatus } from '../../src/runtime/control.ts';
+import { ask, jsonLines, type LabStatus } from '../../src/client/control.ts';
 import { LabRuntimeError, NotFoundError, UsageError } from '../../src/errors.ts';
 
 const STATUS = { lab: 'stub', phase: 'starting', supervisorPid: 1, mode: 'userns', runDir: '/x', startedAt: 'now', vms: [], links: [] } as LabStatus;

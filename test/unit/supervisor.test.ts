@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type SupervisorOptions } from '../../src/runtime/supervisor.ts';
-import { ask, jsonLines, type LabStatus } from '../../src/runtime/control.ts';
+import { ask, jsonLines, type LabStatus } from '../../src/client/control.ts';
 import { runFiles } from '../../src/runtime/paths.ts';
 import { LabClient } from '../../src/client/lab-client.ts';
 import { NotFoundError } from '../../src/errors.ts';

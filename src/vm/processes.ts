@@ -9,7 +9,7 @@
 // helpers that were reparented to init but stay in the VM's group.
 // (cgroup v2 would be cleaner, but needs root and a unified hierarchy, which not every host has.)
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
-import { runFiles } from './paths.ts';
+import { runFiles } from '../topology/layout.ts';
 
 export type TrackedKind = 'process' | 'group';
 

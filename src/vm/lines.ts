@@ -24,7 +24,7 @@ import type { Writable } from 'node:stream';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import type { LabPlan, LinePlan, VmPlan } from '../topology/plan.ts';
 import { CappedLog, logMaxBytes } from './log-cap.ts';
-import { runFiles } from './paths.ts';
+import { runFiles } from '../topology/layout.ts';
 
 /** Output kept for a client that does not read before the relay drops it. */
 const CLIENT_BUFFER_LIMIT = 256 * 1024;

@@ -1,7 +1,7 @@
 // The supervisor's control socket (<runDir>/control.sock): newline-delimited JSON.
 // A client sends one request line; the supervisor answers with one or more lines.
 // `console` switches the connection to raw bytes after the first answer line.
-// The transport; src/client/lab-client.ts is the client everything else uses.
+// The transport, here below the runtime so that the client and the supervisor share it; lab-client.ts is the client everything else uses.
 import type { Impairment, RawImpairment } from '../topology/link-conditions.ts';
 import type { LinkEnd } from '../topology/plan.ts';
 import { lstatSync } from 'node:fs';
@@ -9,8 +9,10 @@ import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { LabRuntimeError } from '../errors.ts';
 import type { VmAction } from '../vm/mconsole.ts';
+import type { VmState } from '../vm/uml-process.ts';
 
-export type VmState = 'starting' | 'booting' | 'ready' | 'failed' | 'crashed' | 'stopping' | 'stopped' | 'paused';
+// Defined with the VM that has it; the protocol's users import it from here.
+export type { VmState };
 export type LabPhase = 'starting' | 'running' | 'failed' | 'stopping';
 
 export interface VmStatus {
