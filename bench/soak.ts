@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { netnsName } from '../src/runtime/namespace.ts';
-import { sameProcess } from '../src/runtime/processes.ts';
+import { sameProcess } from '../src/vm/processes.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 // What a user runs: the launcher (bundled CLI).

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { hostViewScript } from '../src/host/host-view.ts';
+import { hostViewScript } from '../src/runtime/host-view.ts';
 import { umlKernel } from '../src/runtime/host.ts';
 import { DEFAULT_SKIP_INITCALLS } from '../src/topology/model.ts';
 import { xstateFacts } from '../src/vm/xstate-fix.ts';

@@ -1,6 +1,6 @@
-// Architecture lint (issue 13): no import cycles among src/ files, no src/ file over MAX_LINES,
-// and no segment kind switched on outside src/kinds/, except the listed debts below, which may
-// only shrink. Exit 1 lists offenders.
+// Architecture lint (issues 13 and 20): no import cycles among src/ files, no src/ file over
+// MAX_LINES, no segment kind switched on outside src/kinds/, no import up a layer and no file
+// I/O in the pure folders, except the listed debts below, which may only shrink. Exit 1 lists offenders.
 // Run: node --import tsx scripts/lint-architecture.ts
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -25,6 +25,52 @@ const KIND_WORD = `['"\`](?:${KIND_NAMES.join('|')})['"\`]`;
 const KIND_SWITCH = new RegExp(`(?:[!=]==?\\s*${KIND_WORD})|(?:${KIND_WORD}\\s*[!=]==?)|(?:\\bcase\\s+${KIND_WORD}\\s*:)`, 'g');
 // Files outside src/kinds/ that may still name a kind so, each with why. Nothing today.
 const KIND_SWITCH_ALLOWLIST: Record<string, string> = {};
+
+// The folders of src/ from the bottom up: a file may import its own folder and the folders of
+// lower layers, never a higher layer or a neighbour on its own layer (src/errors.ts counts as util/).
+const LAYERS: string[][] = [
+  ['util'],
+  ['topology'],
+  ['capture'],
+  ['vm'],
+  ['kinds'],
+  ['client'],
+  ['runtime'],
+  ['host', 'checks', 'kathara', 'web'],
+  ['grade'],
+  ['cli'],
+];
+// Imports up a layer that exist today, as 'importer -> imported': the list may only shrink (issue 20).
+const LAYER_BASELINE: string[] = [
+  // The kinds registry, read by compile, load and the rules: goes when a kind is one folder
+  // and topology/ asks it through a lower interface (issue 20, "a kind is one folder").
+  'src/topology/compile.ts -> src/kinds/index.ts',
+  'src/topology/load.ts -> src/kinds/index.ts',
+  'src/topology/rewire.ts -> src/kinds/index.ts',
+  'src/topology/rules/addresses.ts -> src/kinds/index.ts',
+  'src/topology/rules/index.ts -> src/kinds/index.ts',
+  'src/topology/rules/index.ts -> src/kinds/mcast/rules.ts',
+  'src/topology/rules/index.ts -> src/kinds/slirp/rules.ts',
+  'src/topology/rules/link-conditions.ts -> src/kinds/index.ts',
+  'src/topology/rules/names.ts -> src/kinds/index.ts',
+  'src/topology/to-model.ts -> src/kinds/index.ts',
+  // The init script embeds the guest agent and its protocol: both pure, they belong below topology/.
+  'src/topology/init-script.ts -> src/vm/agent-protocol.ts',
+  'src/topology/init-script.ts -> src/vm/guest-agent.ts',
+  // syncDisks before a halt: disks.ts needs runtime/paths.ts's disksDirFor (move both down).
+  'src/vm/uml-process.ts -> src/runtime/disks.ts',
+  // memory-budget.ts belongs in runtime/, but src/cli/commands/grade.ts (another branch) imports it.
+  'src/runtime/lab.ts -> src/host/memory-budget.ts',
+];
+
+// Folders that stay pure (docs/architecture.md, "rules of the house"): no file or process I/O.
+const PURE_FOLDERS = ['topology'];
+const IO_MODULE = /^\s*import\b[^'";]*?\bfrom\s*['"](node:fs|node:fs\/promises|node:child_process|node:net|execa)['"]/gm;
+// Files in a pure folder that still do I/O today: the list may only shrink (issue 20).
+const IO_BASELINE: string[] = [
+  // Reads the lab file with its size cap; the reading belongs in cli/lab-file.ts.
+  'src/topology/load.ts',
+];
 
 /** Every .ts file under src/, as paths relative to the repository. */
 function sourceFiles(dir = join(ROOT, 'src')): string[] {
@@ -136,10 +182,35 @@ for (const [file, text] of texts) {
 }
 for (const file of Object.keys(KIND_SWITCH_ALLOWLIST)) if (!known.has(file)) notes.push(`${file}: gone, remove it from KIND_SWITCH_ALLOWLIST`);
 
+const folderOf = (file: string) => (file.split('/').length > 2 ? file.split('/')[1]! : 'util');
+const layerOf = (folder: string) => LAYERS.findIndex((layer) => layer.includes(folder));
+for (const folder of new Set(files.map(folderOf))) if (layerOf(folder) < 0) problems.push(`src/${folder}/: not in LAYERS, give it a layer`);
+const upEdges = new Set<string>();
+for (const [file, targets] of graph)
+  for (const target of targets) {
+    const [from, to] = [folderOf(file), folderOf(target)];
+    if (from === to || layerOf(to) < layerOf(from)) continue;
+    const edge = `${file} -> ${target}`;
+    upEdges.add(edge);
+    if (!LAYER_BASELINE.includes(edge))
+      problems.push(`${edge}: ${from}/ imports ${to}/, ${layerOf(to) === layerOf(from) ? 'a neighbour on its own layer' : 'a higher layer'} (LAYERS); move the shared part down`);
+  }
+for (const edge of LAYER_BASELINE) if (!upEdges.has(edge)) notes.push(`${edge} is gone: remove it from LAYER_BASELINE`);
+
+const ioFiles = new Set<string>();
+for (const [file, text] of texts) {
+  if (!PURE_FOLDERS.includes(folderOf(file))) continue;
+  for (const m of text.matchAll(IO_MODULE)) {
+    ioFiles.add(file);
+    if (!IO_BASELINE.includes(file)) problems.push(`${file}: imports ${m[1]} in a pure folder; do the I/O in the caller and pass the result in`);
+  }
+}
+for (const file of IO_BASELINE) if (!ioFiles.has(file)) notes.push(`${file} does no I/O any more: remove it from IO_BASELINE`);
+
 for (const note of notes) console.log(`note: ${note}`);
 if (problems.length > 0) {
-  console.error(`architecture: ${problems.length} problem(s) (see scripts/lint-architecture.ts, issue 13):`);
+  console.error(`architecture: ${problems.length} problem(s) (see scripts/lint-architecture.ts, issues 13 and 20):`);
   for (const p of problems) console.error(`  ${p}`);
   process.exit(1);
 }
-console.log(`architecture: ${files.length} files, no new import cycle, none over ${MAX_LINES} lines beyond the baseline, no segment kind switched on outside src/kinds/`);
+console.log(`architecture: ${files.length} files, no new import cycle, none over ${MAX_LINES} lines beyond the baseline, no segment kind switched on outside src/kinds/, no new import up a layer (${upEdges.size} in the baseline), no new I/O in ${PURE_FOLDERS.join(', ')}/`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: typecheck, architecture lint, unit tests, then the tests that boot real UML VMs.
+# The whole test suite: typecheck (also web/*.js), ESLint, formatting, architecture lint, unit tests, then the tests that boot real UML VMs.
 # UMLAB_SKIP_VM_TESTS=1 runs only the steps before the VM tests (and says so).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -7,6 +7,14 @@ cd "$ROOT"
 bash scripts/setup.sh --test
 echo "== typecheck"
 npx tsc --noEmit
+# The page's plain JavaScript, from its JSDoc (web/tsconfig.json).
+npm run --silent typecheck:web
+echo "== lint"
+# --cache (in the lint script): a run after a small change re-reads only the changed files.
+npm run --silent lint
+echo "== format"
+# Which files: .prettierignore and .prettierrc.json, not this script.
+npm run --silent format:check
 echo "== architecture"
 node --import tsx scripts/lint-architecture.ts
 files=(test/unit/*.test.ts)

@@ -159,7 +159,7 @@ export function drawGraph(onSelect) {
 
 /** "every domain as a node" and the projector mode: both redraw, keyboard and mouse alike. */
 function setUpToggles() {
-  const nodes = $('domains-as-nodes');
+  const nodes = /** @type {HTMLInputElement} */ ($('domains-as-nodes'));
   nodes.checked = app.view === 'nodes';
   nodes.disabled = !app.lab.graph.lines.length;
   nodes.addEventListener('change', () => {
@@ -198,7 +198,7 @@ function drawLegend() {
     ...Object.entries(kindStyles())
       // Only what this view draws: a switch drawn as a line is not in the legend.
       .filter(([kind]) => app.cy.nodes(`[kind = "${kind}"]`).nonempty())
-      .map(([kind, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
+      .map(([, s]) => el('span', { class: `legend-item shape-${s.shape}` }, el('i', { style: `background:${s.color}` }), s.label)),
     // Edge looks, when the lab has such links.
     ...[
       ['vlans', '#7d5ba6', 'VLAN port'],

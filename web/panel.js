@@ -23,7 +23,7 @@ export function select(next) {
 }
 
 function useTemplate(id) {
-  panel.replaceChildren($(id).content.cloneNode(true));
+  panel.replaceChildren(/** @type {HTMLTemplateElement} */ ($(id)).content.cloneNode(true));
   panel.querySelectorAll('.back').forEach((b) => b.addEventListener('click', () => select(null)));
   panel.querySelector('h2')?.setAttribute('tabindex', '-1');
 }
@@ -47,8 +47,8 @@ export function showOverview() {
 /** The overview's rows are made once per set of VMs and links, then only their cells change:
  *  a row that has the keyboard focus keeps it while the state updates every second. */
 function fillOverview() {
-  const vms = $('overview-vms');
-  const links = $('overview-links');
+  const vms = /** @type {HTMLTableSectionElement} */ ($('overview-vms'));
+  const links = /** @type {HTMLTableSectionElement} */ ($('overview-links'));
   if (!vms || !links) return;
   const vmIds = app.lab.graph.nodes.filter((n) => n.data.kind === 'vm').map((n) => n.data.id);
   if (vms.dataset.ids !== vmIds.join()) {
@@ -107,8 +107,8 @@ function showLink(name) {
   $('link-ends').textContent = [linkEnds(edge), edge.data.vlans && `VLAN port: ${edge.data.vlans}`, conditions && `conditions: ${conditions}`].filter(Boolean).join(' · ');
   otherEnd(name);
   fillLinkCounters(name);
-  const download = $('download');
-  const filter = $('frame-filter');
+  const download = /** @type {HTMLAnchorElement} */ ($('download'));
+  const filter = /** @type {HTMLInputElement} */ ($('frame-filter'));
   if (app.lab.offline || !edge.data.hasCapture) {
     download.classList.add('disabled');
     download.removeAttribute('href');
@@ -163,7 +163,7 @@ function fillLinkCounters(name) {
 
 function openFrames(name, filterText) {
   if (frameStream) frameStream.close();
-  const body = $('frames');
+  const body = /** @type {HTMLTableSectionElement} */ ($('frames'));
   body.replaceChildren();
   delete body.dataset.filter;
   $('frames-note').textContent = 'latest frames, new ones appear as they pass';
@@ -210,7 +210,7 @@ async function showVm(name) {
   $('vm-name').textContent = name;
   $('vm-state').replaceChildren(stateBadge(vmState(name)?.state));
   $('vm-refresh').addEventListener('click', () => fillVm(name));
-  const term = $('vm-terminal');
+  const term = /** @type {HTMLButtonElement} */ ($('vm-terminal'));
   term.disabled = app.lab.offline;
   term.addEventListener('click', () => openTerminal(name));
   await fillVm(name);

@@ -77,8 +77,8 @@ export function openSocket(path) {
 export function sparkline(values, { width = 90, height = 18, label = '' } = {}) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('width', width);
-  svg.setAttribute('height', height);
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
   svg.setAttribute('class', 'sparkline');
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);

@@ -9,8 +9,21 @@
 // are the link's whole capture, less what passed while no tcpdump ran.
 import { existsSync, renameSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CaptureHealth } from '../kinds/running.ts';
 import { startTcpdump, tcpdumpLogOf, type RunningCapture } from './tcpdump.ts';
+
+/** What status and `down` say of a capture that misses frames. Not part of `fault`: the link
+ *  itself still carries frames. */
+export interface CaptureHealth {
+  /** failed: nothing more is captured; restarted: capturing again after a gap. */
+  state: 'failed' | 'restarted';
+  /** e.g. "tcpdump exited (signal 9)", "no space left on device". */
+  reason: string;
+  restarts: number;
+  /** The capture files of the link before each restart, oldest first (docs/transports.md). */
+  earlierParts: string[];
+  /** Frames known to be missing from the file, where the engine can count them. */
+  missingFrames?: number;
+}
 
 /** Restarts in a row before the capture is given up as failed (a tcpdump that dies at once). */
 const MAX_RESTARTS = 5;

@@ -4,7 +4,7 @@
 import { accessSync, constants } from 'node:fs';
 import { LabClient } from '../client/lab-client.ts';
 import { NotFoundError } from '../errors.ts';
-import { permissionError, type LabStatus } from '../runtime/control.ts';
+import { permissionError, type LabStatus } from '../client/control.ts';
 import { findLab, type LabRecord } from '../runtime/lab.ts';
 import { runFiles, umlabHome } from '../runtime/paths.ts';
 

@@ -3,7 +3,7 @@
 import { ExitCode, LabFileError, UmlabError } from '../errors.ts';
 import { helpText, parseCommandArgs } from './args.ts';
 import { COMMANDS } from './commands/index.ts';
-import { permissionError } from '../runtime/control.ts';
+import { permissionError } from '../client/control.ts';
 import { printable } from './env.ts';
 
 const USAGE = `umlab — network labs of real User-Mode Linux VMs

@@ -1,4 +1,4 @@
-// One client for a running lab, over its supervisor's control socket (runtime/control.ts is
+// One client for a running lab, over its supervisor's control socket (control.ts is
 // the protocol): status, watch, exec with decoded replies, vm and link actions, down. The
 // CLI, the web server and `umlab test` all talk to a lab through it.
 import type { Impairment, RawImpairment } from '../topology/link-conditions.ts';
@@ -14,7 +14,7 @@ import {
   type LinkAction,
   type ProgressEvent,
   type Refusal,
-} from '../runtime/control.ts';
+} from './control.ts';
 import type { VmAction } from '../vm/mconsole.ts';
 
 /** An exec reply decoded: base64 on the wire, bytes here, so binary output survives JSON. */
@@ -55,7 +55,7 @@ export class LabClient {
 
   /** Progress events while the lab comes up, until onEvent returns true or the supervisor hangs up. */
   watch(onEvent: (event: ProgressEvent) => boolean): Promise<void> {
-    return converse(this.socketPath, { op: 'watch' }, onEvent);
+    return converse<ProgressEvent>(this.socketPath, { op: 'watch' }, onEvent);
   }
 
   /** Runs a command in a VM; a refusal (not-found, timeout...) comes back as is. */

@@ -117,7 +117,7 @@ ${aliases.map((a) => `    install_file /etc/init.d/${a} 755 <<'UMLAB_SHIM'\n${IN
   # The device's own name resolves, as in a container (or Debian's 127.0.1.1): daemons such as
   # apache2 look it up at start and would otherwise wait for a DNS server the lab cannot reach.
   h=$(hostname)
-  grep -q "[[:space:]]$h\([[:space:]]\|\$\)" /etc/hosts || echo "127.0.1.1	$h" >> /etc/hosts
+  grep -q "[[:space:]]$h\\([[:space:]]\\|\\$\\)" /etc/hosts || echo "127.0.1.1	$h" >> /etc/hosts
 fi
 # Netkit and Kathara run the scripts from the lab directory, /hostlab.
 cd /hostlab 2>/dev/null || cd /

@@ -1,6 +1,9 @@
 // What a running segment engine (switch, hub, wire, mcast, gateway, tap) offers to the runtime and the web view.
 import type { LinkPlan, PortPlan } from '../topology/plan.ts';
 import type { Impairment } from '../topology/link-conditions.ts';
+import type { CaptureHealth } from '../capture/kept-capture.ts';
+// Defined with the capture that keeps it; engines still find it here.
+export type { CaptureHealth };
 
 /** Per-link traffic counters. rx = from the VM into the engine, tx = from the engine to the VM. */
 export interface LinkCounters {
@@ -43,18 +46,4 @@ export interface LinkHealth {
   fault: string | null;
   restarts: number;
   lastFault: string | null;
-}
-
-/** What status and `down` say of a capture that misses frames. Not part of `fault`: the link
- *  itself still carries frames. */
-export interface CaptureHealth {
-  /** failed: nothing more is captured; restarted: capturing again after a gap. */
-  state: 'failed' | 'restarted';
-  /** e.g. "tcpdump exited (signal 9)", "no space left on device". */
-  reason: string;
-  restarts: number;
-  /** The capture files of the link before each restart, oldest first (docs/transports.md). */
-  earlierParts: string[];
-  /** Frames known to be missing from the file, where the engine can count them. */
-  missingFrames?: number;
 }

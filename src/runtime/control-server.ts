@@ -6,7 +6,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ExecTimeoutError, NotFoundError, UmlabError, UsageError } from '../errors.ts';
 import type { UmlProcess } from '../vm/uml-process.ts';
-import { jsonLines, type ControlReply, type ControlRequest, type LabPhase, type LabStatus, type ProgressEvent, type Refusal } from './control.ts';
+import { jsonLines, type ControlReply, type ControlRequest, type LabPhase, type LabStatus, type ProgressEvent, type Refusal } from '../client/control.ts';
 
 /** What the control server needs of the running lab (the supervisor). */
 export interface ControlTarget {

@@ -6,19 +6,19 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import type { LabPlan, LinePlan } from '../topology/plan.ts';
-import type { LabStatus, ProgressEvent } from './control.ts';
+import type { LabStatus, ProgressEvent } from '../client/control.ts';
 import { LabClient } from '../client/lab-client.ts';
 import { checkHostCommands, checkKernels, findCommand } from './host.ts';
 import { checkMemoryBudget } from '../host/memory-budget.ts';
 import { checkHostSide, runHostSide, undoHostSide } from '../kinds/host-side.ts';
 import { prepareDisks } from './disks.ts';
-import { bindLinePorts, checkLines, LINE_FDS_ENV } from './lines.ts';
+import { bindLinePorts, checkLines, LINE_FDS_ENV } from '../vm/lines.ts';
 import { checkUserNamespaces, createNetns, deleteNetns, inLabNamespace, isolationMode, netnsName, type IsolationMode } from './namespace.ts';
 import { archiveDirFor, labsDir, readPlan, runDirFor, runFiles } from './paths.ts';
 import { incompleteCapturesIn, type CaptureFault, type IncompleteCapture, type LinkCaptureFields } from './capture-report.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
-import { logMaxBytes, rotatedLog } from './log-cap.ts';
-import { labProcesses, procStat, sameProcess, trackProcess } from './processes.ts';
+import { logMaxBytes, rotatedLog } from '../vm/log-cap.ts';
+import { labProcesses, procStat, sameProcess, trackProcess } from '../vm/processes.ts';
 import { diagnoseBootFailure, RUN_DOCTOR } from '../vm/boot-failures.ts';
 
 // From the sources the supervisor runs through tsx; from the bundle (scripts/bundle.sh) in plain Node.

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { runLayout } from '../topology/layout.ts';
+import { runFiles } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
 
 export function umlabHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -24,11 +24,8 @@ export function archiveDirFor(home: string, lab: string, when = new Date()): str
   return join(archiveRoot(home), `${lab}-${stamp}`);
 }
 
-/** Files inside a run directory: the one layout compile() names the plan's paths by. */
-export function runFiles(runDir: string) {
-  const dir = join(runDir);
-  return runLayout(dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir);
-}
+// Lives with the layout so that vm/ (process tracking) can use it without importing the runtime.
+export { runFiles };
 
 /** The plan of a lab that `up` started (live rewiring keeps it current). */
 export const readPlan = (runDir: string): LabPlan => JSON.parse(readFileSync(runFiles(runDir).plan, 'utf8')) as LabPlan;

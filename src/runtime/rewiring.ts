@@ -9,7 +9,7 @@ import type { LabPlan } from '../topology/plan.ts';
 import type { RunningSegment } from '../kinds/running.ts';
 import type { AgentClient } from '../vm/agent.ts';
 import { interfaceIpCommands, ipBatchCommand, shellQuote } from '../vm/init.ts';
-import type { ControlReply, ControlRequest, LinkAction, VmState } from './control.ts';
+import type { ControlReply, ControlRequest, LinkAction, VmState } from '../client/control.ts';
 
 /** What rewiring needs of the running lab (the supervisor). */
 export interface RewiringTarget {

@@ -3,7 +3,7 @@
 import type { IsolationMode } from './namespace.ts';
 import { readPlan } from './paths.ts';
 import { Supervisor } from './supervisor.ts';
-import { LINE_FDS_ENV, parseLineFds } from './lines.ts';
+import { LINE_FDS_ENV, parseLineFds } from '../vm/lines.ts';
 
 process.stdout.on('error', () => {}); // supervisor.log on a full disk: see Supervisor.log()
 process.umask(0o077); // every file and directory of the lab is the owner's alone (captures, logs, control.sock)

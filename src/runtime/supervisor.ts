@@ -11,15 +11,15 @@ import { startSegment } from '../kinds/index.ts';
 import type { RunningSegment } from '../kinds/running.ts';
 import { UmlProcess, VmBootFailure, type MconsoleFn } from '../vm/uml-process.ts';
 import { LinkActions, type RewiringTarget } from './rewiring.ts';
-import type { ControlRequest, LabPhase, LabStatus, LinkStatus, ProgressEvent } from './control.ts';
+import type { ControlRequest, LabPhase, LabStatus, LinkStatus, ProgressEvent } from '../client/control.ts';
 import { ControlServer } from './control-server.ts';
 import { vmAction } from './vm-actions.ts';
 import { bootInOrder } from './boot-order.ts';
 import { prepareLabNamespace, type IsolationMode } from './namespace.ts';
-import { hostViewOf, hostViewScript } from '../host/host-view.ts';
+import { hostViewOf, hostViewScript } from './host-view.ts';
 import { runFiles } from './paths.ts';
-import { LineRelay, lineKey } from './lines.ts';
-import { procStat, trackProcess } from './processes.ts';
+import { LineRelay, lineKey } from '../vm/lines.ts';
+import { procStat, trackProcess } from '../vm/processes.ts';
 import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 
 export interface SupervisorOptions {
@@ -98,7 +98,7 @@ export class Supervisor {
       if (this.opts.hostSetup !== false) {
         this.progress({ type: 'step', message: 'preparing the lab network namespace' });
         await prepareLabNamespace();
-        this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/host/host-view.ts)" });
+        this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/runtime/host-view.ts)" });
         await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan))]);
       }
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
@@ -195,6 +195,8 @@ export class Supervisor {
 
   /** The supervisor as live rewiring sees it (see rewiring.ts). */
   private rewiringTarget(): RewiringTarget {
+    // The getters below are the object's own; `supervisor` is the one they read.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const supervisor = this;
     return {
       get plan() {

@@ -4,7 +4,7 @@ import { LabRuntimeError } from '../errors.ts';
 import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
 import { sysrqRefusal } from '../vm/sysrq.ts';
 import type { UmlProcess } from '../vm/uml-process.ts';
-import type { ControlReply } from './control.ts';
+import type { ControlReply } from '../client/control.ts';
 import { syncDisks } from './disks.ts';
 
 /** Runs one action on a VM; answers as the control socket does (a refusal is a reply, not a throw). */

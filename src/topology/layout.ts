@@ -1,5 +1,6 @@
 // Every path inside a lab's run directory, in one pure place: compile() names them into the plan
-// and the runtime's runFiles() reads the lab-wide ones, so nothing rebuilds a path from pieces.
+// and runFiles() reads the lab-wide ones, so nothing rebuilds a path from pieces.
+import { join } from 'node:path';
 
 /** Lab-wide files of a run directory. */
 export const runLayout = (runDir: string) => ({
@@ -9,7 +10,7 @@ export const runLayout = (runDir: string) => ({
   /** The secret a client of a console or serial line on a TCP port types first (0600). */
   lineKey: `${runDir}/line.key`,
   supervisorLog: `${runDir}/supervisor.log`,
-  /** Every pid the lab started, for `down` (runtime/processes.ts). */
+  /** Every pid the lab started, for `down` (vm/processes.ts). */
   pids: `${runDir}/pids`,
   /** What the tap kinds' host side changed on the host, for undoing it. */
   tapHostSide: `${runDir}/host-side.json`,
@@ -22,6 +23,12 @@ export const runLayout = (runDir: string) => ({
   /** The socket filter every vector (raw) VM port loads: drops the port's own outgoing frames. */
   vectorFilter: `${runDir}/vector-rx.bpf`,
 });
+
+/** Files inside a run directory given as the user or a path join wrote it (a trailing / or ./). */
+export function runFiles(runDir: string) {
+  const dir = join(runDir);
+  return runLayout(dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir);
+}
 
 /** The pcap file of a link. */
 export const captureFile = (runDir: string, link: string) => `${runLayout(runDir).captures}/${link}.pcap`;

@@ -42,7 +42,7 @@ export interface LabPlan {
   /** Absolute path of the lab file it was compiled from. */
   source: string;
   runDir: string;
-  /** The read-only view of the host that every VM's own view is made from (src/host/host-view.ts). */
+  /** The read-only view of the host that every VM's own view is made from (src/runtime/host-view.ts). */
   rootfs: string;
   /** `uml_dir=`: each VM's mconsole socket is <umlDir>/<umid>/mconsole. */
   umlDir: string;

@@ -4,13 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { LabRuntimeError } from '../errors.ts';
 import type { LabPlan, VmPlan } from '../topology/plan.ts';
-import type { VmState } from '../runtime/control.ts';
-import type { LineRelay } from '../runtime/lines.ts';
-import { CappedLog, logMaxBytes } from '../runtime/log-cap.ts';
-import { killGroup, trackProcess } from '../runtime/processes.ts';
+import type { LineRelay } from './lines.ts';
+import { CappedLog, logMaxBytes } from './log-cap.ts';
+import { killGroup, trackProcess } from './processes.ts';
 import { syncDisks } from '../runtime/disks.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
@@ -26,6 +25,9 @@ const CONSOLE_TAIL_BYTES = 16 * 1024;
 const SHUTDOWN_MS = 10_000;
 
 /** Sends one management-console command to the socket; the unit tests' fake UML gets a stand-in. */
+/** A VM's life as status shows it (client/control.ts re-exports it for the protocol). */
+export type VmState = 'starting' | 'booting' | 'ready' | 'failed' | 'crashed' | 'stopping' | 'stopped' | 'paused';
+
 export type MconsoleFn = (socket: string, command: string, timeoutMs?: number) => Promise<string>;
 
 /** What a VM's process needs of its lab (the supervisor). */
@@ -65,7 +67,7 @@ export class UmlProcess {
   constructor(
     /** Not readonly: `umlab link add|rm` changes the VM's plan. */
     public plan: VmPlan,
-    /** The console and serial lines (runtime/lines.ts): con0 first. */
+    /** The console and serial lines (lines.ts): con0 first. */
     readonly lines: LineRelay[],
     private readonly ctx: UmlProcessContext,
   ) {}
@@ -122,7 +124,7 @@ export class UmlProcess {
     trackProcess(lab.runDir, proc.pid, 'group');
     this.proc = proc;
     this.wireLines(proc);
-    const agent = new AgentClient(proc.stdio[3] as any, proc.stdio[4] as any);
+    const agent = new AgentClient(proc.stdio[3] as Writable, proc.stdio[4] as Readable);
     this.agent = agent;
     this.setState('booting');
 
@@ -175,8 +177,8 @@ export class UmlProcess {
     con0?.attach(proc.stdin!);
     for (const line of this.lines) {
       if (line === con0) continue;
-      line.attach(proc.stdio[line.plan.fds[0]] as any);
-      (proc.stdio[line.plan.fds[1]] as any).on('data', (chunk: Buffer) => line.fromVm(chunk));
+      line.attach(proc.stdio[line.plan.fds[0]] as Writable);
+      (proc.stdio[line.plan.fds[1]] as Readable).on('data', (chunk: Buffer) => line.fromVm(chunk));
     }
     const onConsole = (chunk: Buffer) => {
       this.log?.write(chunk);

@@ -2,7 +2,7 @@
 // successive counters into rates. `snapshot()` is pure; LabWatcher does the polling.
 import { LabClient } from '../client/lab-client.ts';
 import { conditionsText } from './graph.ts';
-import type { LabPhase, LabStatus, VmStatus } from '../runtime/control.ts';
+import type { LabPhase, LabStatus, VmStatus } from '../client/control.ts';
 
 export interface LinkLive {
   link: string;

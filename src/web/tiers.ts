@@ -21,7 +21,12 @@ function distances(next: Map<string, Set<string>>, from: string[]): Map<string, 
   let frontier = from;
   while (frontier.length) {
     const ahead: string[] = [];
-    for (const n of frontier) for (const m of next.get(n) ?? []) if (!dist.has(m)) (dist.set(m, dist.get(n)! + 1), ahead.push(m));
+    for (const n of frontier)
+      for (const m of next.get(n) ?? []) {
+        if (dist.has(m)) continue;
+        dist.set(m, dist.get(n)! + 1);
+        ahead.push(m);
+      }
     frontier = ahead;
   }
   return dist;
@@ -40,7 +45,12 @@ export function hintedTiers(nodes: string[], edges: [string, string][], hint: st
   let frontier = [...tier.keys()];
   while (frontier.length) {
     const ahead: string[] = [];
-    for (const n of frontier) for (const m of next.get(n) ?? []) if (!tier.has(m)) (tier.set(m, tier.get(n)! + 1), ahead.push(m));
+    for (const n of frontier)
+      for (const m of next.get(n) ?? []) {
+        if (tier.has(m)) continue;
+        tier.set(m, tier.get(n)! + 1);
+        ahead.push(m);
+      }
     frontier = ahead;
   }
   const bottom = Math.max(hint.length - 1, ...tier.values());

@@ -68,11 +68,9 @@ async function readTail(path: string, bytes: number): Promise<string> {
 /** The last `lines` lines of console output, without terminal escapes and carriage returns. */
 export function cleanConsoleText(text: string, lines: number): string {
   const plain = text
-    // eslint-disable-next-line no-control-regex
-    .replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78cDEHM]/g, '')
+    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78cDEHM]/g, '')
     .replace(/\r+\n/g, '\n')
     .replace(/^.*\r(?!\n)/gm, '') // a line redrawn after \r shows only its last state
-    // eslint-disable-next-line no-control-regex
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
   return plain.replace(/\n+$/, '').split('\n').slice(-lines).join('\n');
 }

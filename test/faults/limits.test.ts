@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CappedLog, logMaxBytes } from '../../src/runtime/log-cap.ts';
+import { CappedLog, logMaxBytes } from '../../src/vm/log-cap.ts';
 import { AgentClient } from '../../src/vm/agent.ts';
 
 describe('faults: limits', () => {

@@ -8,7 +8,7 @@ import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ask, type LabStatus } from '../../src/runtime/control.ts';
+import { ask, type LabStatus } from '../../src/client/control.ts';
 import { assertNothingLeft, cleanHome, eventually, makeHome, sleep, umlabOk, vmExec } from '../vm/helpers.ts';
 
 const LAB = 'gw-fault';

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer, errorReply, type ControlTarget } from '../../src/runtime/control-server.ts';
-import { ask, jsonLines, type LabStatus } from '../../src/runtime/control.ts';
+import { ask, jsonLines, type LabStatus } from '../../src/client/control.ts';
 import { LabRuntimeError, NotFoundError, UsageError } from '../../src/errors.ts';
 
 const STATUS = { lab: 'stub', phase: 'starting', supervisorPid: 1, mode: 'userns', runDir: '/x', startedAt: 'now', vms: [], links: [] } as LabStatus;
@@ -79,7 +79,7 @@ test('watch: the VM states now, then each progress event; down answers, closes t
   const events: { type: string }[] = [];
   const sock = connect(path);
   t.after(() => sock.destroy());
-  sock.on('data', jsonLines((v) => events.push(v)));
+  sock.on('data', jsonLines<(typeof events)[number]>((v) => events.push(v)));
   sock.write(JSON.stringify({ op: 'watch' }) + '\n');
   await new Promise((r) => setTimeout(r, 100));
   server.broadcast({ type: 'step', message: 'hello' });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Supervisor, type SupervisorOptions } from '../../src/runtime/supervisor.ts';
-import { ask, jsonLines, type LabStatus } from '../../src/runtime/control.ts';
+import { ask, jsonLines, type LabStatus } from '../../src/client/control.ts';
 import { runFiles } from '../../src/runtime/paths.ts';
 import { LabClient } from '../../src/client/lab-client.ts';
 import { NotFoundError } from '../../src/errors.ts';
@@ -253,7 +253,7 @@ test('a failed configuration step fails start with its output; the lab is torn d
   const watching = until(() => existsSync(lab.control), 'the control socket').then(() => {
     const sock = connect(lab.control);
     t.after(() => sock.destroy());
-    sock.on('data', jsonLines((e) => events.push(e)));
+    sock.on('data', jsonLines<(typeof events)[number]>((e) => events.push(e)));
     sock.on('error', () => {});
     sock.write(JSON.stringify({ op: 'watch' }) + '\n');
   });

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { compile } from '../../src/topology/compile.ts';
 import { parseLab } from '../../src/topology/load.ts';
 import type { LabPlan, PlanContext } from '../../src/topology/plan.ts';
-import type { LabStatus } from '../../src/runtime/control.ts';
+import type { LabStatus } from '../../src/client/control.ts';
 import { graphFromPlan } from '../../src/web/graph.ts';
 import { snapshot } from '../../src/web/live.ts';
 import { cleanConsoleText } from '../../src/web/vm-info.ts';

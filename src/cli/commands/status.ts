@@ -1,6 +1,6 @@
 // `umlab status`: running labs, their VMs, lines and links, live from each supervisor.
 import type { LinkCaptureFields } from '../../runtime/capture-report.ts';
-import type { LinkStatus } from '../../runtime/control.ts';
+import type { LinkStatus } from '../../client/control.ts';
 import { findLab, listLabs } from '../../runtime/lab.ts';
 import { readPlan, runDirFor, umlabHome } from '../../runtime/paths.ts';
 import { table, type CommandSpec } from '../args.ts';

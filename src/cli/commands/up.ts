@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import type { LabPlan } from '../../topology/plan.ts';
 import { DEFAULT_READY_TIMEOUT } from '../../topology/readiness.ts';
-import type { LabStatus, ProgressEvent } from '../../runtime/control.ts';
+import type { LabStatus, ProgressEvent } from '../../client/control.ts';
 import { upLab } from '../../runtime/lab.ts';
 import { runFiles, umlabHome } from '../../runtime/paths.ts';
 import { plural } from '../../util/text.ts';

@@ -1,6 +1,6 @@
 // `umlab vm ...` (the management console, HOWTO 10) and `umlab link ...` (live rewiring).
 import { UsageError } from '../../errors.ts';
-import type { LinkAction } from '../../runtime/control.ts';
+import type { LinkAction } from '../../client/control.ts';
 import { VM_ACTIONS, type VmAction } from '../../vm/mconsole.ts';
 import { REFUSED_SYSRQ_KEYS, SAFE_SYSRQ_KEYS } from '../../vm/sysrq.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { LabRuntimeError } from '../../errors.ts';
 import type { LabPlan } from '../../topology/plan.ts';
-import { trackProcess } from '../../runtime/processes.ts';
+import { trackProcess } from '../../vm/processes.ts';
 import type { SlirpPlan } from './index.ts';
 
 /** Starts one passt per slirp segment, detached, and waits until each listens on its socket. */

@@ -18,7 +18,7 @@ import { LabRuntimeError } from '../../errors.ts';
 import { runLayout } from '../../topology/layout.ts';
 import { linkOf, linkTable, type LabPlan, type SegmentPlan } from '../../topology/plan.ts';
 import { startTcpdump } from '../../capture/tcpdump.ts';
-import { trackProcess } from '../../runtime/processes.ts';
+import { trackProcess } from '../../vm/processes.ts';
 import type { TapPlan } from './index.ts';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';

@@ -38,7 +38,7 @@ export const checkBounds: Rule = (ctx) => {
     if (!ctx.has(testPath(i, t.kind))) return; // no kind: testKindGiven reports it
     if (t.kind === 'throughput') {
       const bounds = { min: t.min, max: t.max };
-      bounds.min !== undefined || bounds.max !== undefined || out.push(ctx.diag(testPath(i, 'throughput'), 'key', 'a throughput check needs `min:` or `max:`', 'e.g. `min: 8mbit`: the rate iperf3 must reach'));
+      if (bounds.min === undefined && bounds.max === undefined) out.push(ctx.diag(testPath(i, 'throughput'), 'key', 'a throughput check needs `min:` or `max:`', 'e.g. `min: 8mbit`: the rate iperf3 must reach'));
       for (const [key, v] of Object.entries(bounds))
         if (v !== undefined && Number.isNaN(v)) out.push(ctx.diag(testPath(i, 'throughput', key), 'value', `${key}: is not a rate`, 'write a rate in bit/s with tc\'s units: 800kbit, 8mbit, 1gbit'));
       if (t.min !== undefined && t.max !== undefined && t.min > t.max)

@@ -9,7 +9,7 @@
 // helpers that were reparented to init but stay in the VM's group.
 // (cgroup v2 would be cleaner, but needs root and a unified hierarchy, which not every host has.)
 import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
-import { runFiles } from './paths.ts';
+import { runFiles } from '../topology/layout.ts';
 
 export type TrackedKind = 'process' | 'group';
 
@@ -105,7 +105,12 @@ export function labProcesses(runDir: string): number[] {
   const children = new Map<number, number[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
   const queue = [...found];
-  while (queue.length) for (const c of children.get(queue.pop()!) ?? []) if (!found.has(c)) (found.add(c), queue.push(c));
+  while (queue.length)
+    for (const c of children.get(queue.pop()!) ?? []) {
+      if (found.has(c)) continue;
+      found.add(c);
+      queue.push(c);
+    }
   found.delete(process.pid);
   return [...found];
 }

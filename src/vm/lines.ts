@@ -24,7 +24,7 @@ import type { Writable } from 'node:stream';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import type { LabPlan, LinePlan, VmPlan } from '../topology/plan.ts';
 import { CappedLog, logMaxBytes } from './log-cap.ts';
-import { runFiles } from './paths.ts';
+import { runFiles } from '../topology/layout.ts';
 
 /** Output kept for a client that does not read before the relay drops it. */
 const CLIENT_BUFFER_LIMIT = 256 * 1024;
@@ -81,8 +81,10 @@ export function telnetFilter(): (chunk: Buffer) => Buffer {
           }
           continue;
         case 'iac':
-          if (byte === IAC) (out.push(IAC), (state = 'data'));
-          else if (byte >= 251 && byte <= 254) state = 'option'; // WILL WONT DO DONT <option>
+          if (byte === IAC) {
+            out.push(IAC);
+            state = 'data';
+          } else if (byte >= 251 && byte <= 254) state = 'option'; // WILL WONT DO DONT <option>
           else state = byte === SB ? 'sb' : 'data';
           continue;
         case 'option':

@@ -1,7 +1,7 @@
 // The supervisor's control socket (<runDir>/control.sock): newline-delimited JSON.
 // A client sends one request line; the supervisor answers with one or more lines.
 // `console` switches the connection to raw bytes after the first answer line.
-// The transport; src/client/lab-client.ts is the client everything else uses.
+// The transport, here below the runtime so that the client and the supervisor share it; lab-client.ts is the client everything else uses.
 import type { Impairment, RawImpairment } from '../topology/link-conditions.ts';
 import type { LinkEnd } from '../topology/plan.ts';
 import { lstatSync } from 'node:fs';
@@ -9,8 +9,10 @@ import { connect, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { LabRuntimeError } from '../errors.ts';
 import type { VmAction } from '../vm/mconsole.ts';
+import type { VmState } from '../vm/uml-process.ts';
 
-export type VmState = 'starting' | 'booting' | 'ready' | 'failed' | 'crashed' | 'stopping' | 'stopped' | 'paused';
+// Defined with the VM that has it; the protocol's users import it from here.
+export type { VmState };
 export type LabPhase = 'starting' | 'running' | 'failed' | 'stopping';
 
 export interface VmStatus {
@@ -85,8 +87,8 @@ export interface Refusal {
 
 export type ControlReply = { ok: true; [key: string]: unknown } | Refusal;
 
-/** Splits a byte stream into JSON lines. */
-export function jsonLines(onValue: (value: any) => void): (chunk: Buffer | string) => void {
+/** Splits a byte stream into JSON lines; T is what the peer promises to send (not checked). */
+export function jsonLines<T = unknown>(onValue: (value: T) => void): (chunk: Buffer | string) => void {
   let pending = '';
   return (chunk) => {
     pending += chunk.toString();
@@ -94,7 +96,7 @@ export function jsonLines(onValue: (value: any) => void): (chunk: Buffer | strin
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      if (line.trim()) onValue(JSON.parse(line));
+      if (line.trim()) onValue(JSON.parse(line) as T);
     }
   };
 }
@@ -139,10 +141,10 @@ function foreignOwner(path: string): { path: string; uid: number } | undefined {
 }
 
 /** Sends one request and calls onLine for each reply line until it returns true or the socket closes. */
-export async function converse(
+export async function converse<T = unknown>(
   socketPath: string,
   request: ControlRequest,
-  onLine: (value: any) => boolean,
+  onLine: (value: T) => boolean,
 ): Promise<void> {
   const sock = await openControl(socketPath);
   await new Promise<void>((resolve, reject) => {
@@ -155,7 +157,7 @@ export async function converse(
     };
     sock.on(
       'data',
-      jsonLines((value) => {
+      jsonLines<T>((value) => {
         if (!done && onLine(value)) finish();
       }),
     );
@@ -171,7 +173,7 @@ export async function converse(
 /** One request, one reply. */
 export async function ask<T = ControlReply>(socketPath: string, request: ControlRequest): Promise<T> {
   let reply: T | undefined;
-  await converse(socketPath, request, (value) => {
+  await converse<T>(socketPath, request, (value) => {
     reply = value;
     return true;
   });
