@@ -47,18 +47,38 @@ function classFolder(): string {
 
 const tempDirs = () => readdirSync(tmpdir()).filter((e) => e.startsWith('umlab-grade-') && !join(tmpdir(), e).startsWith(home) && !join(tmpdir(), e).startsWith(work));
 
+type Event = { student?: string; event: string };
+const eventsOf = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
+const verdictsOf = (report: ClassReport) =>
+  Object.fromEntries(report.students.map((s) => [s.student, { verdicts: s.checks.map((c) => (c.verdict === 'pass' ? 'P' : 'F')).join(''), status: s.status }]));
+const whyOf = (report: ClassReport) => report.students.map((s) => `${s.student} ${s.status} ${s.problem ?? ''}\n${s.checks.map((c) => `  ${c.verdict} ${c.name}: ${c.reason}`).join('\n')}`).join('\n');
+const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ClassReport;
+const booted = (events: Event[]) => [...new Set(events.filter((e) => e.event === 'booting').map((e) => e.student))].sort();
+
 describe('umlab grade', { skip }, () => {
-  it('grades the class: the exact verdict of every check, reports, nothing left', { timeout: 1_800_000 }, async () => {
-    const out = join(work, 'out');
+  // One grading run shared by the cases below (booting labs is the slow part).
+  const out = join(work, 'out');
+  let classDir = '';
+  const students = Object.keys(EXPECTED);
+
+  it('grades the class: the exact verdict of every check, reports, nothing left', { timeout: 900_000 }, async () => {
+    classDir = classFolder();
     const before = tempDirs();
-    // 120 s per submission: heidi (a startup that never ends) waits all of it out; the others
-    // finish within it; the whole test took 4.9-5.2 min on 2 cores at a load of 3-13 (twice in a row).
-    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classFolder(), '--out', out, '--jobs', '2', '--timeout', '120', '--json'], { timeout: 1_700_000 });
+    // Everyone but heidi with room to boot under load (--only); then heidi, whose startup never
+    // ends, alone with a short timeout: it is stopped there, not at the others' 120 s.
+    const only = students.filter((s) => s !== 'heidi').flatMap((s) => ['--only', s]);
+    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--jobs', '2', '--timeout', '120', '--json', ...only], { timeout: 800_000 });
     assert.equal(r.exitCode, 1, `umlab grade exited ${r.exitCode}\n${r.stderr}`);
-    const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ClassReport;
-    const seen = Object.fromEntries(report.students.map((s) => [s.student, { verdicts: s.checks.map((c) => (c.verdict === 'pass' ? 'P' : 'F')).join(''), status: s.status }]));
-    const why = report.students.map((s) => `${s.student} ${s.status} ${s.problem ?? ''}\n${s.checks.map((c) => `  ${c.verdict} ${c.name}: ${c.reason}`).join('\n')}`).join('\n');
-    assert.deepEqual(seen, EXPECTED, why);
+    assert.deepEqual(booted(eventsOf(r.stdout)), students.filter((s) => s !== 'heidi' && s !== 'ivan').sort(), 'only the --only students boot');
+    const t0 = Date.now();
+    const h = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '10', '--json', '--only', 'heidi'], { timeout: 120_000 });
+    assert.equal(h.exitCode, 1, h.stderr);
+    assert.ok(Date.now() - t0 < 60_000, `heidi is stopped at her 10 s timeout (took ${Date.now() - t0} ms)`);
+
+    // The report holds both runs: --only keeps the other students' earlier results.
+    const report = readReport(out);
+    assert.deepEqual(verdictsOf(report), EXPECTED, whyOf(report));
+    assert.match(report.students.find((s) => s.student === 'heidi')!.problem!, /within its timeout of 10 s/);
 
     // Points: alice has them all (12); a group's points are shared by its checks.
     const alice = report.students.find((s) => s.student === 'alice')!;
@@ -73,15 +93,37 @@ describe('umlab grade', { skip }, () => {
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').split('\r\n');
     assert.equal(csv[0], 'Student Name,Tests Passed,Tests Failed,Tests Total Number,Problems,Points,Max Points,Seconds');
     assert.match(csv[1]!, /^alice,10,0,10,None,12,12,/);
-    for (const student of Object.keys(EXPECTED)) assert.ok(existsSync(join(out, student, 'junit.xml')), `${student}/junit.xml`);
+    for (const student of students) assert.ok(existsSync(join(out, student, 'junit.xml')), `${student}/junit.xml`);
     assert.ok(readdirSync(join(out, 'alice', 'captures')).includes('r1.eth2.pcap'));
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { student?: string; event: string });
-    for (const student of Object.keys(EXPECTED)) assert.ok(events.some((e) => e.student === student && e.event === 'done'), `a done line for ${student}`);
+    const events = [...eventsOf(r.stdout), ...eventsOf(h.stdout)];
+    for (const student of students) assert.ok(events.some((e) => e.student === student && e.event === 'done'), `a done line for ${student}`);
 
     // Nothing left: no lab, no process of one, no unpacked archive.
     assert.deepEqual(existsSync(join(home, 'labs')) ? readdirSync(join(home, 'labs')) : [], []);
     assert.deepEqual(processesMentioning(join(home, 'labs')), []);
     assert.deepEqual(tempDirs().filter((d) => !before.includes(d)), []);
+  });
+
+  it('--rerun grades nothing unchanged, then only the submission that changed', { timeout: 600_000 }, async () => {
+    assert.ok(classDir, 'needs the first case\'s run');
+    const same = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '120', '--json', '--rerun'], { timeout: 120_000 });
+    assert.equal(same.exitCode, 1, same.stderr);
+    const events = eventsOf(same.stdout);
+    assert.deepEqual(booted(events), [], 'nothing boots: no submission changed');
+    for (const student of students) assert.ok(events.some((e) => e.student === student && e.event === 'reused'), `${student}'s result is kept`);
+    assert.deepEqual(verdictsOf(readReport(out)), EXPECTED);
+    assert.ok(readdirSync(join(out, 'alice', 'captures')).includes('r1.eth2.pcap'), 'a kept result keeps its captures');
+
+    // bob corrects pc1's address: only bob is graded again, and now passes everything.
+    const bobLab = join(classDir, 'bob', 'lab.yaml');
+    writeFileSync(bobLab, readFileSync(bobLab, 'utf8').replace('ip: 10.1.1.100/24', 'ip: 10.1.1.10/24'));
+    const changed = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '120', '--json', '--rerun'], { timeout: 300_000 });
+    assert.equal(changed.exitCode, 1, changed.stderr);
+    assert.deepEqual(booted(eventsOf(changed.stdout)), ['bob']);
+    const report = readReport(out);
+    assert.deepEqual(verdictsOf(report), { ...EXPECTED, bob: { verdicts: 'PPPPPPPPPP', status: 'graded' } }, whyOf(report));
+    assert.deepEqual(existsSync(join(home, 'labs')) ? readdirSync(join(home, 'labs')) : [], []);
+    assert.deepEqual(processesMentioning(join(home, 'labs')), []);
   });
 
   it('a spec with a mistake is an error with file:line:col, and nothing runs', async () => {

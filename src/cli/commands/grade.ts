@@ -99,9 +99,12 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A result kept by --rerun already has its captures in --out (a relative path): not moved again.
+  const reused = new Set<string>();
   const onEvent = (e: GradeEvent) => {
     const elapsed = (Date.now() - started) / 1000;
-    if (e.event === 'done') keepCaptures(e.result, outDir, folders.get(e.student)!);
+    if (e.event === 'reused') reused.add(e.student);
+    if (e.event === 'done' && !reused.has(e.student)) keepCaptures(e.result, outDir, folders.get(e.student)!);
     if (asJson) out(progressJson(e, elapsed) + '\n');
     else err(progressLine(e, elapsed, width) + '\n');
   };
