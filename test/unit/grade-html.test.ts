@@ -42,7 +42,7 @@ describe('grade HTML reports', () => {
     assert.match(html, /<a href="alice\/index\.html">alice<\/a><\/td><td>1<\/td><td>3<\/td><td>1<\/td><td>1<\/td>/);
   });
 
-  it('a reach check involves the interfaces of its source, its target and its path', () => {
+  it('a reach check involves the interfaces of its source, its target (or its subnet) and its path', () => {
     const iface = (name: string, ip: string) => ({ name, addresses: [ip], dhcp: false, proxyArp: false, capture: true, expect: 'present' as const });
     const lab = { vms: [
       { name: 'pc1', interfaces: [iface('eth0', '10.1.1.10/24')] },
@@ -52,6 +52,8 @@ describe('grade HTML reports', () => {
     ] } as unknown as Lab;
     const reach = { kind: 'reach', from: 'pc1', to: '10.1.2.80', path: ['10.0.13.1'], expect: 'success' } as unknown as LabTest;
     assert.deepEqual(linksOfCheck(reach, lab), ['pc1.eth0', 'web.eth0', 'r1.eth0', 'r1.eth1']);
+    const lost = { kind: 'reach', from: 'r2', to: '10.1.1.99', expect: 'success' } as unknown as LabTest;
+    assert.deepEqual(linksOfCheck(lost, lab), ['r2.eth0', 'pc1.eth0', 'r1.eth0'], 'an address no VM holds: the interfaces on its subnet');
     assert.deepEqual(linksOfCheck({ kind: 'command', vm: 'pc1' } as unknown as LabTest, lab), []);
   });
 });
