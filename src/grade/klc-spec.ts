@@ -14,8 +14,8 @@ import { DEFAULT_DEADLINE_S, type GradedCheck, type GradingSpec } from './spec.t
 
 const TOP_KEYS = ['labs_path', 'convergence_time', 'structure', 'lab_inline', 'default_image', 'test'];
 /** Families umlab runs, and those it reads but cannot run yet (reported "not supported" per entry, never passed). */
-const FAMILIES = ['requiring_startup', 'ip_mapping', 'daemons', 'reachability', 'custom_commands', 'sysctls', 'kernel_routes'];
-const NOT_YET = ['ipv6_enabled', 'bridges', 'protocols', 'applications'];
+const FAMILIES = ['requiring_startup', 'ip_mapping', 'daemons', 'reachability', 'custom_commands', 'sysctls', 'kernel_routes', 'ipv6_enabled'];
+const NOT_YET = ['bridges', 'protocols', 'applications'];
 
 /** Omit on each member of a union. */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -123,6 +123,11 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
     for (const s of listOf(['test', 'sysctls', device], sysctls)) {
       const [key, value] = String(s).split('=');
       add(live(`Checking that sysctl \`${s}\` is set on \`${device}\``, { kind: 'command', vm: device, run: `cat ${shellQuote('/proc/sys/' + key!.trim().replace(/\./g, '/'))}`, stdout: `^${escapeRegex(String(value ?? '').trim())}\\s*$` }));
+    }
+  if (tests.ipv6_enabled !== undefined)
+    for (const d of listOf(['test', 'ipv6_enabled'], tests.ipv6_enabled)) {
+      const name = `Checking that IPv6 is enabled on \`${d}\``;
+      add({ kind: 'static', name, description: name, check: { what: 'ipv6', device: String(d) } });
     }
   for (const [device, entries] of Object.entries(tests.kernel_routes === undefined ? {} : mapOf(['test', 'kernel_routes'], tests.kernel_routes))) {
     const routes = expectedRoutes(listOf(['test', 'kernel_routes', device], entries));

@@ -3,6 +3,10 @@
 // file:line:col errors; the structure checks judge the assignment's submissions.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSubmission } from '../../src/grade/load-submission.ts';
 import { describe, it } from 'node:test';
 import { expectedRoutes, kernelRoutesCommand } from '../../src/grade/klc-routes.ts';
 import { readSpec } from '../../src/grade/read-spec.ts';
@@ -80,6 +84,20 @@ describe('kathara-lab-checker configurations', () => {
       'route 0.0.0.0/0 should not be there',
     ] });
     assert.equal(judge(['default']).out[0], 'the routing table has 3 route(s), expected 1');
+  });
+
+  it('ipv6_enabled: a file check per device, passed where the lab enables IPv6 (Kathará ipv6=true, or its sysctl)', async () => {
+    const r = parseKlcSpec('test:\n  ipv6_enabled: [r1, r2, nobody]\n', 'c.yaml', () => undefined);
+    assert.ok('spec' in r);
+    const dir = mkdtempSync(join(tmpdir(), 'umlab-grade-klc-'));
+    try {
+      writeFileSync(join(dir, 'lab.conf'), 'r1[0]=a\nr1[ipv6]=true\nr2[0]=a\n');
+      const lab = (await loadSubmission(dir)).lab;
+      const verdicts = r.spec.checks.map((c) => (c.kind === 'static' ? `${c.name}: ${judgeStatic(c.check, { lab, startupFiles: [] }).pass}` : c.kind));
+      assert.deepEqual(verdicts, ['Checking that IPv6 is enabled on `r1`: true', 'Checking that IPv6 is enabled on `r2`: false', 'Checking that IPv6 is enabled on `nobody`: false']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a structure file that cannot be read is an error', () => {
