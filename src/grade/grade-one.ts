@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { UmlabError } from '../errors.ts';
 import type { LabTest } from '../topology/model.ts';
+import { linksOfCheck } from './check-links.ts';
 import { loadSubmission } from './load-submission.ts';
 import type { CheckOutcome, SubmissionResult, SubmissionStatus } from './result.ts';
 import { runLive, type LivePhase, type LiveRun } from './live-run.ts';
@@ -39,8 +40,14 @@ export async function gradeOne(student: string, labPath: string, hash: string, o
   }
   const files: SubmissionFiles = { lab: structuredClone(loaded.lab), startupFiles: startupFilesOf(labPath, loaded.lab) };
   const live = liveChecks(opts.spec).length > 0 ? await runLive(loaded.lab, withDeadlines(opts.spec), { home: opts.home, timeoutSeconds: opts.timeoutSeconds, signal: opts.signal, onPhase: opts.onPhase }) : null;
-  const checks = opts.spec.checks.map((c) => outcome(c, files, live));
+  const checks = opts.spec.checks.map((c) => withLinks(outcome(c, files, live), c, files.lab));
   return result(live?.stopped?.status ?? 'graded', checks, { warnings: loaded.warnings, ...(live?.stopped && { problem: live.stopped.reason }), ...(live?.archive && { captures: live.archive }) });
+}
+
+/** The captures a student's page links for a reach check: the links of the submission's own lab. */
+function withLinks(o: CheckOutcome, c: GradedCheck, lab: SubmissionFiles['lab']): CheckOutcome {
+  const links = c.kind === 'live' ? linksOfCheck(c.test, lab) : [];
+  return links.length ? { ...o, links } : o;
 }
 
 function outcome(c: GradedCheck, files: SubmissionFiles, live: LiveRun | null): CheckOutcome {

@@ -9,12 +9,13 @@ import { formatPath, type NodePart, type PathSegment } from '../topology/lab-pat
 import type { LabTest } from '../topology/model.ts';
 import { parseYaml } from '../topology/yaml-parse.ts';
 import { didYouMean } from '../util/text.ts';
+import { expectedRoutes, kernelRoutesCommand } from './klc-routes.ts';
 import { DEFAULT_DEADLINE_S, type GradedCheck, type GradingSpec } from './spec.ts';
 
 const TOP_KEYS = ['labs_path', 'convergence_time', 'structure', 'lab_inline', 'default_image', 'test'];
 /** Families umlab runs, and those it reads but cannot run yet (reported "not supported" per entry, never passed). */
-const FAMILIES = ['requiring_startup', 'ip_mapping', 'daemons', 'reachability', 'custom_commands', 'sysctls'];
-const NOT_YET = ['kernel_routes', 'ipv6_enabled', 'bridges', 'protocols', 'applications'];
+const FAMILIES = ['requiring_startup', 'ip_mapping', 'daemons', 'reachability', 'custom_commands', 'sysctls', 'kernel_routes', 'ipv6_enabled'];
+const NOT_YET = ['bridges', 'protocols', 'applications'];
 
 /** Omit on each member of a union. */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -123,6 +124,16 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
       const [key, value] = String(s).split('=');
       add(live(`Checking that sysctl \`${s}\` is set on \`${device}\``, { kind: 'command', vm: device, run: `cat ${shellQuote('/proc/sys/' + key!.trim().replace(/\./g, '/'))}`, stdout: `^${escapeRegex(String(value ?? '').trim())}\\s*$` }));
     }
+  if (tests.ipv6_enabled !== undefined)
+    for (const d of listOf(['test', 'ipv6_enabled'], tests.ipv6_enabled)) {
+      const name = `Checking that IPv6 is enabled on \`${d}\``;
+      add({ kind: 'static', name, description: name, check: { what: 'ipv6', device: String(d) } });
+    }
+  for (const [device, entries] of Object.entries(tests.kernel_routes === undefined ? {} : mapOf(['test', 'kernel_routes'], tests.kernel_routes))) {
+    const routes = expectedRoutes(listOf(['test', 'kernel_routes', device], entries));
+    if (!routes) errors.push(diag(['test', 'kernel_routes', device], 'value', 'each route is "DEST" or [DEST, [NEXT_HOP, ...]] (next hops: addresses or interface names)'));
+    else add(live(`Checking the routing table of ${device}`, { kind: 'command', vm: device, run: kernelRoutesCommand(routes), exit: 0 }));
+  }
   for (const family of NOT_YET)
     if (tests[family] !== undefined) {
       const name = `${family} checks`;

@@ -1,7 +1,8 @@
 // Writes the class's reports into --out DIR (results.json, results.csv, per student a
-// folder with junit.xml and the lab's captures) and reads an earlier run for --rerun.
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// folder with junit.xml, an HTML page and the lab's captures, and index.html) and reads an earlier run for --rerun.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { classIndex, studentPage } from './html-report.ts';
 import type { SubmissionResult } from './result.ts';
 import { resultsCsv, resultsJson, studentJunit, type ClassReport } from './reports.ts';
 import { slug } from './submissions.ts';
@@ -40,7 +41,10 @@ export function writeReports(outDir: string, report: ClassReport, folders: Map<s
     const dir = join(outDir, folders.get(r.student) ?? slug(r.student));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'junit.xml'), studentJunit(r));
+    const captures = r.captures ? join(outDir, r.captures) : '';
+    writeFileSync(join(dir, 'index.html'), studentPage(r, captures && existsSync(captures) ? readdirSync(captures) : []));
   }
+  writeFileSync(join(outDir, 'index.html'), classIndex(report.students, folders, report));
   writeFileSync(join(outDir, 'results.csv'), resultsCsv(report.students));
   writeFileSync(join(outDir, 'results.json'), resultsJson(report));
 }

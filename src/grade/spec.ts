@@ -6,7 +6,9 @@ import type { LabTest } from '../topology/model.ts';
 export type StaticCheck =
   | { what: 'device'; device: string }
   | { what: 'collision-domain'; device: string; iface: number; domain: string }
-  | { what: 'startup'; device: string };
+  | { what: 'startup'; device: string }
+  /** kathara-lab-checker's ipv6_enabled: the device has Kathará's ipv6=true (in umlab: IPv6 forwarding on). */
+  | { what: 'ipv6'; device: string };
 
 interface GradedBase {
   /** Unique in the spec: the name reports and `after:` use. */

@@ -2,7 +2,13 @@
 // YAML form with `lab_inline` give the same checks; unknown keys and families are
 // file:line:col errors; the structure checks judge the assignment's submissions.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSubmission } from '../../src/grade/load-submission.ts';
 import { describe, it } from 'node:test';
+import { expectedRoutes, kernelRoutesCommand } from '../../src/grade/klc-routes.ts';
 import { readSpec } from '../../src/grade/read-spec.ts';
 import { parseKlcSpec } from '../../src/grade/klc-spec.ts';
 import { judgeStatic } from '../../src/grade/static-checks.ts';
@@ -17,7 +23,7 @@ describe('kathara-lab-checker configurations', () => {
     const yaml = readSpec('labs/grading/klc.yaml').spec;
     assert.equal(json.form, 'kathara-lab-checker');
     assert.equal(json.deadlineSeconds, 15, 'convergence_time is the deadline');
-    assert.equal(json.checks.length, 24);
+    assert.equal(json.checks.length, 25);
     assert.deepEqual(strip(yaml), strip(json));
   });
 
@@ -49,6 +55,49 @@ describe('kathara-lab-checker configurations', () => {
     const r = parseKlcSpec('test:\n  protocols: { bgpd: {} }\n', 'c.yaml', () => undefined);
     assert.ok('spec' in r);
     assert.deepEqual(r.spec.checks.map((c) => [c.kind, c.name]), [['unsupported', 'protocols checks']]);
+  });
+
+  it('kernel_routes: one check per device, run in it; a malformed route is an error with its position', () => {
+    const ok = parseKlcSpec('test:\n  kernel_routes:\n    r1: [ default, [10.1.2.0/24, [10.0.13.3, eth2]] ]\n', 'c.yaml', () => undefined);
+    assert.ok('spec' in ok);
+    const check = ok.spec.checks[0]!;
+    assert.equal(check.name, 'Checking the routing table of r1');
+    assert.ok(check.kind === 'live' && check.test.kind === 'command' && check.test.vm === 'r1' && check.test.exit === 0);
+    assert.match(check.test.kind === 'command' ? check.test.run : '', /^ip route show \| awk -v WANT='0\.0\.0\.0\/0=;10\.1\.2\.0\/24=10\.0\.13\.3,eth2' /);
+    const bad = parseKlcSpec('test:\n  kernel_routes:\n    r1: [ [10.1.2.0/24, 10.0.13.3] ]\n', 'c.yaml', () => undefined);
+    assert.ok('errors' in bad);
+    assert.match(`${bad.errors[0]!.file}:${bad.errors[0]!.line}:${bad.errors[0]!.col} ${bad.errors[0]!.message}`, /^c\.yaml:3:9 each route is "DEST" or \[DEST, \[NEXT_HOP/);
+  });
+
+  it("kernel_routes' awk judges a table as kathara-lab-checker does (connected routes aside; next hops by address or interface)", () => {
+    const table = ['default via 10.1.1.1 dev eth0', '10.0.12.0/24 dev eth1 proto kernel scope link src 10.0.12.1', '10.1.2.0/24 via 10.0.13.3 dev eth2',
+      '10.9.0.0/16 proto ospf metric 20', '\tnexthop via 10.0.12.2 dev eth1 weight 1', '\tnexthop via 10.0.13.3 dev eth2 weight 1', ''].join('\n');
+    const judge = (entries: unknown[]) => {
+      const r = spawnSync('sh', ['-c', kernelRoutesCommand(expectedRoutes(entries)!).replace(/^ip route show/, 'cat')], { input: table, encoding: 'utf8' });
+      return { exit: r.status, out: r.stdout.trim().split('\n') };
+    };
+    assert.deepEqual(judge(['default', ['10.1.2.0/24', ['10.0.13.3']], ['10.9.0.0/16', ['eth1', '10.0.13.3']]]), { exit: 0, out: ['OK: 3 route(s) as expected'] });
+    assert.deepEqual(judge([['10.1.2.0/24', ['10.0.12.2']], ['10.9.0.0/16', ['eth1']], '10.5.0.0/16']), { exit: 1, out: [
+      'route 10.1.2.0/24 does not go via 10.0.12.2 (it has 10.0.13.3@eth2)',
+      'route 10.9.0.0/16 has 2 next hop(s) (10.0.12.2@eth1,10.0.13.3@eth2), expected 1',
+      'missing route 10.5.0.0/16',
+      'route 0.0.0.0/0 should not be there',
+    ] });
+    assert.equal(judge(['default']).out[0], 'the routing table has 3 route(s), expected 1');
+  });
+
+  it('ipv6_enabled: a file check per device, passed where the lab enables IPv6 (Kathará ipv6=true, or its sysctl)', async () => {
+    const r = parseKlcSpec('test:\n  ipv6_enabled: [r1, r2, nobody]\n', 'c.yaml', () => undefined);
+    assert.ok('spec' in r);
+    const dir = mkdtempSync(join(tmpdir(), 'umlab-grade-klc-'));
+    try {
+      writeFileSync(join(dir, 'lab.conf'), 'r1[0]=a\nr1[ipv6]=true\nr2[0]=a\n');
+      const lab = (await loadSubmission(dir)).lab;
+      const verdicts = r.spec.checks.map((c) => (c.kind === 'static' ? `${c.name}: ${judgeStatic(c.check, { lab, startupFiles: [] }).pass}` : c.kind));
+      assert.deepEqual(verdicts, ['Checking that IPv6 is enabled on `r1`: true', 'Checking that IPv6 is enabled on `r2`: false', 'Checking that IPv6 is enabled on `nobody`: false']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a structure file that cannot be read is an error', () => {

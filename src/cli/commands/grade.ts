@@ -46,7 +46,7 @@ export const gradeCommand: CommandSpec = {
   summary: "grade a class: run every student's lab against the teacher's checks, in parallel, with reports",
   usage: 'umlab grade SPEC SUBMISSION... [--out DIR] [--jobs N|auto] [--timeout S] [--rerun] [--only NAME] [--json]',
   options: [
-    '  --out DIR       where the reports go (default: grading-results): results.csv, results.json, per student junit.xml and captures',
+    '  --out DIR       where the reports go (default: grading-results): results.csv, results.json, index.html, per student index.html, junit.xml and captures',
     '  --jobs N|auto   submissions graded at once (default auto: 2 per core, while their memory fits 80% of the free memory)',
     '  --timeout S     seconds a submission may take, boot included (default 300); it is then graded on what it reached',
     '  --rerun         grade again only submissions (or a spec) that changed since the last run in --out',
@@ -99,9 +99,12 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A result kept by --rerun already has its captures in --out (a relative path): not moved again.
+  const reused = new Set<string>();
   const onEvent = (e: GradeEvent) => {
     const elapsed = (Date.now() - started) / 1000;
-    if (e.event === 'done') keepCaptures(e.result, outDir, folders.get(e.student)!);
+    if (e.event === 'reused') reused.add(e.student);
+    if (e.event === 'done' && !reused.has(e.student)) keepCaptures(e.result, outDir, folders.get(e.student)!);
     if (asJson) out(progressJson(e, elapsed) + '\n');
     else err(progressLine(e, elapsed, width) + '\n');
   };
@@ -121,7 +124,7 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   writeReports(outDir, { spec: specFile, form: spec.form, specHash: hash, generated: new Date().toISOString(), students, ungraded: outcome.ungraded }, folders);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (asJson) out(JSON.stringify({ event: 'summary', out: outDir, graded: outcome.results.length, ungraded: outcome.ungraded, seconds: Number(seconds), peakMemoryMiB: outcome.peakMemoryMiB }) + '\n');
-  else err(`graded ${outcome.results.filter((r) => r.status !== 'interrupted').length} submission(s) in ${seconds} s; reports in ${outDir}/ (results.csv, results.json)\n`);
+  else err(`graded ${outcome.results.filter((r) => r.status !== 'interrupted').length} submission(s) in ${seconds} s; reports in ${outDir}/ (index.html, results.csv, results.json)\n`);
   if (abort.signal.aborted) {
     if (!asJson) err(`not graded (interrupted): ${outcome.ungraded.join(', ') || 'none'}\n`);
     return 130;
