@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { PcapRecords } from './pcap-records.ts';
 import { formatIPv6 } from '../topology/address.ts';
+import { icmpName } from './icmp-names.ts';
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
@@ -288,52 +289,36 @@ function ndLinkLayerOption(t: Buffer, wanted: number): string | undefined {
   return undefined;
 }
 
-const ICMP4_UNREACHABLE_CODES = ['net unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable', 'fragmentation needed', 'source route failed', 'net unknown', 'host unknown', 'source host isolated', 'net prohibited', 'host prohibited', 'net unreachable for TOS', 'host unreachable for TOS', 'communication prohibited'];
-const ICMP6_UNREACHABLE_CODES = ['no route', 'administratively prohibited', 'beyond scope', 'address unreachable', 'port unreachable', 'source address failed policy', 'reject route'];
-
-function icmpName(version: 4 | 6, type: number, code: number): string {
-  if (version === 4) {
-    switch (type) {
-      case 0: return 'echo reply';
-      case 8: return 'echo request';
-      case 3: return `destination unreachable (${ICMP4_UNREACHABLE_CODES[code] ?? `code ${code}`})`;
-      case 5: return `redirect (code ${code})`;
-      case 11: return code === 0 ? 'time exceeded (ttl)' : 'time exceeded (reassembly)';
-      case 12: return 'parameter problem';
-      default: return `type ${type} code ${code}`;
-    }
-  }
-  switch (type) {
-    case 1: return `destination unreachable (${ICMP6_UNREACHABLE_CODES[code] ?? `code ${code}`})`;
-    case 2: return 'packet too big';
-    case 3: return code === 0 ? 'time exceeded (hop limit)' : 'time exceeded (reassembly)';
-    case 4: return 'parameter problem';
-    case 128: return 'echo request';
-    case 129: return 'echo reply';
-    case 133: return 'router solicitation';
-    case 134: return 'router advertisement';
-    case 135: return 'neighbor solicitation';
-    case 136: return 'neighbor advertisement';
-    case 137: return 'redirect';
-    case 143: return 'multicast listener report v2';
-    default: return `type ${type} code ${code}`;
-  }
-}
-
 function protoName(proto: number): string {
   switch (proto) {
-    case IPPROTO_ICMP: return 'ICMP';
-    case IPPROTO_TCP: return 'TCP';
-    case IPPROTO_UDP: return 'UDP';
-    case IPPROTO_ICMPV6: return 'ICMPv6';
-    case 2: return 'IGMP';
-    case 89: return 'OSPF';
-    default: return `proto ${proto}`;
+    case IPPROTO_ICMP:
+      return 'ICMP';
+    case IPPROTO_TCP:
+      return 'TCP';
+    case IPPROTO_UDP:
+      return 'UDP';
+    case IPPROTO_ICMPV6:
+      return 'ICMPv6';
+    case 2:
+      return 'IGMP';
+    case 89:
+      return 'OSPF';
+    default:
+      return `proto ${proto}`;
   }
 }
 
 /** In tcpdump's order: F S R P . U E W, e.g. SYN+ACK is "S.". */
-const TCP_FLAG_LETTERS: [number, string][] = [[0x01, 'F'], [0x02, 'S'], [0x04, 'R'], [0x08, 'P'], [0x10, '.'], [0x20, 'U'], [0x40, 'E'], [0x80, 'W']];
+const TCP_FLAG_LETTERS: [number, string][] = [
+  [0x01, 'F'],
+  [0x02, 'S'],
+  [0x04, 'R'],
+  [0x08, 'P'],
+  [0x10, '.'],
+  [0x20, 'U'],
+  [0x40, 'E'],
+  [0x80, 'W'],
+];
 
 export function tcpFlags(bits: number): string {
   let flags = '';

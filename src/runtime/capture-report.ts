@@ -5,11 +5,12 @@
 //   - tcpdump's own logs ("N packets dropped by kernel": it fell behind);
 //   - the archived files themselves: one that ends in a cut record was cut by something
 //     (a supervisor or tcpdump killed mid-write); the cut part is removed, and said.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CaptureHealth } from '../kinds/running.ts';
 import { framesMissedBy, TCPDUMP_LOG_SUFFIX } from '../capture/tcpdump.ts';
 import { countPcapRecords, trimToWholeRecords } from '../capture/pcap-writer.ts';
+import { readTextOrEmpty } from '../util/files.ts';
 
 /** Added to a link in `status --json` when its capture misses frames. (`capture` stays the file.) */
 export interface LinkCaptureFields {
@@ -95,21 +96,18 @@ function findIncomplete(archive: string, faults: CaptureFault[]): IncompleteCapt
   for (const name of names) {
     const path = join(archive, name);
     if (name.endsWith(TCPDUMP_LOG_SUFFIX)) {
-      const missed = framesMissedBy(readText(path));
+      const missed = framesMissedBy(readTextOrEmpty(path));
       if (missed > 0)
-        add({ capture: join(archive, name.slice(0, -TCPDUMP_LOG_SUFFIX.length) + '.pcap'), missingFrames: missed, reason: 'tcpdump could not keep up (the network carried them)' });
+        add({
+          capture: join(archive, name.slice(0, -TCPDUMP_LOG_SUFFIX.length) + '.pcap'),
+          missingFrames: missed,
+          reason: 'tcpdump could not keep up (the network carried them)',
+        });
     } else if (name.endsWith('.pcap')) {
       const cut = trimToWholeRecords(path);
-      if (cut > 0) add({ capture: path, missingFrames: 1, reason: `its last record was cut (${cut} bytes removed): its writer was killed or the disk was full` });
+      if (cut > 0)
+        add({ capture: path, missingFrames: 1, reason: `its last record was cut (${cut} bytes removed): its writer was killed or the disk was full` });
     }
   }
   return [...found.values()].sort((a, b) => a.capture.localeCompare(b.capture));
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }

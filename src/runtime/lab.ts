@@ -1,7 +1,7 @@
 // Lab lifecycle as seen from the CLI: start a supervisor for a plan, find running
 // labs by name, stop them and clean up whatever a dead supervisor left behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, lstatSync, writeFileSync, cpSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, lstatSync, writeFileSync, cpSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
@@ -18,8 +18,10 @@ import { archiveDirFor, labsDir, readPlan, runDirFor, runFiles } from './paths.t
 import { incompleteCapturesIn, type CaptureFault, type IncompleteCapture, type LinkCaptureFields } from './capture-report.ts';
 import { settlesWithin, sleep } from '../util/time.ts';
 import { logMaxBytes, rotatedLog } from '../vm/log-cap.ts';
-import { labProcesses, procStat, sameProcess, trackProcess } from '../vm/processes.ts';
+import { labProcesses, trackProcess } from '../vm/processes.ts';
 import { diagnoseBootFailure, RUN_DOCTOR } from '../vm/boot-failures.ts';
+import { takeUpLock } from './up-lock.ts';
+import { readTextOrEmpty } from '../util/files.ts';
 
 // From the sources the supervisor runs through tsx; from the bundle (scripts/bundle.sh) in plain Node.
 const BUNDLED = import.meta.url.endsWith('.mjs');
@@ -139,8 +141,7 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
 
 async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Promise<LabStatus> {
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
-  if (existing?.alive)
-    throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
+  if (existing?.alive) throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
   if (existing) await cleanUp(opts.home, existing.runDir, plan.lab, mode, null);
   // Disks, COW files and shares: checked and made before anything of the lab starts.
   prepareDisks(plan);
@@ -181,7 +182,7 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   child.unref();
 
   let result: LabStatus | null = null;
-  let failure: ProgressEvent & { type: 'failed' } | null = null;
+  let failure: (ProgressEvent & { type: 'failed' }) | null = null;
   try {
     await waitForSocket(files.control, () => (exitCode === null ? null : exitSignal ? `signal ${exitSignal}` : `code ${exitCode}`));
     await new LabClient(files.control).watch((event: ProgressEvent) => {
@@ -209,7 +210,7 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   // A supervisor killed from outside (OOM killer, kill -9) is named as such, with its signal.
   if (failure && exitSignal && !(failure as { message: string }).message.includes(exitSignal))
     (failure as { message: string }).message += ` (the supervisor was killed by signal ${exitSignal})`;
-  const log = tail(readFileSafe(files.supervisorLog), 15);
+  const log = tail(readTextOrEmpty(files.supervisorLog), 15);
   // UMLAB_DEBUG keeps a copy of the failed run directory for inspection.
   // lstat and verbatim links: a VM's layer holds links into the VM's own root (the modules
   // link of an image VM) that dangle on the host, and following one threw ENOENT.
@@ -224,13 +225,16 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   const f = failure as (ProgressEvent & { type: 'failed' }) | null;
   // A known failure (register fix, noexec temp dir, memory, modules) is named before the raw tail.
   const known = f?.consoleTail ? diagnoseBootFailure(f.consoleTail) : null;
-  throw new LabRuntimeError(`lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (${exitSignal ? `killed by signal ${exitSignal}` : `code ${exitCode}`})`}`, {
-    hint:
-      (known ? `cause: ${known.cause}\n${known.hint}\n${RUN_DOCTOR}\n` : '') +
-      (f?.consoleTail ? `console of ${f.vm}:\n${indentText(f.consoleTail)}\n` : '') +
-      (f ? '' : `supervisor log:\n${indentText(log)}\n`) +
-      'the lab was rolled back; nothing of it is left running',
-  });
+  throw new LabRuntimeError(
+    `lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (${exitSignal ? `killed by signal ${exitSignal}` : `code ${exitCode}`})`}`,
+    {
+      hint:
+        (known ? `cause: ${known.cause}\n${known.hint}\n${RUN_DOCTOR}\n` : '') +
+        (f?.consoleTail ? `console of ${f.vm}:\n${indentText(f.consoleTail)}\n` : '') +
+        (f ? '' : `supervisor log:\n${indentText(log)}\n`) +
+        'the lab was rolled back; nothing of it is left running',
+    },
+  );
 }
 
 export interface DownResult {
@@ -273,7 +277,16 @@ function faultsInState(state: LabStatus | null): CaptureFault[] {
   return (state?.links ?? []).flatMap((l) => {
     const f = l as typeof l & LinkCaptureFields;
     if (!f.captureState || !l.capture) return [];
-    return [{ link: l.link, file: l.capture, state: f.captureState, reason: f.captureReason ?? '', restarts: f.captureRestarts ?? 0, earlierParts: f.captureParts ?? [] }];
+    return [
+      {
+        link: l.link,
+        file: l.capture,
+        state: f.captureState,
+        reason: f.captureReason ?? '',
+        restarts: f.captureRestarts ?? 0,
+        earlierParts: f.captureParts ?? [],
+      },
+    ];
   });
 }
 
@@ -318,8 +331,7 @@ function keepArtifacts(runDir: string, archive: string): boolean {
   // The logs the plan names: console logs always, serial line logs (lines.ts) when something was written to them.
   const isKept = (line: LinePlan, f: string) => existsSync(f) && (line.name === 'con0' || statSync(f).size > 0);
   for (const vm of planIn(runDir)?.vms ?? [])
-    for (const line of vm.lines)
-      for (const f of [line.log, rotatedLog(line.log)]) if (isKept(line, f)) toKeep.push([f, `${vm.name}.${basename(f)}`]);
+    for (const line of vm.lines) for (const f of [line.log, rotatedLog(line.log)]) if (isKept(line, f)) toKeep.push([f, `${vm.name}.${basename(f)}`]);
   if (toKeep.length === 0) return false;
   // The supervisor's log says why a capture or a VM stopped (a full disk, a dead tcpdump or passt).
   if (existsSync(files.supervisorLog)) toKeep.push([files.supervisorLog, 'supervisor.log']);
@@ -342,46 +354,6 @@ async function waitForSocket(path: string, exitedHow: () => string | null): Prom
     await sleep(50);
   }
   throw new LabRuntimeError('the supervisor did not open its control socket within 30 s');
-}
-
-/** Takes labs/.<lab>.lock (O_EXCL, holding "<pid> <start time>") for the time of one `up`; a lock
- *  whose holder is gone is taken over. Returns the release function. */
-function takeUpLock(home: string, lab: string): () => void {
-  const path = join(labsDir(home), `.${lab}.lock`);
-  mkdirSync(labsDir(home), { recursive: true });
-  const me = `${process.pid} ${procStat(process.pid)?.startTime ?? ''}`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, me);
-      closeSync(fd);
-      return () => {
-        if (readFileSafe(path) === me) rmSync(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const [pid, startTime] = readFileSafe(path).split(' ');
-    // Empty: the holder is between create and write; give it a moment.
-    if (pid === undefined || pid === '') {
-      sleepSync(50);
-      continue;
-    }
-    if (sameProcess(Number(pid), startTime))
-      throw new UsageError(`lab ${lab} is already running (being started by pid ${pid})`, { hint: `stop it first: umlab down ${lab}` });
-    rmSync(path, { force: true }); // its `up` died without releasing it
-  }
-  throw new UsageError(`lab ${lab} is already running (another umlab is starting it)`, { hint: `stop it first: umlab down ${lab}` });
-}
-
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-function readFileSafe(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 const tail = (text: string, lines: number) => text.trimEnd().split('\n').slice(-lines).join('\n');
