@@ -32,7 +32,14 @@ export interface ExecOutcome {
 export function switchLab(name: string, count: number): { yaml: string; vms: string[]; addresses: Map<string, string> } {
   const vms = Array.from({ length: count }, (_, i) => `h${i + 1}`);
   const addresses = new Map(vms.map((vm, i) => [vm, `10.0.0.${i + 1}`]));
-  const yaml = [`name: ${name}`, 'switches:', '  sw0: {}', 'vms:', ...vms.flatMap((vm) => [`  ${vm}:`, '    interfaces:', `      eth0: { connect: sw0, ip: ${addresses.get(vm)}/24 }`])].join('\n') + '\n';
+  const yaml =
+    [
+      `name: ${name}`,
+      'switches:',
+      '  sw0: {}',
+      'vms:',
+      ...vms.flatMap((vm) => [`  ${vm}:`, '    interfaces:', `      eth0: { connect: sw0, ip: ${addresses.get(vm)}/24 }`]),
+    ].join('\n') + '\n';
   return { yaml, vms, addresses };
 }
 
@@ -77,7 +84,15 @@ export function makeSpec(seq: number, vm: string, rnd: () => number, o: Workload
   const bound = (ownMs: number) => ownMs + o.stuckAfterMs;
   const r = rnd();
   if (r < 0.5) {
-    return { seq, vm, kind: 'tiny', command: `echo ${token}; ${tail}`, ownMs: 0, timeoutMs: bound(0), expected: { stdout: Buffer.from(token + '\n'), stderr, exitCode } };
+    return {
+      seq,
+      vm,
+      kind: 'tiny',
+      command: `echo ${token}; ${tail}`,
+      ownMs: 0,
+      timeoutMs: bound(0),
+      expected: { stdout: Buffer.from(token + '\n'), stderr, exitCode },
+    };
   }
   if (r < 0.8) {
     const size = Math.floor(rnd() ** 2 * o.maxPayload);
@@ -179,7 +194,10 @@ export interface Summary {
 }
 
 export function summarize(outcomes: ExecOutcome[], seconds: number): Summary {
-  const answered = outcomes.filter((o) => o.verdict === 'ok').map((o) => o.overMs).sort((a, b) => a - b);
+  const answered = outcomes
+    .filter((o) => o.verdict === 'ok')
+    .map((o) => o.overMs)
+    .sort((a, b) => a - b);
   const at = (q: number) => (answered.length ? answered[Math.min(answered.length - 1, Math.floor(q * answered.length))]! : 0);
   const count = (v: ExecOutcome['verdict']) => outcomes.filter((o) => o.verdict === v).length;
   return {

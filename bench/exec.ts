@@ -41,7 +41,11 @@ async function main(): Promise<number> {
   const { yaml, vms, addresses } = switchLab(LAB, VMS);
   const labFile = join(home, `${LAB}.yaml`);
   writeFileSync(labFile, yaml);
-  console.log(`exec benchmark: ${EXECS} execs over ${VMS} VMs, ${PARALLEL} at once; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `exec benchmark: ${EXECS} execs over ${VMS} VMs, ${PARALLEL} at once; ${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const booted = performance.now();
   const up = await umlab(['up', labFile]);
   if (up.exitCode !== 0) throw new Error(`umlab up failed:\n${up.stderr}`);
@@ -65,7 +69,11 @@ async function main(): Promise<number> {
   console.log(`latency above the command's own time: p50 ${fmt(s.p50)}  p99 ${fmt(s.p99)}  max ${fmt(s.max)}  (bound ${fmt(BOUND_MS)})`);
   console.log(`stuck ${s.stuck}  mixed-up ${s.mixedUp}  other errors ${s.errors}  timed out as asked ${s.timedOutAsAsked}`);
   for (const o of s.worst) console.log(`  ${o.verdict} ${o.spec.kind} on ${o.spec.vm} after ${fmt(o.ms)}: ${o.detail ?? ''}`.slice(0, 400));
-  console.log(`load afterwards ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `load afterwards ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   return s.stuck === 0 && s.mixedUp === 0 && s.errors === 0 && s.max <= BOUND_MS ? 0 : 1;
 }
 

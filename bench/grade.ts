@@ -27,10 +27,16 @@ function fixedSleepSpec(convergence: number): string {
 
 async function grade(home: string, spec: string, klass: string, jobs: string): Promise<{ seconds: number; peakMemoryMiB: number; failed: number }> {
   const started = Date.now();
-  const r = await execa(UMLAB, ['grade', spec, klass, '--out', join(home, `out-${jobs}`), '--jobs', jobs, '--timeout', '900', '--json'], { env: { UMLAB_HOME: home }, reject: false });
+  const r = await execa(UMLAB, ['grade', spec, klass, '--out', join(home, `out-${jobs}`), '--jobs', jobs, '--timeout', '900', '--json'], {
+    env: { UMLAB_HOME: home },
+    reject: false,
+  });
   // Exit 1 is a check that failed (on a loaded machine a ping can miss its deadline): timed all the same, and counted.
   if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`umlab grade exited ${r.exitCode}: it could not run\n${r.stderr}\n${r.stdout}`);
-  const lines = String(r.stdout).trim().split('\n').map((l) => JSON.parse(l) as { event: string; passed?: number; total?: number; peakMemoryMiB?: number });
+  const lines = String(r.stdout)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; passed?: number; total?: number; peakMemoryMiB?: number });
   const failed = lines.filter((l) => l.event === 'done').reduce((n, l) => n + (l.total ?? 0) - (l.passed ?? 0), 0);
   return { seconds: (Date.now() - started) / 1000, peakMemoryMiB: lines.at(-1)!.peakMemoryMiB ?? 0, failed };
 }
@@ -50,8 +56,13 @@ async function main(): Promise<void> {
       const parallel = await grade(home, SPEC, klass, 'auto');
       const sequential = await grade(home, join(home, 'fixed-sleep.yaml'), klass, '1');
       const ratio = sequential.seconds / parallel.seconds;
-      const failures = parallel.failed + sequential.failed ? ` (checks failed: ${parallel.failed} with --jobs auto, ${sequential.failed} one at a time; load ${loadavg()[0]!.toFixed(1)})` : '';
-      console.log(`N=${n}: --jobs auto ${parallel.seconds.toFixed(1)} s (peak lab memory ${parallel.peakMemoryMiB} MiB); one at a time with a ${convergence} s sleep ${sequential.seconds.toFixed(1)} s; ${ratio.toFixed(2)}x${failures}`);
+      const failures =
+        parallel.failed + sequential.failed
+          ? ` (checks failed: ${parallel.failed} with --jobs auto, ${sequential.failed} one at a time; load ${loadavg()[0]!.toFixed(1)})`
+          : '';
+      console.log(
+        `N=${n}: --jobs auto ${parallel.seconds.toFixed(1)} s (peak lab memory ${parallel.peakMemoryMiB} MiB); one at a time with a ${convergence} s sleep ${sequential.seconds.toFixed(1)} s; ${ratio.toFixed(2)}x${failures}`,
+      );
     } finally {
       await execa(UMLAB, ['down', '--all'], { env: { UMLAB_HOME: home }, reject: false });
       rmSync(home, { recursive: true, force: true });

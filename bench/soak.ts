@@ -115,9 +115,13 @@ async function leftovers(recordedBefore: { pid: number; start: string }[]): Prom
   }
   const run = existsSync(runDir) ? 1 : 0;
   if (run) detail.push('run dir');
-  const sockets = readFileSync('/proc/net/unix', 'utf8').split('\n').filter((l) => l.includes(runDir)).length;
+  const sockets = readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(runDir)).length;
   if (sockets) detail.push(`${sockets} sockets`);
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(runDir)).length;
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(runDir)).length;
   if (mounts) detail.push(`${mounts} mounts`);
   // tsx's compile cache (the launcher's fallback when it cannot bundle) is not the lab's.
   const temp = readdirSync(tmp).filter((f) => !f.startsWith('tsx-'));

@@ -134,7 +134,10 @@ async function setUp(): Promise<void> {
   // The same vector driver settings as a umlab switch port.
   await mconsole('h1', `config vec4:${vectorUmlArg('bench0', 'fe:fd:0a:00:04:01')}`);
   await mconsole('h2', `config vec4:${vectorUmlArg('bench1', 'fe:fd:0a:00:04:02')}`);
-  for (const [vm, host] of [['h1', 1], ['h2', 2]] as const) {
+  for (const [vm, host] of [
+    ['h1', 1],
+    ['h2', 2],
+  ] as const) {
     await vmExec(
       vm,
       `ip addr add 10.0.2.${host}/24 dev eth2 && ip link set eth2 up && ip addr add 10.0.3.${host}/24 dev eth3 && ip link set eth3 up && ` +
@@ -227,8 +230,14 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 const fmt = (n: number, width: number, digits = 2) => n.toFixed(digits).padStart(width);
 
 try {
-  console.log(`throughput benchmark: iperf3 -t ${SECONDS}, ${ROUNDS} rounds, VMs of ${MEMORY}, ${cpus().length} CPUs, ${process.getuid?.() === 0 ? 'as root (ip netns): switches on Linux bridges' : 'rootless: (b) on the userspace engine, (c) on a bridge'}`);
-  console.log(`load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `throughput benchmark: iperf3 -t ${SECONDS}, ${ROUNDS} rounds, VMs of ${MEMORY}, ${cpus().length} CPUs, ${process.getuid?.() === 0 ? 'as root (ip netns): switches on Linux bridges' : 'rootless: (b) on the userspace engine, (c) on a bridge'}`,
+  );
+  console.log(
+    `load before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   await setUp();
   console.log(`h1: ${await describeVms()}`);
   const runs = new Map<string, Run[]>(PATHS.map((p) => [p.key, []]));
@@ -252,8 +261,14 @@ try {
   const b = best.get('b')!.gbps;
   const d = best.get('d')!.gbps;
   console.log(`(b)/(d) = ${(b / d).toFixed(2)}; (b)/(e) = ${(b / best.get('e')!.gbps).toFixed(2)}`);
-  console.log(`targets: (b) >= 0.7 x (a): ${b / a >= 0.7 ? 'met' : 'NOT met'} (${(b / a).toFixed(2)}); (b) >= 1.5 x (d): ${b / d >= 1.5 ? 'met' : 'NOT met'} (${(b / d).toFixed(2)})`);
-  console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `targets: (b) >= 0.7 x (a): ${b / a >= 0.7 ? 'met' : 'NOT met'} (${(b / a).toFixed(2)}); (b) >= 1.5 x (d): ${b / d >= 1.5 ? 'met' : 'NOT met'} (${(b / d).toFixed(2)})`,
+  );
+  console.log(
+    `load after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 } finally {
   await cleanUp();
 }

@@ -23,7 +23,10 @@ const UMLAB = join(ROOT, 'bin/umlab');
 const MEMORY = '128M';
 
 function labYaml(n: number, skip: boolean): string {
-  const vms = Array.from({ length: n }, (_, i) => `  h${i + 1}:\n    interfaces: { eth0: { connect: sw0, ip: 10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}/16 } }`);
+  const vms = Array.from(
+    { length: n },
+    (_, i) => `  h${i + 1}:\n    interfaces: { eth0: { connect: sw0, ip: 10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}/16 } }`,
+  );
   const kernel = skip ? '' : 'kernel: { skip_initcalls: [] }\n';
   return `name: bench-${n}\n${kernel}switches: { sw0: {} }\ndefaults: { memory: ${MEMORY} }\nvms:\n${vms.join('\n')}\n`;
 }
@@ -76,14 +79,19 @@ async function bareBoot(n: number, dir: string, skip: boolean): Promise<{ second
   const run = preload ? `env LD_PRELOAD=${preload} ${kernel}` : kernel;
   const skipArg = skip ? `initcall_blacklist=${DEFAULT_SKIP_INITCALLS.join(',')}` : '';
   const init = join(dir, 'init.sh');
-  writeFileSync(init, '#!/bin/sh\nmount -t proc proc /proc\nread up _ < /proc/uptime\necho BARE-BOOTED $up > /dev/console\nwhile :; do sleep 3600; done\n', { mode: 0o755 });
+  writeFileSync(init, '#!/bin/sh\nmount -t proc proc /proc\nread up _ < /proc/uptime\necho BARE-BOOTED $up > /dev/console\nwhile :; do sleep 3600; done\n', {
+    mode: 0o755,
+  });
   const script = `${hostViewScript({ target: join(dir, 'rootfs'), binds: [{ path: dir, rw: false }], vms: [] })}
 for i in $(seq 1 ${n}); do
   ${run} mem=${MEMORY} umid=b$i uml_dir=${dir}/uml hostfs=${dir}/rootfs rootfstype=hostfs rootflags=/ ro quiet ${skipArg} init=${init} con0=fd:0,fd:1 con=null ssl=null < /dev/null 2>&1 | grep --line-buffered BARE-BOOTED &
 done
 wait`;
   const t0 = process.hrtime.bigint();
-  const child = spawn('unshare', ['--user', '--map-root-user', '--net', '--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = spawn('unshare', ['--user', '--map-root-user', '--net', '--mount', '--propagation', 'private', 'sh', '-c', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   const uptimes: number[] = [];
   await new Promise<void>((resolve) => {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -97,13 +105,16 @@ wait`;
   return { seconds, kernelToInit: uptimes.reduce((a, b) => a + b, 0) / uptimes.length };
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 await execa('bash', [join(ROOT, 'scripts/bundle.sh')]); // not timed: the launcher does it once after a change
 const home = mkdtempSync(join(tmpdir(), 'umlab-bench-'));
 mkdirSync(home, { recursive: true });
 console.log(`umlab up benchmark: VMs of ${MEMORY} on one switch, ${process.getuid?.() === 0 ? 'as root (ip netns)' : 'rootless'}`);
 console.log(`skip: kernel argument initcall_blacklist=${DEFAULT_SKIP_INITCALLS.join(',')} (umlab's default); full: no initcall skipped`);
-console.log('VMs  boot   kernel to init (s)  bare boot (s)  umlab up (s)  ratio up/bare  PSS per idle VM (MiB)  + its link\'s tcpdump (MiB)');
+console.log("VMs  boot   kernel to init (s)  bare boot (s)  umlab up (s)  ratio up/bare  PSS per idle VM (MiB)  + its link's tcpdump (MiB)");
 const fmt = (x: number, width: number) => x.toFixed(2).padStart(width);
 try {
   for (const n of sizes.length ? sizes : [2, 10, 20]) {

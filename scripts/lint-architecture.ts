@@ -140,7 +140,7 @@ function shortestLoop(graph: Map<string, string[]>, scc: string[]): string[] {
       previous.set(w, v);
       if (w === start) {
         const path = [v];
-        for (let at = v; at !== start; ) path.unshift((at = previous.get(at)!));
+        for (let at = v; at !== start;) path.unshift((at = previous.get(at)!));
         return [...path, start];
       }
       queue.push(w);
@@ -159,8 +159,12 @@ for (const [file, text] of texts) {
   // Lines as wc -l counts them.
   const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   const allowed = LINE_BASELINE[file] ?? MAX_LINES;
-  if (lines > allowed) problems.push(`${file}: ${lines} lines, over ${allowed === MAX_LINES ? `the limit of ${MAX_LINES}` : `its baseline allowance of ${allowed} (it may only shrink)`}`);
-  else if (file in LINE_BASELINE && lines < allowed) notes.push(`${file}: ${lines} lines, ${lines <= MAX_LINES ? 'remove it from' : 'lower its allowance in'} LINE_BASELINE`);
+  if (lines > allowed)
+    problems.push(
+      `${file}: ${lines} lines, over ${allowed === MAX_LINES ? `the limit of ${MAX_LINES}` : `its baseline allowance of ${allowed} (it may only shrink)`}`,
+    );
+  else if (file in LINE_BASELINE && lines < allowed)
+    notes.push(`${file}: ${lines} lines, ${lines <= MAX_LINES ? 'remove it from' : 'lower its allowance in'} LINE_BASELINE`);
 }
 for (const file of Object.keys(LINE_BASELINE)) if (!known.has(file)) notes.push(`${file}: gone, remove it from LINE_BASELINE`);
 
@@ -193,7 +197,9 @@ for (const [file, targets] of graph)
     const edge = `${file} -> ${target}`;
     upEdges.add(edge);
     if (!LAYER_BASELINE.includes(edge))
-      problems.push(`${edge}: ${from}/ imports ${to}/, ${layerOf(to) === layerOf(from) ? 'a neighbour on its own layer' : 'a higher layer'} (LAYERS); move the shared part down`);
+      problems.push(
+        `${edge}: ${from}/ imports ${to}/, ${layerOf(to) === layerOf(from) ? 'a neighbour on its own layer' : 'a higher layer'} (LAYERS); move the shared part down`,
+      );
   }
 for (const edge of LAYER_BASELINE) if (!upEdges.has(edge)) notes.push(`${edge} is gone: remove it from LAYER_BASELINE`);
 
@@ -213,4 +219,6 @@ if (problems.length > 0) {
   for (const p of problems) console.error(`  ${p}`);
   process.exit(1);
 }
-console.log(`architecture: ${files.length} files, no new import cycle, none over ${MAX_LINES} lines beyond the baseline, no segment kind switched on outside src/kinds/, no new import up a layer (${upEdges.size} in the baseline), no new I/O in ${PURE_FOLDERS.join(', ')}/`);
+console.log(
+  `architecture: ${files.length} files, no new import cycle, none over ${MAX_LINES} lines beyond the baseline, no segment kind switched on outside src/kinds/, no new import up a layer (${upEdges.size} in the baseline), no new I/O in ${PURE_FOLDERS.join(', ')}/`,
+);

@@ -46,10 +46,12 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 export class LabFileError extends UmlabError {
   override readonly exitCode = ExitCode.labFile;
-  constructor(readonly diagnostics: Diagnostic[], options?: { cause?: unknown }) {
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    options?: { cause?: unknown },
+  ) {
     super(
-      `${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in lab file:\n` +
-        diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'),
+      `${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in lab file:\n` + diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'),
       options,
     );
   }

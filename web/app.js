@@ -59,9 +59,18 @@ function drawState(state) {
       const links = state.links.filter((l) => (edge.data('links') ?? [edge.id()]).includes(l.link));
       if (!links.length) return;
       edge.data('width', trafficWidth(Math.max(...links.map((l) => l.bytesPerSecond))));
-      edge.toggleClass('active', links.some((l) => l.framesPerSecond > 0));
-      edge.toggleClass('down', links.some((l) => !l.up));
-      const conditions = links.map((l) => l.conditions).filter(Boolean).join('; ');
+      edge.toggleClass(
+        'active',
+        links.some((l) => l.framesPerSecond > 0),
+      );
+      edge.toggleClass(
+        'down',
+        links.some((l) => !l.up),
+      );
+      const conditions = links
+        .map((l) => l.conditions)
+        .filter(Boolean)
+        .join('; ');
       edge.data('conditions', conditions);
       edge.toggleClass('impaired', Boolean(conditions));
     });
@@ -78,7 +87,9 @@ async function rewire(state) {
     const cy = app.cy;
     const wanted = viewElements(app.lab.graph, app.view);
     const ids = new Set(wanted.map((e) => e.data.id));
-    cy.elements().filter((e) => !ids.has(e.id())).remove();
+    cy.elements()
+      .filter((e) => !ids.has(e.id()))
+      .remove();
     const added = wanted.filter((e) => cy.getElementById(e.data.id).empty());
     cy.add(added);
     // New nodes go next to their neighbours; then labels are placed again (spreading if need be).

@@ -14,7 +14,15 @@ const overlap = (a, b, gap = 0) => a.x1 < b.x2 + gap && b.x1 < a.x2 + gap && a.y
 const nodeBox = (n) => n.boundingBox({ includeLabels: true, includeOverlays: false });
 
 export const labelBox = (edge, end) =>
-  edge.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true, includeMainLabels: false, includeOverlays: false, includeSourceLabels: end === 'source', includeTargetLabels: end === 'target' });
+  edge.boundingBox({
+    includeNodes: false,
+    includeEdges: false,
+    includeLabels: true,
+    includeMainLabels: false,
+    includeOverlays: false,
+    includeSourceLabels: end === 'source',
+    includeTargetLabels: end === 'target',
+  });
 
 /** Every box that must not overlap another: nodes (with their labels) and each edge-end label. */
 export function labelBoxes(cy) {
@@ -42,7 +50,12 @@ function crosses(box, a, b) {
   let t1 = 1;
   const dx = b.x - a.x;
   const dy = b.y - a.y;
-  for (const [p, q] of [[-dx, a.x - box.x1], [dx, box.x2 - a.x], [-dy, a.y - box.y1], [dy, box.y2 - a.y]]) {
+  for (const [p, q] of [
+    [-dx, a.x - box.x1],
+    [dx, box.x2 - a.x],
+    [-dy, a.y - box.y1],
+    [dy, box.y2 - a.y],
+  ]) {
     if (p === 0) {
       if (q < 0) return false;
       continue;
@@ -58,7 +71,9 @@ function crosses(box, a, b) {
 /** The other edges a label's box lies on (parallel twins, drawn curved, aside). */
 function edgesUnder(cy, edge, box) {
   const ends = [edge.source().id(), edge.target().id()].sort().join();
-  return cy.edges().filter((e) => e !== edge && [e.source().id(), e.target().id()].sort().join() !== ends && crosses(box, e.source().position(), e.target().position()));
+  return cy
+    .edges()
+    .filter((e) => e !== edge && [e.source().id(), e.target().id()].sort().join() !== ends && crosses(box, e.source().position(), e.target().position()));
 }
 
 /** Edge-end labels that lie on another edge, as "label / edge". */
@@ -85,7 +100,9 @@ function clearOffset(edge, end) {
 function edgeLength(edge) {
   const a = edge.source().position();
   const b = edge.target().position();
-  return Math.hypot(a.x - b.x, a.y - b.y) - (Math.max(edge.source().width(), edge.source().height()) + Math.max(edge.target().width(), edge.target().height())) / 2;
+  return (
+    Math.hypot(a.x - b.x, a.y - b.y) - (Math.max(edge.source().width(), edge.source().height()) + Math.max(edge.target().width(), edge.target().height())) / 2
+  );
 }
 
 /** Slides one label from its end along its edge to the first place that hits nothing (else the least bad). */

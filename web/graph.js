@@ -27,7 +27,10 @@ function seeded(seed) {
 
 /** Positions survive reloads: saved per lab, mode and set of nodes, so an edited lab is laid out afresh. */
 function positionsKey() {
-  const ids = app.cy.nodes().map((n) => n.id()).sort();
+  const ids = app.cy
+    .nodes()
+    .map((n) => n.id())
+    .sort();
   return `umlab.positions.${app.lab.lab}.${app.projector ? 'projector.' : ''}${ids.join(',')}`;
 }
 export function savePositions() {
@@ -216,7 +219,10 @@ function edgeTip(edge) {
     return `${link}: ${s ? `${fmtCount(s.frames)} frames, ${fmtBytes(s.bytes)}, ${fmtRate(s.framesPerSecond, 'fr')}, ${fmtRate(s.bytesPerSecond, 'B')}${s.up ? '' : ', down'}` : 'no counters'}`;
   };
   const links = edge.data('links') ?? [edge.id()];
-  const extra = [edge.data('vlans') && `VLAN ${edge.data('vlans')}`, edge.data('conditions')].filter(Boolean).map((t) => `; ${t}`).join('');
+  const extra = [edge.data('vlans') && `VLAN ${edge.data('vlans')}`, edge.data('conditions')]
+    .filter(Boolean)
+    .map((t) => `; ${t}`)
+    .join('');
   return `${edge.data('links') ? `segment ${edge.data('segment')}: ` : ''}${links.map(counters).join(' · ')}${extra}`;
 }
 

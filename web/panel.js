@@ -87,14 +87,31 @@ function vmRow(id) {
     e.stopPropagation();
     openTerminal(id);
   });
-  const row = actionRow(`VM ${id}`, () => select({ kind: 'vm', id }), el('td', {}, id), el('td', {}), el('td', { class: 'num' }), el('td', { class: 'num' }, ifaces), el('td', {}, term));
+  const row = actionRow(
+    `VM ${id}`,
+    () => select({ kind: 'vm', id }),
+    el('td', {}, id),
+    el('td', {}),
+    el('td', { class: 'num' }),
+    el('td', { class: 'num' }, ifaces),
+    el('td', {}, term),
+  );
   row.dataset.id = id;
   return row;
 }
 
 function linkRow(e) {
   const id = e.data.id;
-  const row = actionRow(`link ${id}`, () => select({ kind: 'link', id }), el('td', {}, id), el('td', {}, e.data.segment), el('td', { class: 'num' }), el('td', { class: 'num' }), el('td', { class: 'num' }), el('td', {}));
+  const row = actionRow(
+    `link ${id}`,
+    () => select({ kind: 'link', id }),
+    el('td', {}, id),
+    el('td', {}, e.data.segment),
+    el('td', { class: 'num' }),
+    el('td', { class: 'num' }),
+    el('td', { class: 'num' }),
+    el('td', {}),
+  );
   row.dataset.id = id;
   return row;
 }
@@ -104,7 +121,9 @@ function showLink(name) {
   const edge = app.lab.graph.edges.find((e) => e.data.id === name);
   $('link-name').textContent = name;
   const conditions = linkState(name)?.conditions ?? edge.data.conditions;
-  $('link-ends').textContent = [linkEnds(edge), edge.data.vlans && `VLAN port: ${edge.data.vlans}`, conditions && `conditions: ${conditions}`].filter(Boolean).join(' · ');
+  $('link-ends').textContent = [linkEnds(edge), edge.data.vlans && `VLAN port: ${edge.data.vlans}`, conditions && `conditions: ${conditions}`]
+    .filter(Boolean)
+    .join(' · ');
   otherEnd(name);
   fillLinkCounters(name);
   const download = /** @type {HTMLAnchorElement} */ ($('download'));
@@ -157,7 +176,10 @@ function fillLinkCounters(name) {
   const history = app.history.get(name) ?? [];
   $('link-spark').replaceChildren(
     el('span', { class: 'hint' }, 'frames/s, last minute '),
-    sparkline(history.map((h) => h.fps), { width: 220, height: 28, label: `frames per second on ${name}, last minute` }),
+    sparkline(
+      history.map((h) => h.fps),
+      { width: 220, height: 28, label: `frames per second on ${name}, last minute` },
+    ),
   );
 }
 
@@ -179,7 +201,9 @@ function openFrames(name, filterText) {
     while (body.rows.length > MAX_ROWS) body.deleteRow(0);
     if (batch.initial) body.dataset.filter = filterText;
     if (batch.initial && batch.frames.length === 0) $('frames-note').textContent = filterText ? 'no frame matches the filter yet' : 'no frames yet';
-    else if (batch.frames.length) $('frames-note').textContent = `${body.rows.length} frame${body.rows.length === 1 ? '' : 's'} shown${filterText ? ' (filtered)' : ''}, newest at the bottom`;
+    else if (batch.frames.length)
+      $('frames-note').textContent =
+        `${body.rows.length} frame${body.rows.length === 1 ? '' : 's'} shown${filterText ? ' (filtered)' : ''}, newest at the bottom`;
     if (atBottom || batch.initial) scroller.scrollTop = scroller.scrollHeight;
   });
   stream.addEventListener('close', (e) => {

@@ -73,7 +73,10 @@ function clipboardKeys(term, e) {
     return false;
   }
   if (e.code === 'KeyV') {
-    navigator.clipboard?.readText().then((text) => term.paste(text), () => {});
+    navigator.clipboard?.readText().then(
+      (text) => term.paste(text),
+      () => {},
+    );
     return false;
   }
   return true;

@@ -93,7 +93,11 @@ export async function startTcpdump(device: string, file: string, options: Tcpdum
 export function tcpdumpExitReason(code: number | null, signal: NodeJS.Signals | null, log: string): string {
   if (/no space left on device/i.test(log)) return 'no space left on device';
   if (signal) return `tcpdump exited (signal ${constants.signals[signal] ?? signal})`;
-  const said = log.trim().split('\n').filter((l) => !/^(tcpdump: )?listening on/.test(l)).pop();
+  const said = log
+    .trim()
+    .split('\n')
+    .filter((l) => !/^(tcpdump: )?listening on/.test(l))
+    .pop();
   return `tcpdump exited (code ${code})${said ? `: ${said}` : ''}`;
 }
 

@@ -6,8 +6,20 @@ import { formatSeconds } from '../topology/measures.ts';
 import { describeMatch, frameMatches, resolveMatch } from './frames.ts';
 import { latency, throughput } from './measure.ts';
 import {
-  classifyPortProbe, normaliseRoute, parseAddresses, parseListening, parsePing, parseSysctlLines, parseTraceroute, pingCommand, portOf, portProbeCommand,
-  splitSections, stateCommand, tracerouteCommand, type ExecFn,
+  classifyPortProbe,
+  normaliseRoute,
+  parseAddresses,
+  parseListening,
+  parsePing,
+  parseSysctlLines,
+  parseTraceroute,
+  pingCommand,
+  portOf,
+  portProbeCommand,
+  splitSections,
+  stateCommand,
+  tracerouteCommand,
+  type ExecFn,
 } from './probes.ts';
 import type { Resolver } from './resolve.ts';
 
@@ -54,7 +66,12 @@ export async function evaluate(check: LabTest, env: CheckEnv, retryMs = WITHIN_R
     if (r.status === 'pass') return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (try ${tries}, after ${spent})` };
     // Time left: another try once the pause is over (or the time is), the last one at the deadline at the latest.
     if (Date.now() >= deadline)
-      return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent}, within: ${formatSeconds(check.within)})` };
+      return {
+        ...r,
+        tries,
+        durationMs: Date.now() - started,
+        message: `${r.message} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent}, within: ${formatSeconds(check.within)})`,
+      };
     await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, deadline - Date.now())));
   }
 }
@@ -114,7 +131,8 @@ async function reach(check: ReachTest, env: CheckEnv): Promise<Outcome> {
   if (!ping) throw new CannotRun(`ping printed no summary (exit ${r.exitCode}): ${output(r).slice(0, 300)}`);
   const answered = ping.received > 0;
   const seen = answered ? `${ping.received}/${ping.transmitted} echo replies` : `no echo reply${ping.problem ? ` (${ping.problem})` : ''}`;
-  if (check.expect === 'failure') return answered ? fail(`expected ${target} NOT to answer ${check.from}'s ping, but got ${seen}`) : pass(`${check.from} cannot reach ${target}: ${seen}`);
+  if (check.expect === 'failure')
+    return answered ? fail(`expected ${target} NOT to answer ${check.from}'s ping, but got ${seen}`) : pass(`${check.from} cannot reach ${target}: ${seen}`);
   if (!answered) return fail(`expected ${check.from} to reach ${target}, but got ${seen}`, output(r));
   if (check.ttl !== undefined && !ping.ttls.every((t) => t === check.ttl))
     return fail(`expected replies from ${target} with ttl ${check.ttl}, saw ttl ${[...new Set(ping.ttls)].join(', ')}`);
@@ -130,7 +148,11 @@ async function reach(check: ReachTest, env: CheckEnv): Promise<Outcome> {
     const reached = hops[hops.length - 1] === address;
     const same = reached && seenPath.length === expected.length && seenPath.every((h, i) => h === expected[i]);
     const show = (p: string[]) => (p.length ? p.join(' -> ') : '(direct)');
-    if (!same) return fail(`expected the path ${show(expected)} -> ${check.to}, traceroute saw ${show(seenPath)}${reached ? ` -> ${check.to}` : ' (did not arrive)'}`, t.stdout);
+    if (!same)
+      return fail(
+        `expected the path ${show(expected)} -> ${check.to}, traceroute saw ${show(seenPath)}${reached ? ` -> ${check.to}` : ' (did not arrive)'}`,
+        t.stdout,
+      );
     return pass(`${check.from} reaches ${target} via ${show(seenPath)}`);
   }
   return pass(`${check.from} reaches ${target}: ${seen}${check.ttl !== undefined ? `, ttl ${check.ttl}` : ''}`);
@@ -164,10 +186,18 @@ async function capture(check: CaptureTest, env: CheckEnv): Promise<Outcome> {
   const frames = await env.framesOf(link.name);
   const hits = frames.filter((f) => frameMatches(f, match));
   const what = `a frame with ${describeMatch(check.match)} on ${link.name}`;
-  const sample = (list: DecodedFrame[]) => list.slice(0, 8).map((f) => f.summary).join('\n');
+  const sample = (list: DecodedFrame[]) =>
+    list
+      .slice(0, 8)
+      .map((f) => f.summary)
+      .join('\n');
   if (check.expect === 'present')
-    return hits.length > 0 ? pass(`${hits.length} frame(s) with ${describeMatch(check.match)} on ${link.name}`) : fail(`expected ${what}, none among ${frames.length} frames captured during the run`, sample(frames));
-  return hits.length === 0 ? pass(`no frame with ${describeMatch(check.match)} on ${link.name} (${frames.length} frames looked at)`) : fail(`expected no ${what.slice(2)}, saw ${hits.length}`, sample(hits));
+    return hits.length > 0
+      ? pass(`${hits.length} frame(s) with ${describeMatch(check.match)} on ${link.name}`)
+      : fail(`expected ${what}, none among ${frames.length} frames captured during the run`, sample(frames));
+  return hits.length === 0
+    ? pass(`no frame with ${describeMatch(check.match)} on ${link.name} (${frames.length} frames looked at)`)
+    : fail(`expected no ${what.slice(2)}, saw ${hits.length}`, sample(hits));
 }
 
 async function state(check: StateTest, env: CheckEnv): Promise<Outcome> {
@@ -184,15 +214,22 @@ async function state(check: StateTest, env: CheckEnv): Promise<Outcome> {
     if (!addresses.some((a) => a.cidr === cidr && (iface === undefined || a.iface === iface))) missing.push(`address ${want}`);
   }
   const values = parseSysctlLines(s.sysctl ?? []);
-  for (const [name, value] of Object.entries(check.sysctl)) if (values.get(name) !== value) missing.push(`sysctl ${name}=${value} (is ${values.get(name) || 'unset'})`);
+  for (const [name, value] of Object.entries(check.sysctl))
+    if (values.get(name) !== value) missing.push(`sysctl ${name}=${value} (is ${values.get(name) || 'unset'})`);
   const listening = parseListening(s.listening ?? []);
   for (const want of check.listening) {
     const [proto, p] = want.split(':');
     if (!listening.some((l) => l.startsWith(proto + ' ') && portOf(l) === Number(p))) missing.push(`a ${proto} socket listening on port ${p}`);
   }
   if (missing.length) {
-    const seen = [`routes:\n${routes.join('\n')}`, `addresses: ${addresses.map((a) => `${a.iface} ${a.cidr}`).join(', ')}`, `listening: ${listening.join(', ') || 'none'}`].join('\n');
+    const seen = [
+      `routes:\n${routes.join('\n')}`,
+      `addresses: ${addresses.map((a) => `${a.iface} ${a.cidr}`).join(', ')}`,
+      `listening: ${listening.join(', ') || 'none'}`,
+    ].join('\n');
     return fail(`${check.vm} lacks ${missing.join('; ')}`, seen);
   }
-  return pass(`${check.vm} has ${[check.routes.length && `${check.routes.length} route(s)`, check.addresses.length && `${check.addresses.length} address(es)`, sysctls.length && `${sysctls.length} sysctl(s)`, check.listening.length && `${check.listening.length} listening port(s)`].filter(Boolean).join(', ') || 'nothing to check'}`);
+  return pass(
+    `${check.vm} has ${[check.routes.length && `${check.routes.length} route(s)`, check.addresses.length && `${check.addresses.length} address(es)`, sysctls.length && `${sysctls.length} sysctl(s)`, check.listening.length && `${check.listening.length} listening port(s)`].filter(Boolean).join(', ') || 'nothing to check'}`,
+  );
 }

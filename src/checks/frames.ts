@@ -59,6 +59,20 @@ export function frameMatches(f: DecodedFrame, m: ResolvedMatch): boolean {
 
 /** "ARP reply, arp_sender_ip 10.0.0.3, src fe:fd:0a:00:00:fe" for messages. */
 export function describeMatch(match: FrameMatch): string {
-  const names: [keyof FrameMatch, string][] = [['proto', 'proto'], ['arp', 'arp'], ['src', 'src'], ['dst', 'dst'], ['arpSenderIp', 'arp_sender_ip'], ['arpTargetIp', 'arp_target_ip'], ['arpSenderMac', 'arp_sender_mac'], ['ipSrc', 'ip_src'], ['ipDst', 'ip_dst'], ['port', 'port']];
-  return names.filter(([k]) => match[k] !== undefined).map(([k, yaml]) => `${yaml} ${match[k]}`).join(', ');
+  const names: [keyof FrameMatch, string][] = [
+    ['proto', 'proto'],
+    ['arp', 'arp'],
+    ['src', 'src'],
+    ['dst', 'dst'],
+    ['arpSenderIp', 'arp_sender_ip'],
+    ['arpTargetIp', 'arp_target_ip'],
+    ['arpSenderMac', 'arp_sender_mac'],
+    ['ipSrc', 'ip_src'],
+    ['ipDst', 'ip_dst'],
+    ['port', 'port'],
+  ];
+  return names
+    .filter(([k]) => match[k] !== undefined)
+    .map(([k, yaml]) => `${yaml} ${match[k]}`)
+    .join(', ');
 }

@@ -3,7 +3,12 @@
 import type { CheckResult } from './evaluate.ts';
 
 const escape = (s: string) =>
-  s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  s
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 
 export function junitXml(lab: string, results: CheckResult[]): string {
   const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;

@@ -72,5 +72,9 @@ export function parseRtt(stdout: string): { transmitted: number; received: numbe
   const transmitted = Number(counts[1]);
   const received = Number(counts[2]);
   const rtt = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(stdout);
-  return { transmitted, received, rtt: rtt ? { transmitted, received, min: Number(rtt[1]) / 1000, avg: Number(rtt[2]) / 1000, max: Number(rtt[3]) / 1000 } : null };
+  return {
+    transmitted,
+    received,
+    rtt: rtt ? { transmitted, received, min: Number(rtt[1]) / 1000, avg: Number(rtt[2]) / 1000, max: Number(rtt[3]) / 1000 } : null,
+  };
 }

@@ -40,7 +40,14 @@ export async function throughput(check: ThroughputTest, exec: ExecFn, resolver: 
   }
   const rate = result.receivedBps;
   const seen = `${formatRate(rate)} ${direction} over ${check.seconds} s${result.retransmits !== undefined ? ` (${result.retransmits} retransmissions)` : ''}`;
-  const bad = broken(rate, [['a rate', 'min', check.min], ['a rate', 'max', check.max]], formatRate);
+  const bad = broken(
+    rate,
+    [
+      ['a rate', 'min', check.min],
+      ['a rate', 'max', check.max],
+    ],
+    formatRate,
+  );
   return bad.length ? { status: 'fail', message: `expected ${bad.join(' and ')}, measured ${seen}` } : { status: 'pass', message: `measured ${seen}` };
 }
 
@@ -55,8 +62,17 @@ export async function latency(check: LatencyTest, exec: ExecFn, resolver: Resolv
   const seen = `RTT min ${formatSeconds(min)}, avg ${formatSeconds(avg)}, max ${formatSeconds(max)} (${ping.received}/${ping.transmitted} replies) from ${check.from} to ${target}`;
   const bad = [
     ...broken(min, [['the smallest RTT', 'min', check.min]], formatSeconds),
-    ...broken(avg, [['an average RTT', 'min', check.avgMin], ['an average RTT', 'max', check.avgMax]], formatSeconds),
+    ...broken(
+      avg,
+      [
+        ['an average RTT', 'min', check.avgMin],
+        ['an average RTT', 'max', check.avgMax],
+      ],
+      formatSeconds,
+    ),
     ...broken(max, [['the largest RTT', 'max', check.max]], formatSeconds),
   ];
-  return bad.length ? { status: 'fail', message: `expected ${bad.join(' and ')}, measured ${seen}`, detail: r.stdout } : { status: 'pass', message: `measured ${seen}` };
+  return bad.length
+    ? { status: 'fail', message: `expected ${bad.join(' and ')}, measured ${seen}`, detail: r.stdout }
+    : { status: 'pass', message: `measured ${seen}` };
 }

@@ -36,7 +36,8 @@ export function parsePing(stdout: string, stderr = ''): PingResult | null {
   const problem = /(Destination \w+ Unreachable|Time to live exceeded|Network is unreachable|Packet filtered)/i.exec(stdout + '\n' + stderr)?.[1];
   if (!summary) {
     // "ping: connect: Network is unreachable" prints no summary but is an answer of sorts: no route.
-    if (/Network is unreachable|No route to host/.test(stderr)) return { transmitted: 0, received: 0, ttls: [], problem: /Network is unreachable|No route to host/.exec(stderr)![0] };
+    if (/Network is unreachable|No route to host/.test(stderr))
+      return { transmitted: 0, received: 0, ttls: [], problem: /Network is unreachable|No route to host/.exec(stderr)![0] };
     return null;
   }
   return { transmitted: Number(summary[1]), received: Number(summary[2]), ttls, ...(problem !== undefined && { problem }) };
@@ -74,7 +75,8 @@ export function portProbeCommand(proto: 'tcp' | 'udp', address: string, port: nu
 }
 
 /** Errors that mean something answered "no": a TCP RST or an ICMP destination unreachable. */
-const REFUSALS = /Connection refused|No route to host|Network is unreachable|Host is unreachable|Protocol not available|Permission denied|Operation not permitted/;
+const REFUSALS =
+  /Connection refused|No route to host|Network is unreachable|Host is unreachable|Protocol not available|Permission denied|Operation not permitted/;
 
 export interface PortProbeResult {
   state: PortState;
@@ -154,7 +156,10 @@ export function parseSysctlLines(lines: string[]): Map<string, string> {
   for (const l of lines) {
     const eq = l.indexOf('=');
     if (eq < 0) continue;
-    const name = l.slice(0, eq).replace(/^\/proc\/sys\//, '').replace(/\//g, '.');
+    const name = l
+      .slice(0, eq)
+      .replace(/^\/proc\/sys\//, '')
+      .replace(/\//g, '.');
     out.set(name, l.slice(eq + 1).trim());
   }
   return out;

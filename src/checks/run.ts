@@ -26,7 +26,11 @@ export function prerequisites(checks: LabTest[]): Map<string, Set<string>> {
 }
 
 /** Runs every check; results come back in the lab's order, whatever order they ran in. */
-export async function runChecks(checks: LabTest[], env: CheckEnv, opts: { parallel?: number; onResult?: (r: CheckResult) => void } = {}): Promise<CheckResult[]> {
+export async function runChecks(
+  checks: LabTest[],
+  env: CheckEnv,
+  opts: { parallel?: number; onResult?: (r: CheckResult) => void } = {},
+): Promise<CheckResult[]> {
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const deps = prerequisites(checks);
   const results = new Map<string, CheckResult>();

@@ -39,15 +39,21 @@ const sorted = (lines: string[]) => [...new Set(lines)].sort();
 /** One VM's signature from stateCommand output. */
 export function parseVmSignature(stdout: string): VmSignature {
   const s = splitSections(stdout);
-  const macs = new Map((s.links ?? []).flatMap((l) => {
-    const m = /^\d+:\s+(\S+?)(?:@\S+)?:.*link\/\w+ ([0-9a-f:]+)/.exec(l);
-    return m ? [[m[1]!, m[2]!] as const] : [];
-  }));
+  const macs = new Map(
+    (s.links ?? []).flatMap((l) => {
+      const m = /^\d+:\s+(\S+?)(?:@\S+)?:.*link\/\w+ ([0-9a-f:]+)/.exec(l);
+      return m ? [[m[1]!, m[2]!] as const] : [];
+    }),
+  );
   // Loopback is the same everywhere, and its ::1 shows up only once IPv6 wakes: leave it out.
   macs.delete('lo');
-  const interfaces = [...macs.keys()].map((i) => `${i} ${macs.get(i)}${/state UP|<[^>]*\bUP\b/.test((s.links ?? []).find((l) => l.includes(` ${i}:`)) ?? '') ? ' up' : ' down'}`);
+  const interfaces = [...macs.keys()].map(
+    (i) => `${i} ${macs.get(i)}${/state UP|<[^>]*\bUP\b/.test((s.links ?? []).find((l) => l.includes(` ${i}:`)) ?? '') ? ' up' : ' down'}`,
+  );
   // Link-local IPv6 addresses follow from the MAC, already recorded: leave them out.
-  const addresses = parseAddresses(s.addresses ?? []).filter((a) => a.iface !== 'lo' && !(a.scope === 'link' && a.cidr.startsWith('fe80:'))).map((a) => `${a.iface} ${a.cidr}`);
+  const addresses = parseAddresses(s.addresses ?? [])
+    .filter((a) => a.iface !== 'lo' && !(a.scope === 'link' && a.cidr.startsWith('fe80:')))
+    .map((a) => `${a.iface} ${a.cidr}`);
   const routes = (s.routes ?? []).map(normaliseRoute).filter((r) => !/^(fe80::\/64|ff00::\/8|multicast )/.test(r));
   const firewall = (s.firewall ?? [])
     .filter((l) => !l.startsWith('#'))

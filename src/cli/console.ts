@@ -10,7 +10,9 @@ export async function attachConsole(socketPath: string, vm: string): Promise<voi
   const { sock, answer, rest: first } = await new LabClient(socketPath).console(vm);
   if (!answer.ok) {
     sock.destroy();
-    throw answer.code === 'not-found' ? new NotFoundError(answer.error ?? `no VM ${vm}`) : new LabRuntimeError(answer.error ?? 'the supervisor refused the console');
+    throw answer.code === 'not-found'
+      ? new NotFoundError(answer.error ?? `no VM ${vm}`)
+      : new LabRuntimeError(answer.error ?? 'the supervisor refused the console');
   }
   process.stderr.write(`connected to the console of ${vm}; detach with ${DETACH_KEY_NAME}\r\n`);
   process.stdout.write(first);

@@ -15,7 +15,9 @@ export function describePlan(plan: LabPlan): string {
   const lines = [`lab ${plan.lab}${plan.description ? ` — ${printable(plan.description, true)}` : ''}`, `run directory: ${plan.runDir}`, ''];
   for (const vm of plan.vms) {
     lines.push(`VM ${vm.name} (${vm.memory}):`);
-    const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
+    const env = Object.entries(vm.env ?? {})
+      .map(([k, v]) => `${k}=${shellQuote(v)} `)
+      .join('');
     if (env) lines.push(`  # ${Object.keys(vm.env).join(', ')}: umlab's share guard, and its register fix where this CPU needs it (docs/kernel.md)`);
     lines.push('  ' + env + vm.argv.map(shellQuote).join(' \\\n      '));
     for (const l of vm.lines) lines.push(`  ${l.name} (${l.device}) ${l.umlArg} -> ${lineTarget(l)}`);
@@ -31,7 +33,9 @@ export function describePlan(plan: LabPlan): string {
     lines.push(`segment ${seg.name} (${seg.kind}, engine ${seg.engine}):`);
     for (const n of seg.needs) lines.push(`  needs: ${n}`);
     for (const p of seg.ports)
-      lines.push(`  port ${p.vm}.${p.iface}${p.enginePort ? ` udp ${p.enginePort}<->${p.vmPort}` : ''}${p.device ? ` veth ${p.device}` : ''} capture ${linkOf(links, p.link).capture ?? 'off'}`);
+      lines.push(
+        `  port ${p.vm}.${p.iface}${p.enginePort ? ` udp ${p.enginePort}<->${p.vmPort}` : ''}${p.device ? ` veth ${p.device}` : ''} capture ${linkOf(links, p.link).capture ?? 'off'}`,
+      );
     lines.push('');
   }
   return lines.join('\n');

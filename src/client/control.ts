@@ -57,7 +57,16 @@ export type ControlRequest =
   | { op: 'exec'; vm: string; command: string; timeoutMs?: number }
   | { op: 'console'; vm: string }
   | { op: 'vm'; vm: string; action: VmAction; key?: string }
-  | { op: 'link'; action: LinkAction; vm: string; iface: string; segment?: string; addresses?: string[]; conditions?: RawImpairment | null; direction?: 'egress' | 'ingress' }
+  | {
+      op: 'link';
+      action: LinkAction;
+      vm: string;
+      iface: string;
+      segment?: string;
+      addresses?: string[];
+      conditions?: RawImpairment | null;
+      direction?: 'egress' | 'ingress';
+    }
   | { op: 'down' };
 
 /** `umlab link ...`: cut or restore a cable, plug a new one in / pull one out, or set its conditions (null clears them). */
@@ -105,9 +114,7 @@ export function openControl(socketPath: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     sock.once('connect', () => resolve(sock));
-    sock.once('error', (cause) =>
-      reject(permissionError(cause) ?? new LabRuntimeError(`cannot reach the lab's supervisor at ${socketPath}`, { cause })),
-    );
+    sock.once('error', (cause) => reject(permissionError(cause) ?? new LabRuntimeError(`cannot reach the lab's supervisor at ${socketPath}`, { cause })));
   });
 }
 
@@ -121,7 +128,9 @@ export function permissionError(error: unknown): LabRuntimeError | undefined {
   const message = owner ? `permission denied: ${owner.path} belongs to another user (uid ${owner.uid})` : `permission denied: ${target}`;
   return new LabRuntimeError(message, {
     cause: error,
-    hint: owner ? 'a lab can be seen and controlled only by the user who started it; set UMLAB_HOME to your own state directory' : 'check the permissions of UMLAB_HOME',
+    hint: owner
+      ? 'a lab can be seen and controlled only by the user who started it; set UMLAB_HOME to your own state directory'
+      : 'check the permissions of UMLAB_HOME',
   });
 }
 
@@ -141,11 +150,7 @@ function foreignOwner(path: string): { path: string; uid: number } | undefined {
 }
 
 /** Sends one request and calls onLine for each reply line until it returns true or the socket closes. */
-export async function converse<T = unknown>(
-  socketPath: string,
-  request: ControlRequest,
-  onLine: (value: T) => boolean,
-): Promise<void> {
+export async function converse<T = unknown>(socketPath: string, request: ControlRequest, onLine: (value: T) => boolean): Promise<void> {
   const sock = await openControl(socketPath);
   await new Promise<void>((resolve, reject) => {
     let done = false;

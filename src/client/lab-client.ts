@@ -89,7 +89,12 @@ export class LabClient {
   }
 
   /** `umlab link set`: new conditions for VM.ethN (null clears them), as the supervisor took them. */
-  setLinkConditions(vm: string, iface: string, conditions: RawImpairment | null, direction?: 'egress' | 'ingress'): Promise<{ ok: true; link: string; conditions: Impairment | null }> {
+  setLinkConditions(
+    vm: string,
+    iface: string,
+    conditions: RawImpairment | null,
+    direction?: 'egress' | 'ingress',
+  ): Promise<{ ok: true; link: string; conditions: Impairment | null }> {
     return this.request<{ link: string; conditions: Impairment | null }>({ op: 'link', action: 'set', vm, iface, conditions, ...(direction && { direction }) });
   }
 

@@ -30,7 +30,7 @@ export function readTarGz(bytes: Buffer, maxBytes: number): ArchiveEntry[] {
   }
   const out: ArchiveEntry[] = [];
   let longName: string | undefined;
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const h = tar.subarray(off, off + 512);
     if (h.every((x) => x === 0)) break;
     const size = octal(h, 124, 12);
@@ -39,7 +39,7 @@ export function readTarGz(bytes: Buffer, maxBytes: number): ArchiveEntry[] {
     off += 512 + Math.ceil(size / 512) * 512;
     if (type === 'x' || type === 'L') {
       // pax extended header (path=...) or GNU long name: the next entry's name.
-      longName = type === 'L' ? cstr(data, 0, data.length) : /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'))?.[1] ?? longName;
+      longName = type === 'L' ? cstr(data, 0, data.length) : (/(?:^|\n)\d+ path=([^\n]*)\n/.exec(data.toString('utf8'))?.[1] ?? longName);
       continue;
     }
     if (type === 'g') continue;
@@ -48,7 +48,14 @@ export function readTarGz(bytes: Buffer, maxBytes: number): ArchiveEntry[] {
     longName = undefined;
     const mode = octal(h, 100, 8);
     const kind = type === '0' || type === '\0' || type === '7' ? 'file' : type === '5' ? 'dir' : type === '2' ? 'symlink' : 'other';
-    out.push({ path, type: kind, executable: (mode & 0o111) !== 0, ...(kind === 'file' && { data: Buffer.from(data) }), ...(kind === 'symlink' && { target: cstr(h, 157, 100) }), ...(kind === 'other' && { target: `tar entry type ${JSON.stringify(type)}` }) });
+    out.push({
+      path,
+      type: kind,
+      executable: (mode & 0o111) !== 0,
+      ...(kind === 'file' && { data: Buffer.from(data) }),
+      ...(kind === 'symlink' && { target: cstr(h, 157, 100) }),
+      ...(kind === 'other' && { target: `tar entry type ${JSON.stringify(type)}` }),
+    });
   }
   return out;
 }
@@ -84,7 +91,13 @@ export function readZip(bytes: Buffer, maxBytes: number): ArchiveEntry[] {
     if (data === undefined) throw new ArchiveProblem(`${path} uses compression method ${method} (only stored and deflate are read)`);
     const fileType = unixMode & 0o170000;
     const type = path.endsWith('/') ? 'dir' : fileType === 0o120000 ? 'symlink' : fileType === 0 || fileType === 0o100000 ? 'file' : 'other';
-    out.push({ path: path.replace(/\/$/, ''), type, executable: (unixMode & 0o111) !== 0, ...(type === 'file' && { data }), ...(type === 'symlink' && { target: data.toString('utf8') }) });
+    out.push({
+      path: path.replace(/\/$/, ''),
+      type,
+      executable: (unixMode & 0o111) !== 0,
+      ...(type === 'file' && { data }),
+      ...(type === 'symlink' && { target: data.toString('utf8') }),
+    });
   }
   return out;
 }

@@ -11,11 +11,24 @@ export const MAX_UNPACKED_BYTES = 64 * 1024 * 1024;
 export const MAX_ARCHIVE_FILES = 2000;
 
 const refuse = (archive: string, why: string, cause?: unknown) =>
-  new LabFileError([{ file: archive, line: 1, col: 1, path: '', message: `unsafe or unreadable archive: ${why}`, hint: 'hand in the lab folder packed with zip or tar -czf, files and folders only' }], { cause });
+  new LabFileError(
+    [
+      {
+        file: archive,
+        line: 1,
+        col: 1,
+        path: '',
+        message: `unsafe or unreadable archive: ${why}`,
+        hint: 'hand in the lab folder packed with zip or tar -czf, files and folders only',
+      },
+    ],
+    { cause },
+  );
 
 /** The problem with an entry, or null when it may be written. */
 export function entryProblem(e: ArchiveEntry): string | null {
-  if (e.path === '' || e.path.startsWith('/') || /^[A-Za-z]:/.test(e.path) || e.path.includes('\\')) return `${e.path || '(empty name)'}: an absolute or non-POSIX path`;
+  if (e.path === '' || e.path.startsWith('/') || /^[A-Za-z]:/.test(e.path) || e.path.includes('\\'))
+    return `${e.path || '(empty name)'}: an absolute or non-POSIX path`;
   if (e.path.split('/').includes('..')) return `${e.path}: a path with ".."`;
   if (e.type === 'other') return `${e.path}: not a file, folder or symbolic link${e.target ? ` (${e.target})` : ''}`;
   if (e.type === 'symlink') {
@@ -51,7 +64,8 @@ function write(e: ArchiveEntry, root: string, archive: string): void {
   const parent = e.type === 'dir' ? target : dirname(target);
   mkdirSync(parent, { recursive: true });
   // Never write through a link an earlier entry made.
-  for (let p = parent; p.length > root.length; p = dirname(p)) if (lstatSync(p).isSymbolicLink()) throw refuse(archive, `${e.path}: written through a symbolic link`);
+  for (let p = parent; p.length > root.length; p = dirname(p))
+    if (lstatSync(p).isSymbolicLink()) throw refuse(archive, `${e.path}: written through a symbolic link`);
   if (e.type === 'symlink') symlinkSync(e.target!, target);
   else if (e.type === 'file') {
     writeFileSync(target, e.data!, { flag: 'wx' });

@@ -10,7 +10,7 @@ function onSubnet(cidr: string, address: string): boolean {
   const a = parseAddress(address);
   if (!net || !a || net.family !== a.family) return false;
   for (let bit = 0; bit < net.prefix; bit++) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     if ((net.bytes[bit >> 3]! & mask) !== (a.bytes[bit >> 3]! & mask)) return false;
   }
   return true;
@@ -19,7 +19,8 @@ function onSubnet(cidr: string, address: string): boolean {
 /** "vm.ethN" of every captured interface a reach check involves; none for other kinds. */
 export function linksOfCheck(test: LabTest, lab: Lab): string[] {
   if (test.kind !== 'reach') return [];
-  const captured = (vm: Vm, only?: (i: VmInterface) => boolean) => vm.interfaces.filter((i) => i.capture && (!only || only(i))).map((i) => `${vm.name}.${i.name}`);
+  const captured = (vm: Vm, only?: (i: VmInterface) => boolean) =>
+    vm.interfaces.filter((i) => i.capture && (!only || only(i))).map((i) => `${vm.name}.${i.name}`);
   const involved = (target: string): string[] => {
     const byName = lab.vms.find((v) => v.name === target.split('.eth')[0]);
     if (byName) return captured(byName);

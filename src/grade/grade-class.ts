@@ -78,7 +78,11 @@ export async function gradeClass(submissions: Submission[], opts: GradeClassOpti
     pump();
   });
   const graded = submissions.flatMap((s) => results.get(s.student) ?? []);
-  return { results: graded, ungraded: submissions.filter((s) => !results.has(s.student) || results.get(s.student)!.status === 'interrupted').map((s) => s.student), peakMemoryMiB: peak };
+  return {
+    results: graded,
+    ungraded: submissions.filter((s) => !results.has(s.student) || results.get(s.student)!.status === 'interrupted').map((s) => s.student),
+    peakMemoryMiB: peak,
+  };
 }
 
 /** Each lab's memory (its VMs' `memory:`, what `up` checks); an archive counts as the largest lab, a lab that does not load as 0. */
@@ -86,7 +90,13 @@ async function labMemories(submissions: Submission[]): Promise<Map<string, numbe
   const out = new Map<string, number>();
   for (const s of submissions) {
     if (s.kind === 'archive') continue;
-    out.set(s.student, await loadSubmission(s.path).then((l) => l.lab.vms.reduce((sum, vm) => sum + memoryMiB(vm.memory), 0), () => 0));
+    out.set(
+      s.student,
+      await loadSubmission(s.path).then(
+        (l) => l.lab.vms.reduce((sum, vm) => sum + memoryMiB(vm.memory), 0),
+        () => 0,
+      ),
+    );
   }
   const largest = Math.max(0, ...out.values());
   for (const s of submissions) if (s.kind === 'archive') out.set(s.student, largest);
@@ -123,8 +133,15 @@ async function gradeSubmission(s: Submission, opts: GradeClassOptions): Promise<
 /** A submission that is never run (an unsafe archive): every check fails with the reason. */
 function refused(s: Submission, hash: string, spec: GradingSpec, problem: string): SubmissionResult {
   const checks = spec.checks.map((c) => ({
-    name: c.name, description: c.description, hidden: c.hidden, ...(c.group !== undefined && { group: c.group }), points: 0, maxPoints: 0, commands: [],
-    verdict: c.kind === 'unsupported' ? ('not-supported' as const) : ('fail' as const), reason: c.kind === 'unsupported' ? c.reason : problem,
+    name: c.name,
+    description: c.description,
+    hidden: c.hidden,
+    ...(c.group !== undefined && { group: c.group }),
+    points: 0,
+    maxPoints: 0,
+    commands: [],
+    verdict: c.kind === 'unsupported' ? ('not-supported' as const) : ('fail' as const),
+    reason: c.kind === 'unsupported' ? c.reason : problem,
   }));
   return { student: s.student, source: s.path, status: 'invalid', problem, seconds: 0, ...score(spec, checks), checks, hash, warnings: [] };
 }

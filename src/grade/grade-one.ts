@@ -19,7 +19,15 @@ export interface GradeOneOptions {
   onPhase: (p: LivePhase) => void;
 }
 
-const base = (c: GradedCheck) => ({ name: c.name, description: c.description, hidden: c.hidden, ...(c.group !== undefined && { group: c.group }), points: 0, maxPoints: 0, commands: [] as string[] });
+const base = (c: GradedCheck) => ({
+  name: c.name,
+  description: c.description,
+  hidden: c.hidden,
+  ...(c.group !== undefined && { group: c.group }),
+  points: 0,
+  maxPoints: 0,
+  commands: [] as string[],
+});
 
 /** The live checks with the spec's deadline where they have no `within:` of their own. */
 export const withDeadlines = (spec: GradingSpec): LabTest[] => liveChecks(spec).map((c) => ({ ...c.test, within: c.test.within ?? spec.deadlineSeconds }));
@@ -28,7 +36,15 @@ export const withDeadlines = (spec: GradingSpec): LabTest[] => liveChecks(spec).
 export async function gradeOne(student: string, labPath: string, hash: string, opts: GradeOneOptions): Promise<SubmissionResult> {
   const started = Date.now();
   const result = (status: SubmissionStatus, checks: CheckOutcome[], extra: Partial<SubmissionResult> = {}): SubmissionResult => ({
-    student, source: labPath, status, seconds: Math.round((Date.now() - started) / 100) / 10, ...score(opts.spec, checks), checks, hash, warnings: [], ...extra,
+    student,
+    source: labPath,
+    status,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    ...score(opts.spec, checks),
+    checks,
+    hash,
+    warnings: [],
+    ...extra,
   });
   let loaded;
   try {
@@ -36,12 +52,28 @@ export async function gradeOne(student: string, labPath: string, hash: string, o
   } catch (error) {
     if (!(error instanceof UmlabError)) throw error;
     const problem = `the lab does not load: ${error.message}`;
-    return result('invalid', opts.spec.checks.map((c) => unrun(c, problem)), { problem });
+    return result(
+      'invalid',
+      opts.spec.checks.map((c) => unrun(c, problem)),
+      { problem },
+    );
   }
   const files: SubmissionFiles = { lab: structuredClone(loaded.lab), startupFiles: startupFilesOf(labPath, loaded.lab) };
-  const live = liveChecks(opts.spec).length > 0 ? await runLive(loaded.lab, withDeadlines(opts.spec), { home: opts.home, timeoutSeconds: opts.timeoutSeconds, signal: opts.signal, onPhase: opts.onPhase }) : null;
+  const live =
+    liveChecks(opts.spec).length > 0
+      ? await runLive(loaded.lab, withDeadlines(opts.spec), {
+          home: opts.home,
+          timeoutSeconds: opts.timeoutSeconds,
+          signal: opts.signal,
+          onPhase: opts.onPhase,
+        })
+      : null;
   const checks = opts.spec.checks.map((c) => withLinks(outcome(c, files, live), c, files.lab));
-  return result(live?.stopped?.status ?? 'graded', checks, { warnings: loaded.warnings, ...(live?.stopped && { problem: live.stopped.reason }), ...(live?.archive && { captures: live.archive }) });
+  return result(live?.stopped?.status ?? 'graded', checks, {
+    warnings: loaded.warnings,
+    ...(live?.stopped && { problem: live.stopped.reason }),
+    ...(live?.archive && { captures: live.archive }),
+  });
 }
 
 /** The captures a student's page links for a reach check: the links of the submission's own lab. */
@@ -71,9 +103,14 @@ function outcome(c: GradedCheck, files: SubmissionFiles, live: LiveRun | null): 
 }
 
 /** A check that never got to run: a failure, with the reason why (never a pass). */
-const unrun = (c: GradedCheck, reason: string): CheckOutcome => (c.kind === 'unsupported' ? { ...base(c), verdict: 'not-supported', reason: c.reason } : { ...base(c), verdict: 'fail', reason });
+const unrun = (c: GradedCheck, reason: string): CheckOutcome =>
+  c.kind === 'unsupported' ? { ...base(c), verdict: 'not-supported', reason: c.reason } : { ...base(c), verdict: 'fail', reason };
 
 function startupFilesOf(labPath: string, lab: SubmissionFiles['lab']): string[] {
   if (!statSync(labPath).isDirectory()) return lab.vms.filter((v) => v.startup.length > 0).map((v) => v.name);
-  return existsSync(labPath) ? readdirSync(labPath).filter((f) => f.endsWith('.startup')).map((f) => f.slice(0, -'.startup'.length)) : [];
+  return existsSync(labPath)
+    ? readdirSync(labPath)
+        .filter((f) => f.endsWith('.startup'))
+        .map((f) => f.slice(0, -'.startup'.length))
+    : [];
 }

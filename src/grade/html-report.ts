@@ -4,8 +4,7 @@
 import { passedCount, type CheckOutcome, type SubmissionResult } from './result.ts';
 
 /** Text as HTML text or attribute value: nothing in it can open a tag, an attribute or an entity. */
-export const escapeHtml = (s: string | number): string =>
-  String(s).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (s: string | number): string => String(s).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A path segment as a URL part (a student folder or a pcap name), then escaped for the attribute. */
 const href = (...parts: string[]) => escapeHtml(parts.map(encodeURIComponent).join('/'));
@@ -16,7 +15,17 @@ th{background:#eee;cursor:pointer}.pass{color:#060}.fail,.error{color:#a00}.not-
 pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap;word-break:break-all;max-height:30em;overflow:auto}`;
 
 const page = (title: string, body: string[], script = '') =>
-  ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">', `<title>${escapeHtml(title)}</title>`, `<style>${STYLE}</style>`, '</head><body>', ...body, script, '</body></html>', ''].join('\n');
+  [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head><body>',
+    ...body,
+    script,
+    '</body></html>',
+    '',
+  ].join('\n');
 
 const verdictCell = (v: string) => `<span class="${escapeHtml(v)}">${escapeHtml(v)}</span>`;
 
@@ -34,11 +43,15 @@ function checkSection(c: CheckOutcome, capturesDir: string | undefined, pcaps: s
     `<section class="check"><h3>${verdictCell(c.verdict)} ${escapeHtml(c.description)}${c.hidden ? ' <small>(hidden)</small>' : ''}</h3>`,
     `<p class="reason">${escapeHtml(c.reason)}</p>`,
     `<p>${escapeHtml(c.points)} of ${escapeHtml(c.maxPoints)} points${c.group ? ` (group ${escapeHtml(c.group)})` : ''}${c.tries ? `, ${escapeHtml(c.tries)} tries` : ''}</p>`,
-    c.commands.length ? `<p>Commands run (repeat with <code>umlab exec VM -- COMMAND</code>):</p><pre class="commands">${escapeHtml(c.commands.join('\n'))}</pre>` : '',
+    c.commands.length
+      ? `<p>Commands run (repeat with <code>umlab exec VM -- COMMAND</code>):</p><pre class="commands">${escapeHtml(c.commands.join('\n'))}</pre>`
+      : '',
     c.detail ? `<p>Output:</p><pre class="output">${escapeHtml(c.detail)}</pre>` : '',
     captureLinks(c, capturesDir, pcaps),
     '</section>',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /**
@@ -84,16 +97,25 @@ export function classIndex(students: SubmissionResult[], folders: Map<string, st
       `<td>${escapeHtml(r.points)}</td><td>${escapeHtml(r.maxPoints)}</td>`,
       `<td>${passedCount(r)}</td><td>${r.checks.length - passedCount(r)}</td>`,
       `<td>${escapeHtml(r.status)}</td><td>${escapeHtml(r.seconds)}</td>`,
-      `<td>${escapeHtml(r.checks.filter((c) => c.verdict !== 'pass').map((c) => c.description).join('; '))}</td>`,
+      `<td>${escapeHtml(
+        r.checks
+          .filter((c) => c.verdict !== 'pass')
+          .map((c) => c.description)
+          .join('; '),
+      )}</td>`,
     ];
     return `<tr>${cells.join('')}</tr>`;
   });
-  return page('Grades', [
-    '<h1>Grades</h1>',
-    `<p>Spec ${escapeHtml(meta.spec)}, generated ${escapeHtml(meta.generated)}. Click a heading to sort.</p>`,
-    '<table id="grades"><thead><tr><th>student</th><th>points</th><th>max</th><th>passed</th><th>failed</th><th>status</th><th>seconds</th><th>not passed</th></tr></thead>',
-    '<tbody>',
-    ...rows,
-    '</tbody></table>',
-  ], SORT_JS);
+  return page(
+    'Grades',
+    [
+      '<h1>Grades</h1>',
+      `<p>Spec ${escapeHtml(meta.spec)}, generated ${escapeHtml(meta.generated)}. Click a heading to sort.</p>`,
+      '<table id="grades"><thead><tr><th>student</th><th>points</th><th>max</th><th>passed</th><th>failed</th><th>status</th><th>seconds</th><th>not passed</th></tr></thead>',
+      '<tbody>',
+      ...rows,
+      '</tbody></table>',
+    ],
+    SORT_JS,
+  );
 }

@@ -15,7 +15,8 @@ export function expectedRoutes(entries: unknown[]): ExpectedRoute[] | null {
   const out: ExpectedRoute[] = [];
   for (const e of entries) {
     if (typeof e === 'string') out.push({ dst: e, nexthops: [] });
-    else if (Array.isArray(e) && typeof e[0] === 'string' && (e[1] === undefined || (Array.isArray(e[1]) && e[1].every((n) => typeof n === 'string')))) out.push({ dst: e[0], nexthops: (e[1] as string[] | undefined) ?? [] });
+    else if (Array.isArray(e) && typeof e[0] === 'string' && (e[1] === undefined || (Array.isArray(e[1]) && e[1].every((n) => typeof n === 'string'))))
+      out.push({ dst: e[0], nexthops: (e[1] as string[] | undefined) ?? [] });
     else return null;
   }
   return out.map((r) => ({ ...r, dst: r.dst === 'default' ? '0.0.0.0/0' : r.dst }));

@@ -41,10 +41,12 @@ export function parseKlcSpec(text: string, file: string, readText: (path: string
   const tests = isMap(data.test) ? data.test : {};
   for (const key of Object.keys(tests)) if (![...FAMILIES, ...NOT_YET].includes(key)) errors.push(unknown(diag, ['test', key], key, [...FAMILIES, ...NOT_YET]));
   const convergence = Number(data.convergence_time ?? DEFAULT_DEADLINE_S);
-  if (!(convergence > 0)) errors.push(diag(['convergence_time'], 'value', `convergence_time must be a number of seconds, not ${JSON.stringify(data.convergence_time)}`));
+  if (!(convergence > 0))
+    errors.push(diag(['convergence_time'], 'value', `convergence_time must be a number of seconds, not ${JSON.stringify(data.convergence_time)}`));
   const checks: GradedCheck[] = [];
   const structure = typeof data.lab_inline === 'string' ? data.lab_inline : typeof data.structure === 'string' ? readText(data.structure) : undefined;
-  if (typeof data.structure === 'string' && structure === undefined && data.lab_inline === undefined) errors.push(diag(['structure'], 'value', `cannot read the structure file ${data.structure}`, 'a path to the template lab.conf, relative to this file'));
+  if (typeof data.structure === 'string' && structure === undefined && data.lab_inline === undefined)
+    errors.push(diag(['structure'], 'value', `cannot read the structure file ${data.structure}`, 'a path to the template lab.conf, relative to this file'));
   if (structure !== undefined) checks.push(...structureChecks(structure, file));
   const add = (c: NewCheck) => checks.push({ points: 1, hidden: false, ...c } as GradedCheck);
   familyChecks(tests, add, diag, errors);
@@ -57,7 +59,17 @@ export function parseKlcSpec(text: string, file: string, readText: (path: string
     c.name = name;
     if (c.kind === 'live') c.test.name = name;
   }
-  return { spec: { file, form: 'kathara-lab-checker', deadlineSeconds: convergence, checks, groupPoints: {}, ...(typeof data.labs_path === 'string' && { labsPath: data.labs_path }), ...(typeof data.default_image === 'string' && { defaultImage: data.default_image }) } };
+  return {
+    spec: {
+      file,
+      form: 'kathara-lab-checker',
+      deadlineSeconds: convergence,
+      checks,
+      groupPoints: {},
+      ...(typeof data.labs_path === 'string' && { labsPath: data.labs_path }),
+      ...(typeof data.default_image === 'string' && { defaultImage: data.default_image }),
+    },
+  };
 }
 
 function unknown(diag: Located, path: PathSegment[], key: string, known: string[]): Diagnostic {
@@ -75,7 +87,14 @@ function structureChecks(labConf: string, file: string): GradedCheck[] {
   }
   const out: GradedCheck[] = [];
   for (const [device, ifaces] of devices) {
-    out.push({ kind: 'static', name: `Check existence of \`${device}\``, description: `Check existence of \`${device}\``, points: 1, hidden: false, check: { what: 'device', device } });
+    out.push({
+      kind: 'static',
+      name: `Check existence of \`${device}\``,
+      description: `Check existence of \`${device}\``,
+      points: 1,
+      hidden: false,
+      check: { what: 'device', device },
+    });
     for (const [iface, domain] of ifaces) {
       const name = `Checking the collision domain attached to interface \`eth${iface}\` of \`${device}\``;
       out.push({ kind: 'static', name, description: name, points: 1, hidden: false, check: { what: 'collision-domain', device, iface, domain } });
@@ -86,7 +105,12 @@ function structureChecks(labConf: string, file: string): GradedCheck[] {
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-const live = (name: string, test: OmitEach<LabTest, 'name' | 'after'>): NewCheck => ({ kind: 'live', name, description: name, test: { name, after: [], ...test } as LabTest });
+const live = (name: string, test: OmitEach<LabTest, 'name' | 'after'>): NewCheck => ({
+  kind: 'live',
+  name,
+  description: name,
+  test: { name, after: [], ...test } as LabTest,
+});
 
 function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void, diag: Located, errors: Diagnostic[]): void {
   const listOf = (path: PathSegment[], v: unknown): unknown[] => (Array.isArray(v) ? v : (errors.push(diag(path, 'value', 'must be a list')), []));
@@ -99,30 +123,61 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
   for (const [device, ifaces] of Object.entries(tests.ip_mapping === undefined ? {} : mapOf(['test', 'ip_mapping'], tests.ip_mapping)))
     for (const [iface, cidr] of Object.entries(mapOf(['test', 'ip_mapping', device], ifaces))) {
       const ifName = /^\d+$/.test(iface) ? `eth${iface}` : iface;
-      add(live(`Verifying the IP address (${cidr}) assigned to ${ifName} of ${device}`, { kind: 'command', vm: device, run: `ip -o addr show dev ${shellQuote(ifName)}`, stdout: `inet6? ${escapeRegex(String(cidr))} ` }));
+      add(
+        live(`Verifying the IP address (${cidr}) assigned to ${ifName} of ${device}`, {
+          kind: 'command',
+          vm: device,
+          run: `ip -o addr show dev ${shellQuote(ifName)}`,
+          stdout: `inet6? ${escapeRegex(String(cidr))} `,
+        }),
+      );
     }
   for (const [device, daemons] of Object.entries(tests.daemons === undefined ? {} : mapOf(['test', 'daemons'], tests.daemons)))
     for (const d of listOf(['test', 'daemons', device], daemons)) {
       const [name, running] = String(d).startsWith('!') ? [String(d).slice(1), false] : [String(d), true];
-      add(live(`Checking that ${name} is ${running ? '' : 'not '}running on device \`${device}\``, { kind: 'command', vm: device, run: `pgrep ${shellQuote(name)}`, exit: running ? 0 : 1 }));
+      add(
+        live(`Checking that ${name} is ${running ? '' : 'not '}running on device \`${device}\``, {
+          kind: 'command',
+          vm: device,
+          run: `pgrep ${shellQuote(name)}`,
+          exit: running ? 0 : 1,
+        }),
+      );
     }
   for (const [device, targets] of Object.entries(tests.reachability === undefined ? {} : mapOf(['test', 'reachability'], tests.reachability)))
     for (const t of listOf(['test', 'reachability', device], targets)) {
       const [dest, reach] = String(t).startsWith('!') ? [String(t).slice(1), false] : [String(t), true];
-      add(live(`Verifying \`${dest}\` ${reach ? '' : 'not '}reachable from device \`${device}\``, { kind: 'command', vm: device, run: `ping -q -n -c 1 -W 2 ${shellQuote(dest)}`, exit: reach ? 0 : 1 }));
+      add(
+        live(`Verifying \`${dest}\` ${reach ? '' : 'not '}reachable from device \`${device}\``, {
+          kind: 'command',
+          vm: device,
+          run: `ping -q -n -c 1 -W 2 ${shellQuote(dest)}`,
+          exit: reach ? 0 : 1,
+        }),
+      );
     }
   for (const [device, entries] of Object.entries(tests.custom_commands === undefined ? {} : mapOf(['test', 'custom_commands'], tests.custom_commands)))
     listOf(['test', 'custom_commands', device], entries).forEach((e, i) => {
       const entry = mapOf(['test', 'custom_commands', device, i], e);
       const run = String(entry.command ?? '');
-      if (typeof entry.exit_code === 'number') add(live(`Checking the exit code of the command '${run}' on '${device}'`, { kind: 'command', vm: device, run, exit: entry.exit_code }));
-      const pattern = typeof entry.regex_match === 'string' ? entry.regex_match : typeof entry.output === 'string' ? `^${escapeRegex(entry.output)}\\s*$` : undefined;
-      if (pattern !== undefined) add(live(`Checking the output of the command '${run}' on '${device}'`, { kind: 'command', vm: device, run: `(${run}) 2>&1`, stdout: pattern }));
+      if (typeof entry.exit_code === 'number')
+        add(live(`Checking the exit code of the command '${run}' on '${device}'`, { kind: 'command', vm: device, run, exit: entry.exit_code }));
+      const pattern =
+        typeof entry.regex_match === 'string' ? entry.regex_match : typeof entry.output === 'string' ? `^${escapeRegex(entry.output)}\\s*$` : undefined;
+      if (pattern !== undefined)
+        add(live(`Checking the output of the command '${run}' on '${device}'`, { kind: 'command', vm: device, run: `(${run}) 2>&1`, stdout: pattern }));
     });
   for (const [device, sysctls] of Object.entries(tests.sysctls === undefined ? {} : mapOf(['test', 'sysctls'], tests.sysctls)))
     for (const s of listOf(['test', 'sysctls', device], sysctls)) {
       const [key, value] = String(s).split('=');
-      add(live(`Checking that sysctl \`${s}\` is set on \`${device}\``, { kind: 'command', vm: device, run: `cat ${shellQuote('/proc/sys/' + key!.trim().replace(/\./g, '/'))}`, stdout: `^${escapeRegex(String(value ?? '').trim())}\\s*$` }));
+      add(
+        live(`Checking that sysctl \`${s}\` is set on \`${device}\``, {
+          kind: 'command',
+          vm: device,
+          run: `cat ${shellQuote('/proc/sys/' + key!.trim().replace(/\./g, '/'))}`,
+          stdout: `^${escapeRegex(String(value ?? '').trim())}\\s*$`,
+        }),
+      );
     }
   if (tests.ipv6_enabled !== undefined)
     for (const d of listOf(['test', 'ipv6_enabled'], tests.ipv6_enabled)) {
@@ -131,7 +186,10 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
     }
   for (const [device, entries] of Object.entries(tests.kernel_routes === undefined ? {} : mapOf(['test', 'kernel_routes'], tests.kernel_routes))) {
     const routes = expectedRoutes(listOf(['test', 'kernel_routes', device], entries));
-    if (!routes) errors.push(diag(['test', 'kernel_routes', device], 'value', 'each route is "DEST" or [DEST, [NEXT_HOP, ...]] (next hops: addresses or interface names)'));
+    if (!routes)
+      errors.push(
+        diag(['test', 'kernel_routes', device], 'value', 'each route is "DEST" or [DEST, [NEXT_HOP, ...]] (next hops: addresses or interface names)'),
+      );
     else add(live(`Checking the routing table of ${device}`, { kind: 'command', vm: device, run: kernelRoutesCommand(routes), exit: 0 }));
   }
   for (const family of NOT_YET)

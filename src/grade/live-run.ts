@@ -61,7 +61,14 @@ export async function runLive(lab: Lab, tests: LabTest[], opts: LiveRunOptions):
     opts.onPhase({ phase: 'booting' });
     const bootSeconds = Math.max(1, Math.floor((deadlineAt - Date.now()) / 1000));
     const up = upLab(plan, { home: opts.home, env: { ...process.env, UMLAB_BOOT_TIMEOUT: String(bootSeconds) } });
-    const booted = await Promise.race([up.then(() => 'up' as const, (e: unknown) => e as Error), interrupted, timedOut]);
+    const booted = await Promise.race([
+      up.then(
+        () => 'up' as const,
+        (e: unknown) => e as Error,
+      ),
+      interrupted,
+      timedOut,
+    ]);
     if (booted !== 'up') {
       // Down before the boot is waited for: an interrupted or hung `up` rolls back once its supervisor is gone.
       if (typeof booted === 'string') run.archive = await takeDown(opts.home, lab.name);
@@ -81,7 +88,10 @@ export async function runLive(lab: Lab, tests: LabTest[], opts: LiveRunOptions):
 function stopReason(why: 'interrupted' | 'timeout' | Error, timeoutSeconds: number): NonNullable<LiveRun['stopped']> {
   if (why === 'interrupted') return { status: 'interrupted', reason: 'grading was interrupted (Ctrl-C) before this check finished' };
   if (why === 'timeout') return { status: 'timeout', reason: `the submission did not finish within its timeout of ${timeoutSeconds} s` };
-  return { status: 'failed-to-start', reason: `the lab did not start: ${why.message}${(why as { hint?: string }).hint ? `\n${(why as { hint?: string }).hint}` : ''}` };
+  return {
+    status: 'failed-to-start',
+    reason: `the lab did not start: ${why.message}${(why as { hint?: string }).hint ? `\n${(why as { hint?: string }).hint}` : ''}`,
+  };
 }
 
 async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun, opts: LiveRunOptions): Promise<'done'> {
@@ -94,7 +104,11 @@ async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun,
     if (!link?.capture) throw new Error(`no capture for link ${linkName}`);
     return (await readCapture(link.capture)).filter((f) => f.time >= runStartMicros);
   };
-  const env = { exec: (vm: string, command: string, timeoutMs?: number) => client.execText(vm, command, timeoutMs), resolver: new Resolver(lab, plan), framesOf };
+  const env = {
+    exec: (vm: string, command: string, timeoutMs?: number) => client.execText(vm, command, timeoutMs),
+    resolver: new Resolver(lab, plan),
+    framesOf,
+  };
   opts.onPhase({ phase: 'checking', done: 0, total: tests.length });
   // Every check at once: most of their time is spent waiting for convergence, not computing.
   await runChecks(tests, env, {

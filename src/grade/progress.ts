@@ -20,8 +20,23 @@ export function progressJson(e: GradeEvent, elapsedSeconds: number): string {
   const at = Math.round(elapsedSeconds * 10) / 10;
   if (e.event !== 'done') {
     const { student, event, ...rest } = e;
-    return JSON.stringify({ at, student, event: event === 'phase' ? (rest as { phase: string }).phase : event, ...(event === 'phase' && 'done' in rest ? { done: rest.done, total: rest.total } : {}) });
+    return JSON.stringify({
+      at,
+      student,
+      event: event === 'phase' ? (rest as { phase: string }).phase : event,
+      ...(event === 'phase' && 'done' in rest ? { done: rest.done, total: rest.total } : {}),
+    });
   }
   const r = e.result;
-  return JSON.stringify({ at, student: e.student, event: 'done', status: r.status, points: r.points, maxPoints: r.maxPoints, passed: passedCount(r), total: r.checks.length, seconds: r.seconds });
+  return JSON.stringify({
+    at,
+    student: e.student,
+    event: 'done',
+    status: r.status,
+    points: r.points,
+    maxPoints: r.maxPoints,
+    passed: passedCount(r),
+    total: r.checks.length,
+    seconds: r.seconds,
+  });
 }

@@ -34,7 +34,12 @@ export interface ClassReport {
 export const resultsJson = (report: ClassReport) => JSON.stringify(report, null, 2) + '\n';
 
 const xml = (s: string) =>
-  s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  s
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 
 function testcase(student: string, c: CheckOutcome): string {
   const open = `    <testcase classname="${xml(`umlab.grade.${student}`)}" name="${xml(c.name)}" time="${(c.secondsToPass ?? 0).toFixed(3)}"`;

@@ -37,7 +37,8 @@ const studentOf = (path: string) => basename(path.replace(/\/+$/, '')).replace(A
 export function findSubmissions(paths: string[]): Submission[] {
   const out: Submission[] = [];
   for (const path of paths) {
-    if (!existsSync(path)) throw new NotFoundError(`no such submission: ${path}`, { hint: 'give lab directories, YAML labs, archives, or a folder of student folders' });
+    if (!existsSync(path))
+      throw new NotFoundError(`no such submission: ${path}`, { hint: 'give lab directories, YAML labs, archives, or a folder of student folders' });
     const one = asSubmission(path, studentOf(path));
     if (one) {
       out.push(one);
@@ -60,5 +61,10 @@ export function findSubmissions(paths: string[]): Submission[] {
 
 /** A name safe as a folder name and in a lab name: lowercase letters, digits, dashes. */
 export function slug(student: string): string {
-  return student.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'student';
+  return (
+    student
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'student'
+  );
 }

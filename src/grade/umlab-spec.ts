@@ -32,15 +32,32 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
   const { data, sources } = parsed;
   const diag: Located = (path, part, message, hint) => ({ file, ...sources.position(path, part), path: formatPath(path), message, hint });
   if (!isMap(data) || !Array.isArray(data.tests))
-    return { errors: [diag(isMap(data) ? ['tests'] : [], 'key', 'a grading spec needs a `tests:` list', 'write the checks under `tests:` as in a lab file (docs/testing.md), each with optional points:, hidden:, group:')] };
+    return {
+      errors: [
+        diag(
+          isMap(data) ? ['tests'] : [],
+          'key',
+          'a grading spec needs a `tests:` list',
+          'write the checks under `tests:` as in a lab file (docs/testing.md), each with optional points:, hidden:, group:',
+        ),
+      ],
+    };
   const errors: Diagnostic[] = [];
   for (const key of Object.keys(data))
     if (!LAB_KEYS.includes(key) && !SPEC_KEYS.includes(key)) {
       const guess = didYouMean(key, [...LAB_KEYS, ...SPEC_KEYS]);
-      errors.push(diag([key], 'key', `unknown property "${key}"`, guess ? `did you mean "${guess}"?` : `allowed here: tests, ${SPEC_KEYS.join(', ')} (and a lab file's keys)`));
+      errors.push(
+        diag(
+          [key],
+          'key',
+          `unknown property "${key}"`,
+          guess ? `did you mean "${guess}"?` : `allowed here: tests, ${SPEC_KEYS.join(', ')} (and a lab file's keys)`,
+        ),
+      );
     }
   const deadline = data.deadline === undefined ? DEFAULT_DEADLINE_S : parseDuration(data.deadline as string | number);
-  if (deadline === undefined || deadline <= 0) errors.push(diag(['deadline'], 'value', `${JSON.stringify(data.deadline)} is not a duration`, 'write e.g. 30s, 2m or a number of seconds'));
+  if (deadline === undefined || deadline <= 0)
+    errors.push(diag(['deadline'], 'value', `${JSON.stringify(data.deadline)} is not a duration`, 'write e.g. 30s, 2m or a number of seconds'));
   const groupPoints = readGroups(data.groups, diag, errors);
   const grading = data.tests.map((t, i) => readGradingKeys(t, i, diag, errors));
   const tests = data.tests.map((t) => (isMap(t) ? Object.fromEntries(Object.entries(t).filter(([k]) => !(GRADING_KEYS as readonly string[]).includes(k))) : t));
@@ -51,7 +68,8 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
   const lab = toModel(asLab, file);
   const ctx = ruleContext(lab, sources, file);
   errors.push(...testKindGiven(ctx), ...testOrder(ctx));
-  for (const [i, t] of lab.tests.entries()) if (Number.isNaN(t.within)) errors.push(diag(['tests', i, 'within'], 'value', 'not a duration', 'write e.g. 30s, 2m or a number of seconds'));
+  for (const [i, t] of lab.tests.entries())
+    if (Number.isNaN(t.within)) errors.push(diag(['tests', i, 'within'], 'value', 'not a duration', 'write e.g. 30s, 2m or a number of seconds'));
   if (errors.length > 0) return { errors: sorted(errors) };
   const checks: GradedCheck[] = lab.tests.map((test, i) => ({ kind: 'live', name: test.name, description: test.name, test, ...grading[i]! }));
   return { spec: { file, form: 'umlab', deadlineSeconds: deadline!, checks, groupPoints } };
@@ -60,9 +78,12 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
 function readGradingKeys(t: unknown, i: number, diag: Located, errors: Diagnostic[]): { points: number; hidden: boolean; group?: string } {
   if (!isMap(t)) return { points: 1, hidden: false };
   const points = t.points ?? 1;
-  if (typeof points !== 'number' || !(points >= 0)) errors.push(diag(['tests', i, 'points'], 'value', `points must be a number of at least 0, not ${JSON.stringify(points)}`, 'e.g. points: 2 (default 1)'));
-  if (t.hidden !== undefined && typeof t.hidden !== 'boolean') errors.push(diag(['tests', i, 'hidden'], 'value', 'hidden must be true or false', 'hidden: true keeps the check out of the students\' lab'));
-  if (t.group !== undefined && (typeof t.group !== 'string' || t.group === '')) errors.push(diag(['tests', i, 'group'], 'value', 'group must be a name', 'e.g. group: routing'));
+  if (typeof points !== 'number' || !(points >= 0))
+    errors.push(diag(['tests', i, 'points'], 'value', `points must be a number of at least 0, not ${JSON.stringify(points)}`, 'e.g. points: 2 (default 1)'));
+  if (t.hidden !== undefined && typeof t.hidden !== 'boolean')
+    errors.push(diag(['tests', i, 'hidden'], 'value', 'hidden must be true or false', "hidden: true keeps the check out of the students' lab"));
+  if (t.group !== undefined && (typeof t.group !== 'string' || t.group === ''))
+    errors.push(diag(['tests', i, 'group'], 'value', 'group must be a name', 'e.g. group: routing'));
   return { points: typeof points === 'number' ? points : 1, hidden: t.hidden === true, ...(typeof t.group === 'string' && { group: t.group }) };
 }
 

@@ -74,7 +74,9 @@ export function realProbe(options: { boot: boolean; env?: NodeJS.ProcessEnv }): 
       // The host's size even when the fix is off (xstateFacts says 0 then).
       const facts = xstateFacts({ ...env, UMLAB_XSTATE_FIX: mode === 'off' ? 'auto' : mode });
       // What `up` will really give linux.uml: planContext decides, doctor only reports.
-      const preload = planContext('/nonexistent', env).kernelEnv?.LD_PRELOAD?.split(':').find((lib) => lib.endsWith('/xstate-fix.so'));
+      const preload = planContext('/nonexistent', env)
+        .kernelEnv?.LD_PRELOAD?.split(':')
+        .find((lib) => lib.endsWith('/xstate-fix.so'));
       return { hostBytes: facts.hostBytes, needed: facts.needed, mode, ...(preload && { preload }) };
     },
     async userNamespaces() {

@@ -84,7 +84,11 @@ function execDir(p: DoctorProbe, dir: string, why: string, otherwise: string): O
   const mount = mountFor(real, p.mountinfo());
   const where = `${dir}${real !== dir ? ` (${real})` : ''} on ${mount?.mountPoint ?? '?'} (${mount?.fstype ?? '?'})`;
   if (mount?.options.includes('noexec'))
-    return { status: 'broken', detail: `${where} is mounted noexec: ${why}`, fix: `${asRoot(p, `mount -o remount,exec ${mount.mountPoint}`)}; or ${otherwise}` };
+    return {
+      status: 'broken',
+      detail: `${where} is mounted noexec: ${why}`,
+      fix: `${asRoot(p, `mount -o remount,exec ${mount.mountPoint}`)}; or ${otherwise}`,
+    };
   if (!p.writable(real)) return { status: 'broken', detail: `${where} is not writable by this user: ${why}`, fix: otherwise };
   return { status: 'ok', detail: `${where}: writable, exec allowed` };
 }
@@ -92,7 +96,12 @@ function execDir(p: DoctorProbe, dir: string, why: string, otherwise: string): O
 /** The console tail out of up's hint (its cause and "run umlab doctor" lines are said otherwise here). */
 function consoleOf(hint: string | undefined): string {
   const at = hint?.indexOf('console of') ?? -1;
-  return at < 0 ? (hint?.trim() ?? '') : hint!.slice(at).replace(/\n?the lab was rolled back[^\n]*\n?$/, '').trimEnd();
+  return at < 0
+    ? (hint?.trim() ?? '')
+    : hint!
+        .slice(at)
+        .replace(/\n?the lab was rolled back[^\n]*\n?$/, '')
+        .trimEnd();
 }
 
 /** A tool found on the PATH that answers `--version`. */
@@ -115,7 +124,14 @@ export const CHECKS: Check[] = [
     run(p) {
       const missing = Object.entries(REQUIRED_COMMANDS).filter(([cmd]) => !p.findCommand(cmd));
       if (missing.length === 0) return { status: 'ok', detail: `all ${Object.keys(REQUIRED_COMMANDS).length} commands umlab runs are on the PATH` };
-      return { status: 'missing', detail: `not found: ${missing.map(([c]) => c).join(', ')}`, fix: aptInstall(p, missing.map(([, pkg]) => pkg)) };
+      return {
+        status: 'missing',
+        detail: `not found: ${missing.map(([c]) => c).join(', ')}`,
+        fix: aptInstall(
+          p,
+          missing.map(([, pkg]) => pkg),
+        ),
+      };
     },
   },
   {
@@ -136,9 +152,18 @@ export const CHECKS: Check[] = [
       const { kernel } = p.umlKernel();
       const fromEnv = Boolean(p.env.UMLAB_KERNEL);
       if (!p.exists(kernel))
-        return { status: 'missing', detail: `${kernel} does not exist${fromEnv ? ' (UMLAB_KERNEL)' : ''}`, fix: fromEnv ? 'unset UMLAB_KERNEL, or point it at a UML kernel binary' : aptInstall(p, ['user-mode-linux']) };
+        return {
+          status: 'missing',
+          detail: `${kernel} does not exist${fromEnv ? ' (UMLAB_KERNEL)' : ''}`,
+          fix: fromEnv ? 'unset UMLAB_KERNEL, or point it at a UML kernel binary' : aptInstall(p, ['user-mode-linux']),
+        };
       const r = p.run(kernel, ['--version']);
-      if (!r.ok) return { status: 'broken', detail: `${kernel} --version failed: ${firstLine(r.output)}`, fix: asRoot(p, 'apt-get install --reinstall -y user-mode-linux') };
+      if (!r.ok)
+        return {
+          status: 'broken',
+          detail: `${kernel} --version failed: ${firstLine(r.output)}`,
+          fix: asRoot(p, 'apt-get install --reinstall -y user-mode-linux'),
+        };
       return { status: 'ok', detail: `${kernel}, version ${firstLine(r.output)}` };
     },
   },
@@ -161,7 +186,12 @@ export const CHECKS: Check[] = [
     run(p) {
       const cc = p.findCommand('cc');
       // xstate-fix.ts compiles native/xstate-fix.c (and rebuilds it when the source changes).
-      if (!cc) return { status: 'missing', detail: "no cc: umlab builds its UML register fix (native/xstate-fix.c) with it", fix: aptInstall(p, ['gcc', 'libc6-dev']) };
+      if (!cc)
+        return {
+          status: 'missing',
+          detail: 'no cc: umlab builds its UML register fix (native/xstate-fix.c) with it',
+          fix: aptInstall(p, ['gcc', 'libc6-dev']),
+        };
       return { status: 'ok', detail: `${cc} (builds native/xstate-fix.c)` };
     },
   },
@@ -174,12 +204,21 @@ export const CHECKS: Check[] = [
         x = p.xstate();
       } catch (err) {
         const e = err as Error & { hint?: string };
-        if (/UMLAB_XSTATE_FIX/.test(e.message)) return { status: 'broken', detail: firstLine(e.message), fix: 'unset UMLAB_XSTATE_FIX (or set it to auto, on or off)' };
-        return { status: /C compiler/.test(e.message) ? 'missing' : 'broken', detail: firstLine(e.message), fix: e.hint?.replace(/^.*?: /, '') ?? 'bash scripts/setup.sh' };
+        if (/UMLAB_XSTATE_FIX/.test(e.message))
+          return { status: 'broken', detail: firstLine(e.message), fix: 'unset UMLAB_XSTATE_FIX (or set it to auto, on or off)' };
+        return {
+          status: /C compiler/.test(e.message) ? 'missing' : 'broken',
+          detail: firstLine(e.message),
+          fix: e.hint?.replace(/^.*?: /, '') ?? 'bash scripts/setup.sh',
+        };
       }
       const size = `host xstate ${x.hostBytes} bytes, UML 6.1 moves ${UML_XSTATE_BYTES}`;
       if (x.needed && !x.preload)
-        return { status: 'broken', detail: `${size}: too small, and the fix is off (UMLAB_XSTATE_FIX=${x.mode}): every VM aborts with "ptrace set fp regs failed"`, fix: 'unset UMLAB_XSTATE_FIX' };
+        return {
+          status: 'broken',
+          detail: `${size}: too small, and the fix is off (UMLAB_XSTATE_FIX=${x.mode}): every VM aborts with "ptrace set fp regs failed"`,
+          fix: 'unset UMLAB_XSTATE_FIX',
+        };
       if (x.preload && !p.exists(x.preload)) return { status: 'broken', detail: `${size}: the fix ${x.preload} is not there`, fix: 'bash scripts/setup.sh' };
       if (x.needed) return { status: 'ok', detail: `${size}: too small (CPU with AMX?); the fix ${x.preload} is built and preloaded into linux.uml` };
       return { status: 'ok', detail: `${size}: fits, no fix needed${x.preload ? ` (forced on: ${x.preload} is preloaded anyway)` : ''}` };
@@ -192,10 +231,15 @@ export const CHECKS: Check[] = [
     name: 'user namespaces',
     async run(p) {
       const error = await p.userNamespaces();
-      if (!error) return { status: 'ok', detail: `unshare --user --net works: labs run rootless${p.isRoot ? ' for other users (as root they get ip netns)' : ''}` };
+      if (!error)
+        return { status: 'ok', detail: `unshare --user --net works: labs run rootless${p.isRoot ? ' for other users (as root they get ip netns)' : ''}` };
       const fix = asRoot(p, 'sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000');
       // Root does not need them (labs get `ip netns`); other users cannot run labs without them.
-      return { status: p.isRoot ? 'warn' : 'broken', detail: `unshare --user --net fails: ${firstLine(error)}${p.isRoot ? ' (only root can run labs)' : ''}`, fix };
+      return {
+        status: p.isRoot ? 'warn' : 'broken',
+        detail: `unshare --user --net fails: ${firstLine(error)}${p.isRoot ? ' (only root can run labs)' : ''}`,
+        fix,
+      };
     },
   },
   {
@@ -203,11 +247,22 @@ export const CHECKS: Check[] = [
     name: '/dev/net/tun',
     run(p) {
       const tun = '/dev/net/tun';
-      if (!p.exists(tun)) return { status: 'missing', detail: `${tun} does not exist (tap segments need it)`, fix: asRoot(p, 'modprobe tun || { mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200; }') };
+      if (!p.exists(tun))
+        return {
+          status: 'missing',
+          detail: `${tun} does not exist (tap segments need it)`,
+          fix: asRoot(p, 'modprobe tun || { mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200; }'),
+        };
       // Opening it is for root or CAP_NET_ADMIN anyway (the device is often 0600): others only get a warning.
-      if (!p.isRoot && !p.hasNetAdmin()) return { status: 'warn', detail: `${tun} present, but tap segments need root or CAP_NET_ADMIN`, fix: 'run labs with taps as root' };
+      if (!p.isRoot && !p.hasNetAdmin())
+        return { status: 'warn', detail: `${tun} present, but tap segments need root or CAP_NET_ADMIN`, fix: 'run labs with taps as root' };
       const error = p.openError(tun);
-      if (error) return { status: 'broken', detail: `${tun} cannot be opened: ${error} (a container without access to the device?)`, fix: 'give the container the device (docker: --device /dev/net/tun --cap-add NET_ADMIN)' };
+      if (error)
+        return {
+          status: 'broken',
+          detail: `${tun} cannot be opened: ${error} (a container without access to the device?)`,
+          fix: 'give the container the device (docker: --device /dev/net/tun --cap-add NET_ADMIN)',
+        };
       return { status: 'ok', detail: `${tun} present, ${p.isRoot ? 'root' : 'CAP_NET_ADMIN'}: tap segments work` };
     },
   },
@@ -218,7 +273,12 @@ export const CHECKS: Check[] = [
       const dir = umlTempDir(p.env, p.mountinfo());
       const set = ['TMPDIR', 'TMP', 'TEMP'].find((v) => p.env[v]);
       // UML maps guest memory PROT_EXEC from an unlinked file there (HOWTO section 13).
-      return execDir(p, dir, 'UML maps each VM\'s memory executable from a file there', set ? `export ${set}=/dev/shm` : 'export TMPDIR=<a directory on an exec mount>');
+      return execDir(
+        p,
+        dir,
+        "UML maps each VM's memory executable from a file there",
+        set ? `export ${set}=/dev/shm` : 'export TMPDIR=<a directory on an exec mount>',
+      );
     },
   },
   {
@@ -226,7 +286,12 @@ export const CHECKS: Check[] = [
     name: 'run directory',
     run(p) {
       const home = umlabHome(p.env);
-      return execDir(p, home, "umlab keeps each lab's init scripts, sockets and (in a read-only checkout) the register fix there", 'export UMLAB_HOME=<a directory on an exec mount>');
+      return execDir(
+        p,
+        home,
+        "umlab keeps each lab's init scripts, sockets and (in a read-only checkout) the register fix there",
+        'export UMLAB_HOME=<a directory on an exec mount>',
+      );
     },
   },
   {

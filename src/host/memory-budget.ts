@@ -27,9 +27,12 @@ export function memoryBudgetError(plan: Pick<LabPlan, 'lab' | 'vms'>, meminfo: s
   const free = freeMemoryMiB(meminfo);
   const needed = labMemoryMiB(plan);
   if (free === null || needed <= free) return null;
-  return new LabRuntimeError(`lab ${plan.lab} needs ${needed} MiB of memory (${plan.vms.length} VMs), more than the ${free} MiB this host has free (MemAvailable + SwapFree)`, {
-    hint: `give the VMs less \`memory:\`, stop other labs, or start it anyway with ${MEMORY_OVERRIDE_ENV}=1 (a VM uses only the memory it touches)`,
-  });
+  return new LabRuntimeError(
+    `lab ${plan.lab} needs ${needed} MiB of memory (${plan.vms.length} VMs), more than the ${free} MiB this host has free (MemAvailable + SwapFree)`,
+    {
+      hint: `give the VMs less \`memory:\`, stop other labs, or start it anyway with ${MEMORY_OVERRIDE_ENV}=1 (a VM uses only the memory it touches)`,
+    },
+  );
 }
 
 /** Throws when the lab's memory exceeds the host's free memory and swap, unless UMLAB_IGNORE_MEMORY=1. */

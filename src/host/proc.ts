@@ -17,8 +17,7 @@ export function mountFor(path: string, mountinfo: string): Mount | null {
     const mountPoint = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     const inside = mountPoint === '/' || path === mountPoint || path.startsWith(mountPoint + '/');
     // Later lines are mounted over earlier ones at the same point: >= lets the last one win.
-    if (inside && (!best || mountPoint.length >= best.mountPoint.length))
-      best = { mountPoint, options: f[5]!.split(','), fstype: post.split(' ')[0] ?? '' };
+    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { mountPoint, options: f[5]!.split(','), fstype: post.split(' ')[0] ?? '' };
   }
   return best;
 }

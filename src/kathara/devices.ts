@@ -34,7 +34,7 @@ export interface LabConfMeta {
 /** Options Kathará documents that umlab has nothing to do with: accepted, with a note. */
 const IGNORED: Record<string, string> = {
   num_terms: 'terminals are opened with `umlab console DEVICE`',
-  cpus: 'a UML VM runs on one virtual CPU (Debian\'s UML kernel has no SMP); the value is ignored',
+  cpus: "a UML VM runs on one virtual CPU (Debian's UML kernel has no SMP); the value is ignored",
   shell: 'commands run under /bin/sh; `umlab console` gives a shell',
   env: 'set variables in the startup file instead',
   ulimit: 'UML has no container limits; the value is ignored',
@@ -61,7 +61,8 @@ export function readDevices(lines: LabConfLine[], strict: boolean): { devices: M
   const devices = new Map<string, Device>();
   const meta: LabConfMeta = { machines: [] };
   const problems: KatharaProblem[] = [];
-  const problem = (at: Pos, message: string, hint?: string, severity: 'error' | 'warning' = 'error') => problems.push({ at, severity, message, ...(hint && { hint }) });
+  const problem = (at: Pos, message: string, hint?: string, severity: 'error' | 'warning' = 'error') =>
+    problems.push({ at, severity, message, ...(hint && { hint }) });
   const device = (name: string, at: Pos): Device => {
     let d = devices.get(name);
     if (!d) devices.set(name, (d = { name, at, ifaces: [], ports: [], exec: [], sysctl: [] }));
@@ -74,7 +75,11 @@ export function readDevices(lines: LabConfLine[], strict: boolean): { devices: M
     }
     const d = device(line.device, line.at);
     if (line.value === '') {
-      problem(line.valueAt, `${line.device}[${line.key}] has no value`, /^\d+$/.test(line.key) ? 'write DEVICE[N]=DOMAIN: the collision domain interface ethN joins' : `give ${line.key} a value, or delete the line`);
+      problem(
+        line.valueAt,
+        `${line.device}[${line.key}] has no value`,
+        /^\d+$/.test(line.key) ? 'write DEVICE[N]=DOMAIN: the collision domain interface ethN joins' : `give ${line.key} a value, or delete the line`,
+      );
       continue;
     }
     if (/^\d+$/.test(line.key)) readIface(d, line, problem);
@@ -90,26 +95,43 @@ function readGlobal(line: GlobalLine, meta: LabConfMeta, problem: Report, strict
   else if (line.name === 'machines') {
     for (const w of line.value.matchAll(/\S+/g)) meta.machines.push({ name: w[0], at: { ...line.valueAt, col: line.valueAt.col + w.index! } });
   } else if (!/^LAB_(VERSION|AUTHOR|EMAIL|WEB|NAME)$/.test(line.name)) {
-    problem(line.at, `unknown setting ${line.name}; ignored`, 'lab.conf knows LAB_DESCRIPTION, LAB_VERSION, LAB_AUTHOR, LAB_EMAIL, LAB_WEB and machines=', strict ? 'error' : 'warning');
+    problem(
+      line.at,
+      `unknown setting ${line.name}; ignored`,
+      'lab.conf knows LAB_DESCRIPTION, LAB_VERSION, LAB_AUTHOR, LAB_EMAIL, LAB_WEB and machines=',
+      strict ? 'error' : 'warning',
+    );
   }
 }
 
 function readIface(d: Device, line: DeviceLine, problem: Report): void {
   const index = Number(line.key);
   if (String(index) !== line.key) return problem(line.keyAt, `interface number ${line.key} has a leading zero`, `write ${line.device}[${index}]`);
-  if (d.ifaces.some((i) => i.index === index)) return problem(line.keyAt, `${line.device}[${index}] is given twice`, 'each interface joins one collision domain');
+  if (d.ifaces.some((i) => i.index === index))
+    return problem(line.keyAt, `${line.device}[${index}] is given twice`, 'each interface joins one collision domain');
   const netkitTap = /^tap,/i.exec(line.value);
   if (netkitTap) {
     const [, hostAddr = '', guestAddr = ''] = line.value.split(',').map((s) => s.trim());
-    if (!IPV4.test(hostAddr) || !IPV4.test(guestAddr)) return problem(line.valueAt, `a Netkit tap is tap,TAP_ADDRESS,GUEST_ADDRESS (two IPv4 addresses), not "${line.value}"`, 'e.g. pc1[0]=tap,10.0.0.1,10.0.0.2');
+    if (!IPV4.test(hostAddr) || !IPV4.test(guestAddr))
+      return problem(
+        line.valueAt,
+        `a Netkit tap is tap,TAP_ADDRESS,GUEST_ADDRESS (two IPv4 addresses), not "${line.value}"`,
+        'e.g. pc1[0]=tap,10.0.0.1,10.0.0.2',
+      );
     d.ifaces.push({ index, target: { tap: { hostAddr, guestAddr } }, at: line.keyAt, valueAt: line.valueAt });
     return;
   }
   const slash = line.value.indexOf('/');
   const domain = slash < 0 ? line.value : line.value.slice(0, slash);
   const mac = slash < 0 ? undefined : line.value.slice(slash + 1);
-  if (mac !== undefined && !MAC.test(mac)) return problem({ ...line.valueAt, col: line.valueAt.col + slash + 1 }, `"${mac}" is not a MAC address`, 'write DEVICE[N]=DOMAIN/02:00:00:00:00:01');
-  d.ifaces.push({ index, target: { domain, ...(mac !== undefined && { mac: mac.toLowerCase(), macAt: { ...line.valueAt, col: line.valueAt.col + slash + 1 } }) }, at: line.keyAt, valueAt: line.valueAt });
+  if (mac !== undefined && !MAC.test(mac))
+    return problem({ ...line.valueAt, col: line.valueAt.col + slash + 1 }, `"${mac}" is not a MAC address`, 'write DEVICE[N]=DOMAIN/02:00:00:00:00:01');
+  d.ifaces.push({
+    index,
+    target: { domain, ...(mac !== undefined && { mac: mac.toLowerCase(), macAt: { ...line.valueAt, col: line.valueAt.col + slash + 1 } }) },
+    at: line.keyAt,
+    valueAt: line.valueAt,
+  });
 }
 
 function readOption(d: Device, line: DeviceLine, problem: Report, strict: boolean): void {
@@ -126,7 +148,12 @@ function readOption(d: Device, line: DeviceLine, problem: Report, strict: boolea
     }
     case 'port': {
       const p = parsePort(value);
-      if (!p) return problem(valueAt, `port=${value} is not [HOST:]GUEST[/tcp|udp]`, 'e.g. port=8080:80/tcp (host port 8080 on 127.0.0.1 to port 80 of the device); a single number is the host port, to the device\'s port 3000');
+      if (!p)
+        return problem(
+          valueAt,
+          `port=${value} is not [HOST:]GUEST[/tcp|udp]`,
+          "e.g. port=8080:80/tcp (host port 8080 on 127.0.0.1 to port 80 of the device); a single number is the host port, to the device's port 3000",
+        );
       d.ports.push({ ...p, spec: value, at: valueAt });
       return;
     }
@@ -150,7 +177,12 @@ function readOption(d: Device, line: DeviceLine, problem: Report, strict: boolea
     }
     default: {
       const why = IGNORED[key];
-      problem(line.keyAt, why ? `${line.device}[${key}] is not used by umlab: ${why}` : `unknown option ${line.device}[${key}]; ignored`, why ? undefined : 'options are image, mem, cpus, port, bridged, ipv6, exec, sysctl, num_terms', strict && !why ? 'error' : 'warning');
+      problem(
+        line.keyAt,
+        why ? `${line.device}[${key}] is not used by umlab: ${why}` : `unknown option ${line.device}[${key}]; ignored`,
+        why ? undefined : 'options are image, mem, cpus, port, bridged, ipv6, exec, sysctl, num_terms',
+        strict && !why ? 'error' : 'warning',
+      );
     }
   }
 }

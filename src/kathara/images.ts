@@ -17,7 +17,7 @@ export const KATHARA_IMAGES: Readonly<Record<string, { profile: string; note?: s
   'kathara/scion': { profile: 'kathara' },
   'kathara/netkit_base': { profile: 'kathara' },
   'netkit/base': { profile: 'kathara' },
-  'debian': { profile: 'kathara' },
+  debian: { profile: 'kathara' },
   'frrouting/frr': { profile: 'kathara' },
   'quay.io/frrouting/frr': { profile: 'kathara' },
 };
@@ -25,13 +25,25 @@ export const KATHARA_IMAGES: Readonly<Record<string, { profile: string; note?: s
 /** Images that need what UML cannot give (or umlab does otherwise): the device is left out. */
 const UNSUPPORTED: readonly [RegExp, string, string][] = [
   [/p4|bmv2/, 'P4 software switches (bmv2) are not supported', 'leave the device out, or replace it with a router or a switch segment'],
-  [/(^|\/)(sdn|ovs|openvswitch|ryu|pox|onos|opendaylight)/, 'Open vSwitch and SDN controllers are not supported', 'use a collision domain (a umlab switch) instead of the OVS device'],
-  [/wireshark/, 'Wireshark in a container is not needed', 'every link is captured already: `umlab web` shows the packets live, `umlab capture show LINK` decodes them, and the pcap files open in Wireshark'],
+  [
+    /(^|\/)(sdn|ovs|openvswitch|ryu|pox|onos|opendaylight)/,
+    'Open vSwitch and SDN controllers are not supported',
+    'use a collision domain (a umlab switch) instead of the OVS device',
+  ],
+  [
+    /wireshark/,
+    'Wireshark in a container is not needed',
+    'every link is captured already: `umlab web` shows the packets live, `umlab capture show LINK` decodes them, and the pcap files open in Wireshark',
+  ],
 ];
 
 /** The name without registry port, tag or digest: kathara/frr:latest -> kathara/frr. */
 export function imageBaseName(image: string): string {
-  return image.trim().toLowerCase().replace(/@.*$/, '').replace(/:[^/]*$/, '');
+  return image
+    .trim()
+    .toLowerCase()
+    .replace(/@.*$/, '')
+    .replace(/:[^/]*$/, '');
 }
 
 export function chooseImage(image: string): ImageChoice {

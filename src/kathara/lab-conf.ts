@@ -57,7 +57,12 @@ export function parseLabConf(text: string, file: string): { lines: LabConfLine[]
       const value = unquote(rest);
       const keyAt = pos(device.length + 1);
       if (key.trim() === '') {
-        problems.push({ at: keyAt, severity: 'error', message: `empty key in "${body}"`, hint: 'write device[N]=DOMAIN for interface ethN, or device[option]=value (image, mem, cpus, port, bridged, exec, sysctl, ipv6, num_terms)' });
+        problems.push({
+          at: keyAt,
+          severity: 'error',
+          message: `empty key in "${body}"`,
+          hint: 'write device[N]=DOMAIN for interface ethN, or device[option]=value (image, mem, cpus, port, bridged, exec, sysctl, ipv6, num_terms)',
+        });
         return;
       }
       lines.push({ kind: 'device', device, key: key.trim(), value, at: pos(0), keyAt, valueAt: pos(valueOffset) });
@@ -94,7 +99,12 @@ export function parseLabDep(text: string, file: string): { deps: DepLine[]; prob
     if (body.trim() === '') return;
     const m = /^(\s*)(\S+?)\s*:(.*)$/.exec(body);
     if (!m) {
-      problems.push({ at: { file, line: i + 1, col: 1 }, severity: 'error', message: `cannot read this line: ${JSON.stringify(body.trim())}`, hint: 'lab.dep lines are DEVICE: DEVICE... (the first starts after the others)' });
+      problems.push({
+        at: { file, line: i + 1, col: 1 },
+        severity: 'error',
+        message: `cannot read this line: ${JSON.stringify(body.trim())}`,
+        hint: 'lab.dep lines are DEVICE: DEVICE... (the first starts after the others)',
+      });
       return;
     }
     const [, indent, device, rest] = m as unknown as [string, string, string, string];

@@ -21,7 +21,12 @@ export function readLabExt(text: string, file: string, knownDomain: (domain: str
     if (!words.length) return;
     const at = (w: number): Pos => ({ file, line: i + 1, col: 1 + words[w]!.index! });
     if (words.length !== 2) {
-      problems.push({ at: at(0), severity: 'error', message: `lab.ext line is not "COLLISION_DOMAIN INTERFACE[.VLAN]": "${raw.trim()}"`, hint: 'e.g. A enp0s31f6 or A enp0s31f6.10' });
+      problems.push({
+        at: at(0),
+        severity: 'error',
+        message: `lab.ext line is not "COLLISION_DOMAIN INTERFACE[.VLAN]": "${raw.trim()}"`,
+        hint: 'e.g. A enp0s31f6 or A enp0s31f6.10',
+      });
       return;
     }
     const domain = words[0]![0];

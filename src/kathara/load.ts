@@ -26,7 +26,14 @@ export interface KatharaLoad {
 /** Sidecar keys: umlab's own settings layered over what lab.conf says. */
 const SIDECAR_KEYS = ['name', 'description', 'capture', 'defaults', 'kernel', 'tests', 'vms', 'switches', 'layout'];
 
-const toDiag = (p: KatharaProblem): Diagnostic => ({ file: p.at.file, line: p.at.line, col: p.at.col, path: '', message: p.message, ...(p.hint && { hint: p.hint }) });
+const toDiag = (p: KatharaProblem): Diagnostic => ({
+  file: p.at.file,
+  line: p.at.line,
+  col: p.at.col,
+  path: '',
+  message: p.message,
+  ...(p.hint && { hint: p.hint }),
+});
 
 /** "vms.r1.files[\"/etc/x\"]" -> ["vms", "r1", "files", "/etc/x"] (the inverse of formatPath). */
 export function parsePath(path: string): PathSegment[] {
@@ -55,7 +62,12 @@ export function loadKatharaContents(c: LabDirContents, opts: ReadOptions): Katha
 const sortDiags = (ds: Diagnostic[]) => ds.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
 
 /** Where a path of the generated lab was written: the sidecar when it has the node, else the longest known prefix in lab.conf. */
-function locate(path: string, positions: Map<string, Pos>, sidecar: { file: string; sources: SourceMap; paths: Set<string> } | undefined, labConf: string): Pos {
+function locate(
+  path: string,
+  positions: Map<string, Pos>,
+  sidecar: { file: string; sources: SourceMap; paths: Set<string> } | undefined,
+  labConf: string,
+): Pos {
   const segs = parsePath(path);
   for (let n = segs.length; n > 0; n--) {
     const key = formatPath(segs.slice(0, n));
@@ -69,7 +81,8 @@ function locate(path: string, positions: Map<string, Pos>, sidecar: { file: stri
 function mergeSidecar(read: KatharaRead, sidecar: { file: string; text: string }, problems: KatharaProblem[]) {
   const parsed = parseYaml(sidecar.text, sidecar.file);
   if ('errors' in parsed) {
-    for (const d of parsed.errors) problems.push({ at: { file: d.file, line: d.line, col: d.col }, severity: 'error', message: d.message, ...(d.hint && { hint: d.hint }) });
+    for (const d of parsed.errors)
+      problems.push({ at: { file: d.file, line: d.line, col: d.col }, severity: 'error', message: d.message, ...(d.hint && { hint: d.hint }) });
     return undefined;
   }
   const { data, sources } = parsed;
@@ -95,7 +108,12 @@ function mergeSidecar(read: KatharaRead, sidecar: { file: string; text: string }
       const section = (raw[key] ?? {}) as Record<string, unknown>;
       for (const [name, over] of Object.entries(value as Record<string, unknown>)) {
         if (!(name in section)) {
-          problems.push({ at: at([key, name]), severity: 'error', message: `umlab.yaml: the lab has no ${key === 'vms' ? 'device' : 'collision domain'} ${name}`, hint: `it has: ${Object.keys(section).join(', ') || 'none'}` });
+          problems.push({
+            at: at([key, name]),
+            severity: 'error',
+            message: `umlab.yaml: the lab has no ${key === 'vms' ? 'device' : 'collision domain'} ${name}`,
+            hint: `it has: ${Object.keys(section).join(', ') || 'none'}`,
+          });
           continue;
         }
         section[name] = deepMerge(section[name], over);

@@ -40,9 +40,13 @@ export function readLabDir(given: string): LabDirContents {
   const labConfFile = join(shownDir, 'lab.conf');
   const labConf = readText(join(dir, 'lab.conf'));
   if (labConf !== undefined && labConf.length > 1024 * 1024)
-    throw new LabFileError([{ file: labConfFile, line: 1, col: 1, path: '', message: 'lab.conf is larger than 1 MiB', hint: 'check that this is the right directory' }]);
+    throw new LabFileError([
+      { file: labConfFile, line: 1, col: 1, path: '', message: 'lab.conf is larger than 1 MiB', hint: 'check that this is the right directory' },
+    ]);
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const deviceDirs = entries.filter((e) => e.isDirectory() && !NOT_DEVICES.has(e.name) && !e.name.startsWith('.') && !e.name.startsWith('_')).map((e) => e.name);
+  const deviceDirs = entries
+    .filter((e) => e.isDirectory() && !NOT_DEVICES.has(e.name) && !e.name.startsWith('.') && !e.name.startsWith('_'))
+    .map((e) => e.name);
   const startup: Record<string, string> = {};
   const shutdown: Record<string, string> = {};
   for (const e of entries) {
@@ -88,7 +92,16 @@ function readTree(root: string, rel: string, budget: { bytes: number; files: num
       const st = lstatSync(full);
       budget.bytes -= st.size;
       if (--budget.files < 0 || budget.bytes < 0)
-        throw new LabFileError([{ file: `${shown}${path}`, line: 1, col: 1, path: '', message: `the device directories hold more than ${MAX_TREE_FILES} files or ${MAX_TREE_BYTES / 2 ** 20} MiB`, hint: 'put big files in shared/ (mounted at /shared)' }]);
+        throw new LabFileError([
+          {
+            file: `${shown}${path}`,
+            line: 1,
+            col: 1,
+            path: '',
+            message: `the device directories hold more than ${MAX_TREE_FILES} files or ${MAX_TREE_BYTES / 2 ** 20} MiB`,
+            hint: 'put big files in shared/ (mounted at /shared)',
+          },
+        ]);
       const buf = readFileSync(full);
       const text = buf.includes(0) ? undefined : buf.toString('utf8');
       out.push({ path, ...(text !== undefined && { text }), executable: (st.mode & 0o111) !== 0 });

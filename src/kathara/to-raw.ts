@@ -30,7 +30,12 @@ export const umlabName = (name: string) => name.toLowerCase().replace(/_/g, '-')
 /** Lab name from the directory: what the schema allows, at most 24 characters. */
 export function labNameOf(dir: string): string {
   const base = dir.replace(/\/+$/, '').split('/').pop() ?? '';
-  const name = base.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 24).replace(/-+$/, '');
+  const name = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 24)
+    .replace(/-+$/, '');
   return name || 'kathara-lab';
 }
 
@@ -51,9 +56,14 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   const { devices, meta, problems: optionProblems } = readDevices(conf.lines, opts.strict);
   problems.push(...optionProblems);
   for (const m of meta.machines) if (!devices.has(m.name)) devices.set(m.name, { name: m.name, at: m.at, ifaces: [], ports: [], exec: [], sysctl: [] });
-  for (const dir of c.deviceDirs) if (!devices.has(dir)) devices.set(dir, { name: dir, at: { file: `${c.dir}/${dir}`, line: 1, col: 1 }, ifaces: [], ports: [], exec: [], sysctl: [] });
+  for (const dir of c.deviceDirs)
+    if (!devices.has(dir)) devices.set(dir, { name: dir, at: { file: `${c.dir}/${dir}`, line: 1, col: 1 }, ifaces: [], ports: [], exec: [], sysctl: [] });
   if (c.labConf === undefined && devices.size === 0)
-    error(confAt, `${c.dir} is not a Kathará or Netkit lab: it has no lab.conf and no device directories`, 'a lab directory holds lab.conf (lines such as r1[0]=A) and/or one directory per device');
+    error(
+      confAt,
+      `${c.dir} is not a Kathará or Netkit lab: it has no lab.conf and no device directories`,
+      'a lab directory holds lab.conf (lines such as r1[0]=A) and/or one directory per device',
+    );
 
   const raw: KatharaRead['raw'] = { name: labNameOf(c.dir), vms: {} };
   if (meta.description) raw.description = meta.description;
@@ -68,7 +78,11 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   for (const d of devices.values()) {
     const name = umlabName(d.name);
     if (!NAME.test(name)) {
-      error(d.at, `device name "${d.name}" cannot be a umlab VM name`, 'device names are letters, digits, - and _, starting with a letter, at most 32 characters');
+      error(
+        d.at,
+        `device name "${d.name}" cannot be a umlab VM name`,
+        'device names are letters, digits, - and _, starting with a letter, at most 32 characters',
+      );
       continue;
     }
     if (names.has(name)) {
@@ -82,7 +96,12 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
     const imageAt = d.image?.at ?? d.at;
     if ('unsupported' in choice) {
       const unknown = choice.unsupported.startsWith('unknown');
-      problems.push({ at: imageAt, severity: unknown || opts.strict ? 'error' : 'warning', message: `${d.name}: ${choice.unsupported}${unknown ? '' : ` (image ${image})`}; ${unknown ? 'cannot run it' : 'the device is left out, the rest of the lab runs'}`, hint: choice.hint });
+      problems.push({
+        at: imageAt,
+        severity: unknown || opts.strict ? 'error' : 'warning',
+        message: `${d.name}: ${choice.unsupported}${unknown ? '' : ` (image ${image})`}; ${unknown ? 'cannot run it' : 'the device is left out, the rest of the lab runs'}`,
+        hint: choice.hint,
+      });
       continue;
     }
     if (choice.note) warn(imageAt, `${d.name}: ${choice.note}`);
@@ -109,14 +128,22 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
       }
       const { domain, mac, macAt } = i.target;
       if (domain.includes('.')) {
-        error(i.valueAt, `collision domain "${domain}" has a dot in its name`, 'umlab reads a dot as VM.ethN (a point-to-point link): rename the domain, e.g. ' + domain.replace(/\./g, '-'));
+        error(
+          i.valueAt,
+          `collision domain "${domain}" has a dot in its name`,
+          'umlab reads a dot as VM.ethN (a point-to-point link): rename the domain, e.g. ' + domain.replace(/\./g, '-'),
+        );
         continue;
       }
       const cd = umlabName(domain);
       // Kathará's domain names are case-sensitive: "A" and "a" are two domains, which umlab cannot tell apart.
       const seen = domains.get(cd);
       if (seen !== undefined && seen !== domain) {
-        error(i.valueAt, `collision domains "${seen}" and "${domain}" would both be switch ${cd}`, 'rename one of them (umlab names are lowercase, with - for _)');
+        error(
+          i.valueAt,
+          `collision domains "${seen}" and "${domain}" would both be switch ${cd}`,
+          'rename one of them (umlab names are lowercase, with - for _)',
+        );
         continue;
       }
       domains.set(cd, domain);
@@ -179,9 +206,16 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   if (Object.keys(switches).length) raw.switches = switches;
   if (tapHost) raw.taps = { tap: { host_ip: `${tapHost}/24`, ip_forward: true } };
   if (gatewayUsers) raw.gateways = { bridged: { type: 'slirp', dhcp: true, ...(gatewayForwards.length && { forward: gatewayForwards }) } };
-  for (const [sw] of Object.entries(switches)) if (raw.vms[sw]) error(positions.get(formatPath(['switches', sw]))!, `collision domain ${sw} has the name of a device`, 'umlab names segments and VMs in one namespace: rename the domain');
+  for (const [sw] of Object.entries(switches))
+    if (raw.vms[sw])
+      error(
+        positions.get(formatPath(['switches', sw]))!,
+        `collision domain ${sw} has the name of a device`,
+        'umlab names segments and VMs in one namespace: rename the domain',
+      );
 
-  if (c.labExt !== undefined) problems.push(...readLabExt(c.labExt, c.labConfFile.replace(/lab\.conf$/, 'lab.ext'), (dom) => domains.get(umlabName(dom)) === dom).problems);
+  if (c.labExt !== undefined)
+    problems.push(...readLabExt(c.labExt, c.labConfFile.replace(/lab\.conf$/, 'lab.ext'), (dom) => domains.get(umlabName(dom)) === dom).problems);
   const order = readOrder(c, names, problems);
   // lab.dep: a device boots once the devices it names are ready (unknown names are reported above).
   for (const [vm, after] of Object.entries(order)) {
@@ -207,7 +241,12 @@ function deviceFiles(c: LabDirContents, d: Device, name: string, problems: Katha
   const executables: string[] = [];
   for (const f of c.trees[d.name] ?? []) {
     if (f.text === undefined) {
-      problems.push({ at: { file: `${c.dir}/${d.name}${f.path}`, line: 1, col: 1 }, severity: 'warning', message: `${d.name}${f.path} is not a text file; left out`, hint: 'put binary files in shared/ (mounted at /shared) and copy them in the startup file' });
+      problems.push({
+        at: { file: `${c.dir}/${d.name}${f.path}`, line: 1, col: 1 },
+        severity: 'warning',
+        message: `${d.name}${f.path} is not a text file; left out`,
+        hint: 'put binary files in shared/ (mounted at /shared) and copy them in the startup file',
+      });
       continue;
     }
     // Configs written for Quagga or BIND 9.11 keep their meaning on the image's FRR and BIND 9.18.
@@ -237,7 +276,14 @@ function frrLayout(c: LabDirContents, d: Device, files: Record<string, string>, 
   const perDaemon = Object.keys(files).filter((p) => /^\/etc\/frr\/(zebra|[a-z0-9]+d)\.conf$/.test(p));
   if (!perDaemon.length) return;
   if (files['/etc/frr/frr.conf'] === undefined) files[`${KATHARA_DIR}/frr-per-daemon`] = perDaemon.join('\n') + '\n';
-  else for (const p of perDaemon) problems.push({ at: fileAt(c, d.name, p), severity: 'warning', message: `${d.name}${p} is not read: FRR reads only frr.conf when the device has one (as in Kathará)`, hint: `move its lines into ${d.name}/etc/frr/frr.conf, or delete one of the two` });
+  else
+    for (const p of perDaemon)
+      problems.push({
+        at: fileAt(c, d.name, p),
+        severity: 'warning',
+        message: `${d.name}${p} is not read: FRR reads only frr.conf when the device has one (as in Kathará)`,
+        hint: `move its lines into ${d.name}/etc/frr/frr.conf, or delete one of the two`,
+      });
 }
 
 function readOrder(c: LabDirContents, names: Map<string, string>, problems: KatharaProblem[]): Record<string, string[]> {
@@ -249,7 +295,8 @@ function readOrder(c: LabDirContents, names: Map<string, string>, problems: Kath
   const known = (n: string) => names.has(umlabName(n));
   for (const dep of deps) {
     if (!known(dep.device)) problems.push({ at: dep.at, severity: 'error', message: `lab.dep names device ${dep.device}, which the lab does not have` });
-    for (const a of dep.after) if (!known(a.name)) problems.push({ at: a.at, severity: 'error', message: `lab.dep names device ${a.name}, which the lab does not have` });
+    for (const a of dep.after)
+      if (!known(a.name)) problems.push({ at: a.at, severity: 'error', message: `lab.dep names device ${a.name}, which the lab does not have` });
     (order[umlabName(dep.device)] ??= []).push(...dep.after.map((a) => umlabName(a.name)));
   }
   // A cycle would wait forever: reported once, at the first line of a device on it.
@@ -257,7 +304,12 @@ function readOrder(c: LabDirContents, names: Map<string, string>, problems: Kath
   for (const dep of deps) {
     const cycle = findCycle(umlabName(dep.device), after);
     if (cycle) {
-      problems.push({ at: dep.at, severity: 'error', message: `lab.dep has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`, hint: 'a device cannot start after itself' });
+      problems.push({
+        at: dep.at,
+        severity: 'error',
+        message: `lab.dep has a cycle: ${[...cycle, cycle[0]].join(' -> ')}`,
+        hint: 'a device cannot start after itself',
+      });
       break;
     }
   }

@@ -75,7 +75,11 @@ export function translateFile(path: string, text: string, shown: string): { text
     for (const rule of rules.table) {
       const m = rule.match.exec(line);
       if (!m) continue;
-      problems.push({ at: { file: shown, line: i + 1, col: 1 + (line.length - line.trimStart().length) }, severity: 'warning', message: `${rules.name}: ${rule.why}` });
+      problems.push({
+        at: { file: shown, line: i + 1, col: 1 + (line.length - line.trimStart().length) },
+        severity: 'warning',
+        message: `${rules.name}: ${rule.why}`,
+      });
       out.push(...rule.apply(line, m));
       return;
     }

@@ -58,7 +58,9 @@ export function planSegment(segment: Segment | P2pSegment, members: Member[], en
 export async function startSegment(plan: SegmentPlan, options: EngineOptions): Promise<RunningSegment> {
   const kind = KINDS.find((k) => k.name === plan.kind && k.engineName === plan.engine);
   if (!kind)
-    throw new LabRuntimeError(`segment ${plan.name}: the ${plan.kind} kind cannot run (engine "${plan.engine}"); supported kinds are ${SUPPORTED_KINDS.join(', ')}`);
+    throw new LabRuntimeError(
+      `segment ${plan.name}: the ${plan.kind} kind cannot run (engine "${plan.engine}"); supported kinds are ${SUPPORTED_KINDS.join(', ')}`,
+    );
   return (await kind.engine()).start(plan, options);
 }
 

@@ -98,10 +98,13 @@ function growDisk(fd: number, file: string, size: string, bytes: number, vm: str
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EFBIG' || code === 'EINVAL' || code === 'ENOSPC' || error instanceof RangeError)
-      throw new LabRuntimeError(`data disk ${file} of VM ${vm} cannot be ${size}: the filesystem of ${dirname(file)} refuses a file that large (${code ?? 'out of range'})`, {
-        cause: error,
-        hint: 'give the disk a smaller `size:` (at most 2T, and what this filesystem allows), or set UMLAB_HOME to a filesystem that takes larger files',
-      });
+      throw new LabRuntimeError(
+        `data disk ${file} of VM ${vm} cannot be ${size}: the filesystem of ${dirname(file)} refuses a file that large (${code ?? 'out of range'})`,
+        {
+          cause: error,
+          hint: 'give the disk a smaller `size:` (at most 2T, and what this filesystem allows), or set UMLAB_HOME to a filesystem that takes larger files',
+        },
+      );
     throw error;
   }
 }
@@ -109,7 +112,8 @@ function growDisk(fd: number, file: string, size: string, bytes: number, vm: str
 /** A root image must be a regular file the user can read: never a device, FIFO or directory. */
 function checkImageFile(vm: string, image: string): void {
   const st = statSync(image);
-  if (!st.isFile()) throw new UsageError(`image ${image} of VM ${vm} is not a regular file`, { hint: 'give the path of an image built with `umlab image build OUT.img`' });
+  if (!st.isFile())
+    throw new UsageError(`image ${image} of VM ${vm} is not a regular file`, { hint: 'give the path of an image built with `umlab image build OUT.img`' });
   try {
     closeSync(openSync(image, 'r'));
   } catch (error) {
@@ -142,7 +146,10 @@ function realShareDir(vm: string, share: SharePlan): string {
     });
   }
   if (!statSync(real).isDirectory()) throw new UsageError(`shared path ${share.hostPath} of VM ${vm} (${share.mountPoint}) is not a directory`);
-  if (/[,\n]/.test(real)) throw new UsageError(`shared directory ${real} of VM ${vm} has a comma or newline in its real path`, { hint: 'hostfs takes the directory as its mount option; rename it' });
+  if (/[,\n]/.test(real))
+    throw new UsageError(`shared directory ${real} of VM ${vm} has a comma or newline in its real path`, {
+      hint: 'hostfs takes the directory as its mount option; rename it',
+    });
   return real;
 }
 

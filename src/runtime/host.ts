@@ -40,10 +40,9 @@ export function checkHostCommands(commands = REQUIRED_COMMANDS): void {
   const missing = Object.entries(commands).filter(([cmd]) => !findCommand(cmd));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map(([, pkg]) => pkg))].sort();
-  throw new MissingDependencyError(
-    `missing on this host: ${missing.map(([cmd]) => cmd).join(', ')}`,
-    { hint: `install them with: sudo apt-get install -y ${packages.join(' ')}   (or run: bash scripts/setup.sh)` },
-  );
+  throw new MissingDependencyError(`missing on this host: ${missing.map(([cmd]) => cmd).join(', ')}`, {
+    hint: `install them with: sudo apt-get install -y ${packages.join(' ')}   (or run: bash scripts/setup.sh)`,
+  });
 }
 
 /** A lab's `kernel: { binary }` must be a program this user can run. */
@@ -65,7 +64,7 @@ export function checkKernels(plan: LabPlan): void {
     } catch (cause) {
       throw new MissingDependencyError(`VM ${vm.name}: cannot run its kernel ${kernel} (${(cause as NodeJS.ErrnoException).code})`, {
         cause,
-        hint: 'set `kernel: { binary: PATH }` to an executable UML kernel (linux.uml), or leave it out for the host\'s own',
+        hint: "set `kernel: { binary: PATH }` to an executable UML kernel (linux.uml), or leave it out for the host's own",
       });
     }
   }

@@ -35,7 +35,12 @@ export async function ensureProfileImages(profiles: string[], opts: { build: boo
       if (existsSync(path)) return; // built by whoever held the lock
       opts.log(`building image ${profile} (${CACHE_SUITE}) into ${path}: once; later labs reuse it`);
       const started = Date.now();
-      await buildImage({ out: path, suite: CACHE_SUITE, packages: [profile], log: (l) => opts.log(`${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s  ${l}`) });
+      await buildImage({
+        out: path,
+        suite: CACHE_SUITE,
+        packages: [profile],
+        log: (l) => opts.log(`${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s  ${l}`),
+      });
       // Readable by every user of the machine: it holds public Debian packages, and VMs only read it.
       chmodSync(path, 0o644);
       opts.log(`image ${profile} built in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -26,7 +26,24 @@ export const PACKAGE_PROFILES: Readonly<Record<string, readonly string[]>> = {
 
 /** What Kathará's own base image carries (routing daemons, DNS, web, DHCP, the usual tools):
  *  every Kathará image name that umlab can run maps to this one image, so a lab builds one. */
-export const KATHARA_PROFILE = ['tools', 'net-tools', 'iptables', 'tcpdump', 'traceroute', 'curl', 'dnsutils', 'iperf3', 'frr', 'bind9', 'apache2', 'isc-dhcp-server', 'isc-dhcp-client', 'bridge-utils', 'vlan', 'radvd'];
+export const KATHARA_PROFILE = [
+  'tools',
+  'net-tools',
+  'iptables',
+  'tcpdump',
+  'traceroute',
+  'curl',
+  'dnsutils',
+  'iperf3',
+  'frr',
+  'bind9',
+  'apache2',
+  'isc-dhcp-server',
+  'isc-dhcp-client',
+  'bridge-utils',
+  'vlan',
+  'radvd',
+];
 export const ALL_PROFILES: Readonly<Record<string, readonly string[]>> = { ...PACKAGE_PROFILES, kathara: KATHARA_PROFILE.flatMap((p) => PACKAGE_PROFILES[p]!) };
 
 /** Expands profile names in a package list (anything else is a package name); sorted, once each. */
@@ -40,6 +57,9 @@ export const CACHE_SUITE = 'bookworm';
 /** File name of a cached image: the profile, then a hash of suite and packages, so a changed profile builds anew. */
 export function cachedImageName(profile: string, suite = CACHE_SUITE): string {
   const packages = expandPackages([profile]);
-  const hash = createHash('sha256').update(`${suite}\n${packages.join(' ')}`).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(`${suite}\n${packages.join(' ')}`)
+    .digest('hex')
+    .slice(0, 10);
   return `${profile}-${suite}-${hash}.img`;
 }

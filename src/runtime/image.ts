@@ -1,7 +1,21 @@
 // `umlab image build`: a Debian root filesystem image that umlab can boot a VM from.
 // debootstrap into a directory, umlab's bootstrap init in /sbin/umlab-init, then
 // `mkfs.ext4 -d`, which fills the filesystem from the directory: no loop mount needed.
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, ftruncateSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  ftruncateSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError, UsageError } from '../errors.ts';
@@ -56,18 +70,32 @@ const isDebianMain = (uri: string, suites: string) => /debian\/?$/.test(uri) && 
 
 function aptSourceFiles(): string[] {
   const dir = '/etc/apt/sources.list.d';
-  const extra = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.list') || f.endsWith('.sources')).sort().map((f) => join(dir, f)) : [];
+  const extra = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.list') || f.endsWith('.sources'))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
   return ['/etc/apt/sources.list', ...extra];
 }
 
 export async function buildImage(opts: ImageBuildOptions): Promise<{ out: string; bytes: number; allocated: number }> {
   const out = resolve(opts.out);
   if (process.getuid?.() !== 0)
-    throw new UsageError('umlab image build needs root (debootstrap installs packages as root into the new tree)', { hint: `run: sudo umlab image build ${opts.out}` });
-  for (const [cmd, pkg] of [['debootstrap', 'debootstrap'], ['mkfs.ext4', 'e2fsprogs']] as const)
-    if (!findCommand(cmd)) throw new MissingDependencyError(`${cmd} is missing on this host`, { hint: `install it with: sudo apt-get install -y ${pkg}   (or run: bash scripts/setup.sh)` });
+    throw new UsageError('umlab image build needs root (debootstrap installs packages as root into the new tree)', {
+      hint: `run: sudo umlab image build ${opts.out}`,
+    });
+  for (const [cmd, pkg] of [
+    ['debootstrap', 'debootstrap'],
+    ['mkfs.ext4', 'e2fsprogs'],
+  ] as const)
+    if (!findCommand(cmd))
+      throw new MissingDependencyError(`${cmd} is missing on this host`, {
+        hint: `install it with: sudo apt-get install -y ${pkg}   (or run: bash scripts/setup.sh)`,
+      });
   if (existsSync(out) && !opts.force) throw new UsageError(`${out} already exists`, { hint: 'pick another name, or add --force to replace it' });
-  if (opts.size !== undefined && !/^[1-9][0-9]*[MGT]$/.test(opts.size)) throw new UsageError(`bad size "${opts.size}"`, { hint: 'e.g. --size 1G or --size 800M' });
+  if (opts.size !== undefined && !/^[1-9][0-9]*[MGT]$/.test(opts.size))
+    throw new UsageError(`bad size "${opts.size}"`, { hint: 'e.g. --size 1G or --size 800M' });
   const mirror = opts.mirror ?? aptMirror() ?? 'http://deb.debian.org/debian';
   mkdirSync(dirname(out), { recursive: true });
   // Next to the output: same filesystem, and never in a tmpfs too small for a root tree.
@@ -100,21 +128,35 @@ export async function buildImage(opts: ImageBuildOptions): Promise<{ out: string
     const include = [...new Set([...IMAGE_BASE_PACKAGES, ...expandPackages(opts.packages)])];
     opts.log(`debootstrap ${opts.suite} from ${mirror} (minbase + ${include.join(', ')})`);
     // In a private mount namespace: the /proc and /sys debootstrap mounts in the tree go away with it, even when it fails.
-    const run = execa('unshare', ['--mount', '--propagation', 'private', '--', 'debootstrap', '--variant=minbase', `--include=${include.join(',')}`, opts.suite, tree, mirror], {
-      all: true,
-      reject: false,
-      // Its own process group, so an interrupted build can stop all of it (see interrupted).
-      detached: true,
-    });
+    const run = execa(
+      'unshare',
+      ['--mount', '--propagation', 'private', '--', 'debootstrap', '--variant=minbase', `--include=${include.join(',')}`, opts.suite, tree, mirror],
+      {
+        all: true,
+        reject: false,
+        // Its own process group, so an interrupted build can stop all of it (see interrupted).
+        detached: true,
+      },
+    );
     group = run.pid;
     run.all?.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (/^[EW]:/.test(line) || (/^I:/.test(line) && !/^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) /.test(line))) opts.log(`  ${line}`);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (/^[EW]:/.test(line) || (/^I:/.test(line) && !/^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) /.test(line))) opts.log(`  ${line}`);
     });
     const r = await run;
     if (r.exitCode !== 0) {
       const log = existsSync(join(tree, 'debootstrap/debootstrap.log')) ? readFileSync(join(tree, 'debootstrap/debootstrap.log'), 'utf8') : '';
       throw new LabRuntimeError(`debootstrap failed (exit code ${r.exitCode})`, {
-        hint: [String(r.all ?? '').trim().split('\n').slice(-10).join('\n'), log.trim().split('\n').slice(-10).join('\n')].filter(Boolean).join('\n'),
+        hint: [
+          String(r.all ?? '')
+            .trim()
+            .split('\n')
+            .slice(-10)
+            .join('\n'),
+          log.trim().split('\n').slice(-10).join('\n'),
+        ]
+          .filter(Boolean)
+          .join('\n'),
       });
     }
     // umlab's bootstrap init, and its mount point for the host's read-only view (so it never
@@ -126,7 +168,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<{ out: string
     writeFileSync(join(tree, 'etc/hostname'), 'umlab\n');
     // Downloaded packages and indexes are of no use inside a lab VM.
     for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists'])
-      for (const f of readdirSync(join(tree, dir))) if (f.endsWith('.deb') || (dir.endsWith('lists') && f !== 'partial' && f !== 'lock')) rmSync(join(tree, dir, f), { force: true });
+      for (const f of readdirSync(join(tree, dir)))
+        if (f.endsWith('.deb') || (dir.endsWith('lists') && f !== 'partial' && f !== 'lock')) rmSync(join(tree, dir, f), { force: true });
 
     const used = Number((await execa('du', ['-sb', tree])).stdout.split(/\s/)[0]);
     // Room for the filesystem's own metadata and for what the VMs write (they write to their COW files, but a

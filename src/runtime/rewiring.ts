@@ -55,7 +55,12 @@ export class LinkActions {
 
 /** `umlab link set`: new conditions for one VM end of a link, in its engine and in the plan. */
 async function setConditions(lab: RewiringTarget, req: Extract<ControlRequest, { op: 'link' }>): Promise<ControlReply> {
-  const change = planLinkConditions(lab.plan, req.vm, req.iface, req.conditions ? { raw: req.conditions, ...(req.direction && { direction: req.direction }) } : 'clear');
+  const change = planLinkConditions(
+    lab.plan,
+    req.vm,
+    req.iface,
+    req.conditions ? { raw: req.conditions, ...(req.direction && { direction: req.direction }) } : 'clear',
+  );
   const segment = lab.segment(change.link.segment);
   if (!segment.setConditions)
     throw new UsageError(`${change.link.segment} runs on a Linux bridge, which cannot impair links on this host`, {

@@ -66,8 +66,19 @@ export class Supervisor {
       mconsole: opts.mconsole,
     };
     for (const vm of plan.vms) {
-      const lineOptions = (name: string) => ({ log: (m: string) => this.log(m), listenFd: opts.lineFds?.[lineKey(vm.name, name)], keyFile: this.files.lineKey });
-      this.vms.set(vm.name, new UmlProcess(vm, vm.lines.map((l) => new LineRelay(vm.name, l, lineOptions(l.name))), context));
+      const lineOptions = (name: string) => ({
+        log: (m: string) => this.log(m),
+        listenFd: opts.lineFds?.[lineKey(vm.name, name)],
+        keyFile: this.files.lineKey,
+      });
+      this.vms.set(
+        vm.name,
+        new UmlProcess(
+          vm,
+          vm.lines.map((l) => new LineRelay(vm.name, l, lineOptions(l.name))),
+          context,
+        ),
+      );
     }
     // Joined serial lines: each one's output is the other's input.
     for (const vm of this.vms.values())
@@ -103,13 +114,18 @@ export class Supervisor {
       }
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
-      const started = await Promise.allSettled(this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`), links: linkTable(this.plan.links) })));
+      const started = await Promise.allSettled(
+        this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`), links: linkTable(this.plan.links) })),
+      );
       for (const s of started) if (s.status === 'fulfilled') this.segments.push(s.value); // so teardown stops them
       for (const s of started) if (s.status === 'rejected') throw s.reason;
       // Consoles and serial lines: logs, ptys and TCP ports before the VMs write to them.
       for (const vm of this.vms.values()) await Promise.all(vm.lines.map((l) => l.start()));
-      await bootInOrder([...this.vms.keys()], (n) => this.vms.get(n)!.plan.startAfter, (n) => this.vms.get(n)!.boot(), (n, on) =>
-        this.progress({ type: 'step', message: `${n} boots once ${on.join(', ')} ${on.length > 1 ? 'are' : 'is'} ready` }),
+      await bootInOrder(
+        [...this.vms.keys()],
+        (n) => this.vms.get(n)!.plan.startAfter,
+        (n) => this.vms.get(n)!.boot(),
+        (n, on) => this.progress({ type: 'step', message: `${n} boots once ${on.join(', ')} ${on.length > 1 ? 'are' : 'is'} ready` }),
       );
       this.currentPhase = 'running';
       this.writeState();
@@ -230,7 +246,11 @@ export class Supervisor {
   }
 
   private framesPerCapture(): Record<string, number> {
-    return Object.fromEntries(this.status().links.filter((l) => l.capture).map((l) => [basename(l.capture!), l.rxFrames + l.txFrames]));
+    return Object.fromEntries(
+      this.status()
+        .links.filter((l) => l.capture)
+        .map((l) => [basename(l.capture!), l.rxFrames + l.txFrames]),
+    );
   }
 
   private async doTeardown(): Promise<void> {

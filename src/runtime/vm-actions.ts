@@ -17,7 +17,12 @@ export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): 
     return { ok: true, vm: name, action, state: vm.state, output: 'started' };
   }
   if (!vm.proc)
-    return { ok: false, code: 'not-ready', error: `VM ${name} is ${vm.state}, it has no management console`, hint: `boot it again with: umlab vm start ${name}` };
+    return {
+      ok: false,
+      code: 'not-ready',
+      error: `VM ${name} is ${vm.state}, it has no management console`,
+      hint: `boot it again with: umlab vm start ${name}`,
+    };
   const send = (command: string) => vm.mconsole(command);
   const paused = vm.state === 'paused';
   const answer = (output: string): ControlReply => ({ ok: true, vm: name, action, state: vm.state, output });

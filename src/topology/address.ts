@@ -69,7 +69,7 @@ export function formatIPv6(bytes: ArrayLike<number>, offset = 0): string {
   for (let i = offset; i < offset + 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -17,7 +17,18 @@ import { withoutPrefix } from './address.ts';
 import { captureFile as capturePath, runLayout, vmLayout } from './layout.ts';
 import { allInterfaces, pointers } from './link-graph.ts';
 import { assignMacs, macKey } from './mac.ts';
-import { AGENT_LINE, compareInterfaceNames, compareLineNames, parseConnect, parseSerialTarget, type Lab, type Segment, type SerialTarget, type Vm, type VmInterface } from './model.ts';
+import {
+  AGENT_LINE,
+  compareInterfaceNames,
+  compareLineNames,
+  parseConnect,
+  parseSerialTarget,
+  type Lab,
+  type Segment,
+  type SerialTarget,
+  type Vm,
+  type VmInterface,
+} from './model.ts';
 import { interfaceKernelArg } from './plan.ts';
 import { LabAllocator } from './allocator.ts';
 import { readImpairment } from './link-conditions.ts';
@@ -99,7 +110,10 @@ export function resolveLinks(lab: Lab): ResolvedLinks {
       peers.push({ name: p.toIface, addresses: [], dhcp: false, proxyArp: false, capture: lab.capture });
       peers.sort((a, b) => compareInterfaceNames(a.name, b.name));
     }
-    const ends = [{ vm: p.from.vm.name, iface: p.from.iface.name }, { vm: p.toVm, iface: p.toIface }].sort(compareEndpoints) as [Endpoint, Endpoint];
+    const ends = [
+      { vm: p.from.vm.name, iface: p.from.iface.name },
+      { vm: p.toVm, iface: p.toIface },
+    ].sort(compareEndpoints) as [Endpoint, Endpoint];
     p2p.set(ends.map(endpointName).join('--'), ends);
   }
   for (const list of members.values()) list.sort(compareEndpoints);
@@ -172,7 +186,14 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
   for (const { name, endpoints } of resolved.p2p) {
     // Both ports of a wire write one capture file.
     const capture = captureFile(name, ...endpoints);
-    const members = endpoints.map((e): Member => ({ vm: e.vm, iface: e.iface, mac: macs.get(macKey(e.vm, e.iface))!, link: name, capture, ...portSettings(e) }));
+    const members = endpoints.map((e): Member => ({
+      vm: e.vm,
+      iface: e.iface,
+      mac: macs.get(macKey(e.vm, e.iface))!,
+      link: name,
+      capture,
+      ...portSettings(e),
+    }));
     planOne({ kind: p2pKind.name, name }, members, (m) => (m === members[0] ? { name, segment: name, endpoints: endpoints.map(linkEnd), capture } : undefined));
   }
 
@@ -268,9 +289,7 @@ function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): VmPlan {
   const rootCow = image === undefined ? undefined : cowFile(disksDir, vm.name);
   // hostfs= in both cases: it confines every hostfs mount (shares, the image's bootstrap) to the read-only view.
   const root =
-    image === undefined
-      ? [`hostfs=${hostView}`, 'rootfstype=hostfs', 'rootflags=/']
-      : [`ubd0=${rootCow},${image}`, 'root=/dev/ubda', `hostfs=${hostView}`];
+    image === undefined ? [`hostfs=${hostView}`, 'rootfstype=hostfs', 'rootflags=/'] : [`ubd0=${rootCow},${image}`, 'root=/dev/ubda', `hostfs=${hostView}`];
   const disks = vm.disks.map((d, i): DiskPlan => ({
     ubd: `ubd${i + 1}`,
     guestDevice: `/dev/ubd${String.fromCharCode('b'.charCodeAt(0) + i)}`,

@@ -68,16 +68,17 @@ export function vmLayer(vm: VmPlan, plan: LabPlan, opts: InitOptions): Record<st
 }
 
 /** Stage 2 mounts everything with one `mount -a`. */
-const FSTAB = [
-  'proc /proc proc defaults 0 0',
-  'sysfs /sys sysfs defaults 0 0',
-  'devtmpfs /dev devtmpfs defaults 0 0',
-  'devpts /dev/pts devpts X-mount.mkdir 0 0',
-  'tmpfs /dev/shm tmpfs X-mount.mkdir 0 0',
-  'tmpfs /tmp tmpfs mode=1777 0 0',
-  'tmpfs /run tmpfs mode=755 0 0',
-  'tmpfs /run/umlab tmpfs X-mount.mkdir,mode=700 0 0',
-].join('\n') + '\n';
+const FSTAB =
+  [
+    'proc /proc proc defaults 0 0',
+    'sysfs /sys sysfs defaults 0 0',
+    'devtmpfs /dev devtmpfs defaults 0 0',
+    'devpts /dev/pts devpts X-mount.mkdir 0 0',
+    'tmpfs /dev/shm tmpfs X-mount.mkdir 0 0',
+    'tmpfs /tmp tmpfs mode=1777 0 0',
+    'tmpfs /run tmpfs mode=755 0 0',
+    'tmpfs /run/umlab tmpfs X-mount.mkdir,mode=700 0 0',
+  ].join('\n') + '\n';
 
 /** fstab lines mounting the VM's shares with hostfs: the option is the host directory, as
  *  seen under `hostfs=` (the read-only view of /, where the supervisor bound rw shares
@@ -100,7 +101,10 @@ export function configSteps(vm: VmPlan): [string, string][] {
   const q = shellQuote;
   steps.push(['set hostname', `echo ${q(vm.name)} > /proc/sys/kernel/hostname`]);
   // An IPv6 sysctl needs the module too: /proc/sys/net/ipv6 exists only once it is loaded.
-  const needsIpv6 = vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) || vm.routes.some(isIpv6Route) || Object.keys(vm.sysctl).some((k) => k.startsWith('net.ipv6.'));
+  const needsIpv6 =
+    vm.interfaces.some((i) => i.addresses.some((a) => a.includes(':'))) ||
+    vm.routes.some(isIpv6Route) ||
+    Object.keys(vm.sysctl).some((k) => k.startsWith('net.ipv6.'));
   if (needsIpv6) steps.push(['load ipv6', 'modprobe ipv6']);
   steps.push(['configure interfaces', ipBatchCommand(ipBatch(vm))]);
   for (const iface of vm.interfaces) {

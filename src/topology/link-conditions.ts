@@ -108,7 +108,8 @@ function readConditions(raw: RawConditions, at: string[]): { conditions: LinkCon
     else if (key === 'queue' && n > 100_000) problems.push({ path: [...at, key], message: `queue ${value} is over 100000 frames` });
     else conditions[FIELD[key]] = n;
   }
-  if (conditions.jitterMs !== undefined && !conditions.delayMs) problems.push({ path: [...at, 'jitter'], message: 'jitter needs a delay (it varies the delay), e.g. delay: 20ms, jitter: 5ms' });
+  if (conditions.jitterMs !== undefined && !conditions.delayMs)
+    problems.push({ path: [...at, 'jitter'], message: 'jitter needs a delay (it varies the delay), e.g. delay: 20ms, jitter: 5ms' });
   if (conditions.reorderPct !== undefined && !conditions.delayMs)
     problems.push({ path: [...at, 'reorder'], message: 'reorder needs a delay (reordered frames overtake delayed ones), e.g. delay: 20ms, reorder: 5%' });
   return { conditions, problems };
@@ -121,7 +122,10 @@ export function readImpairment(raw: RawImpairment, at: string[] = []): { impairm
   const ingress = readConditions({ ...both, ...rawIngress }, at);
   // A shared setting's problem shows once; a direction's own under its key.
   const seen = new Set<string>();
-  const problems = [...egress.problems.map((p) => relocate(p, rawEgress, 'egress', at)), ...ingress.problems.map((p) => relocate(p, rawIngress, 'ingress', at))].filter((p) => {
+  const problems = [
+    ...egress.problems.map((p) => relocate(p, rawEgress, 'egress', at)),
+    ...ingress.problems.map((p) => relocate(p, rawIngress, 'ingress', at)),
+  ].filter((p) => {
     const key = p.path.join('.') + p.message;
     return !seen.has(key) && (seen.add(key), true);
   });
@@ -162,7 +166,12 @@ const formatMs = (ms: number) => (ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s
 
 /** 10e6 -> "10mbit": tc's word, as a lab file writes it. */
 function rateWord(bps: number): string {
-  for (const [unit, f] of [['gbit', 1e9], ['mbit', 1e6], ['kbit', 1e3]] as const) if (bps >= f) return `${+(bps / f).toFixed(3)}${unit}`;
+  for (const [unit, f] of [
+    ['gbit', 1e9],
+    ['mbit', 1e6],
+    ['kbit', 1e3],
+  ] as const)
+    if (bps >= f) return `${+(bps / f).toFixed(3)}${unit}`;
   return `${bps}bit`;
 }
 

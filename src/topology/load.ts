@@ -78,16 +78,26 @@ async function readLabText(path: string): Promise<string> {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`no such lab file: ${path}`, { cause: error, hint: 'give the path of a .yaml lab file, e.g. labs/two-hosts.yaml' });
+    if (code === 'ENOENT')
+      throw new NotFoundError(`no such lab file: ${path}`, { cause: error, hint: 'give the path of a .yaml lab file, e.g. labs/two-hosts.yaml' });
     if (code === 'ENXIO') refuse('the lab file is a socket, not a regular file', error, 'give the path of a .yaml lab file');
     return refuse(`cannot read the lab file: ${(error as Error).message}`, error);
   }
   try {
     const st = await handle.stat();
     if (st.isDirectory()) refuse('the lab file is a directory', undefined, 'give the path of a .yaml lab file inside it');
-    if (!st.isFile()) refuse(`the lab file is a ${st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device'}, not a regular file`, undefined, 'save the lab to a file and give its path');
+    if (!st.isFile())
+      refuse(
+        `the lab file is a ${st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : 'device'}, not a regular file`,
+        undefined,
+        'save the lab to a file and give its path',
+      );
     const tooBig = (size: number) =>
-      refuse(`the lab file is ${size} bytes, more than the ${MAX_LAB_FILE_BYTES} bytes (1 MiB) a lab file may have`, undefined, 'a lab of a few hundred VMs takes a few dozen KiB: check that this is the right file');
+      refuse(
+        `the lab file is ${size} bytes, more than the ${MAX_LAB_FILE_BYTES} bytes (1 MiB) a lab file may have`,
+        undefined,
+        'a lab of a few hundred VMs takes a few dozen KiB: check that this is the right file',
+      );
     if (st.size > MAX_LAB_FILE_BYTES) tooBig(st.size);
     // Read one byte past the limit: the file may have grown since stat.
     const buf = Buffer.alloc(MAX_LAB_FILE_BYTES + 1);

@@ -19,11 +19,15 @@ export function parseReadyCondition(spec: string): ReadyCondition | { error: str
   const rest = colon < 0 ? '' : spec.slice(colon + 1).trim();
   if (kind === 'tcp' || kind === 'udp') {
     if (!/^\d{1,5}$/.test(rest) || Number(rest) < 1 || Number(rest) > 65535)
-      return { error: `"${spec}": ${kind}: needs a port number 1-65535`, hint: `e.g. ${kind}:${kind === 'tcp' ? 80 : 53}: something in the VM listens on that port` };
+      return {
+        error: `"${spec}": ${kind}: needs a port number 1-65535`,
+        hint: `e.g. ${kind}:${kind === 'tcp' ? 80 : 53}: something in the VM listens on that port`,
+      };
     return { kind, port: Number(rest) };
   }
   if (kind === 'file') {
-    if (!rest.startsWith('/') || /[\0\n]/.test(rest)) return { error: `"${spec}": file: needs an absolute path`, hint: 'e.g. file:/run/frr/zebra.pid: the file exists in the VM' };
+    if (!rest.startsWith('/') || /[\0\n]/.test(rest))
+      return { error: `"${spec}": file: needs an absolute path`, hint: 'e.g. file:/run/frr/zebra.pid: the file exists in the VM' };
     return { kind: 'file', path: rest };
   }
   if (kind === 'cmd') {

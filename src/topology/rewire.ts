@@ -118,8 +118,7 @@ function interfaceOf(plan: LabPlan, vmName: string, iface: string): InterfacePla
   const vm = plan.vms.find((v) => v.name === vmName);
   if (!vm) throw new UsageError(`no VM named ${vmName} in lab ${plan.lab}`, { hint: `VMs: ${plan.vms.map((v) => v.name).join(', ')}` });
   const planned = vm.interfaces.find((i) => i.name === iface);
-  if (!planned)
-    throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
+  if (!planned) throw new UsageError(`${vmName} has no ${iface}`, { hint: `its interfaces: ${vm.interfaces.map((i) => i.name).join(', ') || 'none'}` });
   return planned;
 }
 
@@ -134,12 +133,15 @@ export function planLinkConditions(
   const segment = plan.segments.find((s) => s.name === link.segment)!;
   const kind = kindOf(segment.kind);
   if (!kind.linkConditions)
-    throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${kind.word}, whose links cannot be impaired`, { hint: `link conditions work on ${kindsThat('linkConditions')}` });
+    throw new UsageError(`${vmName}.${iface} is on ${segment.name}, a ${kind.word}, whose links cannot be impaired`, {
+      hint: `link conditions work on ${kindsThat('linkConditions')}`,
+    });
   const end = link.endpoints.find((e) => e.vm === vmName && e.iface === iface)!;
   let conditions: Impairment | null = null;
   if (change !== 'clear') {
     const { impairment, problems } = readImpairment(change.raw);
-    if (problems.length) throw new UsageError(problems.map((p) => p.message).join('; '), { hint: 'e.g. umlab link set h1 eth0 --delay 50ms --loss 1% --rate 10mbit' });
+    if (problems.length)
+      throw new UsageError(problems.map((p) => p.message).join('; '), { hint: 'e.g. umlab link set h1 eth0 --delay 50ms --loss 1% --rate 10mbit' });
     const before = end.conditions ?? { egress: {}, ingress: {} };
     conditions = change.direction === undefined ? impairment : { ...before, [change.direction]: impairment[change.direction] };
     if (isUnimpaired(conditions.egress) && isUnimpaired(conditions.ingress)) conditions = null;

@@ -14,7 +14,6 @@ function validateSchema(data: unknown): ErrorObject[] {
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 
-
 /** Every schema violation of `data` as a diagnostic located through `sources`; [] when it is valid. */
 export function schemaErrors(data: unknown, sources: SourceMap, file: string): Diagnostic[] {
   const errors = validateSchema(data);

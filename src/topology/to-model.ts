@@ -2,7 +2,24 @@
 // sorted where order means something (ethN, sslN). Pure; the rules run on its result.
 import { resolve as resolvePath } from 'node:path';
 import { kindOfSection } from '../kinds/index.ts';
-import { compareInterfaceNames, compareLineNames, DEFAULT_LATENCY_COUNT, DEFAULT_MEMORY, DEFAULT_PORT_TIMEOUT, DEFAULT_SKIP_INITCALLS, DEFAULT_THROUGHPUT_SECONDS, IPERF3_FIRST_PORT, TEST_KINDS, type FrameMatch, type KernelSettings, type Lab, type LabTest, type Segment, type Vm, type VmInterface } from './model.ts';
+import {
+  compareInterfaceNames,
+  compareLineNames,
+  DEFAULT_LATENCY_COUNT,
+  DEFAULT_MEMORY,
+  DEFAULT_PORT_TIMEOUT,
+  DEFAULT_SKIP_INITCALLS,
+  DEFAULT_THROUGHPUT_SECONDS,
+  IPERF3_FIRST_PORT,
+  TEST_KINDS,
+  type FrameMatch,
+  type KernelSettings,
+  type Lab,
+  type LabTest,
+  type Segment,
+  type Vm,
+  type VmInterface,
+} from './model.ts';
 import { parseDuration, parseRate } from './measures.ts';
 import type { RawKernel, RawLab, RawReadyCondition, RawTest } from './raw.ts';
 import { DEFAULT_READY_TIMEOUT } from './readiness.ts';
@@ -28,7 +45,8 @@ export function toModel(raw: RawLab, file: string): Lab {
     const kind = kindOfSection(section);
     if (!kind?.fromRaw) continue;
     let n = 0;
-    for (const [name, entry] of Object.entries((entries ?? {}) as Record<string, Record<string, unknown> | null>)) segments.push(kind.fromRaw(name, entry, n++));
+    for (const [name, entry] of Object.entries((entries ?? {}) as Record<string, Record<string, unknown> | null>))
+      segments.push(kind.fromRaw(name, entry, n++));
   }
   const vms = Object.entries(raw.vms).map(([name, v]): Vm => {
     const vm = v ?? {};
@@ -116,7 +134,15 @@ function toTest(raw: RawTest): LabTest {
   const kind = testKind(raw);
   if (kind === 'reach') {
     const r = raw.reach!;
-    return { ...base, kind, from: r.from, to: r.to, expect: r.expect ?? 'success', ...(r.ttl !== undefined && { ttl: r.ttl }), ...(r.path !== undefined && { path: r.path }) };
+    return {
+      ...base,
+      kind,
+      from: r.from,
+      to: r.to,
+      expect: r.expect ?? 'success',
+      ...(r.ttl !== undefined && { ttl: r.ttl }),
+      ...(r.path !== undefined && { path: r.path }),
+    };
   }
   if (kind === 'tcp' || kind === 'udp') {
     const p = raw[kind]!;
@@ -126,24 +152,59 @@ function toTest(raw: RawTest): LabTest {
     const c = raw.capture!;
     const m = c.match;
     const match: FrameMatch = {};
-    const copy: [keyof FrameMatch, string][] = [['src', 'src'], ['dst', 'dst'], ['proto', 'proto'], ['arp', 'arp'], ['arpSenderIp', 'arp_sender_ip'], ['arpTargetIp', 'arp_target_ip'], ['arpSenderMac', 'arp_sender_mac'], ['ipSrc', 'ip_src'], ['ipDst', 'ip_dst'], ['port', 'port']];
+    const copy: [keyof FrameMatch, string][] = [
+      ['src', 'src'],
+      ['dst', 'dst'],
+      ['proto', 'proto'],
+      ['arp', 'arp'],
+      ['arpSenderIp', 'arp_sender_ip'],
+      ['arpTargetIp', 'arp_target_ip'],
+      ['arpSenderMac', 'arp_sender_mac'],
+      ['ipSrc', 'ip_src'],
+      ['ipDst', 'ip_dst'],
+      ['port', 'port'],
+    ];
     for (const [to, from] of copy) if (m[from] !== undefined) (match as Record<string, unknown>)[to] = m[from];
     return { ...base, kind, link: c.link, do: c.do ?? [], match, expect: c.expect ?? 'present' };
   }
   if (kind === 'state') {
     const st = raw.state!;
-    return { ...base, kind, vm: st.vm, routes: st.routes ?? [], addresses: st.addresses ?? [], sysctl: Object.fromEntries(Object.entries(st.sysctl ?? {}).map(([k, v]) => [k, sysctlValue(v)])), listening: st.listening ?? [] };
+    return {
+      ...base,
+      kind,
+      vm: st.vm,
+      routes: st.routes ?? [],
+      addresses: st.addresses ?? [],
+      sysctl: Object.fromEntries(Object.entries(st.sysctl ?? {}).map(([k, v]) => [k, sysctlValue(v)])),
+      listening: st.listening ?? [],
+    };
   }
   if (kind === 'throughput') {
     const t = raw.throughput!;
     const bounds = { ...(t.min !== undefined && { min: rate(t.min) }), ...(t.max !== undefined && { max: rate(t.max) }) };
-    return { ...base, kind, from: t.from, to: t.to, seconds: t.seconds ?? DEFAULT_THROUGHPUT_SECONDS, reverse: t.reverse ?? false, port: IPERF3_FIRST_PORT, ...bounds };
+    return {
+      ...base,
+      kind,
+      from: t.from,
+      to: t.to,
+      seconds: t.seconds ?? DEFAULT_THROUGHPUT_SECONDS,
+      reverse: t.reverse ?? false,
+      port: IPERF3_FIRST_PORT,
+      ...bounds,
+    };
   }
   if (kind === 'latency') {
     const l = raw.latency!;
     const ms = (v: string | number | undefined) => seconds(v, 'ms');
     const bounds = { min: ms(l.min), avgMin: ms(l.avg_min), avgMax: ms(l.avg_max), max: ms(l.max) };
-    return { ...base, kind, from: l.from, to: l.to, count: l.count ?? DEFAULT_LATENCY_COUNT, ...Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined)) };
+    return {
+      ...base,
+      kind,
+      from: l.from,
+      to: l.to,
+      count: l.count ?? DEFAULT_LATENCY_COUNT,
+      ...Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined)),
+    };
   }
   // command, and the placeholder for a check without a kind (a rule reports it; the lab is never returned).
   const c = raw.command ?? { vm: '', run: '' };

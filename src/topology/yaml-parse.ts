@@ -44,7 +44,11 @@ export function parseYaml(text: string, file: string): { data: unknown; sources:
     const line = before.split('\n').length;
     const col = deep - before.lastIndexOf('\n');
     const message = `the document nests deeper than ${MAX_NESTING} levels`;
-    return { errors: [{ file, line, col, path: '', message, hint: 'a lab file needs only a few levels of nesting: check for unclosed [ or { and runaway indentation' }] };
+    return {
+      errors: [
+        { file, line, col, path: '', message, hint: 'a lab file needs only a few levels of nesting: check for unclosed [ or { and runaway indentation' },
+      ],
+    };
   }
   // yaml's own uniqueKeys compares each key with every earlier one: quadratic in a big map.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
@@ -61,7 +65,18 @@ export function parseYaml(text: string, file: string): { data: unknown; sources:
   // yaml's toJS still looks each alias up in a list of all of them: bound their number first.
   if (sources.aliasCount > MAX_ALIAS_COUNT) {
     const { line, col } = lines.linePos(sources.aliasOffset(MAX_ALIAS_COUNT));
-    return { errors: [{ file, line, col, path: '', message: `YAML: more than ${MAX_ALIAS_COUNT} aliases (*name)`, hint: 'write the entries out, or share fewer of them with anchors' }] };
+    return {
+      errors: [
+        {
+          file,
+          line,
+          col,
+          path: '',
+          message: `YAML: more than ${MAX_ALIAS_COUNT} aliases (*name)`,
+          hint: 'write the entries out, or share fewer of them with anchors',
+        },
+      ],
+    };
   }
   let data: unknown;
   try {
@@ -94,7 +109,6 @@ function duplicateKeys(doc: Document): { pos: [number, number]; code: string; me
   });
   return out;
 }
-
 
 function yamlHint(code: string): string {
   switch (code) {

@@ -94,7 +94,7 @@ export class AgentClient extends EventEmitter {
     this.fromVm.off('data', this.onData);
     this.fromVm.pause();
     const reason = new LabRuntimeError(`the agent line overflowed: the VM wrote over ${this.maxLineBytes} bytes without a newline; its agent is stopped`, {
-      hint: 'something in the VM writes to the agent\'s serial line; restart the VM with: umlab vm reboot VM',
+      hint: "something in the VM writes to the agent's serial line; restart the VM with: umlab vm reboot VM",
     });
     this.close(reason);
     this.emit('overflow', reason);
@@ -138,7 +138,10 @@ export class AgentClient extends EventEmitter {
   private timeoutError(timeoutMs: number, sentAt: number): ExecTimeoutError {
     // Silence counts from the request on: an agent that had nothing to say before is not silent.
     const silentMs = Date.now() - Math.max(this.lastHeardAt, sentAt);
-    const agent = silentMs > 2 * NUDGE_INTERVAL_MS ? `the VM's agent has not answered for ${Math.round(silentMs / 1000)} s` : "the VM's agent answers; the command was still running and is killed";
+    const agent =
+      silentMs > 2 * NUDGE_INTERVAL_MS
+        ? `the VM's agent has not answered for ${Math.round(silentMs / 1000)} s`
+        : "the VM's agent answers; the command was still running and is killed";
     return new ExecTimeoutError(timeoutMs, agent);
   }
 

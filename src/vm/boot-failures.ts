@@ -48,8 +48,14 @@ const KNOWN_FAILURES: KnownFailure[] = [
   },
   {
     id: 'memory',
-    patterns: [/Kernel panic - not syncing: Out of memory[^\n]*/, /System is deadlocked on memory/, /Out of memory: Killed process \d+ \(([^)]+)\)/, /Out of memory[^\n]*/],
-    cause: (m) => `the VM ran out of memory${m[1] ? ` (the kernel killed ${m[1]})` : ''}: its mem: is too small for what runs in it, or the host could not back it`,
+    patterns: [
+      /Kernel panic - not syncing: Out of memory[^\n]*/,
+      /System is deadlocked on memory/,
+      /Out of memory: Killed process \d+ \(([^)]+)\)/,
+      /Out of memory[^\n]*/,
+    ],
+    cause: (m) =>
+      `the VM ran out of memory${m[1] ? ` (the kernel killed ${m[1]})` : ''}: its mem: is too small for what runs in it, or the host could not back it`,
     hint: `give the VM more memory (memory: 256M on the VM in the lab file; the default is 128M) and check the host's free memory`,
   },
   {

@@ -69,7 +69,7 @@ function writeEntry(root: string, path: string, entry: LayerEntry): void {
   try {
     if (!fstatSync(fd).isFile()) refuse(path, 'something that is not a plain file is in the way');
     const data = Buffer.from(entry.content, 'utf8');
-    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+    for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
     // The mode the VM sees, whatever the supervisor's umask.
     fchmodSync(fd, entry.mode ?? 0o644);
   } finally {

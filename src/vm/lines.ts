@@ -34,7 +34,9 @@ export const LINE_FDS_ENV = 'UMLAB_LINE_FDS';
 
 /** The lines of a lab that listen on a TCP port, in plan order: what `umlab up` binds. */
 export function portLines(plan: LabPlan): { vm: VmPlan; line: LinePlan; key: string }[] {
-  return plan.vms.flatMap((vm) => vm.lines.filter((l) => l.to === 'port' && l.port !== undefined).map((line) => ({ vm, line, key: lineKey(vm.name, line.name) })));
+  return plan.vms.flatMap((vm) =>
+    vm.lines.filter((l) => l.to === 'port' && l.port !== undefined).map((line) => ({ vm, line, key: lineKey(vm.name, line.name) })),
+  );
 }
 
 /** The lines that get a pty (socat). */
@@ -43,7 +45,10 @@ export const ptyLines = (plan: LabPlan) => plan.vms.flatMap((vm) => vm.lines.fil
 export const lineKey = (vm: string, line: string) => `${vm}.${line}`;
 
 /** "h1.con0=3,h2.ssl2=4" <-> {"h1.con0": 3, ...} */
-export const formatLineFds = (fds: Record<string, number>) => Object.entries(fds).map(([k, fd]) => `${k}=${fd}`).join(',');
+export const formatLineFds = (fds: Record<string, number>) =>
+  Object.entries(fds)
+    .map(([k, fd]) => `${k}=${fd}`)
+    .join(',');
 export function parseLineFds(value: string | undefined): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of (value ?? '').split(',').filter(Boolean)) {
@@ -84,7 +89,8 @@ export function telnetFilter(): (chunk: Buffer) => Buffer {
           if (byte === IAC) {
             out.push(IAC);
             state = 'data';
-          } else if (byte >= 251 && byte <= 254) state = 'option'; // WILL WONT DO DONT <option>
+          } else if (byte >= 251 && byte <= 254)
+            state = 'option'; // WILL WONT DO DONT <option>
           else state = byte === SB ? 'sb' : 'data';
           continue;
         case 'option':
@@ -213,7 +219,9 @@ export class LineRelay {
     const link = this.plan.pty!;
     rmSync(link, { force: true });
     // The link path names the run directory: `umlab down` finds socat even after the supervisor died.
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'socat', `PTY,link=${link},raw,echo=0,perm=0600`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'socat', `PTY,link=${link},raw,echo=0,perm=0600`, 'STDIO'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.pty = proc;
     proc.stdin!.on('error', () => {});
     const client = { write: (chunk: Buffer) => void (proc.stdin!.writableLength < CLIENT_BUFFER_LIMIT && proc.stdin!.write(chunk)) };
@@ -287,10 +295,13 @@ export async function bindLinePorts(plan: LabPlan): Promise<BoundPorts> {
         server.listen({ host: '127.0.0.1', port: line.port, exclusive: true }, () => resolve());
       }).catch((cause: NodeJS.ErrnoException) => {
         const what = line.name === 'con0' ? `the console of ${key.split('.')[0]}` : `serial line ${key}`;
-        throw new LabRuntimeError(`cannot listen on 127.0.0.1:${line.port} for ${what}: ${cause.code === 'EADDRINUSE' ? 'the port is in use' : cause.message}`, {
-          hint: `free the port (ss -ltnp 'sport = :${line.port}') or choose another one in the lab file`,
-          cause,
-        });
+        throw new LabRuntimeError(
+          `cannot listen on 127.0.0.1:${line.port} for ${what}: ${cause.code === 'EADDRINUSE' ? 'the port is in use' : cause.message}`,
+          {
+            hint: `free the port (ss -ltnp 'sport = :${line.port}') or choose another one in the lab file`,
+            cause,
+          },
+        );
       });
       servers.push(server);
       // The fd of the listening socket: inherited by the supervisor as fd 3 + i.
@@ -309,5 +320,7 @@ export async function bindLinePorts(plan: LabPlan): Promise<BoundPorts> {
 export function checkLines(plan: LabPlan, findCommand: (name: string) => string | null): void {
   const ptys = ptyLines(plan);
   if (ptys.length && !findCommand('socat'))
-    throw new MissingDependencyError('consoles and serial lines on a pty need socat, which is not installed', { hint: 'install it with: sudo apt-get install -y socat' });
+    throw new MissingDependencyError('consoles and serial lines on a pty need socat, which is not installed', {
+      hint: 'install it with: sudo apt-get install -y socat',
+    });
 }

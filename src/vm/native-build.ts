@@ -51,4 +51,3 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
   }
   return out;
 }
-

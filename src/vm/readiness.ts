@@ -56,7 +56,11 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
 
 /** "VM h1 was not ready within 30 s: tcp:80 never held (12 tries)", and the last output of a command. */
 export function notReadyMessage(vm: string, timeoutSeconds: number, n: NotReady): string {
-  const output = n.lastOutput ? `\n    last output (exit ${n.lastExit}):\n${n.lastOutput.replace(/^/gm, '      ')}` : n.lastExit === null ? '\n    (its last try did not finish in time)' : '';
+  const output = n.lastOutput
+    ? `\n    last output (exit ${n.lastExit}):\n${n.lastOutput.replace(/^/gm, '      ')}`
+    : n.lastExit === null
+      ? '\n    (its last try did not finish in time)'
+      : '';
   return (
     `VM ${vm} was not ready within ${timeoutSeconds} s of its startup: ${n.condition} never held (${n.tries} ${n.tries === 1 ? 'try' : 'tries'}; ` +
     `if it only needs longer, raise the VM's ready_timeout)${output}`

@@ -17,13 +17,13 @@ export const SAFE_SYSRQ_KEYS: Record<string, string> = {
 
 /** Keys the kernel has that umlab refuses: why, and what to do instead. */
 export const REFUSED_SYSRQ_KEYS: Record<string, string> = {
-  b: 'reboots in place, keeping the old boot\'s open files (use `umlab vm reboot VM`)',
+  b: "reboots in place, keeping the old boot's open files (use `umlab vm reboot VM`)",
   c: 'crashes the kernel on purpose (use `umlab vm halt VM` to stop it)',
   e: "sends SIGTERM to every process, umlab's agent too, so exec stops working (use `umlab vm reboot VM`)",
   f: "kills the largest process, which may be umlab's agent or the lab's daemon",
   i: "kills every process, umlab's agent too, so exec stops working (use `umlab vm reboot VM`)",
   o: 'powers the VM off (use `umlab vm halt VM`)',
-  t: "panics Debian's UML 6.1 (\"Segfault with no mm\" in sched_show_task)",
+  t: 'panics Debian\'s UML 6.1 ("Segfault with no mm" in sched_show_task)',
   u: "remounts every filesystem read-only: the VM's root stops taking writes until it reboots",
   w: "goes through the same task dump as t, which panics Debian's UML 6.1 when a task is blocked",
 };

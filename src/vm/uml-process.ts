@@ -159,7 +159,11 @@ export class UmlProcess {
     if (vm.ready.length > 0) {
       let notReady;
       try {
-        notReady = await awaitReadiness(vm, (command) => agent.exec(command), (condition) => this.setState('booting', `waiting for ${condition}`));
+        notReady = await awaitReadiness(
+          vm,
+          (command) => agent.exec(command),
+          (condition) => this.setState('booting', `waiting for ${condition}`),
+        );
       } catch (cause) {
         throw new VmBootFailure(vm.name, `VM ${vm.name} stopped answering while it was waiting for its ready: conditions (${(cause as Error).message})`);
       }
@@ -220,16 +224,13 @@ export class UmlProcess {
           reject(
             new VmBootFailure(
               vm.name,
-              `VM ${vm.name}: configuration step failed (exit code ${msg.exitCode}): ${msg.step}` +
-                (msg.output.trim() ? `\n${indent(msg.output.trim())}` : ''),
+              `VM ${vm.name}: configuration step failed (exit code ${msg.exitCode}): ${msg.step}` + (msg.output.trim() ? `\n${indent(msg.output.trim())}` : ''),
             ),
           );
         }),
       );
       agent.once('overflow', () => settle(() => reject(new VmBootFailure(vm.name, `VM ${vm.name}: the agent line overflowed during boot`))));
-      proc.once('exit', (code, signal) =>
-        settle(() => reject(new VmBootFailure(vm.name, `VM ${vm.name} exited during boot (${signal ?? `code ${code}`})`))),
-      );
+      proc.once('exit', (code, signal) => settle(() => reject(new VmBootFailure(vm.name, `VM ${vm.name} exited during boot (${signal ?? `code ${code}`})`))));
       proc.once('error', (cause) => settle(() => reject(new VmBootFailure(vm.name, `cannot start VM ${vm.name}: ${cause.message}`))));
     });
   }

@@ -64,6 +64,9 @@ export interface PageState {
 
 /** index.html with the initial state in a JSON script element (safe inside HTML: no `<`). */
 export function renderPage(html: string, initial: PageState): string {
-  const json = JSON.stringify(initial).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const json = JSON.stringify(initial)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
   return html.replace('<!--umlab:initial-->', () => `<script id="initial" type="application/json">${json}</script>`);
 }

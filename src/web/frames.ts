@@ -174,10 +174,11 @@ function wordPredicate(word: string): FramePredicate {
     const bits = Number(cidr[2]);
     const size = 2 ** (32 - bits);
     const network = Math.floor(ipv4Number(cidr[1]!)! / size);
-    return (f) => addressesOf(f).some((a) => {
-      const n = ipv4Number(a);
-      return n !== null && Math.floor(n / size) === network;
-    });
+    return (f) =>
+      addressesOf(f).some((a) => {
+        const n = ipv4Number(a);
+        return n !== null && Math.floor(n / size) === network;
+      });
   }
   if (IPV4.test(w) || MAC.test(w) || (IPV6.test(w) && w.length >= 2)) return (f) => addressesOf(f).includes(w);
   return (f) => f.summary.toLowerCase().includes(w);
@@ -196,7 +197,7 @@ export function parseFilter(text: string): FramePredicate {
       const checks: FramePredicate[] = [];
       let negate = false;
       const words = tokens(alternative);
-      for (let i = 0; i < words.length; ) {
+      for (let i = 0; i < words.length;) {
         const token = words[i]!;
         const lower = token.toLowerCase();
         if (lower === 'and' || lower === '&&' || lower === 'not' || lower === '!') {

@@ -8,7 +8,8 @@ import { describeVlans } from '../kinds/forwarding/vlan.ts';
 import { tiersOf } from './tiers.ts';
 
 /** "h1.eth0: delay 50ms; h2.eth0: loss 1%": each VM end's conditions, for the page. */
-export const conditionsText = (ends: { vm: string; iface: string; text: string }[] | undefined) => (ends ?? []).map((c) => `${c.vm}.${c.iface}: ${c.text}`).join('; ');
+export const conditionsText = (ends: { vm: string; iface: string; text: string }[] | undefined) =>
+  (ends ?? []).map((c) => `${c.vm}.${c.iface}: ${c.text}`).join('; ');
 
 /** What a node stands for: 'vm', or the web node of a segment kind (src/kinds/<kind>: switch, hub, mcast, tap, gateway). */
 export type NodeKind = string;
@@ -91,7 +92,14 @@ function edgeOf(plan: LabPlan, link: LinkPlan, wire: boolean): GraphEdge[] {
   const [a, b] = link.endpoints;
   if (!a) return [];
   const port = plan.segments.flatMap((s) => s.ports).find((p) => p.link === link.name);
-  const endLabel = (end: { vm: string; iface: string }) => interfaceLabel(end.iface, findInterface(plan.vms.find((vm) => vm.name === end.vm), end.iface));
+  const endLabel = (end: { vm: string; iface: string }) =>
+    interfaceLabel(
+      end.iface,
+      findInterface(
+        plan.vms.find((vm) => vm.name === end.vm),
+        end.iface,
+      ),
+    );
   const p2p = wire && b !== undefined;
   return [
     {

@@ -19,9 +19,7 @@ export interface LinkLive {
 }
 
 /** What the page receives: either the running lab's state, or that it is gone. */
-export type LiveEvent =
-  | { running: true; phase: LabPhase; at: number; vms: VmStatus[]; links: LinkLive[] }
-  | { running: false; at: number; reason: string };
+export type LiveEvent = { running: true; phase: LabPhase; at: number; vms: VmStatus[]; links: LinkLive[] } | { running: false; at: number; reason: string };
 
 export interface Sample {
   at: number;

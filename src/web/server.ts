@@ -52,7 +52,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   // `umlab link add|rm` rewrites the running lab's plan: follow it.
   let plan = options.plan;
   let graph = graphFromPlan(plan);
-  let planStamp = offline ? 0 : statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  let planStamp = offline ? 0 : (statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? 0);
   const followPlan = () => {
     if (offline) return;
     const stamp = statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? planStamp;
@@ -139,9 +139,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) =>
-      reject(new LabRuntimeError(`cannot listen on ${listen}:${options.port ?? 0}: ${(cause as Error).message}`, { cause })),
-    );
+    server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${options.port ?? 0}: ${(cause as Error).message}`, { cause })));
     server.listen(options.port ?? 0, listen, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
@@ -178,8 +176,7 @@ function sendFile(res: ServerResponse, file: string, type: string): void {
 
 /** The capture as it is now, up to its last complete record (the writer may be mid-write). */
 function sendDownload(res: ServerResponse, file: string, size: number, filename: string): void {
-  if (!existsSync(file) || size === 0)
-    return sendJson(res, 404, { error: 'the capture is gone (a stopped lab keeps it in $UMLAB_HOME/captures/)' });
+  if (!existsSync(file) || size === 0) return sendJson(res, 404, { error: 'the capture is gone (a stopped lab keeps it in $UMLAB_HOME/captures/)' });
   res.writeHead(200, {
     ...SECURITY_HEADERS,
     'Content-Type': 'application/vnd.tcpdump.pcap',

@@ -76,7 +76,11 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
   async function streamFrames(ws: WebSocket, tail: LinkTail, params: URLSearchParams): Promise<void> {
     const matches = parseFilter(params.get('filter') ?? '');
     const limit = Math.min(MAX_FRAME_LIMIT, Math.max(1, Number(params.get('limit')) || DEFAULT_FRAME_LIMIT));
-    const rows = (frames: TailFrame[]) => frames.filter((f) => matches(f.frame)).slice(-limit).map(frameRow);
+    const rows = (frames: TailFrame[]) =>
+      frames
+        .filter((f) => matches(f.frame))
+        .slice(-limit)
+        .map(frameRow);
     const { recent, unsubscribe } = await tail.subscribe((fresh) => {
       const batch = rows(fresh);
       if (batch.length) send(ws, { type: 'frames', frames: batch });

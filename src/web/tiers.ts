@@ -3,7 +3,13 @@
 // lab file's `layout: tiers:` hint.
 
 /** One glob-like pattern (`*` is any run of characters) as a whole-name regular expression. */
-const patternRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const patternRegExp = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 function neighbours(nodes: string[], edges: [string, string][]): Map<string, Set<string>> {
   const next = new Map(nodes.map((n) => [n, new Set<string>()]));

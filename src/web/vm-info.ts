@@ -23,7 +23,14 @@ export function plannedDetails(vm: VmPlan, links: ReadonlyMap<string, LinkPlan>)
   return {
     name: vm.name,
     memory: vm.memory,
-    interfaces: vm.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: i.addresses, dhcp: i.dhcp, segment: linkOf(links, i.link).segment, link: i.link })),
+    interfaces: vm.interfaces.map((i) => ({
+      name: i.name,
+      mac: i.mac,
+      addresses: i.addresses,
+      dhcp: i.dhcp,
+      segment: linkOf(links, i.link).segment,
+      link: i.link,
+    })),
     routes: vm.routes,
   };
 }

@@ -19,9 +19,19 @@ describe('faults: limits', () => {
       await new Promise<void>((r) => log.end(r));
       assert.ok(statSync(path).size <= 10_000);
       assert.ok(statSync(path + '.1').size <= 10_000);
-      const last = readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => l.slice(0, 3));
+      const last = readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(0, 3));
       assert.equal(last.at(-1), '099');
-      assert.equal(readFileSync(path + '.1', 'utf8').split('\n').filter(Boolean).at(-1)!.slice(0, 3), String(Number(last[0]) - 1).padStart(3, '0'));
+      assert.equal(
+        readFileSync(path + '.1', 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .at(-1)!
+          .slice(0, 3),
+        String(Number(last[0]) - 1).padStart(3, '0'),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

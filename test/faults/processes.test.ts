@@ -70,7 +70,10 @@ describe('faults: the processes of a lab', () => {
       await eventually(async () => {
         const s = JSON.parse((await umlabOk(home, ['status', 'single', '--json'])).stdout);
         assert.equal(s.phase, 'dead');
-        assert.deepEqual(s.status.vms.map((v: { pid: number | null }) => v.pid), [null]);
+        assert.deepEqual(
+          s.status.vms.map((v: { pid: number | null }) => v.pid),
+          [null],
+        );
       });
       await umlabOk(home, ['down', 'single']);
       for (const p of users) assert.ok(pidAlive(p.pid), `the user's ${p.spawnargs.join(' ')} survived down`);

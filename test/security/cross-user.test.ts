@@ -56,10 +56,7 @@ describe('from another account and from a hostile lab file', { skip: process.get
   it('a lab whose files: climb out of the VM, or that shares "/" read-write, is refused and writes nothing', async () => {
     const target = join('/tmp', `umlab-pwned-${process.pid}`);
     const file = join(home, 'evil.yaml');
-    writeFileSync(
-      file,
-      `name: evil\nvms:\n  h1:\n    files: { "/../../../../..${target}": "x" }\n    shares: { /mnt/all: { path: /, rw: true } }\n`,
-    );
+    writeFileSync(file, `name: evil\nvms:\n  h1:\n    files: { "/../../../../..${target}": "x" }\n    shares: { /mnt/all: { path: /, rw: true } }\n`);
     for (const command of ['validate', 'up']) {
       const r = await umlab(home, [command, file]);
       assert.equal(r.exitCode, 3, `${command}: ${r.stdout}${r.stderr}`);

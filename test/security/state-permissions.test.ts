@@ -14,7 +14,11 @@ const notRoot = process.getuid?.() !== 0;
 
 /** Runs a command as nobody, every privilege dropped. */
 async function asNobody(argv: string[]): Promise<{ exitCode: number; output: string }> {
-  const r = await execa('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--', ...argv], { reject: false, all: true, timeout: 30_000 });
+  const r = await execa('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--', ...argv], {
+    reject: false,
+    all: true,
+    timeout: 30_000,
+  });
   return { exitCode: r.exitCode ?? -1, output: String(r.all) };
 }
 
@@ -104,7 +108,8 @@ describe('state files are private to the lab owner', { skip: notRoot && 'needs r
     // The archive `down` keeps is as private: 0700 directories, 0600 files.
     assert.ok(down.archive, 'down kept an archive');
     assert.equal(lstatSync(join(home, 'captures')).mode & 0o777, 0o700);
-    for (const e of walk(down.archive)) assert.equal(e.mode & (e.kind === 'dir' ? 0o777 : 0o077), e.kind === 'dir' ? 0o700 : 0, `${e.path} is ${e.mode.toString(8)}`);
+    for (const e of walk(down.archive))
+      assert.equal(e.mode & (e.kind === 'dir' ? 0o777 : 0o077), e.kind === 'dir' ? 0o700 : 0, `${e.path} is ${e.mode.toString(8)}`);
     await denied(['ls', down.archive]);
   });
 });

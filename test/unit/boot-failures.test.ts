@@ -11,7 +11,9 @@ Run /sbin/init as init process
 
 describe('diagnoseBootFailure', () => {
   it('ptrace register failure (host XSAVE area larger than UML 6.1 moves)', () => {
-    const d = diagnoseBootFailure(`${NOISE}userspace - ptrace set fp regs failed, errno = 14\nKernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b\n`);
+    const d = diagnoseBootFailure(
+      `${NOISE}userspace - ptrace set fp regs failed, errno = 14\nKernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b\n`,
+    );
     assert.equal(d?.id, 'xstate');
     assert.match(d!.cause, /SETREGSET, errno 14/);
     assert.match(d!.cause, /2696 bytes/);
@@ -45,8 +47,10 @@ describe('diagnoseBootFailure', () => {
     assert.match(kill!.hint, /memory: 256M/);
   });
 
-  it('missing modules: insmod errors, overlay, the init\'s own message', () => {
-    const kmod = diagnoseBootFailure("insmod: ERROR: could not insert module /usr/lib/uml/modules/6.1.176/kernel/fs/overlayfs/overlay.ko: Invalid module format\n");
+  it("missing modules: insmod errors, overlay, the init's own message", () => {
+    const kmod = diagnoseBootFailure(
+      'insmod: ERROR: could not insert module /usr/lib/uml/modules/6.1.176/kernel/fs/overlayfs/overlay.ko: Invalid module format\n',
+    );
     assert.equal(kmod?.id, 'modules');
     assert.match(kmod!.cause, /overlay\.ko/);
     assert.match(kmod!.hint, /--reinstall -y user-mode-linux/);

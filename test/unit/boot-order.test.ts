@@ -20,7 +20,12 @@ describe('bootInOrder', () => {
     const { events, boot } = recorder();
     const after: Record<string, string[]> = { r1: ['r2', 'r3'], r2: ['r3'] };
     const waits: string[] = [];
-    await bootInOrder(['r1', 'r2', 'r3', 'h'], (n) => after[n] ?? [], boot, (n, on) => waits.push(`${n}:${on.join(',')}`));
+    await bootInOrder(
+      ['r1', 'r2', 'r3', 'h'],
+      (n) => after[n] ?? [],
+      boot,
+      (n, on) => waits.push(`${n}:${on.join(',')}`),
+    );
     assert.deepEqual(waits, ['r1:r2,r3', 'r2:r3']);
     const at = (e: string) => events.indexOf(e);
     assert.ok(at('start h') < at('ready r3'), 'h does not wait');
@@ -31,7 +36,10 @@ describe('bootInOrder', () => {
 
   it('a VM whose predecessor fails never boots, and the whole start fails', async () => {
     const { events, boot } = recorder(['a']);
-    await assert.rejects(bootInOrder(['a', 'b'], (n) => (n === 'b' ? ['a'] : []), boot), /a failed/);
+    await assert.rejects(
+      bootInOrder(['a', 'b'], (n) => (n === 'b' ? ['a'] : []), boot),
+      /a failed/,
+    );
     // Whatever a's failure set off has run by the next turn of the event loop.
     await new Promise(setImmediate);
     assert.ok(!events.includes('start b'));

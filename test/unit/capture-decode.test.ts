@@ -39,8 +39,14 @@ function ethernet(dst: string, src: string, ethertype: number, payload: Buffer):
 
 function ipv4Packet(src: string, dst: string, proto: number, ttl: number, l4: Buffer): Buffer {
   const header = Buffer.concat([
-    Buffer.from([0x45, 0]), u16(20 + l4.length), u16(0x1234), u16(0x4000), // DF, offset 0
-    Buffer.from([ttl, proto]), u16(0), ipv4(src), ipv4(dst),
+    Buffer.from([0x45, 0]),
+    u16(20 + l4.length),
+    u16(0x1234),
+    u16(0x4000), // DF, offset 0
+    Buffer.from([ttl, proto]),
+    u16(0),
+    ipv4(src),
+    ipv4(dst),
   ]);
   return Buffer.concat([header, l4]);
 }
@@ -101,7 +107,10 @@ test('TCP flags and payload length ignore Ethernet padding', () => {
   assert.equal(synAck.tcp?.flags, 'S.');
   const rstAck = decodeFrame(ethernet(MAC_A, MAC_B, 0x0800, ipv4Packet('10.0.0.2', '10.0.0.1', 6, 64, tcp(80, 40000, 0x14, Buffer.alloc(0)))), TS);
   assert.equal(rstAck.tcp?.flags, 'R.');
-  const data = decodeFrame(ethernet(MAC_B, MAC_A, 0x0800, ipv4Packet('10.0.0.1', '10.0.0.2', 6, 64, tcp(40000, 80, 0x18, Buffer.from('GET / HTTP/1.0\r\n\r\n')))), TS);
+  const data = decodeFrame(
+    ethernet(MAC_B, MAC_A, 0x0800, ipv4Packet('10.0.0.1', '10.0.0.2', 6, 64, tcp(40000, 80, 0x18, Buffer.from('GET / HTTP/1.0\r\n\r\n')))),
+    TS,
+  );
   assert.deepEqual([data.tcp?.flags, data.tcp?.payloadLength], ['P.', 18]);
   assert.equal(tcpFlags(0x11), 'F.');
   assert.equal(tcpFlags(0), 'none');
@@ -133,7 +142,10 @@ test('IPv6: ICMPv6 echo, neighbour solicitation and advertisement, TCP', () => {
 
   // A hop-by-hop header (8 bytes: next=TCP, len=0, padding) is skipped to reach TCP.
   const hopByHop = Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]);
-  const overHbh = decodeFrame(ethernet(MAC_B, MAC_A, 0x86dd, ipv6Packet('fd00::1', 'fd00::2', 0, 64, Buffer.concat([hopByHop, tcp(1, 2, 0x02, Buffer.from('xyz'))]))), TS);
+  const overHbh = decodeFrame(
+    ethernet(MAC_B, MAC_A, 0x86dd, ipv6Packet('fd00::1', 'fd00::2', 0, 64, Buffer.concat([hopByHop, tcp(1, 2, 0x02, Buffer.from('xyz'))]))),
+    TS,
+  );
   assert.equal(overHbh.ip?.proto, 6);
   assert.deepEqual(overHbh.tcp, { srcPort: 1, dstPort: 2, flags: 'S', payloadLength: 3 });
 });

@@ -51,8 +51,14 @@ test('records: microsecond timestamps, lengths, order; flushed by the timer whil
 
   await sleep(120); // the 50 ms flush delay has passed; the writer is still open
   const midRun = await readCapture(path);
-  assert.deepEqual(midRun.map((f) => f.time), [base + 1, base + 999_999, base + 1_000_000]);
-  assert.deepEqual(midRun.map((f) => f.length), [60, 1514, 60]);
+  assert.deepEqual(
+    midRun.map((f) => f.time),
+    [base + 1, base + 999_999, base + 1_000_000],
+  );
+  assert.deepEqual(
+    midRun.map((f) => f.length),
+    [60, 1514, 60],
+  );
 
   const raw = readFileSync(path);
   const first = PCAP_GLOBAL_HEADER_BYTES;
@@ -73,9 +79,16 @@ test('a big burst is written in order, and flush() waits until it is in the file
   await writer.close();
   const frames = await readCapture(path);
   assert.equal(frames.length, count);
-  assert.ok(frames.every((f, i) => f.time === 1_700_000_000_000_000 + i), 'frames reordered');
+  assert.ok(
+    frames.every((f, i) => f.time === 1_700_000_000_000_000 + i),
+    'frames reordered',
+  );
   if (existsSync('/usr/bin/tshark')) {
-    const out = execFileSync('/usr/bin/tshark', ['-r', path, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
+    const out = execFileSync('/usr/bin/tshark', ['-r', path, '-T', 'fields', '-e', 'frame.number'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 24,
+    });
     assert.equal(out.trim().split('\n').length, count);
   }
   assert.equal(writer.droppedFrames, 0);

@@ -13,7 +13,11 @@ const root = new URL('../..', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'umlab-cli-env-'));
 after(() => rmSync(home, { recursive: true, force: true }));
 const umlab = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, env: { ...process.env, UMLAB_HOME: home, ...env }, encoding: 'utf8' });
+  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, UMLAB_HOME: home, ...env },
+    encoding: 'utf8',
+  });
 
 describe('UMLAB_BOOT_TIMEOUT', () => {
   it('takes seconds in (0, 3600], defaulting to 120', () => {
@@ -24,7 +28,10 @@ describe('UMLAB_BOOT_TIMEOUT', () => {
 
   for (const bad of ['abc', '-5', '0', '1e9', '3601', 'NaN', 'Infinity'])
     it(`refuses ${bad} naming the variable and the range`, () => {
-      assert.throws(() => bootTimeoutSeconds({ UMLAB_BOOT_TIMEOUT: bad }), (e: unknown) => e instanceof UsageError && e.message.startsWith(`UMLAB_BOOT_TIMEOUT="${bad}" is not a number of seconds between 1 and 3600`));
+      assert.throws(
+        () => bootTimeoutSeconds({ UMLAB_BOOT_TIMEOUT: bad }),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith(`UMLAB_BOOT_TIMEOUT="${bad}" is not a number of seconds between 1 and 3600`),
+      );
     });
 
   it('umlab up exits 2 on a bad value before starting anything', { timeout: 60_000 }, () => {

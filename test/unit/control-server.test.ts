@@ -50,7 +50,12 @@ test('the socket appears once it listens; status is answered, an unknown request
 
 test('a thrown error becomes a refusal whose code the CLI maps to its exit code', async (t) => {
   const { path } = await stubServer(t);
-  assert.deepEqual(await ask(path, { op: 'link', action: 'add', vm: 'h1', iface: 'eth1' }), { ok: false, error: 'no such segment', code: 'usage', hint: 'segments: sw0' });
+  assert.deepEqual(await ask(path, { op: 'link', action: 'add', vm: 'h1', iface: 'eth1' }), {
+    ok: false,
+    error: 'no such segment',
+    code: 'usage',
+    hint: 'segments: sw0',
+  });
   assert.deepEqual(await ask(path, { op: 'link', action: 'rm', vm: 'h1', iface: 'eth9' }), { ok: false, error: 'no link h1.eth9', code: 'not-found' });
   assert.deepEqual(await ask(path, { op: 'link', action: 'down', vm: 'h1', iface: 'eth0' }), { ok: false, error: 'the segment is gone' });
   assert.deepEqual(errorReply('plain'), { ok: false, error: 'plain' });
@@ -58,7 +63,11 @@ test('a thrown error becomes a refusal whose code the CLI maps to its exit code'
 
 test('a VM the lab does not have is not found, with the lab name', async (t) => {
   const { path } = await stubServer(t);
-  for (const req of [{ op: 'exec', vm: 'h9', command: 'true' }, { op: 'console', vm: 'h9' }, { op: 'vm', vm: 'h9', action: 'pause' }] as const)
+  for (const req of [
+    { op: 'exec', vm: 'h9', command: 'true' },
+    { op: 'console', vm: 'h9' },
+    { op: 'vm', vm: 'h9', action: 'pause' },
+  ] as const)
     assert.deepEqual(await ask(path, req), { ok: false, code: 'not-found', error: 'no VM named h9 in lab stub (VMs: )' });
 });
 
@@ -67,7 +76,10 @@ test('one request per connection: a second line is ignored', async (t) => {
   const sock = connect(path);
   t.after(() => sock.destroy());
   const replies: unknown[] = [];
-  sock.on('data', jsonLines((v) => replies.push(v)));
+  sock.on(
+    'data',
+    jsonLines((v) => replies.push(v)),
+  );
   sock.write(JSON.stringify({ op: 'status' }) + '\n' + JSON.stringify({ op: 'down' }) + '\n');
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(replies.length, 1);
@@ -79,7 +91,10 @@ test('watch: the VM states now, then each progress event; down answers, closes t
   const events: { type: string }[] = [];
   const sock = connect(path);
   t.after(() => sock.destroy());
-  sock.on('data', jsonLines<(typeof events)[number]>((v) => events.push(v)));
+  sock.on(
+    'data',
+    jsonLines<(typeof events)[number]>((v) => events.push(v)),
+  );
   sock.write(JSON.stringify({ op: 'watch' }) + '\n');
   await new Promise((r) => setTimeout(r, 100));
   server.broadcast({ type: 'step', message: 'hello' });

@@ -21,7 +21,10 @@ function planOf(yaml: string): LabPlan {
 }
 
 describe('disk and image limits at up', () => {
-  for (const [size, bytes] of [['100T', 100 * 1024 ** 4], ['99999999999999T', 99999999999999 * 1024 ** 4]] as const) {
+  for (const [size, bytes] of [
+    ['100T', 100 * 1024 ** 4],
+    ['99999999999999T', 99999999999999 * 1024 ** 4],
+  ] as const) {
     it(`refuses a ${size} data disk with a clear error and removes the empty file`, () => {
       const plan = planOf('name: t\nvms:\n  h1: { disks: [ { size: 1G } ] }\n');
       const disk = plan.vms[0]!.disks[0]!;
@@ -39,7 +42,10 @@ describe('disk and image limits at up', () => {
     for (const image of ['/dev/null', join(dir, 'img-dir')]) {
       const plan = planOf('name: t\nvms:\n  h1: { image: ./x.img }\n');
       plan.vms[0]!.image = image;
-      assert.throws(() => prepareDisks(plan), (e: unknown) => e instanceof UsageError && e.message === `image ${image} of VM h1 is not a regular file`);
+      assert.throws(
+        () => prepareDisks(plan),
+        (e: unknown) => e instanceof UsageError && e.message === `image ${image} of VM h1 is not a regular file`,
+      );
     }
   });
 });

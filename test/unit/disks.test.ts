@@ -27,22 +27,26 @@ function planOf(yaml: string, labFile = join(dir, 'lab.yaml')): LabPlan {
 }
 
 describe('COW headers', () => {
-  it('reads the v3 header uml_mkcow writes (big-endian, as the UML kernel writes it)', { skip: !findCommand('uml_mkcow') && 'uml_mkcow (uml-utilities) is not installed' }, async () => {
-    const image = join(dir, 'img');
-    writeFileSync(image, Buffer.alloc(3 * 1024 * 1024));
-    utimesSync(image, 1_700_000_000, 1_700_000_000);
-    await execa('uml_mkcow', [join(dir, 'img.cow'), image]);
-    const header = readCowHeader(join(dir, 'img.cow'))!;
-    assert.deepEqual(header, { version: 3, backingFile: image, mtime: 1_700_000_000, size: 3n * 1024n * 1024n, sectorSize: 512 });
-    assert.equal(checkCow(join(dir, 'img.cow'), image), null);
-    // What UML checks: the size and the mtime in whole seconds.
-    utimesSync(image, 1_700_000_100, 1_700_000_100);
-    assert.match(checkCow(join(dir, 'img.cow'), image)!, /changed since .* modification time is 2023-11-14T22:15:00Z, .* from 2023-11-14T22:13:20Z/);
-    utimesSync(image, 1_700_000_000, 1_700_000_000);
-    writeFileSync(image, Buffer.alloc(10), { flag: 'a' });
-    utimesSync(image, 1_700_000_000, 1_700_000_000);
-    assert.match(checkCow(join(dir, 'img.cow'), image)!, /size is 3145738 bytes, the copy-on-write file was made over 3145728 bytes/);
-  });
+  it(
+    'reads the v3 header uml_mkcow writes (big-endian, as the UML kernel writes it)',
+    { skip: !findCommand('uml_mkcow') && 'uml_mkcow (uml-utilities) is not installed' },
+    async () => {
+      const image = join(dir, 'img');
+      writeFileSync(image, Buffer.alloc(3 * 1024 * 1024));
+      utimesSync(image, 1_700_000_000, 1_700_000_000);
+      await execa('uml_mkcow', [join(dir, 'img.cow'), image]);
+      const header = readCowHeader(join(dir, 'img.cow'))!;
+      assert.deepEqual(header, { version: 3, backingFile: image, mtime: 1_700_000_000, size: 3n * 1024n * 1024n, sectorSize: 512 });
+      assert.equal(checkCow(join(dir, 'img.cow'), image), null);
+      // What UML checks: the size and the mtime in whole seconds.
+      utimesSync(image, 1_700_000_100, 1_700_000_100);
+      assert.match(checkCow(join(dir, 'img.cow'), image)!, /changed since .* modification time is 2023-11-14T22:15:00Z, .* from 2023-11-14T22:13:20Z/);
+      utimesSync(image, 1_700_000_000, 1_700_000_000);
+      writeFileSync(image, Buffer.alloc(10), { flag: 'a' });
+      utimesSync(image, 1_700_000_000, 1_700_000_000);
+      assert.match(checkCow(join(dir, 'img.cow'), image)!, /size is 3145738 bytes, the copy-on-write file was made over 3145728 bytes/);
+    },
+  );
 
   it('reads v1 (host order), v2 and the old 64-bit v3 layout; rejects what is not a COW file', () => {
     const v1 = Buffer.alloc(8 + 256 + 4 + 8 + 4);
@@ -97,12 +101,18 @@ describe('prepareDisks', () => {
     prepareDisks(bigger);
     assert.equal(statSync(a!.file).size, 128 * 2 ** 20);
     assert.equal(readFileSync(a!.file).subarray(0, 4).toString(), 'data', 'growing keeps the data');
-    assert.throws(() => prepareDisks(plan), (e: unknown) => e instanceof LabRuntimeError && /larger than the 64M/.test(e.message) && /umlab clean t/.test(e.hint!));
+    assert.throws(
+      () => prepareDisks(plan),
+      (e: unknown) => e instanceof LabRuntimeError && /larger than the 64M/.test(e.message) && /umlab clean t/.test(e.hint!),
+    );
   });
 
   it('refuses an image that is missing, and a COW file whose image changed, saying what to do', () => {
     const plan = planOf('name: t\nvms: { i1: { image: ./missing.img } }\n');
-    assert.throws(() => prepareDisks(plan), (e: unknown) => e instanceof NotFoundError && /umlab image build/.test(e.hint!));
+    assert.throws(
+      () => prepareDisks(plan),
+      (e: unknown) => e instanceof NotFoundError && /umlab image build/.test(e.hint!),
+    );
     const image = join(dir, 'disk.img');
     writeFileSync(image, Buffer.alloc(4096));
     const p2 = planOf('name: t\nvms: { i1: { image: ./disk.img } }\n');
@@ -121,7 +131,11 @@ describe('prepareDisks', () => {
     writeFileSync(image, 'x', { flag: 'a' });
     assert.throws(
       () => prepareDisks(p2),
-      (e: unknown) => e instanceof LabRuntimeError && /VM i1 cannot boot: the image .* changed/.test(e.message) && /umlab clean t/.test(e.hint!) && /umlab disk merge i1/.test(e.hint!),
+      (e: unknown) =>
+        e instanceof LabRuntimeError &&
+        /VM i1 cannot boot: the image .* changed/.test(e.message) &&
+        /umlab clean t/.test(e.hint!) &&
+        /umlab disk merge i1/.test(e.hint!),
     );
   });
 
@@ -130,9 +144,15 @@ describe('prepareDisks', () => {
     symlinkSync(join(dir, 'real-share'), join(dir, 'linked-share'));
     const plan = planOf('name: t\nvms: { s1: { shares: { /mnt/a: ./linked-share, /mnt/b: { path: ./real-share, rw: true } } } }\n');
     prepareDisks(plan);
-    assert.deepEqual(plan.vms[0]!.shares.map((s) => s.hostPath), [join(dir, 'real-share'), join(dir, 'real-share')]);
+    assert.deepEqual(
+      plan.vms[0]!.shares.map((s) => s.hostPath),
+      [join(dir, 'real-share'), join(dir, 'real-share')],
+    );
     const missing = planOf('name: t\nvms: { s1: { shares: { /mnt/a: ./nope } } }\n');
-    assert.throws(() => prepareDisks(missing), (e: unknown) => e instanceof NotFoundError && /mkdir -p/.test(e.hint!));
+    assert.throws(
+      () => prepareDisks(missing),
+      (e: unknown) => e instanceof NotFoundError && /mkdir -p/.test(e.hint!),
+    );
   });
 });
 
@@ -143,7 +163,10 @@ describe('the run directory', () => {
     const r = parseLab('name: t\nvms: { s1: {} }\n', join(dir, 'lab.yaml'));
     assert.ok('lab' in r);
     const plan = compile(r.lab, { runDir: join(dir, 'link-home/labs/t'), kernel: 'k', kernelVersion: '6.1', modulesDir: '/m' });
-    assert.throws(() => prepareDisks(plan), (e: unknown) => e instanceof UsageError && /goes through a symlink/.test(e.message) && e.hint!.endsWith(`UMLAB_HOME=${join(dir, 'real-home')}`));
+    assert.throws(
+      () => prepareDisks(plan),
+      (e: unknown) => e instanceof UsageError && /goes through a symlink/.test(e.message) && e.hint!.endsWith(`UMLAB_HOME=${join(dir, 'real-home')}`),
+    );
   });
 });
 

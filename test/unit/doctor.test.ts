@@ -47,7 +47,10 @@ async function check(id: string, p: DoctorProbe, earlier: CheckResult[] = []): P
 describe('umlab doctor checks', () => {
   it('all fine: every check ok (tun warns for a user without CAP_NET_ADMIN), exit status ok', async () => {
     const results = await runChecks(probe());
-    assert.deepEqual(results.filter((r) => r.status !== 'ok').map((r) => `${r.id}:${r.status}`), ['tun:warn']);
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'ok').map((r) => `${r.id}:${r.status}`),
+      ['tun:warn'],
+    );
     assert.ok(!results.some(failed));
     assert.match(summary(results, 1500), /umlab can run labs here; 13 ok, 1 warn; checked in 1\.5 s/);
   });
@@ -68,7 +71,11 @@ describe('umlab doctor checks', () => {
   });
 
   it('setup.sh RUNTIME_PACKAGES is read from the script', () => {
-    assert.deepEqual(parseRuntimePackages('X=1\nRUNTIME_PACKAGES=(user-mode-linux  passt\n  tcpdump)\nTEST_PACKAGES=(tshark)\n'), ['user-mode-linux', 'passt', 'tcpdump']);
+    assert.deepEqual(parseRuntimePackages('X=1\nRUNTIME_PACKAGES=(user-mode-linux  passt\n  tcpdump)\nTEST_PACKAGES=(tshark)\n'), [
+      'user-mode-linux',
+      'passt',
+      'tcpdump',
+    ]);
   });
 
   it('kernel: missing, broken (does not run), UMLAB_KERNEL pointing nowhere, ok with its version', async () => {
@@ -112,18 +119,26 @@ describe('umlab doctor checks', () => {
     assert.equal(off.fix, 'unset UMLAB_XSTATE_FIX');
     const gone = await check('xstate', probe({ xstate: () => amx, exists: (p) => p !== amx.preload }));
     assert.equal(gone.status, 'broken');
-    const noCc = await check('xstate', probe({
-      xstate: () => {
-        throw new MissingDependencyError("no C compiler (cc) to build umlab's UML register fix", { hint: 'install one with: apt-get install -y gcc libc6-dev' });
-      },
-    }));
+    const noCc = await check(
+      'xstate',
+      probe({
+        xstate: () => {
+          throw new MissingDependencyError("no C compiler (cc) to build umlab's UML register fix", {
+            hint: 'install one with: apt-get install -y gcc libc6-dev',
+          });
+        },
+      }),
+    );
     assert.equal(noCc.status, 'missing');
     assert.equal(noCc.fix, 'apt-get install -y gcc libc6-dev');
-    const badMode = await check('xstate', probe({
-      xstate: () => {
-        throw new UsageError('UMLAB_XSTATE_FIX must be auto, on or off, not "yes"');
-      },
-    }));
+    const badMode = await check(
+      'xstate',
+      probe({
+        xstate: () => {
+          throw new UsageError('UMLAB_XSTATE_FIX must be auto, on or off, not "yes"');
+        },
+      }),
+    );
     assert.equal(badMode.status, 'broken');
     assert.match(badMode.fix!, /unset UMLAB_XSTATE_FIX/);
   });
@@ -205,7 +220,13 @@ describe('umlab doctor checks', () => {
   });
 
   it('a check that throws is reported broken, and the rest still run', async () => {
-    const results = await runChecks(probe({ meminfo: () => { throw new Error('EACCES /proc/meminfo'); } }));
+    const results = await runChecks(
+      probe({
+        meminfo: () => {
+          throw new Error('EACCES /proc/meminfo');
+        },
+      }),
+    );
     const mem = results.find((r) => r.id === 'memory')!;
     assert.equal(mem.status, 'broken');
     assert.match(mem.detail, /EACCES/);

@@ -131,7 +131,14 @@ async function startLab(
     options: extra.options ?? {},
     needs: [],
   };
-  const links = linkTable(vms.map((_, i) => ({ name: `vm${i}.eth0`, segment: plan.name, endpoints: [{ vm: `vm${i}`, iface: 'eth0' }], capture: extra.capture === false ? null : capturePath(i) })));
+  const links = linkTable(
+    vms.map((_, i) => ({
+      name: `vm${i}.eth0`,
+      segment: plan.name,
+      endpoints: [{ vm: `vm${i}`, iface: 'eth0' }],
+      capture: extra.capture === false ? null : capturePath(i),
+    })),
+  );
   const segment = await startUcastSegment(plan, { links }).catch(async (err: unknown) => {
     await Promise.all(vms.map((vm) => vm.close()));
     rmSync(captureDir, { recursive: true, force: true });
@@ -281,7 +288,11 @@ test('wire: forwards both ways and writes each frame once to the shared capture'
   const frames = await readCapture(lab.capturePath(0));
   assert.deepEqual(
     frames.map((f) => [f.src, f.dst]),
-    [[a.mac, b.mac], [b.mac, a.mac], [a.mac, 'fe:fd:00:00:00:77']],
+    [
+      [a.mac, b.mac],
+      [b.mac, a.mac],
+      [a.mac, 'fe:fd:00:00:00:77'],
+    ],
   );
 });
 
@@ -340,7 +351,11 @@ test('a burst of 2000 frames arrives in order, and the capture holds them in ord
     assert.equal(captured.length, total, `capture of link ${link}`);
   }
   const tsSorted = (await readCapture(lab.capturePath(1))).map((f) => f.time);
-  assert.deepEqual(tsSorted, [...tsSorted].sort((x, y) => x - y), 'timestamps must not go backwards');
+  assert.deepEqual(
+    tsSorted,
+    [...tsSorted].sort((x, y) => x - y),
+    'timestamps must not go backwards',
+  );
 });
 
 test('captures: readable while running, complete after stop, microsecond timestamps, per-port contents', async (t) => {
@@ -359,7 +374,11 @@ test('captures: readable while running, complete after stop, microsecond timesta
 
   await sleep(150); // past the writer's 50 ms flush delay, without stopping anything
   const midRunA = await readCapture(lab.capturePath(0));
-  assert.deepEqual(midRunA.map((f) => f.dst), [BROADCAST, a.mac, BROADCAST], 'a: its broadcast (rx), b-to-a and marker (tx)');
+  assert.deepEqual(
+    midRunA.map((f) => f.dst),
+    [BROADCAST, a.mac, BROADCAST],
+    'a: its broadcast (rx), b-to-a and marker (tx)',
+  );
 
   a.send(pa, b.mac, 'after-read');
   await b.waitForTag('after-read');
@@ -370,18 +389,31 @@ test('captures: readable while running, complete after stop, microsecond timesta
   const fileB = await readCapture(lab.capturePath(1));
   const fileC = await readCapture(lab.capturePath(2));
   assert.equal(fileA.length, 4);
-  assert.deepEqual(fileB.map((f) => f.dst), [BROADCAST, a.mac, BROADCAST, b.mac]);
-  assert.deepEqual(fileC.map((f) => f.dst), [BROADCAST, BROADCAST], 'c sees only the two broadcasts');
+  assert.deepEqual(
+    fileB.map((f) => f.dst),
+    [BROADCAST, a.mac, BROADCAST, b.mac],
+  );
+  assert.deepEqual(
+    fileC.map((f) => f.dst),
+    [BROADCAST, BROADCAST],
+    'c sees only the two broadcasts',
+  );
   for (const f of [...fileA, ...fileB, ...fileC]) {
     assert.ok(f.time >= startedMicros - 1000 && f.time <= endedMicros, `timestamp ${f.time} outside the test run`);
     assert.equal(f.length, 60);
   }
   // Microsecond resolution: with 10 timestamps, all being whole milliseconds would be a 1e-30 fluke.
   const all = [...fileA, ...fileB, ...fileC].map((f) => f.time);
-  assert.ok(all.some((us) => us % 1000 !== 0), 'timestamps look like milliseconds, not microseconds');
+  assert.ok(
+    all.some((us) => us % 1000 !== 0),
+    'timestamps look like milliseconds, not microseconds',
+  );
 
   if (existsSync('/usr/bin/tshark')) {
-    const out = execFileSync('/usr/bin/tshark', ['-r', lab.capturePath(1), '-T', 'fields', '-e', 'eth.dst'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('/usr/bin/tshark', ['-r', lab.capturePath(1), '-T', 'fields', '-e', 'eth.dst'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     assert.deepEqual(out.trim().split('\n'), [BROADCAST, a.mac, BROADCAST, b.mac]);
   }
 });
@@ -402,8 +434,14 @@ test('capture can be turned off per link; onFrame sees both directions until uns
   b.send(pb, BROADCAST, 'unwatched');
   await a.waitForTag('unwatched');
 
-  assert.deepEqual(seen.map((s) => s.tag), ['out-of-a', 'into-a']);
-  assert.ok(seen.every((s) => s.ts > 1e15), 'tsMicros is microseconds since the epoch');
+  assert.deepEqual(
+    seen.map((s) => s.tag),
+    ['out-of-a', 'into-a'],
+  );
+  assert.ok(
+    seen.every((s) => s.ts > 1e15),
+    'tsMicros is microseconds since the epoch',
+  );
   await lab.segment.stop();
   assert.ok(!existsSync(lab.capturePath(0)), 'no capture file when capture is null');
 });
@@ -438,7 +476,9 @@ test('a port that is already taken fails the start and releases the other ports'
 
 test('a VLAN-aware switch keeps VLANs apart, tags on trunks, untags on access ports and native VLANs', async (t) => {
   // a: access 10, b: access 20, c: trunk 10+20, d: trunk 20+30 with native 10.
-  const lab = await startLab('switch', 4, { vlans: [{ untagged: 10, tagged: [] }, { untagged: 20, tagged: [] }, { tagged: [10, 20] }, { untagged: 10, tagged: [20, 30] }] });
+  const lab = await startLab('switch', 4, {
+    vlans: [{ untagged: 10, tagged: [] }, { untagged: 20, tagged: [] }, { tagged: [10, 20] }, { untagged: 10, tagged: [20, 30] }],
+  });
   t.after(() => lab.close());
   const [a, b, c, d] = lab.vms as [FakeVm, FakeVm, FakeVm, FakeVm];
   const [pa, , pc] = lab.enginePorts as [number, number, number];

@@ -47,7 +47,10 @@ const tarGz = (file: string, entries: Buffer[]) => {
 };
 const refused = (path: string, why: RegExp) => {
   const into = fresh();
-  assert.throws(() => unpackArchive(path, into), (e: unknown) => e instanceof LabFileError && why.test(e.message));
+  assert.throws(
+    () => unpackArchive(path, into),
+    (e: unknown) => e instanceof LabFileError && why.test(e.message),
+  );
   assert.deepEqual(readdirSync(into), [], 'nothing was written');
 };
 
@@ -67,8 +70,13 @@ describe('unpacking submissions', () => {
   it('a .zip with a link inside the archive unpacks', () => {
     const archive = join(root, 'bob.zip');
     const script = [
-      'import zipfile,sys', 'z=zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED)', 'z.writestr("lab.yaml","name: x\\n")',
-      'i=zipfile.ZipInfo("copy.yaml")', 'i.external_attr=(0o120777<<16)', 'z.writestr(i,"lab.yaml")', 'z.close()',
+      'import zipfile,sys',
+      'z=zipfile.ZipFile(sys.argv[1],"w",zipfile.ZIP_DEFLATED)',
+      'z.writestr("lab.yaml","name: x\\n")',
+      'i=zipfile.ZipInfo("copy.yaml")',
+      'i.external_attr=(0o120777<<16)',
+      'z.writestr(i,"lab.yaml")',
+      'z.close()',
     ].join('\n');
     execFileSync('python3', ['-c', script, archive]);
     const into = fresh();

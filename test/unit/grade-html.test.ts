@@ -11,9 +11,28 @@ import type { Lab, LabTest } from '../../src/topology/model.ts';
 const EVIL = '<script>alert(1)</script>';
 
 const result = (student: string): SubmissionResult => ({
-  student, source: '/x', status: 'graded', seconds: 4.2, points: 1, maxPoints: 3, hash: 'h', warnings: [], captures: 'bob/captures',
+  student,
+  source: '/x',
+  status: 'graded',
+  seconds: 4.2,
+  points: 1,
+  maxPoints: 3,
+  hash: 'h',
+  warnings: [],
+  captures: 'bob/captures',
   checks: [
-    { name: 'a', description: 'pc1 pings web', verdict: 'fail', reason: `no reply ${EVIL}`, points: 0, maxPoints: 2, hidden: false, commands: ['pc1: ping -c1 10.1.2.80'], detail: `output ${EVIL} & "q"`, links: ['pc1.eth0', 'r9.eth0'] },
+    {
+      name: 'a',
+      description: 'pc1 pings web',
+      verdict: 'fail',
+      reason: `no reply ${EVIL}`,
+      points: 0,
+      maxPoints: 2,
+      hidden: false,
+      commands: ['pc1: ping -c1 10.1.2.80'],
+      detail: `output ${EVIL} & "q"`,
+      links: ['pc1.eth0', 'r9.eth0'],
+    },
     { name: 'b', description: 'web address', verdict: 'pass', reason: 'ok', points: 1, maxPoints: 1, hidden: false, commands: [], secondsToPass: 0.5 },
   ],
 });
@@ -35,7 +54,14 @@ describe('grade HTML reports', () => {
   });
 
   it('the index: a row per student linking its page, a sort script of our own only', () => {
-    const html = classIndex([result(`x${EVIL}`), result('alice')], new Map([[`x${EVIL}`, 'x-script'], ['alice', 'alice']]), { spec: 'spec.yaml', generated: 'now' });
+    const html = classIndex(
+      [result(`x${EVIL}`), result('alice')],
+      new Map([
+        [`x${EVIL}`, 'x-script'],
+        ['alice', 'alice'],
+      ]),
+      { spec: 'spec.yaml', generated: 'now' },
+    );
     assert.equal(html.match(/<script>/g)?.length, 1, 'only the sorting script');
     assert.ok(!html.includes(EVIL));
     assert.match(html, /<a href="x-script\/index\.html">x&#60;script&#62;/);
@@ -44,12 +70,14 @@ describe('grade HTML reports', () => {
 
   it('a reach check involves the interfaces of its source, its target (or its subnet) and its path', () => {
     const iface = (name: string, ip: string) => ({ name, addresses: [ip], dhcp: false, proxyArp: false, capture: true, expect: 'present' as const });
-    const lab = { vms: [
-      { name: 'pc1', interfaces: [iface('eth0', '10.1.1.10/24')] },
-      { name: 'r1', interfaces: [iface('eth0', '10.1.1.1/24'), iface('eth1', '10.0.13.1/24')] },
-      { name: 'r2', interfaces: [iface('eth0', '10.0.12.2/24')] },
-      { name: 'web', interfaces: [iface('eth0', '10.1.2.80/24')] },
-    ] } as unknown as Lab;
+    const lab = {
+      vms: [
+        { name: 'pc1', interfaces: [iface('eth0', '10.1.1.10/24')] },
+        { name: 'r1', interfaces: [iface('eth0', '10.1.1.1/24'), iface('eth1', '10.0.13.1/24')] },
+        { name: 'r2', interfaces: [iface('eth0', '10.0.12.2/24')] },
+        { name: 'web', interfaces: [iface('eth0', '10.1.2.80/24')] },
+      ],
+    } as unknown as Lab;
     const reach = { kind: 'reach', from: 'pc1', to: '10.1.2.80', path: ['10.0.13.1'], expect: 'success' } as unknown as LabTest;
     assert.deepEqual(linksOfCheck(reach, lab), ['pc1.eth0', 'web.eth0', 'r1.eth0', 'r1.eth1']);
     const lost = { kind: 'reach', from: 'r2', to: '10.1.1.99', expect: 'success' } as unknown as LabTest;

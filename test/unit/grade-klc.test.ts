@@ -44,17 +44,20 @@ describe('kathara-lab-checker configurations', () => {
     const text = ['{', '  "convergence_time": 10,', '  "tests": {},', '  "test": {', '    "daemon": { "r1": ["zebra"] }', '  }', '}', ''].join('\n');
     const r = parseKlcSpec(text, 'c.json', () => undefined);
     assert.ok('errors' in r);
-    assert.deepEqual(r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.message}${e.hint ? ` (${e.hint})` : ''}`), [
-      'c.json:3:3 unknown key "tests" (did you mean "test"?)',
-      'c.json:5:5 unknown key "daemon" (did you mean "daemons"?)',
-    ]);
+    assert.deepEqual(
+      r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.message}${e.hint ? ` (${e.hint})` : ''}`),
+      ['c.json:3:3 unknown key "tests" (did you mean "test"?)', 'c.json:5:5 unknown key "daemon" (did you mean "daemons"?)'],
+    );
     assert.throws(() => readSpec('test/unit/grade-klc.test.ts.json'), /cannot read the grading spec/);
   });
 
   it('families umlab does not run yet are "not supported" checks, never passed', () => {
     const r = parseKlcSpec('test:\n  protocols: { bgpd: {} }\n', 'c.yaml', () => undefined);
     assert.ok('spec' in r);
-    assert.deepEqual(r.spec.checks.map((c) => [c.kind, c.name]), [['unsupported', 'protocols checks']]);
+    assert.deepEqual(
+      r.spec.checks.map((c) => [c.kind, c.name]),
+      [['unsupported', 'protocols checks']],
+    );
   });
 
   it('kernel_routes: one check per device, run in it; a malformed route is an error with its position', () => {
@@ -66,23 +69,39 @@ describe('kathara-lab-checker configurations', () => {
     assert.match(check.test.kind === 'command' ? check.test.run : '', /^ip route show \| awk -v WANT='0\.0\.0\.0\/0=;10\.1\.2\.0\/24=10\.0\.13\.3,eth2' /);
     const bad = parseKlcSpec('test:\n  kernel_routes:\n    r1: [ [10.1.2.0/24, 10.0.13.3] ]\n', 'c.yaml', () => undefined);
     assert.ok('errors' in bad);
-    assert.match(`${bad.errors[0]!.file}:${bad.errors[0]!.line}:${bad.errors[0]!.col} ${bad.errors[0]!.message}`, /^c\.yaml:3:9 each route is "DEST" or \[DEST, \[NEXT_HOP/);
+    assert.match(
+      `${bad.errors[0]!.file}:${bad.errors[0]!.line}:${bad.errors[0]!.col} ${bad.errors[0]!.message}`,
+      /^c\.yaml:3:9 each route is "DEST" or \[DEST, \[NEXT_HOP/,
+    );
   });
 
   it("kernel_routes' awk judges a table as kathara-lab-checker does (connected routes aside; next hops by address or interface)", () => {
-    const table = ['default via 10.1.1.1 dev eth0', '10.0.12.0/24 dev eth1 proto kernel scope link src 10.0.12.1', '10.1.2.0/24 via 10.0.13.3 dev eth2',
-      '10.9.0.0/16 proto ospf metric 20', '\tnexthop via 10.0.12.2 dev eth1 weight 1', '\tnexthop via 10.0.13.3 dev eth2 weight 1', ''].join('\n');
+    const table = [
+      'default via 10.1.1.1 dev eth0',
+      '10.0.12.0/24 dev eth1 proto kernel scope link src 10.0.12.1',
+      '10.1.2.0/24 via 10.0.13.3 dev eth2',
+      '10.9.0.0/16 proto ospf metric 20',
+      '\tnexthop via 10.0.12.2 dev eth1 weight 1',
+      '\tnexthop via 10.0.13.3 dev eth2 weight 1',
+      '',
+    ].join('\n');
     const judge = (entries: unknown[]) => {
       const r = spawnSync('sh', ['-c', kernelRoutesCommand(expectedRoutes(entries)!).replace(/^ip route show/, 'cat')], { input: table, encoding: 'utf8' });
       return { exit: r.status, out: r.stdout.trim().split('\n') };
     };
-    assert.deepEqual(judge(['default', ['10.1.2.0/24', ['10.0.13.3']], ['10.9.0.0/16', ['eth1', '10.0.13.3']]]), { exit: 0, out: ['OK: 3 route(s) as expected'] });
-    assert.deepEqual(judge([['10.1.2.0/24', ['10.0.12.2']], ['10.9.0.0/16', ['eth1']], '10.5.0.0/16']), { exit: 1, out: [
-      'route 10.1.2.0/24 does not go via 10.0.12.2 (it has 10.0.13.3@eth2)',
-      'route 10.9.0.0/16 has 2 next hop(s) (10.0.12.2@eth1,10.0.13.3@eth2), expected 1',
-      'missing route 10.5.0.0/16',
-      'route 0.0.0.0/0 should not be there',
-    ] });
+    assert.deepEqual(judge(['default', ['10.1.2.0/24', ['10.0.13.3']], ['10.9.0.0/16', ['eth1', '10.0.13.3']]]), {
+      exit: 0,
+      out: ['OK: 3 route(s) as expected'],
+    });
+    assert.deepEqual(judge([['10.1.2.0/24', ['10.0.12.2']], ['10.9.0.0/16', ['eth1']], '10.5.0.0/16']), {
+      exit: 1,
+      out: [
+        'route 10.1.2.0/24 does not go via 10.0.12.2 (it has 10.0.13.3@eth2)',
+        'route 10.9.0.0/16 has 2 next hop(s) (10.0.12.2@eth1,10.0.13.3@eth2), expected 1',
+        'missing route 10.5.0.0/16',
+        'route 0.0.0.0/0 should not be there',
+      ],
+    });
     assert.equal(judge(['default']).out[0], 'the routing table has 3 route(s), expected 1');
   });
 
@@ -94,7 +113,11 @@ describe('kathara-lab-checker configurations', () => {
       writeFileSync(join(dir, 'lab.conf'), 'r1[0]=a\nr1[ipv6]=true\nr2[0]=a\n');
       const lab = (await loadSubmission(dir)).lab;
       const verdicts = r.spec.checks.map((c) => (c.kind === 'static' ? `${c.name}: ${judgeStatic(c.check, { lab, startupFiles: [] }).pass}` : c.kind));
-      assert.deepEqual(verdicts, ['Checking that IPv6 is enabled on `r1`: true', 'Checking that IPv6 is enabled on `r2`: false', 'Checking that IPv6 is enabled on `nobody`: false']);
+      assert.deepEqual(verdicts, [
+        'Checking that IPv6 is enabled on `r1`: true',
+        'Checking that IPv6 is enabled on `r2`: false',
+        'Checking that IPv6 is enabled on `nobody`: false',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -106,7 +129,7 @@ describe('kathara-lab-checker configurations', () => {
     assert.match(r.errors[0]!.message, /cannot read the structure file nowhere\/lab\.conf/);
   });
 
-  it('structure checks judge the submissions: carol\'s web is on the wrong switch, erin has no web startup', async () => {
+  it("structure checks judge the submissions: carol's web is on the wrong switch, erin has no web startup", async () => {
     const spec = readSpec('labs/grading/klc.json').spec;
     const judge = async (student: string) => {
       const lab = await loadLabFile(`labs/grading/submissions/${student}/lab.yaml`);
@@ -114,7 +137,9 @@ describe('kathara-lab-checker configurations', () => {
       return spec.checks.flatMap((c) => (c.kind === 'static' && !judgeStatic(c.check, files).pass ? [`${c.name}: ${judgeStatic(c.check, files).reason}`] : []));
     };
     assert.deepEqual(await judge('alice'), []);
-    assert.deepEqual(await judge('carol'), ['Checking the collision domain attached to interface `eth0` of `web`: interface eth0 of web is connected to collision domain lana instead of lanb']);
+    assert.deepEqual(await judge('carol'), [
+      'Checking the collision domain attached to interface `eth0` of `web`: interface eth0 of web is connected to collision domain lana instead of lanb',
+    ]);
     assert.deepEqual(await judge('erin'), ['Check existence of `web.startup` file: web.startup file not found']);
   });
 

@@ -38,12 +38,35 @@ describe('umlab grading spec', () => {
   });
 
   it('reports every mistake at once, with its position', () => {
-    const text = ['deadline: soon', 'tests:', '  - name: a', '    points: -1', '    reach: { from: h1, to: 10.0.0.2, speed: 3 }', '  - name: a', '    command: { vm: h1, run: "true" }', 'colour: red', ''].join('\n');
-    assert.deepEqual(errors(text), ['1:11 "soon" is not a duration', '4:13 points must be a number of at least 0, not -1', '5:38 unknown property "speed"', '8:1 unknown property "colour"']);
+    const text = [
+      'deadline: soon',
+      'tests:',
+      '  - name: a',
+      '    points: -1',
+      '    reach: { from: h1, to: 10.0.0.2, speed: 3 }',
+      '  - name: a',
+      '    command: { vm: h1, run: "true" }',
+      'colour: red',
+      '',
+    ].join('\n');
+    assert.deepEqual(errors(text), [
+      '1:11 "soon" is not a duration',
+      '4:13 points must be a number of at least 0, not -1',
+      '5:38 unknown property "speed"',
+      '8:1 unknown property "colour"',
+    ]);
   });
 
   it('checks names and after: as a lab does', () => {
-    const text = ['tests:', '  - name: a', '    command: { vm: h1, run: "true" }', '  - name: a', '    after: [ b ]', '    command: { vm: h1, run: "true" }', ''].join('\n');
+    const text = [
+      'tests:',
+      '  - name: a',
+      '    command: { vm: h1, run: "true" }',
+      '  - name: a',
+      '    after: [ b ]',
+      '    command: { vm: h1, run: "true" }',
+      '',
+    ].join('\n');
     assert.deepEqual(errors(text), ['4:11 check name "a" is already used (line 2)', '5:14 no check named "b"']);
   });
 
@@ -52,19 +75,38 @@ describe('umlab grading spec', () => {
   });
 });
 
-const outcome = (name: string, verdict: CheckOutcome['verdict']): CheckOutcome => ({ name, description: name, verdict, reason: verdict === 'pass' ? 'ok' : 'why, "quoted"', points: 0, maxPoints: 0, hidden: false, commands: [] });
+const outcome = (name: string, verdict: CheckOutcome['verdict']): CheckOutcome => ({
+  name,
+  description: name,
+  verdict,
+  reason: verdict === 'pass' ? 'ok' : 'why, "quoted"',
+  points: 0,
+  maxPoints: 0,
+  hidden: false,
+  commands: [],
+});
 
 describe('scoring', () => {
-  const s = { checks: [
-    { kind: 'unsupported', name: 'a', description: 'a', points: 2, hidden: false, reason: '' },
-    { kind: 'unsupported', name: 'b', description: 'b', points: 1, hidden: false, group: 'g', reason: '' },
-    { kind: 'unsupported', name: 'c', description: 'c', points: 3, hidden: false, group: 'g', reason: '' },
-  ], groupPoints: { g: 8 } } as Pick<GradingSpec, 'checks' | 'groupPoints'>;
+  const s = {
+    checks: [
+      { kind: 'unsupported', name: 'a', description: 'a', points: 2, hidden: false, reason: '' },
+      { kind: 'unsupported', name: 'b', description: 'b', points: 1, hidden: false, group: 'g', reason: '' },
+      { kind: 'unsupported', name: 'c', description: 'c', points: 3, hidden: false, group: 'g', reason: '' },
+    ],
+    groupPoints: { g: 8 },
+  } as Pick<GradingSpec, 'checks' | 'groupPoints'>;
 
   it('a group shares its points by the weight of the checks that pass', () => {
     const outcomes = [outcome('a', 'pass'), outcome('b', 'pass'), outcome('c', 'fail')];
     assert.deepEqual(score(s, outcomes), { points: 4, maxPoints: 10 });
-    assert.deepEqual(outcomes.map((o) => [o.points, o.maxPoints]), [[2, 2], [2, 2], [0, 6]]);
+    assert.deepEqual(
+      outcomes.map((o) => [o.points, o.maxPoints]),
+      [
+        [2, 2],
+        [2, 2],
+        [0, 6],
+      ],
+    );
   });
 
   it('not supported and errors earn nothing', () => {
@@ -74,7 +116,17 @@ describe('scoring', () => {
 
 describe('results.csv', () => {
   it("has kathara-lab-checker's columns first, quotes what needs it", () => {
-    const r: SubmissionResult = { student: 'Smith, Ann', source: 'x', status: 'graded', seconds: 4.2, points: 1, maxPoints: 2, checks: [outcome('a', 'pass'), outcome('b', 'fail')], hash: 'h', warnings: [] };
+    const r: SubmissionResult = {
+      student: 'Smith, Ann',
+      source: 'x',
+      status: 'graded',
+      seconds: 4.2,
+      points: 1,
+      maxPoints: 2,
+      checks: [outcome('a', 'pass'), outcome('b', 'fail')],
+      hash: 'h',
+      warnings: [],
+    };
     assert.deepEqual(CSV_COLUMNS.slice(0, 5), ['Student Name', 'Tests Passed', 'Tests Failed', 'Tests Total Number', 'Problems']);
     assert.equal(problemsText(r), '1: b: why, "quoted"');
     assert.equal(resultsCsv([r]).split('\r\n')[1], '"Smith, Ann",1,1,2,"1: b: why, ""quoted""",1,2,4.2');

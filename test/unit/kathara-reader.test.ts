@@ -16,7 +16,17 @@ const opts = { imageCache: '/cache', strict: false, labPath: (rel: string) => re
 const KATHARA_IMG = `/cache/${cachedImageName('kathara')}`;
 
 function dir(labConf: string | undefined, more: Partial<LabDirContents> = {}): LabDirContents {
-  return { dir: '/labs/demo_Lab', labConfFile: 'demo/lab.conf', ...(labConf !== undefined && { labConf }), deviceDirs: [], trees: {}, startup: {}, shutdown: {}, hasShared: false, ...more };
+  return {
+    dir: '/labs/demo_Lab',
+    labConfFile: 'demo/lab.conf',
+    ...(labConf !== undefined && { labConf }),
+    deviceDirs: [],
+    trees: {},
+    startup: {},
+    shutdown: {},
+    hasShared: false,
+    ...more,
+  };
 }
 
 const where = (ds: { file: string; line: number; col: number; message: string }[]) => ds.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`);
@@ -25,11 +35,14 @@ describe('lab.conf syntax', () => {
   it('reads device lines, globals, quotes and comments with positions', () => {
     const { lines, problems } = parseLabConf('# c\nLAB_DESCRIPTION="a lab" # x\n  r1[0]="A"\nr1[image]=kathara/frr # comment\n', 'lab.conf');
     assert.deepEqual(problems, []);
-    assert.deepEqual(lines.map((l) => (l.kind === 'device' ? [l.device, l.key, l.value, l.at.line, l.at.col, l.valueAt.col] : [l.name, l.value])), [
-      ['LAB_DESCRIPTION', 'a lab'],
-      ['r1', '0', 'A', 3, 3, 9],
-      ['r1', 'image', 'kathara/frr', 4, 1, 11],
-    ]);
+    assert.deepEqual(
+      lines.map((l) => (l.kind === 'device' ? [l.device, l.key, l.value, l.at.line, l.at.col, l.valueAt.col] : [l.name, l.value])),
+      [
+        ['LAB_DESCRIPTION', 'a lab'],
+        ['r1', '0', 'A', 3, 3, 9],
+        ['r1', 'image', 'kathara/frr', 4, 1, 11],
+      ],
+    );
     assert.equal(unquote("'x y'"), 'x y');
   });
 
@@ -40,7 +53,10 @@ describe('lab.conf syntax', () => {
 
   it('lab.dep: devices and what they start after', () => {
     const { deps } = parseLabDep('# order\nr1: r2 r3\n', 'lab.dep');
-    assert.deepEqual(deps.map((d) => [d.device, d.after.map((a) => `${a.name}@${a.at.col}`)]), [['r1', ['r2@5', 'r3@8']]]);
+    assert.deepEqual(
+      deps.map((d) => [d.device, d.after.map((a) => `${a.name}@${a.at.col}`)]),
+      [['r1', ['r2@5', 'r3@8']]],
+    );
   });
 
   it('ports: HOST:GUEST/PROTO, a single number is the host port to guest port 3000', () => {
@@ -84,7 +100,13 @@ pc1[0]=A
 `;
   const contents = dir(conf, {
     deviceDirs: ['r1', 'extra'],
-    trees: { r1: [{ path: '/etc/frr/frr.conf', text: 'router rip\n', executable: false }, { path: '/bin/blob', executable: true }], extra: [] },
+    trees: {
+      r1: [
+        { path: '/etc/frr/frr.conf', text: 'router rip\n', executable: false },
+        { path: '/bin/blob', executable: true },
+      ],
+      extra: [],
+    },
     startup: { r1: 'ip addr add 10.0.0.1/24 dev eth0\n', shared: 'echo shared\n' },
     hasShared: true,
     sidecar: { file: 'demo/umlab.yaml', text: 'tests:\n  - name: r1 reaches r2\n    reach: { from: r1, to: 10.0.0.2 }\nvms:\n  r1: { console: pty }\n' },
@@ -96,25 +118,56 @@ pc1[0]=A
     const lab = result.lab!;
     assert.equal(lab.name, 'demo-lab');
     assert.equal(lab.description, 'two routers');
-    assert.deepEqual(lab.vms.map((v) => v.name), ['r1', 'r2', 'pc1', 'extra']);
-    assert.deepEqual(lab.segments.map((s) => [s.kind, s.name]), [['switch', 'a'], ['switch', 'b-net'], ['slirp', 'bridged']]);
+    assert.deepEqual(
+      lab.vms.map((v) => v.name),
+      ['r1', 'r2', 'pc1', 'extra'],
+    );
+    assert.deepEqual(
+      lab.segments.map((s) => [s.kind, s.name]),
+      [
+        ['switch', 'a'],
+        ['switch', 'b-net'],
+        ['slirp', 'bridged'],
+      ],
+    );
     const [r1, r2] = lab.vms;
     assert.equal(r1!.memory, '256M');
     assert.equal(r1!.image, KATHARA_IMG);
     assert.equal(r1!.console, 'pty', 'umlab.yaml settings layered over lab.conf');
-    assert.deepEqual(r1!.interfaces.map((i) => [i.name, i.connect, i.mac]), [['eth0', 'a', '02:00:00:00:00:01'], ['eth1', 'b-net', undefined]]);
+    assert.deepEqual(
+      r1!.interfaces.map((i) => [i.name, i.connect, i.mac]),
+      [
+        ['eth0', 'a', '02:00:00:00:00:01'],
+        ['eth1', 'b-net', undefined],
+      ],
+    );
     assert.deepEqual(r1!.sysctl, { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '0' });
     assert.equal(r1!.files['/etc/frr/frr.conf'], 'router rip\n');
     assert.equal(r1!.files['/etc/umlab-kathara/r1.startup'], 'ip addr add 10.0.0.1/24 dev eth0\n');
     assert.equal(r1!.files['/etc/umlab-kathara/shared.startup'], 'echo shared\n');
     assert.equal(r1!.files['/bin/blob'], undefined, 'binary files are left out');
-    assert.deepEqual(r1!.shares, [{ mountPoint: '/hostlab', path: '.', rw: false }, { mountPoint: '/shared', path: 'shared', rw: true }]);
+    assert.deepEqual(r1!.shares, [
+      { mountPoint: '/hostlab', path: '.', rw: false },
+      { mountPoint: '/shared', path: 'shared', rw: true },
+    ]);
     assert.deepEqual(r1!.startup, ['bash /etc/umlab-kathara/run startup r1 demo']);
     assert.deepEqual(r2!.startup, ['bash /etc/umlab-kathara/run startup r2 demo', 'echo hi']);
-    assert.deepEqual(r2!.interfaces.map((i) => [i.name, i.connect, i.dhcp]), [['eth0', 'b-net', false], ['eth1', 'bridged', true]]);
+    assert.deepEqual(
+      r2!.interfaces.map((i) => [i.name, i.connect, i.dhcp]),
+      [
+        ['eth0', 'b-net', false],
+        ['eth1', 'bridged', true],
+      ],
+    );
     const gw = lab.segments.find((s) => s.name === 'bridged') as { forward: { hostPort: number; guestPort: number; vm?: string }[] };
-    assert.deepEqual(gw.forward.map((f) => [f.hostPort, f.vm, f.guestPort]), [[8080, 'r2', 80]]);
-    assert.deepEqual(lab.tests.map((t) => t.name), ['r1 reaches r2']);
+    assert.deepEqual(
+      gw.forward.map((f) => [f.hostPort, f.vm, f.guestPort]),
+      [[8080, 'r2', 80]],
+    );
+    assert.deepEqual(
+      lab.tests.map((t) => t.name),
+      ['r1 reaches r2'],
+    );
     assert.deepEqual(where(result.warnings), [
       "demo/lab.conf:7:4: r1[cpus] is not used by umlab: a UML VM runs on one virtual CPU (Debian's UML kernel has no SMP); the value is ignored",
       '/labs/demo_Lab/r1/bin/blob:1:1: r1/bin/blob is not a text file; left out',
@@ -132,7 +185,9 @@ describe('bad lab directories: errors at file:line:col', () => {
   const errorsOf = (c: LabDirContents, strict = false) => where(loadKatharaContents(c, { ...opts, strict }).errors);
 
   it('no lab.conf and no device directories', () => {
-    assert.deepEqual(errorsOf(dir(undefined)), ['demo/lab.conf:1:1: /labs/demo_Lab is not a Kathará or Netkit lab: it has no lab.conf and no device directories']);
+    assert.deepEqual(errorsOf(dir(undefined)), [
+      'demo/lab.conf:1:1: /labs/demo_Lab is not a Kathará or Netkit lab: it has no lab.conf and no device directories',
+    ]);
   });
 
   it('pc1[x]= (an option without a value)', () => {
@@ -154,8 +209,14 @@ describe('bad lab directories: errors at file:line:col', () => {
   it('an unsupported image leaves the device out with a warning; --strict makes it an error', () => {
     const c = dir('pc1[0]=A\nsw[0]=A\nsw[image]=kathara/p4\n');
     const loose = loadKatharaContents(c, opts);
-    assert.deepEqual(loose.lab!.vms.map((v) => v.name), ['pc1']);
-    assert.match(where(loose.warnings)[0]!, /^demo\/lab.conf:3:11: sw: P4 software switches \(bmv2\) are not supported \(image kathara\/p4\); the device is left out/);
+    assert.deepEqual(
+      loose.lab!.vms.map((v) => v.name),
+      ['pc1'],
+    );
+    assert.match(
+      where(loose.warnings)[0]!,
+      /^demo\/lab.conf:3:11: sw: P4 software switches \(bmv2\) are not supported \(image kathara\/p4\); the device is left out/,
+    );
     assert.match(errorsOf(c, true)[0]!, /^demo\/lab.conf:3:11: sw: P4/);
     const quagga = loadKatharaContents(dir('r1[0]=A\nr1[image]=kathara/quagga\n'), { ...opts, strict: true });
     assert.equal(quagga.errors.length, 0, 'a note (Quagga runs on FRR) is no error under --strict');
@@ -169,10 +230,10 @@ describe('bad lab directories: errors at file:line:col', () => {
   });
 
   it("umlab's own rules, located in lab.conf: a MAC used twice, memory below 96M", () => {
-    assert.deepEqual(errorsOf(dir('pc1[0]=A/02:00:00:00:00:01\npc2[0]=A/02:00:00:00:00:01\npc2[mem]=64m\n')).map((e) => e.replace(/ \(.*$/, '')), [
-      'demo/lab.conf:2:10: MAC 02:00:00:00:00:01 is already used by pc1.eth0',
-      'demo/lab.conf:3:10: memory 64M is below 96M',
-    ]);
+    assert.deepEqual(
+      errorsOf(dir('pc1[0]=A/02:00:00:00:00:01\npc2[0]=A/02:00:00:00:00:01\npc2[mem]=64m\n')).map((e) => e.replace(/ \(.*$/, '')),
+      ['demo/lab.conf:2:10: MAC 02:00:00:00:00:01 is already used by pc1.eth0', 'demo/lab.conf:3:10: memory 64M is below 96M'],
+    );
   });
 
   it('umlab.yaml problems point into umlab.yaml', () => {
@@ -182,7 +243,10 @@ describe('bad lab directories: errors at file:line:col', () => {
 
   it('lab.dep naming a device the lab does not have, and a cycle', () => {
     const c = dir('a[0]=X\nb[0]=X\n', { labDep: 'a: b ghost\nb: a\n' });
-    assert.deepEqual(errorsOf(c), ['demo/lab.dep:1:1: lab.dep has a cycle: a -> b -> a', 'demo/lab.dep:1:6: lab.dep names device ghost, which the lab does not have']);
+    assert.deepEqual(errorsOf(c), [
+      'demo/lab.dep:1:1: lab.dep has a cycle: a -> b -> a',
+      'demo/lab.dep:1:6: lab.dep names device ghost, which the lab does not have',
+    ]);
   });
 
   it('names: lab names from the directory; paths survive the round trip through formatPath', () => {

@@ -25,6 +25,9 @@ describe('kind registry', () => {
 
   it('unknown kinds are refused, naming the supported ones', async () => {
     assert.throws(() => kindOf('vde'), /supported kinds are switch, hub, p2p, mcast, slirp, tap/);
-    await assert.rejects(startSegment({ name: 'x', kind: 'vde', engine: 'vde', ports: [], options: {}, needs: [] }, { log: () => {}, links: new Map() }), /supported kinds are/);
+    await assert.rejects(
+      startSegment({ name: 'x', kind: 'vde', engine: 'vde', ports: [], options: {}, needs: [] }, { log: () => {}, links: new Map() }),
+      /supported kinds are/,
+    );
   });
 });

@@ -27,7 +27,11 @@ describe('writeLayer', () => {
   it('writes files, symlinks and parents inside the layer, with the modes the VM needs', () => {
     const old = process.umask(0o077);
     try {
-      writeLayer(layer, { '/etc/motd': { content: 'hi\n' }, '/srv/www/index.html': { content: 'x' }, '/usr/local/sbin/iptables': { symlink: '/usr/sbin/iptables-legacy' } });
+      writeLayer(layer, {
+        '/etc/motd': { content: 'hi\n' },
+        '/srv/www/index.html': { content: 'x' },
+        '/usr/local/sbin/iptables': { symlink: '/usr/sbin/iptables-legacy' },
+      });
     } finally {
       process.umask(old);
     }

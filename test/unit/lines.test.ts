@@ -73,17 +73,31 @@ describe('compile: consoles and serial lines', () => {
         ['ssl7', 'vm', { vm: 'r3', line: 'ssl5' }],
       ],
     );
-    assert.deepEqual(vm('r3').lines.map((l) => l.name), ['con0', 'ssl5']);
+    assert.deepEqual(
+      vm('r3').lines.map((l) => l.name),
+      ['con0', 'ssl5'],
+    );
   });
 
   it('lists the ports up binds and the ptys', () => {
-    assert.deepEqual(portLines(p).map((l) => [l.key, l.line.port]), [['r1.con0', 4001], ['r1.ssl2', 4002]]);
-    assert.deepEqual(ptyLines(p).map((l) => l.pty), ['/run/umlab/t/vms/r2/console.pty', '/run/umlab/t/vms/r2/ssl3.pty']);
+    assert.deepEqual(
+      portLines(p).map((l) => [l.key, l.line.port]),
+      [
+        ['r1.con0', 4001],
+        ['r1.ssl2', 4002],
+      ],
+    );
+    assert.deepEqual(
+      ptyLines(p).map((l) => l.pty),
+      ['/run/umlab/t/vms/r2/console.pty', '/run/umlab/t/vms/r2/ssl3.pty'],
+    );
   });
 
   it('a lab without consoles or serial lines only has con0 to the log', () => {
     const q = plan('name: x\nvms: { h1: {} }\n');
-    assert.deepEqual(q.vms[0]!.lines, [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: '/run/umlab/t/vms/h1/console.log' }]);
+    assert.deepEqual(q.vms[0]!.lines, [
+      { name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: '/run/umlab/t/vms/h1/console.log' },
+    ]);
     assert.deepEqual(portLines(q), []);
   });
 });

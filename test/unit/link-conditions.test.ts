@@ -39,7 +39,10 @@ describe('link conditions: reading the lab file', () => {
     assert.deepEqual(problems, []);
     assert.deepEqual(impairment.ingress, { delayMs: 20, jitterMs: 0.5, lossPct: 1.5, rateBps: 10e6, queue: 100 });
     assert.deepEqual(impairment.egress, { delayMs: 1000, jitterMs: 0.5, lossPct: 1.5, rateBps: 10e6, queue: 100 });
-    assert.equal(describeImpairment(impairment), 'egress delay 1s jitter 500us loss 1.5% rate 10mbit queue 100 / ingress delay 20ms jitter 500us loss 1.5% rate 10mbit queue 100');
+    assert.equal(
+      describeImpairment(impairment),
+      'egress delay 1s jitter 500us loss 1.5% rate 10mbit queue 100 / ingress delay 20ms jitter 500us loss 1.5% rate 10mbit queue 100',
+    );
     assert.equal(describeImpairment(readImpairment({ delay: '50ms' }).impairment), 'delay 50ms');
   });
 
@@ -75,7 +78,10 @@ describe('link conditions: the impairer', () => {
     imp.push(frame(2), (f) => got.push([f[0]!, clock.now()])); // reordered: now
     assert.deepEqual(got, [[2, 1]]);
     clock.advance(30);
-    assert.deepEqual(got, [[2, 1], [1, 25]]);
+    assert.deepEqual(got, [
+      [2, 1],
+      [1, 25],
+    ]);
   });
 
   it('a rate serialises frames by their length; a full queue drops', () => {

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { LabRuntimeError } from '../../src/errors.ts';
 import { checkMemoryBudget, freeMemoryMiB, labMemoryMiB } from '../../src/host/memory-budget.ts';
 
-const meminfo = (availableKb: number, swapFreeKb: number) => `MemTotal:       24000000 kB\nMemAvailable:   ${availableKb} kB\nSwapTotal:      ${swapFreeKb} kB\nSwapFree:       ${swapFreeKb} kB\n`;
+const meminfo = (availableKb: number, swapFreeKb: number) =>
+  `MemTotal:       24000000 kB\nMemAvailable:   ${availableKb} kB\nSwapTotal:      ${swapFreeKb} kB\nSwapFree:       ${swapFreeKb} kB\n`;
 const lab = (n: number, memory: string) => ({ lab: 'big', vms: Array.from({ length: n }, () => ({ memory })) }) as Parameters<typeof checkMemoryBudget>[0];
 
 describe('memory budget', () => {
@@ -18,7 +19,10 @@ describe('memory budget', () => {
     assert.equal(labMemoryMiB(lab(30, '2G')), 61440);
     assert.throws(
       () => checkMemoryBudget(lab(30, '2G'), {}, meminfo(24 * 1024 * 1024, 0)),
-      (e: unknown) => e instanceof LabRuntimeError && /needs 61440 MiB of memory \(30 VMs\), more than the 24576 MiB/.test(e.message) && /UMLAB_IGNORE_MEMORY=1/.test(e.hint ?? ''),
+      (e: unknown) =>
+        e instanceof LabRuntimeError &&
+        /needs 61440 MiB of memory \(30 VMs\), more than the 24576 MiB/.test(e.message) &&
+        /UMLAB_IGNORE_MEMORY=1/.test(e.hint ?? ''),
     );
   });
 

@@ -16,7 +16,10 @@ describe('ready: conditions', () => {
     assert.deepEqual(parseReadyCondition('tcp:80'), { kind: 'tcp', port: 80 });
     assert.deepEqual(parseReadyCondition('udp: 53'), { kind: 'udp', port: 53 });
     assert.deepEqual(parseReadyCondition('file:/run/frr/zebra.pid'), { kind: 'file', path: '/run/frr/zebra.pid' });
-    assert.deepEqual(parseReadyCondition("cmd: vtysh -c 'show ip route' | grep -q 10.0.2.0"), { kind: 'cmd', command: "vtysh -c 'show ip route' | grep -q 10.0.2.0" });
+    assert.deepEqual(parseReadyCondition("cmd: vtysh -c 'show ip route' | grep -q 10.0.2.0"), {
+      kind: 'cmd',
+      command: "vtysh -c 'show ip route' | grep -q 10.0.2.0",
+    });
     for (const [spec, message] of [
       ['tcp:0', 'needs a port number'],
       ['tcp:http', 'needs a port number'],
@@ -36,10 +39,13 @@ describe('ready: conditions', () => {
     assert.equal(readyCommand({ kind: 'udp', port: 53 }, 60), "ss -H -lun 'sport = :53' | grep -q .");
     assert.equal(readyCommand({ kind: 'file', path: "/srv/my app's.pid" }, 60), "test -e '/srv/my app'\\''s.pid'");
     // A cmd: try never outlives the whole wait.
-    assert.equal(readyCommand({ kind: 'cmd', command: "ip route | grep -q 'via 10.0.0.1'" }, 2.5), "timeout 3 sh -c 'ip route | grep -q '\\''via 10.0.0.1'\\'''");
+    assert.equal(
+      readyCommand({ kind: 'cmd', command: "ip route | grep -q 'via 10.0.0.1'" }, 2.5),
+      "timeout 3 sh -c 'ip route | grep -q '\\''via 10.0.0.1'\\'''",
+    );
   });
 
-  it('compile puts each VM\'s conditions with their commands and its timeout in the plan; the map form is the same', () => {
+  it("compile puts each VM's conditions with their commands and its timeout in the plan; the map form is the same", () => {
     const text = `name: r
 switches: { sw0: {} }
 vms:
@@ -69,7 +75,11 @@ vms:
     assert.ok('errors' in r);
     assert.deepEqual(
       r.errors.map((e) => `${e.line}:${e.col} ${e.path}: ${e.message}`),
-      ['4:14 vms.h1.ready[0]: must be string or object, not number 80', '4:18 vms.h1.ready[1]: {"cmd":"a","tcp":1} must NOT have more than 1 properties', '4:40 vms.h1.ready[2].http: unknown property "http"'],
+      [
+        '4:14 vms.h1.ready[0]: must be string or object, not number 80',
+        '4:18 vms.h1.ready[1]: {"cmd":"a","tcp":1} must NOT have more than 1 properties',
+        '4:40 vms.h1.ready[2].http: unknown property "http"',
+      ],
     );
   });
 });
@@ -89,7 +99,7 @@ describe('durations and rates', () => {
     assert.equal(formatSeconds(2.5), '2.5 s');
   });
 
-  it('reads rates in tc\'s units (powers of 1000) and prints them', () => {
+  it("reads rates in tc's units (powers of 1000) and prints them", () => {
     assert.equal(parseRate('8mbit'), 8e6);
     assert.equal(parseRate('10.5Mbit'), 10.5e6);
     assert.equal(parseRate('500kbit'), 5e5);
@@ -138,16 +148,32 @@ describe('waiting for the conditions (src/vm/readiness.ts)', () => {
     assert.equal(r.lastExit, 1);
     assert.equal(r.lastOutput, `attempt ${n}: no route yet`);
     const message = notReadyMessage('h1', 1, r);
-    assert.match(message, /^VM h1 was not ready within 1 s of its startup: cmd: check never held \(\d+ tries; if it only needs longer, raise the VM's ready_timeout\)\n {4}last output \(exit 1\):\n {6}attempt \d+: no route yet$/);
+    assert.match(
+      message,
+      /^VM h1 was not ready within 1 s of its startup: cmd: check never held \(\d+ tries; if it only needs longer, raise the VM's ready_timeout\)\n {4}last output \(exit 1\):\n {6}attempt \d+: no route yet$/,
+    );
   });
 
   it('does not wait past the timeout for a try that hangs', async () => {
-    const r = await awaitReadiness(vm(0.2), () => new Promise(() => {}), () => {}, 10);
+    const r = await awaitReadiness(
+      vm(0.2),
+      () => new Promise(() => {}),
+      () => {},
+      10,
+    );
     assert.deepEqual(r, { condition: 'tcp:80', tries: 1, lastExit: null, lastOutput: '' });
     assert.match(notReadyMessage('h1', 0.2, r!), /its last try did not finish in time/);
   });
 
-  it('passes on a VM that stops answering (the agent\'s error), for the caller to report', async () => {
-    await assert.rejects(awaitReadiness(vm(5), async () => Promise.reject(new Error('VM h1 is not running')), () => {}, 10), /VM h1 is not running/);
+  it("passes on a VM that stops answering (the agent's error), for the caller to report", async () => {
+    await assert.rejects(
+      awaitReadiness(
+        vm(5),
+        async () => Promise.reject(new Error('VM h1 is not running')),
+        () => {},
+        10,
+      ),
+      /VM h1 is not running/,
+    );
   });
 });

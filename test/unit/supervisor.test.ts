@@ -117,10 +117,19 @@ test('a lab of fake VMs comes up; the control socket answers status, and state.j
   await lab.supervisor.start();
   const status = await lab.status();
   assert.equal(status.phase, 'running');
-  assert.deepEqual(status.vms.map((v) => [v.name, v.state]), [['h1', 'ready'], ['h2', 'ready']]);
+  assert.deepEqual(
+    status.vms.map((v) => [v.name, v.state]),
+    [
+      ['h1', 'ready'],
+      ['h2', 'ready'],
+    ],
+  );
   for (const v of status.vms) assert.ok(v.pid && alive(v.pid), `${v.name} runs`);
   const state = JSON.parse(readFileSync(runFiles(lab.runDir).state, 'utf8')) as LabStatus;
-  assert.deepEqual(state.vms.map((v) => v.state), ['ready', 'ready']);
+  assert.deepEqual(
+    state.vms.map((v) => v.state),
+    ['ready', 'ready'],
+  );
   // The VM's process was recorded for `down` (processes.ts), as a group.
   assert.match(readFileSync(join(lab.runDir, 'pids'), 'utf8'), new RegExp(`^${status.vms[0]!.pid} \\d+ group$`, 'm'));
   // Its init and file layer were written before it started.
@@ -135,7 +144,11 @@ test('a lab of fake VMs comes up; the control socket answers status, and state.j
 test("exec returns the fake's reply: exit code and both outputs, base64 on the wire", async (t) => {
   const lab = fakeLab(t, { h1: [] });
   await lab.supervisor.start();
-  const r = await ask<{ ok: boolean; exitCode: number; stdout: string; stderr: string }>(lab.control, { op: 'exec', vm: 'h1', command: 'echo out; echo err >&2; exit 3' });
+  const r = await ask<{ ok: boolean; exitCode: number; stdout: string; stderr: string }>(lab.control, {
+    op: 'exec',
+    vm: 'h1',
+    command: 'echo out; echo err >&2; exit 3',
+  });
   assert.equal(r.ok, true);
   assert.equal(r.exitCode, 3);
   assert.equal(Buffer.from(r.stdout, 'base64').toString(), 'out\n');
@@ -151,7 +164,10 @@ test('LabClient: status, exec with decoded replies, refusals as typed errors, vm
   const lab = fakeLab(t, { h1: [] });
   await lab.supervisor.start();
   const client = new LabClient(lab.control);
-  assert.deepEqual((await client.status()).vms.map((v) => [v.name, v.state]), [['h1', 'ready']]);
+  assert.deepEqual(
+    (await client.status()).vms.map((v) => [v.name, v.state]),
+    [['h1', 'ready']],
+  );
   const r = await client.exec('h1', 'printf out; echo err >&2; exit 3');
   assert.deepEqual([r.exitCode, r.stdout, r.stderr], [3, Buffer.from('out'), Buffer.from('err\n')]);
   assert.deepEqual(await client.execText('h1', 'echo hi'), { exitCode: 0, stdout: 'hi\n', stderr: '' });
@@ -221,7 +237,13 @@ test('teardown halts every VM through the management console and ends the fake p
   await lab.supervisor.teardown();
   assert.deepEqual(lab.mconsole.sort(), ['h1 halt', 'h2 halt']);
   for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} is gone`);
-  assert.deepEqual(lab.supervisor.status().vms.map((v) => [v.state, v.pid]), [['stopped', null], ['stopped', null]]);
+  assert.deepEqual(
+    lab.supervisor.status().vms.map((v) => [v.state, v.pid]),
+    [
+      ['stopped', null],
+      ['stopped', null],
+    ],
+  );
   assert.equal(lab.supervisor.status().phase, 'stopping');
   assert.match(readFileSync(lab.plan.vms[0]!.consoleLog, 'utf8'), /fake-uml: SIGTERM, halting/);
 });
@@ -253,14 +275,20 @@ test('a failed configuration step fails start with its output; the lab is torn d
   const watching = until(() => existsSync(lab.control), 'the control socket').then(() => {
     const sock = connect(lab.control);
     t.after(() => sock.destroy());
-    sock.on('data', jsonLines<(typeof events)[number]>((e) => events.push(e)));
+    sock.on(
+      'data',
+      jsonLines<(typeof events)[number]>((e) => events.push(e)),
+    );
     sock.on('error', () => {});
     sock.write(JSON.stringify({ op: 'watch' }) + '\n');
   });
   await assert.rejects(lab.supervisor.start(), /VM h2: configuration step failed \(exit code 2\): ip link set eth0 up\n {4}Cannot find device "eth0"/);
   await watching;
   // Both processes are gone.
-  assert.deepEqual(lab.supervisor.status().vms.map((v) => v.pid), [null, null]);
+  assert.deepEqual(
+    lab.supervisor.status().vms.map((v) => v.pid),
+    [null, null],
+  );
   assert.equal(lab.supervisor.status().vms[1]!.state, 'stopped');
   assert.match(lab.supervisor.consoleTail('h2'), /umlab: step failed: ip link set eth0 up/);
   await until(() => events.some((e) => e.type === 'failed'), 'the failed event');
@@ -304,10 +332,16 @@ test('a VM with ready: conditions stays booting, saying what it waits for, until
   await until(waitingAndReady, 'h1 waiting and h2 ready');
   const waiting = await lab.status();
   assert.equal(waiting.phase, 'starting');
-  assert.deepEqual(waiting.vms.map((v) => v.state), ['booting', 'ready']);
+  assert.deepEqual(
+    waiting.vms.map((v) => v.state),
+    ['booting', 'ready'],
+  );
   writeFileSync(flag, '');
   await started;
-  assert.deepEqual((await lab.status()).vms.map((v) => v.state), ['ready', 'ready']);
+  assert.deepEqual(
+    (await lab.status()).vms.map((v) => v.state),
+    ['ready', 'ready'],
+  );
 });
 
 test('a ready: condition that never holds fails start with the VM, the condition and its output, and stops every VM', async (t) => {
@@ -321,6 +355,9 @@ test('a ready: condition that never holds fails start with the VM, the condition
     return true;
   });
   const state = JSON.parse(readFileSync(runFiles(lab.runDir).state, 'utf8')) as LabStatus;
-  assert.deepEqual(state.vms.map((v) => v.state), ['stopped', 'stopped']);
+  assert.deepEqual(
+    state.vms.map((v) => v.state),
+    ['stopped', 'stopped'],
+  );
   for (const v of state.vms) assert.equal(v.pid, null, `${v.name} has no process left`);
 });

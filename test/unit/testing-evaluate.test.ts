@@ -42,14 +42,27 @@ function fakeExec(verdict: (proto: string, port: number) => Verdict): ExecFn {
       const port = Number(socat[3]);
       const v = vm === 'server' ? 'drop' : verdict(proto, port);
       if (v === 'accept') return proto === 'tcp' ? { exitCode: 0, stdout: '', stderr: '' } : { exitCode: 0, stdout: 'umlab-probe\n', stderr: '' };
-      if (v === 'drop') return proto === 'tcp' ? { exitCode: 1, stdout: '', stderr: `socat[9] E connecting to AF=2 ${socat[2]}:${port}: Connection timed out\n` } : { exitCode: 0, stdout: '', stderr: '' };
+      if (v === 'drop')
+        return proto === 'tcp'
+          ? { exitCode: 1, stdout: '', stderr: `socat[9] E connecting to AF=2 ${socat[2]}:${port}: Connection timed out\n` }
+          : { exitCode: 0, stdout: '', stderr: '' };
       return { exitCode: 1, stdout: '', stderr: `socat[9] E connect(5, AF=2 ${socat[2]}:${port}, 16): Connection refused\n` };
     }
     if (command.startsWith('ping')) {
-      return { exitCode: 0, stdout: 'PING 192.168.2.10 (192.168.2.10) 56(84) bytes of data.\n64 bytes from 192.168.2.10: icmp_seq=1 ttl=63 time=0.5 ms\n64 bytes from 192.168.2.10: icmp_seq=2 ttl=63 time=0.4 ms\n\n--- 192.168.2.10 ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time 201ms\n', stderr: '' };
+      return {
+        exitCode: 0,
+        stdout:
+          'PING 192.168.2.10 (192.168.2.10) 56(84) bytes of data.\n64 bytes from 192.168.2.10: icmp_seq=1 ttl=63 time=0.5 ms\n64 bytes from 192.168.2.10: icmp_seq=2 ttl=63 time=0.4 ms\n\n--- 192.168.2.10 ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time 201ms\n',
+        stderr: '',
+      };
     }
     if (command.includes('## listening')) {
-      const ss = ['tcp   LISTEN 0      5            0.0.0.0:80        0.0.0.0:*', 'tcp   LISTEN 0      5            0.0.0.0:23        0.0.0.0:*', 'tcp   LISTEN 0      5            0.0.0.0:25        0.0.0.0:*', 'udp   UNCONN 0      0            0.0.0.0:53        0.0.0.0:*'];
+      const ss = [
+        'tcp   LISTEN 0      5            0.0.0.0:80        0.0.0.0:*',
+        'tcp   LISTEN 0      5            0.0.0.0:23        0.0.0.0:*',
+        'tcp   LISTEN 0      5            0.0.0.0:25        0.0.0.0:*',
+        'udp   UNCONN 0      0            0.0.0.0:53        0.0.0.0:*',
+      ];
       return { exitCode: 0, stdout: `## addresses\n## links\n## routes\n## listening\n${ss.join('\n')}\n## firewall\n## sysctl\n`, stderr: '' };
     }
     throw new Error(`the fake network does not know: ${command}`);
@@ -65,14 +78,20 @@ async function run(withWebRule: boolean) {
 describe('check evaluators on the firewall lab', () => {
   it('every check passes against the rules as shipped', async () => {
     const results = await run(true);
-    assert.deepEqual(results.filter((r) => r.status !== 'pass'), []);
+    assert.deepEqual(
+      results.filter((r) => r.status !== 'pass'),
+      [],
+    );
     assert.equal(results.length, 8);
   });
 
   it('without the TCP 80 rule exactly the web check fails, saying what was expected and seen', async () => {
     const results = await run(false);
     const failed = results.filter((r) => r.status !== 'pass');
-    assert.deepEqual(failed.map((r) => [r.name, r.status]), [['web (TCP 80) is allowed', 'fail']]);
+    assert.deepEqual(
+      failed.map((r) => [r.name, r.status]),
+      [['web (TCP 80) is allowed', 'fail']],
+    );
     assert.equal(failed[0]!.message, 'expected TCP server (192.168.2.10):80 to be open from client, but it is closed (Connection refused)');
     assert.deepEqual(failed[0]!.commands, ['client: socat -T 2 /dev/null TCP4:192.168.2.10:80,connect-timeout=2']);
     const xml = junitXml('firewall', results);
@@ -83,8 +102,14 @@ describe('check evaluators on the firewall lab', () => {
   it('a probe that cannot run is an error, not a pass or a failure', async () => {
     const lab = loadFirewall();
     const exec: ExecFn = async () => ({ exitCode: 127, stdout: '', stderr: 'sh: socat: not found\n' });
-    const results = await runChecks(lab.tests.filter((t) => t.kind === 'tcp'), { exec, resolver: new Resolver(lab, compile(lab, ctx)), framesOf: async () => [] });
-    assert.ok(results.every((r) => r.status === 'error'), JSON.stringify(results));
+    const results = await runChecks(
+      lab.tests.filter((t) => t.kind === 'tcp'),
+      { exec, resolver: new Resolver(lab, compile(lab, ctx)), framesOf: async () => [] },
+    );
+    assert.ok(
+      results.every((r) => r.status === 'error'),
+      JSON.stringify(results),
+    );
     assert.match(results[0]!.message, /could not run: the probe failed \(exit 127\): sh: socat: not found/);
   });
 });

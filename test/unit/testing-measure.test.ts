@@ -41,30 +41,48 @@ rtt min/avg/max/mdev = 20.438/20.573/20.700/0.072 ms
 
 describe('iperf3 and ping output', () => {
   it('commands: a one-off server that is listening when its command returns, the client, the stop', () => {
-    assert.match(iperfServerCommand(5201), /^iperf3 -s -1 -p 5201 > \/tmp\/umlab-iperf3-5201.log 2>&1 < \/dev\/null & echo \$! > \/tmp\/umlab-iperf3-5201.pid\n/);
+    assert.match(
+      iperfServerCommand(5201),
+      /^iperf3 -s -1 -p 5201 > \/tmp\/umlab-iperf3-5201.log 2>&1 < \/dev\/null & echo \$! > \/tmp\/umlab-iperf3-5201.pid\n/,
+    );
     assert.match(iperfServerCommand(5201), /until ss -H -ltn 'sport = :5201' \| grep -q \.; do/);
     assert.equal(iperfClientCommand('10.0.0.2', 5202, 3, false), 'iperf3 -c 10.0.0.2 -p 5202 -t 3 --connect-timeout 5000 -J');
     assert.equal(iperfClientCommand('fd00::2', 5202, 3, true), 'iperf3 -c fd00::2 -p 5202 -t 3 --connect-timeout 5000 -J -R');
-    assert.equal(iperfStopCommand(5201), 'kill $(cat /tmp/umlab-iperf3-5201.pid 2>/dev/null) 2>/dev/null; rm -f /tmp/umlab-iperf3-5201.pid /tmp/umlab-iperf3-5201.log; true');
+    assert.equal(
+      iperfStopCommand(5201),
+      'kill $(cat /tmp/umlab-iperf3-5201.pid 2>/dev/null) 2>/dev/null; rm -f /tmp/umlab-iperf3-5201.pid /tmp/umlab-iperf3-5201.log; true',
+    );
     assert.equal(latencyPingCommand('10.0.0.2', 10), 'ping -n -c 10 -i 0.2 -W 2 10.0.0.2');
   });
 
-  it('parses the rates, iperf3\'s own errors and output that is not JSON', () => {
+  it("parses the rates, iperf3's own errors and output that is not JSON", () => {
     assert.deepEqual(parseIperf(iperfJson(9.4e6, 9.6e6, 3)), { receivedBps: 9.4e6, sentBps: 9.6e6, retransmits: 3 });
-    assert.deepEqual(parseIperf(JSON.stringify({ start: {}, error: 'unable to connect to server: Connection refused' })), { error: 'iperf3: unable to connect to server: Connection refused' });
+    assert.deepEqual(parseIperf(JSON.stringify({ start: {}, error: 'unable to connect to server: Connection refused' })), {
+      error: 'iperf3: unable to connect to server: Connection refused',
+    });
     assert.deepEqual(parseIperf('sh: iperf3: not found'), { error: 'iperf3 printed no JSON: sh: iperf3: not found' });
   });
 
-  it('parses ping\'s RTT summary in seconds, and a run without replies', () => {
-    assert.deepEqual(parseRtt(PING), { transmitted: 3, received: 2, rtt: { transmitted: 3, received: 2, min: 20.438 / 1000, avg: 20.573 / 1000, max: 20.7 / 1000 } });
-    assert.deepEqual(parseRtt('--- x ping statistics ---\n3 packets transmitted, 0 received, 100% packet loss, time 2030ms\n'), { transmitted: 3, received: 0, rtt: null });
+  it("parses ping's RTT summary in seconds, and a run without replies", () => {
+    assert.deepEqual(parseRtt(PING), {
+      transmitted: 3,
+      received: 2,
+      rtt: { transmitted: 3, received: 2, min: 20.438 / 1000, avg: 20.573 / 1000, max: 20.7 / 1000 },
+    });
+    assert.deepEqual(parseRtt('--- x ping statistics ---\n3 packets transmitted, 0 received, 100% packet loss, time 2030ms\n'), {
+      transmitted: 3,
+      received: 0,
+      rtt: null,
+    });
     assert.equal(parseRtt('ping: unknown host'), null);
   });
 });
 
 describe('throughput and latency checks', () => {
   it('a throughput check starts the server in `to`, measures from `from`, stops the server, and judges the rate', async () => {
-    const l = lab('  - name: fast enough\n    throughput: { from: h1, to: h2, min: 8mbit, max: 10.5mbit }\n  - name: too fast\n    throughput: { from: h1, to: h2.eth0, reverse: true, max: 1mbit }\n');
+    const l = lab(
+      '  - name: fast enough\n    throughput: { from: h1, to: h2, min: 8mbit, max: 10.5mbit }\n  - name: too fast\n    throughput: { from: h1, to: h2.eth0, reverse: true, max: 1mbit }\n',
+    );
     const ran: string[] = [];
     const exec: ExecFn = async (vm, command) => {
       ran.push(`${vm}: ${command.split('\n')[0]}`);
@@ -91,7 +109,8 @@ describe('throughput and latency checks', () => {
     const ran: string[] = [];
     const exec: ExecFn = async (vm, command) => {
       ran.push(command.split(' ')[0]!);
-      if (command.startsWith('iperf3 -c')) return { exitCode: 1, stdout: JSON.stringify({ error: 'unable to connect to server: No route to host' }), stderr: '' };
+      if (command.startsWith('iperf3 -c'))
+        return { exitCode: 1, stdout: JSON.stringify({ error: 'unable to connect to server: No route to host' }), stderr: '' };
       return { exitCode: 0, stdout: '', stderr: '' };
     };
     const [r] = await runChecks(l.tests, env(l, exec));
@@ -101,19 +120,32 @@ describe('throughput and latency checks', () => {
   });
 
   it('a latency check judges min, average and max RTT and says what it measured', async () => {
-    const l = lab('  - name: in bounds\n    latency: { from: h1, to: h2, count: 3, min: 20ms, avg_max: 25, max: 0.1s }\n  - name: out of bounds\n    latency: { from: h1, to: h2, avg_min: 20.6ms, max: 20.65ms }\n  - name: no replies\n    latency: { from: h1, to: h2, max: 1s }\n');
+    const l = lab(
+      '  - name: in bounds\n    latency: { from: h1, to: h2, count: 3, min: 20ms, avg_max: 25, max: 0.1s }\n  - name: out of bounds\n    latency: { from: h1, to: h2, avg_min: 20.6ms, max: 20.65ms }\n  - name: no replies\n    latency: { from: h1, to: h2, max: 1s }\n',
+    );
     let calls = 0;
     const exec: ExecFn = async () =>
-      ++calls === 3 ? { exitCode: 1, stdout: '3 packets transmitted, 0 received, 100% packet loss, time 2030ms\n', stderr: '' } : { exitCode: 0, stdout: PING, stderr: '' };
+      ++calls === 3
+        ? { exitCode: 1, stdout: '3 packets transmitted, 0 received, 100% packet loss, time 2030ms\n', stderr: '' }
+        : { exitCode: 0, stdout: PING, stderr: '' };
     const results = await runChecks(l.tests, env(l, exec), { parallel: 1 });
-    assert.deepEqual(results.map((r) => r.status), ['pass', 'fail', 'fail']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['pass', 'fail', 'fail'],
+    );
     assert.equal(results[0]!.message, 'measured RTT min 20.44 ms, avg 20.57 ms, max 20.7 ms (2/3 replies) from h1 to h2 (10.0.0.2)');
-    assert.equal(results[1]!.message, 'expected an average RTT at least 20.6 ms and the largest RTT at most 20.65 ms, measured RTT min 20.44 ms, avg 20.57 ms, max 20.7 ms (2/3 replies) from h1 to h2 (10.0.0.2)');
+    assert.equal(
+      results[1]!.message,
+      'expected an average RTT at least 20.6 ms and the largest RTT at most 20.65 ms, measured RTT min 20.44 ms, avg 20.57 ms, max 20.7 ms (2/3 replies) from h1 to h2 (10.0.0.2)',
+    );
     assert.equal(results[2]!.message, 'expected replies from h2 (10.0.0.2) to measure, got none of 3');
   });
 
   it('a throughput check runs alone: nothing else runs while it measures', async () => {
-    const l = lab(['a', 'b', 'c'].map((n) => `  - name: ${n}\n    command: { vm: h1, run: "sleep ${n}" }\n`).join('') + '  - name: t\n    throughput: { from: h1, to: h2, min: 1mbit }\n  - name: d\n    command: { vm: h1, run: "sleep d" }\n');
+    const l = lab(
+      ['a', 'b', 'c'].map((n) => `  - name: ${n}\n    command: { vm: h1, run: "sleep ${n}" }\n`).join('') +
+        '  - name: t\n    throughput: { from: h1, to: h2, min: 1mbit }\n  - name: d\n    command: { vm: h1, run: "sleep d" }\n',
+    );
     let inFlight = 0;
     let throughputRunning = false;
     const overlaps: string[] = [];
@@ -128,7 +160,10 @@ describe('throughput and latency checks', () => {
       return { exitCode: 0, stdout: command.startsWith('iperf3 -c') ? iperfJson(5e6) : '', stderr: '' };
     };
     const results = await runChecks(l.tests, env(l, exec));
-    assert.deepEqual(results.map((r) => r.status), ['pass', 'pass', 'pass', 'pass', 'pass']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['pass', 'pass', 'pass', 'pass', 'pass'],
+    );
     assert.deepEqual(overlaps, []);
   });
 });
@@ -145,7 +180,7 @@ describe('within:', () => {
     assert.deepEqual(r.commands, ['h1: test -e /run/done'], 'the commands of the last try');
   });
 
-  it('fails with the last try\'s reason when the time is up', async () => {
+  it("fails with the last try's reason when the time is up", async () => {
     const l = lab('  - name: never\n    within: 1s\n    command: { vm: h1, run: "false" }\n');
     const exec: ExecFn = async () => ({ exitCode: 1, stdout: '', stderr: 'no route\n' });
     const r = await evaluate(l.tests[0]!, env(l, exec), 20);
@@ -158,7 +193,11 @@ describe('within:', () => {
   it('a check without within: runs once', async () => {
     const l = lab('  - name: once\n    command: { vm: h1, run: "false" }\n');
     let tries = 0;
-    const r = await evaluate(l.tests[0]!, env(l, async () => ({ exitCode: ++tries && 1, stdout: '', stderr: '' })), 1);
+    const r = await evaluate(
+      l.tests[0]!,
+      env(l, async () => ({ exitCode: ++tries && 1, stdout: '', stderr: '' })),
+      1,
+    );
     assert.equal(r.status, 'fail');
     assert.equal(tries, 1);
     assert.equal(r.tries, undefined);

@@ -16,7 +16,8 @@ describe('addresses', () => {
     assert.equal(formatIPv6(parseIPv6('2001:db8:0:0:1:0:0:1')!), '2001:db8::1:0:0:1');
     assert.equal(formatIPv6(parseIPv6('FD00:0000::0001')!), 'fd00::1');
     assert.equal(formatIPv6(parseIPv6('1:0:2:3:4:5:6:7')!), '1:0:2:3:4:5:6:7');
-    for (const bad of ['1::2::3', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '12345::', '::g', '1.2.3.4::', ':', '1:2:3:4:5:6:7::8']) assert.equal(parseIPv6(bad), null, bad);
+    for (const bad of ['1::2::3', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '12345::', '::g', '1.2.3.4::', ':', '1:2:3:4:5:6:7::8'])
+      assert.equal(parseIPv6(bad), null, bad);
   });
 
   it('parses CIDRs, requiring a prefix within range', () => {

@@ -53,8 +53,28 @@ describe('compile', () => {
     ]);
     assert.equal(p.vms[1]!.argv.at(-1), 'vec0:transport=raw,ifname=vp1,mac=fe:fd:0a:00:00:02,depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf');
     assert.deepEqual(
-      { lab: p.lab, source: p.source, runDir: p.runDir, rootfs: p.rootfs, umlDir: p.umlDir, capture: p.capture, kernelVersion: p.kernelVersion, modulesDir: p.modulesDir, rootless: p.rootless },
-      { lab: 'two-hosts', source: '/labs/lab.yaml', runDir: '/run/umlab/t', rootfs: '/run/umlab/t/rootfs', umlDir: '/run/umlab/t/uml', capture: true, kernelVersion: '6.1.0', modulesDir: '/usr/lib/uml/modules/6.1.0', rootless: false },
+      {
+        lab: p.lab,
+        source: p.source,
+        runDir: p.runDir,
+        rootfs: p.rootfs,
+        umlDir: p.umlDir,
+        capture: p.capture,
+        kernelVersion: p.kernelVersion,
+        modulesDir: p.modulesDir,
+        rootless: p.rootless,
+      },
+      {
+        lab: 'two-hosts',
+        source: '/labs/lab.yaml',
+        runDir: '/run/umlab/t',
+        rootfs: '/run/umlab/t/rootfs',
+        umlDir: '/run/umlab/t/uml',
+        capture: true,
+        kernelVersion: '6.1.0',
+        modulesDir: '/usr/lib/uml/modules/6.1.0',
+        rootless: false,
+      },
     );
     assert.deepEqual(p.vms[0], {
       name: 'h1',
@@ -144,7 +164,10 @@ vms:
       `vec1:transport=raw,ifname=vp0,mac=${h1.interfaces[1]!.mac},depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf`,
       `eth2=ucast,${h1.interfaces[2]!.mac},127.0.0.1,20005,20004`,
     ]);
-    assert.deepEqual(h1.interfaces.map((i) => i.device), [undefined, 'vec1', undefined]);
+    assert.deepEqual(
+      h1.interfaces.map((i) => i.device),
+      [undefined, 'vec1', undefined],
+    );
     assert.match(p.segments[0]!.needs[0]!, /^umlab switch engine \(node:dgram\) on 127.0.0.1 UDP 20000-20003$/);
   });
 
@@ -180,10 +203,7 @@ vms:
       options: { group: '239.192.0.1', port: 1102, ttl: 1 },
       needs: ["multicast group 239.192.0.1 UDP 1102 (ttl 1) kept on lo of the lab's network namespace (route 224.0.0.0/4 dev lo)"],
     });
-    assert.deepEqual(
-      p.vms[0]!.argv.slice(-2),
-      ['eth0=mcast,fe:fd:0a:00:00:01,239.192.0.1,1102,1', 'eth1=mcast,fe:fd:0a:00:01:01,239.1.2.3,5000,0'],
-    );
+    assert.deepEqual(p.vms[0]!.argv.slice(-2), ['eth0=mcast,fe:fd:0a:00:00:01,239.192.0.1,1102,1', 'eth1=mcast,fe:fd:0a:00:01:01,239.1.2.3,5000,0']);
   });
 
   it('plans a tap bridge: deterministic device names, a bridge only with several ports', () => {
@@ -214,7 +234,10 @@ vms:
     assert.ok(up0.needs.some((n) => n.includes('needs root or CAP_NET_ADMIN')));
     assert.ok(up0.ports.every((port) => port.vmPort === undefined && port.enginePort === undefined));
     // Another lab gets other device names; the same lab always the same.
-    assert.notEqual(compile(load(`name: other\ntaps: { up0: }\nvms: { h1: { interfaces: { eth0: { connect: up0 } } } }\n`), ctx).vms[0]!.argv.at(-1)!.split(',')[1], d0);
+    assert.notEqual(
+      compile(load(`name: other\ntaps: { up0: }\nvms: { h1: { interfaces: { eth0: { connect: up0 } } } }\n`), ctx).vms[0]!.argv.at(-1)!.split(',')[1],
+      d0,
+    );
     assert.deepEqual(plan(`name: taps\ntaps: { up0: }\nvms: { h1: { interfaces: { eth0: { connect: up0 } } } }\n`).vms[0]!.argv.at(-1)!.split(',')[1], d0);
   });
 
@@ -243,8 +266,25 @@ vms:
       log: '/run/umlab/t/nat0.passt.log',
       state: '/run/umlab/t/nat0.passt.state',
       passtArgs: [
-        '--socket', '/run/umlab/t/nat0.passt.sock', '--ipv4-only', '--mtu', '1500', '--address', '10.9.8.15', '--netmask', '24', '--gateway', '10.9.8.2',
-        '--dns', '10.9.8.3', '--dns-forward', '10.9.8.3', '-t', '127.0.0.1/8080:80', '-u', '127.0.0.1/5353:53',
+        '--socket',
+        '/run/umlab/t/nat0.passt.sock',
+        '--ipv4-only',
+        '--mtu',
+        '1500',
+        '--address',
+        '10.9.8.15',
+        '--netmask',
+        '24',
+        '--gateway',
+        '10.9.8.2',
+        '--dns',
+        '10.9.8.3',
+        '--dns-forward',
+        '10.9.8.3',
+        '-t',
+        '127.0.0.1/8080:80',
+        '-u',
+        '127.0.0.1/5353:53',
       ],
     });
     assert.deepEqual(nat0.needs, [
@@ -266,7 +306,13 @@ vms:
     assert.equal(wire.engine, 'wire');
     const capture = '/run/umlab/t/captures/h3.eth0--r1.eth1.pcap';
     assert.deepEqual(
-      wire.ports.map((port) => ({ link: port.link, vm: port.vm, iface: port.iface, device: port.device, capture: p.links.find((l) => l.name === port.link)!.capture })),
+      wire.ports.map((port) => ({
+        link: port.link,
+        vm: port.vm,
+        iface: port.iface,
+        device: port.device,
+        capture: p.links.find((l) => l.name === port.link)!.capture,
+      })),
       [
         // After the lan switch's three ports (vp0-vp2).
         { link: 'h3.eth0--r1.eth1', vm: 'h3', iface: 'eth0', device: 'vp3', capture },
@@ -294,7 +340,10 @@ vms:
       r1.interfaces.map((i) => i.proxyArp),
       [true, true],
     );
-    assert.deepEqual(p.hosts.find((h) => h.name === 'r1'), { name: 'r1', addresses: ['10.0.0.254'] });
+    assert.deepEqual(
+      p.hosts.find((h) => h.name === 'r1'),
+      { name: 'r1', addresses: ['10.0.0.254'] },
+    );
   });
 
   it('creates the far end of a p2p link implicitly, without address, in ethN order', () => {
@@ -318,9 +367,18 @@ vms:
       h2.argv.slice(-3).map((a) => a.split(':')[0]),
       ['vec0', 'vec1', 'vec2'],
     );
-    assert.deepEqual(resolveLinks(load(`name: x\nvms:\n  a: { interfaces: { eth0: { connect: b.eth0 } } }\n  b: { interfaces: { eth0: { connect: a.eth0 } } }\n`)).p2p, [
-      { name: 'a.eth0--b.eth0', endpoints: [{ vm: 'a', iface: 'eth0' }, { vm: 'b', iface: 'eth0' }] },
-    ]);
+    assert.deepEqual(
+      resolveLinks(load(`name: x\nvms:\n  a: { interfaces: { eth0: { connect: b.eth0 } } }\n  b: { interfaces: { eth0: { connect: a.eth0 } } }\n`)).p2p,
+      [
+        {
+          name: 'a.eth0--b.eth0',
+          endpoints: [
+            { vm: 'a', iface: 'eth0' },
+            { vm: 'b', iface: 'eth0' },
+          ],
+        },
+      ],
+    );
   });
 
   it('boots from a disk image, relative to the lab file, on a copy-on-write file', () => {
@@ -328,7 +386,16 @@ vms:
     const vm = p.vms[0]!;
     assert.equal(vm.image, '/home/u/images/rootfs.img');
     // The COW lives with the lab's disks ($UMLAB_HOME/disks/<lab>), so it outlives the run directory.
-    assert.deepEqual(vm.argv.slice(1, 9), ['mem=256M', 'umid=h1', 'uml_dir=/run/umlab/t/uml', 'ubd0=/run/disks/t/h1.cow,/home/u/images/rootfs.img', 'root=/dev/ubda', 'hostfs=/run/umlab/t/views/h1', 'ro', 'quiet']);
+    assert.deepEqual(vm.argv.slice(1, 9), [
+      'mem=256M',
+      'umid=h1',
+      'uml_dir=/run/umlab/t/uml',
+      'ubd0=/run/disks/t/h1.cow,/home/u/images/rootfs.img',
+      'root=/dev/ubda',
+      'hostfs=/run/umlab/t/views/h1',
+      'ro',
+      'quiet',
+    ]);
     assert.ok(vm.argv.includes('init=/sbin/umlab-init') && vm.argv.includes('umlab_init=/run/umlab/t/vms/h1/init.sh'));
     assert.ok(!vm.argv.some((a) => a.startsWith('rootfstype=')));
     assert.equal(plan(`name: img\nvms: { h1: { image: /srv/a.img } }\n`).vms[0]!.image, '/srv/a.img');
@@ -400,10 +467,19 @@ vms:
   });
 
   it('refuses an unknown segment kind, naming the supported ones', () => {
-    const env: PlanEnv = { runDir: '/r', bridgeCaptures: true, nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }), nextTapDevice: () => 't', nextBridge: () => 'b', nextVmPortDevice: () => 'v', nextSegmentBridge: () => 'sb' };
+    const env: PlanEnv = {
+      runDir: '/r',
+      bridgeCaptures: true,
+      nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }),
+      nextTapDevice: () => 't',
+      nextBridge: () => 'b',
+      nextVmPortDevice: () => 'v',
+      nextSegmentBridge: () => 'sb',
+    };
     assert.throws(
       () => planSegment({ kind: 'vde', name: 'x' } as never, [], env),
-      (error: unknown) => error instanceof UmlabError && error.message === 'unknown segment kind "vde": supported kinds are switch, hub, p2p, mcast, slirp, tap',
+      (error: unknown) =>
+        error instanceof UmlabError && error.message === 'unknown segment kind "vde": supported kinds are switch, hub, p2p, mcast, slirp, tap',
     );
     assert.deepEqual([...SUPPORTED_KINDS].sort(), ['hub', 'mcast', 'p2p', 'slirp', 'switch', 'tap']);
   });
@@ -417,7 +493,7 @@ vms:
     const p = plan(TWO_HOSTS);
     const h1 = p.vms[0]!;
     assert.match(h1.init, /^#!\/bin\/sh\n# Generated by umlab for VM h1 of lab two-hosts\./);
-    assert.ok(h1.init.includes("insmod /usr/lib/uml/modules/6.1.0/kernel/fs/overlayfs/overlay.ko"));
+    assert.ok(h1.init.includes('insmod /usr/lib/uml/modules/6.1.0/kernel/fs/overlayfs/overlay.ko'));
     assert.ok(h1.init.includes('10.0.0.1/24'), 'configures its address');
     assert.ok(!h1.init.includes('-o nosuid,lowerdir='), 'root: no nosuid');
     // Rootless labs mount the overlay root nosuid.

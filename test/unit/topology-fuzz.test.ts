@@ -29,11 +29,65 @@ function prng(seed: number) {
 type Rng = ReturnType<typeof prng>;
 
 const corpus = [
-  ...readdirSync(new URL('../../labs/', import.meta.url)).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(new URL(`../../labs/${f}`, import.meta.url), 'utf8')),
-  ...readdirSync(new URL('../fixtures/labs/', import.meta.url)).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(new URL(`../fixtures/labs/${f}`, import.meta.url), 'utf8')),
+  ...readdirSync(new URL('../../labs/', import.meta.url))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(new URL(`../../labs/${f}`, import.meta.url), 'utf8')),
+  ...readdirSync(new URL('../fixtures/labs/', import.meta.url))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(new URL(`../fixtures/labs/${f}`, import.meta.url), 'utf8')),
 ];
-const YAML_CHARS = [':', '{', '}', '[', ']', ',', '-', '&', '*', '!', '|', '>', "'", '"', '#', '%', '@', '`', '\n', '\t', ' ', '?', '.', '/', '0', 'a', 'é', '\u0000', '\ufeff'];
-const TOKENS = ['null', '~', '[]', '{}', '-1', '0', '1e9', 'true', '"x"', '*a', '&a', '!!binary', '<<', 'eth0', 'sw0', 'h1.eth0', '10.0.0.1/24', '96M', '{ a: [ b, { c: d } ] }'];
+const YAML_CHARS = [
+  ':',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '-',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  "'",
+  '"',
+  '#',
+  '%',
+  '@',
+  '`',
+  '\n',
+  '\t',
+  ' ',
+  '?',
+  '.',
+  '/',
+  '0',
+  'a',
+  'é',
+  '\u0000',
+  '\ufeff',
+];
+const TOKENS = [
+  'null',
+  '~',
+  '[]',
+  '{}',
+  '-1',
+  '0',
+  '1e9',
+  'true',
+  '"x"',
+  '*a',
+  '&a',
+  '!!binary',
+  '<<',
+  'eth0',
+  'sw0',
+  'h1.eth0',
+  '10.0.0.1/24',
+  '96M',
+  '{ a: [ b, { c: d } ] }',
+];
 
 const NESTINGS = ['flow-seq', 'flow-map', 'dashes', 'indent'] as const;
 function deeplyNested(form: (typeof NESTINGS)[number], depth: number): string {
@@ -90,7 +144,12 @@ function randomLab(rng: Rng): string {
     hubs: maybe({ hub0: null }),
     mcast: maybe({ m0: maybe({ group: rng.pick(['239.192.0.1', '10.0.0.1']), port: rng.int(70000), ttl: rng.int(3) }) ?? {} }),
     taps: maybe({ up0: { host_ip: maybe(rng.pick(['192.168.0.254/24', '192.168.0.1/24', 'x'])), proxy_arp: maybe(true) } }),
-    gateways: maybe({ nat0: { network: maybe(rng.pick(['10.0.2.0/24', '10.0.2.0/28', '10.0.3.0/24'])), forward: maybe([rng.pick(['tcp:8080:80', 'tcp:8080:h1:80', 'udp:1:h9:2', 'tcp:99999:1'])]) } }),
+    gateways: maybe({
+      nat0: {
+        network: maybe(rng.pick(['10.0.2.0/24', '10.0.2.0/28', '10.0.3.0/24'])),
+        forward: maybe([rng.pick(['tcp:8080:80', 'tcp:8080:h1:80', 'udp:1:h9:2', 'tcp:99999:1'])]),
+      },
+    }),
     vms: Object.fromEntries(
       vmNames
         .filter(() => rng.next() < 0.8)

@@ -30,7 +30,8 @@ function countDocumentWalks<T>(fn: () => T): { result: T; walks: number } {
   }
 }
 
-const vmsByAlias = (n: number, extra = '') => 'name: aliases\ndefaults: &d { memory: 128M }\nvms:\n' + Array.from({ length: n }, (_, i) => `  h${i}: *d\n`).join('') + extra;
+const vmsByAlias = (n: number, extra = '') =>
+  'name: aliases\ndefaults: &d { memory: 128M }\nvms:\n' + Array.from({ length: n }, (_, i) => `  h${i}: *d\n`).join('') + extra;
 
 const loadError = async (path: string): Promise<string> => {
   try {
@@ -54,7 +55,10 @@ describe('validate on hostile input', () => {
     const text = vmsByAlias(3000).replace('  h2999: *d\n', '  h2999: *d\n  x1: { memory: 12M }\n  x2: { interfaces: { eth0: { connect: nowhere } } }\n');
     const { result, walks } = countDocumentWalks(() => parseLab(text, 'aliases.yaml'));
     assert.ok('errors' in result);
-    assert.deepEqual(result.errors.map((e) => `${e.line}:${e.col} ${e.path}`), ['3004:17 vms.x1.memory', '3005:40 vms.x2.interfaces.eth0.connect']);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.line}:${e.col} ${e.path}`),
+      ['3004:17 vms.x1.memory', '3005:40 vms.x2.interfaces.eth0.connect'],
+    );
     assert.ok(walks <= 1, `${walks} document walks`); // toJS's first look-up fills its cache
   });
 
@@ -70,7 +74,10 @@ describe('validate on hostile input', () => {
     const text = 'name: big\nvms:\n' + Array.from({ length: 50_000 }, (_, i) => `  h${i}: {}\n`).join('') + '  h7: {}\n';
     const result = parseLab(text, 'big.yaml');
     assert.ok('errors' in result);
-    assert.deepEqual(result.errors.map((e) => `${e.line}:${e.col} ${e.message}`), ['50003:3 YAML: Map keys must be unique']);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.line}:${e.col} ${e.message}`),
+      ['50003:3 YAML: Map keys must be unique'],
+    );
   });
 
   it('refuses a lab file over 1 MiB, naming its size and the limit', async () => {

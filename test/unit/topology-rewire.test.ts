@@ -26,7 +26,10 @@ function plan(bridgeCaptures = true): LabPlan {
 describe('planLinkAdd', () => {
   it('gives a new veth after the last one, a MAC from the address, a capture and the mconsole config line', () => {
     const p = plan();
-    assert.deepEqual(p.segments.flatMap((s) => s.ports.map((q) => q.device ?? '-')), ['vp0', 'vp1', '-', 'vp2', 'vp3']);
+    assert.deepEqual(
+      p.segments.flatMap((s) => s.ports.map((q) => q.device ?? '-')),
+      ['vp0', 'vp1', '-', 'vp2', 'vp3'],
+    );
     const change = planLinkAdd(p, { vm: 'h1', iface: 'eth2', segment: 'hub0', addresses: ['10.0.0.9/24'] });
     assert.equal(change.port.device, 'vp4');
     assert.equal(change.interface.device, 'vec2');
@@ -35,7 +38,10 @@ describe('planLinkAdd', () => {
     assert.equal(change.mconsole, `config ${kernelArg}`);
     assert.equal(change.link.capture, '/run/rw/captures/h1.eth2.pcap');
     const after = applyLinkChange(p, change, 'add');
-    assert.deepEqual(after.vms.find((v) => v.name === 'h1')!.interfaces.map((i) => i.name), ['eth0', 'eth1', 'eth2']);
+    assert.deepEqual(
+      after.vms.find((v) => v.name === 'h1')!.interfaces.map((i) => i.name),
+      ['eth0', 'eth1', 'eth2'],
+    );
     assert.equal(after.vms.find((v) => v.name === 'h1')!.argv.at(-1), kernelArg);
     // Its init too, so a VM booted again configures the new interface.
     assert.ok(after.vms.find((v) => v.name === 'h1')!.init.includes('10.0.0.9/24'));
@@ -60,7 +66,10 @@ describe('planLinkAdd', () => {
   });
 
   it('a link added live to a bridge that cannot capture (rootless, capture: false segment) is not captured', () => {
-    const r = parseLab(LAB.replace('h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 }', 'h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24, capture: false }'), '/labs/rw.yaml');
+    const r = parseLab(
+      LAB.replace('h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 }', 'h1: { interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24, capture: false }'),
+      '/labs/rw.yaml',
+    );
     assert.ok('lab' in r);
     const p = compile(r.lab, { runDir: '/run/rw', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/m', bridgeCaptures: false });
     assert.equal(p.segments.find((s) => s.name === 'sw0')!.options['uncaptured'], true);

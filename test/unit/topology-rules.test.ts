@@ -100,7 +100,13 @@ const CASES: Case[] = [
     rule: rules.p2pPeerPointsBack,
     fixture: 'rule-p2p-peer-points-back.yaml',
     errors: [
-      { line: 8, col: 24, path: 'vms.r1.interfaces.eth1.connect', message: 'h2.eth0 connects to "sw0", not back to r1.eth1', hint: 'remove `connect:` from h2.eth0' },
+      {
+        line: 8,
+        col: 24,
+        path: 'vms.r1.interfaces.eth1.connect',
+        message: 'h2.eth0 connects to "sw0", not back to r1.eth1',
+        hint: 'remove `connect:` from h2.eth0',
+      },
       { line: 11, col: 24, path: 'vms.h2.interfaces.eth0.connect', message: 'but r1.eth1 links to it point-to-point', hint: 'or link r1.eth1 elsewhere' },
     ],
   },
@@ -128,10 +134,22 @@ const CASES: Case[] = [
     rule: rules.uniqueAddressPerSegment,
     fixture: 'rule-unique-address.yaml',
     errors: [
-      { line: 10, col: 34, path: 'vms.h1.interfaces.eth2.ip', message: '10.0.2.2 is already used on nat0 by gateway nat0 (its router)', hint: 'its own address' },
+      {
+        line: 10,
+        col: 34,
+        path: 'vms.h1.interfaces.eth2.ip',
+        message: '10.0.2.2 is already used on nat0 by gateway nat0 (its router)',
+        hint: 'its own address',
+      },
       { line: 13, col: 48, path: 'vms.h2.interfaces.eth0.ip[1]', message: '10.0.0.1 is already used on sw0 by h1.eth0 (line 8)', hint: 'its own address' },
       // fd00:0::1 and fd00::1 are the same address.
-      { line: 14, col: 19, path: 'vms.h2.interfaces.eth1.ip', message: 'fd00::1 is already used on the link h1.eth1--h2.eth1 by h1.eth1 (line 9)', hint: 'its own address' },
+      {
+        line: 14,
+        col: 19,
+        path: 'vms.h2.interfaces.eth1.ip',
+        message: 'fd00::1 is already used on the link h1.eth1--h2.eth1 by h1.eth1 (line 9)',
+        hint: 'its own address',
+      },
     ],
   },
   {
@@ -188,7 +206,7 @@ const CASES: Case[] = [
       { line: 10, col: 7, path: 'vms.h1.files["/usr"]', message: '/usr is a directory in every VM', hint: 'cannot replace a directory' },
       { line: 12, col: 7, path: 'vms.h1.files["/srv/a/b"]', message: 'inside /srv/a, which is a file', hint: 'cannot also be a directory' },
       { line: 13, col: 7, path: 'vms.h1.files["/etc/hosts/x"]', message: 'inside /etc/hosts, which is a file', hint: 'cannot also be a directory' },
-      { line: 14, col: 7, path: 'vms.h1.files["/proc/x"]', message: 'under /proc, which the VM\'s init mounts over', hint: 'would be hidden' },
+      { line: 14, col: 7, path: 'vms.h1.files["/proc/x"]', message: "under /proc, which the VM's init mounts over", hint: 'would be hidden' },
       { line: 15, col: 7, path: 'vms.h1.files["/etc//x"]', message: 'empty or "." component', hint: 'plain absolute path' },
     ],
   },
@@ -277,7 +295,13 @@ const CASES: Case[] = [
     fixture: 'rule-forward-ports.yaml',
     errors: [
       { line: 4, col: 22, path: 'gateways.nat0.forward[0]', message: 'port 70000 in forward "tcp:70000:80" is out of range', hint: '1-65535' },
-      { line: 5, col: 59, path: 'gateways.nat1.forward[1]', message: 'host port tcp:8080 is already forwarded by "tcp:8080:80"', hint: 'forward each host port once' },
+      {
+        line: 5,
+        col: 59,
+        path: 'gateways.nat1.forward[1]',
+        message: 'host port tcp:8080 is already forwarded by "tcp:8080:80"',
+        hint: 'forward each host port once',
+      },
     ],
   },
   {
@@ -369,7 +393,8 @@ describe('semantic rules', () => {
   for (const c of CASES) {
     describe(c.rule.name, () => {
       it(`reports ${c.fixture} at the offending nodes (all rules)`, () => assertErrors(parseLab(read(c.fixture), c.fixture), c.fixture, c.errors));
-      it(`reports ${c.fixture} at the offending nodes (this rule alone)`, () => assertErrors(parseLab(read(c.fixture), c.fixture, [c.rule]), c.fixture, c.errors));
+      it(`reports ${c.fixture} at the offending nodes (this rule alone)`, () =>
+        assertErrors(parseLab(read(c.fixture), c.fixture, [c.rule]), c.fixture, c.errors));
     });
   }
 

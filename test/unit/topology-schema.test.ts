@@ -37,7 +37,8 @@ describe('lab.schema.json', () => {
   });
 
   it('has the example labs', () => {
-    for (const name of ['two-hosts.yaml', 'router.yaml', 'proxy-arp.yaml', 'hub.yaml', 'firewall.yaml', 'all-kinds.yaml']) assert.ok(exampleLabs.includes(name), name);
+    for (const name of ['two-hosts.yaml', 'router.yaml', 'proxy-arp.yaml', 'hub.yaml', 'firewall.yaml', 'all-kinds.yaml'])
+      assert.ok(exampleLabs.includes(name), name);
   });
 
   for (const name of exampleLabs) {
@@ -56,7 +57,10 @@ describe('lab.schema.json', () => {
     const result = parseLab(readFileSync(new URL('all-kinds.yaml', labsDir), 'utf8'), 'all-kinds.yaml');
     assert.ok('lab' in result);
     assert.deepEqual(new Set(result.lab.segments.map((s) => s.kind)), new Set(['switch', 'hub', 'mcast', 'tap', 'slirp']));
-    assert.ok(result.lab.vms.some((v) => v.interfaces.some((i) => i.connect?.includes('.'))), 'a point-to-point link');
+    assert.ok(
+      result.lab.vms.some((v) => v.interfaces.some((i) => i.connect?.includes('.'))),
+      'a point-to-point link',
+    );
   });
 
   it("every complete lab in the README's format reference validates", () => {

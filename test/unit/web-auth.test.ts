@@ -38,7 +38,10 @@ describe('loadToken', () => {
     const home = tempHome();
     loadToken(home);
     chmodSync(join(home, TOKEN_FILE), 0o640);
-    assert.throws(() => loadToken(home), (err: unknown) => err instanceof LabRuntimeError && /other users may read it/.test(err.message) && /remove/.test(err.hint ?? ''));
+    assert.throws(
+      () => loadToken(home),
+      (err: unknown) => err instanceof LabRuntimeError && /other users may read it/.test(err.message) && /remove/.test(err.hint ?? ''),
+    );
     const linked = tempHome();
     loadToken(linked);
     rmSync(join(linked, TOKEN_FILE));

@@ -39,15 +39,33 @@ describe('graphFromPlan', () => {
     const g = graphFromPlan(planOf('vlans.yaml'));
     assert.deepEqual(
       g.edges.map((e) => [e.data.id, e.data.vlans]),
-      [['a10.eth0', 'access 10'], ['a20.eth0', 'access 20'], ['b10.eth0', 'access 10'], ['r.eth0', 'trunk 10,20'], ['x20.eth0', 'access 20']],
+      [
+        ['a10.eth0', 'access 10'],
+        ['a20.eth0', 'access 20'],
+        ['b10.eth0', 'access 10'],
+        ['r.eth0', 'trunk 10,20'],
+        ['x20.eth0', 'access 20'],
+      ],
     );
-    const result = parseLab('name: c\nswitches: { s: {} }\nvms:\n  a: { interfaces: { eth0: { connect: s, link: { delay: 20ms, egress: { loss: 1% } } } } }\n', '/l/c.yaml');
+    const result = parseLab(
+      'name: c\nswitches: { s: {} }\nvms:\n  a: { interfaces: { eth0: { connect: s, link: { delay: 20ms, egress: { loss: 1% } } } } }\n',
+      '/l/c.yaml',
+    );
     assert.ok('lab' in result);
     const plan = compile(result.lab, ctx);
     assert.equal(graphFromPlan(plan).edges[0]!.data.conditions, 'a.eth0: egress delay 20ms loss 1% / ingress delay 20ms');
     const link = { link: 'a.eth0', segment: 's', capture: null, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, up: true };
     const status = (conditions?: { vm: string; iface: string; text: string }[]) =>
-      ({ lab: 'c', phase: 'running', supervisorPid: 1, mode: 'netns', runDir: '/r', startedAt: '', vms: [], links: [{ ...link, ...(conditions && { conditions }) }] }) as unknown as LabStatus;
+      ({
+        lab: 'c',
+        phase: 'running',
+        supervisorPid: 1,
+        mode: 'netns',
+        runDir: '/r',
+        startedAt: '',
+        vms: [],
+        links: [{ ...link, ...(conditions && { conditions }) }],
+      }) as unknown as LabStatus;
     const live = snapshot({ at: 1, status: status([{ vm: 'a', iface: 'eth0', text: 'delay 100ms' }]) }, null);
     assert.ok(live.running && live.links[0]!.conditions === 'a.eth0: delay 100ms');
     const cleared = snapshot({ at: 2, status: status() }, null);

@@ -10,7 +10,12 @@ import { LinkTail } from '../../src/web/link-tail.ts';
 import { PcapTail, type TailFrame } from '../../src/web/pcap-tail.ts';
 import { arpRequest, echo, pcapFile, record, TS, udp } from './web-frames-fixtures.ts';
 
-const FRAMES = [arpRequest('10.0.0.1', '10.0.0.2'), echo('request', '10.0.0.1', '10.0.0.2', 1), echo('reply', '10.0.0.2', '10.0.0.1', 1), udp('10.0.0.1', '10.0.0.2', 5000, 53)];
+const FRAMES = [
+  arpRequest('10.0.0.1', '10.0.0.2'),
+  echo('request', '10.0.0.1', '10.0.0.2', 1),
+  echo('reply', '10.0.0.2', '10.0.0.1', 1),
+  udp('10.0.0.1', '10.0.0.2', 5000, 53),
+];
 const FILE = pcapFile(FRAMES);
 const summaries = (frames: TailFrame[]) => frames.map((f) => `${f.number} ${f.frame.summary}`);
 

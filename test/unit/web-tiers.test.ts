@@ -32,7 +32,10 @@ describe('two-member segments as lines', () => {
       g.lines.map((l) => [l.data.id, l.data.source, l.data.target, l.data.sourceLabel, l.data.targetLabel, l.data.link, l.data.links.join()]),
       [['line:sw0', 'h1', 'h2', 'eth0\n10.0.0.1/24', 'eth0\n10.0.0.2/24', 'h1.eth0', 'h1.eth0,h2.eth0']],
     );
-    assert.ok(g.nodes.some((n) => n.data.id === 'segment:sw0'), 'the node view still has the switch');
+    assert.ok(
+      g.nodes.some((n) => n.data.id === 'segment:sw0'),
+      'the node view still has the switch',
+    );
     assert.equal(g.edges.length, 2);
   });
 
@@ -64,17 +67,41 @@ describe('tiers', () => {
   });
 
   it('trees, chains, stars and rings are left to the force layout', () => {
-    for (const lab of ['two-hosts.yaml', 'router.yaml', 'static-routing.yaml', 'hub-vs-switch.yaml', 'all-kinds.yaml']) assert.equal(graphFromPlan(planOf(lab)).tiers, null, lab);
-    const chain: [string, string][] = [['a', 'r1'], ['r1', 'r2'], ['r2', 'r3'], ['r3', 'b']];
+    for (const lab of ['two-hosts.yaml', 'router.yaml', 'static-routing.yaml', 'hub-vs-switch.yaml', 'all-kinds.yaml'])
+      assert.equal(graphFromPlan(planOf(lab)).tiers, null, lab);
+    const chain: [string, string][] = [
+      ['a', 'r1'],
+      ['r1', 'r2'],
+      ['r2', 'r3'],
+      ['r3', 'b'],
+    ];
     assert.equal(foundTiers(['a', 'r1', 'r2', 'r3', 'b'], chain), null);
-    const ring: [string, string][] = [['r1', 'r2'], ['r2', 'r3'], ['r3', 'r1'], ['h1', 'r1'], ['h2', 'r2'], ['h3', 'r3']];
+    const ring: [string, string][] = [
+      ['r1', 'r2'],
+      ['r2', 'r3'],
+      ['r3', 'r1'],
+      ['h1', 'r1'],
+      ['h2', 'r2'],
+      ['h3', 'r3'],
+    ];
     assert.equal(foundTiers(['r1', 'r2', 'r3', 'h1', 'h2', 'h3'], ring), null, 'two tiers only');
   });
 
   it("the lab file's layout: tiers win; names, patterns and lists; the others go below a neighbour", () => {
     const nodes = ['core', 'dist-a', 'dist-b', 'pc1', 'pc2', 'printer', 'segment:lan'];
-    const edges: [string, string][] = [['core', 'dist-a'], ['core', 'dist-b'], ['dist-a', 'segment:lan'], ['pc1', 'segment:lan'], ['pc2', 'segment:lan'], ['printer', 'segment:lan']];
-    assert.deepEqual(bands(hintedTiers(nodes, edges, [['core'], ['dist-*'], ['pc*', 'printer']])), [['core'], ['dist-a', 'dist-b'], ['pc1', 'pc2', 'printer', 'segment:lan']]);
+    const edges: [string, string][] = [
+      ['core', 'dist-a'],
+      ['core', 'dist-b'],
+      ['dist-a', 'segment:lan'],
+      ['pc1', 'segment:lan'],
+      ['pc2', 'segment:lan'],
+      ['printer', 'segment:lan'],
+    ];
+    assert.deepEqual(bands(hintedTiers(nodes, edges, [['core'], ['dist-*'], ['pc*', 'printer']])), [
+      ['core'],
+      ['dist-a', 'dist-b'],
+      ['pc1', 'pc2', 'printer', 'segment:lan'],
+    ]);
     const plan = planOfText(
       'name: t\nlayout: { tiers: [ r*, [h1, h2] ] }\nvms:\n  r1: { interfaces: { eth0: { connect: h1.eth0 }, eth1: { connect: h2.eth0 } } }\n  h1: { interfaces: { eth0: {} } }\n  h2: { interfaces: { eth0: {} } }\n',
     );

@@ -94,7 +94,7 @@ describe('consoles and serial lines', () => {
 
     // The console on a port: a telnet server asking for character mode and the lab's line key, then the VM's console shell.
     const keyFile = join(home, 'labs', 'serial-pair', 'line.key');
-    assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the line key is the owner\'s only');
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600, "the line key is the owner's only");
     const key = readFileSync(keyFile, 'utf8').trim();
     assert.match(up.stdout, /telnet clients type the lab's line key first/);
     const tcp = await tcpClient(consolePort, key);
@@ -118,7 +118,12 @@ describe('consoles and serial lines', () => {
     const attached = execa(process.execPath, ['--import', TSX, CLI, 'console', 'r1'], { env: { UMLAB_HOME: home }, reject: false, timeout: 60_000 });
     let consoleSeen = '';
     attached.stdout!.on('data', (d: Buffer) => (consoleSeen += d.toString()));
-    await askUntil((s) => attached.stdin!.write(s + '\n'), () => consoleSeen, 'echo via-cli-$((6*7))', 'via-cli-42');
+    await askUntil(
+      (s) => attached.stdin!.write(s + '\n'),
+      () => consoleSeen,
+      'echo via-cli-$((6*7))',
+      'via-cli-42',
+    );
     attached.stdin!.write(Buffer.from([0x1d]));
     assert.equal((await attached).exitCode, 0);
 
@@ -134,9 +139,17 @@ describe('consoles and serial lines', () => {
     await pty2.child;
 
     // r1.ssl1 <-> r2.ssl1, both ways: text written to /dev/ttyS1 in one VM is read from /dev/ttyS1 in the other.
-    for (const [from, to] of [['r1', 'r2'], ['r2', 'r1']] as const) {
+    for (const [from, to] of [
+      ['r1', 'r2'],
+      ['r2', 'r1'],
+    ] as const) {
       const text = `from-${from}-to-${to}`;
-      await vmExec(home, 'serial-pair', to, `stty -F /dev/ttyS1 raw -echo; rm -f /tmp/got; (head -c ${text.length + 1} /dev/ttyS1 > /tmp/got.part; mv /tmp/got.part /tmp/got) > /dev/null 2>&1 & echo`);
+      await vmExec(
+        home,
+        'serial-pair',
+        to,
+        `stty -F /dev/ttyS1 raw -echo; rm -f /tmp/got; (head -c ${text.length + 1} /dev/ttyS1 > /tmp/got.part; mv /tmp/got.part /tmp/got) > /dev/null 2>&1 & echo`,
+      );
       await vmExec(home, 'serial-pair', from, `stty -F /dev/ttyS1 raw -echo; printf '%s\\n' ${text} > /dev/ttyS1`);
       const got = await vmExec(home, 'serial-pair', to, 'for i in $(seq 50); do [ -f /tmp/got ] && break; sleep 0.2; done; cat /tmp/got');
       assert.equal(got, text + '\n');

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { assertNothingLeft, cleanHome, makeHome, umlab, umlabAsUser, umlabOk, vmExec, NOBODY } from './helpers.ts';
 
-
 describe('data disks and host shares', () => {
   const home = makeHome();
   const labDir = join(home, 'lab');
@@ -93,7 +92,7 @@ vms:
     // Out of the writable share: "..", on the VM's side and as a hostfs mount of the share's parent.
     await vm('cd /mnt/out && echo x > ../../escape-dotdot');
     assert.equal(existsSync(join(labDir, 'escape-dotdot')), false);
-    assert.equal(existsSync('/escape-dotdot'), false, 'written in the VM\'s own root, not the host\'s');
+    assert.equal(existsSync('/escape-dotdot'), false, "written in the VM's own root, not the host's");
     const parent = await vm(`mkdir -p /mnt/p && mount -t hostfs none /mnt/p -o ${outDir}/.. && echo x > /mnt/p/escape-parent`);
     assert.notEqual(parent.exitCode, 0, 'the parent of a share is in the read-only view');
     assert.equal(existsSync(join(labDir, 'escape-parent')), false);
@@ -111,7 +110,10 @@ vms:
 
     // The rest of the host: readable (VMs boot from it), never writable, also through an
     // absolute symlink of the host (/var/run -> /run) or /proc/self/root.
-    for (const [name, source] of [['run', '/var/run'], ['root', '/proc/self/root']] as const) {
+    for (const [name, source] of [
+      ['run', '/var/run'],
+      ['root', '/proc/self/root'],
+    ] as const) {
       const r = await vm(`mkdir -p /mnt/${name} && mount -t hostfs none /mnt/${name} -o ${source} && echo x > /mnt/${name}/umlab-escape-${name}`);
       assert.notEqual(r.exitCode, 0, `${source}: ${r.stdout}${r.stderr}`);
     }
@@ -124,32 +126,36 @@ vms:
     for (const f of ['/run/umlab-escape-run', '/umlab-escape-root', '/etc/umlab-escape-link']) rmSync(f, { force: true });
   });
 
-  it('rootless: disks and shares work for an ordinary user, files on the host are that user\'s', { skip: process.getuid?.() !== 0 && 'needs root to switch to an unprivileged user' }, async () => {
-    const userHome = makeHome();
-    try {
-      const dir = join(userHome, 'lab');
-      mkdirSync(join(dir, 'files'), { recursive: true });
-      mkdirSync(join(dir, 'out'));
-      writeFileSync(join(dir, 'files/a'), 'ro\n');
-      writeFileSync(join(dir, 'disks.yaml'), readFileSync(labFile, 'utf8'));
-      for (const p of [userHome, dir, join(dir, 'files'), join(dir, 'files/a'), join(dir, 'out'), join(dir, 'disks.yaml')]) chownSync(p, NOBODY, NOBODY);
-      const asNobody = async (args: string[], expected = 0) => {
-        const r = await umlabAsUser(NOBODY, userHome, args);
-        assert.equal(r.exitCode, expected, `umlab ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-        return r;
-      };
-      await asNobody(['up', join(dir, 'disks.yaml')]);
-      assert.equal((await asNobody(['exec', 'd1', '--', 'cat /mnt/lab/a && echo w > /mnt/out/w && mkfs.ext4 -q /dev/ubdb && echo ok'])).stdout, 'ro\nok\n');
-      await asNobody(['exec', 'd1', '--', 'echo x > /mnt/lab/x'], 2);
-      assert.equal(statSync(join(dir, 'out/w')).uid, NOBODY);
-      assert.equal(statSync(join(userHome, 'disks/disks/d1.disk1.img')).uid, NOBODY);
-      await asNobody(['down']);
-      await asNobody(['clean', 'disks']);
-      await assertNothingLeft(userHome, 'disks');
-    } finally {
-      rmSync(userHome, { recursive: true, force: true });
-    }
-  });
+  it(
+    "rootless: disks and shares work for an ordinary user, files on the host are that user's",
+    { skip: process.getuid?.() !== 0 && 'needs root to switch to an unprivileged user' },
+    async () => {
+      const userHome = makeHome();
+      try {
+        const dir = join(userHome, 'lab');
+        mkdirSync(join(dir, 'files'), { recursive: true });
+        mkdirSync(join(dir, 'out'));
+        writeFileSync(join(dir, 'files/a'), 'ro\n');
+        writeFileSync(join(dir, 'disks.yaml'), readFileSync(labFile, 'utf8'));
+        for (const p of [userHome, dir, join(dir, 'files'), join(dir, 'files/a'), join(dir, 'out'), join(dir, 'disks.yaml')]) chownSync(p, NOBODY, NOBODY);
+        const asNobody = async (args: string[], expected = 0) => {
+          const r = await umlabAsUser(NOBODY, userHome, args);
+          assert.equal(r.exitCode, expected, `umlab ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+          return r;
+        };
+        await asNobody(['up', join(dir, 'disks.yaml')]);
+        assert.equal((await asNobody(['exec', 'd1', '--', 'cat /mnt/lab/a && echo w > /mnt/out/w && mkfs.ext4 -q /dev/ubdb && echo ok'])).stdout, 'ro\nok\n');
+        await asNobody(['exec', 'd1', '--', 'echo x > /mnt/lab/x'], 2);
+        assert.equal(statSync(join(dir, 'out/w')).uid, NOBODY);
+        assert.equal(statSync(join(userHome, 'disks/disks/d1.disk1.img')).uid, NOBODY);
+        await asNobody(['down']);
+        await asNobody(['clean', 'disks']);
+        await assertNothingLeft(userHome, 'disks');
+      } finally {
+        rmSync(userHome, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('a missing shared directory fails up before anything starts, saying what to do', async () => {
     rmSync(files, { recursive: true });

@@ -14,7 +14,10 @@ interface Report {
 }
 
 const doctorDirs = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('umlab-doctor-')));
-const doctorNetns = async () => String((await execa('ip', ['netns', 'list'], { reject: false })).stdout).split('\n').filter((l) => /^umlab-\S*-doctor\b/.test(l));
+const doctorNetns = async () =>
+  String((await execa('ip', ['netns', 'list'], { reject: false })).stdout)
+    .split('\n')
+    .filter((l) => /^umlab-\S*-doctor\b/.test(l));
 
 /** Nothing of doctor's test lab survives: no temp dir, no process in one, no netns. */
 async function assertTestLabGone(before: Set<string>): Promise<void> {
@@ -43,7 +46,10 @@ describe('umlab doctor on this machine', () => {
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
     const report = JSON.parse(r.stdout) as Report;
     assert.equal(report.ok, true);
-    assert.deepEqual(report.checks.filter((c) => c.status === 'missing' || c.status === 'broken'), []);
+    assert.deepEqual(
+      report.checks.filter((c) => c.status === 'missing' || c.status === 'broken'),
+      [],
+    );
 
     const boot = byId(report, 'boot');
     assert.equal(boot.status, 'ok', boot.detail);
@@ -73,7 +79,7 @@ describe('umlab doctor on this machine', () => {
   });
 
   it('with the register fix turned off on a host that needs it: doctor says broken (exit 5), and a failed up names the cause before the tail', async (t) => {
-    if (!hostNeedsFix) return t.skip('this host fits UML 6.1\'s register buffer: nothing to break');
+    if (!hostNeedsFix) return t.skip("this host fits UML 6.1's register buffer: nothing to break");
     const env = { UMLAB_XSTATE_FIX: 'off' };
     const r = await umlab(home, ['doctor', '--json'], { env });
     assert.equal(r.exitCode, 5, r.stderr);
@@ -84,19 +90,23 @@ describe('umlab doctor on this machine', () => {
 
     const up = await umlab(home, ['up', lab('two-hosts.yaml')], { env });
     assert.equal(up.exitCode, 6, up.stderr);
-    const cause = up.stderr.indexOf('cause: the VM\'s kernel could not move its FPU registers');
+    const cause = up.stderr.indexOf("cause: the VM's kernel could not move its FPU registers");
     assert.ok(cause >= 0, up.stderr);
     assert.ok(up.stderr.indexOf('umlab doctor', cause) < up.stderr.indexOf('console of'), 'cause and doctor before the tail');
   });
 
-  it('as an ordinary user (rootless): the test boot runs in a user namespace and leaves nothing', { skip: process.getuid?.() !== 0 && 'needs root to switch users' }, async () => {
-    chownSync(home, NOBODY, NOBODY);
-    const before = doctorDirs();
-    const r = await umlabAsUser(NOBODY, home, ['doctor', '--json']);
-    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-    const report = JSON.parse(r.stdout) as Report;
-    assert.equal(byId(report, 'boot').status, 'ok', byId(report, 'boot').detail);
-    assert.equal(byId(report, 'userns').status, 'ok');
-    await assertTestLabGone(before);
-  });
+  it(
+    'as an ordinary user (rootless): the test boot runs in a user namespace and leaves nothing',
+    { skip: process.getuid?.() !== 0 && 'needs root to switch users' },
+    async () => {
+      chownSync(home, NOBODY, NOBODY);
+      const before = doctorDirs();
+      const r = await umlabAsUser(NOBODY, home, ['doctor', '--json']);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      const report = JSON.parse(r.stdout) as Report;
+      assert.equal(byId(report, 'boot').status, 'ok', byId(report, 'boot').detail);
+      assert.equal(byId(report, 'userns').status, 'ok');
+      await assertTestLabGone(before);
+    },
+  );
 });

@@ -40,7 +40,10 @@ describe('exec under stress on 20 real VMs', () => {
     const outcomes = await runWorkload(client, { ...common, seed: 261, total: 500, parallel: 20 });
     judge(outcomes);
     assert.equal(outcomes.length, 500);
-    assert.ok(outcomes.some((o) => o.verdict === 'timed-out-as-asked'), 'the workload has execs whose caller gives up');
+    assert.ok(
+      outcomes.some((o) => o.verdict === 'timed-out-as-asked'),
+      'the workload has execs whose caller gives up',
+    );
   });
 
   it('200 execs in sequence on each VM at once (one worker per VM)', async () => {
@@ -51,7 +54,15 @@ describe('exec under stress on 20 real VMs', () => {
     const spec = (seq: number, size: number) => {
       const token = `busy-${seq}`;
       const stdout = Buffer.concat([Buffer.from(token + '\n'), yesPayload(token, size)]);
-      return { seq, vm: 'h2', kind: 'large' as const, command: `echo ${token}; yes ${token} | head -c ${size}`, ownMs: 0, timeoutMs: STUCK_AFTER_MS, expected: { stdout, stderr: Buffer.alloc(0), exitCode: 0 } };
+      return {
+        seq,
+        vm: 'h2',
+        kind: 'large' as const,
+        command: `echo ${token}; yes ${token} | head -c ${size}`,
+        ownMs: 0,
+        timeoutMs: STUCK_AFTER_MS,
+        expected: { stdout, stderr: Buffer.alloc(0), exitCode: 0 },
+      };
     };
     const burst = Array.from({ length: 40 }, (_, i) => runOne(client, spec(20_000 + i, 200_000 - i * 1000)));
     const tiny = runOne(client, spec(20_100, 0));
@@ -60,7 +71,10 @@ describe('exec under stress on 20 real VMs', () => {
 
   it('Ctrl-C of umlab exec mid-command kills the command in the VM, and the next exec to that VM is answered', async () => {
     const marker = 'sleep 600.26';
-    const cli = execa(process.execPath, ['--import', TSX, CLI, 'exec', '--lab', LAB, 'h3', '--', `echo started; ${marker}`], { env: { UMLAB_HOME: home }, reject: false });
+    const cli = execa(process.execPath, ['--import', TSX, CLI, 'exec', '--lab', LAB, 'h3', '--', `echo started; ${marker}`], {
+      env: { UMLAB_HOME: home },
+      reject: false,
+    });
     const running = async () => (await client.execText('h3', `pgrep -fc '${marker}' || true`)).stdout.trim();
     await eventually(async () => assert.equal(await running(), '1'), STUCK_AFTER_MS);
     cli.kill('SIGINT');
@@ -71,7 +85,10 @@ describe('exec under stress on 20 real VMs', () => {
   });
 
   it('an exec that times out says so (exit 124), its command is killed, and the next exec answers at once', async () => {
-    const slow = await execa(process.execPath, ['--import', TSX, CLI, 'exec', '--lab', LAB, '--timeout', '1', 'h4', '--', 'sleep 600.27'], { env: { UMLAB_HOME: home }, reject: false });
+    const slow = await execa(process.execPath, ['--import', TSX, CLI, 'exec', '--lab', LAB, '--timeout', '1', 'h4', '--', 'sleep 600.27'], {
+      env: { UMLAB_HOME: home },
+      reject: false,
+    });
     assert.equal(slow.exitCode, 124, slow.stderr);
     assert.match(String(slow.stderr), /timed out after 1 s in VM h4 \(the VM's agent answers; the command was still running and is killed\)/);
     assert.equal((await client.execText('h4', 'echo next')).stdout, 'next\n');

@@ -50,7 +50,8 @@ function classFolder(): string {
   return dir;
 }
 
-const tempDirs = () => readdirSync(tmpdir()).filter((e) => e.startsWith('umlab-grade-') && !join(tmpdir(), e).startsWith(home) && !join(tmpdir(), e).startsWith(work));
+const tempDirs = () =>
+  readdirSync(tmpdir()).filter((e) => e.startsWith('umlab-grade-') && !join(tmpdir(), e).startsWith(home) && !join(tmpdir(), e).startsWith(work));
 
 // klc.yaml's custom_commands and the umlab spec's checks that run the same command.
 const SAME_CHECK: Record<string, string> = {
@@ -59,10 +60,17 @@ const SAME_CHECK: Record<string, string> = {
 };
 
 type Event = { student?: string; event: string };
-const eventsOf = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
+const eventsOf = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Event);
 const verdictsOf = (report: ClassReport) =>
   Object.fromEntries(report.students.map((s) => [s.student, { verdicts: s.checks.map((c) => (c.verdict === 'pass' ? 'P' : 'F')).join(''), status: s.status }]));
-const whyOf = (report: ClassReport) => report.students.map((s) => `${s.student} ${s.status} ${s.problem ?? ''}\n${s.checks.map((c) => `  ${c.verdict} ${c.name}: ${c.reason}`).join('\n')}`).join('\n');
+const whyOf = (report: ClassReport) =>
+  report.students
+    .map((s) => `${s.student} ${s.status} ${s.problem ?? ''}\n${s.checks.map((c) => `  ${c.verdict} ${c.name}: ${c.reason}`).join('\n')}`)
+    .join('\n');
 const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ClassReport;
 const booted = (events: Event[]) => [...new Set(events.filter((e) => e.event === 'booting').map((e) => e.student))].sort();
 
@@ -70,12 +78,16 @@ const booted = (events: Event[]) => [...new Set(events.filter((e) => e.event ===
 function assertHtml(out: string, report: ClassReport): void {
   const index = readFileSync(join(out, 'index.html'), 'utf8');
   assert.equal(index.match(/<script/g)?.length, 1, 'the index holds only its own sorting script');
-  for (const s of report.students) assert.match(index, new RegExp(`<a href="${s.student}/index\\.html">${s.student}</a></td><td>${s.points}</td><td>${s.maxPoints}</td>`));
+  for (const s of report.students)
+    assert.match(index, new RegExp(`<a href="${s.student}/index\\.html">${s.student}</a></td><td>${s.points}</td><td>${s.maxPoints}</td>`));
   const bob = readFileSync(join(out, 'bob', 'index.html'), 'utf8');
   assert.match(bob, /Checks that did not pass \(2\)/);
   const address = bob.slice(bob.indexOf('Verifying the IP address (10.1.1.10/24) assigned to eth0 of pc1'));
   assert.ok(address.length < bob.length, "pc1's address check is on the page");
-  assert.match(address.slice(0, address.indexOf('</section>')), /<pre class="commands">pc1: ip -o addr show dev eth0<\/pre>[^]*<pre class="output">[^<]*inet 10\.1\.1\.100\/24 /);
+  assert.match(
+    address.slice(0, address.indexOf('</section>')),
+    /<pre class="commands">pc1: ip -o addr show dev eth0<\/pre>[^]*<pre class="output">[^<]*inet 10\.1\.1\.100\/24 /,
+  );
   // Headings are escaped text: the description's backticks are entities there.
   const ping = bob.slice(bob.indexOf(escapeHtml('Verifying `10.1.1.10` reachable from device `r2`')));
   assert.ok(ping.length < bob.length, 'the r2 ping is on the page');
@@ -102,11 +114,15 @@ describe('umlab grade', { skip }, () => {
     // (other suites running) labs took over 120 s to boot. Then heidi, whose startup never
     // ends, alone with a short timeout: she is stopped there, not at the others' 300 s.
     const only = students.filter((s) => s !== 'heidi').flatMap((s) => ['--only', s]);
-    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--jobs', '2', '--timeout', '300', '--json', ...only], { timeout: 1_400_000 });
+    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--jobs', '2', '--timeout', '300', '--json', ...only], {
+      timeout: 1_400_000,
+    });
     assert.equal(r.exitCode, 1, `umlab grade exited ${r.exitCode}\n${r.stderr}`);
     assert.deepEqual(booted(eventsOf(r.stdout)), students.filter((s) => s !== 'heidi' && s !== 'ivan').sort(), 'only the --only students boot');
     const t0 = Date.now();
-    const h = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '10', '--json', '--only', 'heidi'], { timeout: 120_000 });
+    const h = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '10', '--json', '--only', 'heidi'], {
+      timeout: 120_000,
+    });
     assert.equal(h.exitCode, 1, h.stderr);
     assert.ok(Date.now() - t0 < 60_000, `heidi is stopped at her 10 s timeout (took ${Date.now() - t0} ms)`);
 
@@ -132,22 +148,33 @@ describe('umlab grade', { skip }, () => {
     assert.ok(readdirSync(join(out, 'alice', 'captures')).includes('r1.eth2.pcap'));
     assertHtml(out, report);
     const events = [...eventsOf(r.stdout), ...eventsOf(h.stdout)];
-    for (const student of students) assert.ok(events.some((e) => e.student === student && e.event === 'done'), `a done line for ${student}`);
+    for (const student of students)
+      assert.ok(
+        events.some((e) => e.student === student && e.event === 'done'),
+        `a done line for ${student}`,
+      );
 
     // Nothing left: no lab, no process of one, no unpacked archive.
     assert.deepEqual(existsSync(join(home, 'labs')) ? readdirSync(join(home, 'labs')) : [], []);
     assert.deepEqual(processesMentioning(join(home, 'labs')), []);
-    assert.deepEqual(tempDirs().filter((d) => !before.includes(d)), []);
+    assert.deepEqual(
+      tempDirs().filter((d) => !before.includes(d)),
+      [],
+    );
   });
 
   it('the kathara-lab-checker form of the spec gives the same verdicts as the umlab form', { timeout: 1_100_000 }, async () => {
-    assert.ok(classDir, 'needs the first case\'s run');
+    assert.ok(classDir, "needs the first case's run");
     // The students whose shared checks differ (address, daemon, route), and ivan's archive: a
     // few labs more, not the class again. The umlab spec names its checks as klc.yaml does, but
     // for its two custom commands.
     const klcOut = join(work, 'klc-out');
     const only = ['alice', 'bob', 'erin', 'frank', 'ivan'];
-    const r = await umlab(home, ['grade', lab('grading/klc.yaml'), classDir, '--out', klcOut, '--jobs', '2', '--timeout', '300', '--json', ...only.flatMap((s) => ['--only', s])], { timeout: 1_000_000 });
+    const r = await umlab(
+      home,
+      ['grade', lab('grading/klc.yaml'), classDir, '--out', klcOut, '--jobs', '2', '--timeout', '300', '--json', ...only.flatMap((s) => ['--only', s])],
+      { timeout: 1_000_000 },
+    );
     assert.equal(r.exitCode, 1, r.stderr);
     const umlabForm = readReport(out);
     const klcForm = readReport(klcOut);
@@ -159,31 +186,45 @@ describe('umlab grade', { skip }, () => {
         const same = a.checks.find((x) => x.name === (SAME_CHECK[c.name] ?? c.name));
         if (!same) continue;
         compared++;
-        assert.equal(c.verdict === 'pass', same.verdict === 'pass', `${student}: "${c.name}": klc form ${c.verdict} (${c.reason}), umlab form ${same.verdict} (${same.reason})`);
+        assert.equal(
+          c.verdict === 'pass',
+          same.verdict === 'pass',
+          `${student}: "${c.name}": klc form ${c.verdict} (${c.reason}), umlab form ${same.verdict} (${same.reason})`,
+        );
       }
     }
     // kernel_routes (klc only): r1's table is the solution's but for frank, who sends lanb via r2.
     const routes = (st: string) => klcForm.students.find((s) => s.student === st)!.checks.find((c) => c.name === 'Checking the routing table of r1')!;
-    assert.deepEqual(only.map((st) => routes(st).verdict), ['pass', 'pass', 'pass', 'fail', 'fail'], only.map((st) => `${st}: ${routes(st).reason}\n${routes(st).detail ?? ''}`).join('\n'));
+    assert.deepEqual(
+      only.map((st) => routes(st).verdict),
+      ['pass', 'pass', 'pass', 'fail', 'fail'],
+      only.map((st) => `${st}: ${routes(st).reason}\n${routes(st).detail ?? ''}`).join('\n'),
+    );
     assert.match(routes('frank').detail ?? '', /route 10\.1\.2\.0\/24 does not go via 10\.0\.13\.3 \(it has 10\.0\.12\.2@eth1\)/);
     assert.equal(compared, only.length * 7, `${compared} checks compared`);
     assert.deepEqual(existsSync(join(home, 'labs')) ? readdirSync(join(home, 'labs')) : [], []);
   });
 
   it('--rerun grades nothing unchanged, then only the submission that changed', { timeout: 700_000 }, async () => {
-    assert.ok(classDir, 'needs the first case\'s run');
+    assert.ok(classDir, "needs the first case's run");
     const same = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '120', '--json', '--rerun'], { timeout: 120_000 });
     assert.equal(same.exitCode, 1, same.stderr);
     const events = eventsOf(same.stdout);
     assert.deepEqual(booted(events), [], 'nothing boots: no submission changed');
-    for (const student of students) assert.ok(events.some((e) => e.student === student && e.event === 'reused'), `${student}'s result is kept`);
+    for (const student of students)
+      assert.ok(
+        events.some((e) => e.student === student && e.event === 'reused'),
+        `${student}'s result is kept`,
+      );
     assert.deepEqual(verdictsOf(readReport(out)), EXPECTED);
     assert.ok(readdirSync(join(out, 'alice', 'captures')).includes('r1.eth2.pcap'), 'a kept result keeps its captures');
 
     // bob corrects pc1's address: only bob is graded again, and now passes everything.
     const bobLab = join(classDir, 'bob', 'lab.yaml');
     writeFileSync(bobLab, readFileSync(bobLab, 'utf8').replace('ip: 10.1.1.100/24', 'ip: 10.1.1.10/24'));
-    const changed = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '300', '--json', '--rerun'], { timeout: 400_000 });
+    const changed = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--timeout', '300', '--json', '--rerun'], {
+      timeout: 400_000,
+    });
     assert.equal(changed.exitCode, 1, changed.stderr);
     assert.deepEqual(booted(eventsOf(changed.stdout)), ['bob']);
     const report = readReport(out);

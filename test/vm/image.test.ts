@@ -48,7 +48,7 @@ vms:
     );
   writeLab(labFile, 'img', '../images/base.img');
 
-  it('umlab image build makes a Debian image with umlab\'s bootstrap init', slow, async () => {
+  it("umlab image build makes a Debian image with umlab's bootstrap init", slow, async () => {
     const r = await umlabOk(home, ['image', 'build', image, '--json'], 0, slow);
     const built = JSON.parse(r.stdout);
     assert.equal(built.image, image);
@@ -77,7 +77,13 @@ vms:
     assert.equal(st.size > statSync(image).size, true, 'the COW file covers the whole image (plus its bitmap)');
     assert.ok(st.blocks * 512 < 16 * 2 ** 20, `small on disk (ls -s): ${st.blocks * 512} bytes`);
     const list = JSON.parse((await umlabOk(home, ['disk', 'list', 'img', '--json'])).stdout);
-    assert.deepEqual(list.map((d: { file: string; image: string; state: string }) => [d.file, d.image, d.state]), [['i1.cow', image, 'ok'], ['i2.cow', image, 'ok']]);
+    assert.deepEqual(
+      list.map((d: { file: string; image: string; state: string }) => [d.file, d.image, d.state]),
+      [
+        ['i1.cow', image, 'ok'],
+        ['i2.cow', image, 'ok'],
+      ],
+    );
     assert.ok(list[1].allocated < 16 * 2 ** 20, 'each VM has its own small COW file over the one image');
 
     await umlabOk(home, ['up', labFile]);
@@ -98,7 +104,7 @@ vms:
     utimesSync(image, before.atime, before.mtime);
   });
 
-  it('rootless: an ordinary user boots a VM from the image; its COW file is that user\'s', slow, async () => {
+  it("rootless: an ordinary user boots a VM from the image; its COW file is that user's", slow, async () => {
     const userHome = makeHome();
     try {
       const dir = join(userHome, 'lab');

@@ -13,7 +13,9 @@ import { assertNothingLeft, cleanHome, makeHome, ROOT, umlab, umlabOk } from './
 const image = cachedImagePath(imageCacheDir(), 'kathara');
 const notRoot = process.getuid?.() !== 0;
 const skipSlow = process.env.UMLAB_SKIP_SLOW_TESTS === '1' && !existsSync(image);
-const skip = (notRoot && !existsSync(image) && 'building the Kathará image needs root') || (skipSlow && 'UMLAB_SKIP_SLOW_TESTS=1 and the Kathará image is not built yet (debootstrap)');
+const skip =
+  (notRoot && !existsSync(image) && 'building the Kathará image needs root') ||
+  (skipSlow && 'UMLAB_SKIP_SLOW_TESTS=1 and the Kathará image is not built yet (debootstrap)');
 if (skip) process.stderr.write(`== test/vm/kathara-drift.test.ts is NOT run: ${skip}\n`);
 
 const LAB = join(ROOT, 'test/vm/labs/kathara-drift');
@@ -35,7 +37,10 @@ describe('Kathará labs written for older daemons', { skip }, () => {
     assert.equal(r.exitCode, 0, `umlab test failed:\n${r.stdout}\n${r.stderr}`);
     const report = JSON.parse(r.stdout) as Report;
     assert.equal(report.results.length, 9);
-    assert.deepEqual(report.results.filter((x) => x.status !== 'pass').map((x) => `${x.name}: ${x.message}`), []);
+    assert.deepEqual(
+      report.results.filter((x) => x.status !== 'pass').map((x) => `${x.name}: ${x.message}`),
+      [],
+    );
     // Every change the reader made is named at the line it changed.
     assert.match(r.stderr, /kathara-drift\/q1\/etc\/quagga\/bgpd\.conf:3:1: Quagga -> FRR: .*no bgp ebgp-requires-policy/);
     assert.match(r.stderr, /kathara-drift\/q2\/etc\/zebra\/bgpd\.conf:3:1: Quagga -> FRR: /);

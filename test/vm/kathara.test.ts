@@ -14,11 +14,15 @@ import { assertNothingLeft, cleanHome, makeHome, ROOT, umlab, umlabOk, vmExec } 
 const image = cachedImagePath(imageCacheDir(), 'kathara');
 const notRoot = process.getuid?.() !== 0;
 const skipSlow = process.env.UMLAB_SKIP_SLOW_TESTS === '1' && !existsSync(image);
-const skip = (notRoot && !existsSync(image) && 'building the Kathará image needs root') || (skipSlow && 'UMLAB_SKIP_SLOW_TESTS=1 and the Kathará image is not built yet (debootstrap)');
+const skip =
+  (notRoot && !existsSync(image) && 'building the Kathará image needs root') ||
+  (skipSlow && 'UMLAB_SKIP_SLOW_TESTS=1 and the Kathará image is not built yet (debootstrap)');
 if (skip) process.stderr.write(`== test/vm/kathara.test.ts is NOT run: ${skip}\n`);
 
 const LABS = join(ROOT, 'labs/kathara');
-const labDirs = readdirSync(LABS).filter((d) => existsSync(join(LABS, d, 'lab.conf'))).sort();
+const labDirs = readdirSync(LABS)
+  .filter((d) => existsSync(join(LABS, d, 'lab.conf')))
+  .sort();
 const build = { timeout: 20 * 60_000 };
 const LIVE_IMPORT = 'rip-frr';
 
@@ -176,7 +180,11 @@ describe('Kathará and Netkit lab directories', { skip }, () => {
     const cases: [string, Record<string, string>, RegExp][] = [
       ['empty', {}, /empty\/lab\.conf:1:1: .*is not a Kathará or Netkit lab: it has no lab\.conf and no device directories/],
       ['novalue', { 'lab.conf': 'pc1[0]=A\npc1[x]=\n' }, /novalue\/lab\.conf:2:8: pc1\[x\] has no value/],
-      ['badimage', { 'lab.conf': 'pc1[0]=A\npc1[image]=acme/router\n' }, /badimage\/lab\.conf:2:12: pc1: unknown image "acme\/router"; cannot run it\n\s+hint: umlab runs these Kathará images: kathara\/base/],
+      [
+        'badimage',
+        { 'lab.conf': 'pc1[0]=A\npc1[image]=acme/router\n' },
+        /badimage\/lab\.conf:2:12: pc1: unknown image "acme\/router"; cannot run it\n\s+hint: umlab runs these Kathará images: kathara\/base/,
+      ],
       ['dotted', { 'lab.conf': 'pc1[0]=A\npc2[0]=lan.1\n' }, /dotted\/lab\.conf:2:8: collision domain "lan\.1" has a dot in its name/],
     ];
     for (const [name, files, expected] of cases) {

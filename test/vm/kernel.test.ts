@@ -37,7 +37,7 @@ vms:
     const [h1, h2] = plan.vms;
     assert.equal(h1.argv[0], wrapper);
     assert.ok(h1.argv.includes('initcall_blacklist=raid6_select_algo,init_zswap'), h1.argv.join(' '));
-    assert.ok(h1.argv.indexOf('printk.time=1') < h1.argv.indexOf('umlab.test=42'), 'lab args first, then the VM\'s');
+    assert.ok(h1.argv.indexOf('printk.time=1') < h1.argv.indexOf('umlab.test=42'), "lab args first, then the VM's");
     assert.equal(h2.argv[0], umlKernel().kernel);
     assert.ok(!h2.argv.some((a: string) => a.startsWith('initcall_blacklist=')), h2.argv.join(' '));
   });

@@ -32,7 +32,9 @@ async function runTest(home: string, file: string): Promise<Report> {
   return report;
 }
 
-const labFiles = readdirSync(join(ROOT, 'labs')).filter((f) => f.endsWith('.yaml')).sort();
+const labFiles = readdirSync(join(ROOT, 'labs'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('umlab test on the labs', () => {
   const home = makeHome();

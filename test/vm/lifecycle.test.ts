@@ -77,7 +77,13 @@ describe('lab lifecycle when things go wrong', () => {
     await umlabOk(home, ['up', fixture('single.yaml'), '--name', 'copy-a']);
     await umlabOk(home, ['up', fixture('single.yaml'), '--name', 'copy-b']);
     const labs = JSON.parse((await umlabOk(home, ['status', '--json'])).stdout) as { lab: string; phase: string }[];
-    assert.deepEqual(labs.map((l) => [l.lab, l.phase]), [['copy-a', 'running'], ['copy-b', 'running']]);
+    assert.deepEqual(
+      labs.map((l) => [l.lab, l.phase]),
+      [
+        ['copy-a', 'running'],
+        ['copy-b', 'running'],
+      ],
+    );
     // Same address in both, each answers in its own namespace.
     for (const name of ['copy-a', 'copy-b']) {
       const r = await umlabOk(home, ['exec', '--lab', name, 'solo', '--', 'ip -br addr show eth0; hostname']);

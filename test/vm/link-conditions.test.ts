@@ -37,7 +37,10 @@ function pingSummary(out: string): { avg: number; lossPct: number } {
 /** The documented rule: the RTT is the delays on the way there and back, within 10% (frames may
  *  leave up to 1 ms early, as timers are not finer than that). */
 function assertRtt(avg: number, predictedMs: number, what: string): void {
-  assert.ok(avg >= predictedMs - 2 && avg <= predictedMs * 1.1, `avg RTT ${avg} ms ${what}, expected ${predictedMs - 2}-${Math.round(predictedMs * 110) / 100}`);
+  assert.ok(
+    avg >= predictedMs - 2 && avg <= predictedMs * 1.1,
+    `avg RTT ${avg} ms ${what}, expected ${predictedMs - 2}-${Math.round(predictedMs * 110) / 100}`,
+  );
 }
 
 /** Receiver's Mbit/s from `iperf3 -J`. */
@@ -57,7 +60,10 @@ describe('link conditions', () => {
     assertRtt(avg, 100, '(50 ms each way)');
     const [status] = JSON.parse((await umlabOk(home, ['status', '--json'])).stdout);
     const slow = status.status.links.find((l: { link: string }) => l.link === 'slow.eth0');
-    assert.deepEqual(slow.conditions.map((c: { text: string }) => c.text), ['delay 50ms']);
+    assert.deepEqual(
+      slow.conditions.map((c: { text: string }) => c.text),
+      ['delay 50ms'],
+    );
   });
 
   it('egress loss: 20% loses 10-30% of 500 pings; the capture still has all 500 requests', async () => {
@@ -70,7 +76,10 @@ describe('link conditions', () => {
 
   it('rate: 10mbit gives iperf3 8-10.5 Mbit/s', { timeout: 120_000 }, async () => {
     // -D returns before the server listens: wait until it does.
-    await exec('peer', 'iperf3 -s -D -1 -p 5201 >/dev/null 2>&1; for i in $(seq 100); do ss -ltnH "sport = :5201" | grep -q . && exit 0; sleep 0.1; done; exit 1');
+    await exec(
+      'peer',
+      'iperf3 -s -D -1 -p 5201 >/dev/null 2>&1; for i in $(seq 100); do ss -ltnH "sport = :5201" | grep -q . && exit 0; sleep 0.1; done; exit 1',
+    );
     const mbps = receivedMbps(await exec('narrow', 'iperf3 -c 10.7.0.2 -p 5201 -t 4 -J'));
     assert.ok(mbps >= 8 && mbps <= 10.5, `${mbps.toFixed(2)} Mbit/s, expected 8-10.5`);
   });

@@ -91,8 +91,14 @@ describe('management console and live rewiring', () => {
     assert.equal(added?.segment, 'sw0');
     await eventually(async () => {
       const frames = await readCapture(added!.capture);
-      assert.ok(frames.some((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.3' && f.arp.senderMac === 'fe:fd:0a:00:00:03'), 'h3 answers ARP on the new link');
-      assert.ok(frames.some((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.3'), 'echo reply on the new link');
+      assert.ok(
+        frames.some((f) => f.arp?.op === 2 && f.arp.senderIp === '10.0.0.3' && f.arp.senderMac === 'fe:fd:0a:00:00:03'),
+        'h3 answers ARP on the new link',
+      );
+      assert.ok(
+        frames.some((f) => f.icmp?.name === 'echo reply' && f.ip?.src === '10.0.0.3'),
+        'echo reply on the new link',
+      );
     });
     // Refused: an interface in use, a segment that is not there.
     assert.equal((await umlab(home, ['link', 'add', 'h3', 'eth1', 'sw0'])).exitCode, 2);

@@ -27,7 +27,10 @@ describe('ready: and within:', () => {
     const listening = await vmExec(home, 'readiness', 'server', "ss -H -ltn 'sport = :80'");
     assert.match(listening, /:80\b/);
     const status = JSON.parse((await umlabOk(home, ['status', 'readiness', '--json'])).stdout);
-    assert.deepEqual(status.status.vms.map((v: { state: string }) => v.state), ['ready', 'ready']);
+    assert.deepEqual(
+      status.status.vms.map((v: { state: string }) => v.state),
+      ['ready', 'ready'],
+    );
     // A reboot waits for the conditions again: a fresh boot starts the slow listener anew.
     await umlabOk(home, ['vm', 'reboot', 'server', '--lab', 'readiness']);
     assert.match(await vmExec(home, 'readiness', 'server', "ss -H -ltn 'sport = :80'"), /:80\b/);
@@ -64,7 +67,10 @@ describe('ready: and within:', () => {
     assert.match(r.stderr, /the lab was rolled back/);
     await assertNothingLeft(home, 'never-ready');
     const list = await umlabOk(home, ['status', '--json']);
-    assert.deepEqual(JSON.parse(list.stdout).filter((l: { lab: string }) => l.lab === 'never-ready'), []);
+    assert.deepEqual(
+      JSON.parse(list.stdout).filter((l: { lab: string }) => l.lab === 'never-ready'),
+      [],
+    );
   });
 });
 
@@ -72,7 +78,7 @@ describe('throughput and latency checks', () => {
   const home = makeHome();
   after(() => cleanHome(home));
 
-  it('pass within the lab\'s bounds and fail with the measured value, in the JSON and JUnit reports', async () => {
+  it("pass within the lab's bounds and fail with the measured value, in the JSON and JUnit reports", async () => {
     const junit = join(home, 'measure.xml');
     const r = await umlab(home, ['test', testLab('measure.yaml'), '--json', '--junit', junit]);
     assert.equal(r.exitCode, 1, r.stderr);
@@ -89,7 +95,10 @@ describe('throughput and latency checks', () => {
     assert.match(message('h1 sends at the shaped rate'), /^measured [\d.]+ Mbit\/s h1 -> h2 over 3 s/);
     assert.match(message('h2 sends to h1 unshaped'), /h2 -> h1 over 2 s/);
     assert.match(message('h1 cannot send a gigabit'), /^expected a rate at least 1 Gbit\/s, measured [\d.]+ [kM]bit\/s h1 -> h2/);
-    assert.match(message('the round trip has the delay'), /^measured RTT min [\d.]+ ms, avg [\d.]+ ms, max [\d.]+ ms \(5\/5 replies\) from h1 to h2 \(10\.0\.0\.2\)/);
+    assert.match(
+      message('the round trip has the delay'),
+      /^measured RTT min [\d.]+ ms, avg [\d.]+ ms, max [\d.]+ ms \(5\/5 replies\) from h1 to h2 \(10\.0\.0\.2\)/,
+    );
     assert.match(message('the round trip is not under 5 ms'), /^expected an average RTT at most 5 ms, measured RTT min [\d.]+ ms, avg [\d.]+ ms/);
     const xml = readFileSync(junit, 'utf8');
     assert.match(xml, /<testsuite name="measure" tests="5" failures="2" errors="0"/);
@@ -105,7 +114,7 @@ describe('throughput and latency checks', () => {
     try {
       const r = await umlab(home, ['test', testLab('measure.yaml'), '--json']);
       assert.equal(r.exitCode, 1, r.stderr);
-      const left = await vmExec(home, 'measure', 'h2', "pgrep -a iperf3; ls /tmp | grep -c umlab-iperf3; true");
+      const left = await vmExec(home, 'measure', 'h2', 'pgrep -a iperf3; ls /tmp | grep -c umlab-iperf3; true');
       assert.equal(left.trim(), '0', `iperf3 servers or their files left in h2: ${left}`);
     } finally {
       await umlabOk(home, ['down', 'measure']);

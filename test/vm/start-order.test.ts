@@ -37,10 +37,13 @@ vms:
     assert.match(up.stderr, /waits boots once slow is ready/);
     assert.equal(readFileSync(join(shared, 'waits-saw-slow'), 'utf8'), 'yes\n');
     const plan = JSON.parse((await umlabOk(home, ['compile', file, '--json'])).stdout);
-    assert.deepEqual(plan.vms.map((v: { name: string; startAfter: string[]; shutdown: string[] }) => [v.name, v.startAfter, v.shutdown.length]), [
-      ['slow', [], 1],
-      ['waits', ['slow'], 2],
-    ]);
+    assert.deepEqual(
+      plan.vms.map((v: { name: string; startAfter: string[]; shutdown: string[] }) => [v.name, v.startAfter, v.shutdown.length]),
+      [
+        ['slow', [], 1],
+        ['waits', ['slow'], 2],
+      ],
+    );
   });
 
   it('shutdown commands run on vm halt and on down, in order', async () => {

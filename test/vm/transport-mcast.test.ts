@@ -34,40 +34,49 @@ describe('multicast group', () => {
   const home = makeHome();
   after(() => cleanHome(home));
 
-  it('joins the VMs, captures every frame on every link, and never leaves the lab namespace', { skip: !isRoot && 'needs root (tcpdump on the host, ip netns)' }, async () => {
-    await umlabOk(home, ['up', FIXTURE]);
-    try {
-      // The lab's namespace has no interface but lo, and the group is routed there.
-      const netns = netnsName(home, LAB);
-      const links = (await execa('ip', ['-n', netns, '-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]!.trim());
-      assert.deepEqual(links, ['lo']);
-      assert.match((await execa('ip', ['-n', netns, 'route', 'show', 'table', 'all', '224.0.0.0/4'])).stdout, /dev lo/);
+  it(
+    'joins the VMs, captures every frame on every link, and never leaves the lab namespace',
+    { skip: !isRoot && 'needs root (tcpdump on the host, ip netns)' },
+    async () => {
+      await umlabOk(home, ['up', FIXTURE]);
+      try {
+        // The lab's namespace has no interface but lo, and the group is routed there.
+        const netns = netnsName(home, LAB);
+        const links = (await execa('ip', ['-n', netns, '-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]!.trim());
+        assert.deepEqual(links, ['lo']);
+        assert.match((await execa('ip', ['-n', netns, 'route', 'show', 'table', 'all', '224.0.0.0/4'])).stdout, /dev lo/);
 
-      const host = await watchHostInterfaces();
-      await vmExec(home, LAB, 'a', 'ping -c3 -i0.2 -W5 10.4.0.2');
-      const seenOnHost = await host.stop();
-      assert.deepEqual(seenOnHost, [], 'multicast datagrams of the lab on a host interface');
+        const host = await watchHostInterfaces();
+        await vmExec(home, LAB, 'a', 'ping -c3 -i0.2 -W5 10.4.0.2');
+        const seenOnHost = await host.stop();
+        assert.deepEqual(seenOnHost, [], 'multicast datagrams of the lab on a host interface');
 
-      const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
-      assert.deepEqual(list.map((l) => l.link).sort(), ['a.eth0', 'b.eth0']);
-      for (const { link, capture } of list) {
-        await eventually(async () => {
-          const frames = await readCapture(capture);
-          const echoes = (type: number) => frames.filter((f) => f.icmp?.type === type).map((f) => f.icmp!.seq);
-          // A group is a shared medium: each link's capture holds the whole conversation, each frame once.
-          assert.deepEqual(echoes(8), [1, 2, 3], `${link}: echo requests`);
-          assert.deepEqual(echoes(0), [1, 2, 3], `${link}: echo replies`);
-          assert.ok(frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.4.0.2'), `${link}: ARP request`);
-        });
+        const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
+        assert.deepEqual(list.map((l) => l.link).sort(), ['a.eth0', 'b.eth0']);
+        for (const { link, capture } of list) {
+          await eventually(async () => {
+            const frames = await readCapture(capture);
+            const echoes = (type: number) => frames.filter((f) => f.icmp?.type === type).map((f) => f.icmp!.seq);
+            // A group is a shared medium: each link's capture holds the whole conversation, each frame once.
+            assert.deepEqual(echoes(8), [1, 2, 3], `${link}: echo requests`);
+            assert.deepEqual(echoes(0), [1, 2, 3], `${link}: echo replies`);
+            assert.ok(
+              frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.4.0.2'),
+              `${link}: ARP request`,
+            );
+          });
+        }
+        const status = JSON.parse((await umlabOk(home, ['status', LAB, '--json'])).stdout) as {
+          status: { links: { link: string; rxFrames: number; txFrames: number }[] };
+        };
+        const a = status.status.links.find((l) => l.link === 'a.eth0')!;
+        const b = status.status.links.find((l) => l.link === 'b.eth0')!;
+        // What a sent is what b received, and the other way round.
+        assert.ok(a.rxFrames >= 4 && a.rxFrames === b.txFrames && b.rxFrames === a.txFrames, JSON.stringify(status.status.links));
+      } finally {
+        await umlabOk(home, ['down', LAB]);
+        await assertNothingLeft(home, LAB);
       }
-      const status = JSON.parse((await umlabOk(home, ['status', LAB, '--json'])).stdout) as { status: { links: { link: string; rxFrames: number; txFrames: number }[] } };
-      const a = status.status.links.find((l) => l.link === 'a.eth0')!;
-      const b = status.status.links.find((l) => l.link === 'b.eth0')!;
-      // What a sent is what b received, and the other way round.
-      assert.ok(a.rxFrames >= 4 && a.rxFrames === b.txFrames && b.rxFrames === a.txFrames, JSON.stringify(status.status.links));
-    } finally {
-      await umlabOk(home, ['down', LAB]);
-      await assertNothingLeft(home, LAB);
-    }
-  });
+    },
+  );
 });

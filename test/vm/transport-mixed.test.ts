@@ -41,7 +41,14 @@ describe('every kind in one lab', { skip: !isRoot && 'the tap segment needs root
       const tapPing = await execa('ip', ['netns', 'exec', netns, 'ping', '-c2', '-i0.2', '-W5', '10.6.3.1'], { reject: false });
       assert.equal(tapPing.exitCode, 0, tapPing.stdout);
       // Through the gateway to a server on the loopback of the namespace passt runs in (where `up` ran).
-      const inNs = execa('ip', ['netns', 'exec', netns, process.execPath, '-e', `const s = require('node:http').createServer((q, r) => r.end('ns page\\n')).listen(0, '127.0.0.1', () => console.log(s.address().port))`]);
+      const inNs = execa('ip', [
+        'netns',
+        'exec',
+        netns,
+        process.execPath,
+        '-e',
+        `const s = require('node:http').createServer((q, r) => r.end('ns page\\n')).listen(0, '127.0.0.1', () => console.log(s.address().port))`,
+      ]);
       const port = await new Promise<number>((resolve) => inNs.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
       try {
         assert.equal(await vmExec(home, LAB, 'r1', `wget -q -T 10 -O - http://10.6.2.2:${port}/`), 'ns page\n');
@@ -57,19 +64,26 @@ describe('every kind in one lab', { skip: !isRoot && 'the tap segment needs root
         return readCapture(entry.capture);
       };
       const echoed = (fs: DecodedFrame[], from: string, to: string) =>
-        fs.some((f) => f.icmp?.type === 8 && f.ip?.src === from && f.ip.dst === to) && fs.some((f) => f.icmp?.type === 0 && f.ip?.src === to && f.ip.dst === from);
+        fs.some((f) => f.icmp?.type === 8 && f.ip?.src === from && f.ip.dst === to) &&
+        fs.some((f) => f.icmp?.type === 0 && f.ip?.src === to && f.ip.dst === from);
       await eventually(async () => {
         assert.ok(echoed(await frames('r1.eth0'), '10.6.0.1', '10.6.0.254'), 'switch link r1.eth0');
         assert.ok(echoed(await frames('r1.eth1'), '10.6.1.1', '10.6.1.254'), 'multicast link r1.eth1');
         assert.ok(echoed(await frames('r1.eth3'), '10.6.3.254', '10.6.3.1'), 'tap link r1.eth3');
         assert.ok(echoed(await frames('h3.eth0--r1.eth4'), '10.6.4.2', '10.6.4.1'), 'point-to-point link');
         const gateway = await frames('r1.eth2');
-        assert.ok(gateway.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === '10.6.2.2' && f.tcp.dstPort === port), 'gateway link r1.eth2');
+        assert.ok(
+          gateway.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === '10.6.2.2' && f.tcp.dstPort === port),
+          'gateway link r1.eth2',
+        );
       });
     } finally {
       await umlabOk(home, ['down', LAB]);
       await assertNothingLeft(home, LAB);
     }
-    assert.deepEqual((await execa('ip', ['-n', netns, '-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]), ['lo', 'ext1', 'ext0']);
+    assert.deepEqual(
+      (await execa('ip', ['-n', netns, '-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]),
+      ['lo', 'ext1', 'ext0'],
+    );
   });
 });

@@ -14,13 +14,19 @@ describe('point-to-point link', () => {
 
   it('carries traffic both ways and captures it once, in one file', async () => {
     const compiled = JSON.parse((await umlabOk(home, ['compile', join(ROOT, 'test/vm/labs/p2p-pair.yaml'), '--json'])).stdout);
-    assert.deepEqual(compiled.links.map((l: { name: string }) => l.name), [LINK]);
+    assert.deepEqual(
+      compiled.links.map((l: { name: string }) => l.name),
+      [LINK],
+    );
     await umlabOk(home, ['up', join(ROOT, 'test/vm/labs/p2p-pair.yaml')]);
     try {
       await vmExec(home, LAB, 'a', 'ping -c3 -i0.2 -W5 10.3.0.2');
       await vmExec(home, LAB, 'b', 'ping -c2 -i0.2 -W5 10.3.0.1');
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
-      assert.deepEqual(list.map((l) => l.link), [LINK]);
+      assert.deepEqual(
+        list.map((l) => l.link),
+        [LINK],
+      );
       await eventually(async () => {
         const frames = await readCapture(list[0]!.capture);
         const echoes = (type: number, src: string) => frames.filter((f) => f.icmp?.type === type && f.ip?.src === src).map((f) => f.icmp!.seq);
@@ -28,7 +34,10 @@ describe('point-to-point link', () => {
         assert.deepEqual(echoes(8, '10.3.0.1'), [1, 2, 3], 'echo requests a -> b');
         assert.deepEqual(echoes(0, '10.3.0.2'), [1, 2, 3], 'echo replies b -> a');
         assert.deepEqual(echoes(8, '10.3.0.2'), [1, 2], 'echo requests b -> a');
-        assert.ok(frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.3.0.2'), 'the ARP request of a');
+        assert.ok(
+          frames.some((f) => f.arp?.op === 1 && f.arp.targetIp === '10.3.0.2'),
+          'the ARP request of a',
+        );
       });
     } finally {
       await umlabOk(home, ['down', LAB]);

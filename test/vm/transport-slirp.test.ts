@@ -74,7 +74,10 @@ vms:
       assert.equal(await response.text(), `vm-${token}\n`);
 
       const list = JSON.parse((await umlabOk(home, ['capture', 'list', '--lab', LAB, '--json'])).stdout) as { link: string; capture: string }[];
-      assert.deepEqual(list.map((l) => l.link), ['web.eth0']);
+      assert.deepEqual(
+        list.map((l) => l.link),
+        ['web.eth0'],
+      );
       await eventually(async () => {
         const frames = await readCapture(list[0]!.capture);
         const dhcp = frames.filter((f) => f.udp && [67, 68].includes(f.udp.dstPort));
@@ -82,7 +85,10 @@ vms:
         const syn = (dst: string, port: number) => frames.some((f) => f.tcp?.flags === 'S' && f.ip?.dst === dst && f.tcp.dstPort === port);
         assert.ok(syn('10.0.2.2', hostPort), 'the VM connecting to the gateway');
         assert.ok(syn('10.0.2.15', GUEST_PORT), 'the forwarded connection arriving at the VM');
-        assert.ok(frames.some((f) => f.tcp && f.ip?.src === '10.0.2.15' && f.tcp.srcPort === GUEST_PORT && f.tcp.payloadLength > 0), 'the VM answering');
+        assert.ok(
+          frames.some((f) => f.tcp && f.ip?.src === '10.0.2.15' && f.tcp.srcPort === GUEST_PORT && f.tcp.payloadLength > 0),
+          'the VM answering',
+        );
       });
     } finally {
       await umlabOk(home, ['down', LAB]);

@@ -17,7 +17,8 @@ const isRoot = process.getuid?.() === 0;
 describe('tap bridge', { skip: !isRoot && 'tap segments need root' }, () => {
   const home = makeHome();
   const netns = `umlab-taptest-${randomBytes(3).toString('hex')}`;
-  const inNetns = (cmd: string, args: string[]) => execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false, stripFinalNewline: false, env: { UMLAB_HOME: home } });
+  const inNetns = (cmd: string, args: string[]) =>
+    execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false, stripFinalNewline: false, env: { UMLAB_HOME: home } });
   const umlabInNetns = (args: string[]) => inNetns(process.execPath, ['--import', TSX, CLI, ...args]);
   const links = async () => (await execa('ip', ['-n', netns, '-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]!);
   const ipForward = async () => (await inNetns('cat', ['/proc/sys/net/ipv4/ip_forward'])).stdout.trim();
@@ -61,8 +62,14 @@ describe('tap bridge', { skip: !isRoot && 'tap segments need root' }, () => {
         assert.deepEqual(echoes(8, '10.5.0.254'), [1, 2, 3], 'echo requests from the host side on a.eth0');
         assert.deepEqual(echoes(0, '10.5.0.1'), [1, 2, 3], 'echo replies on a.eth0');
         const b = await captureOf('b.eth0');
-        assert.ok(b.some((f) => f.tcp?.flags === 'S' && f.ip?.src === '10.5.0.254' && f.tcp.dstPort === 8000), 'the TCP connection to b');
-        assert.ok(b.some((f) => f.tcp && f.ip?.src === '10.5.0.2' && f.tcp.payloadLength > 0), "b's answer");
+        assert.ok(
+          b.some((f) => f.tcp?.flags === 'S' && f.ip?.src === '10.5.0.254' && f.tcp.dstPort === 8000),
+          'the TCP connection to b',
+        );
+        assert.ok(
+          b.some((f) => f.tcp && f.ip?.src === '10.5.0.2' && f.tcp.payloadLength > 0),
+          "b's answer",
+        );
       });
     } finally {
       // Stopped from outside that namespace: what up did there is undone from its record.

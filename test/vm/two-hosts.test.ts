@@ -23,7 +23,10 @@ describe('two-hosts lab on real UML VMs', () => {
   it('bin/umlab started the bundled supervisor (plain Node, no tsx)', async () => {
     const status = JSON.parse((await umlabOk(home, ['status', 'two-hosts', '--json'])).stdout);
     const cmdline = readFileSync(`/proc/${status.status.supervisorPid}/cmdline`, 'utf8').split('\0');
-    assert.ok(cmdline.some((a) => a.endsWith('dist/runtime/supervisor-main.mjs')), cmdline.join(' '));
+    assert.ok(
+      cmdline.some((a) => a.endsWith('dist/runtime/supervisor-main.mjs')),
+      cmdline.join(' '),
+    );
     assert.ok(!cmdline.some((a) => a.includes('tsx')), cmdline.join(' '));
   });
 
@@ -57,7 +60,7 @@ describe('two-hosts lab on real UML VMs', () => {
     assert.match(shown.stdout, /ICMP echo request/);
   });
 
-  it('the switch is a Linux bridge: eth0 is UML\'s vector device, only the VMs speak on the segment, counters count', async () => {
+  it("the switch is a Linux bridge: eth0 is UML's vector device, only the VMs speak on the segment, counters count", async () => {
     const driver = await vmExec(home, 'two-hosts', 'h1', 'basename $(readlink /sys/class/net/eth0/device/driver)');
     assert.equal(driver.trim(), 'uml-vector');
     const compiled = await umlabOk(home, ['compile', lab('two-hosts.yaml')]);
@@ -65,7 +68,10 @@ describe('two-hosts lab on real UML VMs', () => {
     // The host kernel's bridge and veths must not send anything (no IPv6 RS/MLD) into the lab.
     const macs = new Set(['fe:fd:0a:00:00:01', 'fe:fd:0a:00:00:02']);
     const strangers = (await readCapture(linkCapture)).filter((f) => !macs.has(f.src));
-    assert.deepEqual(strangers.map((f) => `${f.src} ${f.summary}`), []);
+    assert.deepEqual(
+      strangers.map((f) => `${f.src} ${f.summary}`),
+      [],
+    );
     const [s] = JSON.parse((await umlabOk(home, ['status', '--json'])).stdout);
     const link = s.status.links.find((l: { link: string }) => l.link === 'h1.eth0');
     assert.ok(link.rxFrames >= 3 && link.txFrames >= 3, JSON.stringify(link));

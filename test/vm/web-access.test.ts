@@ -15,14 +15,20 @@ const SOCKETS = ['/api/live', '/api/vms/h1/console', '/api/links/h1.eth0/frames'
 /** curl as `uid` (every privilege dropped), or as ourselves when uid is null: the HTTP status. */
 async function status(uid: number | null, url: string, headers: string[] = [], upgrade = false): Promise<string> {
   const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', ...headers.flatMap((h) => ['-H', h])];
-  if (upgrade) args.push('-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==');
-  const argv = uid === null ? ['curl', ...args, url] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--', 'curl', ...args, url];
+  if (upgrade)
+    args.push('-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==');
+  const argv =
+    uid === null ? ['curl', ...args, url] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--', 'curl', ...args, url];
   const r = await execa(argv[0]!, argv.slice(1), { reject: false, extendEnv: false, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   return String(r.stdout);
 }
 
 async function asNobody(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const r = await execa('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--', ...argv], { reject: false, extendEnv: false, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const r = await execa('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--', ...argv], {
+    reject: false,
+    extendEnv: false,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

@@ -58,7 +58,15 @@ export async function openBrowser(viewport = { width: 1400, height: 900 }): Prom
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport,
     acceptDownloads: true,
   });
@@ -120,5 +128,4 @@ export function terminalText(page: Page, vm: string): Promise<string> {
   return page.evaluate((name) => (window as any).umlabTerminalText(name) as string, vm);
 }
 
-export const frameRows = (page: Page) =>
-  page.$$eval('#frames tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+export const frameRows = (page: Page) => page.$$eval('#frames tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));

@@ -80,7 +80,8 @@ describe('a readable drawing for bigger labs', () => {
         // (12 px) make a 10-VM chain with labelled lines slightly larger than the pane.
         if (vms <= 10)
           assert.ok(fit.drawing.w <= fit.pane.w * 1.5 && fit.drawing.h <= fit.pane.h * 1.5, `${vms} VMs within 1.5x the pane: ${JSON.stringify(fit)}`);
-        const positions = () => page.evaluate(() => JSON.stringify((window as any).cy.nodes().map((n: any) => [n.id(), Math.round(n.position('x')), Math.round(n.position('y'))])));
+        const positions = () =>
+          page.evaluate(() => JSON.stringify((window as any).cy.nodes().map((n: any) => [n.id(), Math.round(n.position('x')), Math.round(n.position('y'))])));
         const first = await positions();
         // re-layout forgets the saved positions and computes them again: the same drawing.
         await page.click('#relayout');

@@ -10,9 +10,13 @@ import { clickInGraph, openBrowser, startWeb, stopWeb, terminalText, type Browse
 
 /** Waits until the VM's terminal holds text matching `pattern`. */
 async function waitForTerminal(page: Page, vm: string, pattern: RegExp, timeout = 30_000): Promise<string> {
-  await page.waitForFunction(([name, source, flags]) => new RegExp(source, flags).test((window as any).umlabTerminalText(name)), [vm, pattern.source, pattern.flags] as const, {
-    timeout,
-  });
+  await page.waitForFunction(
+    ([name, source, flags]) => new RegExp(source, flags).test((window as any).umlabTerminalText(name)),
+    [vm, pattern.source, pattern.flags] as const,
+    {
+      timeout,
+    },
+  );
   return terminalText(page, vm);
 }
 

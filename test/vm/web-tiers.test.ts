@@ -65,7 +65,14 @@ describe('a 20-device data-center lab drawn in tiers, legible at 1400x900 (offli
       return {
         kinds: [...new Set(cy.nodes().map((n: any) => n.data('kind')))],
         devices: cy.nodes('[kind = "vm"]').length,
-        lines: cy.edges().map((e: any) => ({ segment: e.data('segment'), links: e.data('links'), line: e.hasClass('line'), ends: [e.source().id(), e.target().id()] })) as { segment: string; links: string[]; line: boolean; ends: string[] }[],
+        lines: cy
+          .edges()
+          .map((e: any) => ({ segment: e.data('segment'), links: e.data('links'), line: e.hasClass('line'), ends: [e.source().id(), e.target().id()] })) as {
+          segment: string;
+          links: string[];
+          line: boolean;
+          ends: string[];
+        }[],
       };
     });
     assert.deepEqual(graph.kinds, ['vm']);
@@ -74,7 +81,10 @@ describe('a 20-device data-center lab drawn in tiers, legible at 1400x900 (offli
     assert.equal(new Set(graph.lines.map((l) => l.segment)).size, 24, 'one line per segment');
     for (const l of graph.lines) {
       assert.ok(l.line && l.links.length === 2, JSON.stringify(l));
-      assert.ok(l.ends.every((end) => !end.startsWith('segment:')), 'a line joins two devices');
+      assert.ok(
+        l.ends.every((end) => !end.startsWith('segment:')),
+        'a line joins two devices',
+      );
     }
   });
 
@@ -89,7 +99,10 @@ describe('a 20-device data-center lab drawn in tiers, legible at 1400x900 (offli
   it('the tiers sit in four horizontal bands, top to bottom: ToF, spines, leaves, servers', async () => {
     const ys = await page.evaluate(() => (window as any).cy.nodes('[kind = "vm"]').map((n: any) => [n.id(), n.renderedPosition('y')]) as [string, number][]);
     const bands = TIERS.map((prefix) => ys.filter(([id]) => id.startsWith(prefix)).map(([, y]) => y));
-    assert.deepEqual(bands.map((b) => b.length), [2, 4, 4, 8]);
+    assert.deepEqual(
+      bands.map((b) => b.length),
+      [2, 4, 4, 8],
+    );
     bands.forEach((band, i) => {
       assert.ok(Math.max(...band) - Math.min(...band) < 1, `${TIERS[i]}* on one band: ${band}`);
       if (i > 0) assert.ok(Math.min(...band) > Math.max(...bands[i - 1]!) + 40, `${TIERS[i]}* below ${TIERS[i - 1]}*`);
@@ -143,7 +156,7 @@ describe('the fat tree running: a click on a line opens its frames', () => {
     await cleanHome(home);
   });
 
-  it("a click on a line opens its frames: a ping across the cable shows up", async () => {
+  it('a click on a line opens its frames: a ping across the cable shows up', async () => {
     await umlabOk(home, ['exec', 'server-1a', '--', 'ping', '-c', '3', '-i', '0.3', '-W', '5', '10.0.17.1']);
     // Into view (the drawing may be taller than the pane), then a click where the line is.
     await page.evaluate(() => (window as any).cy.center((window as any).cy.getElementById('line:l11-srv1a')));

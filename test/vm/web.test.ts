@@ -55,7 +55,15 @@ describe('umlab web on a running lab, in a real browser', () => {
     const cut = await browser.context.newPage();
     await cut.routeWebSocket(/\/api\/live/, () => {});
     await cut.goto(web!.url, { waitUntil: 'load' });
-    assert.equal(await cut.evaluate(() => (window as any).cy.nodes('[kind = "vm"]').map((n: any) => n.data('state')).join()), 'ready,ready');
+    assert.equal(
+      await cut.evaluate(() =>
+        (window as any).cy
+          .nodes('[kind = "vm"]')
+          .map((n: any) => n.data('state'))
+          .join(),
+      ),
+      'ready,ready',
+    );
     assert.match((await cut.textContent('#overview-vms')) ?? '', /h1ready\d+/);
     await cut.close();
     // networkidle: no request pending for 500 ms. An event stream held open would never let it come.
@@ -64,7 +72,10 @@ describe('umlab web on a running lab, in a real browser', () => {
       live: document.body.dataset.live,
       pill: document.getElementById('live-pill')?.textContent,
       rows: [...document.querySelectorAll('#overview-vms tr')].map((r) => [...r.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
-      states: (window as any).cy.nodes('[kind = "vm"]').map((n: any) => `${n.id()}:${n.data('state')}`).sort(),
+      states: (window as any).cy
+        .nodes('[kind = "vm"]')
+        .map((n: any) => `${n.id()}:${n.data('state')}`)
+        .sort(),
     }));
     assert.equal(first.live, 'running');
     assert.equal(first.pill, 'running');
@@ -82,8 +93,14 @@ describe('umlab web on a running lab, in a real browser', () => {
       page.evaluate(() => {
         const cy = (window as any).cy;
         return {
-          nodes: cy.nodes().map((n: any) => `${n.id()}:${n.data('kind')}`).sort(),
-          edges: cy.edges().map((e: any) => `${e.id()}:${e.source().id()}->${e.target().id()}:${e.data('sourceLabel')}|${e.data('targetLabel')}`.replace(/\n/g, ' ')).sort(),
+          nodes: cy
+            .nodes()
+            .map((n: any) => `${n.id()}:${n.data('kind')}`)
+            .sort(),
+          edges: cy
+            .edges()
+            .map((e: any) => `${e.id()}:${e.source().id()}->${e.target().id()}:${e.data('sourceLabel')}|${e.data('targetLabel')}`.replace(/\n/g, ' '))
+            .sort(),
         };
       });
     assert.deepEqual(await graph(), { nodes: ['h1:vm', 'h2:vm'], edges: ['line:sw0:h1->h2:eth0 10.0.0.1/24|eth0 10.0.0.2/24'] });
@@ -142,8 +159,14 @@ describe('umlab web on a running lab, in a real browser', () => {
       return (text.match(/echo request/g) ?? []).length >= 3 && (text.match(/echo reply/g) ?? []).length >= 3;
     });
     const icmp = (await frameRows(page)).filter((cells) => cells[4] === 'ICMP');
-    assert.ok(icmp.some((c) => c[2] === '10.0.0.1' && c[3] === '10.0.0.2' && /echo request .*seq 3/.test(c[5]!)), JSON.stringify(icmp));
-    assert.ok(icmp.some((c) => c[2] === '10.0.0.2' && c[3] === '10.0.0.1' && /echo reply .*seq 3/.test(c[5]!)), JSON.stringify(icmp));
+    assert.ok(
+      icmp.some((c) => c[2] === '10.0.0.1' && c[3] === '10.0.0.2' && /echo request .*seq 3/.test(c[5]!)),
+      JSON.stringify(icmp),
+    );
+    assert.ok(
+      icmp.some((c) => c[2] === '10.0.0.2' && c[3] === '10.0.0.1' && /echo reply .*seq 3/.test(c[5]!)),
+      JSON.stringify(icmp),
+    );
     // Traffic at a glance: the edge got wider while it flowed, and the link has a sparkline.
     assert.ok(await page.$('#link-spark svg.sparkline polyline'));
   });
@@ -159,7 +182,7 @@ describe('umlab web on a running lab, in a real browser', () => {
     assert.ok(v6 && /^fe80::[0-9a-f:]+$/.test(v6[2]!), JSON.stringify(v6));
   });
 
-  it("the filter understands icmp, arp, tcp port 80 and host 10.0.0.2", async () => {
+  it('the filter understands icmp, arp, tcp port 80 and host 10.0.0.2', async () => {
     // Something on TCP port 80: h2 answers the SYN with a reset (nothing listens there).
     await umlabOk(home, ['exec', 'h1', '--', 'sh', '-c', 'nc -w 2 10.0.0.2 80 </dev/null; true']);
     await umlabOk(home, ['exec', 'h1', '--', 'sh', '-c', 'ip neigh flush dev eth0; ping -c 1 -W 5 10.0.0.2']);
@@ -173,11 +196,19 @@ describe('umlab web on a running lab, in a real browser', () => {
     const host = await filterFrames(page, 'host 10.0.0.2');
     // IP frames from or to 10.0.0.2, and ARP about it; not the IPv6 neighbour discovery of the other test.
     assert.ok(host.length >= 8, JSON.stringify(host));
-    assert.ok(host.every((c) => (c[4] === 'ARP' ? /10\.0\.0\.2\b/.test(c[5]!) || c[3] === 'fe:fd:0a:00:00:02' || c[2] === 'fe:fd:0a:00:00:02' : c.slice(2, 4).includes('10.0.0.2'))), JSON.stringify(host));
+    assert.ok(
+      host.every((c) =>
+        c[4] === 'ARP' ? /10\.0\.0\.2\b/.test(c[5]!) || c[3] === 'fe:fd:0a:00:00:02' || c[2] === 'fe:fd:0a:00:00:02' : c.slice(2, 4).includes('10.0.0.2'),
+      ),
+      JSON.stringify(host),
+    );
     const all = await filterFrames(page, '');
     assert.ok(all.some((c) => c[2]!.startsWith('fe80::')) && !host.some((c) => c[2]!.startsWith('fe80::')), JSON.stringify(all));
     const notIcmp = await filterFrames(page, '!icmp');
-    assert.ok(notIcmp.every((c) => c[4] !== 'ICMP'), JSON.stringify(notIcmp));
+    assert.ok(
+      notIcmp.every((c) => c[4] !== 'ICMP'),
+      JSON.stringify(notIcmp),
+    );
     await page.fill('#frame-filter', '');
     await page.waitForFunction(() => /echo reply/.test(document.getElementById('frames')?.textContent ?? ''));
   });
@@ -207,7 +238,11 @@ describe('umlab web on a running lab, in a real browser', () => {
     await page.focus('.back');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#overview-vms tr');
-    const unlabelled = await page.$$eval('button, input, a.button', (els) => els.filter((e) => !(e.textContent?.trim() || e.getAttribute('aria-label') || (e.id && document.querySelector(`label[for="${e.id}"]`)))).map((e) => e.outerHTML));
+    const unlabelled = await page.$$eval('button, input, a.button', (els) =>
+      els
+        .filter((e) => !(e.textContent?.trim() || e.getAttribute('aria-label') || (e.id && document.querySelector(`label[for="${e.id}"]`))))
+        .map((e) => e.outerHTML),
+    );
     assert.deepEqual(unlabelled, [], 'every control has a label');
   });
 

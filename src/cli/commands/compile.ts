@@ -9,8 +9,8 @@ const compileCmd: CommandSpec = {
   summary: 'show the plan of a lab: the UML command line of every VM, engines, captures',
   usage: 'umlab compile <lab.yaml> [--json] [--init]',
   options: [
-    '  --json         print the whole plan as JSON (what `umlab up` runs; each VM\'s init in vms[].init)',
-    '  --init         also print each VM\'s init script, exactly as it will boot',
+    "  --json         print the whole plan as JSON (what `umlab up` runs; each VM's init in vms[].init)",
+    "  --init         also print each VM's init script, exactly as it will boot",
   ],
   examples: ['umlab compile labs/two-hosts.yaml', 'umlab compile labs/router.yaml --json | jq ".vms[0].argv"'],
   parse: { json: { type: 'boolean' }, init: { type: 'boolean' } },

@@ -31,7 +31,7 @@ export const cleanCommand: CommandSpec = {
   name: 'clean',
   summary: "remove a lab's kept disks: the VMs' copy-on-write files and data disks",
   usage: 'umlab clean NAME | --all [--json]',
-  options: ['  --all          every lab\'s disks', '  --json         print the labs cleaned as JSON'],
+  options: ["  --all          every lab's disks", '  --json         print the labs cleaned as JSON'],
   notes: [
     '`umlab down` keeps the disks of a lab in $UMLAB_HOME/disks/<lab>/, so what its VMs',
     'wrote survives until the next `up`. `clean` drops them: the next `up` starts from the',
@@ -47,7 +47,12 @@ export const cleanCommand: CommandSpec = {
     const results = labs.map((lab) => {
       const files = labDisks(home, lab);
       const removed = removeLabDisks(home, lab);
-      if (!args.values.json) out(removed ? `lab ${lab}: removed ${files.length} disk file(s) (${mib(files.reduce((n, f) => n + f.allocated, 0))} on disk)\n` : `lab ${lab}: no disks kept\n`);
+      if (!args.values.json)
+        out(
+          removed
+            ? `lab ${lab}: removed ${files.length} disk file(s) (${mib(files.reduce((n, f) => n + f.allocated, 0))} on disk)\n`
+            : `lab ${lab}: no disks kept\n`,
+        );
       return { lab, removed, files: files.map((f) => f.name) };
     });
     if (args.values.json) json(args.values.all ? results : results[0]);
@@ -87,8 +92,8 @@ export const diskCommand: CommandSpec = {
   notes: [
     'list   every kept disk with its size and the space it really takes (COW files and data',
     '       disks are sparse), and whether each COW file still matches its image',
-    'merge  fold a VM\'s copy-on-write file and its image into a new image with uml_moo; the',
-    '       old image and the COW file stay as they are. Point the lab\'s `image:` at the new',
+    "merge  fold a VM's copy-on-write file and its image into a new image with uml_moo; the",
+    "       old image and the COW file stay as they are. Point the lab's `image:` at the new",
     '       one and `umlab clean` the lab to boot from it. The lab must be down.',
   ],
   examples: ['umlab disk list', 'umlab disk merge web --into images/web-configured.img', 'umlab disk merge web --lab shop --in-place'],
@@ -107,7 +112,13 @@ export const diskCommand: CommandSpec = {
       );
       if (args.values.json) json(rows);
       else if (rows.length === 0) out('no disks are kept\n');
-      else out(table(['LAB', 'FILE', 'SIZE', 'ON DISK', 'IMAGE'], rows.map((r) => [r.lab, r.file, mib(r.bytes), mib(r.allocated), r.image ? `${r.image} (${r.state})` : '-'])));
+      else
+        out(
+          table(
+            ['LAB', 'FILE', 'SIZE', 'ON DISK', 'IMAGE'],
+            rows.map((r) => [r.lab, r.file, mib(r.bytes), mib(r.allocated), r.image ? `${r.image} (${r.state})` : '-']),
+          ),
+        );
       return 0;
     }
     if (sub !== 'merge') throw new UsageError(`unknown disk subcommand ${sub}`, { hint: `usage: ${diskUsage}` });
@@ -115,7 +126,8 @@ export const diskCommand: CommandSpec = {
     if (!/^[a-z][a-z0-9-]{0,31}$/.test(vm)) throw new UsageError(`bad VM name "${vm}"`, { hint: 'a VM name of the lab: lowercase letters, digits and dashes' });
     const lab = labOfCow(home, vm, args.values.lab as string | undefined);
     refuseIfRunning(home, lab, 'merging a disk');
-    if (!findCommand('uml_moo')) throw new MissingDependencyError('uml_moo is missing on this host', { hint: 'install it with: sudo apt-get install -y uml-utilities' });
+    if (!findCommand('uml_moo'))
+      throw new MissingDependencyError('uml_moo is missing on this host', { hint: 'install it with: sudo apt-get install -y uml-utilities' });
     const cow = cowFile(disksDirFor(home, lab), vm);
     const header = readCowHeader(cow);
     if (!header) throw new LabRuntimeError(`${cow} is not a UML copy-on-write file`);
@@ -150,7 +162,6 @@ export const diskCommand: CommandSpec = {
   },
 };
 
-
 export const imageCommand: CommandSpec = {
   name: 'image',
   summary: 'build a Debian root filesystem image that lab VMs can boot from (`image:`)',
@@ -166,11 +177,15 @@ export const imageCommand: CommandSpec = {
   ],
   notes: [
     'Needs root and the debootstrap and e2fsprogs packages. debootstrap (minbase) fills a',
-    'directory next to OUT.img, umlab\'s bootstrap init goes to /sbin/umlab-init, and',
+    "directory next to OUT.img, umlab's bootstrap init goes to /sbin/umlab-init, and",
     '`mkfs.ext4 -d` turns the directory into the image: no loop device, no mount. A few',
     'minutes, mostly downloading. The image is sparse; VMs never write to it.',
   ],
-  examples: ['sudo umlab image build images/debian.img', 'sudo umlab image build images/web.img --packages nginx-light,curl --size 2G', 'sudo umlab image build images/routers.img --packages frr,tcpdump'],
+  examples: [
+    'sudo umlab image build images/debian.img',
+    'sudo umlab image build images/web.img --packages nginx-light,curl --size 2G',
+    'sudo umlab image build images/routers.img --packages frr,tcpdump',
+  ],
   parse: {
     suite: { type: 'string' },
     packages: { type: 'string' },
@@ -187,7 +202,10 @@ export const imageCommand: CommandSpec = {
     const result = await buildImage({
       out: target,
       suite: String(args.values.suite ?? 'bookworm'),
-      packages: String(args.values.packages ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+      packages: String(args.values.packages ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
       ...(args.values.size !== undefined && { size: String(args.values.size) }),
       ...(args.values.mirror !== undefined && { mirror: String(args.values.mirror) }),
       force: Boolean(args.values.force),

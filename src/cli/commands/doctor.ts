@@ -24,7 +24,9 @@ export function summary(results: CheckResult[], ms: number): string {
     .filter((s) => count(s))
     .map((s) => `${count(s)} ${s}`)
     .join(', ');
-  const verdict = problems.length ? `${problems.length} problem${problems.length === 1 ? '' : 's'} (${problems.map((r) => r.id).join(', ')}): run the fix lines above` : 'umlab can run labs here';
+  const verdict = problems.length
+    ? `${problems.length} problem${problems.length === 1 ? '' : 's'} (${problems.map((r) => r.id).join(', ')}): run the fix lines above`
+    : 'umlab can run labs here';
   return `${verdict}; ${counts}; checked in ${(ms / 1000).toFixed(1)} s\n`;
 }
 

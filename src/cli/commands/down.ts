@@ -29,9 +29,9 @@ const down: CommandSpec = {
       const result = await downLab(home, record);
       results.push(result);
       if (!args.values.json) out(`lab ${result.lab} stopped${result.archive ? `; captures and console logs kept in ${result.archive}` : ''}\n`);
-      for (const c of args.values.json ? [] : result.incompleteCaptures)
-        out(`  ${basename(c.capture)} is incomplete: ${c.reason}${howMuch(c)}\n`);
-      if (!args.values.json && labDisks(home, result.lab).length) out(`its disks are kept for the next up in ${disksDirFor(home, result.lab)} (umlab clean ${result.lab} drops them)\n`);
+      for (const c of args.values.json ? [] : result.incompleteCaptures) out(`  ${basename(c.capture)} is incomplete: ${c.reason}${howMuch(c)}\n`);
+      if (!args.values.json && labDisks(home, result.lab).length)
+        out(`its disks are kept for the next up in ${disksDirFor(home, result.lab)} (umlab clean ${result.lab} drops them)\n`);
     }
     if (args.values.json) json(args.values.all ? results : results[0]);
     return 0;

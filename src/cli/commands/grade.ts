@@ -21,7 +21,8 @@ const DEFAULT_TIMEOUT_S = 300;
 function positiveNumber(value: unknown, option: string): number | undefined {
   if (value === undefined || value === 'auto') return undefined;
   const n = Number(value);
-  if (!(Number.isInteger(n) && n > 0)) throw new UsageError(`${option} takes a whole number above 0${option === '--jobs' ? ' or auto' : ''}, not ${JSON.stringify(value)}`);
+  if (!(Number.isInteger(n) && n > 0))
+    throw new UsageError(`${option} takes a whole number above 0${option === '--jobs' ? ' or auto' : ''}, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -55,10 +56,10 @@ export const gradeCommand: CommandSpec = {
     '  --build-images  build the Kathará image the labs need first (root; once)',
   ],
   notes: [
-    'SPEC is umlab\'s grading spec (a lab\'s tests: with points:, hidden:, group:) or a kathara-lab-checker',
+    "SPEC is umlab's grading spec (a lab's tests: with points:, hidden:, group:) or a kathara-lab-checker",
     'configuration (JSON, or YAML with lab_inline). SUBMISSION is a lab directory, a YAML lab, a .zip or',
     '.tar.gz, or a folder holding one of those per student (named after the student).',
-    'Each check is retried until it passes or its deadline (the spec\'s deadline / convergence_time, or its',
+    "Each check is retried until it passes or its deadline (the spec's deadline / convergence_time, or its",
     'within:) passes; the report gives the time it first passed.',
     'Exit code 0 when every check of every submission passed, 1 when one did not, 3 for an invalid spec,',
     '130 when interrupted (every lab is taken down; the submissions not graded are named). docs/grading.md.',
@@ -68,7 +69,15 @@ export const gradeCommand: CommandSpec = {
     'umlab grade labs/grading/klc.json labs/grading/submissions/alice',
     'umlab grade spec.yaml class/ --jobs 4 --timeout 120 --rerun --json',
   ],
-  parse: { out: { type: 'string' }, jobs: { type: 'string' }, timeout: { type: 'string' }, rerun: { type: 'boolean' }, only: { type: 'string', multiple: true }, json: { type: 'boolean' }, 'build-images': { type: 'boolean' } },
+  parse: {
+    out: { type: 'string' },
+    jobs: { type: 'string' },
+    timeout: { type: 'string' },
+    rerun: { type: 'boolean' },
+    only: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    'build-images': { type: 'boolean' },
+  },
   run: (args) => runGrade(args),
 };
 
@@ -84,8 +93,22 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   if (paths.length === 0) throw new UsageError('no submissions given', { hint: `usage: ${gradeCommand.usage}` });
   const all = findSubmissions(paths);
   const submissions = selected(all, (args.values.only as string[] | undefined) ?? []);
-  if (submissions.length === 0) throw new UsageError(`no submissions found in ${paths.join(', ')}`, { hint: 'give lab directories (with lab.conf), YAML labs, archives, or a folder of them' });
-  const profiles = (await Promise.all(submissions.filter((s) => s.kind !== 'archive').map((s) => loadSubmission(s.path).then((l) => l.profiles, () => [])))).flat();
+  if (submissions.length === 0)
+    throw new UsageError(`no submissions found in ${paths.join(', ')}`, {
+      hint: 'give lab directories (with lab.conf), YAML labs, archives, or a folder of them',
+    });
+  const profiles = (
+    await Promise.all(
+      submissions
+        .filter((s) => s.kind !== 'archive')
+        .map((s) =>
+          loadSubmission(s.path).then(
+            (l) => l.profiles,
+            () => [],
+          ),
+        ),
+    )
+  ).flat();
   await ensureImages(profiles, Boolean(args.values['build-images']), (line) => err(`${line}\n`));
 
   const previous = previousResults(outDir);
@@ -111,7 +134,14 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   let outcome;
   try {
     outcome = await gradeClass(submissions, {
-      home: umlabHome(), spec, specHash: hash, jobs, memoryBudgetMiB: memoryBudgetMiB(), timeoutSeconds, signal: abort.signal, onEvent,
+      home: umlabHome(),
+      spec,
+      specHash: hash,
+      jobs,
+      memoryBudgetMiB: memoryBudgetMiB(),
+      timeoutSeconds,
+      signal: abort.signal,
+      onEvent,
       ...(args.values.rerun ? { previous } : {}),
     });
   } finally {
@@ -123,8 +153,21 @@ async function runGrade(args: ParsedArgs): Promise<number> {
   const students = all.flatMap((s) => fresh.get(s.student) ?? previous.get(s.student) ?? []);
   writeReports(outDir, { spec: specFile, form: spec.form, specHash: hash, generated: new Date().toISOString(), students, ungraded: outcome.ungraded }, folders);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (asJson) out(JSON.stringify({ event: 'summary', out: outDir, graded: outcome.results.length, ungraded: outcome.ungraded, seconds: Number(seconds), peakMemoryMiB: outcome.peakMemoryMiB }) + '\n');
-  else err(`graded ${outcome.results.filter((r) => r.status !== 'interrupted').length} submission(s) in ${seconds} s; reports in ${outDir}/ (index.html, results.csv, results.json)\n`);
+  if (asJson)
+    out(
+      JSON.stringify({
+        event: 'summary',
+        out: outDir,
+        graded: outcome.results.length,
+        ungraded: outcome.ungraded,
+        seconds: Number(seconds),
+        peakMemoryMiB: outcome.peakMemoryMiB,
+      }) + '\n',
+    );
+  else
+    err(
+      `graded ${outcome.results.filter((r) => r.status !== 'interrupted').length} submission(s) in ${seconds} s; reports in ${outDir}/ (index.html, results.csv, results.json)\n`,
+    );
   if (abort.signal.aborted) {
     if (!asJson) err(`not graded (interrupted): ${outcome.ungraded.join(', ') || 'none'}\n`);
     return 130;

@@ -31,7 +31,8 @@ const importCmd: CommandSpec = {
   async run(args) {
     const dir = requirePositional(args, 0, 'lab directory', importCmd);
     const output = args.values.output === undefined ? undefined : String(args.values.output);
-    if (output && existsSync(output) && !args.values.force) throw new UsageError(`${output} already exists`, { hint: 'pick another name, or add --force to replace it' });
+    if (output && existsSync(output) && !args.values.force)
+      throw new UsageError(`${output} already exists`, { hint: 'pick another name, or add --force to replace it' });
     const contents = readLabDir(dir);
     const outDir = resolve(output ? dirname(output) : '.');
     // Shares name the lab directory relative to where the YAML file will be.
@@ -50,7 +51,9 @@ const importCmd: CommandSpec = {
     const tmp = `${output}.partial-${process.pid}`;
     writeFileSync(tmp, result.yaml);
     renameSync(tmp, output);
-    err(`wrote ${output}: lab ${check.lab.name} (${plural(check.lab.vms.length, 'VM')}, ${plural(check.lab.segments.length, 'segment')}, ${plural(check.lab.tests.length, 'check')})\n`);
+    err(
+      `wrote ${output}: lab ${check.lab.name} (${plural(check.lab.vms.length, 'VM')}, ${plural(check.lab.segments.length, 'segment')}, ${plural(check.lab.tests.length, 'check')})\n`,
+    );
     return 0;
   },
 };

@@ -25,7 +25,7 @@ const status: CommandSpec = {
     const labs = [];
     for (const r of records) {
       const s = await liveStatus(r);
-      labs.push({ lab: r.lab, alive: r.alive, phase: r.alive ? s?.phase ?? 'unknown' : 'dead', status: s });
+      labs.push({ lab: r.lab, alive: r.alive, phase: r.alive ? (s?.phase ?? 'unknown') : 'dead', status: s });
     }
     if (args.values.json) {
       json(args.positionals[0] ? labs[0] : labs);
@@ -42,7 +42,13 @@ const status: CommandSpec = {
         String(v.pid ?? '-'),
         v.detail ?? '',
       ]);
-      if (vms.length) out(table(['  VM', 'STATE', 'PID', 'DETAIL'], vms.map((r) => ['  ' + r[0], ...r.slice(1)])));
+      if (vms.length)
+        out(
+          table(
+            ['  VM', 'STATE', 'PID', 'DETAIL'],
+            vms.map((r) => ['  ' + r[0], ...r.slice(1)]),
+          ),
+        );
       // Consoles and serial lines reachable from the host (pty, port), from the running lab's plan.
       const plan = l.alive ? readPlan(runDirFor(home, l.lab)) : null;
       if (plan) out(describeLines(plan).replace(/^/gm, '  ').replace(/ +$/, ''));

@@ -38,7 +38,14 @@ function formatResult(r: CheckResult): string {
   const lines = [`${label} ${r.name}: ${r.message}`];
   if (r.status !== 'pass') {
     for (const c of r.commands) lines.push(`        ran ${c.split('\n')[0]}${c.includes('\n') ? ' ...' : ''}`);
-    if (r.detail) lines.push(...r.detail.trimEnd().split('\n').slice(0, 30).map((l) => `        | ${l}`));
+    if (r.detail)
+      lines.push(
+        ...r.detail
+          .trimEnd()
+          .split('\n')
+          .slice(0, 30)
+          .map((l) => `        | ${l}`),
+      );
   }
   return lines.join('\n') + '\n';
 }
@@ -48,7 +55,7 @@ export const testCmd: CommandSpec = {
   summary: "run a lab's checks (its tests: section) and compare it with its recorded signature",
   usage: 'umlab test <lab.yaml> [--record] [--junit FILE] [--json] [--keep]',
   options: [
-    '  --record       store the running lab\'s signature in <lab>.signature.json (no checks are run)',
+    "  --record       store the running lab's signature in <lab>.signature.json (no checks are run)",
     '  --junit FILE   also write the results as JUnit XML to FILE',
     '  --json         print the results as JSON instead of one line per check',
     '  --keep         leave the lab running afterwards when this command started it',
@@ -64,7 +71,14 @@ export const testCmd: CommandSpec = {
     'Check kinds and the signature: docs/testing.md.',
   ],
   examples: ['umlab test labs/two-hosts.yaml', 'umlab test labs/firewall/lab.yaml --junit results.xml', 'umlab test labs/static-routing/lab.yaml --record'],
-  parse: { record: { type: 'boolean' }, junit: { type: 'string' }, json: { type: 'boolean' }, keep: { type: 'boolean' }, strict: { type: 'boolean' }, 'build-images': { type: 'boolean' } },
+  parse: {
+    record: { type: 'boolean' },
+    junit: { type: 'string' },
+    json: { type: 'boolean' },
+    keep: { type: 'boolean' },
+    strict: { type: 'boolean' },
+    'build-images': { type: 'boolean' },
+  },
   async run(args) {
     bootTimeoutSeconds(); // checked before any lab starts
     const file = requirePositional(args, 0, 'lab file', testCmd);
@@ -72,7 +86,9 @@ export const testCmd: CommandSpec = {
     const home = umlabHome();
     const quiet = Boolean(args.values.json);
     if (!args.values.record && lab.tests.length === 0 && !existsSync(signaturePathFor(file)))
-      throw new UsageError(`${file} has no tests: section and no recorded signature: nothing to test`, { hint: `add checks (docs/testing.md), or record a signature: umlab test ${file} --record` });
+      throw new UsageError(`${file} has no tests: section and no recorded signature: nothing to test`, {
+        hint: `add checks (docs/testing.md), or record a signature: umlab test ${file} --record`,
+      });
 
     const running = listLabs(home).find((l) => l.lab === lab.name && l.alive);
     let plan: LabPlan;
@@ -101,7 +117,11 @@ export const testCmd: CommandSpec = {
     try {
       const exec = execThrough(plan);
       if (args.values.record) {
-        const signature = await collectSignature(lab.name, plan.vms.map((v) => v.name), exec);
+        const signature = await collectSignature(
+          lab.name,
+          plan.vms.map((v) => v.name),
+          exec,
+        );
         writeFileSync(signaturePathFor(file), JSON.stringify(signature, null, 2) + '\n');
         if (!quiet) out(`recorded the signature of ${lab.name} in ${signaturePathFor(file)}\n`);
         else out(JSON.stringify({ lab: lab.name, signature: signaturePathFor(file) }, null, 2) + '\n');
@@ -141,7 +161,11 @@ async function compareSignature(file: string, labName: string, plan: LabPlan, ex
   const base = { name: 'signature', kind: 'signature' as const, commands: [] };
   try {
     const recorded = JSON.parse(readFileSync(file, 'utf8')) as LabSignature;
-    const current = await collectSignature(labName, plan.vms.map((v) => v.name), exec);
+    const current = await collectSignature(
+      labName,
+      plan.vms.map((v) => v.name),
+      exec,
+    );
     const diff = diffSignatures(recorded, current);
     const durationMs = Date.now() - started;
     if (diff.length === 0) return { ...base, status: 'pass', message: `matches ${file}`, durationMs };

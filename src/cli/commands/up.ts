@@ -30,7 +30,13 @@ const up: CommandSpec = {
     'Environment: UMLAB_HOME (state directory), UMLAB_BOOT_TIMEOUT (seconds, default 120).',
   ],
   examples: ['umlab up labs/two-hosts.yaml', 'umlab up labs/two-hosts.yaml --name copy2', 'umlab up labs/router.yaml --json | jq .vms'],
-  parse: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, name: { type: 'string' }, strict: { type: 'boolean' }, 'build-images': { type: 'boolean' } },
+  parse: {
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    name: { type: 'string' },
+    strict: { type: 'boolean' },
+    'build-images': { type: 'boolean' },
+  },
   async run(args) {
     bootTimeoutSeconds(); // the supervisor reads it: refuse a bad value before anything starts
     const plan = await compileLabFile(requirePositional(args, 0, 'lab file', up), args.values.name as string | undefined, {
@@ -77,9 +83,7 @@ function describeRunning(plan: LabPlan, status: LabStatus): string {
     if (vm.interfaces.length === 0) rows.push([vm.name, s?.state ?? '?', String(s?.pid ?? '-'), '-', '-', '-', '-']);
   }
   return (
-    table(['VM', 'STATE', 'PID', 'IFACE', 'ADDRESSES', 'SEGMENT', 'CAPTURE'], rows) +
-    `captures: ${runFiles(plan.runDir).captures}\n` +
-    describeLines(plan)
+    table(['VM', 'STATE', 'PID', 'IFACE', 'ADDRESSES', 'SEGMENT', 'CAPTURE'], rows) + `captures: ${runFiles(plan.runDir).captures}\n` + describeLines(plan)
   );
 }
 

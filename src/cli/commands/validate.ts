@@ -9,7 +9,10 @@ const validate: CommandSpec = {
   name: 'validate',
   summary: 'check a lab file and report every problem with file:line:col',
   usage: 'umlab validate <lab.yaml> [--json]',
-  options: ['  --json         print {"ok": true} or {"ok": false, "errors": [...]}', '  --strict       Kathará/Netkit lab directories: unsupported devices and unknown options are errors'],
+  options: [
+    '  --json         print {"ok": true} or {"ok": false, "errors": [...]}',
+    '  --strict       Kathará/Netkit lab directories: unsupported devices and unknown options are errors',
+  ],
   examples: ['umlab validate labs/two-hosts.yaml', 'umlab validate labs/*.yaml'],
   notes: ['Exit code 0 when every file is valid, 3 when one is not.'],
   parse: { json: { type: 'boolean' }, strict: { type: 'boolean' } },

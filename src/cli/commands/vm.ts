@@ -12,7 +12,7 @@ const out = (s: string) => process.stdout.write(s);
 
 export const vmCommand: CommandSpec = {
   name: 'vm',
-  summary: "drive a VM through its management console: pause, resume, reboot, halt, start, Ctrl-Alt-Del, SysRq, version",
+  summary: 'drive a VM through its management console: pause, resume, reboot, halt, start, Ctrl-Alt-Del, SysRq, version',
   usage: `umlab vm [--lab NAME] [--json] ${VM_ACTIONS.join('|')} VM [KEY]`,
   options: ['  --lab NAME     the lab (may be left out when exactly one lab runs)', '  --json         print the answer as JSON'],
   notes: [
@@ -21,16 +21,20 @@ export const vmCommand: CommandSpec = {
     'reboot   halt it and boot it again (a fresh UML process); returns when it is ready again',
     'halt     stop it (state "stopped"; the rest of the lab goes on)',
     'start    boot a halted or crashed VM again',
-    'cad      press Ctrl-Alt-Del: umlab\'s init reboots (unless the lab sets kernel.ctrl-alt-del: 0)',
-    `sysrq    a SysRq key: ${Object.entries(SAFE_SYSRQ_KEYS).filter(([k]) => !/\d/.test(k)).map(([k, what]) => `${k} (${what})`).join(', ')}, 0-9 (log level); the answer is in the console log. ${Object.keys(REFUSED_SYSRQ_KEYS).join(' ')} are refused (they stop, crash or cripple the VM; the refusal says what to use)`,
-    'version  the VM kernel\'s version',
+    "cad      press Ctrl-Alt-Del: umlab's init reboots (unless the lab sets kernel.ctrl-alt-del: 0)",
+    `sysrq    a SysRq key: ${Object.entries(SAFE_SYSRQ_KEYS)
+      .filter(([k]) => !/\d/.test(k))
+      .map(([k, what]) => `${k} (${what})`)
+      .join(
+        ', ',
+      )}, 0-9 (log level); the answer is in the console log. ${Object.keys(REFUSED_SYSRQ_KEYS).join(' ')} are refused (they stop, crash or cripple the VM; the refusal says what to use)`,
+    "version  the VM kernel's version",
   ],
   examples: ['umlab vm pause h1', 'umlab vm resume h1', 'umlab vm sysrq r1 m', 'umlab vm --lab router reboot r1', 'umlab vm version h2 --json'],
   parse: { lab: { type: 'string' }, json: { type: 'boolean' } },
   async run(args) {
     const action = requirePositional(args, 0, 'action', vmCommand);
-    if (!VM_ACTIONS.includes(action as VmAction))
-      throw new UsageError(`unknown VM action "${action}"`, { hint: `one of: ${VM_ACTIONS.join(', ')}` });
+    if (!VM_ACTIONS.includes(action as VmAction)) throw new UsageError(`unknown VM action "${action}"`, { hint: `one of: ${VM_ACTIONS.join(', ')}` });
     const vm = requirePositional(args, 1, 'VM name', vmCommand);
     const key = args.positionals[2];
     if (action === 'sysrq' && key === undefined) throw new UsageError('missing the SysRq key', { hint: 'e.g. umlab vm sysrq h1 m' });
@@ -47,7 +51,7 @@ const CONDITION_OPTIONS = Object.fromEntries(CONDITION_KEYS.map((k) => [k, { typ
 
 export const linkCommand: CommandSpec = {
   name: 'link',
-  summary: 'cut or restore a cable (down|up), plug a VM into a switch or hub live (add|rm), or set a link\'s delay, loss, rate... (set)',
+  summary: "cut or restore a cable (down|up), plug a VM into a switch or hub live (add|rm), or set a link's delay, loss, rate... (set)",
   usage:
     'umlab link [--lab NAME] [--json] down|up VM ethN | add VM ethN SEGMENT [--ip CIDR]... | rm VM ethN\n' +
     '       umlab link [--lab NAME] [--json] set VM ethN [--egress|--ingress] [--delay T] [--jitter T] [--loss P%] [--rate R] [--queue N] [--duplicate P%] [--corrupt P%] [--reorder P%] | --clear',
@@ -55,7 +59,7 @@ export const linkCommand: CommandSpec = {
     '  --lab NAME     the lab (may be left out when exactly one lab runs)',
     '  --ip CIDR      address of the new interface (add; may be repeated)',
     '  --delay 50ms --jitter 5ms --loss 1% --rate 10mbit --queue 100 --duplicate 0.1% --corrupt 0.01% --reorder 5%',
-    '                 set: the link\'s conditions at VM.ethN, both ways (replacing what it had)',
+    "                 set: the link's conditions at VM.ethN, both ways (replacing what it had)",
     '  --egress, --ingress  set: only what the VM sends / receives (the other direction stays)',
     '  --clear        set: no conditions any more',
     '  --json         print the result as JSON',
@@ -65,7 +69,7 @@ export const linkCommand: CommandSpec = {
     'the VM still sees its interface up, as with a cable pulled out further along.',
     'add/rm hot-plug the interface through the management console (`config`/`remove`); a new link',
     'is captured from its first frame and shows in `status`, `capture list` and the web view.',
-    'set works on links whose segment runs on umlab\'s engine (an interface with `link:` in the lab',
+    "set works on links whose segment runs on umlab's engine (an interface with `link:` in the lab",
     'file, or a rootless lab that captures); the capture still shows what the VM sent and received.',
   ],
   examples: [
@@ -111,7 +115,8 @@ async function setLinkConditions(client: LabClient, vm: string, iface: string, v
   const raw: RawImpairment = Object.fromEntries(CONDITION_KEYS.filter((k) => values[k] !== undefined).map((k) => [k, String(values[k])]));
   const clear = Boolean(values['clear']);
   if (clear && Object.keys(raw).length) throw new UsageError('--clear takes no other settings', { hint: `e.g. umlab link set ${vm} ${iface} --clear` });
-  if (!clear && !Object.keys(raw).length) throw new UsageError('nothing to set', { hint: `e.g. umlab link set ${vm} ${iface} --delay 50ms --loss 1%   (or --clear)` });
+  if (!clear && !Object.keys(raw).length)
+    throw new UsageError('nothing to set', { hint: `e.g. umlab link set ${vm} ${iface} --delay 50ms --loss 1%   (or --clear)` });
   if (values['egress'] && values['ingress']) throw new UsageError('give --egress or --ingress, not both (neither: both ways)');
   const direction = values['egress'] ? 'egress' : values['ingress'] ? 'ingress' : undefined;
   const answer = await client.setLinkConditions(vm, iface, clear ? null : raw, direction);

@@ -70,7 +70,8 @@ export const webCommand: CommandSpec = {
 
 function parseListen(text: string | undefined): string {
   if (text === undefined) return '127.0.0.1';
-  if (!isIP(text) && text !== 'localhost') throw new UsageError(`bad --listen address "${text}"`, { hint: 'an IP address: 0.0.0.0 for every interface, or one of this host' });
+  if (!isIP(text) && text !== 'localhost')
+    throw new UsageError(`bad --listen address "${text}"`, { hint: 'an IP address: 0.0.0.0 for every interface, or one of this host' });
   return text;
 }
 

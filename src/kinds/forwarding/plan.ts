@@ -36,7 +36,14 @@ export const ucastUmlArg = (p: { mac: string; vmPort?: number; enginePort?: numb
 
 /** Ports on the ucast-based userspace engine (also slirp gateways'). */
 export function ucastPorts(members: Member[], env: PlanEnv): { ports: PortPlan[]; umlArgs: string[]; range: string } {
-  const ports = members.map((m): PortPlan => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac, ...env.nextUcastPorts(), ...(m.vlans && { vlans: m.vlans }) }));
+  const ports = members.map((m): PortPlan => ({
+    link: m.link,
+    vm: m.vm,
+    iface: m.iface,
+    mac: m.mac,
+    ...env.nextUcastPorts(),
+    ...(m.vlans && { vlans: m.vlans }),
+  }));
   const numbers = ports.flatMap((p) => [p.enginePort!, p.vmPort!]);
   const range = numbers.length ? `127.0.0.1 UDP ${Math.min(...numbers)}-${Math.max(...numbers)}` : 'no ports (nothing is connected)';
   return { ports, umlArgs: ports.map(ucastUmlArg), range };
@@ -63,7 +70,13 @@ function bridgeSegment<O extends object>(members: Member[], env: PlanEnv, what: 
 
 /** A switch, hub or wire: on a Linux bridge, or, when its captures cannot be made there, on
  *  umlab's userspace engine (see PlanContext.bridgeCaptures). */
-export function forwardingSegment<O extends object>(members: Member[], env: PlanEnv, engine: string, what: string, options: O): PlannedSegment<O & ForwardingOptions> {
+export function forwardingSegment<O extends object>(
+  members: Member[],
+  env: PlanEnv,
+  engine: string,
+  what: string,
+  options: O,
+): PlannedSegment<O & ForwardingOptions> {
   // Link conditions and VLANs are umlab's engine's work (this host class's kernel has neither netem nor bridge VLAN filtering).
   const needsEngine = members.some((m) => m.impairment !== undefined || m.vlans !== undefined);
   if (!needsEngine && (env.bridgeCaptures || members.every((m) => m.capture === null))) return bridgeSegment(members, env, what, options);

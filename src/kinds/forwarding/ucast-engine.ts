@@ -131,7 +131,11 @@ export class UcastSegment implements RunningSegment {
       this.log(`${this.name}: link ${plan.link}: could not enlarge socket buffers: ${(err as Error).message}`);
     }
     const end = link.endpoints.find((e) => e.vm === plan.vm && e.iface === plan.iface);
-    const settings: PortSettings = { end: { vm: plan.vm, iface: plan.iface }, ...(plan.vlans && { vlans: plan.vlans }), ...(end?.conditions && { conditions: end.conditions }) };
+    const settings: PortSettings = {
+      end: { vm: plan.vm, iface: plan.iface },
+      ...(plan.vlans && { vlans: plan.vlans }),
+      ...(end?.conditions && { conditions: end.conditions }),
+    };
     const receive = this.attachPort(
       plan.link,
       link.capture,
@@ -143,7 +147,12 @@ export class UcastSegment implements RunningSegment {
 
   /** Adds a port whose frames come and go some other way; returns the function to call with
    *  each frame that arrives from behind the port. */
-  attachPort(linkName: string, capture: string | null, io: { send: (frame: Buffer) => void; close: () => Promise<void> }, settings: PortSettings = {}): (frame: Buffer) => void {
+  attachPort(
+    linkName: string,
+    capture: string | null,
+    io: { send: (frame: Buffer) => void; close: () => Promise<void> },
+    settings: PortSettings = {},
+  ): (frame: Buffer) => void {
     let link = this.links.get(linkName);
     if (link === undefined) {
       link = {

@@ -72,7 +72,9 @@ export async function startMcastSegment(plan: SegmentPlan, options: EngineOption
   } catch (err) {
     socket.close();
     await Promise.all(captures.map((w) => w.close()));
-    throw new LabRuntimeError(`segment ${plan.name}: cannot join multicast group ${group} port ${port} on ${LOOPBACK}: ${(err as Error).message}`, { cause: err });
+    throw new LabRuntimeError(`segment ${plan.name}: cannot join multicast group ${group} port ${port} on ${LOOPBACK}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   socket.on('error', (err) => log(`${plan.name}: ${err.message}`));
 

@@ -14,12 +14,22 @@ export const mcastGroups: Rule = (ctx) => {
     const part: NodePart = groupPath.length === 3 ? 'value' : 'key';
     const bytes = parseIPv4(s.group);
     if (!bytes || bytes[0]! < 224 || bytes[0]! > 239) {
-      out.push(ctx.diag(groupPath, part, `"${s.group}" is not an IPv4 multicast group`, 'use an address in 224.0.0.0/4; 239.192.0.0/14 is meant for local use, e.g. 239.192.0.1'));
+      out.push(
+        ctx.diag(
+          groupPath,
+          part,
+          `"${s.group}" is not an IPv4 multicast group`,
+          'use an address in 224.0.0.0/4; 239.192.0.0/14 is meant for local use, e.g. 239.192.0.1',
+        ),
+      );
       continue;
     }
     const key = `${s.group}:${s.port}`;
     const earlier = used.get(key);
-    if (earlier) out.push(ctx.diag(groupPath, part, `${key} is already the group of ${earlier}: the two segments would be one`, 'give each mcast segment its own group or port'));
+    if (earlier)
+      out.push(
+        ctx.diag(groupPath, part, `${key} is already the group of ${earlier}: the two segments would be one`, 'give each mcast segment its own group or port'),
+      );
     else used.set(key, s.name);
   }
   return out;

@@ -115,10 +115,13 @@ export async function startPasstSegment(plan: SegmentPlan, options: EngineOption
   const wire = (s: Socket) => {
     stream = s;
     s.setNoDelay(true);
-    s.on('data', frameSplitter(receive, (msg) => {
-      log(`${plan.name}: ${msg}; closing the connection to passt`);
-      s.destroy();
-    }));
+    s.on(
+      'data',
+      frameSplitter(receive, (msg) => {
+        log(`${plan.name}: ${msg}; closing the connection to passt`);
+        s.destroy();
+      }),
+    );
     s.on('error', (err) => log(`${plan.name}: passt connection: ${err.message}`));
     s.on('close', async () => {
       if (stopped) return;

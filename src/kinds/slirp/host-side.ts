@@ -59,7 +59,12 @@ function readOr(path: string): string {
 
 function tailOf(path: string, lines = 10): string {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l && !l.startsWith('Failed to send')).slice(-lines).map((l) => '    ' + l).join('\n');
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('Failed to send'))
+      .slice(-lines)
+      .map((l) => '    ' + l)
+      .join('\n');
   } catch {
     return '    (no log)';
   }

@@ -25,7 +25,6 @@ export type SlirpPlan = KindPlan<
   }
 >;
 
-
 /** "tcp:8080:80" or "tcp:8080:h1:80" (the schema guarantees the shape). */
 function parseForward(spec: string): PortForward {
   const parts = spec.split(':');
@@ -62,15 +61,22 @@ export const slirpKind: SegmentKind<SlirpSegment, SlirpPlan> = {
     // passt hands out one address by DHCP (the first of the range) and forwards host ports to
     // the guest it last heard from; forwards listen on the host's loopback only.
     const passtArgs = [
-      '--socket', socket,
+      '--socket',
+      socket,
       '--ipv4-only',
       // UML's network driver refuses passt's default DHCP MTU (65520).
-      '--mtu', '1500',
-      '--address', dhcpRange.start,
-      '--netmask', String(network.prefix),
-      '--gateway', gateway,
-      '--dns', dns,
-      '--dns-forward', dns,
+      '--mtu',
+      '1500',
+      '--address',
+      dhcpRange.start,
+      '--netmask',
+      String(network.prefix),
+      '--gateway',
+      gateway,
+      '--dns',
+      dns,
+      '--dns-forward',
+      dns,
       ...(segment.dhcp ? [] : ['--no-dhcp']),
       ...forward.flatMap((f) => [f.proto === 'tcp' ? '-t' : '-u', `127.0.0.1/${f.hostPort}:${f.guestPort}`]),
     ];

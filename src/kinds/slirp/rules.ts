@@ -13,7 +13,14 @@ export const gatewayNetworks: Rule = (ctx) =>
     const cidr = parseCidr(s.network);
     if (isSlirpNetwork(cidr)) return [];
     const path = ctx.has(ctx.segmentPath(s, 'network')) ? ctx.segmentPath(s, 'network') : ctx.segmentPath(s);
-    return [ctx.diag(path, 'value', `"${s.network}" is not an IPv4 network of /27 or larger`, 'write the network address with its prefix, e.g. 10.0.2.0/24 (gateway .2, DNS .3, DHCP from .15)')];
+    return [
+      ctx.diag(
+        path,
+        'value',
+        `"${s.network}" is not an IPv4 network of /27 or larger`,
+        'write the network address with its prefix, e.g. 10.0.2.0/24 (gateway .2, DNS .3, DHCP from .15)',
+      ),
+    ];
   });
 
 /** A forward's VM exists and has an interface on that gateway. */
@@ -27,10 +34,19 @@ export const forwardTargets: Rule = (ctx) => {
       const path = ctx.segmentPath(s, 'forward', i);
       if (!vmNames.includes(f.vm)) {
         const guess = didYouMean(f.vm, vmNames);
-        out.push(ctx.diag(path, 'value', `forward "${f.spec}" names no VM "${f.vm}"`, guess ? `did you mean "${guess}"?` : `VMs of this lab: ${vmNames.join(', ')}`));
+        out.push(
+          ctx.diag(path, 'value', `forward "${f.spec}" names no VM "${f.vm}"`, guess ? `did you mean "${guess}"?` : `VMs of this lab: ${vmNames.join(', ')}`),
+        );
       } else if (!onGateway.includes(f.vm)) {
         const on = onGateway.length ? `VMs on ${s.name}: ${onGateway.join(', ')}` : `no VM is on ${s.name} yet`;
-        out.push(ctx.diag(path, 'value', `forward "${f.spec}" targets ${f.vm}, which has no interface on ${s.name}`, `connect an interface of ${f.vm} to ${s.name}, or forward to a VM on it (${on})`));
+        out.push(
+          ctx.diag(
+            path,
+            'value',
+            `forward "${f.spec}" targets ${f.vm}, which has no interface on ${s.name}`,
+            `connect an interface of ${f.vm} to ${s.name}, or forward to a VM on it (${on})`,
+          ),
+        );
       }
     });
   }
@@ -51,7 +67,8 @@ export const forwardPorts: Rule = (ctx) => {
       }
       const key = `${f.proto}:${f.hostPort}`;
       const earlier = used.get(key);
-      if (earlier) out.push(ctx.diag(path, 'value', `host port ${key} is already forwarded by "${earlier}"`, 'forward each host port once; pick another host port'));
+      if (earlier)
+        out.push(ctx.diag(path, 'value', `host port ${key} is already forwarded by "${earlier}"`, 'forward each host port once; pick another host port'));
       else used.set(key, f.spec);
     });
   }

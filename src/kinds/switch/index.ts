@@ -15,7 +15,12 @@ export const switchKind: SegmentKind<SwitchSegment, SwitchPlan> = {
   engineName: 'switch',
   engine: () => import('../forwarding/engine.ts'),
   hostCheck: bridgeCaptureCheck,
-  web: { node: 'switch', style: { shape: 'rectangle', color: '#5b6b7a', label: 'switch', width: 70, height: 26 }, detail: () => 'learning switch', cable: true },
+  web: {
+    node: 'switch',
+    style: { shape: 'rectangle', color: '#5b6b7a', label: 'switch', width: 70, height: 26 },
+    detail: () => 'learning switch',
+    cable: true,
+  },
   linkConditions: true,
   vlans: true,
   live: { addPort: addForwardingPort },

@@ -81,7 +81,9 @@ export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: {
 function vmAddressesOn(plan: LabPlan, segment: SegmentPlan): string[] {
   const links = linkTable(plan.links);
   return plan.vms.flatMap((vm) =>
-    vm.interfaces.filter((i) => linkOf(links, i.link).segment === segment.name).flatMap((i) => i.addresses.filter((a) => !a.includes(':')).map((a) => `${a.split('/')[0]}/32`)),
+    vm.interfaces
+      .filter((i) => linkOf(links, i.link).segment === segment.name)
+      .flatMap((i) => i.addresses.filter((a) => !a.includes(':')).map((a) => `${a.split('/')[0]}/32`)),
   );
 }
 

@@ -34,7 +34,9 @@ export const tapKind: SegmentKind<TapSegment, TapPlan> = {
     const devices = members.map(() => env.nextTapDevice());
     const bridge = members.length > 1;
     const bridgeDevice = bridge ? env.nextBridge() : null;
-    const hostSide = [segment.hostIp ?? 'no address', `proxy_arp ${segment.proxyArp ? 'on' : 'off'}`, `ip_forward ${segment.ipForward ? 'on' : 'off'}`].join(', ');
+    const hostSide = [segment.hostIp ?? 'no address', `proxy_arp ${segment.proxyArp ? 'on' : 'off'}`, `ip_forward ${segment.ipForward ? 'on' : 'off'}`].join(
+      ', ',
+    );
     return {
       ports: members.map((m) => ({ link: m.link, vm: m.vm, iface: m.iface, mac: m.mac })),
       umlArgs: members.map((m, i) => `tuntap,${devices[i]},${m.mac}`),
@@ -58,12 +60,18 @@ export const tapKind: SegmentKind<TapSegment, TapPlan> = {
   hostCheck(taps, plan, host) {
     if (taps.length === 0) return;
     if (!host.isRoot)
-      throw new MissingDependencyError(`tap segments (${taps.map((s) => s.name).join(', ')}) need root: they create devices and a bridge in your network namespace`, {
-        hint: 'run umlab as root, or use a switch or a slirp gateway instead of a tap',
-      });
-    if (!host.exists('/dev/net/tun')) throw new MissingDependencyError('tap segments need /dev/net/tun, which this machine lacks', { hint: 'sudo modprobe tun' });
+      throw new MissingDependencyError(
+        `tap segments (${taps.map((s) => s.name).join(', ')}) need root: they create devices and a bridge in your network namespace`,
+        {
+          hint: 'run umlab as root, or use a switch or a slirp gateway instead of a tap',
+        },
+      );
+    if (!host.exists('/dev/net/tun'))
+      throw new MissingDependencyError('tap segments need /dev/net/tun, which this machine lacks', { hint: 'sudo modprobe tun' });
     if (plan.capture && !host.findCommand('tcpdump'))
-      throw new MissingDependencyError('capturing tap links needs tcpdump', { hint: 'install it with: sudo apt-get install -y tcpdump   (or turn capture off for the tap links)' });
+      throw new MissingDependencyError('capturing tap links needs tcpdump', {
+        hint: 'install it with: sudo apt-get install -y tcpdump   (or turn capture off for the tap links)',
+      });
   },
   hostSide: () => import('./host-side.ts'),
   web: {

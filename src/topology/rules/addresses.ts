@@ -20,7 +20,8 @@ export const validCidrs: Rule = (ctx) => {
     out.push(ctx.diag(path, 'value', `"${text}" is not a valid CIDR address`, hint));
   };
   for (const { vm, iface } of allInterfaces(ctx.lab)) iface.addresses.forEach((a, i) => check(addressPath(ctx, vm.name, iface.name, i), a));
-  for (const s of ctx.lab.segments) for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.cidr !== undefined) check(ctx.segmentPath(s, ...a.path), a.cidr);
+  for (const s of ctx.lab.segments)
+    for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.cidr !== undefined) check(ctx.segmentPath(s, ...a.path), a.cidr);
   return out;
 };
 
@@ -35,7 +36,8 @@ export const uniqueAddressPerSegment: Rule = (ctx) => {
   const add = (group: string, holder: Holder) => groups.set(group, [...(groups.get(group) ?? []), holder]);
   // Host-side addresses first, so the error lands on the VM interface that repeats them.
   for (const s of ctx.lab.segments)
-    for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.address !== undefined) add(s.name, { label: a.label, path: ctx.segmentPath(s, ...a.path), address: a.address });
+    for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? [])
+      if (a.address !== undefined) add(s.name, { label: a.label, path: ctx.segmentPath(s, ...a.path), address: a.address });
   const addInterface = (group: string, vm: string, iface: VmInterface) =>
     iface.addresses.forEach((text, i) => {
       const cidr = parseCidr(text);
@@ -65,7 +67,12 @@ export const uniqueAddressPerSegment: Rule = (ctx) => {
       }
       const where = group.startsWith('p2p:') ? `the link ${group.slice(4)}` : group;
       out.push(
-        ctx.diag(h.path, 'value', `address ${h.address} is already used on ${where} by ${earlier.label} (line ${ctx.lineOf(earlier.path, 'value')})`, 'give every interface on a segment its own address'),
+        ctx.diag(
+          h.path,
+          'value',
+          `address ${h.address} is already used on ${where} by ${earlier.label} (line ${ctx.lineOf(earlier.path, 'value')})`,
+          'give every interface on a segment its own address',
+        ),
       );
     }
   }
@@ -98,7 +105,12 @@ export const macUnique: Rule = (ctx) => {
       continue;
     }
     out.push(
-      ctx.diag(path, 'value', `MAC ${iface.mac} is already used by ${earlier.label} (line ${ctx.lineOf(earlier.path, 'value')})`, 'every interface needs its own MAC: change one, or leave `mac:` out to derive one'),
+      ctx.diag(
+        path,
+        'value',
+        `MAC ${iface.mac} is already used by ${earlier.label} (line ${ctx.lineOf(earlier.path, 'value')})`,
+        'every interface needs its own MAC: change one, or leave `mac:` out to derive one',
+      ),
     );
   }
   return out;

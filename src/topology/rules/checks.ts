@@ -58,7 +58,15 @@ export const testOrder: Rule = (ctx) => {
   tests.forEach((t, i) => {
     const earlier = firstIndex.get(t.name);
     if (earlier === undefined) firstIndex.set(t.name, i);
-    else out.push(ctx.diag(testPath(i, 'name'), 'value', `check name "${t.name}" is already used (line ${ctx.lineOf(testPath(earlier, 'name'), 'value')})`, 'give every check its own name: reports and `after:` refer to checks by name'));
+    else
+      out.push(
+        ctx.diag(
+          testPath(i, 'name'),
+          'value',
+          `check name "${t.name}" is already used (line ${ctx.lineOf(testPath(earlier, 'name'), 'value')})`,
+          'give every check its own name: reports and `after:` refer to checks by name',
+        ),
+      );
   });
   tests.forEach((t, i) =>
     t.after.forEach((name, j) => {
@@ -125,7 +133,15 @@ export const testReferences: Rule = (ctx) => {
       case 'throughput':
         // The iperf3 server runs in the VM of `to`: a VM or vm.ethN, not a bare address.
         vm(at('from'), t.from);
-        if (parseAddress(t.to)) out.push(ctx.diag(at('to'), 'value', `"${t.to}" is an address; the iperf3 server needs a VM to run in`, 'name the VM (its first address) or vm.ethN (that interface\'s)'));
+        if (parseAddress(t.to))
+          out.push(
+            ctx.diag(
+              at('to'),
+              'value',
+              `"${t.to}" is an address; the iperf3 server needs a VM to run in`,
+              "name the VM (its first address) or vm.ethN (that interface's)",
+            ),
+          );
         else endpoint(at('to'), t.to, { needsAddress: true });
         break;
       case 'command':
@@ -134,7 +150,14 @@ export const testReferences: Rule = (ctx) => {
           try {
             new RegExp(t.stdout, 'm');
           } catch (error) {
-            out.push(ctx.diag(at('stdout'), 'value', `not a valid regular expression: ${(error as Error).message}`, 'JavaScript regex syntax; escape special characters such as ( . * with a backslash'));
+            out.push(
+              ctx.diag(
+                at('stdout'),
+                'value',
+                `not a valid regular expression: ${(error as Error).message}`,
+                'JavaScript regex syntax; escape special characters such as ( . * with a backslash',
+              ),
+            );
           }
         }
         break;
@@ -186,5 +209,6 @@ function checkLink(ctx: RuleContext, lab: Lab, link: string, path: PathSegment[]
   const declared = findInterface(lab, vmName, ifName);
   const peer = pointers(lab).find((p) => p.toVm === vmName && p.toIface === ifName);
   const captured = (declared?.capture ?? lab.capture) && (peer ? peer.from.iface.capture : true);
-  if (!captured) out.push(ctx.diag(path, 'value', `the link of ${ends[0]} is not captured`, 'remove `capture: false` from the lab or the interface, or check another link'));
+  if (!captured)
+    out.push(ctx.diag(path, 'value', `the link of ${ends[0]} is not captured`, 'remove `capture: false` from the lab or the interface, or check another link'));
 }

@@ -6,14 +6,71 @@ import type { Rule } from './context.ts';
 
 /** Directories every system has: a file cannot replace one (the VM would lose its content). */
 export const WELL_KNOWN_DIRS = new Set([
-  '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/var',
-  '/etc/apt', '/etc/default', '/etc/init.d', '/etc/iproute2', '/etc/network', '/etc/pam.d', '/etc/security', '/etc/ssh', '/etc/sysctl.d', '/etc/systemd',
-  '/usr/bin', '/usr/include', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec', '/usr/local', '/usr/local/bin', '/usr/local/lib', '/usr/local/sbin', '/usr/sbin', '/usr/share', '/usr/lib/modules',
-  '/var/cache', '/var/lib', '/var/log', '/var/run', '/var/spool', '/var/tmp',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/etc/apt',
+  '/etc/default',
+  '/etc/init.d',
+  '/etc/iproute2',
+  '/etc/network',
+  '/etc/pam.d',
+  '/etc/security',
+  '/etc/ssh',
+  '/etc/sysctl.d',
+  '/etc/systemd',
+  '/usr/bin',
+  '/usr/include',
+  '/usr/lib',
+  '/usr/lib32',
+  '/usr/lib64',
+  '/usr/libexec',
+  '/usr/local',
+  '/usr/local/bin',
+  '/usr/local/lib',
+  '/usr/local/sbin',
+  '/usr/sbin',
+  '/usr/share',
+  '/usr/lib/modules',
+  '/var/cache',
+  '/var/lib',
+  '/var/log',
+  '/var/run',
+  '/var/spool',
+  '/var/tmp',
 ]);
 
 /** Files umlab's layer writes itself, and host files every system has: nothing can go below them. */
-const KNOWN_FILES = new Set(['/etc/hostname', '/etc/hosts', '/etc/fstab', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/resolv.conf', '/etc/os-release', '/etc/motd']);
+const KNOWN_FILES = new Set([
+  '/etc/hostname',
+  '/etc/hosts',
+  '/etc/fstab',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/shadow',
+  '/etc/gshadow',
+  '/etc/resolv.conf',
+  '/etc/os-release',
+  '/etc/motd',
+]);
 
 /** Mounted by the VM's init over the layer: a file there is hidden. */
 const MOUNTED_BY_INIT = ['/proc', '/sys', '/dev', '/run', '/tmp'];
@@ -30,7 +87,8 @@ export function filePathProblem(path: string): string | undefined {
   const parts = path.slice(1).split('/');
   if (parts.includes('..')) return `file path ${JSON.stringify(path)} has a ".." component`;
   if (parts.some((p) => p === '' || p === '.')) return `file path ${JSON.stringify(path)} has an empty or "." component`;
-  if (Buffer.byteLength(path) > PATH_MAX || parts.some((p) => Buffer.byteLength(p) > NAME_MAX)) return `file path ${JSON.stringify(path.slice(0, 40))}... is too long for Linux`;
+  if (Buffer.byteLength(path) > PATH_MAX || parts.some((p) => Buffer.byteLength(p) > NAME_MAX))
+    return `file path ${JSON.stringify(path.slice(0, 40))}... is too long for Linux`;
   return undefined;
 }
 
@@ -53,10 +111,16 @@ export const filePaths: Rule = (ctx) => {
       }
       const mounted = MOUNTED_BY_INIT.find((m) => path.startsWith(m + '/'));
       if (mounted) {
-        bad(`file path ${path} is under ${mounted}, which the VM's init mounts over`, `the file would be hidden: put it elsewhere (e.g. /etc, /srv) and copy it with a \`startup:\` command`);
+        bad(
+          `file path ${path} is under ${mounted}, which the VM's init mounts over`,
+          `the file would be hidden: put it elsewhere (e.g. /etc, /srv) and copy it with a \`startup:\` command`,
+        );
         continue;
       }
-      const parents = path.split('/').slice(1, -1).map((_, i, all) => '/' + all.slice(0, i + 1).join('/'));
+      const parents = path
+        .split('/')
+        .slice(1, -1)
+        .map((_, i, all) => '/' + all.slice(0, i + 1).join('/'));
       const fileParent = parents.find((p) => own.has(p) || KNOWN_FILES.has(p));
       if (fileParent) bad(`file path ${path} would be inside ${fileParent}, which is a file`, `a file cannot also be a directory: rename one of them`);
     }

@@ -24,7 +24,6 @@ export const kernelArgs: Rule = (ctx) => {
   const labArgs: string[] = [];
   for (let i = 0; ctx.has(['kernel', 'args', i]); i++) labArgs.push(ctx.lab.vms[0]?.kernel.args[i] ?? '');
   labArgs.forEach((arg, i) => check(arg, ['kernel', 'args', i]));
-  for (const vm of ctx.lab.vms)
-    vm.kernel.args.slice(labArgs.length).forEach((arg, i) => check(arg, ['vms', vm.name, 'kernel', 'args', i]));
+  for (const vm of ctx.lab.vms) vm.kernel.args.slice(labArgs.length).forEach((arg, i) => check(arg, ['vms', vm.name, 'kernel', 'args', i]));
   return out;
 };

@@ -14,7 +14,12 @@ export const consolePorts: Rule = (ctx) => {
     if (vm.console === 'port' && vm.consolePort === undefined) {
       const own = ctx.has(['vms', vm.name, 'console']);
       out.push(
-        ctx.diag(own ? ['vms', vm.name, 'console'] : ['vms', vm.name], own ? 'value' : 'key', `${vm.name} has console: port but no console_port`, `add \`console_port: 4001\` (a free TCP port) to ${vm.name}`),
+        ctx.diag(
+          own ? ['vms', vm.name, 'console'] : ['vms', vm.name],
+          own ? 'value' : 'key',
+          `${vm.name} has console: port but no console_port`,
+          `add \`console_port: 4001\` (a free TCP port) to ${vm.name}`,
+        ),
       );
     }
     if (vm.console !== 'port' && vm.consolePort !== undefined) {
@@ -59,11 +64,13 @@ export const serialLines: Rule = (ctx) => {
       const to = `${target.vm}.${target.line}`;
       if (!vmNames.includes(target.vm)) {
         const guess = didYouMean(target.vm, vmNames);
-        out.push(ctx.diag(path, 'value', `no VM named "${target.vm}" for ${from}`, guess ? `did you mean "${guess}.${target.line}"?` : `VMs: ${vmNames.join(', ')}`));
+        out.push(
+          ctx.diag(path, 'value', `no VM named "${target.vm}" for ${from}`, guess ? `did you mean "${guess}.${target.line}"?` : `VMs: ${vmNames.join(', ')}`),
+        );
         continue;
       }
       if (!SERIAL_LINE_NAME.test(target.line)) {
-        out.push(ctx.diag(path, 'value', `"${target.line}" is not a serial line a lab can use`, 'use ssl0 ... ssl62 (ssl63 is umlab\'s agent line)'));
+        out.push(ctx.diag(path, 'value', `"${target.line}" is not a serial line a lab can use`, "use ssl0 ... ssl62 (ssl63 is umlab's agent line)"));
         continue;
       }
       if (target.vm === vm.name && target.line === line.name) {
@@ -73,12 +80,26 @@ export const serialLines: Rule = (ctx) => {
       const far = declared(target.vm, target.line);
       if (far) {
         if (far.to !== from)
-          out.push(ctx.diag(path, 'value', `${to} goes to "${far.to}", not back to ${from}`, `write \`${target.line}: ${from}\` in ${target.vm}, or leave ${target.line} out there (this join creates it)`));
+          out.push(
+            ctx.diag(
+              path,
+              'value',
+              `${to} goes to "${far.to}", not back to ${from}`,
+              `write \`${target.line}: ${from}\` in ${target.vm}, or leave ${target.line} out there (this join creates it)`,
+            ),
+          );
         continue;
       }
       const earlier = joined.get(to);
       if (earlier)
-        out.push(ctx.diag(path, 'value', `${to} is already joined with ${earlier.from} (line ${ctx.lineOf(earlier.path, 'value')})`, `a serial line joins one other line: use another line of ${target.vm}`));
+        out.push(
+          ctx.diag(
+            path,
+            'value',
+            `${to} is already joined with ${earlier.from} (line ${ctx.lineOf(earlier.path, 'value')})`,
+            `a serial line joins one other line: use another line of ${target.vm}`,
+          ),
+        );
       else joined.set(to, { from, path });
     }
   return out;

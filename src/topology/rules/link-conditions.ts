@@ -19,7 +19,8 @@ export const linkConditionsValid: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   for (const { vm, iface } of allInterfaces(ctx.lab)) {
     if (iface.link === undefined) continue;
-    for (const p of readImpairment(iface.link).problems) out.push(ctx.diag(ifacePath(vm.name, iface.name, 'link', ...p.path), 'value', p.message, 'see "Link conditions" in docs/transports.md'));
+    for (const p of readImpairment(iface.link).problems)
+      out.push(ctx.diag(ifacePath(vm.name, iface.name, 'link', ...p.path), 'value', p.message, 'see "Link conditions" in docs/transports.md'));
   }
   return out;
 };
@@ -31,10 +32,24 @@ export const linkSettingsSupported: Rule = (ctx) => {
     const kind = segmentKindOf(ctx.lab, iface);
     if (!kind) continue;
     if (iface.link !== undefined && !kind.linkConditions)
-      out.push(ctx.diag(ifacePath(vm.name, iface.name, 'link'), 'key', `${vm.name}.${iface.name} is on a ${kind.word}, whose links cannot be impaired`, `link conditions work on ${kindsThat('linkConditions')}`));
+      out.push(
+        ctx.diag(
+          ifacePath(vm.name, iface.name, 'link'),
+          'key',
+          `${vm.name}.${iface.name} is on a ${kind.word}, whose links cannot be impaired`,
+          `link conditions work on ${kindsThat('linkConditions')}`,
+        ),
+      );
     for (const key of ['vlan', 'vlans', 'native'])
       if (ctx.has(ifacePath(vm.name, iface.name, key)) && !kind.vlans)
-        out.push(ctx.diag(ifacePath(vm.name, iface.name, key), 'key', `${vm.name}.${iface.name} is on a ${kind.word}, which has no VLANs`, `VLANs are for ports of ${kindsThat('vlans')}; a VM can still use its own eth0.10`));
+        out.push(
+          ctx.diag(
+            ifacePath(vm.name, iface.name, key),
+            'key',
+            `${vm.name}.${iface.name} is on a ${kind.word}, which has no VLANs`,
+            `VLANs are for ports of ${kindsThat('vlans')}; a VM can still use its own eth0.10`,
+          ),
+        );
   }
   return out;
 };
@@ -45,11 +60,33 @@ export const vlanPorts: Rule = (ctx) => {
   for (const { vm, iface } of allInterfaces(ctx.lab)) {
     const has = (key: string) => ctx.has(ifacePath(vm.name, iface.name, key));
     if (has('vlan') && has('vlans'))
-      out.push(ctx.diag(ifacePath(vm.name, iface.name, 'vlans'), 'key', 'a port is either an access port (vlan:) or a trunk (vlans:)', 'for a trunk with untagged frames in one VLAN, write vlans: [...] and native: N'));
-    if (has('native') && !has('vlans')) out.push(ctx.diag(ifacePath(vm.name, iface.name, 'native'), 'key', '`native:` is for trunks', 'add vlans: [...] (the tagged VLANs), or use vlan: N for an access port'));
+      out.push(
+        ctx.diag(
+          ifacePath(vm.name, iface.name, 'vlans'),
+          'key',
+          'a port is either an access port (vlan:) or a trunk (vlans:)',
+          'for a trunk with untagged frames in one VLAN, write vlans: [...] and native: N',
+        ),
+      );
+    if (has('native') && !has('vlans'))
+      out.push(
+        ctx.diag(
+          ifacePath(vm.name, iface.name, 'native'),
+          'key',
+          '`native:` is for trunks',
+          'add vlans: [...] (the tagged VLANs), or use vlan: N for an access port',
+        ),
+      );
     const native = iface.vlans?.untagged;
     if (has('native') && native !== undefined && iface.vlans!.tagged.includes(native))
-      out.push(ctx.diag(ifacePath(vm.name, iface.name, 'native'), 'value', `VLAN ${native} cannot be both native (untagged) and tagged on one trunk`, `take ${native} out of vlans:`));
+      out.push(
+        ctx.diag(
+          ifacePath(vm.name, iface.name, 'native'),
+          'value',
+          `VLAN ${native} cannot be both native (untagged) and tagged on one trunk`,
+          `take ${native} out of vlans:`,
+        ),
+      );
   }
   return out;
 };

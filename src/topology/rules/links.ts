@@ -18,17 +18,31 @@ export const connectTargetsExist: Rule = (ctx) => {
     if ('segment' in target) {
       if (segmentNames.includes(target.segment)) continue;
       if (vmNames.includes(target.segment)) {
-        out.push(ctx.diag(path, 'value', `"${target.segment}" is a VM, not a segment`, `to link point-to-point to one of its interfaces write \`connect: ${target.segment}.eth0\``));
+        out.push(
+          ctx.diag(
+            path,
+            'value',
+            `"${target.segment}" is a VM, not a segment`,
+            `to link point-to-point to one of its interfaces write \`connect: ${target.segment}.eth0\``,
+          ),
+        );
         continue;
       }
       const guess = didYouMean(target.segment, segmentNames);
       const known = segmentNames.length ? `segments of this lab: ${segmentNames.join(', ')}` : 'this lab declares no segments';
       out.push(
-        ctx.diag(path, 'value', `no segment named "${target.segment}"`, guess ? `did you mean "${guess}"?` : `declare it under switches, hubs, mcast, taps or gateways (${known})`),
+        ctx.diag(
+          path,
+          'value',
+          `no segment named "${target.segment}"`,
+          guess ? `did you mean "${guess}"?` : `declare it under switches, hubs, mcast, taps or gateways (${known})`,
+        ),
       );
     } else if (!vmNames.includes(target.vm)) {
       const guess = didYouMean(target.vm, vmNames);
-      out.push(ctx.diag(path, 'value', `no VM named "${target.vm}"`, guess ? `did you mean "${guess}.${target.iface}"?` : `VMs of this lab: ${vmNames.join(', ')}`));
+      out.push(
+        ctx.diag(path, 'value', `no VM named "${target.vm}"`, guess ? `did you mean "${guess}.${target.iface}"?` : `VMs of this lab: ${vmNames.join(', ')}`),
+      );
     } else if (!INTERFACE_NAME.test(target.iface)) {
       out.push(ctx.diag(path, 'value', `"${target.iface}" is not an interface name`, `write the peer as vm.ethN, e.g. ${target.vm}.eth0`));
     } else if (target.vm === vm.name && target.iface === iface.name) {
@@ -55,7 +69,9 @@ export const p2pPeerPointsBack: Rule = (ctx) => {
     out.push(ctx.diag(ifacePath(p.from.vm.name, p.from.iface.name, 'connect'), 'value', `${to} connects to "${target.connect}", not back to ${from}`, hint));
     if (!blamedTargets.has(to)) {
       blamedTargets.add(to);
-      out.push(ctx.diag(ifacePath(p.toVm, p.toIface, 'connect'), 'value', `${to} connects to "${target.connect}", but ${from} links to it point-to-point`, hint));
+      out.push(
+        ctx.diag(ifacePath(p.toVm, p.toIface, 'connect'), 'value', `${to} connects to "${target.connect}", but ${from} links to it point-to-point`, hint),
+      );
     }
   }
   return out;

@@ -22,7 +22,12 @@ export const uniqueNames: Rule = (ctx) => {
       continue;
     }
     out.push(
-      ctx.diag(e.path, 'key', `name "${e.name}" is already used by ${earlier.what} (line ${earlier.line})`, `${DECLARED_KINDS.map((k) => k.section).join(', ')} and VMs share one set of names: rename one of them`),
+      ctx.diag(
+        e.path,
+        'key',
+        `name "${e.name}" is already used by ${earlier.what} (line ${earlier.line})`,
+        `${DECLARED_KINDS.map((k) => k.section).join(', ')} and VMs share one set of names: rename one of them`,
+      ),
     );
   }
   return out;
@@ -33,5 +38,10 @@ export const interfaceNames: Rule = (ctx) =>
   [...allInterfaces(ctx.lab)]
     .filter(({ iface }) => !INTERFACE_NAME.test(iface.name))
     .map(({ vm, iface }) =>
-      ctx.diag(ifacePath(vm.name, iface.name), 'key', `interface name "${iface.name}" is not ethN`, 'name interfaces eth0, eth1, eth2, ... (UML numbers them; no leading zeros)'),
+      ctx.diag(
+        ifacePath(vm.name, iface.name),
+        'key',
+        `interface name "${iface.name}" is not ethN`,
+        'name interfaces eth0, eth1, eth2, ... (UML numbers them; no leading zeros)',
+      ),
     );

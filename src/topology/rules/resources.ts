@@ -26,7 +26,14 @@ export const diskSizes: Rule = (ctx) => {
     vm.disks.forEach((disk, i) => {
       // sizeBytes is a float: 99999999999999T is a large number here, not a RangeError.
       if (!(sizeBytes(disk.size) <= MAX_DISK_BYTES))
-        out.push(ctx.diag(['vms', vm.name, 'disks', i, 'size'], 'value', `disk size ${disk.size} is larger than ${MAX_DISK}`, `a data disk may be at most ${MAX_DISK} (it is sparse: 2T costs only what the VM writes)`));
+        out.push(
+          ctx.diag(
+            ['vms', vm.name, 'disks', i, 'size'],
+            'value',
+            `disk size ${disk.size} is larger than ${MAX_DISK}`,
+            `a data disk may be at most ${MAX_DISK} (it is sparse: 2T costs only what the VM writes)`,
+          ),
+        );
     });
   return out;
 };
@@ -37,10 +44,12 @@ export const memoryMaximum: Rule = (ctx) => {
   const tooLarge = (memory: string) => !(memoryMiB(memory) <= MAX_MEMORY_MIB);
   if (ctx.has(['defaults', 'memory'])) {
     const memory = ctx.lab.vms.find((v) => !ctx.has(['vms', v.name, 'memory']))?.memory;
-    if (memory !== undefined && tooLarge(memory)) out.push(ctx.diag(['defaults', 'memory'], 'value', `default memory ${memory} is larger than ${MAX_MEMORY}`, hint));
+    if (memory !== undefined && tooLarge(memory))
+      out.push(ctx.diag(['defaults', 'memory'], 'value', `default memory ${memory} is larger than ${MAX_MEMORY}`, hint));
   }
   for (const vm of ctx.lab.vms)
-    if (ctx.has(['vms', vm.name, 'memory']) && tooLarge(vm.memory)) out.push(ctx.diag(['vms', vm.name, 'memory'], 'value', `memory ${vm.memory} is larger than ${MAX_MEMORY}`, hint));
+    if (ctx.has(['vms', vm.name, 'memory']) && tooLarge(vm.memory))
+      out.push(ctx.diag(['vms', vm.name, 'memory'], 'value', `memory ${vm.memory} is larger than ${MAX_MEMORY}`, hint));
   return out;
 };
 
@@ -54,9 +63,13 @@ export const imagePaths: Rule = (ctx) => {
     const at = ['vms', vm.name, 'image'];
     const path = imagePath(ctx.lab.source, vm.image);
     const dir = FORBIDDEN_IMAGE_DIRS.find((d) => path === d || path.startsWith(d + '/'));
-    if (dir) out.push(ctx.diag(at, 'value', `image ${path} is under ${dir}, which holds no disk images`, 'give the path of an image built with `umlab image build OUT.img`'));
+    if (dir)
+      out.push(
+        ctx.diag(at, 'value', `image ${path} is under ${dir}, which holds no disk images`, 'give the path of an image built with `umlab image build OUT.img`'),
+      );
     // ubd0=<cow>,<image>: a comma would end the image's name.
-    else if (path.includes(',')) out.push(ctx.diag(at, 'value', `image path ${JSON.stringify(path)} has a comma`, 'UML reads the image path from its command line: rename the file'));
+    else if (path.includes(','))
+      out.push(ctx.diag(at, 'value', `image path ${JSON.stringify(path)} has a comma`, 'UML reads the image path from its command line: rename the file'));
   }
   return out;
 };
@@ -68,10 +81,12 @@ export const memoryMinimum: Rule = (ctx) => {
   const tooSmall = (memory: string) => memoryMiB(memory) < MIN_MEMORY_MIB;
   if (ctx.has(['defaults', 'memory'])) {
     const memory = ctx.lab.vms.find((v) => !ctx.has(['vms', v.name, 'memory']))?.memory;
-    if (memory !== undefined && tooSmall(memory)) out.push(ctx.diag(['defaults', 'memory'], 'value', `default memory ${memory} is below ${MIN_MEMORY_MIB}M`, hint));
+    if (memory !== undefined && tooSmall(memory))
+      out.push(ctx.diag(['defaults', 'memory'], 'value', `default memory ${memory} is below ${MIN_MEMORY_MIB}M`, hint));
   }
   for (const vm of ctx.lab.vms) {
-    if (ctx.has(['vms', vm.name, 'memory']) && tooSmall(vm.memory)) out.push(ctx.diag(['vms', vm.name, 'memory'], 'value', `memory ${vm.memory} is below ${MIN_MEMORY_MIB}M`, hint));
+    if (ctx.has(['vms', vm.name, 'memory']) && tooSmall(vm.memory))
+      out.push(ctx.diag(['vms', vm.name, 'memory'], 'value', `memory ${vm.memory} is below ${MIN_MEMORY_MIB}M`, hint));
   }
   return out;
 };

@@ -17,9 +17,23 @@ export const shareMountPoints: Rule = (ctx) => {
       const parts = share.mountPoint.split('/');
       const reserved = RESERVED_MOUNT_POINTS.find((r) => share.mountPoint === r || share.mountPoint.startsWith(r + '/'));
       if (parts.includes('.') || parts.includes('..'))
-        out.push(ctx.diag(path, 'key', `mount point "${share.mountPoint}" has a "." or ".." component`, 'write the mount point as a plain absolute path, e.g. /mnt/lab'));
+        out.push(
+          ctx.diag(
+            path,
+            'key',
+            `mount point "${share.mountPoint}" has a "." or ".." component`,
+            'write the mount point as a plain absolute path, e.g. /mnt/lab',
+          ),
+        );
       else if (reserved)
-        out.push(ctx.diag(path, 'key', `mount point "${share.mountPoint}" is under ${reserved}, which the VM's init mounts itself`, 'mount shares elsewhere, e.g. under /mnt'));
+        out.push(
+          ctx.diag(
+            path,
+            'key',
+            `mount point "${share.mountPoint}" is under ${reserved}, which the VM's init mounts itself`,
+            'mount shares elsewhere, e.g. under /mnt',
+          ),
+        );
     }
   return out;
 };
@@ -32,7 +46,14 @@ export const sharePaths: Rule = (ctx) => {
       if (!/[,\n]/.test(share.path)) continue;
       const asObject = ctx.has(['vms', vm.name, 'shares', share.mountPoint, 'path']);
       const path = ['vms', vm.name, 'shares', share.mountPoint, ...(asObject ? ['path'] : [])];
-      out.push(ctx.diag(path, 'value', `shared directory "${share.path}" has a comma or newline`, 'hostfs takes the directory as its mount option, where a comma separates options: rename the directory'));
+      out.push(
+        ctx.diag(
+          path,
+          'value',
+          `shared directory "${share.path}" has a comma or newline`,
+          'hostfs takes the directory as its mount option, where a comma separates options: rename the directory',
+        ),
+      );
     }
   return out;
 };
@@ -48,7 +69,7 @@ const under = (path: string, dir: string) => path === dir || path.startsWith(dir
 
 /** Why a host directory may not be shared read-write, or undefined. */
 export function rwShareProblem(hostPath: string): string | undefined {
-  if (TOPS.includes(hostPath)) return hostPath === '/' ? 'the host\'s whole filesystem' : `${hostPath} as a whole`;
+  if (TOPS.includes(hostPath)) return hostPath === '/' ? "the host's whole filesystem" : `${hostPath} as a whole`;
   if (WRITABLE_BELOW_SYSTEM.some((d) => under(hostPath, d))) return undefined;
   const system = SYSTEM_DIRS.find((d) => under(hostPath, d));
   return system && `a system directory (${system})`;
@@ -63,7 +84,14 @@ export const rwShareTargets: Rule = (ctx) => {
       const problem = rwShareProblem(posix.resolve(labDir, share.path));
       if (!problem) continue;
       const path = ['vms', vm.name, 'shares', share.mountPoint, 'path'];
-      out.push(ctx.diag(path, 'value', `a read-write share of ${problem} ("${share.path}") would let the VM's root change the host`, 'share a directory of its own read-write (e.g. ./shared), or this one read-only (leave out rw: true)'));
+      out.push(
+        ctx.diag(
+          path,
+          'value',
+          `a read-write share of ${problem} ("${share.path}") would let the VM's root change the host`,
+          'share a directory of its own read-write (e.g. ./shared), or this one read-only (leave out rw: true)',
+        ),
+      );
     }
   return out;
 };

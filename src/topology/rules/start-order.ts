@@ -28,7 +28,14 @@ export const startAfterAcyclic: Rule = (ctx) => {
     const cycle = findCycle(vm.name, after);
     if (!cycle || cycle.some((n) => reported.has(n))) continue;
     cycle.forEach((n) => reported.add(n));
-    out.push(ctx.diag(['vms', vm.name, 'start_after'], 'key', `start_after goes round in a circle: ${[...cycle, cycle[0]].join(' -> ')}`, 'take one of these out, or none of them can boot'));
+    out.push(
+      ctx.diag(
+        ['vms', vm.name, 'start_after'],
+        'key',
+        `start_after goes round in a circle: ${[...cycle, cycle[0]].join(' -> ')}`,
+        'take one of these out, or none of them can boot',
+      ),
+    );
   }
   return out;
 };
