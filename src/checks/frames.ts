@@ -1,6 +1,6 @@
 // The capture check's filter: which decoded frames match a FrameMatch. Pure.
 import type { DecodedFrame } from '../capture/decode.ts';
-import type { FrameMatch } from '../topology/model.ts';
+import { FRAME_MATCH_KEYS, type FrameMatch } from '../topology/model.ts';
 import type { Resolver } from './resolve.ts';
 
 /** A FrameMatch with every name resolved to the MACs and addresses it stands for. */
@@ -59,20 +59,7 @@ export function frameMatches(f: DecodedFrame, m: ResolvedMatch): boolean {
 
 /** "ARP reply, arp_sender_ip 10.0.0.3, src fe:fd:0a:00:00:fe" for messages. */
 export function describeMatch(match: FrameMatch): string {
-  const names: [keyof FrameMatch, string][] = [
-    ['proto', 'proto'],
-    ['arp', 'arp'],
-    ['src', 'src'],
-    ['dst', 'dst'],
-    ['arpSenderIp', 'arp_sender_ip'],
-    ['arpTargetIp', 'arp_target_ip'],
-    ['arpSenderMac', 'arp_sender_mac'],
-    ['ipSrc', 'ip_src'],
-    ['ipDst', 'ip_dst'],
-    ['port', 'port'],
-  ];
-  return names
-    .filter(([k]) => match[k] !== undefined)
+  return FRAME_MATCH_KEYS.filter(([k]) => match[k] !== undefined)
     .map(([k, yaml]) => `${yaml} ${match[k]}`)
     .join(', ');
 }

@@ -8,7 +8,7 @@ import { memoryMiB } from '../topology/model.ts';
 import { UmlabError } from '../errors.ts';
 import { unpackArchive } from './archive.ts';
 import { contentHash } from './content-hash.ts';
-import { gradeOne } from './grade-one.ts';
+import { gradeOne, unrun } from './grade-one.ts';
 import { MemoryGate } from './jobs.ts';
 import type { LivePhase } from './live-run.ts';
 import { loadSubmission } from './load-submission.ts';
@@ -132,16 +132,6 @@ async function gradeSubmission(s: Submission, opts: GradeClassOptions): Promise<
 
 /** A submission that is never run (an unsafe archive): every check fails with the reason. */
 function refused(s: Submission, hash: string, spec: GradingSpec, problem: string): SubmissionResult {
-  const checks = spec.checks.map((c) => ({
-    name: c.name,
-    description: c.description,
-    hidden: c.hidden,
-    ...(c.group !== undefined && { group: c.group }),
-    points: 0,
-    maxPoints: 0,
-    commands: [],
-    verdict: c.kind === 'unsupported' ? ('not-supported' as const) : ('fail' as const),
-    reason: c.kind === 'unsupported' ? c.reason : problem,
-  }));
+  const checks = spec.checks.map((c) => unrun(c, problem));
   return { student: s.student, source: s.path, status: 'invalid', problem, seconds: 0, ...score(spec, checks), checks, hash, warnings: [] };
 }

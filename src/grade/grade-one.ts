@@ -103,7 +103,7 @@ function outcome(c: GradedCheck, files: SubmissionFiles, live: LiveRun | null): 
 }
 
 /** A check that never got to run: a failure, with the reason why (never a pass). */
-const unrun = (c: GradedCheck, reason: string): CheckOutcome =>
+export const unrun = (c: GradedCheck, reason: string): CheckOutcome =>
   c.kind === 'unsupported' ? { ...base(c), verdict: 'not-supported', reason: c.reason } : { ...base(c), verdict: 'fail', reason };
 
 function startupFilesOf(labPath: string, lab: SubmissionFiles['lab']): string[] {

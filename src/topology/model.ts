@@ -239,6 +239,20 @@ export interface FrameMatch {
   port?: number;
 }
 
+/** Each FrameMatch field and its name in a lab file's `match:`. */
+export const FRAME_MATCH_KEYS: [keyof FrameMatch, string][] = [
+  ['proto', 'proto'],
+  ['arp', 'arp'],
+  ['src', 'src'],
+  ['dst', 'dst'],
+  ['arpSenderIp', 'arp_sender_ip'],
+  ['arpTargetIp', 'arp_target_ip'],
+  ['arpSenderMac', 'arp_sender_mac'],
+  ['ipSrc', 'ip_src'],
+  ['ipDst', 'ip_dst'],
+  ['port', 'port'],
+];
+
 export interface TrafficStep {
   vm: string;
   run: string;

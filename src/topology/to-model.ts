@@ -12,6 +12,7 @@ import {
   DEFAULT_THROUGHPUT_SECONDS,
   IPERF3_FIRST_PORT,
   TEST_KINDS,
+  FRAME_MATCH_KEYS,
   type FrameMatch,
   type KernelSettings,
   type Lab,
@@ -152,19 +153,7 @@ function toTest(raw: RawTest): LabTest {
     const c = raw.capture!;
     const m = c.match;
     const match: FrameMatch = {};
-    const copy: [keyof FrameMatch, string][] = [
-      ['src', 'src'],
-      ['dst', 'dst'],
-      ['proto', 'proto'],
-      ['arp', 'arp'],
-      ['arpSenderIp', 'arp_sender_ip'],
-      ['arpTargetIp', 'arp_target_ip'],
-      ['arpSenderMac', 'arp_sender_mac'],
-      ['ipSrc', 'ip_src'],
-      ['ipDst', 'ip_dst'],
-      ['port', 'port'],
-    ];
-    for (const [to, from] of copy) if (m[from] !== undefined) (match as Record<string, unknown>)[to] = m[from];
+    for (const [to, from] of FRAME_MATCH_KEYS) if (m[from] !== undefined) (match as Record<string, unknown>)[to] = m[from];
     return { ...base, kind, link: c.link, do: c.do ?? [], match, expect: c.expect ?? 'present' };
   }
   if (kind === 'state') {
