@@ -75,33 +75,37 @@ describe('Kathará and Netkit lab directories', { skip }, () => {
     await assertNothingLeft(home, 'static-routing');
   });
 
-  for (const dir of labDirs) {
-    it(`umlab test labs/kathara/${dir}: every check passes`, build, async () => {
-      const report = await runTest(home, join(LABS, dir));
-      assert.ok(report.results.length >= 3, `${dir} has checks`);
-      assert.deepEqual(failures(report), []);
-      results.set(dir, report);
-      await umlabOk(home, ['clean', report.lab]);
-    });
+  // Two labs at a time: most of a lab's time is its daemons' timers (hello, keepalive, SPF), not CPU.
+  describe('every lab of labs/kathara/, two at a time', { concurrency: 2 }, () => {
+    for (const dir of labDirs)
+      describe(dir, () => {
+        it(`umlab test labs/kathara/${dir}: every check passes`, build, async () => {
+          const report = await runTest(home, join(LABS, dir));
+          assert.ok(report.results.length >= 3, `${dir} has checks`);
+          assert.deepEqual(failures(report), []);
+          results.set(dir, report);
+          await umlabOk(home, ['clean', report.lab]);
+        });
 
-    it(`umlab import labs/kathara/${dir}: the YAML lab compiles to the same plan`, async () => {
-      const file = join(home, `${dir}.yaml`);
-      await umlabOk(home, ['import', join(LABS, dir), '-o', file]);
-      const plan = async (target: string) => {
-        const { source: _, ...rest } = JSON.parse((await umlabOk(home, ['compile', target, '--json'])).stdout);
-        return rest; // all but the file it came from
-      };
-      assert.deepEqual(await plan(file), await plan(join(LABS, dir)));
-      // The same plan runs the same way: one lab (with daemons) shows it live, the rest share that run.
-      if (dir !== LIVE_IMPORT) return;
-      const report = await runTest(home, file);
-      const original = results.get(dir);
-      assert.ok(original, 'the lab directory was tested first');
-      const outcome = (r: Report) => r.results.map((x) => [x.name, x.status]).sort();
-      assert.deepEqual(outcome(report), outcome(original));
-      await umlabOk(home, ['clean', report.lab]);
-    });
-  }
+        it(`umlab import labs/kathara/${dir}: the YAML lab compiles to the same plan`, async () => {
+          const file = join(home, `${dir}.yaml`);
+          await umlabOk(home, ['import', join(LABS, dir), '-o', file]);
+          const plan = async (target: string) => {
+            const { source: _, ...rest } = JSON.parse((await umlabOk(home, ['compile', target, '--json'])).stdout);
+            return rest; // all but the file it came from
+          };
+          assert.deepEqual(await plan(file), await plan(join(LABS, dir)));
+          // The same plan runs the same way: one lab (with daemons) shows it live, the rest share that run.
+          if (dir !== LIVE_IMPORT) return;
+          const report = await runTest(home, file);
+          const original = results.get(dir);
+          assert.ok(original, 'the lab directory was tested first');
+          const outcome = (r: Report) => r.results.map((x) => [x.name, x.status]).sort();
+          assert.deepEqual(outcome(report), outcome(original));
+          await umlabOk(home, ['clean', report.lab]);
+        });
+      });
+  });
 
   it('a lab whose image is not built: `up` names the one command to build it, and starts nothing', async () => {
     const r = await umlab(home, ['up', join(LABS, 'bgp')], { env: { UMLAB_IMAGE_CACHE: join(home, 'no-images') } });
