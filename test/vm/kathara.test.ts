@@ -78,7 +78,8 @@ describe('Kathará and Netkit lab directories', { skip }, () => {
   // Two labs at a time: most of a lab's time is its daemons' timers (hello, keepalive, SPF), not CPU.
   describe('every lab of labs/kathara/, two at a time', { concurrency: 2 }, () => {
     for (const dir of labDirs)
-      describe(dir, () => {
+      // One after the other within a lab (a nested suite inherits its parent's concurrency): the import runs the same lab name.
+      describe(dir, { concurrency: 1 }, () => {
         it(`umlab test labs/kathara/${dir}: every check passes`, build, async () => {
           const report = await runTest(home, join(LABS, dir));
           assert.ok(report.results.length >= 3, `${dir} has checks`);
