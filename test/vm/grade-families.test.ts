@@ -1,8 +1,9 @@
-// `umlab grade` with kathara-lab-checker's protocols and applications families on real VMs:
-// the Kathará OSPF lab judged from FRR's vtysh JSON, the DNS lab from dig and resolv.conf;
-// each check passes or fails with the evidence as its reason (one lab at a time, about a minute).
+// `umlab grade` with kathara-lab-checker's protocols, applications and bridges families on real
+// VMs: the Kathará OSPF lab judged from FRR's vtysh JSON, the DNS lab from dig and resolv.conf,
+// the web lab from curl, a one-switch lab from ip -j link and bridge -j vlan; each check passes
+// or fails with the evidence as its reason (one lab at a time, about two minutes).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cachedImagePath } from '../../src/kathara/images.ts';
@@ -62,6 +63,30 @@ test:
         - { url: "http://10.60.2.80/missing.html", method: get, status_code: 200 }
 `;
 
+const BRIDGES = `convergence_time: 10
+test:
+  bridges:
+    s1:
+      - interfaces: { eth0: { vlan_tags: [10, 20], pvid: 20 }, eth1: { pvid: 5 } }
+`;
+
+/** A Kathará lab of one switch: a VLAN-filtering Linux bridge of eth0 (VLANs 10 and 20, PVID 20) and eth1. */
+function bridgeLab(): string {
+  const dir = join(home, 'switch');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'lab.conf'), 's1[0]=a\ns1[1]=b\n');
+  const startup = [
+    'ip link add br0 type bridge vlan_filtering 1',
+    'ip link set eth0 master br0',
+    'ip link set eth1 master br0',
+    'bridge vlan add dev eth0 vid 10',
+    'bridge vlan add dev eth0 vid 20 pvid untagged',
+    'ip link set br0 up',
+  ];
+  writeFileSync(join(dir, 's1.startup'), `${startup.join('\n')}\n`);
+  return dir;
+}
+
 /** Grades one Kathará lab directory with a kathara-lab-checker configuration; each check as "verdict name: reason". */
 async function grade(name: string, config: string, labDir: string): Promise<string[]> {
   const spec = join(home, `${name}.yaml`);
@@ -75,7 +100,7 @@ async function grade(name: string, config: string, labDir: string): Promise<stri
   return report.students[0]!.checks.map((c) => `${c.verdict} ${c.name}: ${c.reason.replace(/ \((try \d+, after|still so after) [^)]*\)$/, '')}`);
 }
 
-describe('umlab grade: kathara-lab-checker protocols and applications', { skip }, () => {
+describe('umlab grade: kathara-lab-checker protocols, applications and bridges', { skip }, () => {
   it('OSPF on FRR: neighbours, routes, interface parameters, networks and injections from vtysh', { timeout: 20 * 60_000 }, async () => {
     assert.deepEqual(await grade('ospf', OSPF, lab('kathara/ospf')), [
       'pass Check ospfd network (10.30.0.0/16) for r1: ospfd on r1 announces 10.30.0.0/16',
@@ -104,6 +129,18 @@ describe('umlab grade: kathara-lab-checker protocols and applications', { skip }
       "pass HTTP check 'http://10.60.2.80/' on client status: HTTP 200 from http://10.60.2.80/",
       "pass HTTP check 'http://10.60.2.80/' on client body substring 'umlab kathara web lab': the body of http://10.60.2.80/ contains 'umlab kathara web lab'",
       "fail HTTP check 'http://10.60.2.80/missing.html' on client status: expected HTTP 200 from http://10.60.2.80/missing.html, got 404",
+    ]);
+  });
+
+  it('a Linux bridge: membership, VLAN filtering, VLAN tags and PVIDs from ip -j link and bridge -j vlan', { timeout: 10 * 60_000 }, async () => {
+    assert.deepEqual(await grade('bridges', BRIDGES, bridgeLab()), [
+      'pass Checking that interfaces ["eth0","eth1"] are attached to the same bridge on `s1`: eth0, eth1 are attached to br0',
+      'pass Checking if VLAN filtering is enabled on the bridge of eth0, eth1 of `s1`: br0 filters VLANs',
+      'pass Getting VLAN info for `eth0` on `s1`: eth0 has VLANs 1, 10, 20',
+      'pass Checking that vlans `[10,20]` are configured on `eth0` of `s1`: eth0 carries the VLANs 10, 20',
+      'pass Checking that `eth0` of `s1` has pvid 20: eth0 has PVID 20',
+      'pass Getting VLAN info for `eth1` on `s1`: eth1 has VLANs 1',
+      'fail Checking that `eth1` of `s1` has pvid 5: bridges on s1: eth1 has PVID 1 (instead of 5)',
     ]);
   });
 });
