@@ -66,6 +66,7 @@ export async function gradeOne(student: string, labPath: string, hash: string, o
           timeoutSeconds: opts.timeoutSeconds,
           signal: opts.signal,
           onPhase: opts.onPhase,
+          judges: new Map(liveChecks(opts.spec).flatMap((c) => (c.judge ? [[c.name, c.judge] as const] : []))),
         })
       : null;
   const checks = opts.spec.checks.map((c) => withLinks(outcome(c, files, live), c, files.lab));

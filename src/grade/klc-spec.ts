@@ -5,24 +5,32 @@
 import type { Diagnostic } from '../errors.ts';
 import { parseLabConf } from '../kathara/lab-conf.ts';
 import { shellQuote } from '../vm/init.ts';
-import { formatPath, type NodePart, type PathSegment } from '../topology/lab-path.ts';
+import { formatPath, type PathSegment } from '../topology/lab-path.ts';
 import type { LabTest } from '../topology/model.ts';
 import { parseYaml } from '../topology/yaml-parse.ts';
-import { didYouMean } from '../util/text.ts';
+import { applicationChecks } from './klc-applications.ts';
+import { bridgeChecks } from './klc-bridges.ts';
+import { escapeRegex, isMap, unknownKey as unknown, type FamilyContext, type Located, type OmitEach } from './klc-common.ts';
+import type { Judge } from './klc-judge.ts';
+import { protocolChecks } from './klc-protocols.ts';
 import { expectedRoutes, kernelRoutesCommand } from './klc-routes.ts';
 import { DEFAULT_DEADLINE_S, type GradedCheck, type GradingSpec } from './spec.ts';
 
 const TOP_KEYS = ['labs_path', 'convergence_time', 'structure', 'lab_inline', 'default_image', 'test'];
-/** Families umlab runs, and those it reads but cannot run yet (reported "not supported" per entry, never passed). */
-const FAMILIES = ['requiring_startup', 'ip_mapping', 'daemons', 'reachability', 'custom_commands', 'sysctls', 'kernel_routes', 'ipv6_enabled'];
-const NOT_YET = ['bridges', 'protocols', 'applications'];
-
-/** Omit on each member of a union. */
-type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-type NewCheck = OmitEach<GradedCheck, 'points' | 'hidden'>;
-
-type Located = (path: PathSegment[], part: NodePart, message: string, hint?: string) => Diagnostic;
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The families of a Linux lab (the protocols, applications and bridges families in files of their own). */
+const FAMILIES = [
+  'requiring_startup',
+  'ip_mapping',
+  'daemons',
+  'reachability',
+  'custom_commands',
+  'sysctls',
+  'kernel_routes',
+  'ipv6_enabled',
+  'protocols',
+  'applications',
+  'bridges',
+];
 
 /** A kathara-lab-checker configuration: JSON, or YAML with its keys and without umlab's `tests:`. */
 export function isKlcConfig(file: string, text: string): boolean {
@@ -39,7 +47,7 @@ export function parseKlcSpec(text: string, file: string, readText: (path: string
   if (!isMap(data)) return { errors: [diag([], 'value', 'a kathara-lab-checker configuration is a map (JSON object)')] };
   for (const key of Object.keys(data)) if (!TOP_KEYS.includes(key)) errors.push(unknown(diag, [key], key, TOP_KEYS));
   const tests = isMap(data.test) ? data.test : {};
-  for (const key of Object.keys(tests)) if (![...FAMILIES, ...NOT_YET].includes(key)) errors.push(unknown(diag, ['test', key], key, [...FAMILIES, ...NOT_YET]));
+  for (const key of Object.keys(tests)) if (!FAMILIES.includes(key)) errors.push(unknown(diag, ['test', key], key, FAMILIES));
   const convergence = Number(data.convergence_time ?? DEFAULT_DEADLINE_S);
   if (!(convergence > 0))
     errors.push(diag(['convergence_time'], 'value', `convergence_time must be a number of seconds, not ${JSON.stringify(data.convergence_time)}`));
@@ -72,11 +80,6 @@ export function parseKlcSpec(text: string, file: string, readText: (path: string
   };
 }
 
-function unknown(diag: Located, path: PathSegment[], key: string, known: string[]): Diagnostic {
-  const guess = didYouMean(key, known);
-  return diag(path, 'key', `unknown key "${key}"`, guess ? `did you mean "${guess}"?` : `known here: ${known.join(', ')}`);
-}
-
 /** Device existence and the collision domain of every interface of the template lab. */
 function structureChecks(labConf: string, file: string): GradedCheck[] {
   const devices = new Map<string, [number, string][]>();
@@ -103,13 +106,14 @@ function structureChecks(labConf: string, file: string): GradedCheck[] {
   return out;
 }
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+type NewCheck = OmitEach<GradedCheck, 'points' | 'hidden'>;
 
-const live = (name: string, test: OmitEach<LabTest, 'name' | 'after'>): NewCheck => ({
+const live = (name: string, test: OmitEach<LabTest, 'name' | 'after'>, judge?: Judge): NewCheck => ({
   kind: 'live',
   name,
   description: name,
   test: { name, after: [], ...test } as LabTest,
+  ...(judge && { judge }),
 });
 
 function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void, diag: Located, errors: Diagnostic[]): void {
@@ -192,9 +196,13 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
       );
     else add(live(`Checking the routing table of ${device}`, { kind: 'command', vm: device, run: kernelRoutesCommand(routes), exit: 0 }));
   }
-  for (const family of NOT_YET)
-    if (tests[family] !== undefined) {
-      const name = `${family} checks`;
-      add({ kind: 'unsupported', name, description: name, reason: `not supported: umlab grade does not run kathara-lab-checker's ${family} family yet` });
-    }
+  const ctx: FamilyContext<Judge> = {
+    judged: (name, device, run, judge) => add(live(name, { kind: 'command', vm: device, run }, judge)),
+    unsupported: (name, reason) => add({ kind: 'unsupported', name, description: name, reason }),
+    diag,
+    errors,
+  };
+  if (tests.protocols !== undefined) protocolChecks(ctx, tests.protocols);
+  if (tests.applications !== undefined) applicationChecks(ctx, tests.applications, tests.ip_mapping);
+  if (tests.bridges !== undefined) bridgeChecks(ctx, tests.bridges);
 }

@@ -11,8 +11,9 @@ import { planContext } from '../runtime/host.ts';
 import { downLab, listLabs, upLab } from '../runtime/lab.ts';
 import { runDirFor, runFiles } from '../runtime/paths.ts';
 import { compile } from '../topology/compile.ts';
-import type { Lab, LabTest } from '../topology/model.ts';
+import type { CommandTest, Lab, LabTest } from '../topology/model.ts';
 import type { LabPlan } from '../topology/plan.ts';
+import { runJudged, type Judge } from './klc-judge.ts';
 import { slug } from './submissions.ts';
 
 /** Frames reach the pcap file within the writer's flush delay; wait a little longer (as `umlab test`). */
@@ -26,6 +27,8 @@ export interface LiveRunOptions {
   timeoutSeconds: number;
   signal: AbortSignal;
   onPhase: (p: LivePhase) => void;
+  /** Command checks whose output umlab judges (by check name), run by runJudged instead of the command's exit and output match. */
+  judges?: ReadonlyMap<string, Judge>;
 }
 
 export interface LiveRun {
@@ -110,14 +113,20 @@ async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun,
     framesOf,
   };
   opts.onPhase({ phase: 'checking', done: 0, total: tests.length });
+  const onResult = (result: CheckResult) => {
+    run.results.set(result.name, { result, atSeconds: (Date.now() - readyAt) / 1000 });
+    opts.onPhase({ phase: 'checking', done: run.results.size, total: tests.length });
+  };
+  const judged = (t: LabTest) => t.kind === 'command' && opts.judges?.has(t.name);
   // Every check at once: most of their time is spent waiting for convergence, not computing.
-  await runChecks(tests, env, {
-    parallel: Math.max(1, tests.length),
-    onResult: (result) => {
-      run.results.set(result.name, { result, atSeconds: (Date.now() - readyAt) / 1000 });
-      opts.onPhase({ phase: 'checking', done: run.results.size, total: tests.length });
-    },
-  });
+  await Promise.all([
+    runChecks(
+      tests.filter((t) => !judged(t)),
+      env,
+      { parallel: Math.max(1, tests.length), onResult },
+    ),
+    ...tests.filter(judged).map(async (t) => onResult(await runJudged(t as CommandTest, opts.judges!.get(t.name)!, env.exec))),
+  ]);
   return 'done';
 }
 

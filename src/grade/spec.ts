@@ -1,6 +1,7 @@
 // The teacher's grading spec, whichever form it was written in (umlab's own or a
 // kathara-lab-checker configuration): plain data, read by the grader and the reports.
 import type { LabTest } from '../topology/model.ts';
+import type { Judge } from './klc-judge.ts';
 
 /** A check judged from the submission's files, before anything boots (kathara-lab-checker's structure checks). */
 export type StaticCheck =
@@ -26,6 +27,8 @@ interface GradedBase {
 export interface LiveCheck extends GradedBase {
   kind: 'live';
   test: LabTest;
+  /** kathara-lab-checker's protocols, applications and bridges: umlab judges the output of the test's command. */
+  judge?: Judge;
 }
 
 export interface FileCheck extends GradedBase {

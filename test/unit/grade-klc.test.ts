@@ -51,12 +51,14 @@ describe('kathara-lab-checker configurations', () => {
     assert.throws(() => readSpec('test/unit/grade-klc.test.ts.json'), /cannot read the grading spec/);
   });
 
-  it('families umlab does not run yet are "not supported" checks, never passed', () => {
-    const r = parseKlcSpec('test:\n  protocols: { bgpd: {} }\n', 'c.yaml', () => undefined);
+  it('EVPN, SCION and VXLAN entries are "not supported" checks, never passed', () => {
+    const text =
+      'test:\n  protocols: { bgpd: { evpn_sessions: {} }, sciond: { paths: {} } }\n  bridges: { s1: [ { interfaces: { eth0: {} }, vxlan: { 10: { pvid: 10 } } } ] }\n';
+    const r = parseKlcSpec(text, 'c.yaml', () => undefined);
     assert.ok('spec' in r);
     assert.deepEqual(
-      r.spec.checks.map((c) => [c.kind, c.name]),
-      [['unsupported', 'protocols checks']],
+      r.spec.checks.filter((c) => c.kind === 'unsupported').map((c) => c.name),
+      ['bgpd evpn_sessions checks', 'sciond paths checks', 'VXLAN bridge checks on `s1`'],
     );
   });
 
