@@ -83,5 +83,13 @@ describe('umlab grade: the OSPF assignment on FRR', { skip }, () => {
       report.students.find((s) => s.student === student)!.checks.find((c) => c.name === `Checking the routing table of ${router}`)!.detail ?? '';
     assert.match(wrong('pavel', 'r1'), /route 10\.40\.3\.0\/24 does not go via 10\.40\.12\.2 \(it has 10\.40\.13\.3@eth2\)/);
     assert.match(wrong('quinn', 'r3'), /route 10\.40\.1\.0\/24 does not go via 10\.40\.23\.2 \(it has 10\.40\.13\.1@eth0\)/);
+    // The protocols family: r2's OSPF neighbours and r1's cost on the slow link, from FRR's JSON.
+    const ospf = ['OSPF neighbor 1.1.1.1 on r2', 'OSPF neighbor 3.3.3.3 on r2', 'OSPF interface eth2 on r1: cost'];
+    const protocolVerdicts = Object.fromEntries(
+      report.students.map((s) => [s.student, ospf.map((name) => (s.checks.find((c) => c.name === name)?.verdict === 'pass' ? 'P' : 'F')).join('')]),
+    );
+    assert.deepEqual(protocolVerdicts, { olga: 'PPP', pavel: 'PPF', quinn: 'FFP' }, whyOf(report));
+    const cost = report.students.find((s) => s.student === 'pavel')!.checks.find((c) => c.name === ospf[2])!;
+    assert.match(cost.reason, /interface eth2: cost is 10, expected 100/);
   });
 });
