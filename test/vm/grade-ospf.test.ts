@@ -1,6 +1,7 @@
 // `umlab grade` on the OSPF assignment (labs/grading/ospf/): three students' Kathará lab
 // directories on FRR, one right, one with a wrong OSPF cost, one whose r2 runs no ospfd,
-// graded in both spec forms. The exact verdict of every check, and that the two forms agree.
+// graded in both spec forms, all three at once (their time is boots and OSPF timers). The exact
+// verdict of every check, and that the two forms agree.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ const whyOf = (report: ClassReport) =>
     .join('\n');
 
 async function grade(spec: string, out: string): Promise<ClassReport> {
-  const r = await umlab(home, ['grade', lab(`grading/ospf/${spec}`), lab('grading/ospf/submissions'), '--out', out, '--jobs', '2', '--json'], {
+  const r = await umlab(home, ['grade', lab(`grading/ospf/${spec}`), lab('grading/ospf/submissions'), '--out', out, '--jobs', '3', '--json'], {
     timeout: 900_000,
   });
   assert.equal(r.exitCode, 1, `some checks fail, so umlab grade exits 1 (it exited ${r.exitCode})\n${r.stderr}`);
