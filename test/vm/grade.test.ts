@@ -114,7 +114,7 @@ describe('umlab grade', { skip }, () => {
     // (other suites running) labs took over 120 s to boot. Then heidi, whose startup never
     // ends, alone with a short timeout: she is stopped there, not at the others' 300 s.
     const only = students.filter((s) => s !== 'heidi').flatMap((s) => ['--only', s]);
-    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--jobs', '2', '--timeout', '300', '--json', ...only], {
+    const r = await umlab(home, ['grade', lab('grading/spec.yaml'), classDir, '--out', out, '--jobs', '3', '--timeout', '300', '--json', ...only], {
       timeout: 1_400_000,
     });
     assert.equal(r.exitCode, 1, `umlab grade exited ${r.exitCode}\n${r.stderr}`);
@@ -172,7 +172,7 @@ describe('umlab grade', { skip }, () => {
     const only = ['alice', 'bob', 'erin', 'frank', 'ivan'];
     const r = await umlab(
       home,
-      ['grade', lab('grading/klc.yaml'), classDir, '--out', klcOut, '--jobs', '2', '--timeout', '300', '--json', ...only.flatMap((s) => ['--only', s])],
+      ['grade', lab('grading/klc.yaml'), classDir, '--out', klcOut, '--jobs', '3', '--timeout', '300', '--json', ...only.flatMap((s) => ['--only', s])],
       { timeout: 1_000_000 },
     );
     assert.equal(r.exitCode, 1, r.stderr);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertNothingLeft, cleanHome, makeHome, processesMentioning, ROOT, sleep, umlab, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, makeHome, processesMentioning, ROOT, umlab, umlabOk } from './helpers.ts';
 
 const fixture = (name: string) => join(ROOT, 'test/vm/labs', name);
 
@@ -28,12 +28,9 @@ describe('lab lifecycle when things go wrong', () => {
     const before = JSON.parse((await umlabOk(home, ['status', 'single', '--json'])).stdout);
     const pid = before.status.vms[0].pid as number;
     process.kill(pid, 'SIGKILL');
-    let state = '';
-    for (let i = 0; i < 50 && state !== 'crashed'; i++) {
-      await sleep(100);
-      state = JSON.parse((await umlabOk(home, ['status', 'single', '--json'])).stdout).status.vms[0].state;
-    }
-    assert.equal(state, 'crashed');
+    await eventually(async () => {
+      assert.equal(JSON.parse((await umlabOk(home, ['status', 'single', '--json'])).stdout).status.vms[0].state, 'crashed');
+    });
     const text = (await umlabOk(home, ['status', 'single'])).stdout;
     assert.match(text, /solo\s+crashed/);
     const exec = await umlab(home, ['exec', 'solo', '--', 'true']);
@@ -47,9 +44,10 @@ describe('lab lifecycle when things go wrong', () => {
     await umlabOk(home, ['up', fixture('single.yaml')]);
     const state = JSON.parse(readFileSync(join(home, 'labs/single/state.json'), 'utf8'));
     process.kill(state.supervisorPid, 'SIGKILL');
-    await sleep(300);
-    const status = await umlabOk(home, ['status', 'single', '--json']);
-    assert.equal(JSON.parse(status.stdout).phase, 'dead');
+    // SIGKILL lands a moment later: wait for it, not for a fixed time.
+    await eventually(async () => {
+      assert.equal(JSON.parse((await umlabOk(home, ['status', 'single', '--json'])).stdout).phase, 'dead');
+    });
     await umlabOk(home, ['down', 'single']);
     await assertNothingLeft(home, 'single');
     assert.deepEqual(processesMentioning(join(home, 'labs')), []);
