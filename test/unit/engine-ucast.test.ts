@@ -17,6 +17,7 @@ import { startUcastSegment, type UcastSegment } from '../../src/kinds/forwarding
 import { readCapture } from '../../src/capture/decode.ts';
 import { linkTable, type SegmentPlan } from '../../src/topology/plan.ts';
 import type { PortVlans } from '../../src/topology/model.ts';
+import { freePort } from '../vm/net-helpers.ts';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 /** IEEE "local experimental" ethertype: the engine must forward frames it does not understand. */
@@ -88,14 +89,6 @@ function tagOf(f: Buffer): string {
 }
 
 /** A free UDP port on loopback (bound, read, released; another process could take it, but not in practice). */
-async function freePort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-  const port = probe.address().port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 interface Lab {
   segment: UcastSegment;
   vms: FakeVm[];
@@ -114,7 +107,7 @@ async function startLab(
   const captureDir = mkdtempSync(join(tmpdir(), 'umlab-engine-'));
   const capturePath = (i: number) => join(captureDir, extra.sharedCapture ? 'wire.pcap' : `vm${i}.eth0.pcap`);
   const vms = await Promise.all(Array.from({ length: n }, (_, i) => FakeVm.create(`fe:fd:00:00:00:0${i + 1}`)));
-  const enginePorts = await Promise.all(vms.map(() => freePort()));
+  const enginePorts = await Promise.all(vms.map(() => freePort({ protocol: 'udp' })));
   const plan: SegmentPlan = {
     name: `test-${engine}`,
     kind: engine === 'wire' ? 'p2p' : engine,
@@ -450,7 +443,7 @@ test('a port that is already taken fails the start and releases the other ports'
   const squatter = createSocket('udp4');
   await new Promise<void>((resolve) => squatter.bind(0, '127.0.0.1', resolve));
   const takenPort = squatter.address().port;
-  const freeEnginePort = await freePort();
+  const freeEnginePort = await freePort({ protocol: 'udp' });
   const plan: SegmentPlan = {
     name: 'clash',
     kind: 'switch',
