@@ -94,7 +94,7 @@ describe('a terminal per VM in the web view', () => {
       const deadline = Date.now() + 30_000;
       while (!seen.includes('both-42') && Date.now() < deadline) {
         await page.keyboard.type('echo both-$((6*7))\n');
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 500)); // paces the retyping; the verdict is the answer arriving
       }
       assert.match(seen, /both-42/, 'the CLI sees what the page typed');
       cli.stdin!.write('echo cli-$((6*8))\n');
@@ -113,7 +113,7 @@ describe('a terminal per VM in the web view', () => {
     let text = '';
     while (!/^again-63\s*$/m.test(text) && Date.now() < deadline) {
       await page.keyboard.type('echo again-$((9*7))\n');
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 1000)); // paces the retyping while the console reconnects
       text = await terminalText(page, 'h1');
     }
     assert.match(text, /^again-63\s*$/m);
