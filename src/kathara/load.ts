@@ -9,7 +9,7 @@ import type { Lab } from '../topology/model.ts';
 import { parseYaml } from '../topology/yaml-parse.ts';
 import type { SourceMap } from '../topology/source-map.ts';
 import { RUNNER } from './runner.ts';
-import { readKatharaDir, type KatharaRead } from './to-raw.ts';
+import { katharaToRaw, type KatharaRead } from './to-raw.ts';
 import type { KatharaProblem, LabDirContents, Pos, ReadOptions } from './types.ts';
 
 export interface KatharaLoad {
@@ -44,7 +44,7 @@ export function parsePath(path: string): PathSegment[] {
 }
 
 export function loadKatharaContents(c: LabDirContents, opts: ReadOptions): KatharaLoad {
-  const read = readKatharaDir(c, opts);
+  const read = katharaToRaw(c, opts);
   const problems = [...read.problems];
   const sidecar = c.sidecar ? mergeSidecar(read, c.sidecar, problems) : undefined;
   const errors = problems.filter((p) => p.severity === 'error').map(toDiag);

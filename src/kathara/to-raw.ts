@@ -39,18 +39,73 @@ export function labNameOf(dir: string): string {
   return name || 'kathara-lab';
 }
 
-export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRead {
-  const problems: KatharaProblem[] = [];
-  const positions = new Map<string, Pos>();
-  const place = (path: PathSegment[], at: Pos) => {
-    const key = formatPath(path);
-    if (!positions.has(key)) positions.set(key, at);
-  };
-  const confAt: Pos = { file: c.labConfFile, line: 1, col: 1 };
-  const error = (at: Pos, message: string, hint?: string) => problems.push({ at, severity: 'error', message, ...(hint && { hint }) });
-  // Notes, never errors (--strict is about what cannot run as written, not about these).
-  const warn = (at: Pos, message: string, hint?: string) => problems.push({ at, severity: 'warning', message, ...(hint && { hint }) });
+/** The conversion's state: the lab data made so far, where each path was written, and what
+ *  there is to say about it. */
+interface Conversion {
+  readonly c: LabDirContents;
+  readonly opts: ReadOptions;
+  readonly raw: KatharaRead['raw'];
+  readonly problems: KatharaProblem[];
+  readonly positions: Map<string, Pos>;
+  readonly switches: Record<string, Record<string, never>>;
+  /** umlab name -> as written (collisions). */
+  readonly names: Map<string, string>;
+  /** switch name -> collision domain as written. */
+  readonly domains: Map<string, string>;
+  readonly profiles: Set<string>;
+  tapHost: string | undefined;
+  readonly gatewayForwards: string[];
+  gatewayUsers: number;
+}
 
+/** The first position given for a path is the one kept. */
+function place(cv: Conversion, path: PathSegment[], at: Pos): void {
+  const key = formatPath(path);
+  if (!cv.positions.has(key)) cv.positions.set(key, at);
+}
+
+const error = (cv: Conversion, at: Pos, message: string, hint?: string) => cv.problems.push({ at, severity: 'error', message, ...(hint && { hint }) });
+// Notes, never errors (--strict is about what cannot run as written, not about these).
+const warn = (cv: Conversion, at: Pos, message: string, hint?: string) => cv.problems.push({ at, severity: 'warning', message, ...(hint && { hint }) });
+
+/** A Kathará lab directory's contents as umlab lab data, with positions, warnings and errors. */
+export function katharaToRaw(c: LabDirContents, opts: ReadOptions): KatharaRead {
+  const problems: KatharaProblem[] = [];
+  const { devices, description } = labDevices(c, opts, problems);
+  const cv: Conversion = {
+    c,
+    opts,
+    raw: { name: labNameOf(c.dir), vms: {} },
+    problems,
+    positions: new Map(),
+    switches: {},
+    names: new Map(),
+    domains: new Map(),
+    profiles: new Set(),
+    tapHost: undefined,
+    gatewayForwards: [],
+    gatewayUsers: 0,
+  };
+  if (description) cv.raw.description = description;
+  for (const d of devices.values()) {
+    const name = vmNameOf(cv, d);
+    const vm = name === undefined ? undefined : vmOf(cv, d, name);
+    if (vm) cv.raw.vms[name!] = vm;
+  }
+  addSegments(cv);
+  if (c.labExt !== undefined)
+    problems.push(...readLabExt(c.labExt, c.labConfFile.replace(/lab\.conf$/, 'lab.ext'), (dom) => cv.domains.get(umlabName(dom)) === dom).problems);
+  const order = readOrder(c, cv.names, problems);
+  // lab.dep: a device boots once the devices it names are ready (unknown names are reported above).
+  for (const [vm, after] of Object.entries(order)) {
+    const known = [...new Set(after)].filter((n) => cv.raw.vms[n] !== undefined);
+    if (cv.raw.vms[vm] && known.length) cv.raw.vms[vm]!.start_after = known;
+  }
+  return { raw: cv.raw, positions: cv.positions, problems, profiles: [...cv.profiles].sort(), order };
+}
+
+/** The devices lab.conf describes, the machines its meta lines name and the device directories. */
+function labDevices(c: LabDirContents, opts: ReadOptions, problems: KatharaProblem[]): { devices: Map<string, Device>; description: string | undefined } {
   const conf = c.labConf === undefined ? { lines: [], problems: [] } : parseLabConf(c.labConf, c.labConfFile);
   problems.push(...conf.problems);
   const { devices, meta, problems: optionProblems } = readDevices(conf.lines, opts.strict);
@@ -59,170 +114,167 @@ export function readKatharaDir(c: LabDirContents, opts: ReadOptions): KatharaRea
   for (const dir of c.deviceDirs)
     if (!devices.has(dir)) devices.set(dir, { name: dir, at: { file: `${c.dir}/${dir}`, line: 1, col: 1 }, ifaces: [], ports: [], exec: [], sysctl: [] });
   if (c.labConf === undefined && devices.size === 0)
+    problems.push({
+      at: { file: c.labConfFile, line: 1, col: 1 },
+      severity: 'error',
+      message: `${c.dir} is not a Kathará or Netkit lab: it has no lab.conf and no device directories`,
+      hint: 'a lab directory holds lab.conf (lines such as r1[0]=A) and/or one directory per device',
+    });
+  return { devices, description: meta.description };
+}
+
+/** The device's umlab VM name, or undefined (with an error) when it cannot have one. */
+function vmNameOf(cv: Conversion, d: Device): string | undefined {
+  const name = umlabName(d.name);
+  if (!NAME.test(name)) {
     error(
-      confAt,
-      `${c.dir} is not a Kathará or Netkit lab: it has no lab.conf and no device directories`,
-      'a lab directory holds lab.conf (lines such as r1[0]=A) and/or one directory per device',
+      cv,
+      d.at,
+      `device name "${d.name}" cannot be a umlab VM name`,
+      'device names are letters, digits, - and _, starting with a letter, at most 32 characters',
     );
-
-  const raw: KatharaRead['raw'] = { name: labNameOf(c.dir), vms: {} };
-  if (meta.description) raw.description = meta.description;
-  const switches: Record<string, Record<string, never>> = {};
-  const names = new Map<string, string>(); // umlab name -> as written (collisions)
-  const domains = new Map<string, string>(); // switch name -> collision domain as written
-  const profiles = new Set<string>();
-  let tapHost: string | undefined;
-  const gatewayForwards: string[] = [];
-  let gatewayUsers = 0;
-
-  for (const d of devices.values()) {
-    const name = umlabName(d.name);
-    if (!NAME.test(name)) {
-      error(
-        d.at,
-        `device name "${d.name}" cannot be a umlab VM name`,
-        'device names are letters, digits, - and _, starting with a letter, at most 32 characters',
-      );
-      continue;
-    }
-    if (names.has(name)) {
-      error(d.at, `devices "${names.get(name)}" and "${d.name}" would both be VM ${name}`, 'rename one of them');
-      continue;
-    }
-    names.set(name, d.name);
-    if (name !== d.name) warn(d.at, `device ${d.name} runs as VM ${name} (umlab names are lowercase, with - for _)`);
-    const image = d.image?.value ?? DEFAULT_IMAGE;
-    const choice = chooseImage(image);
-    const imageAt = d.image?.at ?? d.at;
-    if ('unsupported' in choice) {
-      const unknown = choice.unsupported.startsWith('unknown');
-      problems.push({
-        at: imageAt,
-        severity: unknown || opts.strict ? 'error' : 'warning',
-        message: `${d.name}: ${choice.unsupported}${unknown ? '' : ` (image ${image})`}; ${unknown ? 'cannot run it' : 'the device is left out, the rest of the lab runs'}`,
-        hint: choice.hint,
-      });
-      continue;
-    }
-    if (choice.note) warn(imageAt, `${d.name}: ${choice.note}`);
-    profiles.add(choice.profile);
-    const vm: RawVm = { image: cachedImagePath(opts.imageCache, choice.profile) };
-    place(['vms', name], d.at);
-    place(['vms', name, 'image'], imageAt);
-    if (d.memory) {
-      vm.memory = d.memory.value;
-      place(['vms', name, 'memory'], d.memory.at);
-    }
-    const interfaces: Record<string, RawInterface> = {};
-    const routes: string[] = [];
-    for (const i of [...d.ifaces].sort((a, b) => a.index - b.index)) {
-      const eth = `eth${i.index}`;
-      place(['vms', name, 'interfaces', eth], i.at);
-      place(['vms', name, 'interfaces', eth, 'connect'], i.valueAt);
-      if ('tap' in i.target) {
-        tapHost ??= i.target.tap.hostAddr;
-        interfaces[eth] = { connect: 'tap', ip: `${i.target.tap.guestAddr}/24` };
-        routes.push(`default via ${i.target.tap.hostAddr}`);
-        place(['taps', 'tap'], i.valueAt);
-        continue;
-      }
-      const { domain, mac, macAt } = i.target;
-      if (domain.includes('.')) {
-        error(
-          i.valueAt,
-          `collision domain "${domain}" has a dot in its name`,
-          'umlab reads a dot as VM.ethN (a point-to-point link): rename the domain, e.g. ' + domain.replace(/\./g, '-'),
-        );
-        continue;
-      }
-      const cd = umlabName(domain);
-      // Kathará's domain names are case-sensitive: "A" and "a" are two domains, which umlab cannot tell apart.
-      const seen = domains.get(cd);
-      if (seen !== undefined && seen !== domain) {
-        error(
-          i.valueAt,
-          `collision domains "${seen}" and "${domain}" would both be switch ${cd}`,
-          'rename one of them (umlab names are lowercase, with - for _)',
-        );
-        continue;
-      }
-      domains.set(cd, domain);
-      if (!NAME.test(cd)) {
-        // Kathará allows domains such as "0" or "A_1"; umlab names start with a letter.
-        const fixed = `cd-${cd.replace(/[^a-z0-9-]/g, '-')}`;
-        if (!NAME.test(fixed)) {
-          error(i.valueAt, `collision domain "${domain}" cannot be a umlab switch name`, 'use letters, digits, - and _');
-          continue;
-        }
-        interfaces[eth] = { connect: fixed };
-        switches[fixed] = {};
-        place(['switches', fixed], i.valueAt);
-      } else {
-        interfaces[eth] = { connect: cd };
-        switches[cd] = {};
-        place(['switches', cd], i.valueAt);
-      }
-      if (mac) {
-        interfaces[eth]!.mac = mac;
-        place(['vms', name, 'interfaces', eth, 'mac'], macAt!);
-      }
-    }
-    if (d.bridged || d.ports.length) {
-      // Kathará's bridged interface comes after the lab's own: the next ethN.
-      const next = Math.max(-1, ...d.ifaces.map((i) => i.index)) + 1;
-      interfaces[`eth${next}`] = { connect: 'bridged', dhcp: true };
-      place(['vms', name, 'interfaces', `eth${next}`], d.bridged ?? d.ports[0]!.at);
-      place(['gateways', 'bridged'], d.bridged ?? d.ports[0]!.at);
-      gatewayUsers++;
-      for (const p of d.ports) {
-        place(['gateways', 'bridged', 'forward', gatewayForwards.length], p.at);
-        gatewayForwards.push(`${p.proto}:${p.host}:${name}:${p.guest}`);
-      }
-    }
-    if (Object.keys(interfaces).length) vm.interfaces = interfaces;
-    if (routes.length) vm.routes = routes;
-    // Kathará devices forward IPv4 by default (a lab's own sysctl line still wins).
-    vm.sysctl = { 'net.ipv4.ip_forward': '1' };
-    // With ipv6=true Kathará forwards IPv6 too (its hosts set accept_ra=2 to still take router advertisements).
-    if (d.ipv6) vm.sysctl['net.ipv6.conf.all.forwarding'] = '1';
-    if (d.sysctl.length) {
-      for (const s of d.sysctl) {
-        vm.sysctl[s.name] = s.value;
-        place(['vms', name, 'sysctl', s.name], s.at);
-      }
-    }
-    const shares: NonNullable<RawVm['shares']> = { '/hostlab': opts.labPath('.') };
-    if (c.hasShared) shares['/shared'] = { path: opts.labPath('shared'), rw: true };
-    vm.shares = shares;
-    vm.files = deviceFiles(c, d, name, problems);
-    for (const p of Object.keys(vm.files)) place(['vms', name, 'files', p], fileAt(c, d.name, p));
-    const shown = c.labConfFile.replace(/\/?lab\.conf$/, '') || '.';
-    vm.startup = [...(d.ipv6 ? ['modprobe ipv6'] : []), `bash ${RUNNER} startup ${name} ${shQuote(shown)}`, ...d.exec];
-    place(['vms', name, 'startup'], c.startup[d.name] !== undefined ? { file: `${shown}/${d.name}.startup`, line: 1, col: 1 } : d.at);
-    // DEVICE.shutdown and shared.shutdown run on `down` (and `vm halt`), while the device still runs.
-    if (c.shutdown[d.name] !== undefined || c.shutdown.shared !== undefined) vm.shutdown = [`bash ${RUNNER} shutdown ${name} ${shQuote(shown)}`];
-    raw.vms[name] = vm;
+    return undefined;
   }
+  if (cv.names.has(name)) {
+    error(cv, d.at, `devices "${cv.names.get(name)}" and "${d.name}" would both be VM ${name}`, 'rename one of them');
+    return undefined;
+  }
+  cv.names.set(name, d.name);
+  if (name !== d.name) warn(cv, d.at, `device ${d.name} runs as VM ${name} (umlab names are lowercase, with - for _)`);
+  return name;
+}
+
+/** The device as a VM, or undefined when its image cannot run (left out, with the reason). */
+function vmOf(cv: Conversion, d: Device, name: string): RawVm | undefined {
+  const { c, opts } = cv;
+  const image = d.image?.value ?? DEFAULT_IMAGE;
+  const choice = chooseImage(image);
+  const imageAt = d.image?.at ?? d.at;
+  if ('unsupported' in choice) {
+    const unknown = choice.unsupported.startsWith('unknown');
+    cv.problems.push({
+      at: imageAt,
+      severity: unknown || opts.strict ? 'error' : 'warning',
+      message: `${d.name}: ${choice.unsupported}${unknown ? '' : ` (image ${image})`}; ${unknown ? 'cannot run it' : 'the device is left out, the rest of the lab runs'}`,
+      hint: choice.hint,
+    });
+    return undefined;
+  }
+  if (choice.note) warn(cv, imageAt, `${d.name}: ${choice.note}`);
+  cv.profiles.add(choice.profile);
+  const vm: RawVm = { image: cachedImagePath(opts.imageCache, choice.profile) };
+  place(cv, ['vms', name], d.at);
+  place(cv, ['vms', name, 'image'], imageAt);
+  if (d.memory) {
+    vm.memory = d.memory.value;
+    place(cv, ['vms', name, 'memory'], d.memory.at);
+  }
+  const { interfaces, routes } = interfacesOf(cv, d, name);
+  if (Object.keys(interfaces).length) vm.interfaces = interfaces;
+  if (routes.length) vm.routes = routes;
+  // Kathará devices forward IPv4 by default (a lab's own sysctl line still wins).
+  vm.sysctl = { 'net.ipv4.ip_forward': '1' };
+  // With ipv6=true Kathará forwards IPv6 too (its hosts set accept_ra=2 to still take router advertisements).
+  if (d.ipv6) vm.sysctl['net.ipv6.conf.all.forwarding'] = '1';
+  for (const s of d.sysctl) {
+    vm.sysctl[s.name] = s.value;
+    place(cv, ['vms', name, 'sysctl', s.name], s.at);
+  }
+  const shares: NonNullable<RawVm['shares']> = { '/hostlab': opts.labPath('.') };
+  if (c.hasShared) shares['/shared'] = { path: opts.labPath('shared'), rw: true };
+  vm.shares = shares;
+  vm.files = deviceFiles(c, d, name, cv.problems);
+  for (const p of Object.keys(vm.files)) place(cv, ['vms', name, 'files', p], fileAt(c, d.name, p));
+  const shown = c.labConfFile.replace(/\/?lab\.conf$/, '') || '.';
+  vm.startup = [...(d.ipv6 ? ['modprobe ipv6'] : []), `bash ${RUNNER} startup ${name} ${shQuote(shown)}`, ...d.exec];
+  place(cv, ['vms', name, 'startup'], c.startup[d.name] !== undefined ? { file: `${shown}/${d.name}.startup`, line: 1, col: 1 } : d.at);
+  // DEVICE.shutdown and shared.shutdown run on `down` (and `vm halt`), while the device still runs.
+  if (c.shutdown[d.name] !== undefined || c.shutdown.shared !== undefined) vm.shutdown = [`bash ${RUNNER} shutdown ${name} ${shQuote(shown)}`];
+  return vm;
+}
+
+/** The device's interfaces: collision domains as switches, a tap, and the bridged gateway last. */
+function interfacesOf(cv: Conversion, d: Device, name: string): { interfaces: Record<string, RawInterface>; routes: string[] } {
+  const interfaces: Record<string, RawInterface> = {};
+  const routes: string[] = [];
+  for (const i of [...d.ifaces].sort((a, b) => a.index - b.index)) {
+    const eth = `eth${i.index}`;
+    place(cv, ['vms', name, 'interfaces', eth], i.at);
+    place(cv, ['vms', name, 'interfaces', eth, 'connect'], i.valueAt);
+    if ('tap' in i.target) {
+      cv.tapHost ??= i.target.tap.hostAddr;
+      interfaces[eth] = { connect: 'tap', ip: `${i.target.tap.guestAddr}/24` };
+      routes.push(`default via ${i.target.tap.hostAddr}`);
+      place(cv, ['taps', 'tap'], i.valueAt);
+      continue;
+    }
+    const { domain, mac, macAt } = i.target;
+    const sw = switchOf(cv, domain, i.valueAt);
+    if (sw === undefined) continue;
+    interfaces[eth] = { connect: sw };
+    cv.switches[sw] = {};
+    place(cv, ['switches', sw], i.valueAt);
+    if (mac) {
+      interfaces[eth]!.mac = mac;
+      place(cv, ['vms', name, 'interfaces', eth, 'mac'], macAt!);
+    }
+  }
+  if (d.bridged || d.ports.length) {
+    // Kathará's bridged interface comes after the lab's own: the next ethN.
+    const next = Math.max(-1, ...d.ifaces.map((i) => i.index)) + 1;
+    interfaces[`eth${next}`] = { connect: 'bridged', dhcp: true };
+    place(cv, ['vms', name, 'interfaces', `eth${next}`], d.bridged ?? d.ports[0]!.at);
+    place(cv, ['gateways', 'bridged'], d.bridged ?? d.ports[0]!.at);
+    cv.gatewayUsers++;
+    for (const p of d.ports) {
+      place(cv, ['gateways', 'bridged', 'forward', cv.gatewayForwards.length], p.at);
+      cv.gatewayForwards.push(`${p.proto}:${p.host}:${name}:${p.guest}`);
+    }
+  }
+  return { interfaces, routes };
+}
+
+/** The switch a collision domain becomes, or undefined (with an error) when it cannot be one. */
+function switchOf(cv: Conversion, domain: string, at: Pos): string | undefined {
+  if (domain.includes('.')) {
+    error(
+      cv,
+      at,
+      `collision domain "${domain}" has a dot in its name`,
+      'umlab reads a dot as VM.ethN (a point-to-point link): rename the domain, e.g. ' + domain.replace(/\./g, '-'),
+    );
+    return undefined;
+  }
+  const cd = umlabName(domain);
+  // Kathará's domain names are case-sensitive: "A" and "a" are two domains, which umlab cannot tell apart.
+  const seen = cv.domains.get(cd);
+  if (seen !== undefined && seen !== domain) {
+    error(cv, at, `collision domains "${seen}" and "${domain}" would both be switch ${cd}`, 'rename one of them (umlab names are lowercase, with - for _)');
+    return undefined;
+  }
+  cv.domains.set(cd, domain);
+  if (NAME.test(cd)) return cd;
+  // Kathará allows domains such as "0" or "A_1"; umlab names start with a letter.
+  const fixed = `cd-${cd.replace(/[^a-z0-9-]/g, '-')}`;
+  if (NAME.test(fixed)) return fixed;
+  error(cv, at, `collision domain "${domain}" cannot be a umlab switch name`, 'use letters, digits, - and _');
+  return undefined;
+}
+
+/** The switches, the tap and the bridged gateway the devices' interfaces named. */
+function addSegments(cv: Conversion): void {
+  const { raw, switches } = cv;
   if (Object.keys(switches).length) raw.switches = switches;
-  if (tapHost) raw.taps = { tap: { host_ip: `${tapHost}/24`, ip_forward: true } };
-  if (gatewayUsers) raw.gateways = { bridged: { type: 'slirp', dhcp: true, ...(gatewayForwards.length && { forward: gatewayForwards }) } };
+  if (cv.tapHost) raw.taps = { tap: { host_ip: `${cv.tapHost}/24`, ip_forward: true } };
+  if (cv.gatewayUsers) raw.gateways = { bridged: { type: 'slirp', dhcp: true, ...(cv.gatewayForwards.length && { forward: cv.gatewayForwards }) } };
   for (const [sw] of Object.entries(switches))
     if (raw.vms[sw])
       error(
-        positions.get(formatPath(['switches', sw]))!,
+        cv,
+        cv.positions.get(formatPath(['switches', sw]))!,
         `collision domain ${sw} has the name of a device`,
         'umlab names segments and VMs in one namespace: rename the domain',
       );
-
-  if (c.labExt !== undefined)
-    problems.push(...readLabExt(c.labExt, c.labConfFile.replace(/lab\.conf$/, 'lab.ext'), (dom) => domains.get(umlabName(dom)) === dom).problems);
-  const order = readOrder(c, names, problems);
-  // lab.dep: a device boots once the devices it names are ready (unknown names are reported above).
-  for (const [vm, after] of Object.entries(order)) {
-    const known = [...new Set(after)].filter((n) => raw.vms[n] !== undefined);
-    if (raw.vms[vm] && known.length) raw.vms[vm]!.start_after = known;
-  }
-  return { raw, positions, problems, profiles: [...profiles].sort(), order };
 }
 
 const NO_NAME_SERVER = '# umlab: no name server in this lab unless a device gives one (a file of its own, or DHCP)\n';

@@ -139,28 +139,53 @@ export async function upLab(plan: LabPlan, opts: UpOptions): Promise<LabStatus> 
   }
 }
 
+type Failed = ProgressEvent & { type: 'failed' };
+
+/** The supervisor as `up` watches it: its exit, once it comes. */
+interface SupervisorChild {
+  exited: Promise<void>;
+  exitCode: number | null;
+  exitSignal: NodeJS.Signals | null;
+}
+
 async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Promise<LabStatus> {
+  const hostSide = { labNetns: netnsName(opts.home, plan.lab) };
+  const ports = await prepareRun(plan, opts, mode, hostSide);
+  const supervisor = startSupervisor(plan, opts, mode, ports);
+  const outcome = await readyOrFailure(plan, opts, hostSide, supervisor);
+  if ('ready' in outcome) return outcome.ready;
+  return rollBack(plan, opts, mode, supervisor, outcome.failure);
+}
+
+/** The run directory with the plan, the lab's namespace, the kinds' host side and the line ports. */
+async function prepareRun(
+  plan: LabPlan,
+  opts: UpOptions,
+  mode: IsolationMode,
+  hostSide: { labNetns: string },
+): Promise<Awaited<ReturnType<typeof bindLinePorts>>> {
   const existing = listLabs(opts.home).find((l) => l.lab === plan.lab);
   if (existing?.alive) throw new UsageError(`lab ${plan.lab} is already running`, { hint: `stop it first: umlab down ${plan.lab}` });
   if (existing) await cleanUp(opts.home, existing.runDir, plan.lab, mode, null);
   // Disks, COW files and shares: checked and made before anything of the lab starts.
   prepareDisks(plan);
-
-  const files = runFiles(plan.runDir);
   mkdirSync(plan.runDir, { recursive: true });
-  writeFileSync(files.plan, JSON.stringify(plan, null, 2));
+  writeFileSync(runFiles(plan.runDir).plan, JSON.stringify(plan, null, 2));
   if (mode === 'netns') await createNetns(netnsName(opts.home, plan.lab));
-  const hostSide = { labNetns: netnsName(opts.home, plan.lab) };
   // In this, the caller's, network namespace, before the supervisor: the kinds' host side (passt
   // for slirp gateways), and the console and serial line TCP ports, handed to the supervisor.
-  const ports = await (async () => {
+  return (async () => {
     await runHostSide('beforeBoot', plan, hostSide);
     return bindLinePorts(plan);
   })().catch(async (err) => {
     await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
     throw err;
   });
-  const logFd = openSync(files.supervisorLog, 'a');
+}
+
+/** The supervisor, detached, in the lab's namespaces, with the line ports' descriptors. */
+function startSupervisor(plan: LabPlan, opts: UpOptions, mode: IsolationMode, ports: Awaited<ReturnType<typeof bindLinePorts>>): SupervisorChild {
+  const logFd = openSync(runFiles(plan.runDir).supervisorLog, 'a');
   const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, ...NODE_ARGS, SUPERVISOR_MAIN, plan.runDir, mode]);
   const child = spawn(argv[0]!, argv.slice(1), {
     detached: true,
@@ -170,21 +195,33 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   closeSync(logFd);
   ports.close();
   trackProcess(plan.runDir, child.pid);
-  let exitCode: number | null = null;
-  let exitSignal: NodeJS.Signals | null = null;
-  const exited = new Promise<void>((resolve) =>
+  const supervisor: SupervisorChild = { exited: Promise.resolve(), exitCode: null, exitSignal: null };
+  supervisor.exited = new Promise<void>((resolve) =>
     child.on('exit', (code, signal) => {
-      exitCode = code ?? 128;
-      exitSignal = signal;
+      supervisor.exitCode = code ?? 128;
+      supervisor.exitSignal = signal;
       resolve();
     }),
   );
   child.unref();
+  return supervisor;
+}
 
+/** Watches the supervisor's progress until every VM is ready (then the kinds' host side after
+ *  ready) or something failed; on a failure after ready the lab is asked to go down. */
+async function readyOrFailure(
+  plan: LabPlan,
+  opts: UpOptions,
+  hostSide: { labNetns: string },
+  supervisor: SupervisorChild,
+): Promise<{ ready: LabStatus } | { failure: Failed | null }> {
+  const files = runFiles(plan.runDir);
   let result: LabStatus | null = null;
-  let failure: (ProgressEvent & { type: 'failed' }) | null = null;
+  let failure: Failed | null = null;
   try {
-    await waitForSocket(files.control, () => (exitCode === null ? null : exitSignal ? `signal ${exitSignal}` : `code ${exitCode}`));
+    await waitForSocket(files.control, () =>
+      supervisor.exitCode === null ? null : supervisor.exitSignal ? `signal ${supervisor.exitSignal}` : `code ${supervisor.exitCode}`,
+    );
     await new LabClient(files.control).watch((event: ProgressEvent) => {
       opts.onProgress?.(event);
       if (event.type === 'ready') result = event.status;
@@ -194,23 +231,24 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
   } catch (err) {
     failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
   }
-  if (result) {
-    // The kinds' host side once the VMs are up (taps exist only then), in this namespace too.
-    try {
-      await runHostSide('afterReady', plan, hostSide);
-      return result;
-    } catch (err) {
-      failure = { type: 'failed', message: err instanceof Error ? err.message : String(err) };
-      await new LabClient(files.control).down().catch(() => {});
-    }
+  if (!result) return { failure };
+  // The kinds' host side once the VMs are up (taps exist only then), in this namespace too.
+  try {
+    await runHostSide('afterReady', plan, hostSide);
+    return { ready: result };
+  } catch (err) {
+    await new LabClient(files.control).down().catch(() => {});
+    return { failure: { type: 'failed', message: err instanceof Error ? err.message : String(err) } };
   }
+}
 
-  // Failed: wait for the supervisor to finish its own teardown, then remove the rest.
-  await settlesWithin(exited, 30_000);
+/** Failed: waits for the supervisor's own teardown, removes the rest, and throws what went wrong. */
+async function rollBack(plan: LabPlan, opts: UpOptions, mode: IsolationMode, supervisor: SupervisorChild, failure: Failed | null): Promise<never> {
+  await settlesWithin(supervisor.exited, 30_000);
+  const { exitCode, exitSignal } = supervisor;
   // A supervisor killed from outside (OOM killer, kill -9) is named as such, with its signal.
-  if (failure && exitSignal && !(failure as { message: string }).message.includes(exitSignal))
-    (failure as { message: string }).message += ` (the supervisor was killed by signal ${exitSignal})`;
-  const log = tail(readTextOrEmpty(files.supervisorLog), 15);
+  if (failure && exitSignal && !failure.message.includes(exitSignal)) failure.message += ` (the supervisor was killed by signal ${exitSignal})`;
+  const log = tail(readTextOrEmpty(runFiles(plan.runDir).supervisorLog), 15);
   // UMLAB_DEBUG keeps a copy of the failed run directory for inspection.
   // lstat and verbatim links: a VM's layer holds links into the VM's own root (the modules
   // link of an image VM) that dangle on the host, and following one threw ENOENT.
@@ -222,16 +260,15 @@ async function upLocked(plan: LabPlan, opts: UpOptions, mode: IsolationMode): Pr
       filter: (src) => !src.startsWith(plan.rootfs) && !src.startsWith(runFiles(plan.runDir).views) && !lstatSync(src).isSocket(),
     });
   await cleanUp(opts.home, plan.runDir, plan.lab, mode, null);
-  const f = failure as (ProgressEvent & { type: 'failed' }) | null;
   // A known failure (register fix, noexec temp dir, memory, modules) is named before the raw tail.
-  const known = f?.consoleTail ? diagnoseBootFailure(f.consoleTail) : null;
+  const known = failure?.consoleTail ? diagnoseBootFailure(failure.consoleTail) : null;
   throw new LabRuntimeError(
-    `lab ${plan.lab} failed to start: ${f?.message ?? `the supervisor exited (${exitSignal ? `killed by signal ${exitSignal}` : `code ${exitCode}`})`}`,
+    `lab ${plan.lab} failed to start: ${failure?.message ?? `the supervisor exited (${exitSignal ? `killed by signal ${exitSignal}` : `code ${exitCode}`})`}`,
     {
       hint:
         (known ? `cause: ${known.cause}\n${known.hint}\n${RUN_DOCTOR}\n` : '') +
-        (f?.consoleTail ? `console of ${f.vm}:\n${indentText(f.consoleTail)}\n` : '') +
-        (f ? '' : `supervisor log:\n${indentText(log)}\n`) +
+        (failure?.consoleTail ? `console of ${failure.vm}:\n${indentText(failure.consoleTail)}\n` : '') +
+        (failure ? '' : `supervisor log:\n${indentText(log)}\n`) +
         'the lab was rolled back; nothing of it is left running',
     },
   );

@@ -12,6 +12,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { LabRuntimeError } from '../errors.ts';
 import { readPlan, runFiles } from '../runtime/paths.ts';
 import { linkTable, type LabPlan } from '../topology/plan.ts';
@@ -44,120 +45,171 @@ export interface WebServer {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 const SECURITY_HEADERS = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY' };
 
-export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
-  const { runDir, token } = options;
-  const listen = options.listen ?? '127.0.0.1';
-  const loopback = LOOPBACK.has(listen);
-  const offline = runDir === null;
-  // `umlab link add|rm` rewrites the running lab's plan: follow it.
-  let plan = options.plan;
-  let graph = graphFromPlan(plan);
-  let planStamp = offline ? 0 : (statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-  const followPlan = () => {
-    if (offline) return;
-    const stamp = statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? planStamp;
-    if (stamp === planStamp) return;
-    planStamp = stamp;
-    plan = readPlan(runDir);
-    graph = graphFromPlan(plan);
-  };
-  const labPayload = () => ({ lab: plan.lab, description: plan.description ?? '', source: plan.source, offline, graph });
-  const offlineState: LiveEvent = { running: false, at: Date.now(), reason: 'offline view of a lab file' };
-  const tails = new Map<string, LinkTail>();
-  const tailOf = (link: string, capture: string): LinkTail => {
-    let tail = tails.get(link);
-    if (!tail) tails.set(link, (tail = new LinkTail(capture)));
-    return tail;
-  };
-  const channels = liveChannels({
-    plan: () => (followPlan(), plan),
-    runDir,
-    last: () => (offline ? offlineState : (watcher?.last ?? null)),
-    tailOf,
-  });
-  const watcher = offline ? null : new LabWatcher(runFiles(runDir).control, (event) => channels.broadcast(event));
+/** What the server shows of the lab: its plan (followed while `umlab link add|rm` rewrite the
+ *  running lab's), the graph, the live state, the live channels and the links' capture tails. */
+class LabView {
+  readonly offline: boolean;
+  plan: LabPlan;
+  private graph: ReturnType<typeof graphFromPlan>;
+  private planStamp: number;
+  private readonly offlineState: LiveEvent = { running: false, at: Date.now(), reason: 'offline view of a lab file' };
+  private readonly tails = new Map<string, LinkTail>();
+  readonly channels: ReturnType<typeof liveChannels>;
+  readonly watcher: LabWatcher | null;
 
+  constructor(
+    plan: LabPlan,
+    readonly runDir: string | null,
+  ) {
+    this.offline = runDir === null;
+    this.plan = plan;
+    this.graph = graphFromPlan(plan);
+    this.planStamp = runDir === null ? 0 : (statSync(runFiles(runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    this.channels = liveChannels({
+      plan: () => (this.followPlan(), this.plan),
+      runDir,
+      last: () => this.state(),
+      tailOf: (link, capture) => this.tailOf(link, capture),
+    });
+    this.watcher = runDir === null ? null : new LabWatcher(runFiles(runDir).control, (event) => this.channels.broadcast(event));
+  }
+
+  /** Reads the plan again if the running lab's plan file changed. */
+  followPlan(): void {
+    if (this.runDir === null) return;
+    const stamp = statSync(runFiles(this.runDir).plan, { throwIfNoEntry: false })?.mtimeMs ?? this.planStamp;
+    if (stamp === this.planStamp) return;
+    this.planStamp = stamp;
+    this.plan = readPlan(this.runDir);
+    this.graph = graphFromPlan(this.plan);
+  }
+
+  payload() {
+    return { lab: this.plan.lab, description: this.plan.description ?? '', source: this.plan.source, offline: this.offline, graph: this.graph };
+  }
+
+  /** The lab's latest live state; null before the first. */
+  state(): LiveEvent | null {
+    return this.offline ? this.offlineState : (this.watcher?.last ?? null);
+  }
+
+  tailOf(link: string, capture: string): LinkTail {
+    let tail = this.tails.get(link);
+    if (!tail) this.tails.set(link, (tail = new LinkTail(capture)));
+    return tail;
+  }
+
+  close(): void {
+    this.watcher?.stop();
+    this.channels.close();
+    for (const tail of this.tails.values()) tail.stop();
+  }
+}
+
+/** Who may ask: the token, and on a loopback address only requests addressed to this server. */
+interface Access {
+  token: string;
+  loopback: boolean;
+  port(): number;
+}
+
+/** Another site's page that rebinds its DNS name to 127.0.0.1 sends its own Host. */
+function hostOk(access: Access, req: IncomingMessage): boolean {
+  const port = access.port();
+  return !access.loopback || [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? '');
+}
+
+const requestUrl = (req: IncomingMessage) => new URL(req.url ?? '/', `http://${req.headers.host || 'localhost'}`);
+
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const listen = options.listen ?? '127.0.0.1';
+  const view = new LabView(options.plan, options.runDir);
   let port = 0;
-  /** Only requests addressed to this server: another site's page that rebinds its DNS name to 127.0.0.1 sends its own Host. */
-  const hostOk = (req: IncomingMessage) => !loopback || [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? '');
-  const requestUrl = (req: IncomingMessage) => new URL(req.url ?? '/', `http://${req.headers.host || 'localhost'}`);
+  const access: Access = { token: options.token, loopback: LOOPBACK.has(listen), port: () => port };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    answer(view, access, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
       else res.end();
     });
   });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostOk(req)) return sendJson(res, 403, { error: 'unexpected Host header' });
-    const url = requestUrl(req);
-    const how = authorize(req, url, token, port);
-    if (!how) return sendJson(res, 403, { error: 'forbidden: open the address umlab web printed, with its ?token=' });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'only GET' });
-    // The token came in the address: from now on the page shows it through its cookie.
-    if (how === 'query') res.setHeader('Set-Cookie', tokenCookie(token, port));
-    const path = url.pathname;
-    followPlan();
-    if (path === '/' || path === '/index.html') {
-      const state: PageState = { ...labPayload(), state: offline ? offlineState : (watcher?.last ?? null) };
-      return sendBody(res, 200, 'text/html; charset=utf-8', renderPage(readFileSync(INDEX_HTML, 'utf8'), state));
-    }
-    const asset = assetFile(path);
-    if (asset) return sendFile(res, asset.file, asset.type);
-    if (path === '/api/lab') return sendJson(res, 200, labPayload());
-    if (path === '/api/state') return sendJson(res, 200, offline ? offlineState : watcher?.last);
-    const linkRoute = /^\/api\/links\/([^/]+)\/pcap$/.exec(path);
-    if (linkRoute) {
-      const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]!));
-      if (!link) return sendJson(res, 404, { error: `no link ${decodeURIComponent(linkRoute[1]!)} in lab ${plan.lab}` });
-      if (offline) return sendJson(res, 409, { error: 'offline view: the lab is not running, there are no frames' });
-      if (!link.capture) return sendJson(res, 404, { error: `capture is off for link ${link.name}` });
-      return sendDownload(res, link.capture, await tailOf(link.name, link.capture).completeBytes(), `${plan.lab}-${link.name}.pcap`);
-    }
-    const vmRoute = /^\/api\/vms\/([^/]+)$/.exec(path);
-    if (vmRoute) {
-      const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]!));
-      if (!vm) return sendJson(res, 404, { error: `no VM ${decodeURIComponent(vmRoute[1]!)} in lab ${plan.lab}` });
-      return sendJson(res, 200, await vmDetails(vm, linkTable(plan.links), runDir));
-    }
-    sendJson(res, 404, { error: `nothing at ${path}` });
-  }
-
-  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
-    socket.on('error', () => {});
-    const refuse = (status: number, text: string) => {
-      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
-    const url = requestUrl(req);
-    if (!hostOk(req) || !authorize(req, url, token, port)) return refuse(403, 'Forbidden');
-    // A page of another origin may open a WebSocket here; only our own page may.
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host}`) return refuse(403, 'Forbidden');
-    followPlan();
-    if (!channels.upgrade(req, socket, head, url)) refuse(404, 'Not Found');
-  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(view, access, req, socket, head));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${options.port ?? 0}: ${(cause as Error).message}`, { cause })));
     server.listen(options.port ?? 0, listen, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  await watcher?.start();
+  await view.watcher?.start();
 
   // Every interface: the address to give the class is this host's name.
   const shownHost = listen === '0.0.0.0' || listen === '::' ? hostname() : listen.includes(':') ? `[${listen}]` : listen;
   return {
-    url: `http://${shownHost}:${port}/?token=${token}`,
+    url: `http://${shownHost}:${port}/?token=${options.token}`,
     async close() {
-      watcher?.stop();
-      channels.close();
-      for (const tail of tails.values()) tail.stop();
+      view.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
     },
   };
+}
+
+/** One HTTP request: refused without the token, else the page, an asset or the API. */
+async function answer(view: LabView, access: Access, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostOk(access, req)) return sendJson(res, 403, { error: 'unexpected Host header' });
+  const url = requestUrl(req);
+  const how = authorize(req, url, access.token, access.port());
+  if (!how) return sendJson(res, 403, { error: 'forbidden: open the address umlab web printed, with its ?token=' });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'only GET' });
+  // The token came in the address: from now on the page shows it through its cookie.
+  if (how === 'query') res.setHeader('Set-Cookie', tokenCookie(access.token, access.port()));
+  const path = url.pathname;
+  view.followPlan();
+  if (path === '/' || path === '/index.html') {
+    const state: PageState = { ...view.payload(), state: view.state() };
+    return sendBody(res, 200, 'text/html; charset=utf-8', renderPage(readFileSync(INDEX_HTML, 'utf8'), state));
+  }
+  const asset = assetFile(path);
+  if (asset) return sendFile(res, asset.file, asset.type);
+  return answerApi(view, path, res);
+}
+
+/** /api/lab, /api/state, a link's pcap, a VM's details. */
+async function answerApi(view: LabView, path: string, res: ServerResponse): Promise<void> {
+  const plan = view.plan;
+  if (path === '/api/lab') return sendJson(res, 200, view.payload());
+  if (path === '/api/state') return sendJson(res, 200, view.state());
+  const linkRoute = /^\/api\/links\/([^/]+)\/pcap$/.exec(path);
+  if (linkRoute) {
+    const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]!));
+    if (!link) return sendJson(res, 404, { error: `no link ${decodeURIComponent(linkRoute[1]!)} in lab ${plan.lab}` });
+    if (view.offline) return sendJson(res, 409, { error: 'offline view: the lab is not running, there are no frames' });
+    if (!link.capture) return sendJson(res, 404, { error: `capture is off for link ${link.name}` });
+    return sendDownload(res, link.capture, await view.tailOf(link.name, link.capture).completeBytes(), `${plan.lab}-${link.name}.pcap`);
+  }
+  const vmRoute = /^\/api\/vms\/([^/]+)$/.exec(path);
+  if (vmRoute) {
+    const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]!));
+    if (!vm) return sendJson(res, 404, { error: `no VM ${decodeURIComponent(vmRoute[1]!)} in lab ${plan.lab}` });
+    return sendJson(res, 200, await vmDetails(vm, linkTable(plan.links), view.runDir));
+  }
+  sendJson(res, 404, { error: `nothing at ${path}` });
+}
+
+/** A WebSocket upgrade: with the token, from our own page, to one of the live channels. */
+function upgrade(view: LabView, access: Access, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on('error', () => {});
+  const refuse = (status: number, text: string) => {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  const url = requestUrl(req);
+  if (!hostOk(access, req) || !authorize(req, url, access.token, access.port())) return refuse(403, 'Forbidden');
+  // A page of another origin may open a WebSocket here; only our own page may.
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://${req.headers.host}`) return refuse(403, 'Forbidden');
+  view.followPlan();
+  if (!view.channels.upgrade(req, socket, head, url)) refuse(404, 'Not Found');
 }
 
 function sendBody(res: ServerResponse, status: number, type: string, body: string): void {

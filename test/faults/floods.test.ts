@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertNothingLeft, cleanHome, eventually, makeHome, ROOT, sleep, umlab, umlabOk } from '../vm/helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, makeHome, ROOT, umlab, umlabOk } from '../vm/helpers.ts';
 
 const single = join(ROOT, 'test/vm/labs/single.yaml');
 const CAP = 256 * 1024;
@@ -38,9 +38,10 @@ describe('faults: floods from inside a VM', () => {
 
   it('a VM writing its agent line without newlines fails its agent: pending execs get the reason, status shows it', async () => {
     await umlabOk(home, ['up', single], 0, { env });
-    const pending = umlab(home, ['exec', '--timeout', '20', 'solo', '--', 'sleep 3; echo late'], { env });
-    await sleep(500);
-    await umlab(home, ['exec', '--timeout', '20', 'solo', '--', "(head -c 3000000 /dev/zero | tr '\\0' x > /dev/ttyS63) > /dev/null 2>&1 &"], { env });
+    const pending = umlab(home, ['exec', '--timeout', '20', 'solo', '--', 'touch /tmp/pending-started; sleep 3; echo late'], { env });
+    // The flood starts once the first exec runs in the VM, so that it is pending when the line overflows.
+    const flood = "(head -c 3000000 /dev/zero | tr '\\0' x > /dev/ttyS63) > /dev/null 2>&1 &";
+    await umlab(home, ['exec', '--timeout', '20', 'solo', '--', `until [ -e /tmp/pending-started ]; do sleep 0.05; done; ${flood}`], { env });
     const r = await pending;
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /agent line overflowed/);

@@ -3,54 +3,28 @@
 // again with the same port forwards, and the gateway works again. The only servers contacted
 // are one this test starts on 127.0.0.1 and one in the VM.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ask, type LabStatus } from '../../src/client/control.ts';
 import { assertNothingLeft, cleanHome, eventually, makeHome, sleep, umlabOk, vmExec } from '../vm/helpers.ts';
+import { startSlirpHost, type SlirpHost } from '../vm/net-helpers.ts';
 
 const LAB = 'gw-fault';
 const GUEST_PORT = 8000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createTcpServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 type Link = LabStatus['links'][number] & { fault?: string | null; restarts?: number; lastFault?: string | null };
 
 describe('faults: passt killed', () => {
   const home = makeHome();
   const runDir = join(home, 'labs', LAB);
-  let server: Server;
-  let hostPort: number;
-  let forwardedPort: number;
-  let labFile: string;
+  let host: SlirpHost;
 
   before(async () => {
-    server = createServer((_req, res) => res.end('host says hi\n'));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    hostPort = (server.address() as AddressInfo).port;
-    forwardedPort = await freePort();
-    labFile = join(home, `${LAB}.yaml`);
-    writeFileSync(
-      labFile,
-      `name: ${LAB}
-gateways:
-  nat0: { type: slirp, network: 10.0.2.0/24, dhcp: true, forward: [ "tcp:${forwardedPort}:web:${GUEST_PORT}" ] }
-vms:
-  web: { interfaces: { eth0: { connect: nat0, dhcp: true } } }
-`,
-    );
+    host = await startSlirpHost(home, LAB, GUEST_PORT, () => 'host says hi\n');
   });
   after(async () => {
-    server.close();
+    host?.close();
     await cleanHome(home);
   });
 
@@ -61,10 +35,10 @@ vms:
   const passtPid = () => Number(/^running (\d+)/.exec(readFileSync(join(runDir, 'nat0.passt.state'), 'utf8'))?.[1]);
 
   it('shows the gateway down with the reason, restarts passt with its port forwards, and works again', async () => {
-    await umlabOk(home, ['up', labFile]);
-    assert.equal(await vmExec(home, LAB, 'web', `wget -q -T 10 -O - http://10.0.2.2:${hostPort}/`), 'host says hi\n');
+    await umlabOk(home, ['up', host.labFile]);
+    assert.equal(await vmExec(home, LAB, 'web', `wget -q -T 10 -O - http://10.0.2.2:${host.hostPort}/`), 'host says hi\n');
     await vmExec(home, LAB, 'web', `mkdir -p /tmp/www && echo vm-page > /tmp/www/index.html && busybox httpd -p ${GUEST_PORT} -h /tmp/www`);
-    assert.equal(await (await fetch(`http://127.0.0.1:${forwardedPort}/index.html`, { signal: AbortSignal.timeout(15_000) })).text(), 'vm-page\n');
+    assert.equal(await (await fetch(`http://127.0.0.1:${host.forwardedPort}/index.html`, { signal: AbortSignal.timeout(15_000) })).text(), 'vm-page\n');
     assert.equal((await link()).up, true);
 
     const first = passtPid();
@@ -95,8 +69,8 @@ vms:
     assert.match(text, /web\.eth0 .* up .*gateway restarted \(1x\), last: gateway down: passt exited \(signal 9\)/);
 
     // NAT to the host and the port forward work again.
-    await eventually(async () => assert.equal(await vmExec(home, LAB, 'web', `wget -q -T 5 -O - http://10.0.2.2:${hostPort}/`), 'host says hi\n'), 20_000);
-    assert.equal(await (await fetch(`http://127.0.0.1:${forwardedPort}/index.html`, { signal: AbortSignal.timeout(15_000) })).text(), 'vm-page\n');
+    await eventually(async () => assert.equal(await vmExec(home, LAB, 'web', `wget -q -T 5 -O - http://10.0.2.2:${host.hostPort}/`), 'host says hi\n'), 20_000);
+    assert.equal(await (await fetch(`http://127.0.0.1:${host.forwardedPort}/index.html`, { signal: AbortSignal.timeout(15_000) })).text(), 'vm-page\n');
 
     await umlabOk(home, ['down', LAB]);
     await assertNothingLeft(home, LAB);

@@ -6,19 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { assertNothingLeft, cleanHome, makeHome, NOBODY, umlab, umlabOk } from '../vm/helpers.ts';
-
-/** A free TCP port on 127.0.0.1 from a quiet range. */
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  for (let port = 47100; port < 47300; port++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer().once('error', () => resolve(false));
-      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error('no free port');
-}
+import { freePort } from '../vm/net-helpers.ts';
 
 /** As nobody: connect to the port, wait for the key prompt, send `typed`, print what came back. */
 const CLIENT = `
@@ -38,7 +26,7 @@ describe('from another account and from a hostile lab file', { skip: process.get
   after(() => cleanHome(home));
 
   it("another user cannot read a root lab's line key, and its guesses at the console port reach nothing", async () => {
-    const port = await freePort();
+    const port = await freePort({ from: 47100 }); // a quiet range: the port is written into the lab file
     const file = join(home, 'lab.yaml');
     writeFileSync(file, `name: xuser\ncapture: false\nvms:\n  h1: { console: port, console_port: ${port} }\n`);
     await umlabOk(home, ['up', '-q', file]);

@@ -54,17 +54,21 @@ describe('agent client', () => {
     assert.ok(sent.includes('K 1'));
   });
 
-  it('pings the agent while a reply is awaited, and stops once none is', async () => {
+  it('pings the agent while a reply is awaited, and stops once none is', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] }); // the pings on a fake clock
     const { fromVm, agent, sent } = channel();
     const run = agent.exec('sleep 2');
-    // Waits for the first ping itself (bounded), not for a fixed time.
-    const deadline = Date.now() + NUDGE_INTERVAL_MS * 10;
-    while (!sent.some((l) => l.startsWith('P ')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const pings = sent.filter((l) => l.startsWith('P ')).length;
-    assert.ok(pings >= 1, `no ping in ${sent.join(' | ')}`);
+    const pingsSent = async () => {
+      await turn(); // a write to the channel reaches `sent` on a later turn
+      return sent.filter((l) => l.startsWith('P ')).length;
+    };
+    assert.equal(await pingsSent(), 0, 'a ping before the interval');
+    t.mock.timers.tick(NUDGE_INTERVAL_MS);
+    const pings = await pingsSent();
+    assert.equal(pings, 1, `one ping after one interval: ${sent.join(' | ')}`);
     fromVm.write(`R 1 0 ${b64('done')} \n`);
     await run;
-    await new Promise((r) => setTimeout(r, NUDGE_INTERVAL_MS * 1.5));
-    assert.equal(sent.filter((l) => l.startsWith('P ')).length, pings, 'pings went on after the last reply');
+    t.mock.timers.tick(NUDGE_INTERVAL_MS * 5);
+    assert.equal(await pingsSent(), pings, 'pings went on after the last reply');
   });
 });

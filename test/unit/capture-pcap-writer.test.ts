@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PcapWriter, PCAP_GLOBAL_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from '../../src/capture/pcap-writer.ts';
 import { readCapture } from '../../src/capture/decode.ts';
+import { eventually } from '../vm/helpers.ts';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'umlab-pcap-'));
@@ -42,6 +42,7 @@ test('global header is on disk as soon as the writer is open', async (t) => {
 
 test('records: microsecond timestamps, lengths, order; flushed by the timer while open', async (t) => {
   const path = join(tempDir(t), 'link.pcap');
+  t.mock.timers.enable({ apis: ['setTimeout'] }); // the flush timer on a fake clock
   const writer = PcapWriter.open(path);
   const base = 1_700_000_000_000_000;
   writer.writeFrame(numberedFrame(1), base + 1);
@@ -49,12 +50,17 @@ test('records: microsecond timestamps, lengths, order; flushed by the timer whil
   writer.writeFrame(numberedFrame(3), base + 1_000_000);
   assert.equal(statSync(path).size, PCAP_GLOBAL_HEADER_BYTES, 'records are buffered, not written synchronously');
 
-  await sleep(120); // the 50 ms flush delay has passed; the writer is still open
-  const midRun = await readCapture(path);
-  assert.deepEqual(
-    midRun.map((f) => f.time),
-    [base + 1, base + 999_999, base + 1_000_000],
-  );
+  t.mock.timers.tick(50); // the flush delay has passed; the writer is still open
+  t.mock.timers.reset();
+  // The timer has handed the records to the OS; the write itself finishes in the thread pool.
+  const midRun = await eventually(async () => {
+    const frames = await readCapture(path);
+    assert.deepEqual(
+      frames.map((f) => f.time),
+      [base + 1, base + 999_999, base + 1_000_000],
+    );
+    return frames;
+  });
   assert.deepEqual(
     midRun.map((f) => f.length),
     [60, 1514, 60],
@@ -117,13 +123,13 @@ test('readCapture returns the complete records of a file whose last record is cu
 test('after the writing process is killed with SIGKILL, the file holds every flushed frame', async (t) => {
   const path = join(tempDir(t), 'crash.pcap');
   const writerModule = fileURLToPath(new URL('../../src/capture/pcap-writer.ts', import.meta.url));
-  // The child writes 100 frames, waits past the flush delay, writes 3 more, then dies at once.
+  // The child writes 100 frames, waits until they are in the file, writes 3 more, then dies at once.
   const script = `
     const { PcapWriter } = await import(${JSON.stringify(writerModule)});
     const w = PcapWriter.open(${JSON.stringify(path)});
     const frame = Buffer.alloc(60);
     for (let i = 0; i < 100; i++) w.writeFrame(frame, 1_700_000_000_000_000 + i);
-    await new Promise((r) => setTimeout(r, 200));
+    await w.flush();
     for (let i = 0; i < 3; i++) w.writeFrame(frame, 1_800_000_000_000_000 + i);
     process.kill(process.pid, 'SIGKILL');
   `;

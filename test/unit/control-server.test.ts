@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ControlServer, errorReply, type ControlTarget } from '../../src/runtime/control-server.ts';
 import { ask, jsonLines, type LabStatus } from '../../src/client/control.ts';
 import { LabRuntimeError, NotFoundError, UsageError } from '../../src/errors.ts';
+import type { UmlProcess } from '../../src/vm/uml-process.ts';
 
 const STATUS = { lab: 'stub', phase: 'starting', supervisorPid: 1, mode: 'userns', runDir: '/x', startedAt: 'now', vms: [], links: [] } as LabStatus;
 
@@ -76,30 +77,45 @@ test('one request per connection: a second line is ignored', async (t) => {
   const sock = connect(path);
   t.after(() => sock.destroy());
   const replies: unknown[] = [];
-  sock.on(
-    'data',
-    jsonLines((v) => replies.push(v)),
+  const firstReply = new Promise<void>((resolve) =>
+    sock.on(
+      'data',
+      jsonLines((v) => (replies.push(v), resolve())),
+    ),
   );
+  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
   sock.write(JSON.stringify({ op: 'status' }) + '\n' + JSON.stringify({ op: 'down' }) + '\n');
-  await new Promise((r) => setTimeout(r, 200));
+  await firstReply;
+  // Our end of the stream comes after both lines, and the server closes on it: once the socket is
+  // closed the server has read the second line, and a dispatched `down` would be in `calls`.
+  sock.end();
+  await closed;
   assert.equal(replies.length, 1);
   assert.deepEqual(calls, []);
 });
 
 test('watch: the VM states now, then each progress event; down answers, closes the socket, then afterDown', async (t) => {
-  const { path, calls, server } = await stubServer(t);
+  // One VM, so that its state line acknowledges the subscription: it is sent once the watcher is registered.
+  const { path, calls, server } = await stubServer(t, { vms: () => [{ name: 'h1', state: 'booting' }] as unknown as UmlProcess[] });
   const events: { type: string }[] = [];
   const sock = connect(path);
   t.after(() => sock.destroy());
+  let arrived = () => {};
   sock.on(
     'data',
-    jsonLines<(typeof events)[number]>((v) => events.push(v)),
+    jsonLines<(typeof events)[number]>((v) => (events.push(v), arrived())),
   );
+  const eventCount = (n: number) => new Promise<void>((resolve) => (arrived = () => events.length >= n && resolve()));
+  const subscribed = eventCount(1);
   sock.write(JSON.stringify({ op: 'watch' }) + '\n');
-  await new Promise((r) => setTimeout(r, 100));
+  await subscribed;
+  const broadcastSeen = eventCount(2);
   server.broadcast({ type: 'step', message: 'hello' });
-  await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(events, [{ type: 'step', message: 'hello' }]);
+  await broadcastSeen;
+  assert.deepEqual(events, [
+    { type: 'vm', vm: 'h1', state: 'booting' },
+    { type: 'step', message: 'hello' },
+  ]);
   assert.deepEqual(await ask(path, { op: 'down' }), { ok: true, captureFaults: [] });
   assert.deepEqual(calls, ['down', 'afterDown']);
   assert.equal(existsSync(path), false);

@@ -8,15 +8,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep, setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { startUcastSegment, type UcastSegment } from '../../src/kinds/forwarding/ucast-engine.ts';
 import { readCapture } from '../../src/capture/decode.ts';
 import { linkTable, type SegmentPlan } from '../../src/topology/plan.ts';
 import type { PortVlans } from '../../src/topology/model.ts';
+import { freePort } from '../vm/net-helpers.ts';
+import { eventually } from '../vm/helpers.ts';
 
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 /** IEEE "local experimental" ethertype: the engine must forward frames it does not understand. */
@@ -44,9 +46,10 @@ class FakeVm {
     return new FakeVm(socket, socket.address().port, mac);
   }
 
-  /** Sends a frame from this VM's MAC (or a spoofed one) to `dst`. */
-  send(enginePort: number, dst: string, tag: string, src = this.mac): void {
-    this.socket.send(frame(dst, src, tag), enginePort, '127.0.0.1');
+  /** Sends a frame from this VM's MAC (or a spoofed one) to `dst`; resolves once the kernel has it
+   *  (on loopback: once it is in the engine's receive queue). */
+  send(enginePort: number, dst: string, tag: string, src = this.mac): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.send(frame(dst, src, tag), enginePort, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
   }
 
   tags(): string[] {
@@ -54,10 +57,19 @@ class FakeVm {
   }
 
   /** Resolves when a frame with this tag has arrived. */
-  async waitForTag(tag: string, timeoutMs = 2000): Promise<void> {
+  waitForTag(tag: string, timeoutMs = 2000): Promise<void> {
+    return this.waitUntil(() => this.tags().includes(tag), timeoutMs, `no frame '${tag}'`);
+  }
+
+  /** Resolves when `n` frames have arrived. */
+  waitForCount(n: number, timeoutMs = 2000): Promise<void> {
+    return this.waitUntil(() => this.received.length >= n, timeoutMs, `not ${n} frames`);
+  }
+
+  private async waitUntil(arrived: () => boolean, timeoutMs: number, missing: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.tags().includes(tag)) {
-      if (Date.now() > deadline) throw new Error(`${this.mac}: no frame '${tag}' within ${timeoutMs} ms; got ${JSON.stringify(this.tags())}`);
+    while (!arrived()) {
+      if (Date.now() > deadline) throw new Error(`${this.mac}: ${missing} within ${timeoutMs} ms; got ${JSON.stringify(this.tags())}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 50);
@@ -87,13 +99,29 @@ function tagOf(f: Buffer): string {
   return f.subarray(14, end).toString();
 }
 
-/** A free UDP port on loopback (bound, read, released; another process could take it, but not in practice). */
-async function freePort(): Promise<number> {
-  const probe = createSocket('udp4');
-  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
-  const port = probe.address().port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
+/** performance.now(), which the engine's ageing reads, moved ahead by `advance(ms)` on demand. */
+function fakeClock(t: { mock: { method: (object: object, name: string, impl: () => number) => unknown } }): { advance(ms: number): void } {
+  const realNow = performance.now.bind(performance);
+  let offset = 0;
+  t.mock.method(performance, 'now', () => realNow() + offset);
+  return { advance: (ms) => void (offset += ms) };
+}
+
+/** Resolves once the kernel's receive queue of the UDP socket on 127.0.0.1:port is empty
+ *  (/proc/net/udp): the engine, in this process, has read, and handled, every frame sent to it. */
+async function receiveQueueDrained(port: number, timeoutMs = 2000): Promise<void> {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = readFileSync('/proc/net/udp', 'utf8')
+      .split('\n')
+      .find((line) => line.trim().split(/\s+/)[1] === local);
+    assert.ok(row, `no UDP socket on 127.0.0.1:${port}`);
+    const rxQueue = parseInt(row.trim().split(/\s+/)[4]!.split(':')[1]!, 16);
+    if (rxQueue === 0) return;
+    assert.ok(Date.now() < deadline, `the engine did not read its socket on port ${port} within ${timeoutMs} ms`);
+    await nextTurn();
+  }
 }
 
 interface Lab {
@@ -114,7 +142,7 @@ async function startLab(
   const captureDir = mkdtempSync(join(tmpdir(), 'umlab-engine-'));
   const capturePath = (i: number) => join(captureDir, extra.sharedCapture ? 'wire.pcap' : `vm${i}.eth0.pcap`);
   const vms = await Promise.all(Array.from({ length: n }, (_, i) => FakeVm.create(`fe:fd:00:00:00:0${i + 1}`)));
-  const enginePorts = await Promise.all(vms.map(() => freePort()));
+  const enginePorts = await Promise.all(vms.map(() => freePort({ protocol: 'udp' })));
   const plan: SegmentPlan = {
     name: `test-${engine}`,
     kind: engine === 'wire' ? 'p2p' : engine,
@@ -201,6 +229,7 @@ test('switch: floods unknown and broadcast, then keeps learned unicast off other
 });
 
 test('switch: a learned MAC ages out and is flooded again', async (t) => {
+  const clock = fakeClock(t);
   const lab = await startLab('switch', 3, { options: { ageing: 0.5 } });
   t.after(() => lab.close());
   const [a, b, c] = lab.vms as [FakeVm, FakeVm, FakeVm];
@@ -213,12 +242,13 @@ test('switch: a learned MAC ages out and is flooded again', async (t) => {
   await c.waitForTag('marker-1');
   assert.ok(!c.tags().includes('fresh'), 'b was just learned: c must not see unicast to it');
 
-  await sleep(700); // longer than the 0.5 s ageing; b stays silent meanwhile
+  clock.advance(600); // longer than the 0.5 s ageing; b stays silent meanwhile
   a.send(pa, b.mac, 'aged');
   await c.waitForTag('aged');
 });
 
 test('switch: ageing 0 never forgets a learned MAC', async (t) => {
+  const clock = fakeClock(t);
   const lab = await startLab('switch', 3, { options: { ageing: 0 } });
   t.after(() => lab.close());
   const [a, b, c] = lab.vms as [FakeVm, FakeVm, FakeVm];
@@ -226,7 +256,7 @@ test('switch: ageing 0 never forgets a learned MAC', async (t) => {
 
   b.send(pb, BROADCAST, 'b-hello');
   await c.waitForTag('b-hello');
-  await sleep(50);
+  clock.advance(24 * 3600 * 1000); // a day later, still learned
   a.send(pa, b.mac, 'remembered');
   a.send(pa, BROADCAST, 'marker');
   await c.waitForTag('marker');
@@ -309,9 +339,9 @@ test('link down drops frames both ways; link up restores them', async (t) => {
   lab.segment.setLinkUp('vm1.eth0', false);
   a.send(pa, BROADCAST, 'to-cut-b');
   a.send(pa, BROADCAST, 'marker-1');
-  b.send(pb, BROADCAST, 'from-cut-b');
+  await b.send(pb, BROADCAST, 'from-cut-b');
   await c.waitForTag('marker-1'); // so the engine has handled 'to-cut-b' while b was down
-  await sleep(100); // 'from-cut-b' comes in on another socket: give the engine time to read (and drop) it
+  await receiveQueueDrained(pb); // 'from-cut-b' comes in on another socket: the engine has read (and dropped) it
 
   lab.segment.setLinkUp('vm1.eth0', true);
   a.send(pa, BROADCAST, 'a-back');
@@ -372,13 +402,15 @@ test('captures: readable while running, complete after stop, microsecond timesta
   await c.waitForTag('marker');
   await a.waitForTag('b-to-a');
 
-  await sleep(150); // past the writer's 50 ms flush delay, without stopping anything
-  const midRunA = await readCapture(lab.capturePath(0));
-  assert.deepEqual(
-    midRunA.map((f) => f.dst),
-    [BROADCAST, a.mac, BROADCAST],
-    'a: its broadcast (rx), b-to-a and marker (tx)',
-  );
+  // Flushed after the writer's 50 ms delay, without stopping anything.
+  await eventually(async () => {
+    const midRunA = await readCapture(lab.capturePath(0));
+    assert.deepEqual(
+      midRunA.map((f) => f.dst),
+      [BROADCAST, a.mac, BROADCAST],
+      'a: its broadcast (rx), b-to-a and marker (tx)',
+    );
+  });
 
   a.send(pa, b.mac, 'after-read');
   await b.waitForTag('after-read');
@@ -450,7 +482,7 @@ test('a port that is already taken fails the start and releases the other ports'
   const squatter = createSocket('udp4');
   await new Promise<void>((resolve) => squatter.bind(0, '127.0.0.1', resolve));
   const takenPort = squatter.address().port;
-  const freeEnginePort = await freePort();
+  const freeEnginePort = await freePort({ protocol: 'udp' });
   const plan: SegmentPlan = {
     name: 'clash',
     kind: 'switch',
@@ -483,13 +515,10 @@ test('a VLAN-aware switch keeps VLANs apart, tags on trunks, untags on access po
   const [a, b, c, d] = lab.vms as [FakeVm, FakeVm, FakeVm, FakeVm];
   const [pa, , pc] = lab.enginePorts as [number, number, number];
   const vlanOf = (f: Buffer) => (f.readUInt16BE(12) === 0x8100 ? f.readUInt16BE(14) & 0xfff : null);
-  const waitFor = async (vm: FakeVm, n: number) => {
-    for (let i = 0; i < 100 && vm.received.length < n; i++) await new Promise((r) => setTimeout(r, 20));
-  };
 
   a.send(pa, BROADCAST, 'from-a');
-  await waitFor(c, 1);
-  await waitFor(d, 1);
+  await c.waitForCount(1);
+  await d.waitForCount(1);
   assert.deepEqual(c.received.map(vlanOf), [10], 'tagged on the trunk');
   assert.deepEqual(d.received.map(vlanOf), [null], "untagged on d's native VLAN");
   assert.equal(tagOf(d.received[0]!), 'from-a');
@@ -500,7 +529,7 @@ test('a VLAN-aware switch keeps VLANs apart, tags on trunks, untags on access po
     Buffer.concat([macBytes(BROADCAST), macBytes(c.mac), Buffer.from([0x81, 0x00, 0x00, vid]), frame(BROADCAST, c.mac, tag).subarray(12)]);
   c.socket.send(taggedFrame(20, 'from-c'), pc, '127.0.0.1');
   await b.waitForTag('from-c');
-  await waitFor(d, 2);
+  await d.waitForCount(2);
   assert.deepEqual(d.received.map(vlanOf), [null, 20]);
   // A VLAN the port does not carry is dropped at the door, though d carries it. The markers
   // leave the same socket after it, so the engine has handled it when they arrive.
@@ -511,6 +540,6 @@ test('a VLAN-aware switch keeps VLANs apart, tags on trunks, untags on access po
   await b.waitForTag('marker-20');
   assert.deepEqual(a.received.map(tagOf), ['marker-10'], 'a (VLAN 10) saw nothing of VLAN 20 or 30');
   assert.deepEqual(b.received.map(tagOf), ['from-c', 'marker-20'], 'b (VLAN 20) saw nothing of VLAN 30');
-  await waitFor(d, 4);
+  await d.waitForCount(4);
   assert.deepEqual(d.received.map(vlanOf), [null, 20, null, 20], 'd got both markers and nothing of VLAN 30');
 });

@@ -154,6 +154,7 @@ describe('throughput and latency checks', () => {
       if (iperf) throughputRunning = true;
       if ((throughputRunning && !iperf) || (iperf && inFlight > 0)) overlaps.push(command.split('\n')[0]!);
       inFlight++;
+      // A run time during which any other exec started (the bug) is an overlap; not a wait for an event.
       await new Promise((r) => setTimeout(r, 20));
       inFlight--;
       if (command.startsWith('kill')) throughputRunning = false;

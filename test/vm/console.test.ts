@@ -24,7 +24,7 @@ describe('umlab console', () => {
     const deadline = Date.now() + 30_000;
     while (!seen.includes('answer-42') && Date.now() < deadline) {
       child.stdin!.write('echo answer-$((6*7))\n');
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 500)); // paces the retyping; the verdict is the answer arriving
     }
     assert.match(seen, /answer-42/);
     child.stdin!.write(Buffer.from([0x1d]));

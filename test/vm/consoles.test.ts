@@ -9,29 +9,16 @@ import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { pidAlive } from '../../src/runtime/lab.ts';
 import { assertNothingLeft, cleanHome, CLI, eventually, makeHome, ROOT, TSX, umlab, umlabAsUser, umlabOk, vmExec, NOBODY } from './helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 const TEMPLATE = readFileSync(join(ROOT, 'test/vm/labs/serial-pair.yaml'), 'utf8');
 const ANSWER = 'answer-42';
 const QUESTION = 'echo answer-$((6*7))';
 
-/** A TCP port on 127.0.0.1 that nothing listens on now, from a range few programs use. */
-async function freePort(from: number, except: number[] = []): Promise<number> {
-  for (let port = from; port < from + 200; port++) {
-    if (except.includes(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`no free port from ${from}`);
-}
-
 /** The lab file with its two ports replaced by free ones. */
 async function labFile(home: string, name = 'serial-pair.yaml'): Promise<{ file: string; consolePort: number; serialPort: number }> {
-  const consolePort = await freePort(47401);
-  const serialPort = await freePort(consolePort + 1, [consolePort]);
+  const consolePort = await freePort({ from: 47401 });
+  const serialPort = await freePort({ from: consolePort + 1, except: [consolePort] });
   const file = join(home, name);
   writeFileSync(file, TEMPLATE.replace('47401', String(consolePort)).replace('47402', String(serialPort)));
   return { file, consolePort, serialPort };

@@ -4,12 +4,12 @@
 // bad lab directories are refused at file:line:col and a failing startup file is named by line.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cachedImagePath } from '../../src/kathara/images.ts';
 import { imageCacheDir } from '../../src/runtime/image-cache.ts';
 import { assertNothingLeft, cleanHome, makeHome, ROOT, umlab, umlabOk, vmExec } from './helpers.ts';
+import { freePort } from './net-helpers.ts';
 
 const image = cachedImagePath(imageCacheDir(), 'kathara');
 const notRoot = process.getuid?.() !== 0;
@@ -41,16 +41,6 @@ async function runTest(home: string, target: string): Promise<Report> {
   await assertNothingLeft(home, report.lab);
   return report;
 }
-
-/** A TCP port free on 127.0.0.1 right now. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 
 const failures = (r: Report) => r.results.filter((x) => x.status !== 'pass').map((x) => `${x.status} ${x.name}: ${x.message}`);
 

@@ -1,12 +1,13 @@
 // Multicast groups: VMs talk through a UDP multicast group kept inside the lab's network
 // namespace; umlab joins the group and records every frame on every link of the segment.
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture } from '../../src/capture/decode.ts';
 import { netnsName } from '../../src/runtime/namespace.ts';
-import { assertNothingLeft, cleanHome, makeHome, ROOT, eventually, sleep, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, makeHome, ROOT, eventually, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = 'mcast-pair';
 const FIXTURE = join(ROOT, 'test/vm/labs/mcast-pair.yaml');
@@ -20,12 +21,21 @@ async function watchHostInterfaces(): Promise<{ stop(): Promise<string[]> }> {
     tcpdump.stderr!.on('data', (chunk: Buffer) => chunk.toString().includes('listening on') && resolve());
     tcpdump.once('exit', () => reject(new Error('tcpdump exited before it listened')));
   });
+  let printed = '';
+  tcpdump.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   return {
     async stop() {
-      await sleep(300);
+      // A marker datagram of our own, sent now: once tcpdump has printed it, it has printed
+      // everything the host's interfaces carried before it (one packet socket, in order).
+      const marker = createSocket('udp4');
+      await new Promise<void>((resolve) => marker.bind(0, '127.0.0.1', resolve));
+      const markerLine = `127.0.0.1.${marker.address().port} > 127.0.0.1.31877`;
+      await new Promise<void>((resolve, reject) => marker.send('umlab-marker', 31877, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      await eventually(() => assert.ok(printed.includes(markerLine), `tcpdump did not print the marker ${markerLine}:\n${printed}`));
+      marker.close();
       tcpdump.kill('SIGINT');
-      const r = await tcpdump;
-      return String(r.stdout).split('\n').filter(Boolean);
+      await tcpdump;
+      return printed.split('\n').filter((line) => line && !line.includes(markerLine));
     },
   };
 }

@@ -129,3 +129,41 @@ export function terminalText(page: Page, vm: string): Promise<string> {
 }
 
 export const frameRows = (page: Page) => page.$$eval('#frames tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+
+export interface LabPage {
+  /** null once a test has stopped the server itself. */
+  web: WebChild | null;
+  browser: Browser;
+  page: Page;
+}
+
+export interface LabPageOptions {
+  viewport?: { width: number; height: number };
+  /** Load the page until the network is idle (a test of the first paint loads it itself). */
+  load?: boolean;
+  /** The page's default timeout of every wait, set before loading: big labs on a busy machine. */
+  timeout?: number;
+}
+
+/** `umlab web ARGS...` and a Chromium on its page: the setup of the browser tests. On a failure
+ *  half-way, what was started is stopped again before the error is thrown. */
+export async function openLabPage(home: string, args: string[], options: LabPageOptions = {}): Promise<LabPage> {
+  const web = await startWeb(home, args);
+  let browser: Browser | undefined;
+  try {
+    browser = await openBrowser(options.viewport);
+    const page = browser.page;
+    if (options.timeout !== undefined) page.setDefaultTimeout(options.timeout);
+    if (options.load) await page.goto(web.url, { waitUntil: 'networkidle' });
+    return { web, browser, page };
+  } catch (err) {
+    await closeLabPage({ web, browser });
+    throw err;
+  }
+}
+
+/** Closes the browser and stops the server (if the test has not): for `after()` hooks. */
+export async function closeLabPage(view: { web: WebChild | null; browser: Browser | undefined }): Promise<void> {
+  await view.browser?.close();
+  await stopWeb(view.web).catch(() => {});
+}

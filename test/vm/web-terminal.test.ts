@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import type { Page } from 'playwright-core';
 import { assertNothingLeft, cleanHome, CLI, lab, makeHome, TSX, umlabOk } from './helpers.ts';
-import { clickInGraph, openBrowser, startWeb, stopWeb, terminalText, type Browser, type WebChild } from './web-helpers.ts';
+import { clickInGraph, closeLabPage, openLabPage, stopWeb, terminalText, type Browser, type WebChild } from './web-helpers.ts';
 
 /** Waits until the VM's terminal holds text matching `pattern`. */
 async function waitForTerminal(page: Page, vm: string, pattern: RegExp, timeout = 30_000): Promise<string> {
@@ -34,15 +34,11 @@ describe('a terminal per VM in the web view', () => {
 
   before(async () => {
     await umlabOk(home, ['up', lab('two-hosts.yaml'), '--quiet']);
-    web = await startWeb(home, ['two-hosts']);
-    browser = await openBrowser();
-    page = browser.page;
-    await page.goto(web.url, { waitUntil: 'networkidle' });
+    ({ web, browser, page } = await openLabPage(home, ['two-hosts'], { load: true }));
   });
 
   after(async () => {
-    await browser?.close();
-    await stopWeb(web).catch(() => {});
+    await closeLabPage({ web, browser });
     await cleanHome(home);
   });
 
@@ -98,7 +94,7 @@ describe('a terminal per VM in the web view', () => {
       const deadline = Date.now() + 30_000;
       while (!seen.includes('both-42') && Date.now() < deadline) {
         await page.keyboard.type('echo both-$((6*7))\n');
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 500)); // paces the retyping; the verdict is the answer arriving
       }
       assert.match(seen, /both-42/, 'the CLI sees what the page typed');
       cli.stdin!.write('echo cli-$((6*8))\n');
@@ -117,7 +113,7 @@ describe('a terminal per VM in the web view', () => {
     let text = '';
     while (!/^again-63\s*$/m.test(text) && Date.now() < deadline) {
       await page.keyboard.type('echo again-$((9*7))\n');
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 1000)); // paces the retyping while the console reconnects
       text = await terminalText(page, 'h1');
     }
     assert.match(text, /^again-63\s*$/m);

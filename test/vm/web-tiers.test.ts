@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { assertNothingLeft, cleanHome, lab, makeHome, umlab, umlabOk } from './helpers.ts';
-import { clickInGraph, openBrowser, startWeb, stopWeb, type Browser, type WebChild } from './web-helpers.ts';
+import { clickInGraph, closeLabPage, openLabPage, type Browser, type LabPage, type WebChild } from './web-helpers.ts';
 
 const TIERS = ['tof-', 'spine-', 'leaf-', 'server-'];
 
@@ -32,14 +32,13 @@ function overlappingBoxes(page: Page): Promise<string[]> {
 }
 
 /** The page of `umlab web ARGS` in a 1400x900 Chromium, once drawn. */
-async function openPage(home: string, args: string[]): Promise<{ web: WebChild; browser: Browser; page: Page }> {
-  const web = await startWeb(home, args);
-  const browser = await openBrowser({ width: 1400, height: 900 });
-  const page = browser.page;
-  page.setDefaultTimeout(120_000);
-  await page.goto(web.url, { waitUntil: 'networkidle' });
-  await drawn(page);
-  return { web, browser, page };
+async function openPage(home: string, args: string[]): Promise<LabPage> {
+  const view = await openLabPage(home, args, { viewport: { width: 1400, height: 900 }, load: true, timeout: 120_000 });
+  await drawn(view.page).catch(async (err: unknown) => {
+    await closeLabPage(view);
+    throw err;
+  });
+  return view;
 }
 
 // The drawing is the same offline and running (both from the plan): the layout checks need no VM.
@@ -54,8 +53,7 @@ describe('a 20-device data-center lab drawn in tiers, legible at 1400x900 (offli
   });
 
   after(async () => {
-    await browser?.close();
-    await stopWeb(web).catch(() => {});
+    await closeLabPage({ web, browser });
     await cleanHome(home);
   });
 
@@ -149,8 +147,7 @@ describe('the fat tree running: a click on a line opens its frames', () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await stopWeb(web).catch(() => {});
+    await closeLabPage({ web, browser });
     await umlab(home, ['down', 'fat-tree']);
     await assertNothingLeft(home, 'fat-tree');
     await cleanHome(home);

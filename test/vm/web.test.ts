@@ -11,10 +11,11 @@ import { readCapture } from '../../src/capture/decode.ts';
 import { assertNothingLeft, cleanHome, lab, makeHome, umlab, umlabOk } from './helpers.ts';
 import {
   clickInGraph,
+  closeLabPage,
   drawingFitsPane,
   frameRows,
   graphPoint,
-  openBrowser,
+  openLabPage,
   overlappingLabels,
   startWeb,
   stopWeb,
@@ -38,14 +39,11 @@ describe('umlab web on a running lab, in a real browser', () => {
 
   before(async () => {
     await umlabOk(home, ['up', lab('two-hosts.yaml'), '--quiet']);
-    web = await startWeb(home, ['two-hosts']);
-    browser = await openBrowser();
-    page = browser.page;
+    ({ web, browser, page } = await openLabPage(home, ['two-hosts']));
   });
 
   after(async () => {
-    await browser?.close();
-    await stopWeb(web).catch(() => {});
+    await closeLabPage({ web, browser });
     await cleanHome(home);
   });
 
