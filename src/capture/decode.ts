@@ -351,9 +351,14 @@ export function formatTime(tsMicros: number): string {
  *  being written, or a crash) is ignored: every complete record before it is returned. */
 export async function readCapture(path: string): Promise<DecodedFrame[]> {
   try {
-    // The same record reader as the web's tail (pcap-records.ts), fed the whole file at once.
-    return new PcapRecords().push(await readFile(path)).map((r) => decodeFrame(r.data, r.micros, r.originalLength));
+    return decodeCapture(await readFile(path));
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** Decodes a whole pcap file's bytes (throws on what is not an Ethernet pcap; a record cut short at the end is left out). */
+export function decodeCapture(bytes: Buffer): DecodedFrame[] {
+  // The same record reader as the web's tail (pcap-records.ts), fed the whole file at once.
+  return new PcapRecords().push(bytes).map((r) => decodeFrame(r.data, r.micros, r.originalLength));
 }

@@ -29,16 +29,30 @@ const page = (title: string, body: string[], script = '') =>
 
 const verdictCell = (v: string) => `<span class="${escapeHtml(v)}">${escapeHtml(v)}</span>`;
 
-/** The pcap files (names in the student's captures folder) of the links a check was about. */
-function captureLinks(c: CheckOutcome, capturesDir: string | undefined, pcaps: string[]): string {
+/** A capture's frames as the page shows them: how many there are, and the last ones decoded. */
+export interface DecodedTail {
+  total: number;
+  /** One line per frame, "time summary", the capture's last ones. */
+  lines: string[];
+}
+
+/** The pcap files (names in the student's captures folder) of the links a check was about, each
+ *  with its last frames decoded (what was, or was not, sent on the link). */
+function captureLinks(c: CheckOutcome, capturesDir: string | undefined, pcaps: string[], decoded: Record<string, DecodedTail>): string {
   if (!capturesDir || !c.links?.length) return '';
   const files = c.links.map((l) => `${l}.pcap`).filter((f) => pcaps.includes(f));
   if (files.length === 0) return '';
   const items = files.map((f) => `<a href="${href(...capturesDir.split('/').slice(1), f)}">${escapeHtml(f)}</a>`);
-  return `<p>Captures of the links involved (Wireshark, or <code>umlab capture show FILE</code>): ${items.join(', ')}</p>`;
+  const tails = files.flatMap((f) => {
+    const tail = decoded[f];
+    if (!tail) return [];
+    const what = tail.lines.length < tail.total ? `the last ${tail.lines.length} of ${tail.total} frames` : `its ${tail.total} frames`;
+    return [`<details><summary>${escapeHtml(f)}: ${what}, decoded</summary><pre class="frames">${escapeHtml(tail.lines.join('\n'))}</pre></details>`];
+  });
+  return [`<p>Captures of the links involved (Wireshark, or <code>umlab capture show FILE</code>): ${items.join(', ')}</p>`, ...tails].join('\n');
 }
 
-function checkSection(c: CheckOutcome, capturesDir: string | undefined, pcaps: string[]): string {
+function checkSection(c: CheckOutcome, capturesDir: string | undefined, pcaps: string[], decoded: Record<string, DecodedTail>): string {
   return [
     `<section class="check"><h3>${verdictCell(c.verdict)} ${escapeHtml(c.description)}${c.hidden ? ' <small>(hidden)</small>' : ''}</h3>`,
     `<p class="reason">${escapeHtml(c.reason)}</p>`,
@@ -47,7 +61,7 @@ function checkSection(c: CheckOutcome, capturesDir: string | undefined, pcaps: s
       ? `<p>Commands run (repeat with <code>umlab exec VM -- COMMAND</code>):</p><pre class="commands">${escapeHtml(c.commands.join('\n'))}</pre>`
       : '',
     c.detail ? `<p>Output:</p><pre class="output">${escapeHtml(c.detail)}</pre>` : '',
-    captureLinks(c, capturesDir, pcaps),
+    captureLinks(c, capturesDir, pcaps, decoded),
     '</section>',
   ]
     .filter(Boolean)
@@ -58,7 +72,7 @@ function checkSection(c: CheckOutcome, capturesDir: string | undefined, pcaps: s
  * One student's page, written as STUDENT/index.html; `pcaps` are the files of its captures folder.
  * Failed checks come first, with their evidence; passed ones are listed with their time to pass.
  */
-export function studentPage(r: SubmissionResult, pcaps: string[]): string {
+export function studentPage(r: SubmissionResult, pcaps: string[], decoded: Record<string, DecodedTail> = {}): string {
   const failed = r.checks.filter((c) => c.verdict !== 'pass');
   const passed = r.checks.filter((c) => c.verdict === 'pass');
   const capturesDir = r.captures?.replace(/\\/g, '/');
@@ -69,7 +83,7 @@ export function studentPage(r: SubmissionResult, pcaps: string[]): string {
     r.problem ? `<pre class="problem">${escapeHtml(r.problem)}</pre>` : '',
     r.warnings.length ? `<p>Warnings:</p><pre>${escapeHtml(r.warnings.join('\n'))}</pre>` : '',
     `<h2>Checks that did not pass (${failed.length})</h2>`,
-    ...failed.map((c) => checkSection(c, capturesDir, pcaps)),
+    ...failed.map((c) => checkSection(c, capturesDir, pcaps, decoded)),
     `<h2>Checks that passed (${passed.length})</h2>`,
     '<table><tr><th>check</th><th>points</th><th>passed after</th></tr>',
     ...passed.map((c) => `<tr><td>${escapeHtml(c.description)}</td><td>${escapeHtml(c.points)}</td><td>${escapeHtml(c.secondsToPass ?? '')} s</td></tr>`),

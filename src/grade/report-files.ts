@@ -2,7 +2,8 @@
 // folder with junit.xml, an HTML page and the lab's captures, and index.html) and reads an earlier run for --rerun.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { classIndex, studentPage } from './html-report.ts';
+import { decodeCapture, formatTime } from '../capture/decode.ts';
+import { classIndex, studentPage, type DecodedTail } from './html-report.ts';
 import type { SubmissionResult } from './result.ts';
 import { resultsCsv, resultsJson, studentJunit, type ClassReport } from './reports.ts';
 import { slug } from './submissions.ts';
@@ -42,11 +43,31 @@ export function writeReports(outDir: string, report: ClassReport, folders: Map<s
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'junit.xml'), studentJunit(r));
     const captures = r.captures ? join(outDir, r.captures) : '';
-    writeFileSync(join(dir, 'index.html'), studentPage(r, captures && existsSync(captures) ? readdirSync(captures) : []));
+    const pcaps = captures && existsSync(captures) ? readdirSync(captures) : [];
+    writeFileSync(join(dir, 'index.html'), studentPage(r, pcaps, decodedTails(r, captures, pcaps)));
   }
   writeFileSync(join(outDir, 'index.html'), classIndex(report.students, folders, report));
   writeFileSync(join(outDir, 'results.csv'), resultsCsv(report.students));
   writeFileSync(join(outDir, 'results.json'), resultsJson(report));
+}
+
+/** How many of a capture's last frames a student's page shows, decoded. */
+const FRAMES_SHOWN = 40;
+
+/** The captures of the links the failed checks were about, each decoded (its last frames); a
+ *  file that cannot be read or decoded is left to its link. */
+function decodedTails(r: SubmissionResult, captures: string, pcaps: string[]): Record<string, DecodedTail> {
+  const wanted = new Set(r.checks.filter((c) => c.verdict !== 'pass').flatMap((c) => (c.links ?? []).map((l) => `${l}.pcap`)));
+  const out: Record<string, DecodedTail> = {};
+  for (const file of pcaps.filter((f) => wanted.has(f))) {
+    try {
+      const frames = decodeCapture(readFileSync(join(captures, file)));
+      out[file] = { total: frames.length, lines: frames.slice(-FRAMES_SHOWN).map((f) => `${formatTime(f.time)} ${f.summary}`) };
+    } catch {
+      continue;
+    }
+  }
+  return out;
 }
 
 /** The results of the last run in outDir, by student (for --rerun); empty when there is none. */

@@ -53,6 +53,16 @@ describe('grade HTML reports', () => {
     assert.match(html, /Checks that did not pass \(1\)/);
   });
 
+  it("a failed check's captures come with their last frames decoded, escaped, and how many there were", () => {
+    const tail = { total: 57, lines: [`12:00:01.000001 ${EVIL} ICMP echo request id 7 seq 1`, '12:00:02.000001 ARP who-has 10.1.2.80'] };
+    const html = studentPage(result('bob'), ['pc1.eth0.pcap', 'r1.eth0.pcap'], { 'pc1.eth0.pcap': tail });
+    assert.ok(!html.includes(EVIL));
+    assert.match(html, /<details><summary>pc1\.eth0\.pcap: the last 2 of 57 frames, decoded<\/summary><pre class="frames">12:00:01\.000001 &#60;script&#62;/);
+    assert.match(html, /ICMP echo request id 7 seq 1\n12:00:02\.000001 ARP who-has 10\.1\.2\.80<\/pre><\/details>/);
+    const whole = studentPage(result('bob'), ['pc1.eth0.pcap'], { 'pc1.eth0.pcap': { total: 2, lines: tail.lines } });
+    assert.match(whole, /pc1\.eth0\.pcap: its 2 frames, decoded/);
+  });
+
   it('the index: a row per student linking its page, a sort script of our own only', () => {
     const html = classIndex(
       [result(`x${EVIL}`), result('alice')],

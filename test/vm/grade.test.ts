@@ -95,6 +95,8 @@ function assertHtml(out: string, report: ClassReport): void {
   // bob's pc1 is not at 10.1.1.10: the links on its subnet (pc1's, r1's) stand for it.
   assert.deepEqual(pcaps.sort(), ['pc1.eth0.pcap', 'r1.eth0.pcap', 'r2.eth0.pcap', 'r2.eth1.pcap'], `the ping's links' captures: ${pcaps.join(', ')}`);
   for (const p of pcaps) assert.ok(existsSync(join(out, 'bob', 'captures', p)), `${p} is kept`);
+  // And decoded on the page: r2's echo requests to 10.1.1.10, which nobody answers.
+  assert.match(ping.slice(0, ping.indexOf('</section>')), /<pre class="frames">[^<]*IPv4 10\.0\.12\.2 &#62; 10\.1\.1\.10 ttl \d+ ICMP echo request/);
   // ivan's archive entry is named <script>...</script>: on his page it is text.
   const ivan = readFileSync(join(out, 'ivan', 'index.html'), 'utf8');
   assert.ok(!ivan.includes('<script'), 'no markup of the submission survives');
