@@ -54,9 +54,6 @@ const LAYER_BASELINE: string[] = [
   'src/topology/rules/link-conditions.ts -> src/kinds/index.ts',
   'src/topology/rules/names.ts -> src/kinds/index.ts',
   'src/topology/to-model.ts -> src/kinds/index.ts',
-  // The init script embeds the guest agent and its protocol: both pure, they belong below topology/.
-  'src/topology/init-script.ts -> src/vm/agent-protocol.ts',
-  'src/topology/init-script.ts -> src/vm/guest-agent.ts',
 ];
 
 // Folders that stay pure (docs/architecture.md, "rules of the house"): no file or process I/O.
