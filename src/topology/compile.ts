@@ -9,7 +9,7 @@
 //     enginePort 20000+2k and vmPort 20001+2k (each lab has its own network namespace);
 //   - switches, hubs and point-to-point links: Linux bridge br<n> for the n-th of them,
 //     veth pair vp<k> / vp<k>-br for the k-th port (names inside the lab's namespace);
-//   - tap devices: ul-<lab hash>-<n> for the n-th tap port, bridges ulb-<lab hash>-<n>.
+//   - a kind's own devices: numbered lab-wide by PlanEnv.next (e.g. tap devices, src/kinds/tap/).
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { p2pKind, planSegment, type Member, type P2pSegment, type PlanEnv } from '../kinds/index.ts';
@@ -150,8 +150,7 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
 
   const labHash = createHash('sha256').update(lab.name).digest('hex').slice(0, 4);
   const ports = new LabAllocator();
-  let tapIndex = 0;
-  let bridgeIndex = 0;
+  const counters = new Map<string, number>();
   let segmentBridgeIndex = 0;
   const env: PlanEnv = {
     runDir,
@@ -159,8 +158,12 @@ export function compile(lab: Lab, ctx: PlanContext): LabPlan {
     nextUcastPorts: () => ports.nextUcastPorts(),
     nextVmPortDevice: () => ports.nextVmPortDevice(),
     nextSegmentBridge: () => `br${segmentBridgeIndex++}`,
-    nextTapDevice: () => `ul-${labHash}-${tapIndex++}`,
-    nextBridge: () => `ulb-${labHash}-${bridgeIndex++}`,
+    labHash,
+    next: (counter) => {
+      const n = counters.get(counter) ?? 0;
+      counters.set(counter, n + 1);
+      return n;
+    },
   };
 
   const segments: SegmentPlan[] = [];

@@ -11,7 +11,7 @@
 // schema-errors.ts (ajv), to-model.ts (data -> Lab), rules/ (semantic checks). Reading the
 // file is runtime/lab-reader.ts's job: this folder does no I/O.
 import type { Diagnostic } from '../errors.ts';
-import { segmentPath } from '../kinds/index.ts';
+import { kindOfSection, KINDS, RULE_KINDS, segmentPath } from '../kinds/index.ts';
 import { formatPath } from './lab-path.ts';
 import type { Lab } from './model.ts';
 import type { RawLab } from './raw.ts';
@@ -20,9 +20,12 @@ import { schemaErrors } from './schema-errors.ts';
 import { toModel } from './to-model.ts';
 import { parseYaml } from './yaml-parse.ts';
 
+/** The shared rules, then each kind's own (src/kinds/<kind>/rules.ts) in registry order; read at each parse, so a registered kind's rules count. */
+export const labRules = (): Rule[] => [...RULES, ...KINDS.flatMap((k) => k.rules ?? [])];
+
 /** Parses and validates a lab file's text. Never throws: every input gives a lab or diagnostics.
  *  `rules` is for tests that check one rule alone. */
-export function parseLab(text: string, file: string, rules: readonly Rule[] = RULES): { lab: Lab } | { errors: Diagnostic[] } {
+export function parseLab(text: string, file: string, rules: readonly Rule[] = labRules()): { lab: Lab } | { errors: Diagnostic[] } {
   try {
     return parseLabUnsafe(text, file, rules);
   } catch (error) {
@@ -50,13 +53,14 @@ function parseLabUnsafe(text: string, file: string, rules: readonly Rule[]): { l
   const invalid = schemaErrors(data, sources, file);
   if (invalid.length > 0) return { errors: invalid };
 
-  const lab = toModel(data as RawLab, file);
+  const lab = toModel(data as RawLab, file, kindOfSection);
   const ctx: RuleContext = {
     lab,
     diag: (path, part, message, hint) => ({ file, ...sources.position(path, part), path: formatPath(path), message, hint }),
     lineOf: (path, part = 'key') => sources.position(path, part).line,
     has: (path) => sources.has(path),
     segmentPath,
+    kinds: RULE_KINDS,
   };
   const errors = rules.flatMap((rule) => rule(ctx));
   errors.sort((a, b) => a.line - b.line || a.col - b.col);
