@@ -42,42 +42,49 @@ const RATE = /^([0-9]+(?:\.[0-9]+)?)(bit|kbit|mbit|gbit)$/;
 interface ConditionSpec {
   field: keyof LinkConditions;
   pattern: RegExp;
+  /** What a usage line writes for its value: T (a time), P% (a share), R (a rate), N (a count). */
+  placeholder: string;
   example: string;
   description: string;
 }
 
 /** The one table of link conditions; schema/lab.schema.json's two blocks are checked against it (test/unit/link-conditions-schema.test.ts). */
 export const CONDITIONS: Record<ConditionKey, ConditionSpec> = {
-  delay: { field: 'delayMs', pattern: TIME, example: '20ms', description: 'Added one-way delay, e.g. 20ms (us, ms or s).' },
+  delay: { field: 'delayMs', pattern: TIME, placeholder: 'T', example: '20ms', description: 'Added one-way delay, e.g. 20ms (us, ms or s).' },
   jitter: {
     field: 'jitterMs',
     pattern: TIME,
+    placeholder: 'T',
     example: '5ms',
     description: 'Delay varies by up to this much either way (uniformly), e.g. 5ms; needs a delay. Frames can overtake each other, as with netem.',
   },
-  loss: { field: 'lossPct', pattern: PERCENT, example: '1%', description: 'Share of frames dropped at random, e.g. 1%.' },
+  loss: { field: 'lossPct', pattern: PERCENT, placeholder: 'P%', example: '1%', description: 'Share of frames dropped at random, e.g. 1%.' },
   rate: {
     field: 'rateBps',
     pattern: RATE,
+    placeholder: 'R',
     example: '10mbit',
     description: 'Bandwidth of the link in bits per second of Ethernet frames, e.g. 10mbit (bit, kbit, mbit, gbit).',
   },
   queue: {
     field: 'queue',
     pattern: /^[1-9][0-9]*$/,
+    placeholder: 'N',
     example: '100',
     description: 'Frames that may wait (for the delay or the rate) before more are dropped; default 1000, as netem.',
   },
-  duplicate: { field: 'duplicatePct', pattern: PERCENT, example: '0.1%', description: 'Share of frames sent twice, e.g. 0.1%.' },
+  duplicate: { field: 'duplicatePct', pattern: PERCENT, placeholder: 'P%', example: '0.1%', description: 'Share of frames sent twice, e.g. 0.1%.' },
   corrupt: {
     field: 'corruptPct',
     pattern: PERCENT,
+    placeholder: 'P%',
     example: '0.01%',
     description: 'Share of frames with one bit flipped after the Ethernet header, e.g. 0.01%.',
   },
   reorder: {
     field: 'reorderPct',
     pattern: PERCENT,
+    placeholder: 'P%',
     example: '5%',
     description: 'Share of frames sent at once, overtaking delayed ones, e.g. 5%; needs a delay.',
   },

@@ -7,7 +7,7 @@ import { REFUSED_SYSRQ_KEYS, SAFE_SYSRQ_KEYS } from '../../vm/sysrq.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { labClient } from '../lab-request.ts';
 import type { LabClient } from '../../client/lab-client.ts';
-import { CONDITION_KEYS, describeImpairment, type RawImpairment } from '../../topology/link-conditions.ts';
+import { CONDITION_KEYS, CONDITIONS, describeImpairment, type RawImpairment } from '../../topology/link-conditions.ts';
 
 const out = (s: string) => process.stdout.write(s);
 
@@ -55,11 +55,11 @@ export const linkCommand: CommandSpec = {
   summary: `cut or restore a cable (down|up), plug a VM into a ${liveKindWords()} live (add|rm), or set a link's delay, loss, rate... (set)`,
   usage:
     'umlab link [--lab NAME] [--json] down|up VM ethN | add VM ethN SEGMENT [--ip CIDR]... | rm VM ethN\n' +
-    '       umlab link [--lab NAME] [--json] set VM ethN [--egress|--ingress] [--delay T] [--jitter T] [--loss P%] [--rate R] [--queue N] [--duplicate P%] [--corrupt P%] [--reorder P%] | --clear',
+    `       umlab link [--lab NAME] [--json] set VM ethN [--egress|--ingress] ${CONDITION_KEYS.map((k) => `[--${k} ${CONDITIONS[k].placeholder}]`).join(' ')} | --clear`,
   options: [
     '  --lab NAME     the lab (may be left out when exactly one lab runs)',
     '  --ip CIDR      address of the new interface (add; may be repeated)',
-    '  --delay 50ms --jitter 5ms --loss 1% --rate 10mbit --queue 100 --duplicate 0.1% --corrupt 0.01% --reorder 5%',
+    `  ${CONDITION_KEYS.map((k) => `--${k} ${CONDITIONS[k].example}`).join(' ')}`,
     "                 set: the link's conditions at VM.ethN, both ways (replacing what it had)",
     '  --egress, --ingress  set: only what the VM sends / receives (the other direction stays)',
     '  --clear        set: no conditions any more',
