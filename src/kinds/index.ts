@@ -40,7 +40,7 @@ export const DECLARED_KINDS = KINDS.filter((k) => k.section !== undefined);
 /** Every word that names a kind or its engine (the architecture lint refuses them in comparisons outside src/kinds/). */
 export const kindWords = () => [...new Set(KINDS.flatMap((k) => [k.name, k.engineName]))];
 
-/** Adds a kind after the built-in ones (a plugin or a test's fixture kind); names, sections and engines stay unique. */
+/** Adds a kind after the built-in ones (a plugin or a test's fixture kind): the run-time twin of a line in BUILT_IN; names and sections stay unique. */
 export function registerKind(kind: AnyKind): void {
   const clash = KINDS.find((k) => k.name === kind.name || (kind.section !== undefined && k.section === kind.section));
   if (clash) throw new UmlabError(`segment kind "${kind.name}" clashes with the registered kind "${clash.name}" (same name or lab-file section)`);
