@@ -5,7 +5,7 @@ import { LabFileError, formatDiagnostic } from '../errors.ts';
 import { loadKatharaContents } from '../kathara/load.ts';
 import { readLabDir } from '../kathara/read-dir.ts';
 import { compile } from '../topology/compile.ts';
-import { loadLabFile } from '../topology/load.ts';
+import { loadLabFile } from '../runtime/lab-reader.ts';
 import type { Lab } from '../topology/model.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { planContext } from '../runtime/host.ts';

@@ -5,7 +5,7 @@ import { LabFileError, formatDiagnostic } from '../errors.ts';
 import { loadKatharaContents } from '../kathara/load.ts';
 import { readLabDir } from '../kathara/read-dir.ts';
 import { imageCacheDir, ensureProfileImages } from '../runtime/image-cache.ts';
-import { loadLabFile } from '../topology/load.ts';
+import { loadLabFile } from '../runtime/lab-reader.ts';
 import type { Lab } from '../topology/model.ts';
 
 export interface LoadedSubmission {

@@ -14,6 +14,7 @@ import { toModel } from '../topology/to-model.ts';
 import { parseYaml } from '../topology/yaml-parse.ts';
 import { didYouMean } from '../util/text.ts';
 import { DEFAULT_DEADLINE_S, type GradedCheck, type GradingSpec } from './spec.ts';
+import { kindOfSection, RULE_KINDS } from '../kinds/index.ts';
 
 /** Keys a check may have beyond those of a lab's check. */
 const GRADING_KEYS = ['points', 'hidden', 'group'] as const;
@@ -65,7 +66,7 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
   const asLab = { name: 'grading-spec', vms: { spec: {} }, tests } as unknown as RawLab;
   errors.push(...schemaErrors(asLab, sources, file).filter((d) => d.path.startsWith('tests')));
   if (errors.length > 0) return { errors: sorted(errors) };
-  const lab = toModel(asLab, file);
+  const lab = toModel(asLab, file, kindOfSection);
   const ctx = ruleContext(lab, sources, file);
   errors.push(...testKindGiven(ctx), ...testOrder(ctx));
   for (const [i, t] of lab.tests.entries())
@@ -108,6 +109,7 @@ function ruleContext(lab: ReturnType<typeof toModel>, sources: SourceMap, file: 
     lineOf: (path, part = 'key') => sources.position(path, part).line,
     has: (path) => sources.has(path),
     segmentPath: () => [],
+    kinds: RULE_KINDS,
   };
 }
 

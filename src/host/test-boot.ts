@@ -11,7 +11,7 @@ import { downLab, findLab, processesOf, upLab } from '../runtime/lab.ts';
 import { netnsExists, netnsName } from '../runtime/namespace.ts';
 import { runDirFor, runFiles } from '../runtime/paths.ts';
 import { compile } from '../topology/compile.ts';
-import { loadLabFile } from '../topology/load.ts';
+import { loadLabFile } from '../runtime/lab-reader.ts';
 import type { TestBootResult } from './doctor.ts';
 
 export const TEST_LAB = 'doctor';

@@ -1,11 +1,10 @@
 // SegmentKind: the one interface every segment kind (src/kinds/<kind>/index.ts) implements, and what it is given.
 import type { Diagnostic } from '../errors.ts';
-import type { PathSegment } from '../topology/lab-path.ts';
 import type { LabAllocator } from '../topology/allocator.ts';
-import type { Lab, PortVlans, Segment } from '../topology/model.ts';
+import type { Lab, PortVlans } from '../topology/model.ts';
 import type { Impairment } from '../topology/link-conditions.ts';
 import type { LabPlan, LinkPlan, PortPlan, SegmentPlan } from '../topology/plan.ts';
-import type { RuleContext } from '../topology/rules/context.ts';
+import type { RuleContext, SegmentAddress } from '../topology/rules/context.ts';
 import type { RunningSegment } from './running.ts';
 
 /** A SegmentPlan whose options are typed by its kind (plan.json is plain data; kinds read it through this). */
@@ -35,10 +34,10 @@ export interface PlanEnv {
   nextVmPortDevice(): string;
   /** Linux bridge (in the lab's namespace) for the next switch, hub or wire. */
   nextSegmentBridge(): string;
-  /** Host tap device for the next tap port of the lab (at most 15 characters, as Linux requires). */
-  nextTapDevice(): string;
-  /** Linux bridge for the next tap segment that has more than one port. */
-  nextBridge(): string;
+  /** Four hex digits of the lab's name, for names outside the lab's namespace (host devices) that two labs must not share. */
+  labHash: string;
+  /** 0, 1, 2, ... per counter name, lab-wide in compile order: a kind numbers its own devices with it. */
+  next(counter: string): number;
 }
 
 /** What a kind's plan() returns; compile.ts adds name, kind and engine. */
@@ -98,17 +97,6 @@ export interface LivePort {
   vector: boolean;
 }
 
-/** An extra address or CIDR a segment itself holds on the lab's network (tap host side, gateway). */
-export interface SegmentAddress {
-  /** Under the segment's entry in the lab file. */
-  path: PathSegment[];
-  label: string;
-  /** The CIDR text as written when the lab file gave it (checked by validCidrs). */
-  cidr?: string;
-  /** The address alone, when valid (checked for uniqueness on the segment). */
-  address?: string;
-}
-
 /** One segment kind. M: its model (the Lab's Segment), P: its typed plan. */
 export interface SegmentKind<M extends { kind: string; name: string } = { kind: string; name: string }, P extends SegmentPlan = SegmentPlan> {
   /** As in the Lab model and SegmentPlan.kind. */
@@ -118,7 +106,7 @@ export interface SegmentKind<M extends { kind: string; name: string } = { kind: 
   /** What messages call one, e.g. "tap bridge". */
   word: string;
   /** Schema-valid entry of its section (null for `x:`) -> the model, defaults filled in; n counts this kind's segments. */
-  fromRaw?(name: string, raw: Record<string, unknown> | null, n: number): Segment;
+  fromRaw?(name: string, raw: Record<string, unknown> | null, n: number): M;
   /** Semantic rules on this kind's settings (run with the others, see topology/rules/index.ts). */
   rules?: ((ctx: RuleContext) => Diagnostic[])[];
   /** Addresses the segment holds itself. */

@@ -7,12 +7,10 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
-import type { LabPlan, SharePlan, VmPlan } from '../topology/plan.ts';
-import type { AgentClient } from '../vm/agent.ts';
+import type { LabPlan, SharePlan } from '../topology/plan.ts';
 import { COW_HEADER_BYTES, cowMismatch, parseCowHeader, type CowHeader } from '../vm/cow.ts';
 import { shellQuote } from '../vm/init.ts';
 import { disksDirFor } from './paths.ts';
-import { settlesWithin } from '../util/time.ts';
 
 /** Reads a COW file's header; null when the file is not a COW file. */
 export function readCowHeader(path: string): CowHeader | null {
@@ -177,12 +175,4 @@ export function removeLabDisks(home: string, lab: string): boolean {
   if (!existsSync(dir)) return false;
   rmSync(dir, { recursive: true, force: true });
   return true;
-}
-
-/** Before a VM is halted: flush its page cache to its disk files. UML's mconsole `halt`
- *  stops the kernel at once, without a sync, and what a VM wrote to a disk of its own
- *  would be lost at `down`. Bounded, so a hung VM does not hold `down` up. */
-export async function syncDisks(vm: VmPlan, agent: AgentClient | null, timeoutMs = 15_000): Promise<void> {
-  if (!agent || (vm.disks.length === 0 && vm.image === undefined)) return;
-  await settlesWithin(agent.exec('sync'), timeoutMs);
 }

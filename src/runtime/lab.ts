@@ -9,7 +9,7 @@ import type { LabPlan, LinePlan } from '../topology/plan.ts';
 import type { LabStatus, ProgressEvent } from '../client/control.ts';
 import { LabClient } from '../client/lab-client.ts';
 import { checkHostCommands, checkKernels, findCommand } from './host.ts';
-import { checkMemoryBudget } from '../host/memory-budget.ts';
+import { checkMemoryBudget } from './memory-budget.ts';
 import { checkHostSide, runHostSide, undoHostSide } from '../kinds/host-side.ts';
 import { prepareDisks } from './disks.ts';
 import { bindLinePorts, checkLines, LINE_FDS_ENV } from '../vm/lines.ts';

@@ -5,7 +5,7 @@ import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
 import { sysrqRefusal } from '../vm/sysrq.ts';
 import type { UmlProcess } from '../vm/uml-process.ts';
 import type { ControlReply } from '../client/control.ts';
-import { syncDisks } from './disks.ts';
+import { syncDisks } from '../vm/disk-sync.ts';
 
 /** Runs one action on a VM; answers as the control socket does (a refusal is a reply, not a throw). */
 export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): Promise<ControlReply> {

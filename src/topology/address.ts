@@ -130,18 +130,3 @@ export function ipv4HostAt(network: Cidr, n: number): string {
 export function ipv4Size(network: Cidr): number {
   return 2 ** (32 - network.prefix);
 }
-
-/** A slirp gateway's network: IPv4, host bits zero, and /27 or larger so that gateway, DNS and DHCP range fit. */
-export function isSlirpNetwork(cidr: Cidr | null): cidr is Cidr {
-  return cidr?.family === 4 && isNetworkAddress(cidr) && cidr.prefix <= 27;
-}
-
-/** The addresses a slirp gateway (passt) takes on its network: router .2, DNS .3, DHCP from .15 to the last but one.
- *  The one place they are computed: the compiler plans them, the rules keep VMs off them. */
-export function slirpAddresses(network: Cidr): { gateway: string; dns: string; dhcpRange: { start: string; end: string } } {
-  return {
-    gateway: ipv4HostAt(network, 2),
-    dns: ipv4HostAt(network, 3),
-    dhcpRange: { start: ipv4HostAt(network, 15), end: ipv4HostAt(network, ipv4Size(network) - 2) },
-  };
-}

@@ -12,8 +12,8 @@
 //
 // Pure (no I/O), so compile() puts each VM's init into the plan (VmPlan.init) and
 // `umlab compile --init` shows exactly what will boot; the runtime writes that text.
-import { AGENT_DEVICE } from '../vm/agent-protocol.ts';
-import { GUEST_AGENT_PATH, GUEST_AGENT_PERL, guestAgentStage } from '../vm/guest-agent.ts';
+import { AGENT_DEVICE } from './agent-protocol.ts';
+import { GUEST_AGENT_PATH, GUEST_AGENT_PERL, guestAgentStage } from './guest-agent.ts';
 import type { InterfacePlan, LabPlan, SharePlan, VmPlan } from './plan.ts';
 
 /** The init inside images that `umlab image build` makes: it mounts the host's read-only

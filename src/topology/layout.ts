@@ -12,8 +12,6 @@ export const runLayout = (runDir: string) => ({
   supervisorLog: `${runDir}/supervisor.log`,
   /** Every pid the lab started, for `down` (vm/processes.ts). */
   pids: `${runDir}/pids`,
-  /** What the tap kinds' host side changed on the host, for undoing it. */
-  tapHostSide: `${runDir}/host-side.json`,
   captures: `${runDir}/captures`,
   vms: `${runDir}/vms`,
   rootfs: `${runDir}/rootfs`,
@@ -47,10 +45,3 @@ export const vmLayout = (runDir: string, vm: string) => {
     linePty: (line: string) => `${dir}/${line}.pty`,
   };
 };
-
-/** A slirp gateway's passt: its socket, log and keeper state file. */
-export const passtLayout = (runDir: string, segment: string) => ({
-  socket: `${runDir}/${segment}.passt.sock`,
-  log: `${runDir}/${segment}.passt.log`,
-  state: `${runDir}/${segment}.passt.state`,
-});

@@ -38,28 +38,67 @@ const TIME = /^([0-9]+(?:\.[0-9]+)?)(us|ms|s)$/;
 const PERCENT = /^([0-9]+(?:\.[0-9]+)?)%$/;
 const RATE = /^([0-9]+(?:\.[0-9]+)?)(bit|kbit|mbit|gbit)$/;
 
-/** Schema patterns, so the lab file and the CLI accept exactly the same words. */
-export const CONDITION_PATTERNS: Record<ConditionKey, RegExp> = {
-  delay: TIME,
-  jitter: TIME,
-  loss: PERCENT,
-  duplicate: PERCENT,
-  corrupt: PERCENT,
-  reorder: PERCENT,
-  rate: RATE,
-  queue: /^[1-9][0-9]*$/,
+/** One condition: its model field, the words it accepts (lab file and `umlab link set` alike), an example and the schema's description. */
+interface ConditionSpec {
+  field: keyof LinkConditions;
+  pattern: RegExp;
+  /** What a usage line writes for its value: T (a time), P% (a share), R (a rate), N (a count). */
+  placeholder: string;
+  example: string;
+  description: string;
+}
+
+/** The one table of link conditions; schema/lab.schema.json's two blocks are checked against it (test/unit/link-conditions-schema.test.ts). */
+export const CONDITIONS: Record<ConditionKey, ConditionSpec> = {
+  delay: { field: 'delayMs', pattern: TIME, placeholder: 'T', example: '20ms', description: 'Added one-way delay, e.g. 20ms (us, ms or s).' },
+  jitter: {
+    field: 'jitterMs',
+    pattern: TIME,
+    placeholder: 'T',
+    example: '5ms',
+    description: 'Delay varies by up to this much either way (uniformly), e.g. 5ms; needs a delay. Frames can overtake each other, as with netem.',
+  },
+  loss: { field: 'lossPct', pattern: PERCENT, placeholder: 'P%', example: '1%', description: 'Share of frames dropped at random, e.g. 1%.' },
+  rate: {
+    field: 'rateBps',
+    pattern: RATE,
+    placeholder: 'R',
+    example: '10mbit',
+    description: 'Bandwidth of the link in bits per second of Ethernet frames, e.g. 10mbit (bit, kbit, mbit, gbit).',
+  },
+  queue: {
+    field: 'queue',
+    pattern: /^[1-9][0-9]*$/,
+    placeholder: 'N',
+    example: '100',
+    description: 'Frames that may wait (for the delay or the rate) before more are dropped; default 1000, as netem.',
+  },
+  duplicate: { field: 'duplicatePct', pattern: PERCENT, placeholder: 'P%', example: '0.1%', description: 'Share of frames sent twice, e.g. 0.1%.' },
+  corrupt: {
+    field: 'corruptPct',
+    pattern: PERCENT,
+    placeholder: 'P%',
+    example: '0.01%',
+    description: 'Share of frames with one bit flipped after the Ethernet header, e.g. 0.01%.',
+  },
+  reorder: {
+    field: 'reorderPct',
+    pattern: PERCENT,
+    placeholder: 'P%',
+    example: '5%',
+    description: 'Share of frames sent at once, overtaking delayed ones, e.g. 5%; needs a delay.',
+  },
 };
 
-const EXAMPLES: Record<ConditionKey, string> = {
-  delay: '20ms',
-  jitter: '5ms',
-  loss: '1%',
-  duplicate: '0.1%',
-  corrupt: '0.01%',
-  reorder: '5%',
-  rate: '10mbit',
-  queue: '100',
-};
+/** Schema patterns, so the lab file and the CLI accept exactly the same words. */
+export const CONDITION_PATTERNS = Object.fromEntries(CONDITION_KEYS.map((k) => [k, CONDITIONS[k].pattern])) as Record<ConditionKey, RegExp>;
+
+/** The JSON schema of one condition, as both blocks of schema/lab.schema.json must spell it (queue may be a bare number). */
+export function conditionSchema(key: ConditionKey): Record<string, unknown> {
+  const { description, pattern } = CONDITIONS[key];
+  if (key === 'queue') return { description, type: ['integer', 'string'], pattern: pattern.source, minimum: 1 };
+  return { description, type: 'string', pattern: pattern.source };
+}
 
 /** A problem with one setting: which key (under egress/ingress when there) and what is wrong. */
 export interface ConditionProblem {
@@ -79,17 +118,6 @@ function parseValue(key: ConditionKey, value: string | number): number | null {
   return Number(m[1]);
 }
 
-const FIELD: Record<ConditionKey, keyof LinkConditions> = {
-  delay: 'delayMs',
-  jitter: 'jitterMs',
-  loss: 'lossPct',
-  rate: 'rateBps',
-  queue: 'queue',
-  duplicate: 'duplicatePct',
-  corrupt: 'corruptPct',
-  reorder: 'reorderPct',
-};
-
 /** One direction's settings -> numbers, with every problem (units, ranges, combinations netem refuses). */
 function readConditions(raw: RawConditions, at: string[]): { conditions: LinkConditions; problems: ConditionProblem[] } {
   const conditions: LinkConditions = {};
@@ -99,14 +127,14 @@ function readConditions(raw: RawConditions, at: string[]): { conditions: LinkCon
     if (value === undefined) continue;
     const n = parseValue(key, value);
     if (n === null) {
-      problems.push({ path: [...at, key], message: `bad ${key} "${value}": write it like ${EXAMPLES[key]}` });
+      problems.push({ path: [...at, key], message: `bad ${key} "${value}": write it like ${CONDITIONS[key].example}` });
       continue;
     }
     if (CONDITION_PATTERNS[key] === PERCENT && n > 100) problems.push({ path: [...at, key], message: `${key} ${value} is over 100%` });
     else if ((key === 'delay' || key === 'jitter') && n > 60_000) problems.push({ path: [...at, key], message: `${key} ${value} is over 60s` });
     else if (key === 'rate' && n < 8000) problems.push({ path: [...at, key], message: `rate ${value} is below 8kbit` });
     else if (key === 'queue' && n > 100_000) problems.push({ path: [...at, key], message: `queue ${value} is over 100000 frames` });
-    else conditions[FIELD[key]] = n;
+    else conditions[CONDITIONS[key].field] = n;
   }
   if (conditions.jitterMs !== undefined && !conditions.delayMs)
     problems.push({ path: [...at, 'jitter'], message: 'jitter needs a delay (it varies the delay), e.g. delay: 20ms, jitter: 5ms' });

@@ -28,56 +28,12 @@ export interface LabLayout {
   tiers: string[][];
 }
 
-/** Declared segments, one type per kind of src/kinds/ (point-to-point links are not declared:
- *  they come from `connect: vm.ethN`). Their lab-file sections and defaults live with the kinds. */
-export type Segment = SwitchSegment | HubSegment | McastSegment | TapSegment | SlirpSegment;
-
-export interface SwitchSegment {
-  kind: 'switch';
+/** A declared segment, as every kind's model extends it (point-to-point links are not declared:
+ *  they come from `connect: vm.ethN`). Each kind declares its own model type and defaults in its
+ *  folder (src/kinds/<kind>/); their union is `KindSegment` of src/kinds/index.ts. */
+export interface Segment {
+  kind: string;
   name: string;
-  /** Seconds a learned MAC is kept; 0 keeps it forever. */
-  ageing: number;
-}
-
-export interface HubSegment {
-  kind: 'hub';
-  name: string;
-}
-
-export interface McastSegment {
-  kind: 'mcast';
-  name: string;
-  group: string;
-  port: number;
-  ttl: number;
-}
-
-export interface TapSegment {
-  kind: 'tap';
-  name: string;
-  /** CIDR of the host side, if it has an address. */
-  hostIp?: string;
-  proxyArp: boolean;
-  ipForward: boolean;
-}
-
-export interface SlirpSegment {
-  kind: 'slirp';
-  name: string;
-  /** IPv4 network CIDR, e.g. "10.0.2.0/24". */
-  network: string;
-  dhcp: boolean;
-  forward: PortForward[];
-}
-
-export interface PortForward {
-  proto: 'tcp' | 'udp';
-  hostPort: number;
-  guestPort: number;
-  /** Target VM; when absent the gateway's guest gets it. */
-  vm?: string;
-  /** The entry as written, for messages. */
-  spec: string;
 }
 
 export interface Vm {
@@ -124,9 +80,6 @@ export interface KernelSettings {
 
 /** Defaults the loader fills in, each defined here only (other layers import them, never repeat them). */
 export const DEFAULT_MEMORY = '128M';
-/** Seconds a switch keeps a learned MAC, as a Linux bridge does by default. */
-export const DEFAULT_AGEING = 300;
-export const DEFAULT_SLIRP_NETWORK = '10.0.2.0/24';
 /** Seconds a port check waits for an answer before it counts the port as filtered. */
 export const DEFAULT_PORT_TIMEOUT = 2;
 

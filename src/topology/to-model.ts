@@ -1,7 +1,6 @@
 // Schema-valid data -> the Lab model: defaults filled in, snake_case to camelCase, names
 // sorted where order means something (ethN, sslN). Pure; the rules run on its result.
 import { resolve as resolvePath } from 'node:path';
-import { kindOfSection } from '../kinds/index.ts';
 import {
   compareInterfaceNames,
   compareLineNames,
@@ -37,8 +36,12 @@ function kernelSettings(lab: RawKernel = {}, vm: RawKernel = {}): KernelSettings
   };
 }
 
+/** What toModel asks of the segment kinds: the kind declared under a lab-file section, which reads its entries
+ *  (the registry's kindOfSection, src/kinds/index.ts, handed in by the loader so this folder imports no kind). */
+export type KindOfSection = (section: string) => { fromRaw?(name: string, raw: Record<string, unknown> | null, n: number): Segment } | undefined;
+
 /** Fills in defaults; segments keep file order (top-level keys in document order, then entries). */
-export function toModel(raw: RawLab, file: string): Lab {
+export function toModel(raw: RawLab, file: string, kindOfSection: KindOfSection): Lab {
   const capture = raw.capture ?? true;
   const segments: Segment[] = [];
   // Each section of a declared kind, in document order; the kind fills in its defaults.

@@ -3,6 +3,10 @@
 /** "1 VM", "2 VMs": a count with its noun in the right number. */
 export const plural = (n: number, noun: string, nouns = `${noun}s`) => `${n} ${n === 1 ? noun : nouns}`;
 
+/** "a, b or c" (or "a, b and c"): words for a message, the last joined by the conjunction. */
+export const listing = (words: readonly string[], conjunction: 'and' | 'or') =>
+  words.length > 1 ? `${words.slice(0, -1).join(', ')} ${conjunction} ${words.at(-1)}` : (words[0] ?? '');
+
 /** The closest candidate within a small edit distance, for "did you mean" hints. */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ExecTimeoutError, LabRuntimeError } from '../errors.ts';
-import { execRequest, killRequest, parseAgentLine, pingRequest, type AgentMessage } from './agent-protocol.ts';
+import { execRequest, killRequest, parseAgentLine, pingRequest, type AgentMessage } from '../topology/agent-protocol.ts';
 
 /** Longest line accepted from a VM's agent (a result line carries a command's whole output in
  *  base64): beyond it the VM is flooding the line, and its agent is failed. */

@@ -10,7 +10,7 @@ import type { LabPlan, VmPlan } from '../topology/plan.ts';
 import type { LineRelay } from './lines.ts';
 import { CappedLog, logMaxBytes } from './log-cap.ts';
 import { killGroup, trackProcess } from './processes.ts';
-import { syncDisks } from '../runtime/disks.ts';
+import { syncDisks } from './disk-sync.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
 import { awaitReadiness, notReadyMessage } from './readiness.ts';

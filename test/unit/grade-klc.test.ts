@@ -12,7 +12,7 @@ import { expectedRoutes, kernelRoutesCommand } from '../../src/grade/klc-routes.
 import { readSpec } from '../../src/grade/read-spec.ts';
 import { parseKlcSpec } from '../../src/grade/klc-spec.ts';
 import { judgeStatic } from '../../src/grade/static-checks.ts';
-import { loadLabFile } from '../../src/topology/load.ts';
+import { loadLabFile } from '../../src/runtime/lab-reader.ts';
 import { LabFileError } from '../../src/errors.ts';
 
 const strip = (spec: ReturnType<typeof readSpec>['spec']) => spec.checks.map((c) => ({ ...c, ...(c.kind === 'live' && { test: { ...c.test } }) }));

@@ -11,6 +11,7 @@ import type { LabDirContents } from '../../src/kathara/types.ts';
 import { cachedImageName, expandPackages } from '../../src/runtime/image-profiles.ts';
 import { formatPath } from '../../src/topology/lab-path.ts';
 import { parseLab } from '../../src/topology/load.ts';
+import type { SlirpSegment } from '../../src/kinds/slirp/index.ts';
 
 const opts = { imageCache: '/cache', strict: false, labPath: (rel: string) => rel };
 const KATHARA_IMG = `/cache/${cachedImageName('kathara')}`;
@@ -159,7 +160,7 @@ pc1[0]=A
         ['eth1', 'bridged', true],
       ],
     );
-    const gw = lab.segments.find((s) => s.name === 'bridged') as { forward: { hostPort: number; guestPort: number; vm?: string }[] };
+    const gw = lab.segments.find((s) => s.name === 'bridged') as SlirpSegment;
     assert.deepEqual(
       gw.forward.map((f) => [f.hostPort, f.vm, f.guestPort]),
       [[8080, 'r2', 80]],

@@ -6,7 +6,7 @@ import { compile } from '../../src/topology/compile.ts';
 import { parseLab } from '../../src/topology/load.ts';
 import type { LabPlan, PlanContext } from '../../src/topology/plan.ts';
 import { formatLineFds, parseLineFds, portLines, ptyLines, TELNET_HELLO, telnetFilter } from '../../src/vm/lines.ts';
-import { AGENT_DEVICE } from '../../src/vm/agent-protocol.ts';
+import { AGENT_DEVICE } from '../../src/topology/agent-protocol.ts';
 
 const ctx: PlanContext = { runDir: '/run/umlab/t', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/usr/lib/uml/modules/6.1.0' };
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LabRuntimeError } from '../../src/errors.ts';
-import { checkMemoryBudget, freeMemoryMiB, labMemoryMiB } from '../../src/host/memory-budget.ts';
+import { checkMemoryBudget, freeMemoryMiB, labMemoryMiB } from '../../src/runtime/memory-budget.ts';
 
 const meminfo = (availableKb: number, swapFreeKb: number) =>
   `MemTotal:       24000000 kB\nMemAvailable:   ${availableKb} kB\nSwapTotal:      ${swapFreeKb} kB\nSwapFree:       ${swapFreeKb} kB\n`;

@@ -471,8 +471,8 @@ vms:
       runDir: '/r',
       bridgeCaptures: true,
       nextUcastPorts: () => ({ vmPort: 1, enginePort: 2 }),
-      nextTapDevice: () => 't',
-      nextBridge: () => 'b',
+      labHash: 'abcd',
+      next: () => 0,
       nextVmPortDevice: () => 'v',
       nextSegmentBridge: () => 'sb',
     };

@@ -5,7 +5,7 @@ import { UsageError } from '../../src/errors.ts';
 import { compile } from '../../src/topology/compile.ts';
 import { parseLab } from '../../src/topology/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
-import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/topology/rewire.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/kinds/rewire.ts';
 import { parseMconsoleReply } from '../../src/vm/mconsole.ts';
 
 const LAB = `name: rw

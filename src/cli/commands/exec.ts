@@ -1,7 +1,7 @@
 // `umlab exec`: run a command in a VM over its agent line; its output and exit code become umlab's.
 import { UsageError } from '../../errors.ts';
 import { refusalError } from '../../client/lab-client.ts';
-import { commandFromArgv } from '../../vm/agent-protocol.ts';
+import { commandFromArgv } from '../../topology/agent-protocol.ts';
 import { shellQuote } from '../../vm/init.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { err, json } from '../format.ts';

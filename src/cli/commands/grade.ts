@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { ExitCode, UsageError } from '../../errors.ts';
-import { freeMemoryMiB } from '../../host/memory-budget.ts';
+import { freeMemoryMiB } from '../../runtime/memory-budget.ts';
 import { umlabHome } from '../../runtime/paths.ts';
 import { gradeClass, type GradeEvent } from '../../grade/grade-class.ts';
 import { autoJobs, MEMORY_SHARE } from '../../grade/jobs.ts';

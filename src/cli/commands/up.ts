@@ -13,7 +13,7 @@ import { compileLabFile } from '../lab-file.ts';
 
 const up: CommandSpec = {
   name: 'up',
-  summary: 'boot a lab: every VM, switch and hub, with a capture on every link',
+  summary: 'boot a lab: every VM and segment, with a capture on every link',
   usage: 'umlab up <lab.yaml | KATHARA_LAB_DIR> [--name NAME] [--json] [--quiet] [--build-images] [--strict]',
   options: [
     '  --name NAME    run the lab under another name (two copies of one lab side by side)',

@@ -1,12 +1,13 @@
 // `umlab vm ...` (the management console, HOWTO 10) and `umlab link ...` (live rewiring).
 import { UsageError } from '../../errors.ts';
+import { liveKindWords } from '../../kinds/index.ts';
 import type { LinkAction } from '../../client/control.ts';
 import { VM_ACTIONS, type VmAction } from '../../vm/mconsole.ts';
 import { REFUSED_SYSRQ_KEYS, SAFE_SYSRQ_KEYS } from '../../vm/sysrq.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { labClient } from '../lab-request.ts';
 import type { LabClient } from '../../client/lab-client.ts';
-import { CONDITION_KEYS, describeImpairment, type RawImpairment } from '../../topology/link-conditions.ts';
+import { CONDITION_KEYS, CONDITIONS, describeImpairment, type RawImpairment } from '../../topology/link-conditions.ts';
 
 const out = (s: string) => process.stdout.write(s);
 
@@ -51,14 +52,14 @@ const CONDITION_OPTIONS = Object.fromEntries(CONDITION_KEYS.map((k) => [k, { typ
 
 export const linkCommand: CommandSpec = {
   name: 'link',
-  summary: "cut or restore a cable (down|up), plug a VM into a switch or hub live (add|rm), or set a link's delay, loss, rate... (set)",
+  summary: `cut or restore a cable (down|up), plug a VM into a ${liveKindWords()} live (add|rm), or set a link's delay, loss, rate... (set)`,
   usage:
     'umlab link [--lab NAME] [--json] down|up VM ethN | add VM ethN SEGMENT [--ip CIDR]... | rm VM ethN\n' +
-    '       umlab link [--lab NAME] [--json] set VM ethN [--egress|--ingress] [--delay T] [--jitter T] [--loss P%] [--rate R] [--queue N] [--duplicate P%] [--corrupt P%] [--reorder P%] | --clear',
+    `       umlab link [--lab NAME] [--json] set VM ethN [--egress|--ingress] ${CONDITION_KEYS.map((k) => `[--${k} ${CONDITIONS[k].placeholder}]`).join(' ')} | --clear`,
   options: [
     '  --lab NAME     the lab (may be left out when exactly one lab runs)',
     '  --ip CIDR      address of the new interface (add; may be repeated)',
-    '  --delay 50ms --jitter 5ms --loss 1% --rate 10mbit --queue 100 --duplicate 0.1% --corrupt 0.01% --reorder 5%',
+    `  ${CONDITION_KEYS.map((k) => `--${k} ${CONDITIONS[k].example}`).join(' ')}`,
     "                 set: the link's conditions at VM.ethN, both ways (replacing what it had)",
     '  --egress, --ingress  set: only what the VM sends / receives (the other direction stays)',
     '  --clear        set: no conditions any more',
@@ -95,7 +96,7 @@ export const linkCommand: CommandSpec = {
     if (!LINK_ACTIONS.includes(action)) throw new UsageError(`unknown link action "${action}"`, { hint: `one of: ${LINK_ACTIONS.join(', ')}` });
     const vm = requirePositional(args, 1, 'VM name', linkCommand);
     const iface = requirePositional(args, 2, 'interface (ethN)', linkCommand);
-    const segment = action === 'add' ? requirePositional(args, 3, 'segment (a switch or hub)', linkCommand) : undefined;
+    const segment = action === 'add' ? requirePositional(args, 3, `segment (a ${liveKindWords()})`, linkCommand) : undefined;
     const extra = args.positionals.slice(action === 'add' ? 4 : 3);
     if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`, { hint: `usage: ${linkCommand.usage}` });
     const addresses = (args.values.ip as string[] | undefined) ?? [];

@@ -23,7 +23,7 @@ import { linkOf, type LinkPlan, type PortPlan, type SegmentPlan } from '../../to
 import type { EngineOptions } from '../types.ts';
 import { bridgePortOf } from './plan.ts';
 import type { CaptureHealth, LinkCounters, RunningSegment } from '../running.ts';
-import { DEFAULT_AGEING } from '../../topology/model.ts';
+import { DEFAULT_AGEING } from '../switch/model.ts';
 
 /** The longest a bridge keeps a MAC (2^32-1 centiseconds, 497 days): the lab format's "0 never forgets". */
 const NEVER_FORGET_CENTISECONDS = 4294967295;

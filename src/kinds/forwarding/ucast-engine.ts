@@ -32,7 +32,7 @@ import { macKey, notify, nowMicros, setConditions, type LearnedMac, type Link, t
 import { carries, egressFrame, ingressVlan, portVlans } from './vlan.ts';
 import type { CaptureHealth, FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 export type { PortSettings } from './ucast-ports.ts';
-import { DEFAULT_AGEING } from '../../topology/model.ts';
+import { DEFAULT_AGEING } from '../switch/model.ts';
 
 export type { FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 

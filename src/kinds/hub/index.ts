@@ -1,7 +1,11 @@
 // Hub (`hubs:`): repeats every frame to every other port (a bridge with ageing 0, or the userspace engine).
-import type { HubSegment } from '../../topology/model.ts';
 import type { KindPlan, SegmentKind } from '../types.ts';
 import { addForwardingPort, bridgeCaptureCheck, forwardingSegment, type ForwardingOptions } from '../forwarding/plan.ts';
+
+export interface HubSegment {
+  kind: 'hub';
+  name: string;
+}
 
 export type HubPlan = KindPlan<'hub', ForwardingOptions>;
 

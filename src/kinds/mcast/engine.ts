@@ -14,7 +14,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { LabRuntimeError } from '../../errors.ts';
 import { PcapWriter } from '../../capture/pcap-writer.ts';
-import { linkOf as planLink, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
+import { linkOf as planLink, type SegmentPlan } from '../../topology/plan.ts';
 import type { EngineOptions } from '../types.ts';
 import type { FrameListener, LinkCounters, RunningSegment } from '../running.ts';
 
@@ -46,26 +46,7 @@ const macNumber = (mac: string) => parseInt(mac.replace(/:/g, ''), 16);
 export async function startMcastSegment(plan: SegmentPlan, options: EngineOptions): Promise<RunningSegment> {
   const log = options.log ?? (() => {});
   const { group, port } = mcastOptions(plan);
-  const writers = new Map<string, PcapWriter>();
-  const writerFor = (path: string) => {
-    let writer = writers.get(path);
-    if (writer === undefined) {
-      writer = PcapWriter.open(path, { onError: (err) => log(`${plan.name}: ${err.message}`) });
-      writers.set(path, writer);
-    }
-    return writer;
-  };
-  const captureFile = (p: PortPlan) => planLink(options.links, p.link).capture;
-  const links: McastLink[] = plan.ports.map((p) => ({
-    name: p.link,
-    mac: macNumber(p.mac),
-    capture: captureFile(p) === null ? null : writerFor(captureFile(p)!),
-    counters: { link: p.link, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 },
-    listeners: [],
-  }));
-  // Each capture file once per frame, even if two links were given the same file.
-  const captures = [...writers.values()];
-
+  const { links, captures } = openLinks(plan, options, log);
   const socket = createSocket({ type: 'udp4', reuseAddr: true });
   try {
     await joinGroup(socket, group, port);
@@ -77,31 +58,61 @@ export async function startMcastSegment(plan: SegmentPlan, options: EngineOption
     });
   }
   socket.on('error', (err) => log(`${plan.name}: ${err.message}`));
+  socket.on('message', (frame: Buffer) => recordFrame(frame, links, captures, log));
+  log(`${plan.name}: listening to multicast group ${group}:${port} on ${LOOPBACK} for ${links.length} links`);
+  return runningGroup(plan, links, socket, captures);
+}
 
-  socket.on('message', (frame: Buffer) => {
-    if (frame.length < ETHERNET_HEADER_BYTES) return;
-    const ts = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-    const source = frame.readUIntBE(6, 6);
-    for (const capture of captures) capture.writeFrame(frame, ts);
-    for (const link of links) {
-      if (link.mac === source) {
-        link.counters.rxFrames++;
-        link.counters.rxBytes += frame.length;
-      } else {
-        link.counters.txFrames++;
-        link.counters.txBytes += frame.length;
-      }
-      for (const listener of link.listeners) {
-        try {
-          listener(frame, ts);
-        } catch (err) {
-          log(`frame listener on ${link.name} threw: ${(err as Error).message}`);
-        }
+/** One McastLink per port, and each capture file opened once (two links may share one). */
+function openLinks(plan: SegmentPlan, options: EngineOptions, log: (msg: string) => void): { links: McastLink[]; captures: PcapWriter[] } {
+  const writers = new Map<string, PcapWriter>();
+  const writerFor = (path: string) => {
+    let writer = writers.get(path);
+    if (writer === undefined) {
+      writer = PcapWriter.open(path, { onError: (err) => log(`${plan.name}: ${err.message}`) });
+      writers.set(path, writer);
+    }
+    return writer;
+  };
+  const links: McastLink[] = plan.ports.map((p) => {
+    const capture = planLink(options.links, p.link).capture;
+    return {
+      name: p.link,
+      mac: macNumber(p.mac),
+      capture: capture === null ? null : writerFor(capture),
+      counters: { link: p.link, rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0 },
+      listeners: [],
+    };
+  });
+  return { links, captures: [...writers.values()] };
+}
+
+/** A frame of the group: into each capture file once, counted as sent by its source's link and received by the others. */
+function recordFrame(frame: Buffer, links: McastLink[], captures: PcapWriter[], log: (msg: string) => void): void {
+  if (frame.length < ETHERNET_HEADER_BYTES) return;
+  const ts = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const source = frame.readUIntBE(6, 6);
+  for (const capture of captures) capture.writeFrame(frame, ts);
+  for (const link of links) {
+    if (link.mac === source) {
+      link.counters.rxFrames++;
+      link.counters.rxBytes += frame.length;
+    } else {
+      link.counters.txFrames++;
+      link.counters.txBytes += frame.length;
+    }
+    for (const listener of link.listeners) {
+      try {
+        listener(frame, ts);
+      } catch (err) {
+        log(`frame listener on ${link.name} threw: ${(err as Error).message}`);
       }
     }
-  });
-  log(`${plan.name}: listening to multicast group ${group}:${port} on ${LOOPBACK} for ${links.length} links`);
+  }
+}
 
+/** The running segment: counters and frame listeners; its links cannot be cut (umlab is not in the data path). */
+function runningGroup(plan: SegmentPlan, links: McastLink[], socket: Socket, captures: PcapWriter[]): RunningSegment {
   const linkOf = (name: string) => {
     const link = links.find((l) => l.name === name);
     if (!link) throw new LabRuntimeError(`segment ${plan.name} has no link ${name} (links: ${links.map((l) => l.name).join(', ')})`);

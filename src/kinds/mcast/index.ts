@@ -1,7 +1,9 @@
 // Multicast segment (`mcast:`): UML's mcast transport, the VMs share an IP multicast group; the engine only records.
-import type { McastSegment } from '../../topology/model.ts';
 import type { KindPlan, SegmentKind } from '../types.ts';
+import type { McastSegment } from './model.ts';
 import { mcastGroups } from './rules.ts';
+
+export type { McastSegment } from './model.ts';
 
 export type McastPlan = KindPlan<'mcast', { group: string; port: number; ttl: number }>;
 

@@ -3,13 +3,13 @@ import type { Diagnostic } from '../../errors.ts';
 import { parseIPv4 } from '../../topology/address.ts';
 import type { NodePart } from '../../topology/lab-path.ts';
 import type { Rule } from '../../topology/rules/context.ts';
+import type { McastSegment } from './model.ts';
 
 /** An mcast segment's group is an IPv4 multicast address, and two segments never share group and port. */
 export const mcastGroups: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const used = new Map<string, string>();
-  for (const s of ctx.lab.segments) {
-    if (s.kind !== 'mcast') continue;
+  for (const s of ctx.lab.segments.filter((s): s is McastSegment => s.kind === 'mcast')) {
     const groupPath = ctx.has(ctx.segmentPath(s, 'group')) ? ctx.segmentPath(s, 'group') : ctx.segmentPath(s);
     const part: NodePart = groupPath.length === 3 ? 'value' : 'key';
     const bytes = parseIPv4(s.group);

@@ -53,89 +53,122 @@ const RECONNECT_MS = 200;
 
 export async function startPasstSegment(plan: SegmentPlan, options: EngineOptions): Promise<RunningSegment> {
   const log = options.log ?? (() => {});
-  const socketPath = plan.options['socket'];
-  const { log: passtLog, state: stateFile } = plan.options as { log?: string; state?: string };
-  if (typeof socketPath !== 'string' || typeof passtLog !== 'string' || typeof stateFile !== 'string')
-    throw new LabRuntimeError(`segment ${plan.name}: options.socket, .log or .state (passt's files) is missing`);
+  const files = passtFiles(plan);
   const segment = await startUcastSegment(plan, options, 'switch');
   let stream: Socket;
   try {
-    stream = await connectWithRetry(socketPath);
+    stream = await connectWithRetry(files.socket);
   } catch (err) {
     await segment.stop();
-    throw new LabRuntimeError(`segment ${plan.name}: cannot reach passt at ${socketPath}: ${(err as Error).message}`, {
+    throw new LabRuntimeError(`segment ${plan.name}: cannot reach passt at ${files.socket}: ${(err as Error).message}`, {
       cause: err,
-      hint: `passt's log is ${passtLog}`,
+      hint: `passt's log is ${files.log}`,
     });
   }
-  let dropped = 0;
-  let stopped = false;
-  const health: LinkHealth = { fault: null, restarts: 0, lastFault: null };
-  const receive = segment.attachPort(gatewayLink(plan.name), null, {
-    send(frame) {
-      if (stream.destroyed) return;
-      if (stream.writableLength > MAX_QUEUED_BYTES) {
-        dropped++;
-        return;
-      }
-      const header = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES);
-      header.writeUInt32BE(frame.length, 0);
-      stream.cork();
-      stream.write(header);
-      stream.write(frame);
-      stream.uncork();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        stopped = true;
-        if (dropped > 0) log(`${plan.name}: ${dropped} frames to passt dropped (passt did not keep up)`);
-        if (stream.destroyed) return resolve();
-        stream.once('close', () => resolve());
-        stream.destroy();
-      }),
+  const passt = new PasstPort(plan.name, files, log);
+  passt.receive = segment.attachPort(gatewayLink(plan.name), null, { send: (frame) => passt.send(frame), close: () => passt.close() });
+  passt.wire(stream);
+  log(`${plan.name}: gateway port connected to passt at ${files.socket}`);
+  // Every link of the segment goes through passt to leave it.
+  return Object.assign(segment, {
+    health: (link: string) => (link === gatewayLink(plan.name) || plan.ports.some((p) => p.link === link) ? passt.health : null),
   });
-  // A dead passt is restarted by its keeper (host-side.ts): say so in status, reconnect to the new one.
-  const reconnect = async () => {
-    while (!stopped) {
+}
+
+/** passt's socket, log and keeper state file, as the plan names them (checked: the plan is data from disk). */
+function passtFiles(plan: SegmentPlan): { socket: string; log: string; state: string } {
+  const { socket, log, state } = plan.options as { socket?: unknown; log?: unknown; state?: unknown };
+  if (typeof socket !== 'string' || typeof log !== 'string' || typeof state !== 'string')
+    throw new LabRuntimeError(`segment ${plan.name}: options.socket, .log or .state (passt's files) is missing`);
+  return { socket, log, state };
+}
+
+/** The gateway's port to passt: frames out with their length prefix, frames in to the switch,
+ *  and a new connection when passt's keeper has restarted a dead passt. */
+class PasstPort {
+  readonly health: LinkHealth = { fault: null, restarts: 0, lastFault: null };
+  /** The switch's side of the port: where frames from passt go. */
+  receive: (frame: Buffer) => void = () => {};
+  private stream: Socket | null = null;
+  private dropped = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly segment: string,
+    private readonly files: { socket: string; state: string },
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  send(frame: Buffer): void {
+    const stream = this.stream;
+    if (!stream || stream.destroyed) return;
+    if (stream.writableLength > MAX_QUEUED_BYTES) {
+      this.dropped++;
+      return;
+    }
+    const header = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES);
+    header.writeUInt32BE(frame.length, 0);
+    stream.cork();
+    stream.write(header);
+    stream.write(frame);
+    stream.uncork();
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.stopped = true;
+      if (this.dropped > 0) this.log(`${this.segment}: ${this.dropped} frames to passt dropped (passt did not keep up)`);
+      const stream = this.stream;
+      if (!stream || stream.destroyed) return resolve();
+      stream.once('close', () => resolve());
+      stream.destroy();
+    });
+  }
+
+  wire(s: Socket): void {
+    this.stream = s;
+    s.setNoDelay(true);
+    s.on(
+      'data',
+      frameSplitter(
+        (frame) => this.receive(frame),
+        (msg) => {
+          this.log(`${this.segment}: ${msg}; closing the connection to passt`);
+          s.destroy();
+        },
+      ),
+    );
+    s.on('error', (err) => this.log(`${this.segment}: passt connection: ${err.message}`));
+    s.on('close', () => void this.lost());
+  }
+
+  /** The connection closed under us: say why in status, then reach the restarted passt. */
+  private async lost(): Promise<void> {
+    if (this.stopped) return;
+    // The connection closes a moment before the keeper has written passt's exit status.
+    for (let i = 0; i < 25 && !/^exited/.test(readState(this.files.state)); i++) await new Promise((r) => setTimeout(r, 20));
+    this.health.fault = this.health.lastFault = `gateway down: ${passtExitReason(this.files.state)}`;
+    this.log(`${this.segment}: passt connection closed: ${this.health.fault}`);
+    await this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    while (!this.stopped) {
       await new Promise((r) => setTimeout(r, RECONNECT_MS));
-      if (stopped) return;
+      if (this.stopped) return;
       try {
-        const next = await connectOnce(socketPath);
-        if (stopped) return void next.destroy();
-        wire(next);
-        log(`${plan.name}: gateway port reconnected to the restarted passt`);
-        health.restarts++;
-        health.fault = null;
+        const next = await connectOnce(this.files.socket);
+        if (this.stopped) return void next.destroy();
+        this.wire(next);
+        this.log(`${this.segment}: gateway port reconnected to the restarted passt`);
+        this.health.restarts++;
+        this.health.fault = null;
         return;
       } catch {
         // not listening yet
       }
     }
-  };
-  const wire = (s: Socket) => {
-    stream = s;
-    s.setNoDelay(true);
-    s.on(
-      'data',
-      frameSplitter(receive, (msg) => {
-        log(`${plan.name}: ${msg}; closing the connection to passt`);
-        s.destroy();
-      }),
-    );
-    s.on('error', (err) => log(`${plan.name}: passt connection: ${err.message}`));
-    s.on('close', async () => {
-      if (stopped) return;
-      // The connection closes a moment before the keeper has written passt's exit status.
-      for (let i = 0; i < 25 && !/^exited/.test(readState(stateFile)); i++) await new Promise((r) => setTimeout(r, 20));
-      health.fault = health.lastFault = `gateway down: ${passtExitReason(stateFile)}`;
-      log(`${plan.name}: passt connection closed: ${health.fault}`);
-      void reconnect();
-    });
-  };
-  wire(stream);
-  log(`${plan.name}: gateway port connected to passt at ${socketPath}`);
-  // Every link of the segment goes through passt to leave it.
-  return Object.assign(segment, { health: (link: string) => (link === gatewayLink(plan.name) || plan.ports.some((p) => p.link === link) ? health : null) });
+  }
 }
 
 /** Cuts a byte stream of length-prefixed frames into frames, whatever the chunk boundaries. */

@@ -1,11 +1,12 @@
 // Slirp gateway (`gateways:`): user-mode NAT to the host by passt, behind a switch of umlab's userspace engine.
 import { MissingDependencyError } from '../../errors.ts';
-import { isSlirpNetwork, parseCidr, slirpAddresses } from '../../topology/address.ts';
-import { DEFAULT_SLIRP_NETWORK, type PortForward, type SlirpSegment } from '../../topology/model.ts';
-import { passtLayout } from '../../topology/layout.ts';
+import { parseCidr } from '../../topology/address.ts';
+import { DEFAULT_SLIRP_NETWORK, isSlirpNetwork, passtLayout, slirpAddresses, type PortForward, type SlirpSegment } from './model.ts';
 import type { KindPlan, SegmentKind } from '../types.ts';
 import { ucastPorts } from '../forwarding/plan.ts';
 import { forwardPorts, forwardTargets, gatewayNetworks } from './rules.ts';
+
+export type { PortForward, SlirpSegment } from './model.ts';
 
 export type SlirpPlan = KindPlan<
   'slirp',

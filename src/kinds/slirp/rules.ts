@@ -1,8 +1,8 @@
 // Rules on slirp gateways: the network is big enough, and port forwards are in range, unique and aimed at a VM on the gateway.
 import type { Diagnostic } from '../../errors.ts';
 import { didYouMean } from '../../util/text.ts';
-import { isSlirpNetwork, parseCidr } from '../../topology/address.ts';
-import type { SlirpSegment } from '../../topology/model.ts';
+import { parseCidr } from '../../topology/address.ts';
+import { isSlirpNetwork, type SlirpSegment } from './model.ts';
 import type { Rule, RuleContext } from '../../topology/rules/context.ts';
 
 const gateways = (ctx: RuleContext) => ctx.lab.segments.filter((s): s is SlirpSegment => s.kind === 'slirp');

@@ -1,7 +1,9 @@
 // Switch: a learning Ethernet switch (`switches:`), on a Linux bridge or umlab's userspace engine.
-import { DEFAULT_AGEING, type SwitchSegment } from '../../topology/model.ts';
+import { DEFAULT_AGEING, type SwitchSegment } from './model.ts';
 import type { KindPlan, SegmentKind } from '../types.ts';
 import { addForwardingPort, bridgeCaptureCheck, forwardingSegment, type ForwardingOptions } from '../forwarding/plan.ts';
+
+export type { SwitchSegment } from './model.ts';
 
 export type SwitchPlan = KindPlan<'switch', ForwardingOptions & { ageing: number }>;
 

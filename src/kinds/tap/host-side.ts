@@ -15,11 +15,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
-import { runLayout } from '../../topology/layout.ts';
 import { linkOf, linkTable, type LabPlan, type SegmentPlan } from '../../topology/plan.ts';
 import { startTcpdump } from '../../capture/tcpdump.ts';
 import { trackProcess } from '../../vm/processes.ts';
-import type { TapPlan } from './index.ts';
+import { tapHostSideRecord, type TapPlan } from './index.ts';
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
@@ -36,7 +35,7 @@ interface HostSideRecord {
 export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: { labNetns: string }): Promise<void> {
   if (taps.length === 0) return;
   const links = linkTable(plan.links);
-  const recordPath = runLayout(plan.runDir).tapHostSide;
+  const recordPath = tapHostSideRecord(plan.runDir);
   const record: HostSideRecord = { holderPid: null, bridges: [], ipForwardBefore: null };
   const save = () => writeFileSync(recordPath, JSON.stringify(record, null, 2));
   save();
@@ -91,7 +90,7 @@ function vmAddressesOn(plan: LabPlan, segment: SegmentPlan): string[] {
  *  lab's processes are killed (the holder among them). Tap devices, their addresses and routes
  *  vanish by themselves when UML exits. */
 export async function undo(runDir: string): Promise<void> {
-  const path = runLayout(runDir).tapHostSide;
+  const path = tapHostSideRecord(runDir);
   if (!existsSync(path)) return;
   const record = JSON.parse(readFileSync(path, 'utf8')) as HostSideRecord;
   const holder = record.holderPid;

@@ -1,8 +1,19 @@
 // Tap bridge (`taps:`): a host tap device per VM interface, bridged when several; host side as in the UML HOWTO.
 import { MissingDependencyError } from '../../errors.ts';
 import { parseCidr } from '../../topology/address.ts';
-import type { TapSegment } from '../../topology/model.ts';
 import type { KindPlan, SegmentKind } from '../types.ts';
+
+export interface TapSegment {
+  kind: 'tap';
+  name: string;
+  /** CIDR of the host side, if it has an address. */
+  hostIp?: string;
+  proxyArp: boolean;
+  ipForward: boolean;
+}
+
+/** What the tap kind's host side changed on the host, for undoing it (in the run directory). */
+export const tapHostSideRecord = (runDir: string) => `${runDir}/host-side.json`;
 
 export type TapPlan = KindPlan<
   'tap',
@@ -31,9 +42,10 @@ export const tapKind: SegmentKind<TapSegment, TapPlan> = {
     return [{ path: ['host_ip'], label: `the host side of ${s.name}`, cidr: s.hostIp, ...(cidr && { address: cidr.address }) }];
   },
   plan(segment, members, env) {
-    const devices = members.map(() => env.nextTapDevice());
+    // ul-<lab hash>-<n> for the lab's n-th tap port, ulb-<lab hash>-<n> for its n-th bridge (at most 15 characters, as Linux requires).
+    const devices = members.map(() => `ul-${env.labHash}-${env.next('tap device')}`);
     const bridge = members.length > 1;
-    const bridgeDevice = bridge ? env.nextBridge() : null;
+    const bridgeDevice = bridge ? `ulb-${env.labHash}-${env.next('tap bridge')}` : null;
     const hostSide = [segment.hostIp ?? 'no address', `proxy_arp ${segment.proxyArp ? 'on' : 'off'}`, `ip_forward ${segment.ipForward ? 'on' : 'off'}`].join(
       ', ',
     );

@@ -1,7 +1,6 @@
 // Rules on addresses and MACs: CIDRs parse, no address twice on one segment (gateway and
 // tap host addresses included), MACs unicast and unique.
 import type { Diagnostic } from '../../errors.ts';
-import { kindOf } from '../../kinds/index.ts';
 import { parseCidr } from '../address.ts';
 import type { PathSegment } from '../lab-path.ts';
 import { allInterfaces, isMutual, pointers, refName } from '../link-graph.ts';
@@ -21,7 +20,7 @@ export const validCidrs: Rule = (ctx) => {
   };
   for (const { vm, iface } of allInterfaces(ctx.lab)) iface.addresses.forEach((a, i) => check(addressPath(ctx, vm.name, iface.name, i), a));
   for (const s of ctx.lab.segments)
-    for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.cidr !== undefined) check(ctx.segmentPath(s, ...a.path), a.cidr);
+    for (const a of ctx.kinds.kindOf(s.kind).addresses?.(s, ctx.lab) ?? []) if (a.cidr !== undefined) check(ctx.segmentPath(s, ...a.path), a.cidr);
   return out;
 };
 
@@ -36,7 +35,7 @@ export const uniqueAddressPerSegment: Rule = (ctx) => {
   const add = (group: string, holder: Holder) => groups.set(group, [...(groups.get(group) ?? []), holder]);
   // Host-side addresses first, so the error lands on the VM interface that repeats them.
   for (const s of ctx.lab.segments)
-    for (const a of kindOf(s.kind).addresses?.(s, ctx.lab) ?? [])
+    for (const a of ctx.kinds.kindOf(s.kind).addresses?.(s, ctx.lab) ?? [])
       if (a.address !== undefined) add(s.name, { label: a.label, path: ctx.segmentPath(s, ...a.path), address: a.address });
   const addInterface = (group: string, vm: string, iface: VmInterface) =>
     iface.addresses.forEach((text, i) => {

@@ -14,6 +14,41 @@ export interface RuleContext {
   has(path: PathSegment[]): boolean;
   /** Path of a declared segment in the lab file: [its kind's section, name, ...rest]. */
   segmentPath(segment: Segment, ...rest: PathSegment[]): PathSegment[];
+  /** What the rules ask of the segment kinds; the loader hands in the registry (src/kinds/index.ts), so no rule imports a kind. */
+  kinds: RuleKinds;
+}
+
+/** One kind as the shared rules see it. */
+export interface RuleKind {
+  /** What messages call one, e.g. "tap bridge". */
+  word: string;
+  /** Addresses the segment holds itself. */
+  addresses?(segment: Segment, lab: Lab): SegmentAddress[];
+  linkConditions?: true;
+  vlans?: true;
+}
+
+/** The kind registry as the rules see it. */
+export interface RuleKinds {
+  /** The kind of a declared segment's `kind`. */
+  kindOf(name: string): RuleKind;
+  /** The kind of a point-to-point link (`connect: vm.ethN`). */
+  pointToPoint: RuleKind;
+  /** The lab-file sections segments are declared under, in registry order. */
+  sections(): string[];
+  /** "switches, hubs and point-to-point links": the kinds with a capability, for messages. */
+  kindsThat(flag: 'linkConditions' | 'vlans'): string;
+}
+
+/** An extra address or CIDR a segment itself holds on the lab's network (tap host side, gateway). */
+export interface SegmentAddress {
+  /** Under the segment's entry in the lab file. */
+  path: PathSegment[];
+  label: string;
+  /** The CIDR text as written when the lab file gave it (checked by validCidrs). */
+  cidr?: string;
+  /** The address alone, when valid (checked for uniqueness on the segment). */
+  address?: string;
 }
 
 export type Rule = (ctx: RuleContext) => Diagnostic[];

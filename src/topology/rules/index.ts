@@ -14,7 +14,6 @@ import { connectTargetsExist, interfaceConnected, interfaceUsedOnce, p2pPeerPoin
 import { interfaceNames, uniqueNames } from './names.ts';
 import { diskSizes, imagePaths, memoryMaximum, memoryMinimum } from './resources.ts';
 import { rwShareTargets, shareMountPoints, sharePaths } from './shares.ts';
-import { KINDS } from '../../kinds/index.ts';
 import type { Rule } from './context.ts';
 
 export type { Rule, RuleContext } from './context.ts';
@@ -30,15 +29,12 @@ export * from './start-order.ts';
 export * from './names.ts';
 export * from './readiness.ts';
 export * from './resources.ts';
-// The kinds' own rules (src/kinds/<kind>/rules.ts).
-export { mcastGroups } from '../../kinds/mcast/rules.ts';
-export { forwardPorts, forwardTargets, gatewayNetworks } from '../../kinds/slirp/rules.ts';
 export * from './shares.ts';
 // Helpers the rules' messages rest on, where callers of the rules have always found them.
 export { memoryMiB } from '../model.ts';
 export { didYouMean } from '../../util/text.ts';
 
-/** Every rule, in the order the README's format reference documents them. */
+/** Every shared rule, in the order the README's format reference documents them; the kinds' own rules join them in load.ts (LAB_RULES). */
 export const RULES: Rule[] = [
   uniqueNames,
   interfaceNames,
@@ -67,8 +63,6 @@ export const RULES: Rule[] = [
   startAfterNames,
   startAfterAcyclic,
   readyConditions,
-  // Each kind's rules, in registry order.
-  ...KINDS.flatMap((k) => k.rules ?? []),
   testKindGiven,
   testOrder,
   testReferences,

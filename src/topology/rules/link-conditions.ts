@@ -1,17 +1,16 @@
 // Rules on an interface's link conditions (`link:`) and switch port VLANs (`vlan:`, `vlans:`, `native:`).
 import type { Diagnostic } from '../../errors.ts';
-import { kindOf, kindsThat, p2pKind } from '../../kinds/index.ts';
 import { allInterfaces } from '../link-graph.ts';
 import { readImpairment } from '../link-conditions.ts';
 import { parseConnect, type Lab, type VmInterface } from '../model.ts';
-import { ifacePath, type Rule } from './context.ts';
+import { ifacePath, type Rule, type RuleKinds } from './context.ts';
 
 /** The kind of segment an interface is on: a declared segment's, else a point-to-point link's. */
-function segmentKindOf(lab: Lab, iface: VmInterface) {
+function segmentKindOf(kinds: RuleKinds, lab: Lab, iface: VmInterface) {
   const target = iface.connect === undefined ? null : parseConnect(iface.connect);
   const segment = target && 'segment' in target ? lab.segments.find((s) => s.name === target.segment) : undefined;
   if (target && 'segment' in target && !segment) return null; // connectTargetsExist reports it
-  return segment ? kindOf(segment.kind) : p2pKind;
+  return segment ? kinds.kindOf(segment.kind) : kinds.pointToPoint;
 }
 
 /** `link:` values have their units and ranges, and netem's combinations (jitter and reorder need a delay). */
@@ -29,7 +28,7 @@ export const linkConditionsValid: Rule = (ctx) => {
 export const linkSettingsSupported: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   for (const { vm, iface } of allInterfaces(ctx.lab)) {
-    const kind = segmentKindOf(ctx.lab, iface);
+    const kind = segmentKindOf(ctx.kinds, ctx.lab, iface);
     if (!kind) continue;
     if (iface.link !== undefined && !kind.linkConditions)
       out.push(
@@ -37,7 +36,7 @@ export const linkSettingsSupported: Rule = (ctx) => {
           ifacePath(vm.name, iface.name, 'link'),
           'key',
           `${vm.name}.${iface.name} is on a ${kind.word}, whose links cannot be impaired`,
-          `link conditions work on ${kindsThat('linkConditions')}`,
+          `link conditions work on ${ctx.kinds.kindsThat('linkConditions')}`,
         ),
       );
     for (const key of ['vlan', 'vlans', 'native'])
@@ -47,7 +46,7 @@ export const linkSettingsSupported: Rule = (ctx) => {
             ifacePath(vm.name, iface.name, key),
             'key',
             `${vm.name}.${iface.name} is on a ${kind.word}, which has no VLANs`,
-            `VLANs are for ports of ${kindsThat('vlans')}; a VM can still use its own eth0.10`,
+            `VLANs are for ports of ${ctx.kinds.kindsThat('vlans')}; a VM can still use its own eth0.10`,
           ),
         );
   }

@@ -1,7 +1,7 @@
 // Rules on the link graph: `connect:` targets exist, point-to-point links are mutual or
 // reach a free interface, every interface is the end of exactly one link.
 import type { Diagnostic } from '../../errors.ts';
-import { didYouMean } from '../../util/text.ts';
+import { didYouMean, listing } from '../../util/text.ts';
 import { allInterfaces, freeInterfaceName, isMutual, pointers, refName, type Pointer } from '../link-graph.ts';
 import { INTERFACE_NAME, parseConnect } from '../model.ts';
 import { ifacePath, type Rule } from './context.ts';
@@ -35,7 +35,7 @@ export const connectTargetsExist: Rule = (ctx) => {
           path,
           'value',
           `no segment named "${target.segment}"`,
-          guess ? `did you mean "${guess}"?` : `declare it under switches, hubs, mcast, taps or gateways (${known})`,
+          guess ? `did you mean "${guess}"?` : `declare it under ${listing(ctx.kinds.sections(), 'or')} (${known})`,
         ),
       );
     } else if (!vmNames.includes(target.vm)) {

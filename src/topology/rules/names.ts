@@ -1,14 +1,13 @@
 // Rules on names: segments and VMs share one namespace, interfaces are ethN.
 import type { Diagnostic } from '../../errors.ts';
 import { allInterfaces } from '../link-graph.ts';
-import { DECLARED_KINDS, kindOf } from '../../kinds/index.ts';
 import { INTERFACE_NAME } from '../model.ts';
 import { ifacePath, type Rule } from './context.ts';
 
 /** Segments and VMs share one namespace: `connect: x` must mean one thing. */
 export const uniqueNames: Rule = (ctx) => {
   const entries = [
-    ...ctx.lab.segments.map((s) => ({ path: ctx.segmentPath(s), name: s.name, what: `a ${kindOf(s.kind).word}` })),
+    ...ctx.lab.segments.map((s) => ({ path: ctx.segmentPath(s), name: s.name, what: `a ${ctx.kinds.kindOf(s.kind).word}` })),
     ...ctx.lab.vms.map((v) => ({ path: ['vms', v.name], name: v.name, what: 'a VM' })),
   ]
     .map((e) => ({ ...e, line: ctx.lineOf(e.path) }))
@@ -26,7 +25,7 @@ export const uniqueNames: Rule = (ctx) => {
         e.path,
         'key',
         `name "${e.name}" is already used by ${earlier.what} (line ${earlier.line})`,
-        `${DECLARED_KINDS.map((k) => k.section).join(', ')} and VMs share one set of names: rename one of them`,
+        `${ctx.kinds.sections().join(', ')} and VMs share one set of names: rename one of them`,
       ),
     );
   }

@@ -13,7 +13,7 @@ export const MIN_MEMORY_MIB = 96;
 /** A data disk larger than this is a typo (100T) or an attack; ext4 files stop at 16T. */
 export const MAX_DISK_BYTES = 2 * 1024 ** 4;
 export const MAX_DISK = '2T';
-/** Per VM; a whole lab's memory is checked against the host at `up` (src/host/memory-budget.ts). */
+/** Per VM; a whole lab's memory is checked against the host at `up` (src/runtime/memory-budget.ts). */
 export const MAX_MEMORY_MIB = 64 * 1024;
 export const MAX_MEMORY = '64G';
 

@@ -12,7 +12,7 @@
 //              R <id> <exit code> <b64 stdout> <b64 stderr>
 //              P <id>                              pong
 
-import { AGENT_LINE } from '../topology/model.ts';
+import { AGENT_LINE } from './model.ts';
 
 export const AGENT_DEVICE = `/dev/ttyS${AGENT_LINE.slice('ssl'.length)}`;
 

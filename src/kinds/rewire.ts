@@ -2,14 +2,22 @@
 // plain data; and new link conditions (`umlab link set`). The supervisor applies it (engine port, mconsole `config`/`remove`,
 // addresses through the agent) and keeps the changed plan as the lab's plan.
 import { UmlabError, UsageError } from '../errors.ts';
-import { parseCidr } from './address.ts';
-import { LabAllocator } from './allocator.ts';
-import { INTERFACE_NAME } from './model.ts';
-import { kindOf, kindsThat, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
-import { isUnimpaired, readImpairment, type Impairment, type RawImpairment } from './link-conditions.ts';
-import { vectorDevice } from './compile.ts';
-import { withInits } from './init-script.ts';
-import { interfaceKernelArg, interfaceKernelDevice, type InterfacePlan, type LabPlan, type LinkPlan, type PortPlan, type SegmentPlan } from './plan.ts';
+import { parseCidr } from '../topology/address.ts';
+import { LabAllocator } from '../topology/allocator.ts';
+import { INTERFACE_NAME } from '../topology/model.ts';
+import { kindOf, kindsThat, LIVE_KINDS, liveKindsText } from './index.ts';
+import { isUnimpaired, readImpairment, type Impairment, type RawImpairment } from '../topology/link-conditions.ts';
+import { vectorDevice } from '../topology/compile.ts';
+import { withInits } from '../topology/init-script.ts';
+import {
+  interfaceKernelArg,
+  interfaceKernelDevice,
+  type InterfacePlan,
+  type LabPlan,
+  type LinkPlan,
+  type PortPlan,
+  type SegmentPlan,
+} from '../topology/plan.ts';
 
 /** Whether a running segment takes new links: its kind says how (`live` in src/kinds/). */
 const isLive = (segment: SegmentPlan) => LIVE_KINDS.some((k) => k.name === segment.kind);
