@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { kindWords } from '../src/kinds/index.ts';
 
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
+// UMLAB_LINT_ROOT: another tree to check with these rules (the lint's own test checks a tiny one).
+const ROOT = process.env.UMLAB_LINT_ROOT ?? resolve(dirname(new URL(import.meta.url).pathname), '..');
 const MAX_LINES = 400;
 
 // Files over MAX_LINES today, with their line count then: the allowance may only go down
