@@ -1,4 +1,4 @@
-// Checks of kathara-lab-checker's protocols, applications and bridges families: a command run
+// Checks of kathara-lab-checker's protocols, applications, bridges and kernel_routes families: a command run
 // in the device (vtysh ... json, dig, curl, ip -j link) whose output umlab judges here, so the
 // reason of a failure names what was expected and what the device has. Each is retried until
 // its deadline like any check; one whose command cannot run is an error, never a pass.
@@ -10,13 +10,15 @@ import { judgeApplication, type ApplicationJudge } from './klc-applications.ts';
 import { judgeBridge, type BridgeJudge } from './klc-bridges.ts';
 import type { Output, Verdict } from './klc-common.ts';
 import { judgeProtocol, type ProtocolJudge } from './klc-protocols.ts';
+import { judgeRoutes, type RoutesJudge } from './klc-routes.ts';
 
 /** What to look for in a command's output (plain data, part of the spec). */
-export type Judge = ProtocolJudge | ApplicationJudge | BridgeJudge;
+export type Judge = ProtocolJudge | ApplicationJudge | BridgeJudge | RoutesJudge;
 
 export function judgeOutput(j: Judge, out: Output): Verdict {
   if (j.family === 'protocols') return judgeProtocol(j, out);
   if (j.family === 'applications') return judgeApplication(j, out);
+  if (j.family === 'kernel_routes') return judgeRoutes(j, out);
   return judgeBridge(j, out);
 }
 

@@ -3,6 +3,7 @@
 // address or an interface). Judged in the VM by awk over `ip route show`, so the check can be
 // retried like any other until its deadline; its output says what differs. Pure.
 import { shellQuote } from '../vm/init.ts';
+import type { Output, Verdict } from './klc-common.ts';
 
 /** One expected route: a destination ("default" or a CIDR) and the next hops it must have (any when empty). */
 export interface ExpectedRoute {
@@ -52,4 +53,21 @@ END { flush(); bad = 0; m = split(WANT, w, ";"); want = 0
 export function kernelRoutesCommand(routes: ExpectedRoute[]): string {
   const want = routes.map((r) => `${r.dst}=${r.nexthops.join(',')}`).join(';');
   return `ip route show | awk -v WANT=${shellQuote(want)} ${shellQuote(AWK.trim())}`;
+}
+
+/** A `kernel_routes` check's output judged here, so its reason is what differs, not an exit code. */
+export interface RoutesJudge {
+  family: 'kernel_routes';
+  device: string;
+}
+
+/** The awk above exits 0 (table as expected) or 1 (a line per difference); anything else is a failed command. */
+export function judgeRoutes(j: RoutesJudge, out: Output): Verdict {
+  const lines = out.stdout.trim().split('\n').filter(Boolean);
+  if (out.exitCode === 0) return { pass: true, reason: `the routing table of ${j.device}: ${lines.join('; ').replace(/^OK: /, '') || 'as expected'}` };
+  if (out.exitCode === 1 && lines.length) return { pass: false, reason: `the routing table of ${j.device}: ${lines.join('; ')}` };
+  return {
+    pass: false,
+    reason: `the routing table of ${j.device}: the command failed (exit ${out.exitCode})${out.stderr.trim() ? `: ${out.stderr.trim().slice(0, 200)}` : ''}`,
+  };
 }

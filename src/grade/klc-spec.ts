@@ -194,7 +194,14 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
       errors.push(
         diag(['test', 'kernel_routes', device], 'value', 'each route is "DEST" or [DEST, [NEXT_HOP, ...]] (next hops: addresses or interface names)'),
       );
-    else add(live(`Checking the routing table of ${device}`, { kind: 'command', vm: device, run: kernelRoutesCommand(routes), exit: 0 }));
+    else
+      add(
+        live(
+          `Checking the routing table of ${device}`,
+          { kind: 'command', vm: device, run: kernelRoutesCommand(routes), exit: 0 },
+          { family: 'kernel_routes', device },
+        ),
+      );
   }
   const ctx: FamilyContext<Judge> = {
     judged: (name, device, run, judge) => add(live(name, { kind: 'command', vm: device, run }, judge)),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSubmission } from '../../src/grade/load-submission.ts';
 import { describe, it } from 'node:test';
-import { expectedRoutes, kernelRoutesCommand } from '../../src/grade/klc-routes.ts';
+import { expectedRoutes, judgeRoutes, kernelRoutesCommand } from '../../src/grade/klc-routes.ts';
 import { readSpec } from '../../src/grade/read-spec.ts';
 import { parseKlcSpec } from '../../src/grade/klc-spec.ts';
 import { judgeStatic } from '../../src/grade/static-checks.ts';
@@ -105,6 +105,25 @@ describe('kathara-lab-checker configurations', () => {
       ],
     });
     assert.equal(judge(['default']).out[0], 'the routing table has 3 route(s), expected 1');
+  });
+
+  it("kernel_routes' reason is what differs (the awk's lines), never an exit code; a failed command cannot pass", () => {
+    const j = { family: 'kernel_routes' as const, device: 'r1' };
+    const out = (exitCode: number, stdout: string, stderr = '') => ({ exitCode, stdout, stderr });
+    assert.deepEqual(judgeRoutes(j, out(0, 'OK: 2 route(s) as expected\n')), { pass: true, reason: 'the routing table of r1: 2 route(s) as expected' });
+    assert.deepEqual(judgeRoutes(j, out(1, 'missing route 10.5.0.0/16\nroute 0.0.0.0/0 should not be there\n')), {
+      pass: false,
+      reason: 'the routing table of r1: missing route 10.5.0.0/16; route 0.0.0.0/0 should not be there',
+    });
+    assert.deepEqual(judgeRoutes(j, out(2, '', 'awk: syntax error')), {
+      pass: false,
+      reason: 'the routing table of r1: the command failed (exit 2): awk: syntax error',
+    });
+    assert.equal(judgeRoutes(j, out(1, '')).pass, false);
+    const parsed = parseKlcSpec('test:\n  kernel_routes:\n    r1: [ default ]\n', 'c.yaml', () => undefined);
+    assert.ok('spec' in parsed);
+    const check = parsed.spec.checks.find((c) => c.name === 'Checking the routing table of r1');
+    assert.deepEqual(check && 'judge' in check ? check.judge : undefined, j, 'the check is judged here');
   });
 
   it('ipv6_enabled: a file check per device, passed where the lab enables IPv6 (Kathará ipv6=true, or its sysctl)', async () => {
