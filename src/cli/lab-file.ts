@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { LabFileError, formatDiagnostic } from '../errors.ts';
 import { loadKatharaContents } from '../kathara/load.ts';
 import { readLabDir } from '../kathara/read-dir.ts';
-import { compile } from '../topology/compile.ts';
+import { compile } from '../planner/compile.ts';
 import { loadLabFile } from '../runtime/lab-reader.ts';
 import type { Lab } from '../topology/model.ts';
 import type { LabPlan } from '../topology/plan.ts';

@@ -10,7 +10,7 @@ import { LabClient } from '../client/lab-client.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, listLabs, upLab } from '../runtime/lab.ts';
 import { runDirFor, runFiles } from '../runtime/paths.ts';
-import { compile } from '../topology/compile.ts';
+import { compile } from '../planner/compile.ts';
 import type { CommandTest, Lab, LabTest } from '../topology/model.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import { runJudged, type Judge } from './klc-judge.ts';

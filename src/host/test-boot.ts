@@ -10,7 +10,7 @@ import { planContext } from '../runtime/host.ts';
 import { downLab, findLab, processesOf, upLab } from '../runtime/lab.ts';
 import { netnsExists, netnsName } from '../runtime/namespace.ts';
 import { runDirFor, runFiles } from '../runtime/paths.ts';
-import { compile } from '../topology/compile.ts';
+import { compile } from '../planner/compile.ts';
 import { loadLabFile } from '../runtime/lab-reader.ts';
 import type { TestBootResult } from './doctor.ts';
 

@@ -3,7 +3,7 @@
 // schema and every rule apply unchanged; their diagnostics are moved back to lab.conf. Pure.
 import { Document, isScalar, visit, type Scalar } from 'yaml';
 import type { Diagnostic } from '../errors.ts';
-import { parseLab } from '../topology/load.ts';
+import { parseLab } from '../planner/load.ts';
 import { formatPath, type PathSegment } from '../topology/lab-path.ts';
 import type { Lab } from '../topology/model.ts';
 import { parseYaml } from '../topology/yaml-parse.ts';

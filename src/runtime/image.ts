@@ -19,7 +19,8 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError, UsageError } from '../errors.ts';
-import { IMAGE_BOOTSTRAP_INIT, sizeBytes } from '../topology/compile.ts';
+import { IMAGE_BOOTSTRAP_INIT } from '../topology/init-script.ts';
+import { sizeBytes } from '../topology/vm-plan.ts';
 import { IMAGE_HOST_MOUNT, imageBootstrapInit } from '../vm/init.ts';
 import { findCommand } from './host.ts';
 import { expandPackages } from './image-profiles.ts';

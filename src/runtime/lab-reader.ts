@@ -1,8 +1,8 @@
-// A lab file read from disk (size-capped, never blocking on a FIFO) and handed to the pure loader, topology/load.ts.
+// A lab file read from disk (size-capped, never blocking on a FIFO) and handed to the pure loader, planner/load.ts.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { LabFileError, NotFoundError } from '../errors.ts';
-import { parseLab } from '../topology/load.ts';
+import { parseLab } from '../planner/load.ts';
 import type { Lab } from '../topology/model.ts';
 
 /** Real labs are a few KiB; parsing stays near a second up to this size. */

@@ -1,10 +1,10 @@
 // Live rewiring of a running lab (`umlab link add|rm`): the I/O around the pure plan change
-// of src/kinds/rewire.ts. Adding: the segment's new port first (so its capture starts with
+// of src/planner/rewire.ts. Adding: the segment's new port first (so its capture starts with
 // the first frame), then the VM's interface through the management console, then its name
 // and addresses through the agent. Removing goes the other way round. Also cutting and
 // restoring a cable (`umlab link down|up`), and one change at a time (LinkActions).
 import { LabRuntimeError, UsageError } from '../errors.ts';
-import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkConditions, planLinkRemove, type LinkAddRequest } from '../kinds/rewire.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkConditions, planLinkRemove, type LinkAddRequest } from '../planner/rewire.ts';
 import type { LabPlan } from '../topology/plan.ts';
 import type { RunningSegment } from '../kinds/running.ts';
 import type { AgentClient } from '../vm/agent.ts';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LabRuntimeError, UsageError } from '../../src/errors.ts';
 import { prepareDisks } from '../../src/runtime/disks.ts';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'umlab-disk-limits-'));

@@ -11,8 +11,8 @@ import { LabRuntimeError, NotFoundError, UsageError } from '../../src/errors.ts'
 import { checkCow, prepareDisks, readCowHeader } from '../../src/runtime/disks.ts';
 import { findCommand } from '../../src/runtime/host.ts';
 import { aptMirror } from '../../src/runtime/image.ts';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
 import { COW_MAGIC, cowMismatch, parseCowHeader } from '../../src/vm/cow.ts';
 import { sharesFstab } from '../../src/vm/init.ts';

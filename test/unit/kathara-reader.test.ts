@@ -10,7 +10,7 @@ import { labNameOf } from '../../src/kathara/to-raw.ts';
 import type { LabDirContents } from '../../src/kathara/types.ts';
 import { cachedImageName, expandPackages } from '../../src/runtime/image-profiles.ts';
 import { formatPath } from '../../src/topology/lab-path.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { SlirpSegment } from '../../src/kinds/slirp/index.ts';
 
 const opts = { imageCache: '/cache', strict: false, labPath: (rel: string) => rel };

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DECLARED_KINDS, kindOfSection, kindWords, planSegment, registerKind, SUPPORTED_KINDS } from '../../src/kinds/index.ts';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { RawLab } from '../../src/topology/raw.ts';
 import { toModel } from '../../src/topology/to-model.ts';
 import type { PlanContext } from '../../src/topology/plan.ts';

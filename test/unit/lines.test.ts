@@ -2,8 +2,8 @@
 // parts of the supervisor's relay (telnet filtering, the fd hand-over from `umlab up`).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { LabPlan, PlanContext } from '../../src/topology/plan.ts';
 import { formatLineFds, parseLineFds, portLines, ptyLines, TELNET_HELLO, telnetFilter } from '../../src/vm/lines.ts';
 import { AGENT_DEVICE } from '../../src/topology/agent-protocol.ts';

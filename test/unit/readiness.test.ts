@@ -3,8 +3,8 @@
 // agent (conditions in order, retried until they hold, the last output of one that never does).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import { formatRate, formatSeconds, parseDuration, parseRate } from '../../src/topology/measures.ts';
 import { parseReadyCondition, readyCommand } from '../../src/topology/readiness.ts';
 import { awaitReadiness, notReadyMessage } from '../../src/vm/readiness.ts';

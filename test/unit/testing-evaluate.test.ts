@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { Lab } from '../../src/topology/model.ts';
 import type { ExecFn } from '../../src/checks/probes.ts';
 import { Resolver } from '../../src/checks/resolve.ts';

@@ -8,8 +8,8 @@ import { iperfClientCommand, iperfServerCommand, iperfStopCommand, latencyPingCo
 import type { ExecFn } from '../../src/checks/probes.ts';
 import { Resolver } from '../../src/checks/resolve.ts';
 import { runChecks } from '../../src/checks/run.ts';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { Lab } from '../../src/topology/model.ts';
 
 const ctx = { runDir: '/run/umlab/t', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1', modulesDir: '/usr/lib/uml/modules/6.1' };

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { compile } from '../../src/topology/compile.ts';
+import { compile } from '../../src/planner/compile.ts';
 import { interfaceKernelArg } from '../../src/topology/plan.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { parseLab } from '../../src/planner/load.ts';
 
 const SEED = 0x5eed;
 const TIME_BUDGET_MS = 20_000;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Alias } from 'yaml';
 import { LabFileError } from '../../src/errors.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import { loadLabFile, MAX_LAB_FILE_BYTES } from '../../src/runtime/lab-reader.ts';
 import { MAX_ALIAS_COUNT } from '../../src/topology/yaml-parse.ts';
 

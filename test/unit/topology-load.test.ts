@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LabFileError, NotFoundError } from '../../src/errors.ts';
 import { formatPath } from '../../src/topology/lab-path.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import { loadLabFile } from '../../src/runtime/lab-reader.ts';
 import type { Lab } from '../../src/topology/model.ts';
 

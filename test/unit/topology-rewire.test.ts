@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/errors.ts';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
-import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/kinds/rewire.ts';
+import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/planner/rewire.ts';
 import { parseMconsoleReply } from '../../src/vm/mconsole.ts';
 
 const LAB = `name: rw

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { labRules, parseLab } from '../../src/topology/load.ts';
+import { labRules, parseLab } from '../../src/planner/load.ts';
 import * as rules from '../../src/topology/rules/index.ts';
 import type { Rule } from '../../src/topology/rules/index.ts';
 import { kernelArgs } from '../../src/topology/rules/kernel.ts';

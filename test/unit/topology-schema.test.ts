@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
-import { parseLab } from '../../src/topology/load.ts';
+import { parseLab } from '../../src/planner/load.ts';
 
 const labsDir = new URL('../../labs/', import.meta.url);
 const exampleLabs = readdirSync(labsDir).filter((f) => f.endsWith('.yaml'));

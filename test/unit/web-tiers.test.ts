@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { compile } from '../../src/topology/compile.ts';
-import { parseLab } from '../../src/topology/load.ts';
+import { compile } from '../../src/planner/compile.ts';
+import { parseLab } from '../../src/planner/load.ts';
 import type { LabPlan, PlanContext } from '../../src/topology/plan.ts';
 import { graphFromPlan } from '../../src/web/graph.ts';
 import { foundTiers, hintedTiers } from '../../src/web/tiers.ts';

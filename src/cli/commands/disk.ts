@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError, NotFoundError, UsageError } from '../../errors.ts';
 import { checkCow, labDisks, labsWithDisks, readCowHeader, removeLabDisks } from '../../runtime/disks.ts';
-import { cowFile } from '../../topology/compile.ts';
+import { cowFile } from '../../planner/compile.ts';
 import { findCommand } from '../../runtime/host.ts';
 import { buildImage } from '../../runtime/image.ts';
 import { ALL_PROFILES } from '../../runtime/image-profiles.ts';

@@ -6,7 +6,7 @@ import { LabFileError, UsageError, formatDiagnostic } from '../../errors.ts';
 import { loadKatharaContents } from '../../kathara/load.ts';
 import { readLabDir } from '../../kathara/read-dir.ts';
 import { imageCacheDir } from '../../runtime/image-cache.ts';
-import { parseLab } from '../../topology/load.ts';
+import { parseLab } from '../../planner/load.ts';
 import { plural } from '../../util/text.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
 import { err, out } from '../format.ts';

@@ -8,7 +8,7 @@ import { planContext } from '../../runtime/host.ts';
 import { bootTimeoutSeconds } from '../env.ts';
 import { downLab, listLabs, upLab } from '../../runtime/lab.ts';
 import { readPlan, runDirFor, runFiles, umlabHome } from '../../runtime/paths.ts';
-import { compile } from '../../topology/compile.ts';
+import { compile } from '../../planner/compile.ts';
 import { loadLab } from '../lab-file.ts';
 import type { LabPlan } from '../../topology/plan.ts';
 import type { CheckResult } from '../../checks/evaluate.ts';

@@ -3,7 +3,7 @@
 // a root image that is not a host secret or a device.
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../../errors.ts';
-import { sizeBytes } from '../compile.ts';
+import { sizeBytes } from '../vm-plan.ts';
 import { memoryMiB } from '../model.ts';
 import type { Rule } from './context.ts';
 

@@ -13,10 +13,10 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { p2pKind, planSegment, type Member, type P2pSegment, type PlanEnv } from '../kinds/index.ts';
-import { withoutPrefix } from './address.ts';
-import { captureFile as capturePath, runLayout } from './layout.ts';
-import { allInterfaces, pointers } from './link-graph.ts';
-import { assignMacs, macKey } from './mac.ts';
+import { withoutPrefix } from '../topology/address.ts';
+import { captureFile as capturePath, runLayout } from '../topology/layout.ts';
+import { allInterfaces, pointers } from '../topology/link-graph.ts';
+import { assignMacs, macKey } from '../topology/mac.ts';
 import {
   compareInterfaceNames,
   compareLineNames,
@@ -26,16 +26,16 @@ import {
   type Segment,
   type SerialTarget,
   type VmInterface,
-} from './model.ts';
-import { LabAllocator } from './allocator.ts';
-import { readImpairment } from './link-conditions.ts';
-import { withInits } from './init-script.ts';
-import type { LabPlan, LinkPlan, PlanContext, SegmentPlan } from './plan.ts';
-import { planVm, type Attachment } from './vm-plan.ts';
+} from '../topology/model.ts';
+import { LabAllocator } from '../topology/allocator.ts';
+import { readImpairment } from '../topology/link-conditions.ts';
+import { withInits } from '../topology/init-script.ts';
+import type { LabPlan, LinkPlan, PlanContext, SegmentPlan } from '../topology/plan.ts';
+import { planVm, type Attachment } from '../topology/vm-plan.ts';
 
-export { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
+export { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from '../topology/init-script.ts';
 // Where callers have always found them; they live with the VM's plan.
-export { cowFile, sizeBytes, vectorDevice } from './vm-plan.ts';
+export { cowFile, sizeBytes, vectorDevice } from '../topology/vm-plan.ts';
 
 /** Where a lab's disks live when the context does not say: $UMLAB_HOME/disks/<lab> next to $UMLAB_HOME/labs/<lab>. */
 export function defaultDisksDir(runDir: string): string {

@@ -7,18 +7,18 @@
 // bad or taken, a required property is missing from it, it is unknown, it is not
 // connected). A missing top-level property points at the start of the document.
 //
-// The stages live in their own files: yaml-parse.ts (text -> data + source map),
-// schema-errors.ts (ajv), to-model.ts (data -> Lab), rules/ (semantic checks). Reading the
-// file is runtime/lab-reader.ts's job: this folder does no I/O.
+// The stages live in their own files in topology/: yaml-parse.ts (text -> data + source map),
+// schema-errors.ts (ajv), to-model.ts (data -> Lab), rules/ (semantic checks); this file joins
+// them with the kinds' registry. Reading the file is runtime/lab-reader.ts's job: no I/O here.
 import type { Diagnostic } from '../errors.ts';
 import { kindOfSection, KINDS, RULE_KINDS, segmentPath } from '../kinds/index.ts';
-import { formatPath } from './lab-path.ts';
-import type { Lab } from './model.ts';
-import type { RawLab } from './raw.ts';
-import { RULES, type Rule, type RuleContext } from './rules/index.ts';
-import { schemaErrors } from './schema-errors.ts';
-import { toModel } from './to-model.ts';
-import { parseYaml } from './yaml-parse.ts';
+import { formatPath } from '../topology/lab-path.ts';
+import type { Lab } from '../topology/model.ts';
+import type { RawLab } from '../topology/raw.ts';
+import { RULES, type Rule, type RuleContext } from '../topology/rules/index.ts';
+import { schemaErrors } from '../topology/schema-errors.ts';
+import { toModel } from '../topology/to-model.ts';
+import { parseYaml } from '../topology/yaml-parse.ts';
 
 /** The shared rules, then each kind's own (src/kinds/<kind>/rules.ts) in registry order; read at each parse, so a registered kind's rules count. */
 export const labRules = (): Rule[] => [...RULES, ...KINDS.flatMap((k) => k.rules ?? [])];

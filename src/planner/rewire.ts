@@ -5,9 +5,9 @@ import { UmlabError, UsageError } from '../errors.ts';
 import { parseCidr } from '../topology/address.ts';
 import { LabAllocator } from '../topology/allocator.ts';
 import { INTERFACE_NAME } from '../topology/model.ts';
-import { kindOf, kindsThat, LIVE_KINDS, liveKindsText } from './index.ts';
+import { kindOf, kindsThat, LIVE_KINDS, liveKindsText } from '../kinds/index.ts';
 import { isUnimpaired, readImpairment, type Impairment, type RawImpairment } from '../topology/link-conditions.ts';
-import { vectorDevice } from '../topology/compile.ts';
+import { vectorDevice } from '../topology/vm-plan.ts';
 import { withInits } from '../topology/init-script.ts';
 import {
   interfaceKernelArg,
