@@ -10,7 +10,8 @@ npx tsc --noEmit
 # The page's plain JavaScript, from its JSDoc (web/tsconfig.json).
 npm run --silent typecheck:web
 echo "== lint"
-# --cache (in the lint script): a run after a small change re-reads only the changed files.
+# --cache (in the lint script): a run after a small change re-reads only the changed files (a type-aware
+# result can go stale when only a file it depends on changed; CI starts without the cache).
 npm run --silent lint
 echo "== format"
 # Which files: .prettierignore and .prettierrc.json, not this script.

@@ -152,15 +152,15 @@ function decodeArp(p: Buffer, out: DecodedFrame, parts: string[]): void {
 }
 
 function decodeIpv4(p: Buffer, out: DecodedFrame, parts: string[]): void {
-  if (p.length < 20 || p[0]! >> 4 !== 4) {
+  if (p.length < 20 || p[0] >> 4 !== 4) {
     out.truncated = true;
     parts.push('IPv4');
     return;
   }
-  const headerLength = (p[0]! & 0x0f) * 4;
+  const headerLength = (p[0] & 0x0f) * 4;
   const totalLength = p.readUInt16BE(2);
   const fragmentOffset = p.readUInt16BE(6) & 0x1fff;
-  const ip: IpFields = { version: 4, src: formatIpv4(p, 12), dst: formatIpv4(p, 16), ttl: p[8]!, proto: p[9]! };
+  const ip: IpFields = { version: 4, src: formatIpv4(p, 12), dst: formatIpv4(p, 16), ttl: p[8], proto: p[9] };
   out.ip = ip;
   parts.push(`IPv4 ${ip.src} > ${ip.dst} ttl ${ip.ttl}`);
   if (fragmentOffset !== 0) {
@@ -179,20 +179,20 @@ const IPV6_SKIPPABLE_HEADERS = new Set([0 /* hop-by-hop */, 43 /* routing */, 60
 const IPV6_FRAGMENT_HEADER = 44;
 
 function decodeIpv6(p: Buffer, out: DecodedFrame, parts: string[]): void {
-  if (p.length < 40 || p[0]! >> 4 !== 6) {
+  if (p.length < 40 || p[0] >> 4 !== 6) {
     out.truncated = true;
     parts.push('IPv6');
     return;
   }
   const payloadLength = p.readUInt16BE(4);
-  let next = p[6]!;
+  let next = p[6];
   let offset = 40;
   while (IPV6_SKIPPABLE_HEADERS.has(next) && offset + 8 <= p.length) {
-    const extensionLength = (p[offset + 1]! + 1) * 8;
+    const extensionLength = (p[offset + 1] + 1) * 8;
     next = p[offset]!;
     offset += extensionLength;
   }
-  const ip: IpFields = { version: 6, src: formatIpv6(p, 8), dst: formatIpv6(p, 24), ttl: p[7]!, proto: next };
+  const ip: IpFields = { version: 6, src: formatIpv6(p, 8), dst: formatIpv6(p, 24), ttl: p[7], proto: next };
   out.ip = ip;
   parts.push(`IPv6 ${ip.src} > ${ip.dst} hlim ${ip.ttl}`);
   if (next === IPV6_FRAGMENT_HEADER) {
@@ -215,11 +215,11 @@ function decodeTransport(proto: number, t: Buffer, declaredLength: number, out: 
       return;
     case IPPROTO_TCP: {
       if (t.length < 20) break;
-      const dataOffset = (t[12]! >> 4) * 4;
+      const dataOffset = (t[12] >> 4) * 4;
       out.tcp = {
         srcPort: t.readUInt16BE(0),
         dstPort: t.readUInt16BE(2),
-        flags: tcpFlags(t[13]!),
+        flags: tcpFlags(t[13]),
         payloadLength: Math.max(0, declaredLength - dataOffset),
       };
       parts.push(`TCP ${out.tcp.srcPort} > ${out.tcp.dstPort} [${out.tcp.flags}] len ${out.tcp.payloadLength}`);
@@ -250,8 +250,8 @@ function decodeIcmp(version: 4 | 6, t: Buffer, out: DecodedFrame, parts: string[
     parts.push(label);
     return;
   }
-  const type = t[0]!;
-  const code = t[1]!;
+  const type = t[0];
+  const code = t[1];
   const icmp: IcmpFields = { version, type, code, name: icmpName(version, type, code) };
   out.icmp = icmp;
   let detail = '';
@@ -280,8 +280,8 @@ function isEcho(version: 4 | 6, type: number): boolean {
 function ndLinkLayerOption(t: Buffer, wanted: number): string | undefined {
   let offset = 24;
   while (offset + 8 <= t.length) {
-    const optionType = t[offset]!;
-    const optionLength = t[offset + 1]! * 8;
+    const optionType = t[offset];
+    const optionLength = t[offset + 1] * 8;
     if (optionLength === 0) return undefined; // malformed: would loop forever
     if (optionType === wanted && optionLength >= 8) return formatMac(t, offset + 2);
     offset += optionLength;
@@ -328,7 +328,7 @@ export function tcpFlags(bits: number): string {
 
 export function formatMac(b: Buffer, offset: number): string {
   let mac = '';
-  for (let i = 0; i < 6; i++) mac += (i ? ':' : '') + b[offset + i]!.toString(16).padStart(2, '0');
+  for (let i = 0; i < 6; i++) mac += (i ? ':' : '') + b[offset + i].toString(16).padStart(2, '0');
   return mac;
 }
 

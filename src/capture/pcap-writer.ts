@@ -152,7 +152,7 @@ export class PcapWriter {
 
   // One write in flight at a time: concurrent fs.write calls may complete out of order.
   private writeHeadOfQueue(): void {
-    const head = this.queue[0]!;
+    const head = this.queue[0];
     write(this.fd, head.buf, head.written, head.end - head.written, null, (err, bytesWritten) => {
       if (err) {
         this.fail(err);

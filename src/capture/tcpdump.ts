@@ -46,7 +46,7 @@ export async function startTcpdump(device: string, file: string, options: Tcpdum
   // it live); -Z root: as root tcpdump would otherwise switch to a user who cannot write there.
   const tcpdump = ['tcpdump', '-i', device, '-n', '-U', '--immediate-mode', '-Z', 'root', '-s', String(PCAP_SNAPLEN), '-w', file];
   const argv = options.detached ? tcpdump : ['setpriv', '--pdeathsig', 'TERM', '--', ...tcpdump];
-  const child = spawn(argv[0]!, argv.slice(1), { detached: options.detached, stdio: ['ignore', 'ignore', logFd] });
+  const child = spawn(argv[0], argv.slice(1), { detached: options.detached, stdio: ['ignore', 'ignore', logFd] });
   closeSync(logFd);
   let exited: string | null = null;
   let stopping = false;

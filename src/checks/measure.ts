@@ -26,7 +26,7 @@ function broken(value: number, bounds: [string, 'min' | 'max', number | undefine
 
 export async function throughput(check: ThroughputTest, exec: ExecFn, resolver: Resolver): Promise<Measured> {
   const address = resolver.targetAddress(check.to);
-  const server = check.to.split('.')[0]!;
+  const server = check.to.split('.')[0];
   const direction = check.reverse ? `${check.to} -> ${check.from}` : `${check.from} -> ${check.to}`;
   const started = await exec(server, iperfServerCommand(check.port), 20_000);
   if (started.exitCode !== 0) throw new Error(`the iperf3 server did not start in ${server} (exit ${started.exitCode}): ${outputOf(started)}`);

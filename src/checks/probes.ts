@@ -122,7 +122,7 @@ export function splitSections(stdout: string): Record<string, string[]> {
   let current: string[] | undefined;
   for (const line of stdout.split('\n')) {
     const header = /^## (\w+)$/.exec(line);
-    if (header) sections[header[1]!] = current = [];
+    if (header) sections[header[1]] = current = [];
     else if (current && line.trim()) current.push(line);
   }
   return sections;
@@ -132,7 +132,7 @@ export function splitSections(stdout: string): Record<string, string[]> {
 export function parseAddresses(lines: string[]): { iface: string; cidr: string; scope: string }[] {
   return lines.flatMap((l) => {
     const m = /^\d+:\s+(\S+?)(?:@\S+)?\s+inet6?\s+(\S+).*?scope (\w+)/.exec(l);
-    return m ? [{ iface: m[1]!, cidr: m[2]!, scope: m[3]! }] : [];
+    return m ? [{ iface: m[1], cidr: m[2], scope: m[3] }] : [];
   });
 }
 
@@ -140,7 +140,7 @@ export function parseAddresses(lines: string[]): { iface: string; cidr: string; 
 export function parseListening(lines: string[]): string[] {
   return lines.flatMap((l) => {
     const cols = l.trim().split(/\s+/);
-    if (cols.length < 5 || !/^(tcp|udp)$/.test(cols[0]!)) return [];
+    if (cols.length < 5 || !/^(tcp|udp)$/.test(cols[0])) return [];
     return [`${cols[0]} ${cols[4]}`];
   });
 }

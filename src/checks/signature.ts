@@ -42,7 +42,7 @@ export function parseVmSignature(stdout: string): VmSignature {
   const macs = new Map(
     (s.links ?? []).flatMap((l) => {
       const m = /^\d+:\s+(\S+?)(?:@\S+)?:.*link\/\w+ ([0-9a-f:]+)/.exec(l);
-      return m ? [[m[1]!, m[2]!] as const] : [];
+      return m ? [[m[1], m[2]] as const] : [];
     }),
   );
   // Loopback is the same everywhere, and its ::1 shows up only once IPv6 wakes: leave it out.
@@ -62,7 +62,7 @@ export function parseVmSignature(stdout: string): VmSignature {
   const sysctl: string[] = [];
   for (const [name, value] of parseSysctlLines(s.sysctl ?? [])) {
     const perInterface = /^net\.ipv4\.conf\.[^.]+\.(\w+)$/.exec(name);
-    const def = SYSCTL_DEFAULTS[name] ?? (perInterface ? SYSCTL_DEFAULTS[perInterface[1]!] : undefined);
+    const def = SYSCTL_DEFAULTS[name] ?? (perInterface ? SYSCTL_DEFAULTS[perInterface[1]] : undefined);
     if (def !== undefined && value !== '' && value !== def) sysctl.push(`${name}=${value}`);
   }
   return {

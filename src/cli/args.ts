@@ -45,7 +45,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
       strict: true,
     });
     if (values.help) return 'help';
-    return { values: values as ParsedArgs['values'], positionals, rest };
+    return { values: values, positionals, rest };
   } catch (cause) {
     throw new UsageError(`${(cause as Error).message}`, { cause, hint: `see: umlab ${spec.name} --help` });
   }
@@ -68,7 +68,7 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
   return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';

@@ -34,7 +34,7 @@ export function readTarGz(bytes: Buffer, maxBytes: number): ArchiveEntry[] {
     const h = tar.subarray(off, off + 512);
     if (h.every((x) => x === 0)) break;
     const size = octal(h, 124, 12);
-    const type = String.fromCharCode(h[156]!);
+    const type = String.fromCharCode(h[156]);
     const data = tar.subarray(off + 512, off + 512 + size);
     off += 512 + Math.ceil(size / 512) * 512;
     if (type === 'x' || type === 'L') {

@@ -78,7 +78,7 @@ function labRoot(dir: string): string {
   const entries = readdirSync(dir).filter((e) => !e.startsWith('.') && e !== '__MACOSX');
   if (entries.includes('lab.conf')) return dir;
   const yamls = entries.filter((e) => /\.ya?ml$/.test(e));
-  if (yamls.length === 1) return join(dir, yamls[0]!);
-  if (entries.length === 1 && lstatSync(join(dir, entries[0]!)).isDirectory()) return labRoot(join(dir, entries[0]!));
+  if (yamls.length === 1) return join(dir, yamls[0]);
+  if (entries.length === 1 && lstatSync(join(dir, entries[0])).isDirectory()) return labRoot(join(dir, entries[0]));
   return dir;
 }

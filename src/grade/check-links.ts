@@ -11,7 +11,7 @@ function onSubnet(cidr: string, address: string): boolean {
   if (!net || !a || net.family !== a.family) return false;
   for (let bit = 0; bit < net.prefix; bit++) {
     const mask = 0x80 >> (bit % 8);
-    if ((net.bytes[bit >> 3]! & mask) !== (a.bytes[bit >> 3]! & mask)) return false;
+    if ((net.bytes[bit >> 3] & mask) !== (a.bytes[bit >> 3] & mask)) return false;
   }
   return true;
 }

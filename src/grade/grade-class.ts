@@ -57,7 +57,7 @@ export async function gradeClass(submissions: Submission[], opts: GradeClassOpti
       if (opts.signal.aborted) waiting.length = 0;
       if (waiting.length === 0 && running === 0) return resolve();
       while (waiting.length > 0 && running < opts.jobs) {
-        const next = waiting[0]!;
+        const next = waiting[0];
         const need = memory.get(next.student) ?? 0;
         if (!gate.tryTake(need)) break; // the budget is full: wait for a lab to finish
         waiting.shift();

@@ -32,7 +32,7 @@ export function applicationChecks(ctx: FamilyContext<ApplicationJudge>, applicat
   const path: PathSegment[] = ['test', 'applications'];
   const apps = mapOf(ctx, path, applications, ['dns', 'http']);
   const add = (device: string, name: string, run: string, judge: OmitEach<ApplicationJudge, 'family' | 'device'>) =>
-    ctx.judged(name, device, run, { family: 'applications', device, ...judge } as ApplicationJudge);
+    ctx.judged(name, device, run, { family: 'applications', device, ...judge });
   const dns = mapOf(ctx, [...path, 'dns'], apps.dns, ['authoritative', 'local_ns', 'records', 'reachability']);
   const localNs = Object.entries(mapOf(ctx, [...path, 'dns', 'local_ns'], dns.local_ns)).map(
     ([ip, devices]) => [ip, listOf(ctx, [...path, 'dns', 'local_ns', ip], devices).map(String)] as const,
@@ -115,7 +115,7 @@ export function judgeApplication(j: ApplicationJudge, out: Output): Verdict {
   const no = (reason: string): Verdict => ({ pass: false, reason });
   switch (j.what) {
     case 'local-ns': {
-      const servers = [...out.stdout.matchAll(/^nameserver (.*)$/gm)].map((m) => m[1]!.trim());
+      const servers = [...out.stdout.matchAll(/^nameserver (.*)$/gm)].map((m) => m[1].trim());
       if (out.exitCode !== 0 || !out.stdout.trim()) return no(`${j.device} has no /etc/resolv.conf`);
       return servers.includes(j.ip)
         ? ok(`${j.ip} is a name server of ${j.device}`)
@@ -124,7 +124,7 @@ export function judgeApplication(j: ApplicationJudge, out: Output): Verdict {
     case 'dns-authority': {
       const status = /^STATUS (\S+)/m.exec(out.stdout)?.[1];
       if (!status) return no(`the name server ${j.server} on ${j.device} did not answer a query for the NS records of ${j.zone}`);
-      const ns = [...out.stdout.matchAll(/^NS (\S+) ?(.*)$/gm)].map((m) => ({ name: m[1]!, ip: m[2]!.trim() }));
+      const ns = [...out.stdout.matchAll(/^NS (\S+) ?(.*)$/gm)].map((m) => ({ name: m[1], ip: m[2].trim() }));
       if (status !== 'NOERROR' || ns.length === 0) return no(`named on ${j.device} answered ${status} with ${ns.length} NS record(s) for ${j.zone}`);
       if (ns.some((n) => n.ip === j.ip)) return ok(`${j.server} names ${j.ip} as an authority for ${j.zone}`);
       return no(`the authorities for ${j.zone} given by ${j.server} have the addresses ${list(ns.map((n) => `${n.name} ${n.ip || '(none)'}`))}, not ${j.ip}`);

@@ -26,7 +26,7 @@ export function bridgeChecks(ctx: FamilyContext<BridgeJudge>, bridges: unknown):
       const ifaces = mapOf(ctx, [...at, 'interfaces'], conf.interfaces);
       const interfaces = Object.keys(ifaces);
       const add = (name: string, judge: OmitEach<BridgeJudge, 'family' | 'device'>) =>
-        ctx.judged(name, device, COMMAND, { family: 'bridges', device, ...judge } as BridgeJudge);
+        ctx.judged(name, device, COMMAND, { family: 'bridges', device, ...judge });
       if (conf.vxlan !== undefined) ctx.unsupported(`VXLAN bridge checks on \`${device}\``, 'not supported: umlab does not run VXLAN');
       add(`Checking that interfaces ${JSON.stringify(interfaces)} are attached to the same bridge on \`${device}\``, { what: 'bridge-members', interfaces });
       add(`Checking if VLAN filtering is enabled on the bridge of ${interfaces.join(', ')} of \`${device}\``, { what: 'vlan-filtering', interfaces });
@@ -65,7 +65,7 @@ function commonMaster(links: Link[], interfaces: string[]): { master: Link } | {
 export function judgeBridge(j: BridgeJudge, out: Output): Verdict {
   const no = (reason: string): Verdict => ({ pass: false, reason: `bridges on ${j.device}: ${reason}` });
   const [linkText, vlanText = ''] = out.stdout.split(SEPARATOR);
-  const links = jsonOf({ ...out, stdout: linkText! }, `ip -j link on ${j.device}`);
+  const links = jsonOf({ ...out, stdout: linkText }, `ip -j link on ${j.device}`);
   if ('fail' in links) return links.fail;
   const all = (Array.isArray(links.json) ? links.json : []).filter(isMap) as Link[];
   if (j.what === 'bridge-members' || j.what === 'vlan-filtering') {

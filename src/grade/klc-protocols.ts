@@ -34,7 +34,7 @@ export function protocolChecks(ctx: FamilyContext<ProtocolJudge>, protocols: unk
     const conf = mapOf(ctx, [...path, daemon], value, known);
     const perDevice = (key: string) => Object.entries(mapOf(ctx, [...path, daemon, key], conf[key]));
     const add = (device: string, name: string, command: string, judge: OmitEach<ProtocolJudge, 'family' | 'device'>) =>
-      ctx.judged(name, device, command, { family: 'protocols', device, ...judge } as ProtocolJudge);
+      ctx.judged(name, device, command, { family: 'protocols', device, ...judge });
     for (const key of UNSUPPORTED)
       if (conf[key] !== undefined)
         ctx.unsupported(`${daemon} ${key} checks`, `not supported: umlab does not run ${daemon === 'sciond' ? 'SCION' : 'EVPN/VXLAN'}`);

@@ -56,7 +56,7 @@ export function parseKlcSpec(text: string, file: string, readText: (path: string
   if (typeof data.structure === 'string' && structure === undefined && data.lab_inline === undefined)
     errors.push(diag(['structure'], 'value', `cannot read the structure file ${data.structure}`, 'a path to the template lab.conf, relative to this file'));
   if (structure !== undefined) checks.push(...structureChecks(structure, file));
-  const add = (c: NewCheck) => checks.push({ points: 1, hidden: false, ...c } as GradedCheck);
+  const add = (c: NewCheck) => checks.push({ points: 1, hidden: false, ...c });
   familyChecks(tests, add, diag, errors);
   if (errors.length) return { errors: errors.sort((a, b) => a.line - b.line || a.col - b.col) };
   const unique = new Set<string>();
@@ -86,7 +86,7 @@ function structureChecks(labConf: string, file: string): GradedCheck[] {
   for (const line of parseLabConf(labConf, file).lines) {
     if (line.kind !== 'device') continue;
     if (!devices.has(line.device)) devices.set(line.device, []);
-    if (/^\d+$/.test(line.key)) devices.get(line.device)!.push([Number(line.key), line.value.replace(/^"|"$/g, '').split(':')[0]!]);
+    if (/^\d+$/.test(line.key)) devices.get(line.device)!.push([Number(line.key), line.value.replace(/^"|"$/g, '').split(':')[0]]);
   }
   const out: GradedCheck[] = [];
   for (const [device, ifaces] of devices) {
@@ -178,7 +178,7 @@ function familyChecks(tests: Record<string, unknown>, add: (c: NewCheck) => void
         live(`Checking that sysctl \`${s}\` is set on \`${device}\``, {
           kind: 'command',
           vm: device,
-          run: `cat ${shellQuote('/proc/sys/' + key!.trim().replace(/\./g, '/'))}`,
+          run: `cat ${shellQuote('/proc/sys/' + key.trim().replace(/\./g, '/'))}`,
           stdout: `^${escapeRegex(String(value ?? '').trim())}\\s*$`,
         }),
       );

@@ -27,7 +27,7 @@ function asSubmission(path: string, student: string): Submission | null {
   // A student folder holding one YAML lab.
   const yamls = readdirSync(path).filter((f) => YAML.test(f) && !SIDECARS.has(f) && statSync(join(path, f)).isFile());
   const subdirs = readdirSync(path).filter((f) => statSync(join(path, f)).isDirectory());
-  if (yamls.length === 1 && subdirs.length === 0) return { student, path: join(path, yamls[0]!), kind: 'yaml' };
+  if (yamls.length === 1 && subdirs.length === 0) return { student, path: join(path, yamls[0]), kind: 'yaml' };
   return null;
 }
 

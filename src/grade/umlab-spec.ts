@@ -72,7 +72,7 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
   for (const [i, t] of lab.tests.entries())
     if (Number.isNaN(t.within)) errors.push(diag(['tests', i, 'within'], 'value', 'not a duration', 'write e.g. 30s, 2m or a number of seconds'));
   if (errors.length > 0) return { errors: sorted(errors) };
-  const checks: GradedCheck[] = lab.tests.map((test, i) => ({ kind: 'live', name: test.name, description: test.name, test, ...grading[i]! }));
+  const checks: GradedCheck[] = lab.tests.map((test, i) => ({ kind: 'live', name: test.name, description: test.name, test, ...grading[i] }));
   return { spec: { file, form: 'umlab', deadlineSeconds: deadline!, checks, groupPoints } };
 }
 

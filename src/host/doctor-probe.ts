@@ -16,7 +16,7 @@ const SETUP_SCRIPT = fileURLToPath(new URL('../../scripts/setup.sh', import.meta
 /** RUNTIME_PACKAGES=(...) of scripts/setup.sh: one list of packages, kept there. */
 export function parseRuntimePackages(script: string): string[] {
   const m = script.match(/^RUNTIME_PACKAGES=\(([^)]*)\)/m);
-  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
 }
 
 const CAP_NET_ADMIN = 12;
@@ -36,7 +36,7 @@ export function realProbe(options: { boot: boolean; env?: NodeJS.ProcessEnv }): 
         r.stdout
           .split('\n')
           .filter((l) => / ii\s*$/.test(l))
-          .map((l) => l.split(' ')[0]!.split(':')[0]),
+          .map((l) => l.split(' ')[0].split(':')[0]),
       );
       return names.filter((n) => !installed.has(n));
     },

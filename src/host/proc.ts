@@ -14,17 +14,17 @@ export function mountFor(path: string, mountinfo: string): Mount | null {
     const [pre, post] = line.split(' - ');
     const f = pre?.split(' ') ?? [];
     if (f.length < 6 || !post) continue;
-    const mountPoint = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const mountPoint = f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
     const inside = mountPoint === '/' || path === mountPoint || path.startsWith(mountPoint + '/');
     // Later lines are mounted over earlier ones at the same point: >= lets the last one win.
-    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { mountPoint, options: f[5]!.split(','), fstype: post.split(' ')[0] ?? '' };
+    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { mountPoint, options: f[5].split(','), fstype: post.split(' ')[0] ?? '' };
   }
   return best;
 }
 
 /** The directory UML 6.1 maps guest memory from (arch/um/os-Linux/mem.c choose_tempdir). */
 export function umlTempDir(env: NodeJS.ProcessEnv, mountinfo: string): string {
-  for (const v of ['TMPDIR', 'TMP', 'TEMP']) if (env[v]) return env[v]!;
+  for (const v of ['TMPDIR', 'TMP', 'TEMP']) if (env[v]) return env[v];
   return mountFor('/dev/shm', mountinfo)?.fstype === 'tmpfs' ? '/dev/shm' : '/tmp';
 }
 

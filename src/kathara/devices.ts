@@ -93,7 +93,7 @@ type Report = (at: Pos, message: string, hint?: string, severity?: 'error' | 'wa
 function readGlobal(line: GlobalLine, meta: LabConfMeta, problem: Report, strict: boolean): void {
   if (line.name === 'LAB_DESCRIPTION') meta.description = line.value;
   else if (line.name === 'machines') {
-    for (const w of line.value.matchAll(/\S+/g)) meta.machines.push({ name: w[0], at: { ...line.valueAt, col: line.valueAt.col + w.index! } });
+    for (const w of line.value.matchAll(/\S+/g)) meta.machines.push({ name: w[0], at: { ...line.valueAt, col: line.valueAt.col + w.index } });
   } else if (!/^LAB_(VERSION|AUTHOR|EMAIL|WEB|NAME)$/.test(line.name)) {
     problem(
       line.at,

@@ -110,7 +110,7 @@ export function parseLabDep(text: string, file: string): { deps: DepLine[]; prob
     const [, indent, device, rest] = m as unknown as [string, string, string, string];
     const restStart = body.length - rest.length;
     const after: DepLine['after'] = [];
-    for (const w of rest.matchAll(/\S+/g)) after.push({ name: w[0], at: { file, line: i + 1, col: restStart + w.index! + 1 } });
+    for (const w of rest.matchAll(/\S+/g)) after.push({ name: w[0], at: { file, line: i + 1, col: restStart + w.index + 1 } });
     deps.push({ device, after, at: { file, line: i + 1, col: indent.length + 1 } });
   });
   return { deps, problems };

@@ -19,7 +19,7 @@ export function readLabExt(text: string, file: string, knownDomain: (domain: str
     const line = raw.replace(/#.*$/, '');
     const words = [...line.matchAll(/\S+/g)];
     if (!words.length) return;
-    const at = (w: number): Pos => ({ file, line: i + 1, col: 1 + words[w]!.index! });
+    const at = (w: number): Pos => ({ file, line: i + 1, col: 1 + words[w].index });
     if (words.length !== 2) {
       problems.push({
         at: at(0),
@@ -29,17 +29,17 @@ export function readLabExt(text: string, file: string, knownDomain: (domain: str
       });
       return;
     }
-    const domain = words[0]![0];
-    const m = /^([^.\s]+)(?:\.(\d+))?$/.exec(words[1]![0]);
+    const domain = words[0][0];
+    const m = /^([^.\s]+)(?:\.(\d+))?$/.exec(words[1][0]);
     if (!m || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 4094))) {
-      problems.push({ at: at(1), severity: 'error', message: `"${words[1]![0]}" is not INTERFACE or INTERFACE.VLAN (VLAN 1-4094)` });
+      problems.push({ at: at(1), severity: 'error', message: `"${words[1][0]}" is not INTERFACE or INTERFACE.VLAN (VLAN 1-4094)` });
       return;
     }
     if (!knownDomain(domain)) {
       problems.push({ at: at(0), severity: 'error', message: `lab.ext names collision domain ${domain}, which no device of lab.conf joins` });
       return;
     }
-    const ext: ExtLine = { domain, iface: m[1]!, ...(m[2] !== undefined && { vlan: Number(m[2]) }), at: at(0) };
+    const ext: ExtLine = { domain, iface: m[1], ...(m[2] !== undefined && { vlan: Number(m[2]) }), at: at(0) };
     lines.push(ext);
     problems.push({
       at: ext.at,

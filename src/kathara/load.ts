@@ -39,7 +39,7 @@ const toDiag = (p: KatharaProblem): Diagnostic => ({
 export function parsePath(path: string): PathSegment[] {
   const out: PathSegment[] = [];
   const re = /(?:^|\.)([A-Za-z0-9_-]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
-  for (const m of path.matchAll(re)) out.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]!) as string)));
+  for (const m of path.matchAll(re)) out.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : (JSON.parse(m[3]) as string)));
   return out;
 }
 

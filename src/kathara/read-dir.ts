@@ -52,7 +52,7 @@ export function readLabDir(given: string): LabDirContents {
   for (const e of entries) {
     if (!e.isFile()) continue;
     const m = /^(.+)\.(startup|shutdown)$/.exec(e.name);
-    if (m) (m[2] === 'startup' ? startup : shutdown)[m[1]!] = readFileSync(join(dir, e.name), 'utf8');
+    if (m) (m[2] === 'startup' ? startup : shutdown)[m[1]] = readFileSync(join(dir, e.name), 'utf8');
   }
   // A .startup file is a device too (Kathará: "a device with only a startup file").
   for (const name of Object.keys(startup)) if (name !== 'shared' && !deviceDirs.includes(name) && labConf === undefined) deviceDirs.push(name);

@@ -99,7 +99,7 @@ export function katharaToRaw(c: LabDirContents, opts: ReadOptions): KatharaRead 
   // lab.dep: a device boots once the devices it names are ready (unknown names are reported above).
   for (const [vm, after] of Object.entries(order)) {
     const known = [...new Set(after)].filter((n) => cv.raw.vms[n] !== undefined);
-    if (cv.raw.vms[vm] && known.length) cv.raw.vms[vm]!.start_after = known;
+    if (cv.raw.vms[vm] && known.length) cv.raw.vms[vm].start_after = known;
   }
   return { raw: cv.raw, positions: cv.positions, problems, profiles: [...cv.profiles].sort(), order };
 }
@@ -215,7 +215,7 @@ function interfacesOf(cv: Conversion, d: Device, name: string): { interfaces: Re
     cv.switches[sw] = {};
     place(cv, ['switches', sw], i.valueAt);
     if (mac) {
-      interfaces[eth]!.mac = mac;
+      interfaces[eth].mac = mac;
       place(cv, ['vms', name, 'interfaces', eth, 'mac'], macAt!);
     }
   }
@@ -223,8 +223,8 @@ function interfacesOf(cv: Conversion, d: Device, name: string): { interfaces: Re
     // Kathará's bridged interface comes after the lab's own: the next ethN.
     const next = Math.max(-1, ...d.ifaces.map((i) => i.index)) + 1;
     interfaces[`eth${next}`] = { connect: 'bridged', dhcp: true };
-    place(cv, ['vms', name, 'interfaces', `eth${next}`], d.bridged ?? d.ports[0]!.at);
-    place(cv, ['gateways', 'bridged'], d.bridged ?? d.ports[0]!.at);
+    place(cv, ['vms', name, 'interfaces', `eth${next}`], d.bridged ?? d.ports[0].at);
+    place(cv, ['gateways', 'bridged'], d.bridged ?? d.ports[0].at);
     cv.gatewayUsers++;
     for (const p of d.ports) {
       place(cv, ['gateways', 'bridged', 'forward', cv.gatewayForwards.length], p.at);

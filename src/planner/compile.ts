@@ -193,7 +193,7 @@ function planSegments(lab: Lab, resolved: ResolvedLinks, ends: EndpointFacts, en
     const { umlArgs, vector, ...plan } = planSegment(spec, members, env);
     segments.push(plan);
     members.forEach((m, i) => {
-      attachment.set(macKey(m.vm, m.iface), { segment: spec.name, link: m.link, umlArg: umlArgs[i]!, vector });
+      attachment.set(macKey(m.vm, m.iface), { segment: spec.name, link: m.link, umlArg: umlArgs[i], vector });
       const link = linkOf(m);
       if (link) links.push(link);
     });

@@ -58,7 +58,7 @@ export function checkKernels(plan: LabPlan): void {
     }
   }
   for (const vm of plan.vms) {
-    const kernel = vm.argv[0]!;
+    const kernel = vm.argv[0];
     try {
       accessSync(kernel, constants.X_OK);
     } catch (cause) {

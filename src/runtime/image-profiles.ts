@@ -44,7 +44,7 @@ export const KATHARA_PROFILE = [
   'vlan',
   'radvd',
 ];
-export const ALL_PROFILES: Readonly<Record<string, readonly string[]>> = { ...PACKAGE_PROFILES, kathara: KATHARA_PROFILE.flatMap((p) => PACKAGE_PROFILES[p]!) };
+export const ALL_PROFILES: Readonly<Record<string, readonly string[]>> = { ...PACKAGE_PROFILES, kathara: KATHARA_PROFILE.flatMap((p) => PACKAGE_PROFILES[p]) };
 
 /** Expands profile names in a package list (anything else is a package name); sorted, once each. */
 export function expandPackages(names: readonly string[]): string[] {

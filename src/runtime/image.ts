@@ -61,7 +61,7 @@ export function aptMirror(files = aptSourceFiles()): string | null {
     } else {
       for (const line of text.split('\n')) {
         const m = line.match(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/);
-        if (m && isDebianMain(m[1]!, m[2]!)) return m[1]!;
+        if (m && isDebianMain(m[1], m[2])) return m[1];
       }
     }
   }

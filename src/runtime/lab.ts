@@ -106,7 +106,7 @@ export function findLab(home: string, name?: string): LabRecord {
       });
     return found;
   }
-  if (labs.length === 1) return labs[0]!;
+  if (labs.length === 1) return labs[0];
   if (labs.length === 0) throw new NotFoundError('no lab is running', { hint: 'start one with: umlab up <lab.yaml>' });
   throw new UsageError(`${labs.length} labs are running; say which one with --lab NAME`, {
     hint: `running labs: ${labs.map((l) => l.lab).join(', ')}`,
@@ -187,7 +187,7 @@ async function prepareRun(
 function startSupervisor(plan: LabPlan, opts: UpOptions, mode: IsolationMode, ports: Awaited<ReturnType<typeof bindLinePorts>>): SupervisorChild {
   const logFd = openSync(runFiles(plan.runDir).supervisorLog, 'a');
   const argv = inLabNamespace(mode, netnsName(opts.home, plan.lab), [process.execPath, ...NODE_ARGS, SUPERVISOR_MAIN, plan.runDir, mode]);
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const child = spawn(argv[0], argv.slice(1), {
     detached: true,
     stdio: ['ignore', logFd, logFd, ...ports.stdio],
     env: { ...(opts.env ?? process.env), [LINE_FDS_ENV]: ports.env },

@@ -1,6 +1,5 @@
 // Entry point of a lab's supervisor process, started by `umlab up` inside the lab's
 // namespaces:  node --import tsx supervisor-main.ts <runDir> <mode>
-import type { IsolationMode } from './namespace.ts';
 import { readPlan } from './paths.ts';
 import { Supervisor } from './supervisor.ts';
 import { LINE_FDS_ENV, parseLineFds } from '../vm/lines.ts';
@@ -14,14 +13,14 @@ if (!runDir || (mode !== 'netns' && mode !== 'userns')) {
 }
 const plan = readPlan(runDir);
 const supervisor = new Supervisor(plan, {
-  mode: mode as IsolationMode,
+  mode,
   bootTimeoutMs: Number(process.env.UMLAB_BOOT_TIMEOUT ?? 120) * 1000,
   lineFds: parseLineFds(process.env[LINE_FDS_ENV]),
 });
 
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    supervisor.teardown().finally(() => process.exit(0));
+    void supervisor.teardown().finally(() => process.exit(0));
   });
 }
 

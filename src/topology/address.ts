@@ -34,11 +34,11 @@ export function parseIPv6(text: string): number[] | null {
     const groups: number[] = [];
     const parts = half.split(':');
     for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
+      const part = parts[i];
       if (i === parts.length - 1 && part.includes('.')) {
         const v4 = parseIPv4(part);
         if (!v4) return null;
-        groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+        groups.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
       } else if (/^[0-9A-Fa-f]{1,4}$/.test(part)) {
         groups.push(parseInt(part, 16));
       } else {
@@ -47,11 +47,11 @@ export function parseIPv6(text: string): number[] | null {
     }
     return groups;
   };
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
+  const head = groupsOf(halves[0]);
+  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
   if (!head || !tail) return null;
   // An IPv4 tail is only allowed at the very end of the address.
-  if (halves.length === 2 && halves[0]!.includes('.')) return null;
+  if (halves.length === 2 && halves[0].includes('.')) return null;
   const given = head.length + tail.length;
   if (halves.length === 1 ? given !== 8 : given > 7) return null;
   const groups = [...head, ...new Array<number>(8 - given).fill(0), ...tail];
@@ -66,7 +66,7 @@ export function formatIPv4(bytes: number[]): string {
  *  Takes the 16 bytes at `offset`, so a packet decoder can pass its Buffer as it is. */
 export function formatIPv6(bytes: ArrayLike<number>, offset = 0): string {
   const groups: number[] = [];
-  for (let i = offset; i < offset + 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  for (let i = offset; i < offset + 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0; i < 8;) {

@@ -38,7 +38,7 @@ export function parseAgentLine(line: string): AgentMessage {
         output: decode64(parts[3]).toString('utf8'),
       };
     case 'R':
-      if (parts.length >= 3 && /^\d+$/.test(parts[1]!))
+      if (parts.length >= 3 && /^\d+$/.test(parts[1]))
         return { type: 'result', id: Number(parts[1]), exitCode: Number(parts[2]), stdout: decode64(parts[3]), stderr: decode64(parts[4]) };
       break;
     case 'P':
@@ -58,5 +58,5 @@ export const killRequest = (id: number) => `K ${id}\n`;
 /** Turns `umlab exec VM -- a b c` into one shell command: a single argument is a
  *  shell command line as is (like ssh); several are quoted word by word. */
 export function commandFromArgv(argv: string[], quote: (s: string) => string): string {
-  return argv.length === 1 ? argv[0]! : argv.map(quote).join(' ');
+  return argv.length === 1 ? argv[0] : argv.map(quote).join(' ');
 }

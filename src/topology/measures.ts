@@ -17,13 +17,13 @@ const RATE_UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit:
 export function parseRate(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?bit)\s*$/i.exec(value);
-  return m ? Number(m[1]) * RATE_UNITS[m[2]!.toLowerCase()]! : undefined;
+  return m ? Number(m[1]) * RATE_UNITS[m[2].toLowerCase()] : undefined;
 }
 
 /** 9_420_000 -> "9.42 Mbit/s". */
 export function formatRate(bitsPerSecond: number): string {
   const [unit, scale] = bitsPerSecond >= 1e9 ? ['Gbit/s', 1e9] : bitsPerSecond >= 1e6 ? ['Mbit/s', 1e6] : bitsPerSecond >= 1e3 ? ['kbit/s', 1e3] : ['bit/s', 1];
-  return `${Number((bitsPerSecond / (scale as number)).toPrecision(3))} ${unit}`;
+  return `${Number((bitsPerSecond / scale).toPrecision(3))} ${unit}`;
 }
 
 /** 0.0123 (s) -> "12.3 ms"; 2.5 -> "2.5 s". */

@@ -39,7 +39,7 @@ export class SourceMap {
       // The first of duplicate keys, as Array.find gave (the parser refuses duplicates anyway).
       for (const p of map.items) {
         const k = keyText(p.key);
-        if (k !== undefined && !index.has(k)) index.set(k, p as Pair);
+        if (k !== undefined && !index.has(k)) index.set(k, p);
       }
       this.entries.set(map, index);
     }
@@ -79,7 +79,7 @@ export class SourceMap {
       node = this.resolve(node);
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = this.pair(node, path[i]!);
+        const pair = this.pair(node, path[i]);
         if (!pair) return best;
         const keyOffset = firstOffset(pair.key);
         if (last && part === 'key') return keyOffset ?? best;

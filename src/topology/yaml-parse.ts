@@ -20,7 +20,7 @@ function tooDeepAt(text: string): number {
   let indent = 0;
   let indenting = true;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (c === '\n') {
       [inline, indent, indenting] = [0, 0, true];
       continue;

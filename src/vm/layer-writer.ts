@@ -51,7 +51,7 @@ function writeEntry(root: string, path: string, entry: LayerEntry): void {
   // Resolve and compare: whatever happened above, the parent is inside the layer.
   const realParent = realpathSync(parent);
   if (realParent !== parent || !(realParent === root || realParent.startsWith(root + '/'))) refuse(path, `it resolves outside the layer (${realParent})`);
-  const target = join(parent, parts[parts.length - 1]!);
+  const target = join(parent, parts[parts.length - 1]);
   if ('symlink' in entry) {
     // symlink(2) never follows an existing file at the target: EEXIST instead.
     symlinkSync(entry.symlink, target);

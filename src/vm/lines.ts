@@ -223,18 +223,20 @@ export class LineRelay {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.pty = proc;
-    proc.stdin!.on('error', () => {});
-    const client = { write: (chunk: Buffer) => void (proc.stdin!.writableLength < CLIENT_BUFFER_LIMIT && proc.stdin!.write(chunk)) };
+    proc.stdin.on('error', () => {});
+    const client = { write: (chunk: Buffer) => void (proc.stdin.writableLength < CLIENT_BUFFER_LIMIT && proc.stdin.write(chunk)) };
     this.clients.add(client);
-    proc.stdout!.on('data', (chunk: Buffer) => this.toVm(chunk));
+    proc.stdout.on('data', (chunk: Buffer) => this.toVm(chunk));
     let said = '';
-    proc.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
     proc.on('exit', (code, signal) => {
       this.clients.delete(client);
       if (this.pty === proc) this.pty = null;
       if (this.closed) return;
       this.opts.log(`${this.vm}.${this.plan.name}: socat exited (${signal ?? `code ${code}`}) ${said.trim()}; restarting it`);
-      setTimeout(() => !this.closed && this.startPty().catch((e) => this.opts.log(`${this.vm}.${this.plan.name}: ${e}`)), 500);
+      setTimeout(() => {
+        if (!this.closed) this.startPty().catch((e) => this.opts.log(`${this.vm}.${this.plan.name}: ${e}`));
+      }, 500);
     });
     // Wait for the link, so `up` returns with the pty usable.
     for (let i = 0; i < 100; i++) {

@@ -14,7 +14,7 @@ export function logMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[LOG_MAX_ENV]?.trim();
   if (!raw) return DEFAULT_LOG_MAX_BYTES;
   const m = /^(\d+)([KMG]i?B?)?$/i.exec(raw);
-  const bytes = m ? Number(m[1]) * 1024 ** ('KMG'.indexOf((m[2] ?? ' ')[0]!.toUpperCase()) + 1) : NaN;
+  const bytes = m ? Number(m[1]) * 1024 ** ('KMG'.indexOf((m[2] ?? ' ')[0].toUpperCase()) + 1) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 4096)
     throw new UsageError(`${LOG_MAX_ENV}=${raw} is not a log size`, { hint: `give bytes (at least 4096) or a size like 8M; the default is 8M` });
   return bytes;

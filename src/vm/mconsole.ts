@@ -23,7 +23,7 @@ export async function mconsole(socket: string, command: string, timeoutMs = MCON
 export function parseMconsoleReply(stdout: string, command: string): string {
   const match = /^(OK|ERR) ?([\s\S]*)$/m.exec(stdout);
   if (!match) throw new LabRuntimeError(`no answer from the management console to "${command}"${stdout.trim() ? `: ${stdout.trim()}` : ''}`);
-  const text = match[2]!.trimEnd();
+  const text = match[2].trimEnd();
   if (match[1] === 'ERR') throw new LabRuntimeError(`the management console refused "${command}": ${text}`);
   return text;
 }

@@ -27,7 +27,7 @@ export function procStat(pid: number): ProcStat | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): field N is fields[N - 3].
-    return { pid, state: fields[0]!, ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: fields[19]! };
+    return { pid, state: fields[0], ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: fields[19] };
   } catch {
     return null;
   }
@@ -61,8 +61,8 @@ function readTracked(runDir: string): TrackedEntry[] {
   return text
     .split('\n')
     .map((l) => l.split(' '))
-    .filter((f) => f.length >= 3 && /^\d+$/.test(f[0]!))
-    .map((f) => ({ pid: Number(f[0]), startTime: f[1]!, kind: f[2] === 'group' ? 'group' : 'process' }));
+    .filter((f) => f.length >= 3 && /^\d+$/.test(f[0]))
+    .map((f) => ({ pid: Number(f[0]), startTime: f[1], kind: f[2] === 'group' ? 'group' : 'process' }));
 }
 
 function allProcesses(): ProcStat[] {

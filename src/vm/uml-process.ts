@@ -116,7 +116,7 @@ export class UmlProcess {
     // `env` sets the UML process's own variables (the register fix): setpriv never loads them.
     const env = Object.entries(vm.env ?? {}).map(([k, v]) => `${k}=${v}`);
     // detached: its own process group, so its UML helper processes can be killed with it.
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...(env.length ? ['env', ...env] : []), kernel!, ...args], {
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...(env.length ? ['env', ...env] : []), kernel, ...args], {
       stdio,
       cwd: lab.runDir,
       detached: true,
@@ -257,7 +257,7 @@ export class UmlProcess {
       );
       agent.on('ready', onReady);
       agent.on('fail', onFail);
-      this.exited.then(() => done(() => reject(new LabRuntimeError(`VM ${this.name} exited while rebooting`))));
+      void this.exited.then(() => done(() => reject(new LabRuntimeError(`VM ${this.name} exited while rebooting`))));
     });
   }
 

@@ -132,9 +132,9 @@ function qualifiedPredicate(end: 'src' | 'dst' | null, keyword: 'host' | 'port' 
     return (f) => endPorts(f, end).includes(port);
   }
   const cidr = IPV4_CIDR.exec(keyword === 'net' && IPV4.test(w) ? `${w}/32` : w);
-  if (cidr && ipv4Number(cidr[1]!) !== null && Number(cidr[2]) <= 32) {
+  if (cidr && ipv4Number(cidr[1]) !== null && Number(cidr[2]) <= 32) {
     const size = 2 ** (32 - Number(cidr[2]));
-    const network = Math.floor(ipv4Number(cidr[1]!)! / size);
+    const network = Math.floor(ipv4Number(cidr[1])! / size);
     return (f) =>
       addresses(f).some((a) => {
         const n = ipv4Number(a);
@@ -149,16 +149,16 @@ const KEYWORDS = new Set(['host', 'port', 'net']);
 
 /** Reads one word (or a qualified `[src|dst] host|port|net VALUE`) at `i`: its predicate and the next index. */
 function readWord(words: string[], i: number): { check: FramePredicate; next: number } {
-  const word = words[i]!.toLowerCase();
+  const word = words[i].toLowerCase();
   const end = word === 'src' || word === 'dst' ? word : null;
   let j = end ? i + 1 : i;
-  const keyword = KEYWORDS.has(words[j]?.toLowerCase() ?? '') ? (words[j]!.toLowerCase() as 'host' | 'port' | 'net') : null;
+  const keyword = KEYWORDS.has(words[j]?.toLowerCase() ?? '') ? (words[j].toLowerCase() as 'host' | 'port' | 'net') : null;
   if (keyword) j++;
   if ((end || keyword) && words[j] !== undefined) {
-    const check = qualifiedPredicate(end, keyword ?? (/^\d{1,5}$/.test(words[j]!) ? 'port' : 'host'), words[j]!);
+    const check = qualifiedPredicate(end, keyword ?? (/^\d{1,5}$/.test(words[j]) ? 'port' : 'host'), words[j]);
     if (check) return { check, next: j + 1 };
   }
-  return { check: wordPredicate(words[i]!), next: i + 1 };
+  return { check: wordPredicate(words[i]), next: i + 1 };
 }
 
 function wordPredicate(word: string): FramePredicate {
@@ -170,10 +170,10 @@ function wordPredicate(word: string): FramePredicate {
     return (f) => [f.tcp?.srcPort, f.tcp?.dstPort, f.udp?.srcPort, f.udp?.dstPort].includes(port);
   }
   const cidr = IPV4_CIDR.exec(w);
-  if (cidr && ipv4Number(cidr[1]!) !== null && Number(cidr[2]) <= 32) {
+  if (cidr && ipv4Number(cidr[1]) !== null && Number(cidr[2]) <= 32) {
     const bits = Number(cidr[2]);
     const size = 2 ** (32 - bits);
-    const network = Math.floor(ipv4Number(cidr[1]!)! / size);
+    const network = Math.floor(ipv4Number(cidr[1])! / size);
     return (f) =>
       addressesOf(f).some((a) => {
         const n = ipv4Number(a);
@@ -186,7 +186,7 @@ function wordPredicate(word: string): FramePredicate {
 
 /** Splits on spaces, keeping "quoted words" whole. */
 function tokens(text: string): string[] {
-  return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).filter((t) => t !== '');
+  return [...text.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]).filter((t) => t !== '');
 }
 
 /** Compiles the filter box's text into a predicate over decoded frames. */
@@ -198,7 +198,7 @@ export function parseFilter(text: string): FramePredicate {
       let negate = false;
       const words = tokens(alternative);
       for (let i = 0; i < words.length;) {
-        const token = words[i]!;
+        const token = words[i];
         const lower = token.toLowerCase();
         if (lower === 'and' || lower === '&&' || lower === 'not' || lower === '!') {
           if (lower === 'not' || lower === '!') negate = !negate;

@@ -136,7 +136,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(view, access, req, socket, head));
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${options.port ?? 0}: ${(cause as Error).message}`, { cause })));
+    server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${options.port ?? 0}: ${cause.message}`, { cause })));
     server.listen(options.port ?? 0, listen, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
@@ -182,16 +182,16 @@ async function answerApi(view: LabView, path: string, res: ServerResponse): Prom
   if (path === '/api/state') return sendJson(res, 200, view.state());
   const linkRoute = /^\/api\/links\/([^/]+)\/pcap$/.exec(path);
   if (linkRoute) {
-    const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]!));
-    if (!link) return sendJson(res, 404, { error: `no link ${decodeURIComponent(linkRoute[1]!)} in lab ${plan.lab}` });
+    const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]));
+    if (!link) return sendJson(res, 404, { error: `no link ${decodeURIComponent(linkRoute[1])} in lab ${plan.lab}` });
     if (view.offline) return sendJson(res, 409, { error: 'offline view: the lab is not running, there are no frames' });
     if (!link.capture) return sendJson(res, 404, { error: `capture is off for link ${link.name}` });
     return sendDownload(res, link.capture, await view.tailOf(link.name, link.capture).completeBytes(), `${plan.lab}-${link.name}.pcap`);
   }
   const vmRoute = /^\/api\/vms\/([^/]+)$/.exec(path);
   if (vmRoute) {
-    const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]!));
-    if (!vm) return sendJson(res, 404, { error: `no VM ${decodeURIComponent(vmRoute[1]!)} in lab ${plan.lab}` });
+    const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]));
+    if (!vm) return sendJson(res, 404, { error: `no VM ${decodeURIComponent(vmRoute[1])} in lab ${plan.lab}` });
     return sendJson(res, 200, await vmDetails(vm, linkTable(plan.links), view.runDir));
   }
   sendJson(res, 404, { error: `nothing at ${path}` });

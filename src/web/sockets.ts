@@ -53,7 +53,7 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
       };
     const linkRoute = /^\/api\/links\/([^/]+)\/frames$/.exec(url.pathname);
     if (linkRoute) {
-      const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]!));
+      const link = plan.links.find((l) => l.name === decodeURIComponent(linkRoute[1]));
       if (!link) return null;
       return (ws) => {
         if (opts.runDir === null) return ws.close(CLOSE_REFUSED, 'offline view: the lab is not running, there are no frames');
@@ -63,7 +63,7 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
     }
     const vmRoute = /^\/api\/vms\/([^/]+)\/console$/.exec(url.pathname);
     if (vmRoute) {
-      const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]!));
+      const vm = plan.vms.find((v) => v.name === decodeURIComponent(vmRoute[1]));
       if (!vm) return null;
       return (ws) => {
         if (opts.runDir === null) return ws.close(CLOSE_REFUSED, 'offline view: the lab is not running');

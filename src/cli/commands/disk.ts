@@ -42,7 +42,7 @@ export const cleanCommand: CommandSpec = {
   async run(args) {
     const home = umlabHome();
     if (!args.values.all && !args.positionals[0]) throw new UsageError('say which lab, or --all', { hint: `usage: ${cleanCommand.usage}` });
-    const labs = args.values.all ? labsWithDisks(home) : [checkLabName(args.positionals[0]!)];
+    const labs = args.values.all ? labsWithDisks(home) : [checkLabName(args.positionals[0])];
     for (const lab of labs) refuseIfRunning(home, lab, 'cleaning its disks');
     const results = labs.map((lab) => {
       const files = labDisks(home, lab);
@@ -72,7 +72,7 @@ function labOfCow(home: string, vm: string, lab: string | undefined): string {
     return lab;
   }
   const labs = labsWithDisks(home).filter((l) => existsSync(cowFile(disksDirFor(home, l), vm)));
-  if (labs.length === 1) return labs[0]!;
+  if (labs.length === 1) return labs[0];
   if (labs.length === 0) throw new NotFoundError(`no lab has a copy-on-write file for VM ${vm}`, { hint: 'umlab disk list shows the disks that are kept' });
   throw new UsageError(`labs ${labs.join(', ')} each have a VM ${vm}; say which with --lab NAME`);
 }

@@ -76,10 +76,10 @@ const NOT_OUTGOING_BPF = Buffer.from(
     [0x06, 0, 0, 0x40000], // no: accept
   ].flatMap(([code, jt, jf, k]) => {
     const b = Buffer.alloc(8);
-    b.writeUInt16LE(code!, 0);
-    b.writeUInt8(jt!, 2);
-    b.writeUInt8(jf!, 3);
-    b.writeUInt32LE(k!, 4);
+    b.writeUInt16LE(code, 0);
+    b.writeUInt8(jt, 2);
+    b.writeUInt8(jf, 3);
+    b.writeUInt32LE(k, 4);
     return [...b];
   }),
 );
@@ -217,8 +217,8 @@ function interfaceStats(): Map<string, InterfaceStats> {
   for (const line of readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2)) {
     const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
     if (!m) continue;
-    const f = m[2]!.trim().split(/\s+/).map(Number);
-    stats.set(m[1]!, { rxBytes: f[0]!, rxPackets: f[1]!, txBytes: f[8]!, txPackets: f[9]! });
+    const f = m[2].trim().split(/\s+/).map(Number);
+    stats.set(m[1], { rxBytes: f[0], rxPackets: f[1], txBytes: f[8], txPackets: f[9] });
   }
   return stats;
 }

@@ -88,7 +88,7 @@ export class Impairer {
     if (at - now <= SLACK_MS) return deliver(frame);
     // Sorted by departure; most frames go at the end.
     let i = this.pending.length;
-    while (i > 0 && this.pending[i - 1]!.at > at) i--;
+    while (i > 0 && this.pending[i - 1].at > at) i--;
     this.pending.splice(i, 0, { frame, at, deliver });
     this.schedule();
   }
@@ -105,7 +105,7 @@ export class Impairer {
     this.timer = null;
     this.timerAt = Infinity;
     const now = this.clock.now();
-    while (this.pending.length && this.pending[0]!.at <= now + SLACK_MS) {
+    while (this.pending.length && this.pending[0].at <= now + SLACK_MS) {
       const { frame, deliver } = this.pending.shift()!;
       deliver(frame);
     }
@@ -118,6 +118,6 @@ function corrupted(frame: Buffer, r: number): Buffer {
   const copy = Buffer.from(frame);
   if (copy.length <= 14) return copy;
   const bit = Math.floor(r * (copy.length - 14) * 8);
-  copy[14 + (bit >> 3)]! ^= 1 << (bit & 7);
+  copy[14 + (bit >> 3)] ^= 1 << (bit & 7);
   return copy;
 }

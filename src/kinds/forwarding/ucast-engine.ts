@@ -213,8 +213,8 @@ export class UcastSegment implements RunningSegment {
     if (vid === null) return;
     let table = this.vlanTables.get(vid);
     if (table === undefined) this.vlanTables.set(vid, (table = new Map()));
-    if ((frame[6]! & 1) === 0) this.learn(macKey(frame, 6), ingress, ts, table);
-    const learned = (frame[0]! & 1) === 0 ? table.get(macKey(frame, 0)) : undefined;
+    if ((frame[6] & 1) === 0) this.learn(macKey(frame, 6), ingress, ts, table);
+    const learned = (frame[0] & 1) === 0 ? table.get(macKey(frame, 0)) : undefined;
     const known = learned !== undefined && ts - learned.lastSeenMicros < this.ageingMicros && carries(learned.port.vlans!, vid);
     if (known && learned.port === ingress) return;
     for (const egress of known ? [learned.port] : this.ports)
@@ -223,9 +223,9 @@ export class UcastSegment implements RunningSegment {
 
   private switchFrame(ingress: Port, frame: Buffer, ts: number): void {
     // Group (broadcast/multicast) addresses have the low bit of the first byte set.
-    const sourceIsGroup = (frame[6]! & 1) === 1;
+    const sourceIsGroup = (frame[6] & 1) === 1;
     if (!sourceIsGroup) this.learn(macKey(frame, 6), ingress, ts);
-    if ((frame[0]! & 1) === 1) {
+    if ((frame[0] & 1) === 1) {
       this.flood(ingress, frame, ts);
       return;
     }
@@ -263,7 +263,7 @@ export class UcastSegment implements RunningSegment {
   private flood(ingress: Port, frame: Buffer, ts: number): void {
     const ports = this.ports;
     for (let i = 0; i < ports.length; i++) {
-      const egress = ports[i]!;
+      const egress = ports[i];
       if (egress !== ingress) this.transmit(egress, ingress, frame, ts);
     }
   }

@@ -34,7 +34,7 @@ interface McastLink {
 export function mcastOptions(plan: SegmentPlan): { group: string; port: number; ttl: number } {
   const { group, port, ttl } = plan.options as { group?: unknown; port?: unknown; ttl?: unknown };
   const octets = typeof group === 'string' ? group.split('.').map(Number) : [];
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || octets[0]! < 224 || octets[0]! > 239)
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255) || octets[0] < 224 || octets[0] > 239)
     throw new LabRuntimeError(`segment ${plan.name}: options.group must be an IPv4 multicast address, got ${String(group)}`);
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
     throw new LabRuntimeError(`segment ${plan.name}: options.port must be a UDP port, got ${String(port)}`);
@@ -153,7 +153,7 @@ function joinGroup(socket: Socket, group: string, port: number): Promise<void> {
         socket.setMulticastLoopback(true);
         socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
       } catch (err) {
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       socket.off('error', reject);

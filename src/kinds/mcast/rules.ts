@@ -13,7 +13,7 @@ export const mcastGroups: Rule = (ctx) => {
     const groupPath = ctx.has(ctx.segmentPath(s, 'group')) ? ctx.segmentPath(s, 'group') : ctx.segmentPath(s);
     const part: NodePart = groupPath.length === 3 ? 'value' : 'key';
     const bytes = parseIPv4(s.group);
-    if (!bytes || bytes[0]! < 224 || bytes[0]! > 239) {
+    if (!bytes || bytes[0] < 224 || bytes[0] > 239) {
       out.push(
         ctx.diag(
           groupPath,

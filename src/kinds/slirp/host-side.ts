@@ -18,7 +18,7 @@ export async function beforeBoot(gateways: SlirpPlan[], plan: LabPlan): Promise<
     const runAs = process.getuid?.() === 0 ? ['--runas', '0:0'] : [];
     const argv = ['sh', '-c', PASST_KEEPER, 'umlab-passt-keeper', state, socket, 'passt', '--foreground', '--stderr', ...runAs, ...passtArgs];
     // Its own process group (detached), recorded: `down` kills the keeper and passt together.
-    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     trackProcess(plan.runDir, child.pid, 'group');
     let failed: string | null = null;

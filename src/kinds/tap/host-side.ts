@@ -53,12 +53,12 @@ export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: {
       await run('ip', ['link', 'add', bridgeDevice, 'type', 'bridge']);
     }
     for (const port of segment.ports) {
-      const device = devices[port.link]!;
+      const device = devices[port.link];
       await run('ip', ['-n', labNetns, 'link', 'set', device, 'netns', String(process.pid)]);
       if (bridgeDevice) await run('ip', ['link', 'set', device, 'master', bridgeDevice]);
       await run('ip', ['link', 'set', device, 'up']);
     }
-    const hostDevice = bridgeDevice ?? Object.values(devices)[0]!;
+    const hostDevice = bridgeDevice ?? Object.values(devices)[0];
     if (bridgeDevice) await run('ip', ['link', 'set', bridgeDevice, 'up']);
     if (hostIp) await run('ip', ['addr', 'add', hostIp, 'dev', hostDevice]);
     if (proxyArp) writeFileSync(`/proc/sys/net/ipv4/conf/${hostDevice}/proxy_arp`, '1\n');
@@ -71,7 +71,7 @@ export async function afterReady(taps: TapPlan[], plan: LabPlan, { labNetns }: {
     }
     for (const port of segment.ports) {
       const capture = linkOf(links, port.link).capture;
-      if (capture) trackProcess(plan.runDir, (await startTcpdump(devices[port.link]!, capture, { detached: true })).pid);
+      if (capture) trackProcess(plan.runDir, (await startTcpdump(devices[port.link], capture, { detached: true })).pid);
     }
   }
 }
@@ -97,9 +97,9 @@ export async function undo(runDir: string): Promise<void> {
   // Only a holder that is still ours: a recycled pid could sit in any namespace.
   if (holder === null || !cmdlineOf(holder).includes(path)) return;
   const inCaller = ['nsenter', `--net=/proc/${holder}/ns/net`, '--'];
-  for (const bridge of record.bridges) await execa(inCaller[0]!, [...inCaller.slice(1), 'ip', 'link', 'delete', bridge, 'type', 'bridge'], { reject: false });
+  for (const bridge of record.bridges) await execa(inCaller[0], [...inCaller.slice(1), 'ip', 'link', 'delete', bridge, 'type', 'bridge'], { reject: false });
   if (record.ipForwardBefore !== null)
-    await execa(inCaller[0]!, [...inCaller.slice(1), 'sh', '-c', `echo ${Number(record.ipForwardBefore)} > ${IP_FORWARD}`], { reject: false });
+    await execa(inCaller[0], [...inCaller.slice(1), 'sh', '-c', `echo ${Number(record.ipForwardBefore)} > ${IP_FORWARD}`], { reject: false });
 }
 
 function cmdlineOf(pid: number): string {

@@ -58,7 +58,7 @@ export const tapKind: SegmentKind<TapSegment, TapPlan> = {
         ipForward: segment.ipForward,
         bridge,
         bridgeDevice,
-        devices: Object.fromEntries(members.map((m, i) => [m.link, devices[i]!])),
+        devices: Object.fromEntries(members.map((m, i) => [m.link, devices[i]])),
       },
       needs: [
         ...devices.map((d) => `tap device ${d} (needs root or CAP_NET_ADMIN, /dev/net/tun)`),

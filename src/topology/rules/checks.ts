@@ -205,7 +205,7 @@ function checkLink(ctx: RuleContext, lab: Lab, link: string, path: PathSegment[]
       return;
     }
   }
-  const [vmName, ifName] = ends[0]!.split('.') as [string, string];
+  const [vmName, ifName] = ends[0].split('.') as [string, string];
   const declared = findInterface(lab, vmName, ifName);
   const peer = pointers(lab).find((p) => p.toVm === vmName && p.toIface === ifName);
   const captured = (declared?.capture ?? lab.capture) && (peer ? peer.from.iface.capture : true);

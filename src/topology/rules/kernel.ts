@@ -13,7 +13,7 @@ const OWNED_ARGS: [RegExp, string][] = [
   [/^initcall_blacklist$/, '`kernel: { skip_initcalls: [...] }`'],
 ];
 
-const argName = (arg: string) => arg.split('=')[0]!;
+const argName = (arg: string) => arg.split('=')[0];
 
 export const kernelArgs: Rule = (ctx) => {
   const out: Diagnostic[] = [];

@@ -86,7 +86,7 @@ export const interfaceUsedOnce: Rule = (ctx) => {
   }
   const out: Diagnostic[] = [];
   for (const [to, group] of byTarget) {
-    const target = group[0]!.target;
+    const target = group[0].target;
     // The one link the interface keeps: the mutual one, or (for a free target) the first in the file.
     const owner = group.find(isMutual) ?? (target?.connect === undefined ? group[0] : undefined);
     if (!owner) continue; // the target connects elsewhere: p2pPeerPointsBack reports it
