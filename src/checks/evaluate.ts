@@ -58,15 +58,10 @@ export const WITHIN_RETRY_MS = 500;
 /** Runs a check; one with `within:` again until it passes or that time is up (the result says how often and how long). */
 export async function evaluate(check: LabTest, env: CheckEnv, retryMs = WITHIN_RETRY_MS): Promise<CheckResult> {
   if (check.within === undefined) return evaluateOnce(check, env);
-  return retryWithin(check.within, () => evaluateOnce(check, env), retryMs);
-}
-
-/** Runs `once` again until it passes or `within` seconds are up; the result says how often and how long. */
-export async function retryWithin(within: number, once: () => Promise<CheckResult>, retryMs = WITHIN_RETRY_MS): Promise<CheckResult> {
   const started = Date.now();
-  const deadline = started + within * 1000;
+  const deadline = started + check.within * 1000;
   for (let tries = 1; ; tries++) {
-    const r = await once();
+    const r = await evaluateOnce(check, env);
     const spent = formatSeconds((Date.now() - started) / 1000);
     if (r.status === 'pass') return { ...r, tries, durationMs: Date.now() - started, message: `${r.message} (try ${tries}, after ${spent})` };
     // Time left: another try once the pause is over (or the time is), the last one at the deadline at the latest.
@@ -75,9 +70,9 @@ export async function retryWithin(within: number, once: () => Promise<CheckResul
         ...r,
         tries,
         durationMs: Date.now() - started,
-        message: `${r.message} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent}, within: ${formatSeconds(within)})`,
+        message: `${r.message} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent}, within: ${formatSeconds(check.within)})`,
       };
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(retryMs, deadline - Date.now()))));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, deadline - Date.now())));
   }
 }
 

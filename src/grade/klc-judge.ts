@@ -2,9 +2,10 @@
 // in the device (vtysh ... json, dig, curl, ip -j link) whose output umlab judges here, so the
 // reason of a failure names what was expected and what the device has. Each is retried until
 // its deadline like any check; one whose command cannot run is an error, never a pass.
-import { retryWithin, WITHIN_RETRY_MS, type CheckResult } from '../checks/evaluate.ts';
+import type { CheckResult } from '../checks/evaluate.ts';
 import type { ExecFn } from '../checks/probes.ts';
 import type { CommandTest } from '../topology/model.ts';
+import { formatSeconds } from '../topology/measures.ts';
 import { judgeApplication, type ApplicationJudge } from './klc-applications.ts';
 import { judgeBridge, type BridgeJudge } from './klc-bridges.ts';
 import type { Output, Verdict } from './klc-common.ts';
@@ -21,19 +22,31 @@ export function judgeOutput(j: Judge, out: Output): Verdict {
   return judgeBridge(j, out);
 }
 
-/** Runs `test`'s command until `judge` passes its output or the check's `within:` is over (the same retries as any check). */
-export function runJudged(test: CommandTest, judge: Judge, exec: ExecFn, retryMs = WITHIN_RETRY_MS): Promise<CheckResult> {
+/** Pause between two tries (as `within:` checks). */
+const RETRY_MS = 500;
+
+/** Runs `test`'s command until `judge` passes its output or the check's `within:` is over. */
+export async function runJudged(test: CommandTest, judge: Judge, exec: ExecFn, retryMs = RETRY_MS): Promise<CheckResult> {
+  const started = Date.now();
+  const deadline = started + (test.within ?? 0) * 1000;
   const commands = [`${test.vm}: ${test.run}`];
-  const once = async (): Promise<CheckResult> => {
-    const base = { name: test.name, kind: 'command' as const, commands, durationMs: 0 };
+  for (let tries = 1; ; tries++) {
+    let verdict: Verdict;
+    let detail: string | undefined;
+    let error = false;
     try {
       const out = await exec(test.vm, test.run, 60_000);
-      const verdict = judgeOutput(judge, out);
-      const detail = [out.stdout.trimEnd(), out.stderr.trimEnd()].filter(Boolean).join('\n').slice(0, 4000) || undefined;
-      return { ...base, status: verdict.pass ? 'pass' : 'fail', message: verdict.reason, ...(detail !== undefined && { detail }) };
+      verdict = judgeOutput(judge, out);
+      detail = [out.stdout.trimEnd(), out.stderr.trimEnd()].filter(Boolean).join('\n').slice(0, 4000) || undefined;
     } catch (e) {
-      return { ...base, status: 'error', message: `could not run: ${e instanceof Error ? e.message : String(e)}` };
+      verdict = { pass: false, reason: `could not run: ${e instanceof Error ? e.message : String(e)}` };
+      error = true;
     }
-  };
-  return retryWithin(test.within ?? 0, once, retryMs);
+    const spent = formatSeconds((Date.now() - started) / 1000);
+    const base = { name: test.name, kind: 'command' as const, commands, tries, durationMs: Date.now() - started, ...(detail !== undefined && { detail }) };
+    if (verdict.pass) return { ...base, status: 'pass', message: `${verdict.reason} (try ${tries}, after ${spent})` };
+    if (Date.now() >= deadline)
+      return { ...base, status: error ? 'error' : 'fail', message: `${verdict.reason} (still so after ${tries} ${tries === 1 ? 'try' : 'tries'} in ${spent})` };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(retryMs, Math.max(0, deadline - Date.now()))));
+  }
 }
