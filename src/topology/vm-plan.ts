@@ -5,7 +5,7 @@ import { UmlabError } from '../errors.ts';
 import { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
 import { vmLayout } from './layout.ts';
 import { macKey } from './mac.ts';
-import { AGENT_LINE, type Lab, type SerialTarget, type Vm, type VmInterface } from './model.ts';
+import { AGENT_LINE, DEFAULT_KERNEL_ARGS, type Lab, type SerialTarget, type Vm, type VmInterface } from './model.ts';
 import {
   interfaceKernelArg,
   type DiskPlan,
@@ -151,6 +151,7 @@ function kernelArgv(
     'ro',
     'quiet',
     ...(skipInitcalls.length > 0 ? [`initcall_blacklist=${skipInitcalls.join(',')}`] : []),
+    ...DEFAULT_KERNEL_ARGS,
     ...extraArgs,
     ...boot.init,
     ...lines.filter((l) => l.name === 'con0').map((l) => `con0=${l.umlArg}`),

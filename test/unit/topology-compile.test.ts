@@ -44,6 +44,7 @@ describe('compile', () => {
       'ro',
       'quiet',
       'initcall_blacklist=raid6_select_algo,init_zswap',
+      'pty.legacy_count=0',
       'init=/run/umlab/t/vms/h1/init.sh',
       'con0=fd:0,fd:1',
       'con=null',

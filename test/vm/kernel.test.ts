@@ -50,6 +50,11 @@ vms:
     assert.equal((await vmExec(home, 'kern', 'h1', 'dmesg | grep -c "raid6: using" || true')).trim(), '0');
   });
 
+  it('boots without legacy BSD ptys, and devpts ptys still work', async () => {
+    assert.match(await vmExec(home, 'kern', 'h1', 'cat /proc/cmdline'), /pty\.legacy_count=0/);
+    assert.match(await vmExec(home, 'kern', 'h1', 'ls /dev/ptyp0 2>/dev/null; script -qc "tty" /dev/null | tr -d "\\r"'), /^\/dev\/pts\/\d+\n$/);
+  });
+
   it('h2, with skip_initcalls: [], ran the RAID6 benchmark', async () => {
     assert.match(await vmExec(home, 'kern', 'h2', 'dmesg | grep "raid6: using" || true'), /raid6: using algorithm/);
   });
