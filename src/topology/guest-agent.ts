@@ -126,8 +126,9 @@ for (;;) {
   vec($rin, fileno($tty), 1) = 1;
   vec($rin, fileno($wake_r), 1) = 1;
   vec($win, fileno($tty), 1) = 1 if length $out;
-  # The timeout only bounds a lost wake-up: every event that matters also wakes select().
-  my $n = select(my $rr = $rin, my $wr = $win, undef, length $out || $queued ? 0.2 : 1);
+  # The timeout only bounds a lost wake-up: every event that matters also wakes select(). Idle,
+  # it is long: each wake-up of an idle VM costs the host a few ptrace round trips.
+  my $n = select(my $rr = $rin, my $wr = $win, undef, length $out || $queued || output_waiting() ? 0.2 : 60);
   push_if_stalled();
   next if $n <= 0;
   sysread($wake_r, my $drain, 4096) if vec($rr, fileno($wake_r), 1);
