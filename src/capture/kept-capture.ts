@@ -1,4 +1,4 @@
-// A tcpdump capture that is watched (issue 12, item 6): a tcpdump that dies is noticed, said
+// A capture that is watched (issue 12, item 6): a tcpdump or capture helper that dies is noticed, said
 // in status and `down`, and restarted; a disk that fills up stops the capture cleanly instead
 // of leaving tcpdump writing half records into it.
 //
@@ -10,6 +10,11 @@
 import { existsSync, renameSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startTcpdump, tcpdumpLogOf, type RunningCapture } from './tcpdump.ts';
+
+/** Starts one capture of `device` into `file`: a tcpdump of its own, or the lab's capture helper. */
+export type StartCapture = (device: string, file: string) => Promise<RunningCapture>;
+
+const ownTcpdump: StartCapture = (device, file) => startTcpdump(device, file, { detached: false });
 
 /** What status and `down` say of a capture that misses frames. Not part of `fault`: the link
  *  itself still carries frames. */
@@ -41,22 +46,22 @@ export class KeptCapture {
   private health: CaptureHealth | null = null;
   private stopped = false;
   private restarting: Promise<void> | null = null;
-  private readonly spaceTimer: NodeJS.Timeout;
+  private readonly unwatchSpace: () => void;
 
   private constructor(
     private readonly device: string,
     readonly file: string,
     first: RunningCapture,
     private readonly log: (msg: string) => void,
+    private readonly startCapture: StartCapture,
   ) {
     this.current = first;
     this.watch(first);
-    this.spaceTimer = setInterval(() => this.checkSpace(), SPACE_CHECK_MS);
-    this.spaceTimer.unref();
+    this.unwatchSpace = watchSpace(dirname(file), (free) => this.checkSpace(free));
   }
 
-  static async start(device: string, file: string, log: (msg: string) => void): Promise<KeptCapture> {
-    return new KeptCapture(device, file, await startTcpdump(device, file, { detached: false }), log);
+  static async start(device: string, file: string, log: (msg: string) => void, startCapture: StartCapture = ownTcpdump): Promise<KeptCapture> {
+    return new KeptCapture(device, file, await startCapture(device, file), log, startCapture);
   }
 
   /** null while the capture is whole. */
@@ -67,7 +72,7 @@ export class KeptCapture {
   /** Stops tcpdump for good; resolves to the frames it said it dropped. */
   async stop(): Promise<number> {
     this.stopped = true;
-    clearInterval(this.spaceTimer);
+    this.unwatchSpace();
     await this.restarting;
     return this.current.stop();
   }
@@ -98,10 +103,10 @@ export class KeptCapture {
     try {
       if (existsSync(this.file)) renameSync(this.file, part);
       if (existsSync(tcpdumpLogOf(this.file))) renameSync(tcpdumpLogOf(this.file), tcpdumpLogOf(part));
-      const next = await startTcpdump(this.device, this.file, { detached: false });
+      const next = await this.startCapture(this.device, this.file);
       this.current = next;
       this.health = { state: 'restarted', reason, restarts: restarts + 1, earlierParts: [...this.health!.earlierParts, part] };
-      this.log(`capture ${this.file}: tcpdump restarted (restart ${restarts + 1}); the frames before it are in ${part}`);
+      this.log(`capture ${this.file}: restarted (restart ${restarts + 1}); the frames before it are in ${part}`);
       if (this.stopped) return; // stop() waits for this restart, then stops `next`
       this.watch(next);
     } catch (err) {
@@ -110,20 +115,43 @@ export class KeptCapture {
     }
   }
 
-  private checkSpace(): void {
-    if (this.stopped || this.health?.state === 'failed') return;
-    let free: number;
-    try {
-      const s = statfsSync(dirname(this.file));
-      free = s.bavail * s.bsize;
-    } catch {
-      return;
-    }
-    if (free >= CAPTURE_RESERVE_BYTES) return;
-    // Stopped while tcpdump can still write out what it holds: the file ends in a whole record.
+  private checkSpace(free: number): void {
+    if (this.stopped || this.health?.state === 'failed' || free >= CAPTURE_RESERVE_BYTES) return;
+    // Stopped while the capture can still write out what it holds: the file ends in a whole record.
     this.fail(NO_SPACE);
     this.log(`capture ${this.file} stopped: ${NO_SPACE} (${free} bytes free); the link still carries frames`);
     const capture = this.current;
     this.restarting = capture.stop().then(() => {});
   }
+}
+
+/** Free space of each directory captures write to: one statfs per directory and tick, however
+ *  many captures (a lab of 150 links would otherwise make 600 a second). */
+const spaceWatches = new Map<string, { timer: NodeJS.Timeout; listeners: Set<(free: number) => void> }>();
+
+function watchSpace(dir: string, listener: (free: number) => void): () => void {
+  let watch = spaceWatches.get(dir);
+  if (!watch) {
+    const listeners = new Set<(free: number) => void>();
+    const timer = setInterval(() => {
+      let free: number;
+      try {
+        const s = statfsSync(dir);
+        free = s.bavail * s.bsize;
+      } catch {
+        return;
+      }
+      for (const l of listeners) l(free);
+    }, SPACE_CHECK_MS);
+    timer.unref();
+    spaceWatches.set(dir, (watch = { timer, listeners }));
+  }
+  watch.listeners.add(listener);
+  return () => {
+    watch.listeners.delete(listener);
+    if (watch.listeners.size === 0) {
+      clearInterval(watch.timer);
+      spaceWatches.delete(dir);
+    }
+  };
 }

@@ -1,6 +1,6 @@
-// A link's capture written by tcpdump, for links whose frames no umlab process sees: the
-// kernel-bridged switches, hubs and wires (captured on each VM's veth, from inside the lab's
-// namespace) and tap bridges (on the host's tap). tcpdump's command line names the capture
+// A link's capture written by tcpdump: tap bridges' links (on the host's tap, outliving `up`).
+// The kernel-bridged switches, hubs and wires of a lab share one capture helper instead
+// (capture-helper.ts), which answers to the same RunningCapture interface. tcpdump's command line names the capture
 // file, and so the run directory: `down` finds a stray one like any process of the lab.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';

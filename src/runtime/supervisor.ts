@@ -21,6 +21,7 @@ import { runFiles } from './paths.ts';
 import { LineRelay, lineKey } from '../vm/lines.ts';
 import { procStat, trackProcess } from '../vm/processes.ts';
 import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
+import { closeCaptureHelpers } from '../capture/capture-helper.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
@@ -259,6 +260,7 @@ export class Supervisor {
     await Promise.all([...this.vms.values()].map((vm) => vm.stop()));
     this.captureFrames = this.framesPerCapture(); // before the engines stop and their counters go
     await Promise.all(this.segments.map((s) => s.stop().catch((e) => this.log(`stopping segment ${s.name}: ${e}`))));
+    await closeCaptureHelpers();
     const bySegment = new Map(this.segments.map((s) => [s.name, s]));
     for (const l of this.plan.links) {
       const h = l.capture ? bySegment.get(l.segment)?.captureHealth?.(l.name) : null;

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MissingDependencyError } from '../errors.ts';
 
-// src/vm/ and dist/cli/ are both two levels below the project root.
+// src/util/ and dist/cli/ are both two levels below the project root.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The path of a C file in native/. */

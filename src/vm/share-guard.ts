@@ -3,7 +3,7 @@
 // host through a read-write share. Built like the register fix (src/vm/xstate-fix.ts).
 import { readFileSync } from 'node:fs';
 import type { VmPlan } from '../topology/plan.ts';
-import { buildNative, nativeSource } from './native-build.ts';
+import { buildNative, nativeSource } from '../util/native-build.ts';
 
 export const SHARE_GUARD_LIBRARY = 'share-guard.so';
 

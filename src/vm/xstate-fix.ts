@@ -4,7 +4,7 @@
 // says whether a VM needs the fix. See the C file for why and how.
 import { execFileSync } from 'node:child_process';
 import { UsageError } from '../errors.ts';
-import { buildNative, nativeSource } from './native-build.ts';
+import { buildNative, nativeSource } from '../util/native-build.ts';
 
 /** Bytes of FPU state Debian 12's UML 6.1 moves per guest process (x87 .. AVX-512, PKRU). */
 export const UML_XSTATE_BYTES = 2696;

@@ -1,5 +1,5 @@
-// Fault injection on captures (issue 12, item 6): a link's tcpdump killed with SIGKILL is noticed,
-// restarted and said in status and `down --json`; a full disk (a small tmpfs as UMLAB_HOME) stops
+// Fault injection on captures (issue 12, item 6): the lab's capture helper killed with SIGKILL is
+// noticed, restarted and said in status and `down --json`; a full disk (a small tmpfs as UMLAB_HOME) stops
 // the captures with whole records, says so, and takes neither the supervisor nor a VM down.
 // Lab traffic stays inside the lab's namespace.
 import assert from 'node:assert/strict';
@@ -75,8 +75,8 @@ async function links(home: string, runAs?: number): Promise<Link[]> {
   return JSON.parse(r.stdout).status.links as Link[];
 }
 
-describe('faults: captures', { skip: !isRoot && 'needs root (tcpdump on Linux bridges, tmpfs mounts)' }, () => {
-  describe('tcpdump killed with SIGKILL', () => {
+describe('faults: captures', { skip: !isRoot && 'needs root (captures on Linux bridges, tmpfs mounts)' }, () => {
+  describe('the capture helper killed with SIGKILL', () => {
     const home = makeHome();
     const runDir = join(home, 'labs', LAB);
     after(() => cleanHome(home));
@@ -86,22 +86,26 @@ describe('faults: captures', { skip: !isRoot && 'needs root (tcpdump on Linux br
       writeFileSync(file, LAB_YAML);
       await umlabOk(home, ['up', file]);
       const capture = (await links(home)).find((l) => l.link === 'h1.eth0')!.capture!;
-      const tcpdump = () => processesMentioning(capture).find((p) => /(^|\/)tcpdump /.test(p.cmdline))?.pid;
-      const first = tcpdump();
-      assert.ok(first, 'a tcpdump writes h1.eth0');
+      // One process writes every link's capture: its command line names the capture directory.
+      const helper = () => processesMentioning(join(runDir, 'captures')).find((p) => /(^|\/)umlab-capture /.test(p.cmdline))?.pid;
+      const first = helper();
+      assert.ok(first, 'the capture helper writes the captures');
       process.kill(first, 'SIGKILL');
 
-      const link = await eventually(async () => {
-        const l = (await links(home)).find((k) => k.link === 'h1.eth0')!;
-        assert.equal(l.captureState, 'restarted', JSON.stringify(l));
-        return l;
-      });
-      assert.equal(link.captureReason, 'tcpdump exited (signal 9)');
-      assert.equal(link.captureRestarts, 1);
-      assert.deepEqual(link.captureParts, [join(runDir, 'captures', 'h1.eth0.1.pcap')]);
-      assert.ok(tcpdump() && tcpdump() !== first, 'a new tcpdump writes h1.eth0');
+      const reason = 'capture helper exited (signal 9)';
+      for (const name of ['h1.eth0', 'h2.eth0']) {
+        const link = await eventually(async () => {
+          const l = (await links(home)).find((k) => k.link === name)!;
+          assert.equal(l.captureState, 'restarted', JSON.stringify(l));
+          return l;
+        });
+        assert.equal(link.captureReason, reason);
+        assert.equal(link.captureRestarts, 1);
+        assert.deepEqual(link.captureParts, [join(runDir, 'captures', `${name}.1.pcap`)]);
+      }
+      assert.ok(helper() && helper() !== first, 'a new capture helper writes the captures');
       const text = (await umlabOk(home, ['status', LAB])).stdout;
-      assert.match(text, /h1\.eth0 .*capture restarted \(1x\): tcpdump exited \(signal 9\)/);
+      assert.match(text, /h1\.eth0 .*capture restarted \(1x\): capture helper exited \(signal 9\)/);
 
       // Frames after the restart are in the live capture file.
       await vmExec(home, LAB, 'h1', 'ping -c3 -i0.2 -W2 10.9.0.2');
@@ -113,7 +117,7 @@ describe('faults: captures', { skip: !isRoot && 'needs root (tcpdump on Linux br
       const down = JSON.parse((await umlabOk(home, ['down', LAB, '--json'])).stdout) as { archive: string; incompleteCaptures: Incomplete[] };
       const named = down.incompleteCaptures.find((c) => c.capture === join(down.archive, 'h1.eth0.pcap'));
       assert.ok(named, `down names h1.eth0.pcap: ${JSON.stringify(down.incompleteCaptures)}`);
-      assert.match(named.reason, /tcpdump exited \(signal 9\)/);
+      assert.match(named.reason, /capture helper exited \(signal 9\)/);
       // Its frames are counted over the file and the part before the restart.
       const inFiles = (await readCapture(named.capture)).length + (await readCapture(join(down.archive, 'h1.eth0.1.pcap'))).length;
       assert.equal(named.framesInFile, inFiles, JSON.stringify(named));
@@ -150,7 +154,7 @@ describe('faults: captures', { skip: !isRoot && 'needs root (tcpdump on Linux br
     });
   });
 
-  // Root: captures by tcpdump on the bridges; rootless (as nobody): umlab's own pcap writer.
+  // Root: captures by the capture helper on the bridges; rootless (as nobody): umlab's own pcap writer.
   for (const mode of ['root', 'rootless'] as const)
     describe(`a full disk (${mode} lab)`, () => {
       const home = makeHome('umlab-enospc-');

@@ -11,14 +11,16 @@
 // addresses a bridge may forward (01:80:c2:00:00:03-0f; STP BPDUs too, as STP is off): a
 // dumb switch, so labs can run STP, LLDP or 802.1X in their VMs.
 //
-// Capture: one tcpdump per captured link, on the VM's end of its veth, which sees both
-// directions. The VM's end also gives the counters (/proc/net/dev of this namespace).
+// Capture: the lab's capture helper (capture/capture-helper.ts, one process for every link)
+// reads each captured link on the VM's end of its veth, which sees both directions. The VM's end also gives the counters (/proc/net/dev of this namespace).
 // Cutting a link sets the bridge's end of each of its veths down: nothing passes either way,
 // and the capture (on the VM's end) still shows what the VM sent into the cut cable.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { LabRuntimeError } from '../../errors.ts';
+import { dirname } from 'node:path';
 import { KeptCapture } from '../../capture/kept-capture.ts';
+import { captureHelperFor } from '../../capture/capture-helper.ts';
 import { linkOf, type LinkPlan, type PortPlan, type SegmentPlan } from '../../topology/plan.ts';
 import type { EngineOptions } from '../types.ts';
 import { bridgePortOf } from './plan.ts';
@@ -125,8 +127,11 @@ class BridgeSegment implements RunningSegment {
   /** Takes a port whose veth pair exists; with a `capture` file, starts capturing its link there. */
   async plugIn(port: PortPlan, capture: string | null): Promise<void> {
     this.ports.push(port);
-    // Watched: a killed tcpdump is restarted and said in status (kept-capture.ts).
-    if (capture !== null) this.captures.set(port.link, await KeptCapture.start(port.device!, capture, (m) => this.log(`${this.name}: ${m}`)));
+    if (capture === null) return;
+    // Watched: a killed capture is restarted and said in status (kept-capture.ts).
+    const helper = captureHelperFor(dirname(capture));
+    const log = (m: string) => this.log(`${this.name}: ${m}`);
+    this.captures.set(port.link, await KeptCapture.start(port.device!, capture, log, (device, file) => helper.start(device, file)));
   }
 
   async removeLink(link: string): Promise<void> {
@@ -182,7 +187,7 @@ class BridgeSegment implements RunningSegment {
     return this.stopping;
   }
 
-  /** Like the userspace engine, says how many frames a capture misses (tcpdump fell behind). */
+  /** Like the userspace engine, says how many frames a capture misses (it fell behind). */
   private async stopCapture(link: string): Promise<void> {
     const capture = this.captures.get(link);
     if (!capture) return;
@@ -190,7 +195,7 @@ class BridgeSegment implements RunningSegment {
     const dropped = await capture.stop();
     const health = capture.captureHealth();
     if (health) this.stoppedHealth.set(link, health);
-    if (dropped > 0) this.log(`${this.name}: ${dropped} frames missing from ${capture.file} (tcpdump could not keep up; the network carried them)`);
+    if (dropped > 0) this.log(`${this.name}: ${dropped} frames missing from ${capture.file} (the capture could not keep up; the network carried them)`);
   }
 
   private portsOf(link: string): PortPlan[] {
