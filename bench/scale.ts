@@ -1,0 +1,253 @@
+// Benchmark: one lab of N VMs on one switch, for each N given, measured end to end in one run:
+// time from `umlab up` to ready (and per VM), N bare kernels with the same root and arguments
+// (the floor umlab adds to), host memory per idle VM (the drop of MemAvailable, and the VMs'
+// memory files alone), the captures' processes and memory, the machine's idle CPU with the lab
+// up, pings between the VMs and whether every capture holds them, and `down`. With
+// `--baseline REV` the same is run for an older commit beside this tree, size by size, so the
+// speed-up holds on whatever machine runs it. Not a test: it prints figures and ratios.
+//
+//   bash bench/scale.sh 20 50 100 150
+//   bash bench/scale.sh --baseline c080e98 20 150
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { decodeCapture } from '../src/capture/decode.ts';
+import { bareBoot, pssMiB } from './bare-boot.ts';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const MEMORY = '128M';
+const PING_COUNT = 2;
+const EXEC_PARALLEL = 20;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { baseline: { type: 'string' }, 'idle-seconds': { type: 'string', default: '10' } },
+});
+const sizes = positionals.map(Number).filter((n) => n > 0);
+const idleSeconds = Number(values['idle-seconds']);
+
+/** The VM's address: 10.0.x.y/16, one per VM. */
+const addressOf = (i: number) => `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+
+function labYaml(n: number): string {
+  const vms = Array.from({ length: n }, (_, i) => `  h${i + 1}:\n    interfaces: { eth0: { connect: sw0, ip: ${addressOf(i + 1)}/16 } }`);
+  return `name: scale-${n}\nswitches: { sw0: {} }\ndefaults: { memory: ${MEMORY} }\nvms:\n${vms.join('\n')}\n`;
+}
+
+interface Figures {
+  up: number;
+  bare: number;
+  memAvailableMiBPerVm: number;
+  memoryFileMiBPerVm: number;
+  captureProcesses: number;
+  captureMiB: number;
+  idleCpuPercent: number;
+  pingsLost: number;
+  capturesMissing: number;
+  incompleteByDown: number;
+  down: number;
+}
+
+const memAvailableMiB = () => Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
+
+/** Pages allocated in the VMs' memory files (UML maps a deleted file in its temp dir as RAM). */
+function memoryFilesMiB(runDir: string): number {
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runDir)) continue;
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const target = `/proc/${pid}/fd/${fd}`;
+        let link: string;
+        try {
+          link = readlinkSync(target);
+        } catch {
+          continue;
+        }
+        if (!link.endsWith('(deleted)')) continue; // the memory file: an O_TMPFILE in /dev/shm
+        const st = statSync(target);
+        const key = `${st.dev}:${st.ino}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        bytes += st.blocks * 512;
+      }
+    } catch {
+      // exited
+    }
+  }
+  return bytes / 2 ** 20;
+}
+
+/** Busy share of the whole machine over `seconds` (all cores), from /proc/stat. */
+async function machineBusyPercent(seconds: number): Promise<number> {
+  const read = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + f[4];
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const b = read();
+  return (100 * (b.total - b.idle - (a.total - a.idle))) / (b.total - a.total);
+}
+
+/** The capture processes of a lab: tcpdump (one per link) or umlab's capture helper (one per lab). */
+function captureProcesses(runDir: string): number {
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.includes(runDir)) && /(^|\/)(tcpdump|umlab-capture)$/.test(argv[0])) count++;
+    } catch {
+      // exited
+    }
+  }
+  return count;
+}
+
+/** Every VM but h1 pings h1, EXEC_PARALLEL at a time; the number of pings without an answer. */
+async function pingAll(umlab: string, env: NodeJS.ProcessEnv, lab: string, n: number): Promise<number> {
+  let lost = 0;
+  const queue = Array.from({ length: n - 1 }, (_, i) => i + 2);
+  await Promise.all(
+    Array.from({ length: EXEC_PARALLEL }, async () => {
+      for (let vm = queue.shift(); vm !== undefined; vm = queue.shift()) {
+        const r = await execa(umlab, ['exec', '--lab', lab, `h${vm}`, '--', `ping -c ${PING_COUNT} -i 0.2 -W 2 ${addressOf(1)}`], { env, reject: false });
+        const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+        lost += PING_COUNT - received;
+      }
+    }),
+  );
+  return lost;
+}
+
+/** Links whose capture misses one of its VM's echo requests or replies (h1's link: all of them). */
+function capturesMissing(archive: string, n: number): number {
+  let missing = 0;
+  for (let vm = 2; vm <= n; vm++) {
+    const file = readdirSync(archive).find((f) => f.endsWith('.pcap') && f.includes(`h${vm}.eth0`));
+    const frames = file ? decodeCapture(readFileSync(join(archive, file))) : [];
+    const requests = frames.filter((f) => f.icmp?.type === 8 && f.ip?.src === addressOf(vm)).length;
+    const replies = frames.filter((f) => f.icmp?.type === 0 && f.ip?.dst === addressOf(vm)).length;
+    if (requests < PING_COUNT || replies < PING_COUNT) missing++;
+  }
+  return missing;
+}
+
+async function measure(umlab: string, home: string, n: number): Promise<Figures> {
+  const file = join(home, `scale-${n}.yaml`);
+  writeFileSync(file, labYaml(n));
+  const env = { ...process.env, UMLAB_HOME: home };
+  const lab = `scale-${n}`;
+  const runDir = join(home, 'labs', lab);
+  const memBefore = memAvailableMiB();
+  const t0 = performance.now();
+  await execa(umlab, ['up', '-q', file], { env });
+  const up = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 5000)); // what follows READY (ARP, IPv6 router solicitations) settles
+  const idleCpuPercent = await machineBusyPercent(idleSeconds);
+  const memAvailableMiBPerVm = (memBefore - memAvailableMiB()) / n;
+  const memoryFileMiBPerVm = memoryFilesMiB(runDir) / n;
+  const captures = captureProcesses(runDir);
+  const captureMiB = pssMiB(runDir, 'tcpdump') + pssMiB(runDir, 'umlab-capture');
+  const pingsLost = await pingAll(umlab, env, lab, n);
+  await new Promise((r) => setTimeout(r, 500)); // the last replies reach the files (-U / immediate writes)
+  const t1 = performance.now();
+  const downOut = await execa(umlab, ['down', '--json', lab], { env });
+  const down = (performance.now() - t1) / 1000;
+  const result = JSON.parse(downOut.stdout) as { archive: string | null; incompleteCaptures: unknown[] };
+  const missing = result.archive ? capturesMissing(result.archive, n) : n - 1;
+  if (result.archive) rmSync(result.archive, { recursive: true, force: true });
+  const bareDir = mkdtempSync(join(tmpdir(), 'umlab-bare-'));
+  const bare = await bareBoot(n, bareDir, MEMORY, true);
+  rmSync(bareDir, { recursive: true, force: true });
+  return {
+    up,
+    bare: bare.seconds,
+    memAvailableMiBPerVm,
+    memoryFileMiBPerVm,
+    captureProcesses: captures,
+    captureMiB,
+    idleCpuPercent,
+    pingsLost,
+    capturesMissing: missing,
+    incompleteByDown: result.incompleteCaptures.length,
+    down,
+  };
+}
+
+/** An older commit's tree, bundled, with this tree's node_modules: its launcher. */
+async function baselineTree(rev: string): Promise<{ umlab: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'umlab-baseline-'));
+  execFileSync('sh', ['-c', `git -C "${ROOT}" archive "${rev}" | tar -x -C "${dir}"`]);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules')); // read only: nothing installs into it
+  await execa('bash', [join(dir, 'scripts/bundle.sh')]);
+  return { umlab: join(dir, 'bin/umlab'), dir };
+}
+
+function row(version: string, n: number, f: Figures): string {
+  const c = (x: number, w: number, d = 2) => x.toFixed(d).padStart(w);
+  return [
+    version.padEnd(9),
+    String(n).padStart(4),
+    c(f.up, 7, 1),
+    c(f.up / n, 6, 3),
+    c(f.bare, 6, 1),
+    c(f.up / f.bare, 5),
+    c(f.memAvailableMiBPerVm, 7, 1),
+    c(f.memoryFileMiBPerVm, 7, 1),
+    String(f.captureProcesses).padStart(5),
+    c(f.captureMiB, 8, 1),
+    c(f.idleCpuPercent, 5, 1),
+    c(f.down, 6, 1),
+    `${f.pingsLost} lost, ${f.capturesMissing} short, ${f.incompleteByDown} told`.padStart(24),
+  ].join(' ');
+}
+
+if (!sizes.length) {
+  console.error('usage: bash bench/scale.sh [--baseline REV] [--idle-seconds S] N [N ...]   e.g. 20 50 100 150');
+  process.exit(2);
+}
+await execa('bash', [join(ROOT, 'scripts/bundle.sh')]); // not timed: the launcher does it once after a change
+const versions: { name: string; umlab: string; cleanup?: string }[] = [{ name: 'this', umlab: join(ROOT, 'bin/umlab') }];
+if (values.baseline) {
+  const b = await baselineTree(values.baseline);
+  versions.unshift({ name: values.baseline.slice(0, 8), umlab: b.umlab, cleanup: b.dir });
+}
+const home = mkdtempSync(join(tmpdir(), 'umlab-scale-'));
+mkdirSync(home, { recursive: true });
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const amx = /\bamx/.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 'AMX' : 'no AMX';
+console.log(`umlab scale benchmark: ${cpus().length} x ${cpu} (${amx}); VMs of ${MEMORY} on one switch, ${process.getuid?.() === 0 ? 'as root' : 'rootless'}`);
+console.log(
+  'bare: the same kernel, root, memory and initcall skips, started at once with no lab around it; memory per idle VM: drop of MemAvailable and the memory files',
+);
+console.log(
+  `idle CPU: the whole machine over ${idleSeconds} s with the lab up; pings: every VM pings h1 ${PING_COUNT}x, then each link's capture must hold them`,
+);
+console.log('version     VMs    up s  s/VM  bare s  up/bare  MiB/VM  file/VM  capt  capt MiB  idle%  down s             pings, captures');
+const results = new Map<string, Map<number, Figures>>();
+try {
+  for (const n of sizes)
+    for (const v of versions) {
+      const f = await measure(v.umlab, home, n);
+      if (!results.has(v.name)) results.set(v.name, new Map());
+      results.get(v.name)!.set(n, f);
+      console.log(row(v.name, n, f));
+    }
+} finally {
+  rmSync(home, { recursive: true, force: true });
+  for (const v of versions) if (v.cleanup && existsSync(v.cleanup)) rmSync(v.cleanup, { recursive: true, force: true });
+}
+const mine = results.get('this')!;
+const [small, large] = [Math.min(...sizes), Math.max(...sizes)];
+if (small !== large)
+  console.log(`linearity: s/VM at ${large} against ${small}: ${(mine.get(large)!.up / large / (mine.get(small)!.up / small)).toFixed(2)}x (target <= 1.15)`);
+for (const v of versions.filter((v) => v.name !== 'this'))
+  for (const n of sizes) console.log(`speed-up at ${n} VMs against ${v.name}: ${(results.get(v.name)!.get(n)!.up / mine.get(n)!.up).toFixed(2)}x`);
+console.log('targets: up/bare <= 1.2; linear; <= 30 MiB per idle VM with its capture; capture memory of 150 links <= 100 MiB; idle <= 5%');
