@@ -211,7 +211,9 @@ export class ClassService {
         .catch((err: unknown) => {
           this.log(`lab ${row.lab} (${target}): ${action}: ${message(err)}`);
           this.o.store.setLabState(student, assignment, 'failed', message(err));
-        }),
+        })
+        // Its memory is free now: the next labs in the queue may fit.
+        .finally(() => this.pump()),
     );
   }
 
