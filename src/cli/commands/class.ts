@@ -22,13 +22,15 @@ const FALLBACK_BUDGET_MIB = 4096;
 const classCommand: CommandSpec = {
   name: 'class',
   summary: 'a class on one server: invitation links, and the server students and the teacher use',
-  usage: 'umlab class serve CLASS.yaml [--listen ADDR:PORT] | umlab class invite CLASS.yaml [--student ID | --teacher | --revoke ID] [--json]',
+  usage: 'umlab class serve CLASS.yaml [--listen ADDR:PORT] | umlab class invite CLASS.yaml [--student ID | --teacher | --revoke ID] [--url BASE] [--json]',
   options: [
     '  --listen ADDR:PORT  serve: listen there (default 127.0.0.1, on the last port or a free one);',
     '                      invite: the address for the links when the server is not running',
     '  --student ID        invite: a new link for this student only',
     '  --teacher           invite: a new link for the teacher only',
     '  --revoke ID         invite: end the link and sessions of student ID (or "teacher"), issue none',
+    "  --url BASE          invite: the links' base as students reach it, e.g. https://class.example.org",
+    "                      (a TLS proxy in front), instead of the server's own address",
     '  --json              invite: [{"id", "role", "url"}] instead of lines',
   ],
   notes: [
@@ -45,6 +47,7 @@ const classCommand: CommandSpec = {
     'umlab class serve net101.yaml --listen 0.0.0.0:8024',
     'umlab class invite net101.yaml',
     'umlab class invite net101.yaml --student s7',
+    'umlab class invite net101.yaml --url https://class.example.org',
     'umlab class invite net101.yaml --revoke s7',
   ],
   parse: {
@@ -52,6 +55,7 @@ const classCommand: CommandSpec = {
     student: { type: 'string' },
     teacher: { type: 'boolean' },
     revoke: { type: 'string' },
+    url: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(args) {
@@ -98,7 +102,7 @@ async function invite(loaded: LoadedClass, values: Record<string, unknown>, list
       else out(`${values.revoke}: ${revoked ? 'link revoked, sessions ended' : 'had no link'}\n`);
       return 0;
     }
-    const base = inviteBase(paths.server, listen);
+    const base = typeof values.url === 'string' ? parseBaseUrl(values.url) : inviteBase(paths.server, listen);
     const who: Principal[] =
       typeof values.student === 'string'
         ? [principal(values.student)]
@@ -117,6 +121,19 @@ async function invite(loaded: LoadedClass, values: Record<string, unknown>, list
   } finally {
     store.close();
   }
+}
+
+/** --url: an http(s) origin (a path prefix of the proxy is kept), without a trailing slash. */
+function parseBaseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (cause) {
+    throw new UsageError(`bad --url "${text}"`, { cause, hint: 'e.g. https://class.example.org' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`bad --url "${text}": http or https`, { hint: 'e.g. https://class.example.org' });
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** The server's address as it wrote it, or --listen's. */
