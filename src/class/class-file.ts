@@ -46,6 +46,9 @@ interface RawClass {
   limits?: { running_labs_per_student?: number; memory_per_student?: string; memory_budget?: string };
 }
 
+/** What the command line calls the teacher (`invite --revoke teacher`): no student may be called so. */
+export const TEACHER_ID = 'teacher';
+
 export type ParsedClass = { spec: ClassSpec; sources: SourceMap } | { errors: Diagnostic[] };
 
 /** "512M" -> 512, "2G" -> 2048 (the schema allows only M and G). */
@@ -62,7 +65,17 @@ export function parseClassText(text: string, file: string): ParsedClass {
   const errors: Diagnostic[] = [];
   const at = (path: PathSegment[], message: string, hint: string) =>
     errors.push({ file, ...sources.position(path, 'value'), path: formatPath(path), message, hint });
-  if (Array.isArray(raw.roster)) uniqueIds(raw.roster, 'roster', 'student', at);
+  if (Array.isArray(raw.roster)) {
+    uniqueIds(raw.roster, 'roster', 'student', at);
+    raw.roster.forEach((s, i) => {
+      if (s.id === TEACHER_ID)
+        at(
+          ['roster', i, 'id'],
+          `"${TEACHER_ID}" cannot be a student's id`,
+          `\`umlab class invite --revoke ${TEACHER_ID}\` means the teacher: give the student another id`,
+        );
+    });
+  }
   uniqueIds(raw.assignments, 'assignments', 'assignment', at);
   if (errors.length > 0) return { errors };
   const limits = raw.limits ?? {};
@@ -111,6 +124,10 @@ export function parseRosterCsv(text: string, file: string): { students: Student[
     const [id, name] = [fields[0].trim(), fields.slice(1).join(',').trim()];
     if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(id)) {
       errors.push({ ...where, message: `"${id}" is not a valid student id`, hint: 'lowercase letters, digits, dashes and underscores' });
+      return;
+    }
+    if (id === TEACHER_ID) {
+      errors.push({ ...where, message: `"${TEACHER_ID}" cannot be a student's id`, hint: 'it means the teacher: give the student another id' });
       return;
     }
     if (seen.has(id)) {

@@ -85,6 +85,14 @@ limits:
     assert.match(errors[0].message, /student id "s1" is used twice/);
   });
 
+  it('keeps "teacher" for the teacher, in a roster list and a CSV', () => {
+    const errors = errorsOf('name: c\nroster:\n  - { id: s1, name: A }\n  - { id: teacher, name: B }\nassignments: [ { id: a, lab: x } ]\n');
+    assert.deepEqual(errors.map(where), ['4:11 roster[1].id']);
+    assert.match(errors[0].message, /"teacher" cannot be a student's id/);
+    const csv = parseRosterCsv('s1,A\nteacher,B\n', 'r.csv');
+    assert.ok('errors' in csv && csv.errors[0].line === 2);
+  });
+
   it('reports YAML syntax errors and an empty file with their position', () => {
     assert.equal(where(errorsOf('name: c\nroster: [\n')[0]).split(' ')[0].split(':')[0], '3');
     assert.match(errorsOf('')[0].message, /the class file is empty/);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Principal } from '../../class/access.ts';
+import { TEACHER_ID } from '../../class/class-file.ts';
 import { loadClassFile, type LoadedClass } from '../../class/load-class.ts';
 import { LocalPlacement } from '../../class/local-placement.ts';
 import { classPaths, ensureClassDir } from '../../class/paths.ts';
@@ -91,7 +92,7 @@ async function invite(loaded: LoadedClass, values: Record<string, unknown>, list
   try {
     const ids = new Set(loaded.spec.roster.map((s) => s.id));
     const principal = (id: string): Principal => {
-      if (id === 'teacher') return { role: 'teacher' };
+      if (id === TEACHER_ID) return { role: 'teacher' };
       if (!ids.has(id)) throw new NotFoundError(`no student ${id} in class ${loaded.spec.name}`, { hint: `students: ${[...ids].join(', ')}` });
       return { role: 'student', id };
     };
@@ -110,7 +111,7 @@ async function invite(loaded: LoadedClass, values: Record<string, unknown>, list
           ? [{ role: 'teacher' }]
           : [...loaded.spec.roster.map((s): Principal => ({ role: 'student', id: s.id })), { role: 'teacher' }];
     const links = who.map((p) => ({
-      id: p.role === 'teacher' ? 'teacher' : p.id,
+      id: p.role === 'teacher' ? TEACHER_ID : p.id,
       role: p.role,
       url: `${base}/join/${store.issueToken(p)}`,
     }));
