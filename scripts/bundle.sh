@@ -12,8 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 # import.meta.url (../../web/, ../runtime/) mean the same in the bundle.
 # The npm packages go in too: one file loads twice as fast as Node resolving each of
 # their modules. Their CommonJS parts `require` Node's modules through the banner's require.
+# better-sqlite3 stays outside: its native addon is found relative to its own files.
 node_modules/.bin/esbuild src/cli/main.ts src/runtime/supervisor-main.ts \
-  --bundle --platform=node --format=esm --target=node20 \
+  --bundle --platform=node --format=esm --target=node20 --external:better-sqlite3 \
   "--banner:js=import { createRequire as umlabCreateRequire } from 'node:module'; const require = umlabCreateRequire(import.meta.url);" \
   --outdir="$tmp" --out-extension:.js=.mjs --log-level=warning
 mkdir -p dist/cli dist/runtime

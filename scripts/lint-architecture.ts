@@ -41,7 +41,8 @@ const LAYERS: string[][] = [
   ['client'],
   ['runtime'],
   ['host', 'checks', 'kathara', 'web'],
-  ['grade'],
+  // umlab grade; a class on one server (umlab class): each a user of everything below.
+  ['grade', 'class'],
   ['cli'],
 ];
 // Imports up a layer that exist today, as 'importer -> imported': the list may only shrink (issue 20).

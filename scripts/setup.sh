@@ -9,7 +9,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # e2fsprogs and debootstrap: `umlab image build` (mkfs.ext4 -d); uml-utilities also gives `umlab disk merge` its uml_moo.
 # gcc and libc6-dev: umlab builds its UML register fix (native/xstate-fix.c) on first use.
-RUNTIME_PACKAGES=(user-mode-linux gcc libc6-dev uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute busybox udhcpc tcpdump e2fsprogs debootstrap)
+# g++, make and python3: `npm ci` builds better-sqlite3's addon (umlab class) with node-gyp
+# when its prebuilt binary cannot be downloaded (no access to GitHub); headers from nodejs.
+RUNTIME_PACKAGES=(user-mode-linux gcc g++ make python3 libc6-dev uml-utilities passt iproute2 iptables kmod iputils-ping util-linux coreutils mount socat traceroute busybox udhcpc tcpdump e2fsprogs debootstrap)
 TEST_PACKAGES=(tshark iperf3 netcat-openbsd chromium)
 
 packages=("${RUNTIME_PACKAGES[@]}")

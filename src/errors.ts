@@ -57,6 +57,20 @@ export class LabFileError extends UmlabError {
   }
 }
 
+/** Problems in a class file (`umlab class`), located as file:line:col like a lab file's. */
+export class ClassFileError extends UmlabError {
+  override readonly exitCode = ExitCode.labFile;
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in class file:\n` + diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'),
+      options,
+    );
+  }
+}
+
 export class NotFoundError extends UmlabError {
   override readonly exitCode = ExitCode.notFound;
 }

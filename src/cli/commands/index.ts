@@ -15,6 +15,7 @@ import { cleanCommand, diskCommand, imageCommand } from './disk.ts';
 import { doctorCommand } from './doctor.ts';
 import { importCommand } from './import.ts';
 import { gradeCommand } from './grade.ts';
+import { classCommand } from './class.ts';
 
 export const COMMANDS: CommandSpec[] = [
   validateCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: CommandSpec[] = [
   webCommand,
   testCmd,
   gradeCommand,
+  classCommand,
   importCommand,
   cleanCommand,
   diskCommand,

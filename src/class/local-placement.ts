@@ -1,0 +1,78 @@
+// The one placement backend today: labs on this machine, through the same library functions as
+// `umlab up` and `umlab down`, in the class's own UMLAB home (<name>.class/home), so the class's
+// labs, their run directories and archived captures stay inside the class directory.
+import { statSync } from 'node:fs';
+import { formatDiagnostic, LabFileError } from '../errors.ts';
+import { loadKatharaContents } from '../kathara/load.ts';
+import { readLabDir } from '../kathara/read-dir.ts';
+import { compile } from '../planner/compile.ts';
+import { removeLabDisks } from '../runtime/disks.ts';
+import { planContext } from '../runtime/host.ts';
+import { ensureProfileImages, imageCacheDir } from '../runtime/image-cache.ts';
+import { downLab, listLabs, upLab, type LabRecord } from '../runtime/lab.ts';
+import { loadLabFile } from '../runtime/lab-reader.ts';
+import { labMemoryMiB } from '../runtime/memory-budget.ts';
+import { runDirFor } from '../runtime/paths.ts';
+import type { Lab } from '../topology/model.ts';
+import type { LabPlan } from '../topology/plan.ts';
+import type { LabRef, PlacedLab, Placement } from './placement.ts';
+
+export class LocalPlacement implements Placement {
+  constructor(
+    /** The class's UMLAB home. */
+    readonly home: string,
+    private readonly log: (line: string) => void = () => {},
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  /** The assignment's lab compiled under `name` in the class's home: what `up` would boot. */
+  private async plan(source: string, name: string, needImages: boolean): Promise<LabPlan> {
+    const lab = await this.load(source, needImages);
+    lab.name = name;
+    return compile(lab, planContext(runDirFor(this.home, name), this.env));
+  }
+
+  private async load(source: string, needImages: boolean): Promise<Lab> {
+    if (!statSync(source).isDirectory()) return loadLabFile(source);
+    const result = loadKatharaContents(readLabDir(source), { imageCache: imageCacheDir(), strict: false, labPath: (rel) => rel });
+    for (const w of result.warnings) this.log(`warning: ${formatDiagnostic(w)}`);
+    if (!result.lab) throw new LabFileError(result.errors);
+    if (needImages) await ensureProfileImages(result.profiles, { build: false, log: this.log });
+    return result.lab;
+  }
+
+  async demandMiB(source: string): Promise<number> {
+    return labMemoryMiB(await this.plan(source, 'demand', false));
+  }
+
+  async start(lab: LabRef): Promise<void> {
+    await upLab(await this.plan(lab.source, lab.name, true), { home: this.home, env: this.env });
+  }
+
+  async stop(name: string, opts: { fresh?: boolean } = {}): Promise<void> {
+    const record = this.record(name);
+    if (record) await downLab(this.home, record);
+    if (opts.fresh) removeLabDisks(this.home, name);
+  }
+
+  status(name: string): PlacedLab {
+    const record = this.record(name);
+    return record ? placed(record) : { name, state: 'absent', vms: [] };
+  }
+
+  list(): PlacedLab[] {
+    return listLabs(this.home).map(placed);
+  }
+
+  private record(name: string): LabRecord | undefined {
+    return listLabs(this.home).find((l) => l.lab === name);
+  }
+}
+
+function placed(record: LabRecord): PlacedLab {
+  return {
+    name: record.lab,
+    state: record.alive ? 'running' : 'gone',
+    vms: (record.state?.vms ?? []).map((vm) => ({ name: vm.name, state: record.alive ? vm.state : 'stopped' })),
+  };
+}

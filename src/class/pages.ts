@@ -1,0 +1,83 @@
+// The class's two pages, rendered on the server with the state inside (a first paint that is
+// already right) and refreshed by one small script over the JSON API; no framework, no build.
+import type { ClassService, LabView } from './service.ts';
+
+export const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const stateText = (lab: LabView): string =>
+  lab.state === 'starting' && lab.queue !== null ? `waiting (${lab.queue} in the queue)` : lab.state + (lab.error ? ` (${lab.error})` : '');
+
+const page = (title: string, kind: 'student' | 'teacher', body: string): string => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/class.css"></head>
+<body data-page="${kind}"><main>${body}</main><p role="status" id="message"></p><script src="/class.js"></script></body></html>
+`;
+
+function labRow(lab: LabView, buttons: string[], path: string): string {
+  const vms = lab.vms.map((vm) => `${vm.name}: ${vm.state}`).join(', ');
+  const actions = buttons.map((b) => `<button type="button" data-post="${escapeHtml(`${path}/${b}`)}">${b}</button>`).join(' ');
+  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}</td><td>${actions}</td>`;
+}
+
+export function studentPage(view: ReturnType<ClassService['studentView']>, className: string): string {
+  const rows = view.assignments
+    .map(
+      (lab) =>
+        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset'], `/api/labs/${encodeURIComponent(lab.assignment)}`)}</tr>`,
+    )
+    .join('\n');
+  return page(
+    `${className}: ${view.student.name}`,
+    'student',
+    `<h1>${escapeHtml(className)}</h1><p>Signed in as ${escapeHtml(view.student.name)} (${escapeHtml(view.student.id)}).</p>
+<table id="labs"><thead><tr><th>assignment</th><th>lab</th><th>VMs</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
+  );
+}
+
+export function teacherPage(view: ReturnType<ClassService['classView']>): string {
+  const head = view.assignments.map((a) => `<th colspan="3">${escapeHtml(a.title)}</th>`).join('');
+  const rows = view.students
+    .map((s) => {
+      const labs = s.labs
+        .map((lab) => labRow(lab, ['stop', 'reset'], `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`))
+        .join('');
+      const seen = s.lastActivity === null ? '-' : new Date(s.lastActivity).toISOString().replace('T', ' ').slice(0, 19);
+      return `<tr data-student="${escapeHtml(s.id)}"><th scope="row">${escapeHtml(s.name)} <small>${escapeHtml(s.id)}</small></th><td>${seen}</td>${labs}</tr>`;
+    })
+    .join('\n');
+  return page(
+    `${view.name}: teacher`,
+    'teacher',
+    `<h1>${escapeHtml(view.name)}</h1><p id="budget">memory: ${view.usedMiB} of ${view.budgetMiB} MiB in use, ${view.queued} waiting</p>
+<table id="class"><thead><tr><th>student</th><th>last activity</th>${head}</tr></thead><tbody>${rows}</tbody></table>`,
+  );
+}
+
+export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222 }
+table { border-collapse: collapse } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left }
+td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"] { color: #850 }
+button { margin: 0 .2em } #message { color: #a00 }
+`;
+
+/** Buttons post to the API; the page reloads its table from the server's HTML every 2 s. */
+export const PAGE_JS = `'use strict';
+const message = document.getElementById('message');
+async function refresh() {
+  const res = await fetch(location.pathname, { headers: { Accept: 'text/html' } });
+  if (!res.ok) { message.textContent = 'signed out (' + res.status + ')'; return; }
+  const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+  const next = doc.querySelector('main');
+  if (next) document.querySelector('main').replaceWith(next);
+}
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest('button[data-post]');
+  if (!button) return;
+  button.disabled = true;
+  const res = await fetch(button.dataset.post, { method: 'POST' });
+  const answer = await res.json().catch(() => ({}));
+  message.textContent = res.ok ? '' : answer.error || 'refused (' + res.status + ')';
+  await refresh();
+});
+setInterval(() => { refresh().catch(() => {}); }, 2000);
+`;

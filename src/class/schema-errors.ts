@@ -1,0 +1,90 @@
+// JSON-schema validation of a class file (schema/class.schema.json, ajv), its errors located
+// through the lab loader's source map. The lab's own converter (topology/schema-errors.ts) is
+// bound to the lab schema and its hints; this one keeps the same messages for the class's.
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import schema from '../../schema/class.schema.json' with { type: 'json' };
+import type { Diagnostic } from '../errors.ts';
+import { formatPath, type NodePart, type PathSegment } from '../topology/lab-path.ts';
+import type { SourceMap } from '../topology/source-map.ts';
+import { didYouMean } from '../util/text.ts';
+
+let validator: ReturnType<Ajv2020['compile']> | undefined;
+
+/** Every schema violation of a class file's data, located; [] when it is valid. */
+export function classSchemaErrors(data: unknown, sources: SourceMap, file: string): Diagnostic[] {
+  validator ??= new Ajv2020({ allErrors: true, verbose: true, strict: true }).compile(schema);
+  if (validator(data)) return [];
+  const errors = [...(validator.errors ?? [])];
+  // A oneOf (roster: a list or a .csv path) fails every branch: keep the errors of the branch
+  // whose type matches the data, and the oneOf itself only when no branch matched the type.
+  const typeMismatch = (e: ErrorObject) => e.keyword === 'type' && /\/oneOf\/\d+\/type$/.test(e.schemaPath);
+  const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const branchErrors = (path: string) => errors.filter((e) => e.instancePath.startsWith(path) && e.keyword !== 'oneOf' && !typeMismatch(e));
+  const kept = errors.filter((e) => {
+    if (typeMismatch(e) && oneOfPaths.has(e.instancePath)) return false;
+    if (e.keyword === 'oneOf') return branchErrors(e.instancePath).length === 0;
+    return e.keyword !== 'propertyNames';
+  });
+  const out: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const e of kept) {
+    const d = diagnostic(e, sources, file);
+    const key = `${d.line}:${d.col}:${d.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function diagnostic(e: ErrorObject, sources: SourceMap, file: string): Diagnostic {
+  const path = pointerToPath(e.instancePath);
+  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  let part: NodePart = 'value';
+  let message: string;
+  let hint = description ?? 'see docs/class.md';
+  if (e.keyword === 'required') {
+    const missing = String(e.params.missingProperty);
+    part = 'key';
+    message = `missing required property "${missing}"`;
+    const about = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties?.[missing]?.description;
+    hint = about ? `add \`${missing}:\` (${about})` : `add \`${missing}:\``;
+  } else if (e.keyword === 'additionalProperties') {
+    const unknown = String(e.params.additionalProperty);
+    path.push(unknown);
+    part = 'key';
+    message = `unknown property "${unknown}"`;
+    const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+    const guess = didYouMean(unknown, allowed);
+    hint = guess ? `did you mean "${guess}"?` : `allowed here: ${allowed.join(', ')}`;
+  } else if (e.keyword === 'type' && path.length === 0 && e.data === null) {
+    message = 'the class file is empty';
+    hint = 'a class needs `name:`, `roster:` and `assignments:` (docs/class.md)';
+  } else if (e.keyword === 'type') {
+    message = `must be ${[e.params.type].flat().join(' or ')}, not ${describe(e.data)}`;
+  } else if (e.keyword === 'oneOf') {
+    message = `must be a list of students or the path of a .csv file, not ${describe(e.data)}`;
+  } else if (e.keyword === 'pattern') {
+    message = `${JSON.stringify(e.data)} is not valid here`;
+  } else {
+    message = `${JSON.stringify(e.data)} ${e.message ?? 'is not valid'}`;
+  }
+  return { file, ...sources.position(path, part), path: formatPath(path), message, hint };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** "/roster/0/id" -> ["roster", 0, "id"]. */
+function pointerToPath(pointer: string): PathSegment[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+}

@@ -1,0 +1,219 @@
+// The class server (node:http). An invitation link signs its owner in with a session cookie;
+// every other request is decided by access.ts against the session's owner, and every refusal is
+// written to the audit log. Listens on 127.0.0.1 unless told otherwise (TLS: a proxy in front).
+//
+//   GET  /join/TOKEN                          a session cookie, then the student's or teacher's page
+//   GET  /student, GET /teacher               the pages (pages.ts)
+//   GET  /api/me                              the student's assignments and their labs
+//   POST /api/labs/A/start|stop|reset         the student's own lab of assignment A
+//   GET  /api/class                           the teacher's table: students x assignments
+//   GET  /api/students/S/labs/A               one lab (its student or the teacher)
+//   POST /api/students/S/labs/A/start|stop|reset
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
+import { decide, principalName, type Action, type Principal } from './access.ts';
+import { PAGE_CSS, PAGE_JS, studentPage, teacherPage } from './pages.ts';
+import type { ClassService } from './service.ts';
+import type { ClassStore } from './store.ts';
+import { looksLikeSecret } from './tokens.ts';
+
+export interface ClassServerOptions {
+  name: string;
+  service: ClassService;
+  store: ClassStore;
+  /** 127.0.0.1 unless given. */
+  listen?: string;
+  /** 0 picks a free port. */
+  port?: number;
+}
+
+export interface ClassServer {
+  /** http://ADDR:PORT, the base of every link. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+const HEADERS = {
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'",
+};
+
+/** An answer the route gives; thrown so that one place writes it. */
+class HttpAnswer extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const sessionCookieName = (className: string) => `umlab-class-${className}`;
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export async function startClassServer(o: ClassServerOptions): Promise<ClassServer> {
+  const listen = o.listen ?? '127.0.0.1';
+  let port = 0;
+  const server: Server = createServer((req, res) => {
+    try {
+      answer(o, req, res, listen, port);
+    } catch (err) {
+      const status = err instanceof HttpAnswer ? err.status : err instanceof NotFoundError ? 404 : err instanceof UsageError ? 409 : 500;
+      if (status === 500) process.stderr.write(`umlab class: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      if (!res.headersSent) send(res, status, 'application/json', JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
+      else res.end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${o.port ?? 0}: ${cause.message}`, { cause })));
+    server.listen(o.port ?? 0, listen, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const shownHost = listen === '0.0.0.0' || listen === '::' ? hostname() : listen.includes(':') ? `[${listen}]` : listen;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { ...HEADERS, 'Content-Type': type, ...extra });
+  res.end(body);
+}
+const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', JSON.stringify(value));
+
+function answer(o: ClassServerOptions, req: IncomingMessage, res: ServerResponse, listen: string, port: number): void {
+  // Another site's page that rebinds its name to 127.0.0.1 sends its own Host.
+  if (LOOPBACK.has(listen) && ![`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? ''))
+    throw new HttpAnswer(403, 'unexpected Host header');
+  const url = new URL(req.url ?? '/', 'http://class');
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  if (method === 'POST') checkOrigin(req);
+  else if (method !== 'GET' && method !== 'HEAD') throw new HttpAnswer(405, 'only GET and POST');
+
+  if (path === '/class.css') return send(res, 200, 'text/css; charset=utf-8', PAGE_CSS);
+  if (path === '/class.js') return send(res, 200, 'text/javascript; charset=utf-8', PAGE_JS);
+  const join = /^\/join\/([^/]+)$/.exec(path);
+  if (join && method === 'GET') return signIn(o, decodeURIComponent(join[1]), res);
+
+  const sessionId = cookieValue(req.headers.cookie, sessionCookieName(o.name));
+  const who = looksLikeSecret(sessionId) ? o.store.principalOfSession(sessionId) : null;
+  if (!who || (who.role === 'student' && !o.service.facts.students.has(who.id))) {
+    o.store.event({
+      actor: 'anonymous',
+      action: `${method} ${path}`.slice(0, 200),
+      target: '',
+      outcome: 'refused',
+      detail: sessionId ? 'unknown session' : 'no session',
+    });
+    throw new HttpAnswer(403, 'not signed in: open your invitation link');
+  }
+  const allow = (action: Action) => {
+    const d = decide(who, action, o.service.facts);
+    if (d.allow) return;
+    o.store.event({ actor: principalName(who), action: `${method} ${path}`.slice(0, 200), target: '', outcome: 'refused', detail: d.reason });
+    throw new HttpAnswer(d.status, d.status === 403 ? 'forbidden' : d.reason);
+  };
+  route(o, who, allow, method, path, res);
+}
+
+/** Same-site requests only: SameSite=Strict keeps the cookie off cross-site posts, and a
+ *  browser's Origin, when sent, must name this server. */
+function checkOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    throw new HttpAnswer(403, 'bad Origin header');
+  }
+  if (host !== req.headers.host && host !== req.headers['x-forwarded-host']) throw new HttpAnswer(403, 'cross-site request');
+}
+
+function signIn(o: ClassServerOptions, token: string, res: ServerResponse): void {
+  const who = looksLikeSecret(token) ? o.store.principalOfToken(token) : null;
+  if (!who || (who.role === 'student' && !o.service.facts.students.has(who.id))) {
+    o.store.event({ actor: 'anonymous', action: 'join', target: '', outcome: 'refused', detail: 'unknown or revoked invitation' });
+    throw new HttpAnswer(403, 'this invitation link is not valid (revoked or re-issued): ask your teacher for a new one');
+  }
+  const session = o.store.createSession(who);
+  o.store.event({ actor: principalName(who), action: 'join', target: '', outcome: 'ok', detail: '' });
+  // No Secure flag: plain HTTP on loopback or a class network; a TLS proxy in front may add it.
+  send(res, 303, 'text/plain', 'signed in\n', {
+    Location: who.role === 'teacher' ? '/teacher' : '/student',
+    'Set-Cookie': `${sessionCookieName(o.name)}=${session}; Path=/; HttpOnly; SameSite=Strict`,
+  });
+}
+
+type Allow = (action: Action) => void;
+const LAB_OP = /^(start|stop|reset)$/;
+
+function route(o: ClassServerOptions, who: Principal, allow: Allow, method: string, path: string, res: ServerResponse): void {
+  const { service } = o;
+  if (method === 'GET' && path === '/') {
+    return send(res, 303, 'text/plain', '', { Location: who.role === 'teacher' ? '/teacher' : '/student' });
+  }
+  if (method === 'GET' && (path === '/student' || path === '/api/me')) {
+    allow({ kind: 'own-page' });
+    const view = service.studentView((who as { id: string }).id);
+    return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
+  }
+  if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
+    allow({ kind: 'class-table' });
+    const view = service.classView();
+    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view));
+  }
+  const own = /^\/api\/labs\/([^/]+)\/([^/]+)$/.exec(path);
+  const any = /^\/api\/students\/([^/]+)\/labs\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+  let student: string;
+  let assignment: string;
+  let op: string | undefined;
+  if (own) {
+    if (who.role !== 'student') throw new HttpAnswer(404, 'the teacher acts on /api/students/ID/labs/...');
+    [student, assignment, op] = [who.id, decodeURIComponent(own[1]), own[2]];
+  } else if (any) {
+    [student, assignment, op] = [decodeURIComponent(any[1]), decodeURIComponent(any[2]), any[3]];
+  } else {
+    throw new HttpAnswer(404, `nothing at ${path}`);
+  }
+  if (op === undefined) {
+    allow({ kind: 'lab', op: 'view', student, assignment });
+    if (method !== 'GET') throw new HttpAnswer(405, 'GET a lab; POST start, stop or reset');
+    return sendJson(res, 200, service.labView(student, assignment));
+  }
+  if (!LAB_OP.test(op)) {
+    allow({ kind: 'lab', op: 'view', student, assignment });
+    throw new HttpAnswer(404, `no operation ${op}: start, stop or reset`);
+  }
+  allow({ kind: 'lab', op: op as 'start' | 'stop' | 'reset', student, assignment });
+  if (method !== 'POST') throw new HttpAnswer(405, `POST to ${op}`);
+  const actor = principalName(who);
+  const view =
+    op === 'start'
+      ? service.start(student, assignment, actor)
+      : op === 'stop'
+        ? service.stop(student, assignment, actor)
+        : service.reset(student, assignment, actor);
+  sendJson(res, 202, view);
+}

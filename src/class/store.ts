@@ -1,0 +1,182 @@
+// A class's state in SQLite (better-sqlite3, WAL): the roster, the hashes of invitation tokens and
+// session ids, each student's labs and their state, and the audit log. Every change is one
+// transaction, so a server killed at any moment leaves the database as it was before or after.
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { LabRuntimeError } from '../errors.ts';
+import type { Principal } from './access.ts';
+import type { Student } from './class-file.ts';
+import { labNameFor, newSecret, secretHash } from './tokens.ts';
+
+/** A lab's life as the class sees it. `starting` covers waiting in the queue and booting. */
+export type LabState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+
+export interface LabRow {
+  student: string;
+  assignment: string;
+  /** Made once by labNameFor and read from here from then on. */
+  lab: string;
+  state: LabState;
+  /** Why it failed, when it did. */
+  error: string | null;
+  /** ms since the epoch of the last change. */
+  updated: number;
+}
+
+export interface ClassEvent {
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'refused' | 'failed';
+  detail: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS students (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, principal TEXT NOT NULL, created INTEGER NOT NULL, revoked INTEGER);
+CREATE INDEX IF NOT EXISTS tokens_principal ON tokens (role, principal);
+CREATE TABLE IF NOT EXISTS sessions (hash TEXT PRIMARY KEY, role TEXT NOT NULL, principal TEXT NOT NULL, created INTEGER NOT NULL, seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS labs (student TEXT NOT NULL, assignment TEXT NOT NULL, lab TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+  error TEXT, updated INTEGER NOT NULL, PRIMARY KEY (student, assignment));
+CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
+`;
+
+const who = (p: Principal): [string, string] => (p.role === 'teacher' ? ['teacher', ''] : ['student', p.id]);
+const principalOf = (role: string, id: string): Principal | null => (role === 'teacher' ? { role } : role === 'student' ? { role, id } : null);
+
+export class ClassStore {
+  private readonly db: Database.Database;
+
+  /** Opens (or makes, 0600) the class database at `path`. */
+  constructor(
+    readonly path: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    // Made 0600 before SQLite opens it; its -wal and -shm files take the database's mode.
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before the answer goes out (a power cut loses no invitation).
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+    } catch (cause) {
+      throw new LabRuntimeError(`cannot open the class database ${path}: ${(cause as Error).message}`, { cause });
+    }
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Makes the students table the roster's: new students added, names updated, the gone removed
+   *  with their tokens and sessions (their labs' rows stay, so a running lab is still found). */
+  syncRoster(roster: Student[]): void {
+    const ids = new Set(roster.map((s) => s.id));
+    this.db.transaction(() => {
+      const upsert = this.db.prepare('INSERT INTO students (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name');
+      for (const s of roster) upsert.run(s.id, s.name);
+      for (const row of this.db.prepare('SELECT id FROM students').all() as { id: string }[]) {
+        if (ids.has(row.id)) continue;
+        this.db.prepare('DELETE FROM students WHERE id = ?').run(row.id);
+        this.db.prepare("DELETE FROM tokens WHERE role = 'student' AND principal = ?").run(row.id);
+        this.db.prepare("DELETE FROM sessions WHERE role = 'student' AND principal = ?").run(row.id);
+      }
+    })();
+  }
+
+  students(): Student[] {
+    return this.db.prepare('SELECT id, name FROM students ORDER BY id').all() as Student[];
+  }
+
+  /** A new invitation token for `p`; every earlier one of `p` is revoked and their sessions end.
+   *  The token itself is returned once and never stored. */
+  issueToken(p: Principal): string {
+    const token = newSecret();
+    this.db.transaction(() => {
+      this.revokeIn(p);
+      this.db.prepare('INSERT INTO tokens (hash, role, principal, created) VALUES (?, ?, ?, ?)').run(secretHash(token), ...who(p), this.now());
+    })();
+    return token;
+  }
+
+  /** Revokes `p`'s tokens and ends their sessions; false when there was nothing to revoke. */
+  revoke(p: Principal): boolean {
+    return this.db.transaction(() => this.revokeIn(p))();
+  }
+
+  private revokeIn(p: Principal): boolean {
+    const [role, id] = who(p);
+    const tokens = this.db.prepare('UPDATE tokens SET revoked = ? WHERE role = ? AND principal = ? AND revoked IS NULL').run(this.now(), role, id);
+    const sessions = this.db.prepare('DELETE FROM sessions WHERE role = ? AND principal = ?').run(role, id);
+    return tokens.changes + sessions.changes > 0;
+  }
+
+  /** Who a (not revoked) invitation token belongs to. */
+  principalOfToken(token: string): Principal | null {
+    const row = this.db.prepare('SELECT role, principal FROM tokens WHERE hash = ? AND revoked IS NULL').get(secretHash(token)) as
+      { role: string; principal: string } | undefined;
+    return row ? principalOf(row.role, row.principal) : null;
+  }
+
+  /** A new session for `p`: the id for the cookie (stored hashed). */
+  createSession(p: Principal): string {
+    const id = newSecret();
+    const t = this.now();
+    this.db.prepare('INSERT INTO sessions (hash, role, principal, created, seen) VALUES (?, ?, ?, ?, ?)').run(secretHash(id), ...who(p), t, t);
+    return id;
+  }
+
+  /** Who a session belongs to (and it was seen now), or null for an unknown or ended one. */
+  principalOfSession(id: string): Principal | null {
+    const hash = secretHash(id);
+    const row = this.db.prepare('SELECT role, principal FROM sessions WHERE hash = ?').get(hash) as { role: string; principal: string } | undefined;
+    if (!row) return null;
+    this.db.prepare('UPDATE sessions SET seen = ? WHERE hash = ?').run(this.now(), hash);
+    return principalOf(row.role, row.principal);
+  }
+
+  /** The row of a student's copy of an assignment, made (stopped, with its lab name) on first use. */
+  lab(student: string, assignment: string): LabRow {
+    const get = () => this.db.prepare('SELECT * FROM labs WHERE student = ? AND assignment = ?').get(student, assignment) as LabRow | undefined;
+    const found = get();
+    if (found) return found;
+    this.db
+      .prepare("INSERT OR IGNORE INTO labs (student, assignment, lab, state, error, updated) VALUES (?, ?, ?, 'stopped', NULL, ?)")
+      .run(student, assignment, labNameFor(student, assignment), this.now());
+    return get()!;
+  }
+
+  labs(): LabRow[] {
+    return this.db.prepare('SELECT * FROM labs ORDER BY student, assignment').all() as LabRow[];
+  }
+
+  setLabState(student: string, assignment: string, state: LabState, error: string | null = null): void {
+    this.lab(student, assignment);
+    this.db
+      .prepare('UPDATE labs SET state = ?, error = ?, updated = ? WHERE student = ? AND assignment = ?')
+      .run(state, error, this.now(), student, assignment);
+  }
+
+  /** One line of the audit log. */
+  event(e: Omit<ClassEvent, 'at'>): void {
+    this.db
+      .prepare('INSERT INTO events (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(this.now(), e.actor, e.action, e.target, e.outcome, e.detail);
+  }
+
+  /** The latest events, newest first. */
+  events(limit = 100): ClassEvent[] {
+    return this.db.prepare('SELECT at, actor, action, target, outcome, detail FROM events ORDER BY id DESC LIMIT ?').all(limit) as ClassEvent[];
+  }
+
+  /** Each actor's latest event time: a student's last activity. */
+  lastActivity(): Map<string, number> {
+    const rows = this.db.prepare('SELECT actor, MAX(at) AS at FROM events GROUP BY actor').all() as { actor: string; at: number }[];
+    return new Map(rows.map((r) => [r.actor, r.at]));
+  }
+}
