@@ -11,6 +11,7 @@
 // Each VM gets its own copy of that view (`hostfs=<its view>`) with only its own directory
 // (init script, layer, console log) bound in, read-only: no VM reads another's files.
 // Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
+import { LabRuntimeError } from '../errors.ts';
 import { shellQuote } from '../vm/init.ts';
 import { vmLayout } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
@@ -42,7 +43,8 @@ export function hostViewOf(plan: LabPlan): HostView {
   return { target: plan.rootfs, binds, vms };
 }
 
-export function hostViewScript(view: HostView): string {
+/** `viewsHelper`: the built native/views.c (buildNative), needed when the view has VMs. */
+export function hostViewScript(view: HostView, viewsHelper = 'umlab-views'): string {
   const t = shellQuote(view.target);
   const q = shellQuote;
   const ro = view.binds.filter((b) => !b.rw);
@@ -68,7 +70,7 @@ mkdir -p "$T/.umlab-masked/dir"
 chmod 0444 "$T/.umlab-masked/file"
 # Mount points of the shares and of each VM's own directory, made while the view's top is still writable.
 ${view.binds.map((b) => `mkdir -p ${q(view.target + b.path)}`).join('\n')}
-${view.vms.map((v) => `mkdir -p ${q(v.ownDir)} ${q(view.target + v.ownDir)}`).join('\n')}
+${view.vms.length ? `mkdir -p ${view.vms.map((v) => `${q(v.ownDir)} ${q(view.target + v.ownDir)}`).join(' ')}` : ''}
 ${ro.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}`).join('\n')}
 # Everything in the view read-only, keeping the flags the kernel locks. nosymfollow: the host
 # must never follow a symlink in the view (/var/run -> /run, /proc/self/root lead out of it);
@@ -95,8 +97,9 @@ done
 # Read-write shares: no device nodes, no set-id files on the host, whatever the VM's root does.
 ${rw.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}\nmount -o remount,bind,rw,nosymfollow,nosuid,nodev ${q(view.target + b.path)}`).join('\n')}
 mount --make-rprivate "$T"
-# Each VM's view: a copy of the lab's, with that VM's own directory bound in read-only.
-${view.vms.map((v) => vmViewLines(view.target, v).join('\n')).join('\n')}
+# Each VM's view: a copy of the lab's, with that VM's own directory bound in read-only. One
+# process for them all (native/views.c): with 150 VMs a mount(8) per step took 15 s.
+${view.vms.length ? vmViewsInput(view, viewsHelper) : ''}
 # Prove it: writes through the views must fail.
 for p in "$T" "$T/usr" "$T/etc"${view.vms.map((v) => ` ${q(v.view)} ${q(v.view + v.ownDir)}`).join('')}; do
   if touch "$p/.umlab-rw-probe" 2>/dev/null; then rm -f "$p/.umlab-rw-probe"; echo "umlab: the host view is writable at $p" >&2; exit 1; fi
@@ -104,15 +107,9 @@ done
 `;
 }
 
-function vmViewLines(target: string, vm: { view: string; ownDir: string }): string[] {
-  const q = shellQuote;
-  const own = q(vm.view + vm.ownDir);
-  return [
-    `mkdir -p ${q(vm.view)}`,
-    `mount --rbind ${q(target)} ${q(vm.view)}`,
-    // Private at once, or the bind below would appear in the lab's view and every other VM's.
-    `mount --make-rprivate ${q(vm.view)}`,
-    `mount --bind ${q(vm.ownDir)} ${own}`,
-    `mount -o remount,bind,ro,nosymfollow,nosuid,nodev ${own}`,
-  ];
+function vmViewsInput(view: HostView, helper: string): string {
+  const lines = view.vms.map((v) => [view.target, v.view, v.ownDir]);
+  // The helper reads tab-separated lines: a path holding a tab or a newline would be misread.
+  for (const path of lines.flat()) if (/[\t\n]/.test(path)) throw new LabRuntimeError(`a run directory path holds a tab or a newline: ${JSON.stringify(path)}`);
+  return `${shellQuote(helper)} <<'UMLAB_VIEWS'\n${lines.map((l) => l.join('\t')).join('\n')}\nUMLAB_VIEWS`;
 }

@@ -22,6 +22,7 @@ import { LineRelay, lineKey } from '../vm/lines.ts';
 import { procStat, trackProcess } from '../vm/processes.ts';
 import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 import { closeCaptureHelpers } from '../capture/capture-helper.ts';
+import { buildNative, nativeSource } from '../util/native-build.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
@@ -111,7 +112,7 @@ export class Supervisor {
         this.progress({ type: 'step', message: 'preparing the lab network namespace' });
         await prepareLabNamespace();
         this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/runtime/host-view.ts)" });
-        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan))]);
+        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), buildNative('umlab-views', [], process.env, nativeSource('views.c')))]);
       }
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
