@@ -12,7 +12,7 @@
 // (init script, layer, console log) bound in, read-only: no VM reads another's files.
 // Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
 import { LabRuntimeError } from '../errors.ts';
-import { shellQuote } from '../vm/init.ts';
+import { BOOT_IN_VIEW, shellQuote } from '../vm/init.ts';
 import { vmLayout } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
 
@@ -43,8 +43,15 @@ export function hostViewOf(plan: LabPlan): HostView {
   return { target: plan.rootfs, binds, vms };
 }
 
-/** `viewsHelper`: the built native/views.c (buildNative), needed when the view has VMs. */
-export function hostViewScript(view: HostView, viewsHelper = 'umlab-views'): string {
+/** The built native helpers the script runs or copies (buildNative), needed when the view has VMs:
+ *  views.c makes the VMs' views, boot.c is their stage 1 (BOOT_IN_VIEW). */
+export interface ViewHelpers {
+  views: string;
+  boot: string;
+}
+
+export function hostViewScript(view: HostView, helpers?: ViewHelpers): string {
+  if (view.vms.length && !helpers) throw new LabRuntimeError('the VMs of a host view need its native helpers');
   const t = shellQuote(view.target);
   const q = shellQuote;
   const ro = view.binds.filter((b) => !b.rw);
@@ -53,6 +60,7 @@ export function hostViewScript(view: HostView, viewsHelper = 'umlab-views'): str
 T=${t}
 mkdir -p "$T"
 mount -t tmpfs -o mode=0755,size=4m umlab-hostview "$T"
+${helpers ? `# Stage 1 of every VM (native/boot.c), where each VM's hostfs root shows it.\ncp ${q(helpers.boot)} "$T${BOOT_IN_VIEW}"` : ''}
 # The top level: system directories bound read-only, symlinks (/bin -> usr/bin) as they are,
 # everything else an empty directory.
 for e in /* /.[!.]*; do
@@ -99,7 +107,7 @@ ${rw.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}\nmount -o 
 mount --make-rprivate "$T"
 # Each VM's view: a copy of the lab's, with that VM's own directory bound in read-only. One
 # process for them all (native/views.c): with 150 VMs a mount(8) per step took 15 s.
-${view.vms.length ? vmViewsInput(view, viewsHelper) : ''}
+${helpers && view.vms.length ? vmViewsInput(view, helpers.views) : ''}
 # Prove it: writes through the views must fail.
 for p in "$T" "$T/usr" "$T/etc"${view.vms.map((v) => ` ${q(v.view)} ${q(v.view + v.ownDir)}`).join('')}; do
   if touch "$p/.umlab-rw-probe" 2>/dev/null; then rm -f "$p/.umlab-rw-probe"; echo "umlab: the host view is writable at $p" >&2; exit 1; fi

@@ -112,7 +112,12 @@ export class Supervisor {
         this.progress({ type: 'step', message: 'preparing the lab network namespace' });
         await prepareLabNamespace();
         this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/runtime/host-view.ts)" });
-        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), buildNative('umlab-views', [], process.env, nativeSource('views.c')))]);
+        const helpers = {
+          views: buildNative('umlab-views', [], process.env, nativeSource('views.c')),
+          // Static: no dynamic loader to page in, in every VM, through ptrace.
+          boot: buildNative('umlab-boot', ['-static'], process.env, nativeSource('boot.c')),
+        };
+        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), helpers)]);
       }
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });

@@ -1,7 +1,8 @@
 // Generates the init script a VM boots with (init=<path>). Pure: VmPlan in, text out.
 //
-// Stage 1 runs as PID 1 on the read-only hostfs root: it builds a writable overlay
-// in RAM and chroots into it. Stage 2 applies the lab (hostname, hosts, addresses,
+// Stage 1 runs as PID 1 on the read-only hostfs root: native/boot.c (umlab-boot, one process)
+// builds a writable overlay in RAM, chroots into it, mounts /etc/fstab's filesystems, sets the
+// agent line raw and runs this script for stage 2. Stage 2 applies the lab (hostname, hosts, addresses,
 // routes, sysctls, files, startup commands), reports READY or FAIL on the agent
 // serial line (/dev/ttyS63, AGENT_DEVICE) and then serves agent requests forever.
 //
@@ -158,28 +159,24 @@ function dhcpCommand(iface: string): string {
   );
 }
 
+/** Where stage 1 (native/boot.c) is in the lab's view of the host (host-view.ts copies it there). */
+export const BOOT_IN_VIEW = '/.umlab-boot';
+/** The kernel parameter naming stage 1's settings file (it reaches init as an environment variable). */
+export const BOOT_SETTINGS_PARAM = 'umlab_boot';
+
+/** Stage 1's settings file (native/boot.c reads it): one value per line. */
+export function bootSettings(vm: VmPlan, opts: InitOptions): string {
+  const overlayKo = `${opts.modulesDir}/kernel/fs/overlayfs/overlay.ko`;
+  // Rootless: the host root's files belong to the overflow uid, so setuid would drop root (see InitOptions).
+  return [overlayKo, vm.layerDir, vm.initPath, opts.nosuidRoot ? 'nosuid' : 'suid', AGENT_DEVICE].join('\n') + '\n';
+}
+
 export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string {
   if (vm.image !== undefined) return initScriptForImage(vm, plan);
-  const overlayKo = `${opts.modulesDir}/kernel/fs/overlayfs/overlay.ko`;
   return `${scriptHeader(vm, plan)}
-if [ "$1" != stage2 ]; then
-  # Stage 1: PID 1 on the read-only host root. Make a writable root in RAM.
-  # busybox (not setuid, and only libc to link) halves stage 1 in UML compared with
-  # util-linux mount or kmod; without it, mount runs through the dynamic loader so its
-  # setuid bit cannot apply.
-  if command -v busybox > /dev/null; then BB=busybox; MOUNT="busybox mount"
-  else BB=; MOUNT=mount; [ -x /lib64/ld-linux-x86-64.so.2 ] && MOUNT="/lib64/ld-linux-x86-64.so.2 /usr/bin/mount"; fi
-  $MOUNT -t tmpfs -o mode=755 umlab-overlay /run
-  $BB insmod ${shellQuote(overlayKo)} || { $MOUNT -t proc proc /proc; echo "umlab: cannot load overlayfs" > /dev/console; echo o > /proc/sysrq-trigger; }
-  $BB mkdir /run/ov /run/ov/upper /run/ov/work /run/ov/root /run/ov/layer
-  # Lower layers: the VM's own files (hosts, modules link, lab files...) over the host root.
-  # The layer gets its own hostfs mount: overlayfs refuses a lower dir inside another.
-  $MOUNT -t hostfs -o ${shellQuote(vm.layerDir)} umlab-layer /run/ov/layer
-  $MOUNT -t overlay overlay -o ${opts.nosuidRoot ? 'nosuid,' : ''}lowerdir=/run/ov/layer:/,upperdir=/run/ov/upper,workdir=/run/ov/work /run/ov/root
-  exec $BB chroot /run/ov/root /bin/sh ${shellQuote(vm.initPath)} stage2
-fi
-
-${stage2(vm)}`;
+# Stage 1 was umlab-boot (native/boot.c, settings in ${vm.bootSettings}): the overlay root,
+# /etc/fstab mounted, the agent line raw.
+${stage2(vm, true)}`;
 }
 
 /** Where an image's bootstrap init mounts the host's read-only view (hostfs=<run dir>/rootfs). */
@@ -226,15 +223,14 @@ AGENT=${AGENT_DEVICE}
 }
 
 /** Stage 2: the lab's configuration, then the agent loop. */
-function stage2(vm: VmPlan): string {
+/** `mounted`: stage 1 (umlab-boot) already mounted /etc/fstab and set the agent line raw. */
+function stage2(vm: VmPlan, mounted = false): string {
   const steps = configSteps(vm)
     // eval in a subshell: one fork per step, and a syntax error fails only that step.
     .map(([what, cmd]) => `( eval ${shellQuote(cmd)} ) > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`)
     .join('\n');
   return `# Stage 2: inside the overlay (or on the image's disk); /etc/fstab comes from the VM's layer.
-mount -a
-stty -F $AGENT raw -echo
-exec 3<>$AGENT
+${mounted ? '# umlab-boot handed this script over as fd 9 (its path may be under a mount now).\nexec 9<&-\n' : 'mount -a\nstty -F $AGENT raw -echo\n'}exec 3<>$AGENT
 
 # Send one line to the host, never interleaved with another writer.
 send() { flock /run/umlab/agent.lock cat "$1" >&3; }

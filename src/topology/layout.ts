@@ -38,6 +38,7 @@ export const vmLayout = (runDir: string, vm: string) => {
     dir,
     hostView: `${runLayout(runDir).views}/${vm}`,
     initPath: `${dir}/init.sh`,
+    bootSettings: `${dir}/boot.conf`,
     layerDir: `${dir}/layer`,
     consoleLog: `${dir}/console.log`,
     consolePty: `${dir}/console.pty`,

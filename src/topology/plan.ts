@@ -80,6 +80,8 @@ export interface VmPlan {
   initPath: string;
   /** The init script's text, which the runtime writes to initPath (src/topology/init-script.ts). */
   init: string;
+  /** Stage 1's settings (native/boot.c reads them; umlab_boot= on the kernel command line), for a VM on the host root. */
+  bootSettings: string;
   /** The VM's file layer (`files:`, /etc/hosts...), written by the supervisor, mounted by the init with hostfs. */
   layerDir: string;
   /** Where the console output is logged. */

@@ -2,7 +2,7 @@
 // init does. Pure; compile() calls it for every VM once the segments are planned.
 import { posix } from 'node:path';
 import { UmlabError } from '../errors.ts';
-import { IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
+import { BOOT_IN_VIEW, BOOT_SETTINGS_PARAM, IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
 import { vmLayout } from './layout.ts';
 import { macKey } from './mac.ts';
 import { AGENT_LINE, DEFAULT_KERNEL_ARGS, type Lab, type SerialTarget, type Vm, type VmInterface } from './model.ts';
@@ -97,7 +97,11 @@ function bootFrom(vm: Vm, labDir: string, disksDir: string, files: ReturnType<ty
     image === undefined
       ? [`hostfs=${files.hostView}`, 'rootfstype=hostfs', 'rootflags=/']
       : [`ubd0=${rootCow},${image}`, 'root=/dev/ubda', `hostfs=${files.hostView}`];
-  const init = image === undefined ? [`init=${files.initPath}`] : [`init=${IMAGE_BOOTSTRAP_INIT}`, `${IMAGE_INIT_PARAM}=${files.initPath}`];
+  // On the host root, stage 1 is native/boot.c, copied into the lab's view (BOOT_IN_VIEW).
+  const init =
+    image === undefined
+      ? [`init=${BOOT_IN_VIEW}`, `${BOOT_SETTINGS_PARAM}=${files.bootSettings}`]
+      : [`init=${IMAGE_BOOTSTRAP_INIT}`, `${IMAGE_INIT_PARAM}=${files.initPath}`];
   return { image, rootCow, root, init };
 }
 
@@ -183,6 +187,7 @@ export function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): V
     env: { ...ctx.kernelEnv },
     hostView: files.hostView,
     initPath: files.initPath,
+    bootSettings: files.bootSettings,
     init: '', // filled in by withInits, from the whole plan
     layerDir: files.layerDir,
     consoleLog: files.consoleLog,

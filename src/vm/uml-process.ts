@@ -14,7 +14,7 @@ import { syncDisks } from './disk-sync.ts';
 import { settlesWithin } from '../util/time.ts';
 import { AgentClient } from './agent.ts';
 import { awaitReadiness, notReadyMessage } from './readiness.ts';
-import { initOptions, vmLayer } from './init.ts';
+import { bootSettings, initOptions, vmLayer } from './init.ts';
 // Never join(layerDir, path): lab-file paths must not escape the layer (issue 12).
 import { writeLayer } from './layer-writer.ts';
 import { mconsole as umlMconsole } from './mconsole.ts';
@@ -105,6 +105,7 @@ export class UmlProcess {
     mkdirSync(dirname(vm.initPath), { recursive: true });
     // Exactly the init `umlab compile --init` shows; the layer from plan data only.
     writeFileSync(vm.initPath, vm.init, { mode: 0o755 });
+    if (vm.image === undefined) writeFileSync(vm.bootSettings, bootSettings(vm, initOptions(lab)));
     writeLayer(vm.layerDir, vmLayer(vm, lab, initOptions(lab)));
     this.log?.end(); // a VM booted again by `umlab vm reboot|start`
     this.log = new CappedLog(vm.consoleLog, logMaxBytes(), (m) => this.ctx.log(m));

@@ -31,6 +31,7 @@ function fakeVm(runDir: string, name: string, args: string[]): VmPlan {
     layerDir: join(runDir, 'vms', name, 'layer'),
     consoleLog,
     hostView: join(runDir, 'views', name),
+    bootSettings: join(runDir, 'vms', name, 'boot.conf'),
     lines: [{ name: 'con0', device: '/dev/tty0', to: 'log', umlArg: 'fd:0,fd:1', fds: [0, 1], log: consoleLog }],
     disks: [],
     shares: [],

@@ -1,0 +1,169 @@
+// umlab-boot: stage 1 of a VM booted from the host's read-only root (src/topology/init-script.ts),
+// run by the kernel as init. It makes the writable root in RAM (an overlay of the VM's file layer
+// and the host root over a tmpfs), enters it, mounts what stage 2 expects (/etc/fstab of the VM's
+// layer, as `mount -a` would) and sets the agent's serial line raw; then it runs the VM's init
+// script for stage 2. One process instead of a shell, six busybox runs, mount(8) and stty: each
+// process start costs a UML guest 0.1 s or more of page faults through ptrace.
+//
+// Its settings come from the file named by the kernel parameter umlab_boot= (which reaches init
+// as an environment variable), one per line, written by umlab from the lab's plan:
+//   overlay module, layer directory, stage-2 script, "nosuid" or "suid", agent serial line.
+// On any failure it says "umlab: ..." on the console and powers the VM off: `up` shows the tail.
+//
+// Build: cc -O2 -static -o umlab-boot boot.c
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  int fd = open("/dev/console", O_WRONLY | O_NOCTTY);
+  va_list ap;
+  va_start(ap, fmt);
+  vdprintf(fd < 0 ? 2 : fd, fmt, ap);
+  va_end(ap);
+  dprintf(fd < 0 ? 2 : fd, "\n");
+  if (fd >= 0) close(fd);
+}
+
+/* Says what failed and powers the VM off (PID 1 must not just exit: the kernel would panic). */
+static void die(const char *what, const char *path) {
+  say("umlab: %s %s: %s", what, path, strerror(errno));
+  sync();
+  reboot(RB_POWER_OFF);
+  _exit(1);
+}
+
+static void must_mount(const char *src, const char *target, const char *type, unsigned long flags, const char *data) {
+  if (mount(src, target, type, flags, data) != 0) die("cannot mount", target);
+}
+
+static void make_dir(const char *path, mode_t mode) {
+  if (mkdir(path, mode) != 0 && errno != EEXIST) die("cannot make", path);
+}
+
+/* mkdir -p, for X-mount.mkdir. */
+static void make_dirs(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      make_dir(buf, 0755);
+      *p = '/';
+    }
+  make_dir(buf, 0755);
+}
+
+/* fstab(5) escapes whitespace as \040 and the like. */
+static void unescape(char *s) {
+  char *out = s;
+  for (char *in = s; *in; in++) {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '7' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+      *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+      in += 3;
+    } else {
+      *out++ = *in;
+    }
+  }
+  *out = 0;
+}
+
+/* The VM's /etc/fstab, as `mount -a` reads it: flags by name, the rest given to the filesystem. */
+static void mount_fstab(void) {
+  FILE *f = fopen("/etc/fstab", "r");
+  if (!f) die("cannot read", "/etc/fstab");
+  static const struct {
+    const char *name;
+    unsigned long set, clear;
+  } flags[] = {{"defaults", 0, 0},      {"ro", MS_RDONLY, 0},          {"rw", 0, MS_RDONLY},           {"nosuid", MS_NOSUID, 0},
+               {"suid", 0, MS_NOSUID},  {"nodev", MS_NODEV, 0},        {"dev", 0, MS_NODEV},           {"noexec", MS_NOEXEC, 0},
+               {"exec", 0, MS_NOEXEC},  {"noatime", MS_NOATIME, 0},    {"relatime", MS_RELATIME, 0},  {"auto", 0, 0}};
+  char line[8192];
+  while (fgets(line, sizeof line, f)) {
+    char *save, *spec = strtok_r(line, " \t\n", &save), *dir = strtok_r(NULL, " \t\n", &save), *type = strtok_r(NULL, " \t\n", &save),
+                *opts = strtok_r(NULL, " \t\n", &save);
+    if (!spec || spec[0] == '#' || !dir || !type) continue;
+    unescape(spec);
+    unescape(dir);
+    unsigned long mflags = 0;
+    int mkdirs = 0;
+    char data[8192] = "";
+    char *osave;
+    for (char *o = opts ? strtok_r(opts, ",", &osave) : NULL; o; o = strtok_r(NULL, ",", &osave)) {
+      unescape(o);
+      int known = 0;
+      for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strcmp(o, flags[i].name) == 0) {
+          mflags = (mflags | flags[i].set) & ~flags[i].clear;
+          known = 1;
+        }
+      if (strcmp(o, "X-mount.mkdir") == 0) mkdirs = known = 1;
+      if (known || strncmp(o, "X-", 2) == 0 || strncmp(o, "x-", 2) == 0) continue;
+      if (*data) strncat(data, ",", sizeof data - strlen(data) - 1);
+      strncat(data, o, sizeof data - strlen(data) - 1);
+    }
+    if (mkdirs) make_dirs(dir);
+    must_mount(spec, dir, type, mflags, *data ? data : NULL);
+  }
+  fclose(f);
+}
+
+int main(void) {
+  const char *settings = getenv("umlab_boot");
+  if (!settings) {
+    errno = EINVAL;
+    die("no umlab_boot= on the kernel command line:", "");
+  }
+  FILE *f = fopen(settings, "r");
+  if (!f) die("cannot read", settings);
+  char lines[5][4096];
+  for (int i = 0; i < 5; i++) {
+    if (!fgets(lines[i], sizeof lines[i], f)) {
+      errno = EINVAL;
+      die("incomplete settings in", settings);
+    }
+    lines[i][strcspn(lines[i], "\n")] = 0;
+  }
+  fclose(f);
+  const char *module = lines[0], *layer = lines[1], *stage2 = lines[2], *agent = lines[4];
+  int nosuid = strcmp(lines[3], "nosuid") == 0;
+
+  must_mount("umlab-overlay", "/run", "tmpfs", 0, "mode=755");
+  int mod = open(module, O_RDONLY | O_CLOEXEC);
+  if (mod < 0 || syscall(SYS_finit_module, mod, "", 0) != 0) {
+    if (errno != EEXIST) die("cannot load overlayfs from", module);
+  }
+  close(mod);
+  const char *dirs[] = {"/run/ov", "/run/ov/upper", "/run/ov/work", "/run/ov/root", "/run/ov/layer"};
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) make_dir(dirs[i], 0755);
+  // The layer gets its own hostfs mount: overlayfs refuses a lower dir inside another.
+  must_mount("umlab-layer", "/run/ov/layer", "hostfs", 0, layer);
+  must_mount("overlay", "/run/ov/root", "overlay", nosuid ? MS_NOSUID : 0, "lowerdir=/run/ov/layer:/,upperdir=/run/ov/upper,workdir=/run/ov/work");
+  if (chroot("/run/ov/root") != 0 || chdir("/") != 0) die("cannot enter", "/run/ov/root");
+  /* Opened before the mounts: a tmpfs on /tmp or a share may cover the run directory's path. The
+     script reads itself through /proc/self/fd/9 and closes fd 9 first thing. */
+  int script = open(stage2, O_RDONLY);
+  if (script < 0 || dup2(script, 9) != 9) die("cannot open", stage2);
+  if (script != 9) close(script);
+  mount_fstab();
+  int tty = open(agent, O_RDWR | O_NOCTTY);
+  struct termios t;
+  if (tty < 0 || tcgetattr(tty, &t) != 0) die("cannot open the agent line", agent);
+  cfmakeraw(&t);
+  if (tcsetattr(tty, TCSANOW, &t) != 0) die("cannot set raw mode on", agent);
+  close(tty);
+  execl("/bin/sh", "sh", "/proc/self/fd/9", (char *)NULL);
+  die("cannot run", stage2);
+  return 1;
+}
