@@ -40,6 +40,7 @@ function labYaml(n: number): string {
 
 interface Figures {
   up: number;
+  answering: number;
   bare: number;
   memAvailableMiBPerVm: number;
   memoryFileMiBPerVm: number;
@@ -124,20 +125,23 @@ function captureProcesses(runDir: string): number {
   return count;
 }
 
-/** Every VM but h1 pings h1, EXEC_PARALLEL at a time; the number of pings without an answer. */
-async function pingAll(umlab: string, env: NodeJS.ProcessEnv, lab: string, n: number): Promise<number> {
-  let lost = 0;
-  const queue = Array.from({ length: n - 1 }, (_, i) => i + 2);
+/** Runs command(vm) in every VM but h1 (or in all), EXEC_PARALLEL at a time; the outputs. */
+async function execEach(umlab: string, env: NodeJS.ProcessEnv, lab: string, n: number, command: (vm: number) => string, fromVm = 1): Promise<string[]> {
+  const outputs: string[] = [];
+  const queue = Array.from({ length: n - fromVm + 1 }, (_, i) => i + fromVm);
   await Promise.all(
     Array.from({ length: EXEC_PARALLEL }, async () => {
-      for (let vm = queue.shift(); vm !== undefined; vm = queue.shift()) {
-        const r = await execa(umlab, ['exec', '--lab', lab, `h${vm}`, '--', `ping -c ${PING_COUNT} -i 0.2 -W 2 ${addressOf(1)}`], { env, reject: false });
-        const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
-        lost += PING_COUNT - received;
-      }
+      for (let vm = queue.shift(); vm !== undefined; vm = queue.shift())
+        outputs.push((await execa(umlab, ['exec', '--lab', lab, `h${vm}`, '--', command(vm)], { env, reject: false })).stdout);
     }),
   );
-  return lost;
+  return outputs;
+}
+
+/** Every VM but h1 pings h1; the number of pings without an answer. */
+async function pingAll(umlab: string, env: NodeJS.ProcessEnv, lab: string, n: number): Promise<number> {
+  const outputs = await execEach(umlab, env, lab, n, () => `ping -c ${PING_COUNT} -i 0.2 -W 2 ${addressOf(1)}`, 2);
+  return outputs.reduce((lost, out) => lost + PING_COUNT - Number(/(\d+) received/.exec(out)?.[1] ?? 0), 0);
 }
 
 /** Links whose capture misses one of its VM's echo requests or replies (h1's link: all of them). */
@@ -163,7 +167,10 @@ async function measure(umlab: string, home: string, n: number): Promise<Figures>
   const t0 = performance.now();
   await execa(umlab, ['up', '-q', file], { env });
   const up = (performance.now() - t0) / 1000;
-  await new Promise((r) => setTimeout(r, 5000)); // what follows READY (ARP, IPv6 router solicitations) settles
+  // READY comes from the init before it starts the agent: the lab is usable once every agent answers.
+  await execEach(umlab, env, lab, n, () => 'true');
+  const answering = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 5000)); // what follows (ARP, the console shells) settles
   const idleCpuPercent = await labBusyPercent(runDir, idleSeconds);
   const memAvailableMiBPerVm = (memBefore - memAvailableMiB()) / n;
   const memoryFileMiBPerVm = memoryFilesMiB(runDir) / n;
@@ -182,6 +189,7 @@ async function measure(umlab: string, home: string, n: number): Promise<Figures>
   rmSync(bareDir, { recursive: true, force: true });
   return {
     up,
+    answering,
     bare: bare.seconds,
     memAvailableMiBPerVm,
     memoryFileMiBPerVm,
@@ -210,6 +218,7 @@ function row(version: string, n: number, f: Figures): string {
     version.padEnd(9),
     String(n).padStart(4),
     c(f.up, 7, 1),
+    c(f.answering, 7, 1),
     c(f.up / n, 6, 3),
     c(f.bare, 6, 1),
     c(f.up / f.bare, 5),
@@ -244,7 +253,8 @@ console.log(
 console.log(
   `idle: the CPU of the lab's processes over ${idleSeconds} s as a share of the machine; pings: every VM pings h1 ${PING_COUNT}x, then each link's capture must hold them`,
 );
-console.log('version     VMs    up s  s/VM  bare s  up/bare  MiB/VM  file/VM  capt  capt MiB  idle%  down s             pings, captures');
+console.log('version     VMs    up s  agents  s/VM  bare s  up/bare  MiB/VM  file/VM  capt  capt MiB  idle%  down s             pings, captures');
+console.log('(agents: s from up until every VM answered an exec; s/VM and up/bare from up)');
 const results = new Map<string, Map<number, Figures>>();
 try {
   for (const n of sizes)

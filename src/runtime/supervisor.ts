@@ -14,7 +14,7 @@ import { LinkActions, type RewiringTarget } from './rewiring.ts';
 import type { ControlRequest, LabPhase, LabStatus, LinkStatus, ProgressEvent } from '../client/control.ts';
 import { ControlServer } from './control-server.ts';
 import { vmAction } from './vm-actions.ts';
-import { bootInOrder } from './boot-order.ts';
+import { bootInOrder, bootsAtOnce } from './boot-order.ts';
 import { prepareLabNamespace, type IsolationMode } from './namespace.ts';
 import { hostViewOf, hostViewScript } from './host-view.ts';
 import { runFiles } from './paths.ts';
@@ -133,6 +133,7 @@ export class Supervisor {
         (n) => this.vms.get(n)!.plan.startAfter,
         (n) => this.vms.get(n)!.boot(),
         (n, on) => this.progress({ type: 'step', message: `${n} boots once ${on.join(', ')} ${on.length > 1 ? 'are' : 'is'} ready` }),
+        bootsAtOnce(),
       );
       this.currentPhase = 'running';
       this.writeState();
