@@ -64,6 +64,10 @@ export class LocalPlacement implements Placement {
     return listLabs(this.home).map(placed);
   }
 
+  runDir(name: string): string | null {
+    return this.record(name)?.alive ? runDirFor(this.home, name) : null;
+  }
+
   private record(name: string): LabRecord | undefined {
     return listLabs(this.home).find((l) => l.lab === name);
   }

@@ -1,5 +1,6 @@
 // The class's two pages, rendered on the server with the state inside (a first paint that is
 // already right) and refreshed by one small script over the JSON API; no framework, no build.
+import { labViewPath } from './lab-web.ts';
 import type { ClassService, LabView } from './service.ts';
 
 export const escapeHtml = (text: string): string =>
@@ -14,17 +15,25 @@ const page = (title: string, kind: 'student' | 'teacher', body: string): string 
 <body data-page="${kind}"><main>${body}</main><p role="status" id="message"></p><script src="/class.js"></script></body></html>
 `;
 
-function labRow(lab: LabView, buttons: string[], path: string): string {
+/** A lab's cells: its state, its VMs (with a link to the lab in the browser while it runs), its buttons. */
+function labRow(lab: LabView & { watched?: boolean }, buttons: string[], path: string, student: string, open: string): string {
   const vms = lab.vms.map((vm) => `${vm.name}: ${vm.state}`).join(', ');
   const actions = buttons.map((b) => `<button type="button" data-post="${escapeHtml(`${path}/${b}`)}">${b}</button>`).join(' ');
-  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}</td><td>${actions}</td>`;
+  const link = lab.state === 'running' ? ` <a class="open" href="${escapeHtml(labViewPath(student, lab.assignment))}" target="_blank">${open}</a>` : '';
+  const watched = lab.watched ? ' <strong class="watched">the teacher is watching this lab</strong>' : '';
+  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}${link}${watched}</td><td>${actions}</td>`;
 }
 
-export function studentPage(view: ReturnType<ClassService['studentView']>, className: string): string {
+type StudentView = ReturnType<ClassService['studentView']>;
+
+export function studentPage(
+  view: Omit<StudentView, 'assignments'> & { assignments: (StudentView['assignments'][number] & { watched?: boolean })[] },
+  className: string,
+): string {
   const rows = view.assignments
     .map(
       (lab) =>
-        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset'], `/api/labs/${encodeURIComponent(lab.assignment)}`)}</tr>`,
+        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset'], `/api/labs/${encodeURIComponent(lab.assignment)}`, view.student.id, 'open the lab')}</tr>`,
     )
     .join('\n');
   return page(
@@ -40,7 +49,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>): string
   const rows = view.students
     .map((s) => {
       const labs = s.labs
-        .map((lab) => labRow(lab, ['stop', 'reset'], `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`))
+        .map((lab) => labRow(lab, ['stop', 'reset'], `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`, s.id, 'watch'))
         .join('');
       const seen = s.lastActivity === null ? '-' : new Date(s.lastActivity).toISOString().replace('T', ' ').slice(0, 19);
       return `<tr data-student="${escapeHtml(s.id)}"><th scope="row">${escapeHtml(s.name)} <small>${escapeHtml(s.id)}</small></th><td>${seen}</td>${labs}</tr>`;
@@ -57,7 +66,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>): string
 export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left }
 td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"] { color: #850 }
-button { margin: 0 .2em } #message { color: #a00 }
+button { margin: 0 .2em } #message { color: #a00 } .watched { color: #850 }
 `;
 
 /** Buttons post to the API; the page reloads its table from the server's HTML every 2 s. */

@@ -18,6 +18,7 @@ const placement: Placement = {
   stop: () => Promise.resolve(),
   status: (name: string): PlacedLab => ({ name, state: 'absent', vms: [] }),
   list: () => [],
+  runDir: () => null,
 };
 
 /** A raw request, so that Host and Origin are what the test says. */

@@ -1,0 +1,193 @@
+// A student's lab in the browser, served by `umlab class serve` itself: s1 opens the page of their
+// running lab (labs/two-hosts.yaml), its API and a link's pcap, and a terminal on h1 over a
+// WebSocket where what they type runs; s2 is refused every one of those (HTTP and the WebSocket
+// upgrade), and each refusal is logged; the teacher's console on s1's h1 shows s1's output, takes
+// no input, and s1's page says the teacher is watching.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { WebSocket } from 'ws';
+import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, sleep, TSX, umlabOk } from './helpers.ts';
+import { freePort } from './net-helpers.ts';
+
+const CLASS_YAML = `name: net102
+roster:
+  - { id: s1, name: Student One }
+  - { id: s2, name: Student Two }
+assignments:
+  - { id: two-hosts, lab: labs/two-hosts.yaml }
+`;
+
+/** A console WebSocket and everything it received, as text. */
+interface Term {
+  ws: WebSocket;
+  text: () => string;
+  attached: Promise<{ readOnly: boolean }>;
+}
+
+describe("a student's lab in the browser, from the class server", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'umlab-class-view-'));
+  const classFile = join(dir, 'CLASS.yaml');
+  const classHome = join(dir, 'net102.class', 'home');
+  const userHome = join(dir, 'user-home');
+  let base = '';
+  let server: ChildProcess | null = null;
+  const cookies = new Map<string, string>();
+  let labName = '';
+  const VIEW = '/students/s1/labs/two-hosts';
+
+  const request = (path: string, who: string, method = 'GET') => fetch(base + path, { method, redirect: 'manual', headers: { Cookie: cookies.get(who)! } });
+  const me = async (who: string) =>
+    ((await (await request('/api/me', who)).json()) as { assignments: { lab: string; state: string; watched: boolean }[] }).assignments[0];
+
+  function openTerm(who: string, vm = 'h1'): Term {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}${VIEW}/api/vms/${vm}/console`, { headers: { Cookie: cookies.get(who)! } });
+    let text = '';
+    const attached = new Promise<{ readOnly: boolean }>((resolve, reject) => {
+      ws.on('message', (data, isBinary) => {
+        const s = (data as Buffer).toString();
+        if (isBinary) text += s;
+        else if ((JSON.parse(s) as { type: string }).type === 'attached') resolve(JSON.parse(s) as { readOnly: boolean });
+      });
+      ws.on('error', reject);
+    });
+    return { ws, text: () => text, attached };
+  }
+
+  /** The status of a WebSocket upgrade that is refused. */
+  const refusedUpgrade = (who: string, path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${base.replace('http', 'ws')}${path}`, { headers: { Cookie: cookies.get(who)! } });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error(`${who} opened ${path}`)));
+      ws.on('error', () => {});
+    });
+
+  before(async () => {
+    mkdirSync(join(dir, 'labs'));
+    copyFileSync(lab('two-hosts.yaml'), join(dir, 'labs', 'two-hosts.yaml'));
+    writeFileSync(classFile, CLASS_YAML);
+    const port = await freePort({ from: 42500 });
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', `127.0.0.1:${port}`], {
+      env: { ...process.env, UMLAB_HOME: userHome },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      server!.stdout!.on('data', (d: Buffer) => {
+        output += d.toString();
+        if (output.includes(`at ${base} `)) resolve();
+      });
+      server!.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
+    });
+    const invite = await umlabOk(userHome, ['class', 'invite', classFile, '--json']);
+    for (const l of JSON.parse(invite.stdout) as { id: string; url: string }[]) {
+      const res = await fetch(base + new URL(l.url).pathname, { redirect: 'manual' });
+      cookies.set(l.id, (res.headers.get('set-cookie') ?? '').split(';')[0]);
+    }
+    assert.equal((await request('/api/labs/two-hosts/start', 's1', 'POST')).status, 202);
+    labName = await eventually(async () => {
+      const mine = await me('s1');
+      assert.equal(mine.state, 'running');
+      return mine.lab;
+    }, 150_000);
+  });
+
+  after(async () => {
+    server?.kill('SIGKILL');
+    await cleanHome(classHome);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves s1 the page of their running lab, its API and a link's pcap, under the lab's path", async () => {
+    const bare = await request(VIEW, 's1');
+    assert.equal(bare.status, 303);
+    assert.equal(bare.headers.get('location'), `${VIEW}/`, "the page's links are relative: a trailing slash");
+    const page = await request(`${VIEW}/`, 's1');
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /<script id="initial" type="application\/json">/);
+    assert.match(html, new RegExp(`"lab":"${labName}"`));
+    assert.match(html, /src="app\.js"/);
+    assert.equal((await request(`${VIEW}/app.js`, 's1')).status, 200);
+    assert.equal((await request('/vendor/xterm.mjs', 's1')).status, 200);
+    const api = (await (await request(`${VIEW}/api/lab`, 's1')).json()) as { lab: string; graph: unknown };
+    assert.equal(api.lab, labName);
+    const vm = await request(`${VIEW}/api/vms/h1`, 's1');
+    assert.equal(vm.status, 200);
+    // The student's page links to it.
+    assert.match(await (await request('/student', 's1')).text(), new RegExp(`href="${VIEW}/"`));
+    // A few frames on h1.eth0, then its capture as a download.
+    const term = openTerm('s1');
+    await term.attached;
+    term.ws.send(Buffer.from('ping -c1 -W2 10.0.0.2\n'));
+    await eventually(() => assert.match(term.text(), /1 received/), 30_000);
+    term.ws.close();
+    const pcap = await eventually(async () => {
+      const res = await request(`${VIEW}/api/links/h1.eth0/pcap`, 's1');
+      assert.equal(res.status, 200);
+      return Buffer.from(await res.arrayBuffer());
+    }, 10_000);
+    assert.ok(pcap.length > 24, 'a pcap header and frames');
+  });
+
+  it("refuses s2 every path and WebSocket of s1's lab with 403, and logs each", async () => {
+    const paths = [`${VIEW}/`, `${VIEW}/api/lab`, `${VIEW}/api/vms/h1`, `${VIEW}/api/links/h1.eth0/pcap`, `${VIEW}/app.js`];
+    for (const path of paths) assert.equal((await request(path, 's2')).status, 403, path);
+    const sockets = [`${VIEW}/api/vms/h1/console`, `${VIEW}/api/live`, `${VIEW}/api/links/h1.eth0/frames`];
+    for (const path of sockets) assert.equal(await refusedUpgrade('s2', path), 403, path);
+    const db = new Database(join(dir, 'net102.class', 'class.db'), { readonly: true });
+    const refused = db.prepare("SELECT action FROM events WHERE actor = 'student s2' AND outcome = 'refused' ORDER BY id").all() as { action: string }[];
+    db.close();
+    assert.deepEqual(
+      refused.map((r) => r.action),
+      [...paths.map((p) => `GET ${p}`), ...sockets.map((p) => `UPGRADE ${p}`)],
+    );
+  });
+
+  it("shows s1's typing in s1's terminal and the teacher's read-only one; the teacher's input is ignored", async () => {
+    const mine = openTerm('s1');
+    assert.deepEqual(await mine.attached, { type: 'attached', vm: 'h1', readOnly: false });
+    const watching = openTerm('teacher');
+    assert.equal((await watching.attached).readOnly, true);
+    await eventually(async () => assert.equal((await me('s1')).watched, true), 5000);
+    assert.match(await (await request('/student', 's1')).text(), /the teacher is watching this lab/);
+
+    const marker = Math.floor(Math.random() * 1e9);
+    // The shell computes the answer: what comes back is output, not the echo of what was typed.
+    mine.ws.send(Buffer.from(`echo hello-$((${marker} + 1))\n`));
+    await eventually(() => assert.match(mine.text(), new RegExp(`hello-${marker + 1}`)), 30_000);
+    await eventually(() => assert.match(watching.text(), new RegExp(`hello-${marker + 1}`)), 10_000);
+
+    watching.ws.send(Buffer.from(`echo teacher-$((${marker} + 2))\n`));
+    watching.ws.send(JSON.stringify({ type: 'resize', cols: 20, rows: 5 }));
+    mine.ws.send(Buffer.from(`echo after-$((${marker} + 3))\n`));
+    await eventually(() => assert.match(mine.text(), new RegExp(`after-${marker + 3}`)), 30_000);
+    await sleep(500);
+    for (const t of [mine, watching]) assert.doesNotMatch(t.text(), new RegExp(`teacher-`), "the teacher's keys never reached the VM");
+
+    watching.ws.close();
+    await eventually(async () => assert.equal((await me('s1')).watched, false), 5000);
+    mine.ws.close();
+  });
+
+  it('stops the lab; nothing of it is left', async () => {
+    assert.equal((await request('/api/labs/two-hosts/stop', 's1', 'POST')).status, 202);
+    await eventually(async () => assert.equal((await me('s1')).state, 'stopped'), 60_000);
+    assert.equal((await request(`${VIEW}/api/lab`, 's1')).status, 409, 'a stopped lab has no view');
+    server!.kill('SIGTERM');
+    await new Promise((resolve) => server!.once('exit', resolve));
+    server = null;
+    await assertNothingLeft(classHome, labName);
+    assert.deepEqual(
+      processesMentioning(dir).map((p) => p.cmdline),
+      [],
+    );
+  });
+});
