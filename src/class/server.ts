@@ -9,6 +9,9 @@
 //   GET  /api/class                           the teacher's table: students x assignments
 //   GET  /api/students/S/labs/A               one lab (its student or the teacher)
 //   POST /api/students/S/labs/A/start|stop|reset
+//   POST /api/labs/A/submit                   hand in the running lab (handins.ts); GET: the hand-ins
+//   POST /api/labs/A/checks                   run the assignment's checks on the running lab
+//   GET  /api/students/S/labs/A/submit, POST /api/students/S/labs/A/checks   the same, for the teacher
 //   GET  /students/S/labs/A/...               the lab in the browser: the page of `umlab web`, its
 //                                             API, pcaps and WebSockets (lab-web.ts); the teacher's
 //                                             consoles there are read-only
@@ -20,16 +23,19 @@ import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
 import { decide, principalName, type Action, type Principal } from './access.ts';
 import { assetFile } from '../web/assets.ts';
 import { sendFile } from '../web/lab-view.ts';
+import type { Handins } from './handins.ts';
 import { LabWebViews, parseLabViewPath } from './lab-web.ts';
 import { PAGE_CSS, PAGE_JS, studentPage, teacherPage } from './pages.ts';
 import type { ClassService } from './service.ts';
-import type { ClassStore } from './store.ts';
+import type { ClassStore, SubmissionRow } from './store.ts';
 import { looksLikeSecret } from './tokens.ts';
 
 export interface ClassServerOptions {
   name: string;
   service: ClassService;
   store: ClassStore;
+  /** Submits and checks; without it those paths answer 404. */
+  handins?: Handins;
   /** 127.0.0.1 unless given. */
   listen?: string;
   /** 0 picks a free port. */
@@ -240,6 +246,8 @@ function signIn(o: Ctx, token: string, res: ServerResponse): void {
 
 type Allow = (action: Action) => void;
 const LAB_OP = /^(start|stop|reset)$/;
+/** A submission without where the server keeps it. */
+const shownSubmission = ({ dir: _dir, ...rest }: SubmissionRow) => rest;
 
 async function route(o: Ctx, who: Principal, allow: Allow, method: string, path: string, res: ServerResponse): Promise<void> {
   const { service } = o;
@@ -249,7 +257,13 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/student' || path === '/api/me')) {
     allow({ kind: 'own-page' });
     const mine = service.studentView((who as { id: string }).id);
-    const view = { ...mine, assignments: mine.assignments.map((lab) => ({ ...lab, watched: o.views.watched(lab.lab) })) };
+    const view = {
+      ...mine,
+      assignments: mine.assignments.map((lab) => {
+        const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
+        return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
+      }),
+    };
     return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
   }
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
@@ -275,13 +289,23 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
     if (method !== 'GET') throw new HttpAnswer(405, 'GET a lab; POST start, stop or reset');
     return sendJson(res, 200, service.labView(student, assignment));
   }
+  const actor = principalName(who);
+  if ((op === 'submit' || op === 'checks') && o.handins) {
+    if (method === 'GET' && op === 'submit') {
+      allow({ kind: 'lab', op: 'view', student, assignment });
+      return sendJson(res, 200, o.handins.submissions(student, assignment).map(shownSubmission));
+    }
+    allow({ kind: 'lab', op, student, assignment });
+    if (method !== 'POST') throw new HttpAnswer(405, `POST to ${op}`);
+    if (op === 'submit') return sendJson(res, 201, shownSubmission(await o.handins.submit(student, assignment, actor)));
+    return sendJson(res, 200, await o.handins.checks(student, assignment, actor));
+  }
   if (!LAB_OP.test(op)) {
     allow({ kind: 'lab', op: 'view', student, assignment });
-    throw new HttpAnswer(404, `no operation ${op}: start, stop or reset`);
+    throw new HttpAnswer(404, `no operation ${op}: start, stop, reset, submit or checks`);
   }
   allow({ kind: 'lab', op: op as 'start' | 'stop' | 'reset', student, assignment });
   if (method !== 'POST') throw new HttpAnswer(405, `POST to ${op}`);
-  const actor = principalName(who);
   const view =
     op === 'start'
       ? service.start(student, assignment, actor)

@@ -2,15 +2,21 @@
 // running lab (labs/two-hosts.yaml), its API and a link's pcap, and a terminal on h1 over a
 // WebSocket where what they type runs; s2 is refused every one of those (HTTP and the WebSocket
 // upgrade), and each refusal is logged; the teacher's console on s1's h1 shows s1's output, takes
-// no input, and s1's page says the teacher is watching.
+// no input, and s1's page says the teacher is watching. Then s1 changes files in h1 and hands the
+// lab in: the submission holds what changed under /etc (not logs, not /tmp, not a hostile name)
+// and `umlab grade`'s loader reads it; s1 runs the lab's checks on demand and sees them pass.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
+import { LabClient } from '../../src/client/lab-client.ts';
+import { loadSubmission } from '../../src/grade/load-submission.ts';
+import { findSubmissions } from '../../src/grade/submissions.ts';
+import { runDirFor, runFiles } from '../../src/runtime/paths.ts';
 import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, sleep, TSX, umlabOk } from './helpers.ts';
 import { freePort } from './net-helpers.ts';
 
@@ -175,6 +181,56 @@ describe("a student's lab in the browser, from the class server", () => {
     watching.ws.close();
     await eventually(async () => assert.equal((await me('s1')).watched, false), 5000);
     mine.ws.close();
+  });
+
+  it('hands in the files s1 changed under /etc, in a form `umlab grade` reads; nobody else may hand it in', async () => {
+    const client = new LabClient(runFiles(runDirFor(classHome, labName)).control);
+    const made = await client.execText(
+      'h1',
+      "mkdir -p /etc/umlab-test && echo 'answer 42' > /etc/umlab-test/answer && echo noise > /etc/umlab-test/x.log && " +
+        'echo t > /tmp/umlab-t && echo l > /var/log/umlab-l && touch "/etc/umlab-test/$(printf \'evil\\nname\')"',
+    );
+    assert.equal(made.exitCode, 0, made.stderr);
+    assert.equal((await request('/api/students/s1/labs/two-hosts/submit', 's2', 'POST')).status, 403, "s2 hands in s1's lab");
+    assert.equal((await request('/api/students/s1/labs/two-hosts/submit', 'teacher', 'POST')).status, 403, 'the teacher does not hand in for a student');
+    const res = await request('/api/labs/two-hosts/submit', 's1', 'POST');
+    assert.equal(res.status, 201, await res.clone().text());
+    const handed = (await res.json()) as { files: string[]; skipped: string[]; dir?: string };
+    assert.ok(handed.files.includes('h1:/etc/umlab-test/answer'), JSON.stringify(handed));
+    assert.ok(
+      handed.files.every((f) => /^h[12]:\/etc\//.test(f) && !f.endsWith('.log')),
+      `only /etc, no logs: ${JSON.stringify(handed.files)}`,
+    );
+    assert.match(handed.skipped.join('\n'), /h1:\/etc\/umlab-test\/evil\\nname \(not a plain path/);
+    assert.equal(handed.dir, undefined, 'where the server keeps it is not shown');
+    const listed = (await (await request('/api/labs/two-hosts/submit', 's1')).json()) as { files: string[] }[];
+    assert.deepEqual(listed[0].files, handed.files);
+    assert.match(await (await request('/student', 's1')).text(), /UTC \(\d+ files\)/);
+
+    const root = join(dir, 'net102.class', 'submissions', 'two-hosts');
+    const stamps = readdirSync(root);
+    assert.equal(stamps.length, 1);
+    const found = findSubmissions([join(root, stamps[0])]);
+    assert.deepEqual(
+      found.map((s) => [s.student, s.kind]),
+      [['s1', 'yaml']],
+    );
+    const loaded = await loadSubmission(found[0].path);
+    const h1 = loaded.lab.vms.find((v) => v.name === 'h1')!;
+    assert.equal(h1.files['/etc/umlab-test/answer'], 'answer 42\n');
+  });
+
+  it("runs the lab's checks on s1's running lab for s1 and the teacher, not for s2", async () => {
+    const res = await request('/api/labs/two-hosts/checks', 's1', 'POST');
+    assert.equal(res.status, 200, await res.clone().text());
+    const answer = (await res.json()) as { results: { name: string; status: string; message: string }[] };
+    assert.deepEqual(
+      answer.results.map((r) => `${r.name}: ${r.status}`),
+      ['h1 reaches h2: pass', 'h2 reaches h1 by name: pass', 'h1 has its address: pass', "h2 answers h1's ARP request with its own MAC: pass"],
+      JSON.stringify(answer.results),
+    );
+    assert.equal((await request('/api/students/s1/labs/two-hosts/checks', 's2', 'POST')).status, 403);
+    assert.equal((await request('/api/students/s1/labs/two-hosts/checks', 'teacher', 'POST')).status, 200);
   });
 
   it('stops the lab; nothing of it is left', async () => {

@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import type { Principal } from '../../class/access.ts';
 import { TEACHER_ID } from '../../class/class-file.ts';
 import { loadClassFile, type LoadedClass } from '../../class/load-class.ts';
+import { Handins } from '../../class/handins.ts';
 import { LocalPlacement } from '../../class/local-placement.ts';
 import { classPaths, ensureClassDir } from '../../class/paths.ts';
 import { readServerRecord, serverRunning, writeServerRecord } from '../../class/server-file.ts';
@@ -167,12 +168,14 @@ async function serve(loaded: LoadedClass, listen: { address: string; port: numbe
   }
   const budgetMiB = loaded.spec.limits.memoryBudgetMiB ?? freeMemoryMiB(meminfo) ?? FALLBACK_BUDGET_MIB;
   const log = (line: string) => err(`umlab class: ${line}\n`);
-  const service = new ClassService({ loaded, store, placement: new LocalPlacement(paths.home, log), budgetMiB, log });
+  const placement = new LocalPlacement(paths.home, log);
+  const service = new ClassService({ loaded, store, placement, budgetMiB, log });
   await service.init();
+  const handins = new Handins({ loaded, store, placement, submissionsDir: paths.submissions });
   const address = listen?.address ?? '127.0.0.1';
   // The last port by default: invitation links stay valid across restarts.
   const port = listen?.port ?? (last && last.listen === address ? last.port : 0);
-  const server = await startClassServer({ name: loaded.spec.name, service, store, listen: address, port });
+  const server = await startClassServer({ name: loaded.spec.name, service, store, handins, listen: address, port });
   writeServerRecord(paths.server, { url: server.url, listen: address, port: server.port, pid: process.pid });
   store.event({ actor: 'server', action: 'serve', target: server.url, outcome: 'ok', detail: `budget ${budgetMiB} MiB` });
   out(
