@@ -22,9 +22,7 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Every file under `dir`, relative. */
 function tree(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tree(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tree(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
 describe('what a student hands in', () => {
@@ -52,7 +50,10 @@ describe('what a student hands in', () => {
     const got = parseCollected('h1', out, ['/etc']);
     assert.deepEqual(got.files, []);
     assert.equal(got.skipped.length, hostile.length + 1);
-    assert.ok(got.skipped.every((s) => !s.includes('\n')), 'what is shown is printable');
+    assert.ok(
+      got.skipped.every((s) => !s.includes('\n')),
+      'what is shown is printable',
+    );
     for (const p of hostile) assert.equal(plainGuestPath(p) && p.startsWith('/etc/'), false, p);
   });
 
