@@ -71,6 +71,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>): string
     `${view.name}: teacher`,
     'teacher',
     `<h1>${escapeHtml(view.name)}</h1><p id="budget">memory: ${view.usedMiB} of ${view.budgetMiB} MiB in use, ${view.queued} waiting</p>
+<p><a href="/api/class.csv" download>the table as CSV</a></p>
 <table id="class"><thead><tr><th>student</th><th>last activity</th>${head}</tr></thead><tbody>${rows}</tbody></table>`,
   );
 }

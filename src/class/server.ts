@@ -7,6 +7,7 @@
 //   GET  /api/me                              the student's assignments and their labs
 //   POST /api/labs/A/start|stop|reset         the student's own lab of assignment A
 //   GET  /api/class                           the teacher's table: students x assignments
+//   GET  /api/class.csv                       the same as CSV, with the hand-ins (class-csv.ts)
 //   GET  /api/students/S/labs/A               one lab (its student or the teacher)
 //   POST /api/students/S/labs/A/start|stop|reset
 //   POST /api/labs/A/submit                   hand in the running lab (handins.ts); GET: the hand-ins
@@ -20,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
+import { classCsv } from './class-csv.ts';
 import { decide, principalName, type Action, type Principal } from './access.ts';
 import { assetFile } from '../web/assets.ts';
 import { sendFile } from '../web/lab-view.ts';
@@ -265,6 +267,11 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
       }),
     };
     return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
+  }
+  if (method === 'GET' && path === '/api/class.csv') {
+    allow({ kind: 'class-table' });
+    const csv = classCsv(service.classView(), (s, a) => o.store.submissions(a, s));
+    return send(res, 200, 'text/csv; charset=utf-8', csv, { 'Content-Disposition': `attachment; filename="${o.name}.csv"` });
   }
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });

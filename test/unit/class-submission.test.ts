@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { collectCommand, parseCollected, plainGuestPath, targetIn } from '../../src/class/submission.ts';
+import { csvCell } from '../../src/class/class-csv.ts';
 import { writeSubmission } from '../../src/class/submit.ts';
 import { findSubmissions } from '../../src/grade/submissions.ts';
 
@@ -127,5 +128,16 @@ describe('what a student hands in', () => {
     assert.deepEqual(lab.vms.h2.files, { '/etc/motd': 'hi' });
     assert.match(skipped.join(), /h2:\/etc\/bin \(not text/);
     assert.deepEqual(findSubmissions([written.dir]), [{ student: 's1', path: join(written.dir, 'two-hosts.yaml'), kind: 'yaml' }]);
+  });
+});
+
+describe("the teacher's CSV", () => {
+  it('quotes what must be, and disarms cells a spreadsheet would run as formulas', () => {
+    assert.equal(csvCell('plain'), 'plain');
+    assert.equal(csvCell('a,b'), '"a,b"');
+    assert.equal(csvCell('say "hi"'), '"say ""hi"""');
+    assert.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+    for (const s of ['+1', '-1', '@SUM(A1)']) assert.equal(csvCell(s), `'${s}`);
+    assert.equal(csvCell(3), '3');
   });
 });
