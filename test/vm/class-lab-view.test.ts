@@ -19,6 +19,7 @@ import { findSubmissions } from '../../src/grade/submissions.ts';
 import { runDirFor, runFiles } from '../../src/runtime/paths.ts';
 import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, sleep, TSX, umlabOk } from './helpers.ts';
 import { freePort } from './net-helpers.ts';
+import { openBrowser, terminalText } from './web-helpers.ts';
 
 const CLASS_YAML = `name: net102
 roster:
@@ -27,6 +28,9 @@ roster:
 assignments:
   - { id: two-hosts, lab: labs/two-hosts.yaml }
 `;
+
+/** The page's globals (web/app.js, web/terminal.js) the browser test reads; types erased in the page. */
+type PageGlobals = { cy?: { nodes(): { length: number } }; umlabTerminalText(vm: string): string };
 
 /** A console WebSocket and everything it received, as text. */
 interface Term {
@@ -43,6 +47,7 @@ describe("a student's lab in the browser, from the class server", () => {
   let base = '';
   let server: ChildProcess | null = null;
   const cookies = new Map<string, string>();
+  const links = new Map<string, string>();
   let labName = '';
   const VIEW = '/students/s1/labs/two-hosts';
 
@@ -94,6 +99,7 @@ describe("a student's lab in the browser, from the class server", () => {
     });
     const invite = await umlabOk(userHome, ['class', 'invite', classFile, '--json']);
     for (const l of JSON.parse(invite.stdout) as { id: string; url: string }[]) {
+      links.set(l.id, l.url);
       const res = await fetch(base + new URL(l.url).pathname, { redirect: 'manual' });
       cookies.set(l.id, (res.headers.get('set-cookie') ?? '').split(';')[0]);
     }
@@ -141,6 +147,28 @@ describe("a student's lab in the browser, from the class server", () => {
       return Buffer.from(await res.arrayBuffer());
     }, 10_000);
     assert.ok(pcap.length > 24, 'a pcap header and frames');
+  });
+
+  it('opens the lab from the student page in a browser: the drawing, and a terminal where s1 types', async () => {
+    const browser = await openBrowser();
+    try {
+      const { page, errors } = browser;
+      await page.goto(links.get('s1')!);
+      assert.equal(new URL(page.url()).pathname, '/student');
+      const href = await page.getAttribute('a.open', 'href');
+      assert.equal(href, `${VIEW}/`);
+      await page.goto(base + href!, { waitUntil: 'networkidle' });
+      await page.waitForFunction(() => ((window as unknown as PageGlobals).cy?.nodes().length ?? 0) > 0);
+      await page.click('#overview-vms tr[aria-label="VM h1"] button');
+      await page.waitForFunction(() => /connected to the console of h1/.test((window as unknown as PageGlobals).umlabTerminalText('h1')));
+      await page.click('.term-pane[data-vm="h1"]');
+      await page.keyboard.type('echo browser-$((40 + 2))\n');
+      await page.waitForFunction(() => /browser-42/.test((window as unknown as PageGlobals).umlabTerminalText('h1')), undefined, { timeout: 30_000 });
+      assert.match(await terminalText(page, 'h1'), /browser-42/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("refuses s2 every path and WebSocket of s1's lab with 403, and logs each", async () => {
