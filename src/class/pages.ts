@@ -1,5 +1,6 @@
 // The class's two pages, rendered on the server with the state inside (a first paint that is
 // already right) and refreshed by one small script over the JSON API; no framework, no build.
+import type { GradeRun } from './grading.ts';
 import { labViewPath } from './lab-web.ts';
 import type { ClassService, LabView } from './service.ts';
 
@@ -56,8 +57,24 @@ export function studentPage(
   );
 }
 
-export function teacherPage(view: ReturnType<ClassService['classView']>): string {
-  const head = view.assignments.map((a) => `<th colspan="3">${escapeHtml(a.title)}</th>`).join('');
+/** The grading runs, newest first, each with its report once written. */
+function gradeRuns(runs: GradeRun[]): string {
+  const items = runs.map((r) => {
+    const what = `${escapeHtml(r.assignment)}, ${escapeHtml(r.stamp)}`;
+    if (r.state === 'done') return `<li><a href="/grades/${encodeURIComponent(r.assignment)}/${encodeURIComponent(r.stamp)}/index.html">${what}</a></li>`;
+    return `<li>${what}: ${r.state === 'grading' ? `grading ${r.students.length} submissions...` : `failed (${escapeHtml(r.error ?? '')})`}</li>`;
+  });
+  return `<h2>grading</h2>${items.length ? `<ul id="grades">${items.join('')}</ul>` : '<p>no run yet</p>'}`;
+}
+
+export function teacherPage(view: ReturnType<ClassService['classView']>, runs: GradeRun[] | null = null): string {
+  const head = view.assignments
+    .map((a) => {
+      const button =
+        runs === null ? '' : ` <button type="button" data-post="/api/assignments/${escapeHtml(encodeURIComponent(a.id))}/grade">grade all</button>`;
+      return `<th colspan="3">${escapeHtml(a.title)}${button}</th>`;
+    })
+    .join('');
   const rows = view.students
     .map((s) => {
       const labs = s.labs
@@ -72,7 +89,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>): string
     'teacher',
     `<h1>${escapeHtml(view.name)}</h1><p id="budget">memory: ${view.usedMiB} of ${view.budgetMiB} MiB in use, ${view.queued} waiting</p>
 <p><a href="/api/class.csv" download>the table as CSV</a></p>
-<table id="class"><thead><tr><th>student</th><th>last activity</th>${head}</tr></thead><tbody>${rows}</tbody></table>`,
+<table id="class"><thead><tr><th>student</th><th>last activity</th>${head}</tr></thead><tbody>${rows}</tbody></table>${runs === null ? '' : gradeRuns(runs)}`,
   );
 }
 

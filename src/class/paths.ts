@@ -17,6 +17,8 @@ export interface ClassPaths {
   submissions: string;
   /** `umlab grade` reports of an assignment's submissions: grades/<assignment>/<time>/. */
   grades: string;
+  /** The UMLAB_HOME of the labs that grade hand-ins, apart from the students' labs. */
+  gradeHome: string;
 }
 
 export function classPaths(classFile: string, name: string): ClassPaths {
@@ -28,6 +30,7 @@ export function classPaths(classFile: string, name: string): ClassPaths {
     server: join(root, 'server.json'),
     submissions: join(root, 'submissions'),
     grades: join(root, 'grades'),
+    gradeHome: join(root, 'grade-home'),
   };
 }
 

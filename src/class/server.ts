@@ -8,6 +8,8 @@
 //   POST /api/labs/A/start|stop|reset         the student's own lab of assignment A
 //   GET  /api/class                           the teacher's table: students x assignments
 //   GET  /api/class.csv                       the same as CSV, with the hand-ins (class-csv.ts)
+//   POST /api/assignments/A/grade             grade every student's latest hand-in (grading.ts)
+//   GET  /api/grades, GET /grades/A/TIME/...  the grading runs, and their reports
 //   GET  /api/students/S/labs/A               one lab (its student or the teacher)
 //   POST /api/students/S/labs/A/start|stop|reset
 //   POST /api/labs/A/submit                   hand in the running lab (handins.ts); GET: the hand-ins
@@ -16,6 +18,7 @@
 //   GET  /students/S/labs/A/...               the lab in the browser: the page of `umlab web`, its
 //                                             API, pcaps and WebSockets (lab-web.ts); the teacher's
 //                                             consoles there are read-only
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -25,6 +28,7 @@ import { classCsv } from './class-csv.ts';
 import { decide, principalName, type Action, type Principal } from './access.ts';
 import { assetFile } from '../web/assets.ts';
 import { sendFile } from '../web/lab-view.ts';
+import type { ClassGrading } from './grading.ts';
 import type { Handins } from './handins.ts';
 import { LabWebViews, parseLabViewPath } from './lab-web.ts';
 import { PAGE_CSS, PAGE_JS, studentPage, teacherPage } from './pages.ts';
@@ -38,6 +42,8 @@ export interface ClassServerOptions {
   store: ClassStore;
   /** Submits and checks; without it those paths answer 404. */
   handins?: Handins;
+  /** Grading every hand-in of an assignment; without it those paths answer 404. */
+  grading?: ClassGrading;
   /** 127.0.0.1 unless given. */
   listen?: string;
   /** 0 picks a free port. */
@@ -273,10 +279,15 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
     const csv = classCsv(service.classView(), (s, a) => o.store.submissions(a, s));
     return send(res, 200, 'text/csv; charset=utf-8', csv, { 'Content-Disposition': `attachment; filename="${o.name}.csv"` });
   }
+  const grade = /^\/api\/assignments\/([^/]+)\/grade$/.exec(path);
+  if (o.grading && (grade || path === '/api/grades' || path.startsWith('/grades/'))) {
+    allow({ kind: 'class-table' });
+    return answerGrading(o.grading, grade ? decodeURIComponent(grade[1]) : null, principalName(who), method, path, res);
+  }
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });
     const view = service.classView();
-    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view));
+    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null));
   }
   const own = /^\/api\/labs\/([^/]+)\/([^/]+)$/.exec(path);
   const any = /^\/api\/students\/([^/]+)\/labs\/([^/]+)(?:\/([^/]+))?$/.exec(path);
@@ -320,4 +331,31 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
         ? service.stop(student, assignment, actor)
         : service.reset(student, assignment, actor);
   sendJson(res, 202, view);
+}
+
+const REPORT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+  xml: 'application/xml',
+  pcap: 'application/vnd.tcpdump.pcap',
+  log: 'text/plain; charset=utf-8',
+};
+
+/** The teacher's grading: start a run, list the runs, read a report's files. */
+function answerGrading(grading: ClassGrading, assignment: string | null, actor: string, method: string, path: string, res: ServerResponse): void {
+  if (assignment !== null) {
+    if (method !== 'POST') throw new HttpAnswer(405, 'POST to grade');
+    if (!grading.knows(assignment)) throw new HttpAnswer(404, `no assignment ${assignment}`);
+    return sendJson(res, 202, grading.start(assignment, actor));
+  }
+  if (method !== 'GET' && method !== 'HEAD') throw new HttpAnswer(405, 'GET the grading runs and their reports');
+  if (path === '/api/grades') return sendJson(res, 200, grading.runs());
+  const m = /^\/grades\/([^/]+)\/([^/]+)\/(.+)$/.exec(path);
+  const file = m && grading.reportFile(decodeURIComponent(m[1]), m[2], decodeURIComponent(m[3]));
+  if (!file) throw new HttpAnswer(404, `nothing at ${path}`);
+  const type = REPORT_TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+  // The reports are umlab grade's own pages: no script runs (their column sorting is off here).
+  res.writeHead(200, { ...HEADERS, 'Content-Type': type, 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
+  res.end(readFileSync(file));
 }
