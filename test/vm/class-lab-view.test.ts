@@ -261,6 +261,36 @@ describe("a student's lab in the browser, from the class server", () => {
     assert.equal((await request('/api/students/s1/labs/two-hosts/checks', 'teacher', 'POST')).status, 200);
   });
 
+  it('grades every hand-in of the assignment for the teacher through umlab grade, and serves the report to the teacher only', async () => {
+    assert.equal((await request('/api/assignments/two-hosts/grade', 's1', 'POST')).status, 403);
+    const started = await request('/api/assignments/two-hosts/grade', 'teacher', 'POST');
+    assert.equal(started.status, 202, await started.clone().text());
+    const run = (await started.json()) as { stamp: string; state: string; students: string[] };
+    assert.deepEqual([run.state, run.students], ['grading', ['s1']]);
+    await eventually(async () => {
+      const runs = (await (await request('/api/grades', 'teacher')).json()) as { stamp: string; state: string; error?: string }[];
+      assert.deepEqual(
+        runs.map((r) => [r.stamp, r.state, r.error]),
+        [[run.stamp, 'done', undefined]],
+      );
+    }, 240_000);
+    const reportPath = `/grades/two-hosts/${run.stamp}`;
+    const index = await request(`${reportPath}/index.html`, 'teacher');
+    assert.equal(index.status, 200);
+    assert.match(await index.text(), /s1/);
+    assert.match(await (await request('/teacher', 'teacher')).text(), new RegExp(`href="${reportPath}/index.html"`));
+    const results = (await (await request(`${reportPath}/results.json`, 'teacher')).json()) as {
+      students: { student: string; checks: { verdict: string }[] }[];
+    };
+    assert.deepEqual(
+      results.students.map((s) => [s.student, s.checks.every((c) => c.verdict === 'pass')]),
+      [['s1', true]],
+      JSON.stringify(results.students),
+    );
+    assert.equal((await request(`${reportPath}/index.html`, 's1')).status, 403);
+    assert.equal((await request(`${reportPath}/%2e%2e%2f%2e%2e%2fclass.db`, 'teacher')).status, 404, 'nothing outside the report');
+  });
+
   it('stops the lab; nothing of it is left', async () => {
     assert.equal((await request('/api/labs/two-hosts/stop', 's1', 'POST')).status, 202);
     await eventually(async () => assert.equal((await me('s1')).state, 'stopped'), 60_000);
