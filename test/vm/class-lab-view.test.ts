@@ -4,7 +4,8 @@
 // upgrade), and each refusal is logged; the teacher's console on s1's h1 shows s1's output, takes
 // no input, and s1's page says the teacher is watching. Then s1 changes files in h1 and hands the
 // lab in: the submission holds what changed under /etc (not logs, not /tmp, not a hostile name)
-// and `umlab grade`'s loader reads it; s1 runs the lab's checks on demand and sees them pass.
+// and `umlab grade`'s loader reads it; s1 runs the lab's checks on demand and sees them pass; the
+// teacher grades every hand-in through umlab grade and reads the report.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
