@@ -41,8 +41,10 @@ const LAYERS: string[][] = [
   ['client'],
   ['runtime'],
   ['host', 'checks', 'kathara', 'web'],
-  // umlab grade; a class on one server (umlab class): each a user of everything below.
-  ['grade', 'class'],
+  // umlab grade, a user of everything below.
+  ['grade'],
+  // A class on one server (umlab class): grades its hand-ins with grade/ (class/grading.ts).
+  ['class'],
   ['cli'],
 ];
 // Imports up a layer that exist today, as 'importer -> imported': the list may only shrink (issue 20).

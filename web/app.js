@@ -83,7 +83,7 @@ async function rewire(state) {
   if (rewiring) return;
   rewiring = true;
   try {
-    app.lab = await (await fetch('/api/lab')).json();
+    app.lab = await (await fetch('api/lab')).json();
     const cy = app.cy;
     const wanted = viewElements(app.lab.graph, app.view);
     const ids = new Set(wanted.map((e) => e.data.id));
@@ -104,7 +104,7 @@ async function rewire(state) {
 }
 
 function connectLive() {
-  const socket = openSocket('/api/live');
+  const socket = openSocket('api/live');
   socket.addEventListener('message', (e) => {
     const msg = JSON.parse(e.data);
     if (msg.type === 'state') applyState(msg);

@@ -136,7 +136,7 @@ function showLink(name) {
     $('frames-note').textContent = app.lab.offline ? 'Offline view: no frames until the lab runs (umlab up).' : 'Capture is off for this link.';
     return;
   }
-  download.href = `/api/links/${encodeURIComponent(name)}/pcap`;
+  download.href = `api/links/${encodeURIComponent(name)}/pcap`;
   download.setAttribute('download', `${app.lab.lab}-${name}.pcap`);
   let timer = null;
   filter.addEventListener('input', () => {
@@ -189,7 +189,7 @@ function openFrames(name, filterText) {
   body.replaceChildren();
   delete body.dataset.filter;
   $('frames-note').textContent = 'latest frames, new ones appear as they pass';
-  const stream = openSocket(`/api/links/${encodeURIComponent(name)}/frames?limit=200&filter=${encodeURIComponent(filterText)}`);
+  const stream = openSocket(`api/links/${encodeURIComponent(name)}/frames?limit=200&filter=${encodeURIComponent(filterText)}`);
   frameStream = stream;
   stream.addEventListener('message', (e) => {
     if (frameStream !== stream) return;
@@ -242,7 +242,7 @@ async function showVm(name) {
 
 async function fillVm(name) {
   $('vm-live-addr').textContent = $('vm-live-routes').textContent = app.lab.offline ? '(offline view)' : 'asking the VM…';
-  const reply = await fetch(`/api/vms/${encodeURIComponent(name)}`);
+  const reply = await fetch(`api/vms/${encodeURIComponent(name)}`);
   const vm = await reply.json();
   if (app.selection?.kind !== 'vm' || app.selection.id !== name) return; // the user moved on meanwhile
   if (!reply.ok) {

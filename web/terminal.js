@@ -87,7 +87,7 @@ function sendSize(t, cols, rows) {
 }
 
 function connect(t) {
-  const socket = openSocket(`/api/vms/${encodeURIComponent(t.vm)}/console`);
+  const socket = openSocket(`api/vms/${encodeURIComponent(t.vm)}/console`);
   socket.binaryType = 'arraybuffer';
   t.socket = socket;
   socket.addEventListener('message', (e) => {
@@ -96,8 +96,9 @@ function connect(t) {
     if (msg.type !== 'attached') return;
     const again = t.attached === null;
     t.attached = true;
-    setStatus(t, 'connected');
-    t.term.write(`\x1b[2m[umlab: ${again ? 'reconnected to' : 'connected to'} the console of ${t.vm}; press Enter for a prompt]\x1b[0m\r\n`);
+    setStatus(t, msg.readOnly ? 'watching (read-only)' : 'connected');
+    const how = msg.readOnly ? 'watching, read-only,' : again ? 'reconnected to' : 'connected to';
+    t.term.write(`\x1b[2m[umlab: ${how} the console of ${t.vm}${msg.readOnly ? '' : '; press Enter for a prompt'}]\x1b[0m\r\n`);
     sendSize(t, t.term.cols, t.term.rows);
   });
   socket.addEventListener('close', (e) => {
@@ -113,7 +114,7 @@ function connect(t) {
 
 function setStatus(t, text) {
   t.status.textContent = text;
-  t.tab.dataset.status = text === 'connected' ? 'connected' : 'waiting';
+  t.tab.dataset.status = text === 'connected' || text.startsWith('watching') ? 'connected' : 'waiting';
 }
 
 function activate(vm) {

@@ -32,13 +32,8 @@ export class LocalPlacement implements Placement {
     return compile(lab, planContext(runDirFor(this.home, name), this.env));
   }
 
-  private async load(source: string, needImages: boolean): Promise<Lab> {
-    if (!statSync(source).isDirectory()) return loadLabFile(source);
-    const result = loadKatharaContents(readLabDir(source), { imageCache: imageCacheDir(), strict: false, labPath: (rel) => rel });
-    for (const w of result.warnings) this.log(`warning: ${formatDiagnostic(w)}`);
-    if (!result.lab) throw new LabFileError(result.errors);
-    if (needImages) await ensureProfileImages(result.profiles, { build: false, log: this.log });
-    return result.lab;
+  private load(source: string, needImages: boolean): Promise<Lab> {
+    return loadAssignment(source, needImages, this.log);
   }
 
   async demandMiB(source: string): Promise<number> {
@@ -64,9 +59,24 @@ export class LocalPlacement implements Placement {
     return listLabs(this.home).map(placed);
   }
 
+  runDir(name: string): string | null {
+    return this.record(name)?.alive ? runDirFor(this.home, name) : null;
+  }
+
   private record(name: string): LabRecord | undefined {
     return listLabs(this.home).find((l) => l.lab === name);
   }
+}
+
+/** An assignment's lab as `up` reads it: a YAML lab file or a Kathará lab directory (whose
+ *  images are checked, or left alone without `needImages`). */
+export async function loadAssignment(source: string, needImages: boolean, log: (line: string) => void = () => {}): Promise<Lab> {
+  if (!statSync(source).isDirectory()) return loadLabFile(source);
+  const result = loadKatharaContents(readLabDir(source), { imageCache: imageCacheDir(), strict: false, labPath: (rel) => rel });
+  for (const w of result.warnings) log(`warning: ${formatDiagnostic(w)}`);
+  if (!result.lab) throw new LabFileError(result.errors);
+  if (needImages) await ensureProfileImages(result.profiles, { build: false, log });
+  return result.lab;
 }
 
 function placed(record: LabRecord): PlacedLab {

@@ -1,5 +1,7 @@
 // The class's two pages, rendered on the server with the state inside (a first paint that is
 // already right) and refreshed by one small script over the JSON API; no framework, no build.
+import type { GradeRun } from './grading.ts';
+import { labViewPath } from './lab-web.ts';
 import type { ClassService, LabView } from './service.ts';
 
 export const escapeHtml = (text: string): string =>
@@ -11,38 +13,74 @@ const stateText = (lab: LabView): string =>
 const page = (title: string, kind: 'student' | 'teacher', body: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/class.css"></head>
-<body data-page="${kind}"><main>${body}</main><p role="status" id="message"></p><script src="/class.js"></script></body></html>
+<body data-page="${kind}"><main>${body}</main><p role="status" id="message"></p><section id="checks" aria-live="polite"></section><script src="/class.js"></script></body></html>
 `;
 
-function labRow(lab: LabView, buttons: string[], path: string): string {
-  const vms = lab.vms.map((vm) => `${vm.name}: ${vm.state}`).join(', ');
-  const actions = buttons.map((b) => `<button type="button" data-post="${escapeHtml(`${path}/${b}`)}">${b}</button>`).join(' ');
-  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}</td><td>${actions}</td>`;
+/** What the student's page adds to a lab: whether the teacher watches it, and the latest hand-in. */
+export interface StudentExtras {
+  watched?: boolean;
+  submitted?: { at: number; files: number } | null;
 }
 
-export function studentPage(view: ReturnType<ClassService['studentView']>, className: string): string {
+const when = (at: number) => new Date(at).toISOString().replace('T', ' ').slice(0, 19);
+
+/** A lab's cells: its state, its VMs (with a link to the lab in the browser while it runs), its buttons. */
+function labRow(lab: LabView & StudentExtras, buttons: string[], path: string, student: string, open: string): string {
+  const vms = lab.vms.map((vm) => `${vm.name}: ${vm.state}`).join(', ');
+  const actions = buttons.map((b) => `<button type="button" data-post="${escapeHtml(`${path}/${b}`)}">${b}</button>`).join(' ');
+  const link = lab.state === 'running' ? ` <a class="open" href="${escapeHtml(labViewPath(student, lab.assignment))}" target="_blank">${open}</a>` : '';
+  const watched = lab.watched ? ' <strong class="watched">the teacher is watching this lab</strong>' : '';
+  const handedIn =
+    lab.submitted === undefined
+      ? ''
+      : `<td class="submitted">${lab.submitted ? `<a href="${escapeHtml(`${path}/submit`)}">${when(lab.submitted.at)} UTC (${lab.submitted.files} files)</a>` : 'not yet'}</td>`;
+  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}${link}${watched}</td>${handedIn}<td>${actions}</td>`;
+}
+
+type StudentView = ReturnType<ClassService['studentView']>;
+
+export function studentPage(
+  view: Omit<StudentView, 'assignments'> & { assignments: (StudentView['assignments'][number] & StudentExtras)[] },
+  className: string,
+): string {
   const rows = view.assignments
     .map(
       (lab) =>
-        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset'], `/api/labs/${encodeURIComponent(lab.assignment)}`)}</tr>`,
+        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset', 'submit', 'checks'], `/api/labs/${encodeURIComponent(lab.assignment)}`, view.student.id, 'open the lab')}</tr>`,
     )
     .join('\n');
   return page(
     `${className}: ${view.student.name}`,
     'student',
     `<h1>${escapeHtml(className)}</h1><p>Signed in as ${escapeHtml(view.student.name)} (${escapeHtml(view.student.id)}).</p>
-<table id="labs"><thead><tr><th>assignment</th><th>lab</th><th>VMs</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
+<table id="labs"><thead><tr><th>assignment</th><th>lab</th><th>VMs</th><th>handed in</th><th></th></tr></thead><tbody>${rows}</tbody></table>`,
   );
 }
 
-export function teacherPage(view: ReturnType<ClassService['classView']>): string {
-  const head = view.assignments.map((a) => `<th colspan="3">${escapeHtml(a.title)}</th>`).join('');
+/** The grading runs, newest first, each with its report once written. */
+function gradeRuns(runs: GradeRun[]): string {
+  const items = runs.map((r) => {
+    const what = `${escapeHtml(r.assignment)}, ${escapeHtml(r.stamp)}`;
+    if (r.state === 'done') return `<li><a href="/grades/${encodeURIComponent(r.assignment)}/${encodeURIComponent(r.stamp)}/index.html">${what}</a></li>`;
+    return `<li>${what}: ${r.state === 'grading' ? `grading ${r.students.length} submissions...` : `failed (${escapeHtml(r.error ?? '')})`}</li>`;
+  });
+  return `<h2>grading</h2>${items.length ? `<ul id="grades">${items.join('')}</ul>` : '<p>no run yet</p>'}`;
+}
+
+export function teacherPage(view: ReturnType<ClassService['classView']>, runs: GradeRun[] | null = null): string {
+  const head = view.assignments
+    .map((a) => {
+      const button =
+        runs === null ? '' : ` <button type="button" data-post="/api/assignments/${escapeHtml(encodeURIComponent(a.id))}/grade">grade all</button>`;
+      return `<th colspan="3">${escapeHtml(a.title)}${button}</th>`;
+    })
+    .join('');
   const rows = view.students
     .map((s) => {
       const labs = s.labs
-        .map((lab) => labRow(lab, ['stop', 'reset'], `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`))
+        .map((lab) => labRow(lab, ['stop', 'reset'], `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`, s.id, 'watch'))
         .join('');
-      const seen = s.lastActivity === null ? '-' : new Date(s.lastActivity).toISOString().replace('T', ' ').slice(0, 19);
+      const seen = s.lastActivity === null ? '-' : when(s.lastActivity);
       return `<tr data-student="${escapeHtml(s.id)}"><th scope="row">${escapeHtml(s.name)} <small>${escapeHtml(s.id)}</small></th><td>${seen}</td>${labs}</tr>`;
     })
     .join('\n');
@@ -50,14 +88,16 @@ export function teacherPage(view: ReturnType<ClassService['classView']>): string
     `${view.name}: teacher`,
     'teacher',
     `<h1>${escapeHtml(view.name)}</h1><p id="budget">memory: ${view.usedMiB} of ${view.budgetMiB} MiB in use, ${view.queued} waiting</p>
-<table id="class"><thead><tr><th>student</th><th>last activity</th>${head}</tr></thead><tbody>${rows}</tbody></table>`,
+<p><a href="/api/class.csv" download>the table as CSV</a></p>
+<table id="class"><thead><tr><th>student</th><th>last activity</th>${head}</tr></thead><tbody>${rows}</tbody></table>${runs === null ? '' : gradeRuns(runs)}`,
   );
 }
 
 export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left }
 td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"] { color: #850 }
-button { margin: 0 .2em } #message { color: #a00 }
+button { margin: 0 .2em } #message { color: #a00 } .watched { color: #850 }
+#checks li[data-status="pass"]::marker { color: #060 } #checks li[data-status="fail"], #checks li[data-status="error"] { color: #a00 }
 `;
 
 /** Buttons post to the API; the page reloads its table from the server's HTML every 2 s. */
@@ -77,7 +117,24 @@ document.addEventListener('click', async (event) => {
   const res = await fetch(button.dataset.post, { method: 'POST' });
   const answer = await res.json().catch(() => ({}));
   message.textContent = res.ok ? '' : answer.error || 'refused (' + res.status + ')';
+  if (res.ok && Array.isArray(answer.results)) showChecks(answer);
+  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in: ' + answer.files.length + ' files' + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
   await refresh();
 });
+/** The checks' results, built as elements (a check's message is the lab's text, never HTML). */
+function showChecks(answer) {
+  const section = document.getElementById('checks');
+  const passed = answer.results.filter((r) => r.status === 'pass').length;
+  const head = document.createElement('h2');
+  head.textContent = 'checks of ' + answer.assignment + ': ' + passed + ' of ' + answer.results.length + ' passed';
+  const list = document.createElement('ul');
+  for (const r of answer.results) {
+    const item = document.createElement('li');
+    item.dataset.status = r.status;
+    item.textContent = r.status.toUpperCase() + ' ' + r.name + ': ' + r.message;
+    list.append(item);
+  }
+  section.replaceChildren(head, list);
+}
 setInterval(() => { refresh().catch(() => {}); }, 2000);
 `;

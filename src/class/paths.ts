@@ -13,11 +13,25 @@ export interface ClassPaths {
   home: string;
   /** The running server's address and pid, written by `serve`, read by `invite`. */
   server: string;
+  /** Hand-ins: submissions/<assignment>/<time>/<student>/, each a lab `umlab grade` reads (submit.ts). */
+  submissions: string;
+  /** `umlab grade` reports of an assignment's submissions: grades/<assignment>/<time>/. */
+  grades: string;
+  /** The UMLAB_HOME of the labs that grade hand-ins, apart from the students' labs. */
+  gradeHome: string;
 }
 
 export function classPaths(classFile: string, name: string): ClassPaths {
   const root = join(dirname(classFile), `${name}.class`);
-  return { root, db: join(root, 'class.db'), home: join(root, 'home'), server: join(root, 'server.json') };
+  return {
+    root,
+    db: join(root, 'class.db'),
+    home: join(root, 'home'),
+    server: join(root, 'server.json'),
+    submissions: join(root, 'submissions'),
+    grades: join(root, 'grades'),
+    gradeHome: join(root, 'grade-home'),
+  };
 }
 
 /** Makes the class directory (0700) and its labs' home, refusing one that is not the caller's own. */

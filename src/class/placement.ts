@@ -35,4 +35,8 @@ export interface Placement {
   status(name: string): PlacedLab;
   /** Every lab this backend holds for the class, running or left over. */
   list(): PlacedLab[];
+  /** The run directory of a running lab, on this machine: what the class server reads the lab's
+   *  plan, control socket (consoles, live state) and captures from, to show it in the browser;
+   *  null when it does not run. A backend on other machines would give a local mirror or proxy. */
+  runDir(name: string): string | null;
 }

@@ -7,22 +7,43 @@
 //   GET  /api/me                              the student's assignments and their labs
 //   POST /api/labs/A/start|stop|reset         the student's own lab of assignment A
 //   GET  /api/class                           the teacher's table: students x assignments
+//   GET  /api/class.csv                       the same as CSV, with the hand-ins (class-csv.ts)
+//   POST /api/assignments/A/grade             grade every student's latest hand-in (grading.ts)
+//   GET  /api/grades, GET /grades/A/TIME/...  the grading runs, and their reports
 //   GET  /api/students/S/labs/A               one lab (its student or the teacher)
 //   POST /api/students/S/labs/A/start|stop|reset
+//   POST /api/labs/A/submit                   hand in the running lab (handins.ts); GET: the hand-ins
+//   POST /api/labs/A/checks                   run the assignment's checks on the running lab
+//   GET  /api/students/S/labs/A/submit, POST /api/students/S/labs/A/checks   the same, for the teacher
+//   GET  /students/S/labs/A/...               the lab in the browser: the page of `umlab web`, its
+//                                             API, pcaps and WebSockets (lab-web.ts); the teacher's
+//                                             consoles there are read-only
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
+import { classCsv } from './class-csv.ts';
 import { decide, principalName, type Action, type Principal } from './access.ts';
+import { assetFile } from '../web/assets.ts';
+import { sendFile } from '../web/lab-view.ts';
+import type { ClassGrading } from './grading.ts';
+import type { Handins } from './handins.ts';
+import { LabWebViews, parseLabViewPath } from './lab-web.ts';
 import { PAGE_CSS, PAGE_JS, studentPage, teacherPage } from './pages.ts';
 import type { ClassService } from './service.ts';
-import type { ClassStore } from './store.ts';
+import type { ClassStore, SubmissionRow } from './store.ts';
 import { looksLikeSecret } from './tokens.ts';
 
 export interface ClassServerOptions {
   name: string;
   service: ClassService;
   store: ClassStore;
+  /** Submits and checks; without it those paths answer 404. */
+  handins?: Handins;
+  /** Grading every hand-in of an assignment; without it those paths answer 404. */
+  grading?: ClassGrading;
   /** 127.0.0.1 unless given. */
   listen?: string;
   /** 0 picks a free port. */
@@ -68,16 +89,16 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 export async function startClassServer(o: ClassServerOptions): Promise<ClassServer> {
   const listen = o.listen ?? '127.0.0.1';
   let port = 0;
+  const ctx: Ctx = { ...o, views: new LabWebViews(o.service.placement), listen, port: () => port };
   const server: Server = createServer((req, res) => {
-    try {
-      answer(o, req, res, listen, port);
-    } catch (err) {
+    answer(ctx, req, res).catch((err: unknown) => {
       const status = err instanceof HttpAnswer ? err.status : err instanceof NotFoundError ? 404 : err instanceof UsageError ? 409 : 500;
       if (status === 500) process.stderr.write(`umlab class: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       if (!res.headersSent) send(res, status, 'application/json', JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
       else res.end();
-    }
+    });
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(ctx, req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${o.port ?? 0}: ${cause.message}`, { cause })));
     server.listen(o.port ?? 0, listen, () => resolve());
@@ -88,6 +109,7 @@ export async function startClassServer(o: ClassServerOptions): Promise<ClassServ
     url: `http://${shownHost}:${port}`,
     port,
     async close() {
+      ctx.views.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
@@ -101,10 +123,22 @@ function send(res: ServerResponse, status: number, type: string, body: string, e
 }
 const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', JSON.stringify(value));
 
-function answer(o: ClassServerOptions, req: IncomingMessage, res: ServerResponse, listen: string, port: number): void {
-  // Another site's page that rebinds its name to 127.0.0.1 sends its own Host.
-  if (LOOPBACK.has(listen) && ![`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? ''))
+/** The server's options, with the lab views and where it listens. */
+interface Ctx extends Omit<ClassServerOptions, 'port'> {
+  views: LabWebViews;
+  listen: string;
+  port(): number;
+}
+
+/** Another site's page that rebinds its name to 127.0.0.1 sends its own Host. */
+function checkHost(ctx: Ctx, req: IncomingMessage): void {
+  const port = ctx.port();
+  if (LOOPBACK.has(ctx.listen) && ![`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? ''))
     throw new HttpAnswer(403, 'unexpected Host header');
+}
+
+async function answer(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  checkHost(ctx, req);
   const url = new URL(req.url ?? '/', 'http://class');
   const path = url.pathname;
   const method = req.method ?? 'GET';
@@ -113,9 +147,26 @@ function answer(o: ClassServerOptions, req: IncomingMessage, res: ServerResponse
 
   if (path === '/class.css') return send(res, 200, 'text/css; charset=utf-8', PAGE_CSS);
   if (path === '/class.js') return send(res, 200, 'text/javascript; charset=utf-8', PAGE_JS);
+  // The terminal's modules import xterm.js from the root (web/terminal.js): public libraries.
+  const vendor = path.startsWith('/vendor/') ? assetFile(path) : null;
+  if (vendor) return sendFile(res, vendor.file, vendor.type);
   const join = /^\/join\/([^/]+)$/.exec(path);
-  if (join && method === 'GET') return signIn(o, decodeURIComponent(join[1]), res);
+  if (join && method === 'GET') return signIn(ctx, decodeURIComponent(join[1]), res);
 
+  const { who, allow } = signedIn(ctx, req, method, path);
+  const inLab = parseLabViewPath(path);
+  if (inLab) {
+    allow({ kind: 'lab', op: 'view', student: inLab.student, assignment: inLab.assignment });
+    if (method !== 'GET' && method !== 'HEAD') throw new HttpAnswer(405, 'the lab in the browser is read with GET');
+    // The page's links are relative to its own address, which must end with a slash.
+    if (inLab.rest === '') return send(res, 303, 'text/plain', '', { Location: `${path}/` });
+    return ctx.views.answer(ctx.store.lab(inLab.student, inLab.assignment).lab, inLab.rest, res);
+  }
+  await route(ctx, who, allow, method, path, res);
+}
+
+/** The session's owner, and the check of each action against it; refusals are logged and thrown. */
+function signedIn(o: Ctx, req: IncomingMessage, method: string, path: string): { who: Principal; allow: Allow } {
   const sessionId = cookieValue(req.headers.cookie, sessionCookieName(o.name));
   const who = looksLikeSecret(sessionId) ? o.store.principalOfSession(sessionId) : null;
   if (!who || (who.role === 'student' && !o.service.facts.students.has(who.id))) {
@@ -134,7 +185,42 @@ function answer(o: ClassServerOptions, req: IncomingMessage, res: ServerResponse
     o.store.event({ actor: principalName(who), action: `${method} ${path}`.slice(0, 200), target: '', outcome: 'refused', detail: d.reason });
     throw new HttpAnswer(d.status, d.status === 403 ? 'forbidden' : d.reason);
   };
-  route(o, who, allow, method, path, res);
+  return { who, allow };
+}
+
+/** A WebSocket of a lab in the browser: the same checks as a request (Host, Origin, session, the
+ *  lab's owner or the teacher), then the lab's channel; a console takes input from its student only. */
+async function upgrade(ctx: Ctx, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  socket.on('error', () => {});
+  const refuse = (status: number, text: string) => socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  try {
+    checkHost(ctx, req);
+    // A page of another site may open a WebSocket here (no SameSite for upgrades in every browser).
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host}` && origin !== `https://${req.headers['x-forwarded-host']}`)
+      throw new HttpAnswer(403, 'cross-site WebSocket');
+    const url = new URL(req.url ?? '/', 'http://class');
+    const { who, allow } = signedIn(ctx, req, 'UPGRADE', url.pathname);
+    const inLab = parseLabViewPath(url.pathname);
+    if (!inLab) throw new HttpAnswer(404, 'Not Found');
+    const lab = { kind: 'lab', student: inLab.student, assignment: inLab.assignment } as const;
+    allow({ ...lab, op: 'view' });
+    const readOnly = !decide(who, { ...lab, op: 'type' }, ctx.service.facts).allow;
+    const labName = ctx.store.lab(inLab.student, inLab.assignment).lab;
+    if (readOnly && /\/console$/.test(inLab.rest))
+      ctx.store.event({
+        actor: principalName(who),
+        action: 'watch console',
+        target: `${inLab.student}/${inLab.assignment}`,
+        outcome: 'ok',
+        detail: inLab.rest,
+      });
+    if (!(await ctx.views.upgrade(labName, inLab.rest + url.search, req, socket, head, readOnly))) refuse(404, 'Not Found');
+  } catch (err) {
+    if (err instanceof HttpAnswer) return void refuse(err.status, err.status === 403 ? 'Forbidden' : 'Not Found');
+    process.stderr.write(`umlab class: upgrade ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    refuse(500, 'Internal Server Error');
+  }
 }
 
 /** Same-site requests only: SameSite=Strict keeps the cookie off cross-site posts, and a
@@ -151,7 +237,7 @@ function checkOrigin(req: IncomingMessage): void {
   if (host !== req.headers.host && host !== req.headers['x-forwarded-host']) throw new HttpAnswer(403, 'cross-site request');
 }
 
-function signIn(o: ClassServerOptions, token: string, res: ServerResponse): void {
+function signIn(o: Ctx, token: string, res: ServerResponse): void {
   const who = looksLikeSecret(token) ? o.store.principalOfToken(token) : null;
   if (!who || (who.role === 'student' && !o.service.facts.students.has(who.id))) {
     o.store.event({ actor: 'anonymous', action: 'join', target: '', outcome: 'refused', detail: 'unknown or revoked invitation' });
@@ -168,21 +254,40 @@ function signIn(o: ClassServerOptions, token: string, res: ServerResponse): void
 
 type Allow = (action: Action) => void;
 const LAB_OP = /^(start|stop|reset)$/;
+/** A submission without where the server keeps it. */
+const shownSubmission = ({ dir: _dir, ...rest }: SubmissionRow) => rest;
 
-function route(o: ClassServerOptions, who: Principal, allow: Allow, method: string, path: string, res: ServerResponse): void {
+async function route(o: Ctx, who: Principal, allow: Allow, method: string, path: string, res: ServerResponse): Promise<void> {
   const { service } = o;
   if (method === 'GET' && path === '/') {
     return send(res, 303, 'text/plain', '', { Location: who.role === 'teacher' ? '/teacher' : '/student' });
   }
   if (method === 'GET' && (path === '/student' || path === '/api/me')) {
     allow({ kind: 'own-page' });
-    const view = service.studentView((who as { id: string }).id);
+    const mine = service.studentView((who as { id: string }).id);
+    const view = {
+      ...mine,
+      assignments: mine.assignments.map((lab) => {
+        const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
+        return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
+      }),
+    };
     return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
+  }
+  if (method === 'GET' && path === '/api/class.csv') {
+    allow({ kind: 'class-table' });
+    const csv = classCsv(service.classView(), (s, a) => o.store.submissions(a, s));
+    return send(res, 200, 'text/csv; charset=utf-8', csv, { 'Content-Disposition': `attachment; filename="${o.name}.csv"` });
+  }
+  const grade = /^\/api\/assignments\/([^/]+)\/grade$/.exec(path);
+  if (o.grading && (grade || path === '/api/grades' || path.startsWith('/grades/'))) {
+    allow({ kind: 'class-table' });
+    return answerGrading(o.grading, grade ? decodeURIComponent(grade[1]) : null, principalName(who), method, path, res);
   }
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });
     const view = service.classView();
-    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view));
+    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null));
   }
   const own = /^\/api\/labs\/([^/]+)\/([^/]+)$/.exec(path);
   const any = /^\/api\/students\/([^/]+)\/labs\/([^/]+)(?:\/([^/]+))?$/.exec(path);
@@ -202,13 +307,23 @@ function route(o: ClassServerOptions, who: Principal, allow: Allow, method: stri
     if (method !== 'GET') throw new HttpAnswer(405, 'GET a lab; POST start, stop or reset');
     return sendJson(res, 200, service.labView(student, assignment));
   }
+  const actor = principalName(who);
+  if ((op === 'submit' || op === 'checks') && o.handins) {
+    if (method === 'GET' && op === 'submit') {
+      allow({ kind: 'lab', op: 'view', student, assignment });
+      return sendJson(res, 200, o.handins.submissions(student, assignment).map(shownSubmission));
+    }
+    allow({ kind: 'lab', op, student, assignment });
+    if (method !== 'POST') throw new HttpAnswer(405, `POST to ${op}`);
+    if (op === 'submit') return sendJson(res, 201, shownSubmission(await o.handins.submit(student, assignment, actor)));
+    return sendJson(res, 200, await o.handins.checks(student, assignment, actor));
+  }
   if (!LAB_OP.test(op)) {
     allow({ kind: 'lab', op: 'view', student, assignment });
-    throw new HttpAnswer(404, `no operation ${op}: start, stop or reset`);
+    throw new HttpAnswer(404, `no operation ${op}: start, stop, reset, submit or checks`);
   }
   allow({ kind: 'lab', op: op as 'start' | 'stop' | 'reset', student, assignment });
   if (method !== 'POST') throw new HttpAnswer(405, `POST to ${op}`);
-  const actor = principalName(who);
   const view =
     op === 'start'
       ? service.start(student, assignment, actor)
@@ -216,4 +331,31 @@ function route(o: ClassServerOptions, who: Principal, allow: Allow, method: stri
         ? service.stop(student, assignment, actor)
         : service.reset(student, assignment, actor);
   sendJson(res, 202, view);
+}
+
+const REPORT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+  xml: 'application/xml',
+  pcap: 'application/vnd.tcpdump.pcap',
+  log: 'text/plain; charset=utf-8',
+};
+
+/** The teacher's grading: start a run, list the runs, read a report's files. */
+function answerGrading(grading: ClassGrading, assignment: string | null, actor: string, method: string, path: string, res: ServerResponse): void {
+  if (assignment !== null) {
+    if (method !== 'POST') throw new HttpAnswer(405, 'POST to grade');
+    if (!grading.knows(assignment)) throw new HttpAnswer(404, `no assignment ${assignment}`);
+    return sendJson(res, 202, grading.start(assignment, actor));
+  }
+  if (method !== 'GET' && method !== 'HEAD') throw new HttpAnswer(405, 'GET the grading runs and their reports');
+  if (path === '/api/grades') return sendJson(res, 200, grading.runs());
+  const m = /^\/grades\/([^/]+)\/([^/]+)\/(.+)$/.exec(path);
+  const file = m && grading.reportFile(decodeURIComponent(m[1]), m[2], decodeURIComponent(m[3]));
+  if (!file) throw new HttpAnswer(404, `nothing at ${path}`);
+  const type = REPORT_TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+  // The reports are umlab grade's own pages: no script runs (their column sorting is off here).
+  res.writeHead(200, { ...HEADERS, 'Content-Type': type, 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
+  res.end(readFileSync(file));
 }

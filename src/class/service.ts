@@ -47,6 +47,10 @@ export class ClassService {
     this.log = o.log ?? (() => {});
   }
 
+  get placement(): Placement {
+    return this.o.placement;
+  }
+
   get budgetMiB(): number {
     return this.o.budgetMiB;
   }

@@ -23,6 +23,19 @@ export interface LabRow {
   updated: number;
 }
 
+/** One hand-in: where it is written (submit.ts) and what it holds. */
+export interface SubmissionRow {
+  id: number;
+  student: string;
+  assignment: string;
+  at: number;
+  /** The student's folder of the submission, absolute. */
+  dir: string;
+  /** `device:/path` of each file handed in. */
+  files: string[];
+  skipped: string[];
+}
+
 export interface ClassEvent {
   at: number;
   actor: string;
@@ -39,6 +52,8 @@ CREATE INDEX IF NOT EXISTS tokens_principal ON tokens (role, principal);
 CREATE TABLE IF NOT EXISTS sessions (hash TEXT PRIMARY KEY, role TEXT NOT NULL, principal TEXT NOT NULL, created INTEGER NOT NULL, seen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS labs (student TEXT NOT NULL, assignment TEXT NOT NULL, lab TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
   error TEXT, updated INTEGER NOT NULL, PRIMARY KEY (student, assignment));
+CREATE TABLE IF NOT EXISTS submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, student TEXT NOT NULL, assignment TEXT NOT NULL,
+  at INTEGER NOT NULL, dir TEXT NOT NULL, files TEXT NOT NULL, skipped TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
 `;
@@ -160,6 +175,23 @@ export class ClassStore {
     this.db
       .prepare('UPDATE labs SET state = ?, error = ?, updated = ? WHERE student = ? AND assignment = ?')
       .run(state, error, this.now(), student, assignment);
+  }
+
+  addSubmission(s: Omit<SubmissionRow, 'id'>): SubmissionRow {
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO submissions (student, assignment, at, dir, files, skipped) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(s.student, s.assignment, s.at, s.dir, JSON.stringify(s.files), JSON.stringify(s.skipped));
+    return { id: Number(lastInsertRowid), ...s };
+  }
+
+  /** A student's submissions of an assignment, newest first (every student's when `student` is null). */
+  submissions(assignment: string, student: string | null): SubmissionRow[] {
+    const rows = (
+      student === null
+        ? this.db.prepare('SELECT * FROM submissions WHERE assignment = ? ORDER BY id DESC').all(assignment)
+        : this.db.prepare('SELECT * FROM submissions WHERE assignment = ? AND student = ? ORDER BY id DESC').all(assignment, student)
+    ) as (Omit<SubmissionRow, 'files' | 'skipped'> & { files: string; skipped: string })[];
+    return rows.map((r) => ({ ...r, files: JSON.parse(r.files) as string[], skipped: JSON.parse(r.skipped) as string[] }));
   }
 
   /** One line of the audit log. */

@@ -21,7 +21,8 @@ export function resizeCommand(msg: ConsoleResize): string | null {
   return `stty -F /dev/tty0 rows ${rows} cols ${cols}`;
 }
 
-export async function bridgeConsole(ws: WebSocket, controlSocket: string, vm: string): Promise<void> {
+/** `readOnly`: the page sees the console and nothing it sends reaches the VM (a teacher watching). */
+export async function bridgeConsole(ws: WebSocket, controlSocket: string, vm: string, opts: { readOnly?: boolean } = {}): Promise<void> {
   const client = new LabClient(controlSocket);
   let first;
   try {
@@ -36,12 +37,13 @@ export async function bridgeConsole(ws: WebSocket, controlSocket: string, vm: st
     return ws.close(first.answer.code === 'not-found' ? CLOSE_REFUSED : CLOSE_VM_GONE, short(first.answer.error ?? 'refused'));
   }
   if (ws.readyState !== ws.OPEN) return void sock.destroy();
-  ws.send(JSON.stringify({ type: 'attached', vm }));
+  ws.send(JSON.stringify({ type: 'attached', vm, readOnly: opts.readOnly === true }));
   if (first.rest.length) ws.send(first.rest);
   sock.on('data', (chunk: Buffer) => ws.send(chunk));
   sock.on('close', () => ws.close(CLOSE_VM_GONE, 'the VM stopped'));
   let resizing: NodeJS.Timeout | undefined;
   ws.on('message', (data, isBinary) => {
+    if (opts.readOnly) return;
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     if (isBinary) return void sock.write(bytes);
     let msg: ConsoleResize;

@@ -18,9 +18,17 @@ import type { TailFrame } from './pcap-tail.ts';
 const DEFAULT_FRAME_LIMIT = 200;
 const MAX_FRAME_LIMIT = 2000;
 
+/** How one connection may use its channel (the class server's teacher watches read-only). */
+export interface UpgradeOptions {
+  /** A console shows the VM's output and ignores what the page sends. */
+  readOnly?: boolean;
+  /** Called with the open socket of a console, e.g. to count who watches. */
+  onConsole?: (ws: WebSocket) => void;
+}
+
 export interface LiveChannels {
   /** Takes over an authorized upgrade request; false when no channel lives at that path. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, how?: UpgradeOptions): boolean;
   /** Sends a state to every page. */
   broadcast(event: LiveEvent): void;
   close(): void;
@@ -42,7 +50,7 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   };
 
-  function route(url: URL): ((ws: WebSocket) => void) | null {
+  function route(url: URL, how: UpgradeOptions): ((ws: WebSocket) => void) | null {
     const plan = opts.plan();
     if (url.pathname === '/api/live')
       return (ws) => {
@@ -67,7 +75,8 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
       if (!vm) return null;
       return (ws) => {
         if (opts.runDir === null) return ws.close(CLOSE_REFUSED, 'offline view: the lab is not running');
-        void bridgeConsole(ws, runFiles(opts.runDir).control, vm.name);
+        how.onConsole?.(ws);
+        void bridgeConsole(ws, runFiles(opts.runDir).control, vm.name, { readOnly: how.readOnly });
       };
     }
     return null;
@@ -91,8 +100,8 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
   }
 
   return {
-    upgrade(req, socket, head, url) {
-      const handler = route(url);
+    upgrade(req, socket, head, url, how = {}) {
+      const handler = route(url, how);
       if (!handler) return false;
       wss.handleUpgrade(req, socket, head, (ws) => handler(ws));
       return true;

@@ -6,7 +6,8 @@ import { decide, type Action, type Principal } from '../../src/class/access.ts';
 const facts = { students: new Set(['s1', 's2']), assignments: new Set(['two-hosts']) };
 const s1: Principal = { role: 'student', id: 's1' };
 const teacher: Principal = { role: 'teacher' };
-const lab = (op: 'view' | 'start' | 'stop' | 'reset', student: string, assignment = 'two-hosts'): Action => ({ kind: 'lab', op, student, assignment });
+const OPS = ['view', 'start', 'stop', 'reset', 'type', 'submit', 'checks'] as const;
+const lab = (op: (typeof OPS)[number], student: string, assignment = 'two-hosts'): Action => ({ kind: 'lab', op, student, assignment });
 const status = (who: Principal, action: Action) => {
   const d = decide(who, action, facts);
   return d.allow ? 200 : d.status;
@@ -14,11 +15,11 @@ const status = (who: Principal, action: Action) => {
 
 describe('class access', () => {
   it('lets a student act on their own labs, every operation', () => {
-    for (const op of ['view', 'start', 'stop', 'reset'] as const) assert.equal(status(s1, lab(op, 's1')), 200, op);
+    for (const op of OPS) assert.equal(status(s1, lab(op, 's1')), 200, op);
   });
 
   it("refuses a student anything of another student's, existing or not, with 403", () => {
-    for (const op of ['view', 'start', 'stop', 'reset'] as const) {
+    for (const op of OPS) {
       assert.equal(status(s1, lab(op, 's2')), 403, op);
       assert.equal(status(s1, lab(op, 's9')), 403, `${op} of a student who does not exist: nothing to probe`);
       assert.equal(status(s1, lab(op, 's2', 'nope')), 403);
@@ -42,5 +43,11 @@ describe('class access', () => {
     assert.equal(status(teacher, lab('stop', 's9')), 404);
     assert.equal(status(teacher, lab('stop', 's1', 'nope')), 404);
     assert.equal(status(s1, lab('start', 's1', 'nope')), 404, 'an assignment that does not exist, of their own');
+  });
+
+  it("lets the teacher watch a student's consoles and run the checks, but not type or submit", () => {
+    assert.equal(status(teacher, lab('checks', 's1')), 200);
+    assert.equal(status(teacher, lab('type', 's1')), 403, 'read-only consoles');
+    assert.equal(status(teacher, lab('submit', 's1')), 403, "a submission is the student's own");
   });
 });

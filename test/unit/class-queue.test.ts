@@ -69,6 +69,9 @@ class FakePlacement implements Placement {
   list(): PlacedLab[] {
     return [...this.running].map((name) => this.status(name));
   }
+  runDir(): string | null {
+    return null;
+  }
 }
 
 const dirs: string[] = [];

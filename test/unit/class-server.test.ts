@@ -18,6 +18,7 @@ const placement: Placement = {
   stop: () => Promise.resolve(),
   status: (name: string): PlacedLab => ({ name, state: 'absent', vms: [] }),
   list: () => [],
+  runDir: () => null,
 };
 
 /** A raw request, so that Host and Origin are what the test says. */
@@ -113,6 +114,31 @@ describe('class server', () => {
     assert.equal((await get('/api/labs/a1/stop', 's2', {}, 'DELETE')).status, 405);
     assert.equal((await get('/api/students/s2/labs/a1/start', 's2')).status, 405);
     assert.equal(service.labView('s2', 'a1').state, 'stopped');
+  });
+
+  it('gives the teacher the table as CSV, names as text (no formula), and refuses it to students', async () => {
+    store.addSubmission({ student: 's2', assignment: 'a1', at: Date.UTC(2026, 11, 7), dir: '/x', files: ['h1:/etc/a'], skipped: [] });
+    const csv = await get('/api/class.csv', 'teacher');
+    assert.equal(csv.status, 200);
+    assert.match(String(csv.headers['content-type']), /^text\/csv/);
+    assert.match(String(csv.headers['content-disposition']), /attachment; filename="c1.csv"/);
+    const lines = csv.body.trimEnd().split('\r\n');
+    assert.equal(lines[0], 'student,name,last activity,a1 lab,a1 handed in,a1 hand-ins');
+    assert.match(lines[1]!, /^s1,<img src=x onerror=alert\(1\)>,[^,]*,(starting|running|stopped),,0$/);
+    assert.match(lines[2]!, /^s2,Two,[^,]*,stopped,2026-12-07T00:00:00.000Z,1$/);
+    assert.equal((await get('/api/class.csv', 's1')).status, 403);
+  });
+
+  it('answers 404 for submit and checks without hand-ins, and refuses them to another student', async () => {
+    assert.equal((await get('/api/labs/a1/submit', 's1', {}, 'POST')).status, 404);
+    assert.equal((await get('/api/students/s1/labs/a1/checks', 's2', {}, 'POST')).status, 403);
+  });
+
+  it('refuses the lab in the browser to another student, and answers 409 for a lab that is not running', async () => {
+    assert.equal((await get('/students/s1/labs/a1/', 's2')).status, 403);
+    assert.equal((await get('/students/s1/labs/a1', 's1')).headers.location, '/students/s1/labs/a1/');
+    assert.equal((await get('/students/s1/labs/a1/api/lab', 's1')).status, 409);
+    assert.equal((await get('/students/s1/labs/a1/api/lab', 'teacher')).status, 409);
   });
 
   it('logs refusals of requests without a session and of unknown links', async () => {

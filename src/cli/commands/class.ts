@@ -5,6 +5,8 @@ import { isIP } from 'node:net';
 import type { Principal } from '../../class/access.ts';
 import { TEACHER_ID } from '../../class/class-file.ts';
 import { loadClassFile, type LoadedClass } from '../../class/load-class.ts';
+import { ClassGrading } from '../../class/grading.ts';
+import { Handins } from '../../class/handins.ts';
 import { LocalPlacement } from '../../class/local-placement.ts';
 import { classPaths, ensureClassDir } from '../../class/paths.ts';
 import { readServerRecord, serverRunning, writeServerRecord } from '../../class/server-file.ts';
@@ -167,12 +169,23 @@ async function serve(loaded: LoadedClass, listen: { address: string; port: numbe
   }
   const budgetMiB = loaded.spec.limits.memoryBudgetMiB ?? freeMemoryMiB(meminfo) ?? FALLBACK_BUDGET_MIB;
   const log = (line: string) => err(`umlab class: ${line}\n`);
-  const service = new ClassService({ loaded, store, placement: new LocalPlacement(paths.home, log), budgetMiB, log });
+  const placement = new LocalPlacement(paths.home, log);
+  const service = new ClassService({ loaded, store, placement, budgetMiB, log });
   await service.init();
+  const handins = new Handins({ loaded, store, placement, submissionsDir: paths.submissions });
+  const grading = new ClassGrading({
+    loaded,
+    store,
+    gradesDir: paths.grades,
+    // Apart from the students' labs: the class's placement never sees a grading lab.
+    home: paths.gradeHome,
+    budgetMiB: () => Math.max(0, service.budgetMiB - service.classView().usedMiB),
+    log,
+  });
   const address = listen?.address ?? '127.0.0.1';
   // The last port by default: invitation links stay valid across restarts.
   const port = listen?.port ?? (last && last.listen === address ? last.port : 0);
-  const server = await startClassServer({ name: loaded.spec.name, service, store, listen: address, port });
+  const server = await startClassServer({ name: loaded.spec.name, service, store, handins, grading, listen: address, port });
   writeServerRecord(paths.server, { url: server.url, listen: address, port: server.port, pid: process.pid });
   store.event({ actor: 'server', action: 'serve', target: server.url, outcome: 'ok', detail: `budget ${budgetMiB} MiB` });
   out(
@@ -183,6 +196,7 @@ async function serve(loaded: LoadedClass, listen: { address: string; port: numbe
     process.once('SIGTERM', resolve);
   });
   await server.close();
+  await grading.stop();
   await service.settled();
   store.close();
   err(`umlab class: stopped (${signal}); running labs keep running\n`);

@@ -1,0 +1,100 @@
+// What a student does with a running lab besides using it: hand it in (submit.ts writes the
+// submission, the store records it) and run the assignment's checks on demand (the lab file's own
+// `tests:`, through src/checks as `umlab test` runs them). One of each at a time per lab.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCapture, type DecodedFrame } from '../capture/decode.ts';
+import type { CheckResult } from '../checks/evaluate.ts';
+import { Resolver } from '../checks/resolve.ts';
+import { runChecks } from '../checks/run.ts';
+import { LabClient } from '../client/lab-client.ts';
+import { UsageError } from '../errors.ts';
+import { readPlan, runFiles } from '../runtime/paths.ts';
+import type { LoadedClass } from './load-class.ts';
+import { loadAssignment } from './local-placement.ts';
+import type { Placement } from './placement.ts';
+import type { ClassStore, SubmissionRow } from './store.ts';
+import { collectChanges, writeSubmission } from './submit.ts';
+
+export interface HandinsOptions {
+  loaded: LoadedClass;
+  store: ClassStore;
+  placement: Placement;
+  /** <class>/submissions. */
+  submissionsDir: string;
+  now?: () => number;
+}
+
+/** Frames reach the pcap file within the writer's flush delay (50 ms); as `umlab test` waits. */
+const CAPTURE_SETTLE_MS = 300;
+
+export class Handins {
+  /** Labs with a submit or a check run under way. */
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly o: HandinsOptions) {}
+
+  private source(assignment: string): string {
+    return this.o.loaded.labPaths.get(assignment)!;
+  }
+
+  /** The run directory of the student's lab, which must run; and the lab marked busy meanwhile. */
+  private async withRunningLab<T>(student: string, assignment: string, what: string, work: (runDir: string, lab: string) => Promise<T>): Promise<T> {
+    const row = this.o.store.lab(student, assignment);
+    const runDir = row.state === 'running' ? this.o.placement.runDir(row.lab) : null;
+    if (runDir === null) throw new UsageError(`lab ${assignment} is not running: start it, then ${what}`);
+    if (this.busy.has(row.lab)) throw new UsageError(`lab ${assignment} is busy with a submit or its checks: try again in a moment`);
+    this.busy.add(row.lab);
+    try {
+      return await work(runDir, row.lab);
+    } finally {
+      this.busy.delete(row.lab);
+    }
+  }
+
+  /** Collects the files the student changed in their running lab into a new submission. */
+  async submit(student: string, assignment: string, actor: string): Promise<SubmissionRow> {
+    const target = `${student}/${assignment}`;
+    try {
+      const row = await this.withRunningLab(student, assignment, 'submit', async (runDir) => {
+        const source = this.source(assignment);
+        const { files, skipped } = await collectChanges(runDir, statSync(source).isDirectory());
+        const at = (this.o.now ?? Date.now)();
+        const written = writeSubmission(join(this.o.submissionsDir, assignment), student, source, files, at, skipped);
+        return this.o.store.addSubmission({ student, assignment, ...written });
+      });
+      this.o.store.event({ actor, action: 'submit', target, outcome: 'ok', detail: `${row.files.length} files, ${row.skipped.length} left out` });
+      return row;
+    } catch (err) {
+      this.o.store.event({ actor, action: 'submit', target, outcome: 'failed', detail: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  }
+
+  /** The student's submissions of the assignment, newest first. */
+  submissions(student: string, assignment: string): SubmissionRow[] {
+    return this.o.store.submissions(assignment, student);
+  }
+
+  /** Runs the assignment's checks (its lab's `tests:`) against the student's running lab. */
+  async checks(student: string, assignment: string, actor: string): Promise<{ assignment: string; at: number; results: CheckResult[] }> {
+    const lab = await loadAssignment(this.source(assignment), false);
+    if (lab.tests.length === 0) throw new UsageError(`assignment ${assignment} has no checks to run (its lab has no tests: section)`);
+    const results = await this.withRunningLab(student, assignment, 'run its checks', async (runDir, name) => {
+      const plan = readPlan(runDir);
+      lab.name = name;
+      const client = new LabClient(runFiles(runDir).control);
+      const runStartMicros = Date.now() * 1000;
+      const framesOf = async (linkName: string): Promise<DecodedFrame[]> => {
+        await new Promise((r) => setTimeout(r, CAPTURE_SETTLE_MS));
+        const link = plan.links.find((l) => l.name === linkName);
+        if (!link?.capture) throw new Error(`no capture for link ${linkName}`);
+        return (await readCapture(link.capture)).filter((f) => f.time >= runStartMicros);
+      };
+      return runChecks(lab.tests, { exec: (vm, command, timeoutMs) => client.execText(vm, command, timeoutMs), resolver: new Resolver(lab, plan), framesOf });
+    });
+    const passed = results.filter((r) => r.status === 'pass').length;
+    this.o.store.event({ actor, action: 'checks', target: `${student}/${assignment}`, outcome: 'ok', detail: `${passed} of ${results.length} passed` });
+    return { assignment, at: Date.now(), results };
+  }
+}
