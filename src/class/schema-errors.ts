@@ -1,10 +1,11 @@
 // JSON-schema validation of a class file (schema/class.schema.json, ajv), its errors located
 // through the lab loader's source map. The lab's own converter (topology/schema-errors.ts) is
-// bound to the lab schema and its hints; this one keeps the same messages for the class's.
+// bound to the lab schema and its hints; this one keeps the same messages for the class's,
+// with the same helpers (topology/lab-path.ts).
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/class.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
-import { formatPath, type NodePart, type PathSegment } from '../topology/lab-path.ts';
+import { describeValue, formatPath, pointerToPath, type NodePart } from '../topology/lab-path.ts';
 import type { SourceMap } from '../topology/source-map.ts';
 import { didYouMean } from '../util/text.ts';
 
@@ -61,30 +62,13 @@ function diagnostic(e: ErrorObject, sources: SourceMap, file: string): Diagnosti
     message = 'the class file is empty';
     hint = 'a class needs `name:`, `roster:` and `assignments:` (docs/class.md)';
   } else if (e.keyword === 'type') {
-    message = `must be ${[e.params.type].flat().join(' or ')}, not ${describe(e.data)}`;
+    message = `must be ${[e.params.type].flat().join(' or ')}, not ${describeValue(e.data)}`;
   } else if (e.keyword === 'oneOf') {
-    message = `must be a list of students or the path of a .csv file, not ${describe(e.data)}`;
+    message = `must be a list of students or the path of a .csv file, not ${describeValue(e.data)}`;
   } else if (e.keyword === 'pattern') {
     message = `${JSON.stringify(e.data)} is not valid here`;
   } else {
     message = `${JSON.stringify(e.data)} ${e.message ?? 'is not valid'}`;
   }
   return { file, ...sources.position(path, part), path: formatPath(path), message, hint };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'empty';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/** "/roster/0/id" -> ["roster", 0, "id"]. */
-function pointerToPath(pointer: string): PathSegment[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
 }

@@ -171,7 +171,7 @@ export function bootSettings(vm: VmPlan, opts: InitOptions): string {
   return [overlayKo, vm.layerDir, vm.initPath, opts.nosuidRoot ? 'nosuid' : 'suid', AGENT_DEVICE].join('\n') + '\n';
 }
 
-export function initScript(vm: VmPlan, plan: LabPlan, opts: InitOptions): string {
+export function initScript(vm: VmPlan, plan: LabPlan): string {
   if (vm.image !== undefined) return initScriptForImage(vm, plan);
   return `${scriptHeader(vm, plan)}
 # Stage 1 was umlab-boot (native/boot.c, settings in ${vm.bootSettings}): the overlay root,
@@ -262,6 +262,5 @@ export function initOptions(plan: LabPlan): InitOptions {
 
 /** The plan with every VM's init script generated from it (compile, and again after a live link change). */
 export function withInits(plan: LabPlan): LabPlan {
-  const opts = initOptions(plan);
-  return { ...plan, vms: plan.vms.map((vm) => ({ ...vm, init: initScript(vm, plan, opts) })) };
+  return { ...plan, vms: plan.vms.map((vm) => ({ ...vm, init: initScript(vm, plan) })) };
 }

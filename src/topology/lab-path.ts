@@ -14,3 +14,21 @@ export function formatPath(path: PathSegment[]): string {
   }
   return out;
 }
+
+/** A value as an error message names it: "empty", "a list", "a map", or its type and text. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** "/vms/h1/routes/0" -> ["vms", "h1", "routes", 0] (JSON pointer unescaping; numeric parts are indexes). */
+export function pointerToPath(pointer: string): PathSegment[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+}

@@ -4,7 +4,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
 import { didYouMean } from '../util/text.ts';
-import { formatPath, type NodePart, type PathSegment } from './lab-path.ts';
+import { describeValue, formatPath, pointerToPath, type NodePart } from './lab-path.ts';
 import type { SourceMap } from './source-map.ts';
 
 // One compiled validator for the process; the schema is the single source of truth.
@@ -55,7 +55,7 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
       message = 'the lab file is empty';
       hint = 'a lab needs at least `name:` and `vms:`; start from labs/two-hosts.yaml';
     } else if (e.keyword === 'type') {
-      message = `must be ${[e.params.type].flat().join(' or ')}, not ${describe(e.data)}`;
+      message = `must be ${[e.params.type].flat().join(' or ')}, not ${describeValue(e.data)}`;
     } else if (e.keyword === 'enum') {
       message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'pattern') {
@@ -73,21 +73,4 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
     out.push({ file, ...where, path: formatPath(path), message, hint });
   }
   return out.sort((a, b) => a.line - b.line || a.col - b.col);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'empty';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/** "/vms/h1/routes/0" -> ["vms", "h1", "routes", 0] (JSON pointer unescaping; numeric parts are indexes). */
-function pointerToPath(pointer: string): PathSegment[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
 }

@@ -86,7 +86,7 @@ describe('compile', () => {
       argv: p.vms[0]!.argv,
       hostView: '/run/umlab/t/views/h1',
       initPath: '/run/umlab/t/vms/h1/init.sh',
-      init: initScript(p.vms[0]!, p, { kernelVersion: '6.1.0', modulesDir: '/usr/lib/uml/modules/6.1.0', nosuidRoot: false }),
+      init: initScript(p.vms[0]!, p),
       bootSettings: '/run/umlab/t/vms/h1/boot.conf',
       layerDir: '/run/umlab/t/vms/h1/layer',
       consoleLog: '/run/umlab/t/vms/h1/console.log',
