@@ -93,10 +93,12 @@ export function memoryMiB(memory: string): number {
  *  no lab uses md RAID6 (a VM that did would oops). */
 export const DEFAULT_SKIP_INITCALLS = ['raid6_select_algo', 'init_zswap'];
 
-/** Kernel arguments every VM boots with, before the lab's own (which can override them). No
- *  legacy BSD ptys (/dev/ptyp*: nothing uses them; devpts ptys stay): their 512 devices each
- *  start the kernel's hotplug helper, ~1.8 s of a 2.2 s boot on a host with slow ptrace. */
-export const DEFAULT_KERNEL_ARGS = ['pty.legacy_count=0'];
+/** Kernel arguments every VM boots with, before the lab's own (which can override them).
+ *  - No legacy BSD ptys (/dev/ptyp*: nothing uses them; devpts ptys stay): their 512 devices
+ *    each start the kernel's hotplug helper, ~1.8 s of a 2.2 s boot on a host with slow ptrace.
+ *  - No proactive compaction: kcompactd woke an idle VM twice a second to check fragmentation,
+ *    two thirds of its wake-ups (a VM of 128M has no huge pages to make). */
+export const DEFAULT_KERNEL_ARGS = ['pty.legacy_count=0', 'sysctl.vm.compaction_proactiveness=0'];
 
 export interface DataDisk {
   /** As written, e.g. "100M" (K, M, G or T). */

@@ -45,6 +45,7 @@ describe('compile', () => {
       'quiet',
       'initcall_blacklist=raid6_select_algo,init_zswap',
       'pty.legacy_count=0',
+      'sysctl.vm.compaction_proactiveness=0',
       'init=/.umlab-boot',
       'umlab_boot=/run/umlab/t/vms/h1/boot.conf',
       'con0=fd:0,fd:1',

@@ -50,8 +50,9 @@ vms:
     assert.equal((await vmExec(home, 'kern', 'h1', 'dmesg | grep -c "raid6: using" || true')).trim(), '0');
   });
 
-  it('boots without legacy BSD ptys, and devpts ptys still work', async () => {
+  it('boots without legacy BSD ptys (devpts ptys still work) and without proactive compaction', async () => {
     assert.match(await vmExec(home, 'kern', 'h1', 'cat /proc/cmdline'), /pty\.legacy_count=0/);
+    assert.equal(await vmExec(home, 'kern', 'h1', 'cat /proc/sys/vm/compaction_proactiveness'), '0\n');
     assert.match(await vmExec(home, 'kern', 'h1', 'ls /dev/ptyp0 2>/dev/null; script -qc "tty" /dev/null | tr -d "\\r"'), /^\/dev\/pts\/\d+\n$/);
   });
 
