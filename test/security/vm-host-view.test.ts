@@ -54,10 +54,10 @@ echo "RESULT:$out"
 
 const labYaml = (name: string) => `name: ${name}\ncapture: false\nvms:\n  h1: {}\n  h2: {}\n`;
 
-/** Run from h2: through a fresh hostfs mount, read h1's files (the paths from h2's own init=
- *  argument, as an attacker in the VM would find them); its own must stay readable. */
+/** Run from h2: through a fresh hostfs mount, read h1's files (the paths from h2's own
+ *  umlab_boot= argument, as an attacker in the VM would find them); its own must stay readable. */
 const PEER_PROBE = `
-own=$(sed -n 's/.* init=\\([^ ]*\\).*/\\1/p' /proc/cmdline); own=\${own%/init.sh}
+own=$(sed -n 's/.* umlab_boot=\\([^ ]*\\).*/\\1/p' /proc/cmdline); own=\${own%/boot.conf}
 peer=\${own%/h2}/h1
 mkdir -p /mnt/p && mount -t hostfs none /mnt/p -o / || echo MOUNT-FAILED
 [ -s "/mnt/p$own/init.sh" ] && echo OWN-READABLE
