@@ -36,7 +36,7 @@ const whyOf = (report: ClassReport) =>
     .join('\n');
 
 async function grade(spec: string, out: string): Promise<ClassReport> {
-  const r = await umlab(home, ['grade', lab(`grading/ospf/${spec}`), lab('grading/ospf/submissions'), '--out', out, '--jobs', '3', '--json'], {
+  const r = await umlab(home, ['grade', lab(`grading/ospf/${spec}`), lab('grading/ospf/submissions'), '--out', out, '--jobs', '2', '--json'], {
     timeout: 900_000,
   });
   assert.equal(r.exitCode, 1, `some checks fail, so umlab grade exits 1 (it exited ${r.exitCode})\n${r.stderr}`);
