@@ -7,7 +7,7 @@ import schema from '../../schema/class.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
 import { describeValue, formatPath, pointerToPath, type NodePart } from '../topology/lab-path.ts';
 import type { SourceMap } from '../topology/source-map.ts';
-import { didYouMean } from '../util/text.ts';
+import { propertyError } from '../topology/schema-errors.ts';
 
 let validator: ReturnType<Ajv2020['compile']> | undefined;
 
@@ -44,20 +44,10 @@ function diagnostic(e: ErrorObject, sources: SourceMap, file: string): Diagnosti
   let part: NodePart = 'value';
   let message: string;
   let hint = description ?? 'see docs/class.md';
-  if (e.keyword === 'required') {
-    const missing = String(e.params.missingProperty);
+  const property = propertyError(e, path);
+  if (property) {
+    ({ message, hint } = property);
     part = 'key';
-    message = `missing required property "${missing}"`;
-    const about = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties?.[missing]?.description;
-    hint = about ? `add \`${missing}:\` (${about})` : `add \`${missing}:\``;
-  } else if (e.keyword === 'additionalProperties') {
-    const unknown = String(e.params.additionalProperty);
-    path.push(unknown);
-    part = 'key';
-    message = `unknown property "${unknown}"`;
-    const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
-    const guess = didYouMean(unknown, allowed);
-    hint = guess ? `did you mean "${guess}"?` : `allowed here: ${allowed.join(', ')}`;
   } else if (e.keyword === 'type' && path.length === 0 && e.data === null) {
     message = 'the class file is empty';
     hint = 'a class needs `name:`, `roster:` and `assignments:` (docs/class.md)';

@@ -4,7 +4,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
 import { didYouMean } from '../util/text.ts';
-import { describeValue, formatPath, pointerToPath, type NodePart } from './lab-path.ts';
+import { describeValue, formatPath, pointerToPath, type NodePart, type PathSegment } from './lab-path.ts';
 import type { SourceMap } from './source-map.ts';
 
 // One compiled validator for the process; the schema is the single source of truth.
@@ -32,25 +32,14 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
     let part: NodePart = 'value';
     let message: string;
     let hint = description ?? 'see "Lab file format" in README.md';
+    const property = e.propertyName === undefined ? propertyError(e, path) : null;
     if (e.propertyName !== undefined) {
       path.push(e.propertyName);
       part = 'key';
       message = `invalid name "${e.propertyName}"`;
-    } else if (e.keyword === 'required') {
-      const missing = String(e.params.missingProperty);
+    } else if (property) {
+      ({ message, hint } = property);
       part = 'key';
-      message = `missing required property "${missing}"`;
-      const properties = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties;
-      const about = properties?.[missing]?.description;
-      hint = about ? `add \`${missing}:\` (${about})` : `add \`${missing}:\``;
-    } else if (e.keyword === 'additionalProperties') {
-      const unknown = String(e.params.additionalProperty);
-      path.push(unknown);
-      part = 'key';
-      message = `unknown property "${unknown}"`;
-      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
-      const guess = didYouMean(unknown, allowed);
-      hint = guess ? `did you mean "${guess}"?` : allowed.length ? `allowed here: ${allowed.join(', ')}` : 'this entry takes no properties';
     } else if (e.keyword === 'type' && path.length === 0 && e.data === null) {
       message = 'the lab file is empty';
       hint = 'a lab needs at least `name:` and `vms:`; start from labs/two-hosts.yaml';
@@ -73,4 +62,24 @@ function schemaDiagnostics(errors: ErrorObject[], sources: SourceMap, file: stri
     out.push({ file, ...where, path: formatPath(path), message, hint });
   }
   return out.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/** A missing or unknown property (ajv's `required` and `additionalProperties`), worded alike for
+ *  every file umlab validates; an unknown one is added to `path`. null for other keywords. */
+export function propertyError(e: ErrorObject, path: PathSegment[]): { message: string; hint: string } | null {
+  if (e.keyword === 'required') {
+    const missing = String(e.params.missingProperty);
+    const properties = (e.parentSchema as { properties?: Record<string, { description?: string }> }).properties;
+    const about = properties?.[missing]?.description;
+    return { message: `missing required property "${missing}"`, hint: about ? `add \`${missing}:\` (${about})` : `add \`${missing}:\`` };
+  }
+  if (e.keyword === 'additionalProperties') {
+    const unknown = String(e.params.additionalProperty);
+    path.push(unknown);
+    const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+    const guess = didYouMean(unknown, allowed);
+    const hint = guess ? `did you mean "${guess}"?` : allowed.length ? `allowed here: ${allowed.join(', ')}` : 'this entry takes no properties';
+    return { message: `unknown property "${unknown}"`, hint };
+  }
+  return null;
 }
