@@ -17,6 +17,8 @@ export interface Assignment {
   title: string;
   /** The lab file or Kathará directory as written, relative to the class file. */
   lab: string;
+  /** The grading spec as written (umlab grade's or kathara-lab-checker's), or null: the lab's own tests. */
+  grading: string | null;
 }
 
 export interface ClassLimits {
@@ -42,7 +44,7 @@ interface RawClass {
   name: string;
   description?: string;
   roster: { id: string; name: string }[] | string;
-  assignments: { id: string; lab: string; title?: string }[];
+  assignments: { id: string; lab: string; title?: string; grading?: string }[];
   limits?: { running_labs_per_student?: number; memory_per_student?: string; memory_budget?: string };
 }
 
@@ -86,7 +88,7 @@ export function parseClassText(text: string, file: string): ParsedClass {
       description: raw.description ?? '',
       roster: Array.isArray(raw.roster) ? raw.roster.map((s) => ({ id: s.id, name: s.name })) : null,
       rosterFile: typeof raw.roster === 'string' ? raw.roster : null,
-      assignments: raw.assignments.map((a) => ({ id: a.id, title: a.title ?? a.id, lab: a.lab })),
+      assignments: raw.assignments.map((a) => ({ id: a.id, title: a.title ?? a.id, lab: a.lab, grading: a.grading ?? null })),
       limits: {
         runningLabsPerStudent: limits.running_labs_per_student ?? 1,
         memoryPerStudentMiB: limits.memory_per_student ? memoryText(limits.memory_per_student) : null,

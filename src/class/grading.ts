@@ -1,6 +1,7 @@
 // "Grade all submissions of an assignment" from the teacher's page: the latest hand-in of every
 // student, graded by `umlab grade`'s own library (src/grade/) with the assignment's lab file as
-// the grading spec (a lab's `tests:` is one, points and hidden checks included), its reports
+// the grading spec (a lab's `tests:` is one, points and hidden checks included) unless the
+// assignment names its own (`grading:`, umlab's spec or kathara-lab-checker's), its reports
 // written to <class>/grades/<assignment>/<time>/ and served to the teacher. One run at a time,
 // in the background; the grading labs run in a home of their own, apart from the students' labs.
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
@@ -56,8 +57,12 @@ export class ClassGrading {
   /** Starts grading the latest hand-in of each student of `assignment`; answers at once. */
   start(assignment: string, actor: string): GradeRun {
     if (this.current) throw new UsageError(`submissions of ${this.current.run.assignment} are being graded: wait for that run to end`);
-    const source = this.o.loaded.labPaths.get(assignment)!;
-    if (statSync(source).isDirectory()) throw new UsageError(`assignment ${assignment} is a Kathará lab: it has no grading spec the class knows of yet`);
+    const lab = this.o.loaded.labPaths.get(assignment)!;
+    const source = this.o.loaded.gradingSpecs.get(assignment) ?? lab;
+    if (statSync(source).isDirectory())
+      throw new UsageError(`assignment ${assignment} is a Kathará lab without a grading spec`, {
+        hint: 'give it one in the class file: grading: checker.yaml (a kathara-lab-checker configuration or umlab grade spec)',
+      });
     const { spec, hash } = readSpec(source);
     const latest = new Map<string, string>();
     for (const s of this.o.store.submissions(assignment, null)) if (!latest.has(s.student)) latest.set(s.student, s.dir);

@@ -2,7 +2,8 @@
 // assignment's lab is there, every problem as file:line:col (ClassFileError), all at once.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ClassFileError, NotFoundError, type Diagnostic } from '../errors.ts';
+import { ClassFileError, LabFileError, NotFoundError, type Diagnostic } from '../errors.ts';
+import { readSpec } from '../grade/read-spec.ts';
 import { formatPath } from '../topology/lab-path.ts';
 import { parseClassText, parseRosterCsv, type ClassSpec, type Student } from './class-file.ts';
 
@@ -15,6 +16,8 @@ export interface LoadedClass {
   file: string;
   /** Each assignment's lab file or Kathará directory, absolute, by assignment id. */
   labPaths: Map<string, string>;
+  /** The grading spec of each assignment that names one (`grading:`), absolute, read and valid. */
+  gradingSpecs: Map<string, string>;
 }
 
 function readCapped(path: string, what: string): string {
@@ -73,6 +76,29 @@ export function loadClassFile(path: string): LoadedClass {
       });
     labPaths.set(a.id, lab);
   });
+  const gradingSpecs = new Map<string, string>();
+  spec.assignments.forEach((a, i) => {
+    if (a.grading === null) return;
+    const where = ['assignments', i, 'grading'];
+    const specFile = resolve(base, a.grading);
+    if (!statSync(specFile, { throwIfNoEntry: false })?.isFile()) {
+      errors.push({
+        file: path,
+        ...sources.position(where, 'value'),
+        path: formatPath(where),
+        message: `no grading spec at ${a.grading}`,
+        hint: `looked at ${specFile}; paths are relative to the class file`,
+      });
+      return;
+    }
+    try {
+      readSpec(specFile); // its own problems, each at its file:line:col, with the class file's
+      gradingSpecs.set(a.id, specFile);
+    } catch (cause) {
+      if (!(cause instanceof LabFileError)) throw cause;
+      errors.push(...cause.diagnostics);
+    }
+  });
   if (errors.length > 0) throw new ClassFileError(errors);
-  return { spec: { ...spec, roster: roster ?? [] }, file, labPaths };
+  return { spec: { ...spec, roster: roster ?? [] }, file, labPaths, gradingSpecs };
 }

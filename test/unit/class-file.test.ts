@@ -44,7 +44,7 @@ describe('class file', () => {
       { id: 's1', name: 'Student One' },
       { id: 's2', name: 'Student Two' },
     ]);
-    assert.deepEqual(loaded.spec.assignments, [{ id: 'two-hosts', title: 'two-hosts', lab: 'labs/two-hosts.yaml' }]);
+    assert.deepEqual(loaded.spec.assignments, [{ id: 'two-hosts', title: 'two-hosts', lab: 'labs/two-hosts.yaml', grading: null }]);
     assert.equal(loaded.labPaths.get('two-hosts'), join(dir, 'class/labs/two-hosts.yaml'));
     assert.deepEqual(loaded.spec.limits, { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null });
   });
@@ -124,6 +124,36 @@ limits:
       { id: 's2', name: 'Two' },
     ]);
     assert.equal(loaded.labPaths.get('a'), join(dir, 'kathara'));
+  });
+
+  it("reads an assignment's grading spec (umlab's or kathara-lab-checker's), checked at load", () => {
+    const dir = classDir({
+      'CLASS.yaml': 'name: c\nroster: [{ id: s1, name: One }]\nassignments:\n  - { id: a, lab: kathara, grading: checker.json }\n',
+      'kathara/lab.conf': 'pc1[0]=A\n',
+      'checker.json': JSON.stringify({ labs_path: 'x', test: { ip_mapping: { pc1: { eth0: '10.0.0.1/24' } } } }),
+    });
+    const loaded = loadClassFile(join(dir, 'CLASS.yaml'));
+    assert.equal(loaded.spec.assignments[0].grading, 'checker.json');
+    assert.equal(loaded.gradingSpecs.get('a'), join(dir, 'checker.json'));
+  });
+
+  it("names a missing grading spec at its line, and a bad one's own problems at theirs", () => {
+    const text =
+      'name: c\nroster: [{ id: s1, name: One }]\nassignments:\n  - { id: a, lab: a.yaml, grading: none.yaml }\n  - { id: b, lab: a.yaml, grading: bad.yaml }\n';
+    const dir = classDir({ 'CLASS.yaml': text, 'a.yaml': 'name: a\n', 'bad.yaml': 'tests:\n  - { name: x, bogus: 1 }\n' });
+    assert.throws(
+      () => loadClassFile(join(dir, 'CLASS.yaml')),
+      (e: unknown) => {
+        assert.ok(e instanceof ClassFileError);
+        assert.equal(e.diagnostics[0].path, 'assignments[0].grading');
+        assert.match(e.message, /CLASS\.yaml:4:\d+: no grading spec at none\.yaml/);
+        assert.ok(
+          e.diagnostics.slice(1).some((d) => d.file.endsWith('bad.yaml') && d.line === 2),
+          e.message,
+        );
+        return true;
+      },
+    );
   });
 
   it('locates roster CSV problems by line', () => {

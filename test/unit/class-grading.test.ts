@@ -15,12 +15,15 @@ describe('grading runs of a class', () => {
   const lab = join(dir, 'a1.yaml');
   writeFileSync(lab, 'name: a1\nvms: { h1: {} }\ntests:\n  - { name: up, command: { vm: h1, run: "true" } }\n');
   mkdirSync(join(dir, 'kathara'));
+  writeFileSync(join(dir, 'checker.json'), JSON.stringify({ labs_path: 'x', test: { ip_mapping: { pc1: { eth0: '10.0.0.1/24' } } } }));
   const loaded = {
     file: join(dir, 'CLASS.yaml'),
     labPaths: new Map([
       ['a1', lab],
       ['k1', join(dir, 'kathara')],
+      ['k2', join(dir, 'kathara')],
     ]),
+    gradingSpecs: new Map([['k2', join(dir, 'checker.json')]]),
     spec: { name: 'c1', assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml' }] },
   } as unknown as LoadedClass;
   const store = new ClassStore(join(dir, 'class.db'));
@@ -57,6 +60,8 @@ describe('grading runs of a class', () => {
       [['a1', stamp, 'done']],
     );
     assert.throws(() => grading.start('a1', 'teacher'), /nobody has handed in a1 yet/);
-    assert.throws(() => grading.start('k1', 'teacher'), /Kathará lab: it has no grading spec/);
+    assert.throws(() => grading.start('k1', 'teacher'), /Kathará lab without a grading spec/);
+    // With its own spec, a Kathará assignment gets as far as its hand-ins.
+    assert.throws(() => grading.start('k2', 'teacher'), /nobody has handed in k2 yet/);
   });
 });
