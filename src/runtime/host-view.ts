@@ -12,7 +12,7 @@
 // (init script, layer, console log) bound in, read-only: no VM reads another's files.
 // Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
 import { LabRuntimeError } from '../errors.ts';
-import { BOOT_IN_VIEW, shellQuote } from '../vm/init.ts';
+import { AGENT_IN_VIEW, BOOT_IN_VIEW, shellQuote } from '../vm/init.ts';
 import { vmLayout } from '../topology/layout.ts';
 import type { LabPlan } from '../topology/plan.ts';
 
@@ -44,10 +44,12 @@ export function hostViewOf(plan: LabPlan): HostView {
 }
 
 /** The built native helpers the script runs or copies (buildNative), needed when the view has VMs:
- *  views.c makes the VMs' views, boot.c is their stage 1 (BOOT_IN_VIEW). */
+ *  views.c makes the VMs' views, boot.c is their stage 1 (BOOT_IN_VIEW), agent.c their agent
+ *  (AGENT_IN_VIEW). */
 export interface ViewHelpers {
   views: string;
   boot: string;
+  agent: string;
 }
 
 export function hostViewScript(view: HostView, helpers?: ViewHelpers): string {
@@ -60,7 +62,7 @@ export function hostViewScript(view: HostView, helpers?: ViewHelpers): string {
 T=${t}
 mkdir -p "$T"
 mount -t tmpfs -o mode=0755,size=4m umlab-hostview "$T"
-${helpers ? `# Stage 1 of every VM (native/boot.c), where each VM's hostfs root shows it.\ncp ${q(helpers.boot)} "$T${BOOT_IN_VIEW}"` : ''}
+${helpers ? `# Stage 1 and the agent of every VM (native/boot.c, agent.c), where each VM's hostfs root shows them.\ncp ${q(helpers.boot)} "$T${BOOT_IN_VIEW}"\ncp ${q(helpers.agent)} "$T${AGENT_IN_VIEW}"` : ''}
 # The top level: system directories bound read-only, symlinks (/bin -> usr/bin) as they are,
 # everything else an empty directory.
 for e in /* /.[!.]*; do

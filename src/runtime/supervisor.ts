@@ -116,6 +116,7 @@ export class Supervisor {
           views: buildNative('umlab-views', [], process.env, nativeSource('views.c')),
           // Static: no dynamic loader to page in, in every VM, through ptrace.
           boot: buildNative('umlab-boot', ['-static'], process.env, nativeSource('boot.c')),
+          agent: buildNative('umlab-agent', ['-static'], process.env, nativeSource('agent.c')),
         };
         await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), helpers)]);
       }

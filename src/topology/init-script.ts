@@ -161,6 +161,8 @@ function dhcpCommand(iface: string): string {
 
 /** Where stage 1 (native/boot.c) is in the lab's view of the host (host-view.ts copies it there). */
 export const BOOT_IN_VIEW = '/.umlab-boot';
+/** Where the native agent (native/agent.c) is in the lab's view of the host, copied there too. */
+export const AGENT_IN_VIEW = '/.umlab-agent';
 /** The kernel parameter naming stage 1's settings file (it reaches init as an environment variable). */
 export const BOOT_SETTINGS_PARAM = 'umlab_boot';
 
@@ -176,7 +178,7 @@ export function initScript(vm: VmPlan, plan: LabPlan): string {
   return `${scriptHeader(vm, plan)}
 # Stage 1 was umlab-boot (native/boot.c, settings in ${vm.bootSettings}): the overlay root,
 # /etc/fstab mounted, the agent line raw.
-${stage2(vm, true)}`;
+${stage2(vm, AGENT_IN_VIEW, true)}`;
 }
 
 /** Where an image's bootstrap init mounts the host's read-only view (hostfs=<run dir>/rootfs). */
@@ -191,7 +193,7 @@ export function initScriptForImage(vm: VmPlan, plan: LabPlan): string {
 mount -o remount,rw /
 cp -R --remove-destination ${shellQuote(IMAGE_HOST_MOUNT + vm.layerDir)}/. / || echo "umlab: could not copy the VM's files onto its disk" > /dev/console
 
-${stage2(vm)}`;
+${stage2(vm, IMAGE_HOST_MOUNT + AGENT_IN_VIEW)}`;
 }
 
 /** /sbin/umlab-init inside images made by `umlab image build`: PID 1 mounts the host's
@@ -223,8 +225,9 @@ AGENT=${AGENT_DEVICE}
 }
 
 /** Stage 2: the lab's configuration, then the agent loop. */
-/** `mounted`: stage 1 (umlab-boot) already mounted /etc/fstab and set the agent line raw. */
-function stage2(vm: VmPlan, mounted = false): string {
+/** `agent`: the VM's path of the native agent. `mounted`: stage 1 (umlab-boot) already mounted
+ *  /etc/fstab and set the agent line raw. */
+function stage2(vm: VmPlan, agent: string, mounted = false): string {
   const steps = configSteps(vm)
     // eval in a subshell: one fork per step, and a syntax error fails only that step.
     .map(([what, cmd]) => `( eval ${shellQuote(cmd)} ) > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`)
@@ -251,7 +254,7 @@ ${steps}
 # An interactive shell on the console for \`umlab console\`.
 ( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) &
 
-${guestAgentStage()}
+${guestAgentStage(shellQuote(agent))}
 `;
 }
 
