@@ -56,6 +56,11 @@ vms:
     assert.match(await vmExec(home, 'kern', 'h1', 'ls /dev/ptyp0 2>/dev/null; script -qc "tty" /dev/null | tr -d "\\r"'), /^\/dev\/pts\/\d+\n$/);
   });
 
+  it("answers through the native agent (native/agent.c in the lab's view), not perl", async () => {
+    // [u] keeps grep from matching itself; the perl agent's line would name agent.pl.
+    assert.match(await vmExec(home, 'kern', 'h1', 'ps -o args | grep "[u]mlab-agent\\|[a]gent.pl"'), /^\/\.umlab-agent \/dev\/ttyS63\n$/);
+  });
+
   it('h2, with skip_initcalls: [], ran the RAID6 benchmark', async () => {
     assert.match(await vmExec(home, 'kern', 'h2', 'dmesg | grep "raid6: using" || true'), /raid6: using algorithm/);
   });
