@@ -17,6 +17,16 @@ export interface Assignment {
   title: string;
   /** The lab file or Kathará directory as written, relative to the class file. */
   lab: string;
+  /** Its stages in order (stages.ts reads their files and checks); [] when it has none. */
+  stages: StageSpec[];
+}
+
+/** A stage as written: `files` relative to the class file, `checks` as a lab's `tests:` entries. */
+export interface StageSpec {
+  id: string;
+  title: string;
+  files: string | null;
+  checks: unknown[];
 }
 
 export interface ClassLimits {
@@ -42,7 +52,7 @@ interface RawClass {
   name: string;
   description?: string;
   roster: { id: string; name: string }[] | string;
-  assignments: { id: string; lab: string; title?: string }[];
+  assignments: { id: string; lab: string; title?: string; stages?: { id: string; title?: string; files?: string; checks?: unknown[] }[] }[];
   limits?: { running_labs_per_student?: number; memory_per_student?: string; memory_budget?: string };
 }
 
@@ -77,6 +87,7 @@ export function parseClassText(text: string, file: string): ParsedClass {
     });
   }
   uniqueIds(raw.assignments, 'assignments', 'assignment', at);
+  raw.assignments.forEach((a, i) => uniqueIds(a.stages ?? [], 'stages', 'stage', (path, message, hint) => at(['assignments', i, ...path], message, hint)));
   if (errors.length > 0) return { errors };
   const limits = raw.limits ?? {};
   return {
@@ -86,7 +97,12 @@ export function parseClassText(text: string, file: string): ParsedClass {
       description: raw.description ?? '',
       roster: Array.isArray(raw.roster) ? raw.roster.map((s) => ({ id: s.id, name: s.name })) : null,
       rosterFile: typeof raw.roster === 'string' ? raw.roster : null,
-      assignments: raw.assignments.map((a) => ({ id: a.id, title: a.title ?? a.id, lab: a.lab })),
+      assignments: raw.assignments.map((a) => ({
+        id: a.id,
+        title: a.title ?? a.id,
+        lab: a.lab,
+        stages: (a.stages ?? []).map((st) => ({ id: st.id, title: st.title ?? st.id, files: st.files ?? null, checks: st.checks ?? [] })),
+      })),
       limits: {
         runningLabsPerStudent: limits.running_labs_per_student ?? 1,
         memoryPerStudentMiB: limits.memory_per_student ? memoryText(limits.memory_per_student) : null,

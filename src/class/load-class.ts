@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { ClassFileError, NotFoundError, type Diagnostic } from '../errors.ts';
 import { formatPath } from '../topology/lab-path.ts';
 import { parseClassText, parseRosterCsv, type ClassSpec, type Student } from './class-file.ts';
+import { readStages, type Stage } from './stages.ts';
 
 /** A class file is a few KiB; a roster of a thousand students a few dozen. */
 export const MAX_CLASS_FILE_BYTES = 1024 * 1024;
@@ -15,6 +16,8 @@ export interface LoadedClass {
   file: string;
   /** Each assignment's lab file or Kathará directory, absolute, by assignment id. */
   labPaths: Map<string, string>;
+  /** Each assignment's stages, their files read (stages.ts), by assignment id. */
+  stages: Map<string, Stage[]>;
 }
 
 function readCapped(path: string, what: string): string {
@@ -74,5 +77,7 @@ export function loadClassFile(path: string): LoadedClass {
     labPaths.set(a.id, lab);
   });
   if (errors.length > 0) throw new ClassFileError(errors);
-  return { spec: { ...spec, roster: roster ?? [] }, file, labPaths };
+  const stages = readStages(spec, labPaths, base, sources, path);
+  if (stages.errors.length > 0) throw new ClassFileError(stages.errors);
+  return { spec: { ...spec, roster: roster ?? [] }, file, labPaths, stages: stages.stages };
 }

@@ -86,14 +86,15 @@ describe('class service', () => {
       ['a1', '/x/a1.yaml'],
       ['a2', '/x/a2.yaml'],
     ]),
+    stages: new Map(),
     spec: {
       name: 'c',
       description: '',
       roster,
       rosterFile: null,
       assignments: [
-        { id: 'a1', title: 'A1', lab: 'a1.yaml' },
-        { id: 'a2', title: 'A2', lab: 'a2.yaml' },
+        { id: 'a1', title: 'A1', lab: 'a1.yaml', stages: [] },
+        { id: 'a2', title: 'A2', lab: 'a2.yaml', stages: [] },
       ],
       limits,
     },

@@ -49,12 +49,13 @@ describe('class server', () => {
   const loaded: LoadedClass = {
     file: join(dir, 'CLASS.yaml'),
     labPaths: new Map([['a1', '/x/a1.yaml']]),
+    stages: new Map(),
     spec: {
       name: 'c1',
       description: '',
       roster,
       rosterFile: null,
-      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml' }],
+      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', stages: [] }],
       limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null },
     },
   };
