@@ -15,6 +15,7 @@
 //   POST /api/labs/A/submit                   hand in the running lab (handins.ts); GET: the hand-ins
 //   POST /api/labs/A/checks                   run the assignment's checks on the running lab
 //   GET  /api/students/S/labs/A/submit, POST /api/students/S/labs/A/checks   the same, for the teacher
+//   POST /api/labs/A/stages/STAGE, POST /api/students/S/labs/A/stages/STAGE   jump the running lab to a stage
 //   GET  /students/S/labs/A/...               the lab in the browser: the page of `umlab web`, its
 //                                             API, pcaps and WebSockets (lab-web.ts); the teacher's
 //                                             consoles there are read-only
@@ -265,11 +266,18 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/student' || path === '/api/me')) {
     allow({ kind: 'own-page' });
     const mine = service.studentView((who as { id: string }).id);
+    const stages = o.handins?.currentStages();
     const view = {
       ...mine,
       assignments: mine.assignments.map((lab) => {
         const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
-        return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
+        const stageOf = { stages: o.handins?.stages(lab.assignment), stage: stages?.get(`${mine.student.id}/${lab.assignment}`) ?? null };
+        return {
+          ...lab,
+          ...stageOf,
+          watched: o.views.watched(lab.lab),
+          submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined,
+        };
       }),
     };
     return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
@@ -287,8 +295,11 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });
     const view = service.classView();
-    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null));
+    const stages = o.handins?.currentStages();
+    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null, stages));
   }
+  const jump = /^\/api\/(?:students\/([^/]+)\/)?labs\/([^/]+)\/stages\/([^/]+)$/.exec(path);
+  if (jump && o.handins) return answerJump(o.handins, who, allow, method, jump, res);
   const own = /^\/api\/labs\/([^/]+)\/([^/]+)$/.exec(path);
   const any = /^\/api\/students\/([^/]+)\/labs\/([^/]+)(?:\/([^/]+))?$/.exec(path);
   let student: string;
@@ -331,6 +342,16 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
         ? service.stop(student, assignment, actor)
         : service.reset(student, assignment, actor);
   sendJson(res, 202, view);
+}
+
+/** A jump to a stage: the student's own lab (/api/labs/A/stages/X), or any for the teacher (/api/students/S/...). */
+async function answerJump(handins: Handins, who: Principal, allow: Allow, method: string, m: RegExpExecArray, res: ServerResponse): Promise<void> {
+  if (m[1] === undefined && who.role !== 'student') throw new HttpAnswer(404, 'the teacher acts on /api/students/ID/labs/...');
+  const student = m[1] === undefined ? (who as { id: string }).id : decodeURIComponent(m[1]);
+  const assignment = decodeURIComponent(m[2]);
+  allow({ kind: 'lab', op: 'stage', student, assignment });
+  if (method !== 'POST') throw new HttpAnswer(405, 'POST to jump to a stage');
+  sendJson(res, 200, await handins.jump(student, assignment, decodeURIComponent(m[3]), principalName(who)));
 }
 
 const REPORT_TYPES: Record<string, string> = {
