@@ -83,8 +83,7 @@ function gradeRuns(runs: GradeRun[]): string {
   return `<h2>grading</h2>${items.length ? `<ul id="grades">${items.join('')}</ul>` : '<p>no run yet</p>'}`;
 }
 
-/** `stages`: the stage each running lab was last put at, by "student/assignment". */
-export function teacherPage(view: ReturnType<ClassService['classView']>, runs: GradeRun[] | null = null, stages = new Map<string, string>()): string {
+export function teacherPage(view: ReturnType<ClassService['classView']>, runs: GradeRun[] | null = null): string {
   const head = view.assignments
     .map((a) => {
       const button =
@@ -95,16 +94,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>, runs: G
   const rows = view.students
     .map((s) => {
       const labs = s.labs
-        .map((lab) => {
-          const stage = stages.get(`${s.id}/${lab.assignment}`);
-          return labRow(
-            { ...lab, stage },
-            ['stop', 'reset'],
-            `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`,
-            s.id,
-            'watch',
-          );
-        })
+        .map((lab) => labRow(lab, ['stop', 'reset'], `/api/students/${encodeURIComponent(s.id)}/labs/${encodeURIComponent(lab.assignment)}`, s.id, 'watch'))
         .join('');
       const seen = s.lastActivity === null ? '-' : when(s.lastActivity);
       return `<tr data-student="${escapeHtml(s.id)}"><th scope="row">${escapeHtml(s.name)} <small>${escapeHtml(s.id)}</small></th><td>${seen}</td>${labs}</tr>`;

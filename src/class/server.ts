@@ -266,21 +266,15 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/student' || path === '/api/me')) {
     allow({ kind: 'own-page' });
     const mine = service.studentView((who as { id: string }).id);
-    const stages = o.handins?.currentStages();
     const view = {
       ...mine,
       assignments: mine.assignments.map((lab) => {
         const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
-        const stageOf = { stages: o.handins?.stages(lab.assignment), stage: stages?.get(`${mine.student.id}/${lab.assignment}`) ?? null };
-        return {
-          ...lab,
-          ...stageOf,
-          watched: o.views.watched(lab.lab),
-          submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined,
-        };
+        return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
       }),
     };
-    return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
+    const shown = withStages(o, view, mine.student.id, o.handins?.currentStages());
+    return path === '/api/me' ? sendJson(res, 200, shown) : send(res, 200, 'text/html; charset=utf-8', studentPage(shown, o.name));
   }
   if (method === 'GET' && path === '/api/class.csv') {
     allow({ kind: 'class-table' });
@@ -295,8 +289,9 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });
     const view = service.classView();
-    const stages = o.handins?.currentStages();
-    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null, stages));
+    const current = o.handins?.currentStages();
+    const shown = { ...view, students: view.students.map((s) => withStages(o, s, s.id, current)) };
+    return path === '/api/class' ? sendJson(res, 200, shown) : send(res, 200, 'text/html; charset=utf-8', teacherPage(shown, o.grading?.runs() ?? null));
   }
   const jump = /^\/api\/(?:students\/([^/]+)\/)?labs\/([^/]+)\/stages\/([^/]+)$/.exec(path);
   if (jump && o.handins) return answerJump(o.handins, who, allow, method, jump, res);
@@ -342,6 +337,23 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
         ? service.stop(student, assignment, actor)
         : service.reset(student, assignment, actor);
   sendJson(res, 202, view);
+}
+
+/** A student's labs (`assignments` on their page, `labs` in the teacher's table) with the
+ *  assignment's stages and the stage each running lab was put at (`current`, Handins.currentStages). */
+function withStages<T extends { assignments?: { assignment: string }[]; labs?: { assignment: string }[] }>(
+  o: Ctx,
+  view: T,
+  student: string,
+  current: Map<string, string> | undefined,
+): T {
+  if (!o.handins || !current) return view;
+  const add = <L extends { assignment: string }>(lab: L) => ({
+    ...lab,
+    stages: o.handins!.stages(lab.assignment),
+    stage: current.get(`${student}/${lab.assignment}`) ?? null,
+  });
+  return { ...view, ...(view.assignments && { assignments: view.assignments.map(add) }), ...(view.labs && { labs: view.labs.map(add) }) };
 }
 
 /** A jump to a stage: the student's own lab (/api/labs/A/stages/X), or any for the teacher (/api/students/S/...). */
