@@ -157,6 +157,31 @@ describe('stages in the class file', () => {
     );
     assert.match(errors[1].hint ?? '', /its devices: h1, h2/);
   });
+  it("reads a Kathará assignment's stages against its devices", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'umlab-class-stages-'));
+    dirs.push(dir);
+    const files: Record<string, string> = {
+      'CLASS.yaml': 'name: c\nroster: [ { id: s1, name: One } ]\nassignments:\n  - { id: k, lab: kathara, stages: [ { id: a, files: stages/a } ] }\n',
+      'kathara/lab.conf': 'pc1[0]=A\npc2[0]=A\n',
+      'stages/a/pc1/etc/x': 'x\n',
+      'stages/a/pc2.startup': 'true\n',
+    };
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    const [stage] = loadClassFile(join(dir, 'CLASS.yaml')).stages.get('k')!;
+    assert.deepEqual(
+      stage.files.map((f) => `${f.device}:${f.path}`),
+      ['pc1:/etc/x'],
+    );
+    assert.deepEqual(stage.startups, [{ device: 'pc2', script: 'true\n' }]);
+    mkdirSync(join(dir, 'stages/a/pc9'));
+    assert.deepEqual(
+      loadErrors(dir).map((d) => d.message.replace(dir, 'DIR')),
+      ['pc9 in DIR/stages/a: the lab has no device pc9'],
+    );
+  });
 });
 
 describe('jumping to a stage', () => {
