@@ -10,8 +10,8 @@ export type Action =
   /** The teacher's table of every student's labs. */
   | { kind: 'class-table' }
   /** Read one student's lab (its state, or the lab itself in the browser), start, stop or reset it;
-   *  type into its consoles; submit it; run its checks. */
-  | { kind: 'lab'; op: 'view' | 'start' | 'stop' | 'reset' | 'type' | 'submit' | 'checks'; student: string; assignment: string };
+   *  type into its consoles; submit it; run its checks; jump it to a stage of the assignment. */
+  | { kind: 'lab'; op: 'view' | 'start' | 'stop' | 'reset' | 'type' | 'submit' | 'checks' | 'stage'; student: string; assignment: string };
 
 export type Decision = { allow: true } | { allow: false; status: 403 | 404; reason: string };
 

@@ -19,6 +19,16 @@ export interface Assignment {
   lab: string;
   /** The grading spec as written (umlab grade's or kathara-lab-checker's), or null: the lab's own tests. */
   grading: string | null;
+  /** Its stages in order (stages.ts reads their files and checks); [] when it has none. */
+  stages: StageSpec[];
+}
+
+/** A stage as written: `files` relative to the class file, `checks` as a lab's `tests:` entries. */
+export interface StageSpec {
+  id: string;
+  title: string;
+  files: string | null;
+  checks: unknown[];
 }
 
 export interface ClassLimits {
@@ -44,7 +54,7 @@ interface RawClass {
   name: string;
   description?: string;
   roster: { id: string; name: string }[] | string;
-  assignments: { id: string; lab: string; title?: string; grading?: string }[];
+  assignments: { id: string; lab: string; title?: string; grading?: string; stages?: { id: string; title?: string; files?: string; checks?: unknown[] }[] }[];
   limits?: { running_labs_per_student?: number; memory_per_student?: string; memory_budget?: string };
 }
 
@@ -79,6 +89,7 @@ export function parseClassText(text: string, file: string): ParsedClass {
     });
   }
   uniqueIds(raw.assignments, 'assignments', 'assignment', at);
+  raw.assignments.forEach((a, i) => uniqueIds(a.stages ?? [], 'stages', 'stage', (path, message, hint) => at(['assignments', i, ...path], message, hint)));
   if (errors.length > 0) return { errors };
   const limits = raw.limits ?? {};
   return {
@@ -88,7 +99,13 @@ export function parseClassText(text: string, file: string): ParsedClass {
       description: raw.description ?? '',
       roster: Array.isArray(raw.roster) ? raw.roster.map((s) => ({ id: s.id, name: s.name })) : null,
       rosterFile: typeof raw.roster === 'string' ? raw.roster : null,
-      assignments: raw.assignments.map((a) => ({ id: a.id, title: a.title ?? a.id, lab: a.lab, grading: a.grading ?? null })),
+      assignments: raw.assignments.map((a) => ({
+        id: a.id,
+        title: a.title ?? a.id,
+        lab: a.lab,
+        grading: a.grading ?? null,
+        stages: (a.stages ?? []).map((st) => ({ id: st.id, title: st.title ?? st.id, files: st.files ?? null, checks: st.checks ?? [] })),
+      })),
       limits: {
         runningLabsPerStudent: limits.running_labs_per_student ?? 1,
         memoryPerStudentMiB: limits.memory_per_student ? memoryText(limits.memory_per_student) : null,

@@ -1,6 +1,7 @@
 // What a student does with a running lab besides using it: hand it in (submit.ts writes the
 // submission, the store records it) and run the assignment's checks on demand (the lab file's own
-// `tests:`, through src/checks as `umlab test` runs them). One of each at a time per lab.
+// `tests:` and its stages' checks, through src/checks as `umlab test` runs them), and jump to a
+// stage (stage-jump.ts). One of each at a time per lab.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCapture, type DecodedFrame } from '../capture/decode.ts';
@@ -8,13 +9,17 @@ import type { CheckResult } from '../checks/evaluate.ts';
 import { Resolver } from '../checks/resolve.ts';
 import { runChecks } from '../checks/run.ts';
 import { LabClient } from '../client/lab-client.ts';
-import { UsageError } from '../errors.ts';
+import { NotFoundError, UsageError } from '../errors.ts';
 import { readPlan, runFiles } from '../runtime/paths.ts';
 import type { LoadedClass } from './load-class.ts';
 import { loadAssignment } from './local-placement.ts';
 import type { Placement } from './placement.ts';
+import { applyStages, stagesUpTo, type JumpAnswer } from './stage-jump.ts';
 import type { ClassStore, SubmissionRow } from './store.ts';
 import { collectChanges, writeSubmission } from './submit.ts';
+
+/** A check's result, with the stage whose check it is (null: the lab's own `tests:`). */
+export type StageCheckResult = CheckResult & { stage: string | null };
 
 export interface HandinsOptions {
   loaded: LoadedClass;
@@ -43,7 +48,7 @@ export class Handins {
     const row = this.o.store.lab(student, assignment);
     const runDir = row.state === 'running' ? this.o.placement.runDir(row.lab) : null;
     if (runDir === null) throw new UsageError(`lab ${assignment} is not running: start it, then ${what}`);
-    if (this.busy.has(row.lab)) throw new UsageError(`lab ${assignment} is busy with a submit or its checks: try again in a moment`);
+    if (this.busy.has(row.lab)) throw new UsageError(`lab ${assignment} is busy with a submit, its checks or a jump: try again in a moment`);
     this.busy.add(row.lab);
     try {
       return await work(runDir, row.lab);
@@ -76,10 +81,15 @@ export class Handins {
     return this.o.store.submissions(assignment, student);
   }
 
-  /** Runs the assignment's checks (its lab's `tests:`) against the student's running lab. */
-  async checks(student: string, assignment: string, actor: string): Promise<{ assignment: string; at: number; results: CheckResult[] }> {
+  /** Runs the assignment's checks (its lab's `tests:`, then each stage's `checks:`, each result
+   *  named with its stage) against the student's running lab. */
+  async checks(student: string, assignment: string, actor: string): Promise<{ assignment: string; at: number; results: StageCheckResult[] }> {
     const lab = await loadAssignment(this.source(assignment), false);
-    if (lab.tests.length === 0) throw new UsageError(`assignment ${assignment} has no checks to run (its lab has no tests: section)`);
+    const groups = [
+      { stage: null, tests: lab.tests },
+      ...(this.o.loaded.stages.get(assignment) ?? []).map((st) => ({ stage: st.id, tests: st.checks })),
+    ].filter((g) => g.tests.length > 0);
+    if (groups.length === 0) throw new UsageError(`assignment ${assignment} has no checks to run (its lab has no tests: section, its stages no checks:)`);
     const results = await this.withRunningLab(student, assignment, 'run its checks', async (runDir, name) => {
       const plan = readPlan(runDir);
       lab.name = name;
@@ -91,10 +101,52 @@ export class Handins {
         if (!link?.capture) throw new Error(`no capture for link ${linkName}`);
         return (await readCapture(link.capture)).filter((f) => f.time >= runStartMicros);
       };
-      return runChecks(lab.tests, { exec: (vm, command, timeoutMs) => client.execText(vm, command, timeoutMs), resolver: new Resolver(lab, plan), framesOf });
+      const env = {
+        exec: (vm: string, command: string, timeoutMs?: number) => client.execText(vm, command, timeoutMs),
+        resolver: new Resolver(lab, plan),
+        framesOf,
+      };
+      const out: StageCheckResult[] = [];
+      // Each stage's checks apart: their names and `after:` are the stage's own.
+      for (const g of groups) for (const r of await runChecks(g.tests, env)) out.push({ ...r, stage: g.stage });
+      return out;
     });
     const passed = results.filter((r) => r.status === 'pass').length;
     this.o.store.event({ actor, action: 'checks', target: `${student}/${assignment}`, outcome: 'ok', detail: `${passed} of ${results.length} passed` });
     return { assignment, at: Date.now(), results };
+  }
+
+  /** The assignment's stages as the pages list them. */
+  stages(assignment: string): { id: string; title: string }[] {
+    return (this.o.loaded.stages.get(assignment) ?? []).map((st) => ({ id: st.id, title: st.title }));
+  }
+
+  /** The stage each running lab was last put at in this run of it ("student/assignment" -> stage):
+   *  a jump before the lab's latest start (or reset) does not count. */
+  currentStages(): Map<string, string> {
+    const rows = new Map(this.o.store.labs().map((r) => [`${r.student}/${r.assignment}`, r]));
+    const out = new Map<string, string>();
+    for (const [target, last] of this.o.store.lastStages()) {
+      const row = rows.get(target);
+      if (row?.state === 'running' && last.at >= row.updated) out.set(target, last.stage);
+    }
+    return out;
+  }
+
+  /** Jumps the student's running lab to a stage: the files of every stage up to it (stage-jump.ts). */
+  async jump(student: string, assignment: string, stage: string, actor: string): Promise<JumpAnswer> {
+    const chosen = stagesUpTo(this.o.loaded.stages.get(assignment) ?? [], stage);
+    if (!chosen) throw new NotFoundError(`assignment ${assignment} has no stage ${stage}`);
+    const target = `${student}/${assignment}`;
+    try {
+      const applied = await this.withRunningLab(student, assignment, 'jump to a stage', (runDir) => applyStages(runDir, chosen));
+      const ok = applied.every((a) => a.startup === null || a.startup.exitCode === 0);
+      // An ok event's detail is the stage alone: the teacher's page reads it back (store.lastStages).
+      this.o.store.event({ actor, action: 'stage', target, outcome: ok ? 'ok' : 'failed', detail: ok ? stage : `${stage}: a startup script failed` });
+      return { assignment, stage, stages: chosen.map((s) => s.id), applied, ok };
+    } catch (err) {
+      this.o.store.event({ actor, action: 'stage', target, outcome: 'failed', detail: `${stage}: ${err instanceof Error ? err.message : String(err)}` });
+      throw err;
+    }
   }
 }

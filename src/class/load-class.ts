@@ -6,6 +6,7 @@ import { ClassFileError, LabFileError, NotFoundError, type Diagnostic } from '..
 import { readSpec } from '../grade/read-spec.ts';
 import { formatPath } from '../topology/lab-path.ts';
 import { parseClassText, parseRosterCsv, type ClassSpec, type Student } from './class-file.ts';
+import { readStages, type Stage } from './stages.ts';
 
 /** A class file is a few KiB; a roster of a thousand students a few dozen. */
 export const MAX_CLASS_FILE_BYTES = 1024 * 1024;
@@ -18,6 +19,8 @@ export interface LoadedClass {
   labPaths: Map<string, string>;
   /** The grading spec of each assignment that names one (`grading:`), absolute, read and valid. */
   gradingSpecs: Map<string, string>;
+  /** Each assignment's stages, their files read (stages.ts), by assignment id. */
+  stages: Map<string, Stage[]>;
 }
 
 function readCapped(path: string, what: string): string {
@@ -100,5 +103,7 @@ export function loadClassFile(path: string): LoadedClass {
     }
   });
   if (errors.length > 0) throw new ClassFileError(errors);
-  return { spec: { ...spec, roster: roster ?? [] }, file, labPaths, gradingSpecs };
+  const stages = readStages(spec, labPaths, base, sources, path);
+  if (stages.errors.length > 0) throw new ClassFileError(stages.errors);
+  return { spec: { ...spec, roster: roster ?? [] }, file, labPaths, gradingSpecs, stages: stages.stages };
 }

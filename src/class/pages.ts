@@ -20,6 +20,20 @@ const page = (title: string, kind: 'student' | 'teacher', body: string): string 
 export interface StudentExtras {
   watched?: boolean;
   submitted?: { at: number; files: number } | null;
+  /** The assignment's stages, and the one the running lab was last put at. */
+  stages?: { id: string; title: string }[];
+  stage?: string | null;
+}
+
+/** A row under the lab's: its stages, each with a button that jumps the running lab to it. */
+function stagesRow(lab: LabView & StudentExtras, path: string, columns: number): string {
+  if (!lab.stages?.length) return '';
+  const items = lab.stages.map((st) => {
+    const here = st.id === lab.stage ? ' <strong>(here)</strong>' : '';
+    const button = `<button type="button" data-post="${escapeHtml(`${path}/stages/${encodeURIComponent(st.id)}`)}">jump here</button>`;
+    return `<li data-stage="${escapeHtml(st.id)}">${escapeHtml(st.title)}${here} ${button}</li>`;
+  });
+  return `<tr class="stages"><td></td><td colspan="${columns}">stages: <ol>${items.join('')}</ol></td></tr>`;
 }
 
 const when = (at: number) => new Date(at).toISOString().replace('T', ' ').slice(0, 19);
@@ -30,11 +44,12 @@ function labRow(lab: LabView & StudentExtras, buttons: string[], path: string, s
   const actions = buttons.map((b) => `<button type="button" data-post="${escapeHtml(`${path}/${b}`)}">${b}</button>`).join(' ');
   const link = lab.state === 'running' ? ` <a class="open" href="${escapeHtml(labViewPath(student, lab.assignment))}" target="_blank">${open}</a>` : '';
   const watched = lab.watched ? ' <strong class="watched">the teacher is watching this lab</strong>' : '';
+  const stage = lab.stage ? ` <small class="stage">at stage ${escapeHtml(lab.stage)}</small>` : '';
   const handedIn =
     lab.submitted === undefined
       ? ''
       : `<td class="submitted">${lab.submitted ? `<a href="${escapeHtml(`${path}/submit`)}">${when(lab.submitted.at)} UTC (${lab.submitted.files} files)</a>` : 'not yet'}</td>`;
-  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}${link}${watched}</td>${handedIn}<td>${actions}</td>`;
+  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}${link}${watched}${stage}</td>${handedIn}<td>${actions}</td>`;
 }
 
 type StudentView = ReturnType<ClassService['studentView']>;
@@ -46,7 +61,8 @@ export function studentPage(
   const rows = view.assignments
     .map(
       (lab) =>
-        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset', 'submit', 'checks'], `/api/labs/${encodeURIComponent(lab.assignment)}`, view.student.id, 'open the lab')}</tr>`,
+        `<tr data-assignment="${escapeHtml(lab.assignment)}"><th scope="row">${escapeHtml(lab.title)}</th>${labRow(lab, ['start', 'stop', 'reset', 'submit', 'checks'], `/api/labs/${encodeURIComponent(lab.assignment)}`, view.student.id, 'open the lab')}</tr>` +
+        stagesRow(lab, `/api/labs/${encodeURIComponent(lab.assignment)}`, 4),
     )
     .join('\n');
   return page(
@@ -118,6 +134,7 @@ document.addEventListener('click', async (event) => {
   const answer = await res.json().catch(() => ({}));
   message.textContent = res.ok ? '' : answer.error || 'refused (' + res.status + ')';
   if (res.ok && Array.isArray(answer.results)) showChecks(answer);
+  if (res.ok && Array.isArray(answer.applied)) message.textContent = 'put at stage ' + answer.stage + (answer.ok ? '' : ' (a startup script failed: ' + answer.applied.filter((a) => a.startup && a.startup.exitCode !== 0).map((a) => a.device).join(', ') + ')');
   if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in: ' + answer.files.length + ' files' + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
   await refresh();
 });
@@ -131,7 +148,7 @@ function showChecks(answer) {
   for (const r of answer.results) {
     const item = document.createElement('li');
     item.dataset.status = r.status;
-    item.textContent = r.status.toUpperCase() + ' ' + r.name + ': ' + r.message;
+    item.textContent = r.status.toUpperCase() + ' ' + (r.stage ? '[stage ' + r.stage + '] ' : '') + r.name + ': ' + r.message;
     list.append(item);
   }
   section.replaceChildren(head, list);

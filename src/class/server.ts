@@ -15,6 +15,7 @@
 //   POST /api/labs/A/submit                   hand in the running lab (handins.ts); GET: the hand-ins
 //   POST /api/labs/A/checks                   run the assignment's checks on the running lab
 //   GET  /api/students/S/labs/A/submit, POST /api/students/S/labs/A/checks   the same, for the teacher
+//   POST /api/labs/A/stages/STAGE, POST /api/students/S/labs/A/stages/STAGE   jump the running lab to a stage
 //   GET  /students/S/labs/A/...               the lab in the browser: the page of `umlab web`, its
 //                                             API, pcaps and WebSockets (lab-web.ts); the teacher's
 //                                             consoles there are read-only
@@ -272,7 +273,8 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
         return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
       }),
     };
-    return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
+    const shown = withStages(o, view, mine.student.id, o.handins?.currentStages());
+    return path === '/api/me' ? sendJson(res, 200, shown) : send(res, 200, 'text/html; charset=utf-8', studentPage(shown, o.name));
   }
   if (method === 'GET' && path === '/api/class.csv') {
     allow({ kind: 'class-table' });
@@ -287,8 +289,12 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });
     const view = service.classView();
-    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null));
+    const current = o.handins?.currentStages();
+    const shown = { ...view, students: view.students.map((s) => withStages(o, s, s.id, current)) };
+    return path === '/api/class' ? sendJson(res, 200, shown) : send(res, 200, 'text/html; charset=utf-8', teacherPage(shown, o.grading?.runs() ?? null));
   }
+  const jump = /^\/api\/(?:students\/([^/]+)\/)?labs\/([^/]+)\/stages\/([^/]+)$/.exec(path);
+  if (jump && o.handins) return answerJump(o.handins, who, allow, method, jump, res);
   const own = /^\/api\/labs\/([^/]+)\/([^/]+)$/.exec(path);
   const any = /^\/api\/students\/([^/]+)\/labs\/([^/]+)(?:\/([^/]+))?$/.exec(path);
   let student: string;
@@ -331,6 +337,33 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
         ? service.stop(student, assignment, actor)
         : service.reset(student, assignment, actor);
   sendJson(res, 202, view);
+}
+
+/** A student's labs (`assignments` on their page, `labs` in the teacher's table) with the
+ *  assignment's stages and the stage each running lab was put at (`current`, Handins.currentStages). */
+function withStages<T extends { assignments?: { assignment: string }[]; labs?: { assignment: string }[] }>(
+  o: Ctx,
+  view: T,
+  student: string,
+  current: Map<string, string> | undefined,
+): T {
+  if (!o.handins || !current) return view;
+  const add = <L extends { assignment: string }>(lab: L) => ({
+    ...lab,
+    stages: o.handins!.stages(lab.assignment),
+    stage: current.get(`${student}/${lab.assignment}`) ?? null,
+  });
+  return { ...view, ...(view.assignments && { assignments: view.assignments.map(add) }), ...(view.labs && { labs: view.labs.map(add) }) };
+}
+
+/** A jump to a stage: the student's own lab (/api/labs/A/stages/X), or any for the teacher (/api/students/S/...). */
+async function answerJump(handins: Handins, who: Principal, allow: Allow, method: string, m: RegExpExecArray, res: ServerResponse): Promise<void> {
+  if (m[1] === undefined && who.role !== 'student') throw new HttpAnswer(404, 'the teacher acts on /api/students/ID/labs/...');
+  const student = m[1] === undefined ? (who as { id: string }).id : decodeURIComponent(m[1]);
+  const assignment = decodeURIComponent(m[2]);
+  allow({ kind: 'lab', op: 'stage', student, assignment });
+  if (method !== 'POST') throw new HttpAnswer(405, 'POST to jump to a stage');
+  sendJson(res, 200, await handins.jump(student, assignment, decodeURIComponent(m[3]), principalName(who)));
 }
 
 const REPORT_TYPES: Record<string, string> = {

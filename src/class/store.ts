@@ -206,6 +206,14 @@ export class ClassStore {
     return this.db.prepare('SELECT at, actor, action, target, outcome, detail FROM events ORDER BY id DESC LIMIT ?').all(limit) as ClassEvent[];
   }
 
+  /** Each lab's latest jump to a stage that went well ("student/assignment" -> stage and time). */
+  lastStages(): Map<string, { stage: string; at: number }> {
+    const rows = this.db
+      .prepare("SELECT target, detail, at FROM events WHERE id IN (SELECT MAX(id) FROM events WHERE action = 'stage' AND outcome = 'ok' GROUP BY target)")
+      .all() as { target: string; detail: string; at: number }[];
+    return new Map(rows.map((r) => [r.target, { stage: r.detail, at: r.at }]));
+  }
+
   /** Each actor's latest event time: a student's last activity. */
   lastActivity(): Map<string, number> {
     const rows = this.db.prepare('SELECT actor, MAX(at) AS at FROM events GROUP BY actor').all() as { actor: string; at: number }[];

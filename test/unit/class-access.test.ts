@@ -6,7 +6,7 @@ import { decide, type Action, type Principal } from '../../src/class/access.ts';
 const facts = { students: new Set(['s1', 's2']), assignments: new Set(['two-hosts']) };
 const s1: Principal = { role: 'student', id: 's1' };
 const teacher: Principal = { role: 'teacher' };
-const OPS = ['view', 'start', 'stop', 'reset', 'type', 'submit', 'checks'] as const;
+const OPS = ['view', 'start', 'stop', 'reset', 'type', 'submit', 'checks', 'stage'] as const;
 const lab = (op: (typeof OPS)[number], student: string, assignment = 'two-hosts'): Action => ({ kind: 'lab', op, student, assignment });
 const status = (who: Principal, action: Action) => {
   const d = decide(who, action, facts);
@@ -49,5 +49,14 @@ describe('class access', () => {
     assert.equal(status(teacher, lab('checks', 's1')), 200);
     assert.equal(status(teacher, lab('type', 's1')), 403, 'read-only consoles');
     assert.equal(status(teacher, lab('submit', 's1')), 403, "a submission is the student's own");
+  });
+
+  it("lets the teacher jump any student's lab to a stage; a student only their own", () => {
+    assert.equal(status(teacher, lab('stage', 's1')), 200);
+    assert.equal(status(teacher, lab('stage', 's2')), 200);
+    assert.equal(status(s1, lab('stage', 's1')), 200);
+    const d = decide(s1, lab('stage', 's2'), facts);
+    assert.ok(!d.allow && d.status === 403 && /s1 asked for a lab of s2/.test(d.reason), JSON.stringify(d));
+    assert.equal(status(teacher, lab('stage', 's9')), 404);
   });
 });

@@ -44,7 +44,7 @@ describe('class file', () => {
       { id: 's1', name: 'Student One' },
       { id: 's2', name: 'Student Two' },
     ]);
-    assert.deepEqual(loaded.spec.assignments, [{ id: 'two-hosts', title: 'two-hosts', lab: 'labs/two-hosts.yaml', grading: null }]);
+    assert.deepEqual(loaded.spec.assignments, [{ id: 'two-hosts', title: 'two-hosts', lab: 'labs/two-hosts.yaml', grading: null, stages: [] }]);
     assert.equal(loaded.labPaths.get('two-hosts'), join(dir, 'class/labs/two-hosts.yaml'));
     assert.deepEqual(loaded.spec.limits, { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null });
   });

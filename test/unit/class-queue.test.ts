@@ -87,14 +87,15 @@ describe('class service', () => {
       ['a2', '/x/a2.yaml'],
     ]),
     gradingSpecs: new Map(),
+    stages: new Map(),
     spec: {
       name: 'c',
       description: '',
       roster,
       rosterFile: null,
       assignments: [
-        { id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null },
-        { id: 'a2', title: 'A2', lab: 'a2.yaml', grading: null },
+        { id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] },
+        { id: 'a2', title: 'A2', lab: 'a2.yaml', grading: null, stages: [] },
       ],
       limits,
     },

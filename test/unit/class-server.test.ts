@@ -50,12 +50,13 @@ describe('class server', () => {
     file: join(dir, 'CLASS.yaml'),
     labPaths: new Map([['a1', '/x/a1.yaml']]),
     gradingSpecs: new Map(),
+    stages: new Map(),
     spec: {
       name: 'c1',
       description: '',
       roster,
       rosterFile: null,
-      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null }],
+      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
       limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null },
     },
   };
