@@ -34,6 +34,9 @@ export interface StudentResult {
   /** Requests on another student's lab that were not refused with 403. */
   crossAccepted: string[];
   lab: string | null;
+  /** How long the checks and the submit took, in ms. */
+  checksMs: number | null;
+  submitMs: number | null;
 }
 
 export interface Shared {
@@ -41,8 +44,8 @@ export interface Shared {
   commands: number;
   /** True while any lab of the class is not running yet (set by the bench). */
   anyBooting(): boolean;
-  /** Called once this student's lab runs. */
-  running(id: string): void;
+  /** Called once this student's lab runs, or when the student gives up before it does. */
+  bootOver(id: string): void;
 }
 
 interface LabView {
@@ -69,6 +72,8 @@ export async function simulateStudent(id: string, link: string, other: string, s
     submitOk: false,
     crossAccepted: [],
     lab: null,
+    checksMs: null,
+    submitMs: null,
   };
   let cookie = '';
   const request = (path: string, method = 'GET') => fetch(s.base + path, { method, redirect: 'manual', headers: { Cookie: cookie } });
@@ -100,7 +105,7 @@ export async function simulateStudent(id: string, link: string, other: string, s
       await sleep(POLL_MS);
     }
     r.runningAt = performance.now();
-    s.running(id);
+    s.bootOver(id);
 
     await tryOthersLab(s.base, cookie, other, r);
 
@@ -121,7 +126,9 @@ export async function simulateStudent(id: string, link: string, other: string, s
       term.ws.close();
     }
 
+    const tChecks = performance.now();
     const checks = await expect(`/api/labs/${ASSIGNMENT}/checks`, 'POST', 200);
+    r.checksMs = performance.now() - tChecks;
     if (checks) {
       const results = ((await checks.json()) as { results: { name: string; status: string; message: string }[] }).results;
       r.checksOk = true;
@@ -129,7 +136,9 @@ export async function simulateStudent(id: string, link: string, other: string, s
       r.checksPassed = results.filter((c) => c.status === 'pass').length;
       for (const c of results.filter((c) => c.status !== 'pass')) r.errors.push(`check "${c.name}": ${c.status}: ${c.message}`);
     }
+    const tSubmit = performance.now();
     r.submitOk = (await expect(`/api/labs/${ASSIGNMENT}/submit`, 'POST', 201)) !== null;
+    r.submitMs = performance.now() - tSubmit;
 
     if (!(await expect(`/api/labs/${ASSIGNMENT}/stop`, 'POST', 202))) return r;
     for (const t = performance.now(); ; await sleep(POLL_MS)) {
@@ -141,7 +150,11 @@ export async function simulateStudent(id: string, link: string, other: string, s
     }
     r.stoppedAt = performance.now();
   } catch (err) {
-    r.errors.push(err instanceof Error ? err.message : String(err));
+    // fetch's own message is "fetch failed": the reason is its cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    r.errors.push(`${err instanceof Error ? err.message : String(err)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
+  } finally {
+    if (r.runningAt === null) s.bootOver(id);
   }
   return r;
 }

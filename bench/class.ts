@@ -142,7 +142,7 @@ try {
         base,
         commands,
         anyBooting: () => allRunningAt === null,
-        running: (id) => {
+        bootOver: (id) => {
           notRunning.delete(id);
           if (notRunning.size === 0) allRunningAt = performance.now();
         },
@@ -175,6 +175,11 @@ const errors = results.filter((r) => r.errors.length);
 const rtt = (booting: boolean) => results.flatMap((r) => r.roundTrips.filter((t) => t.booting === booting).map((t) => t.ms));
 const [bootRtt, steadyRtt] = [rtt(true), rtt(false)];
 const cpu = sampler?.cpuSeconds() ?? 0;
+const seconds = (key: 'checksMs' | 'submitMs') =>
+  results
+    .map((r) => r[key])
+    .filter((x): x is number => x !== null)
+    .map((x) => x / 1000);
 const runSeconds = (tEnd - t0) / 1000;
 const summary = {
   machine: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}`,
@@ -183,7 +188,11 @@ const summary = {
   memoryBudgetMiB: budgetMiB,
   budgetGiven: values.budget ?? null,
   studentsWithErrors: errors.length,
-  allRunningSeconds: allRunningAt === null ? null : (allRunningAt - t0) / 1000,
+  allRunningSeconds: results.every((r) => r.runningAt !== null) ? (Math.max(...results.map((r) => r.runningAt!)) - t0) / 1000 : null,
+  bootOverSeconds: allRunningAt === null ? null : (allRunningAt - t0) / 1000,
+  labsRunning: results.filter((r) => r.runningAt !== null).length,
+  checksSeconds: { p50: percentile(seconds('checksMs'), 50), max: Math.max(0, ...seconds('checksMs')) },
+  submitSeconds: { p50: percentile(seconds('submitMs'), 50), max: Math.max(0, ...seconds('submitMs')) },
   firstRunningSeconds: Math.min(...results.map((r) => (r.runningAt ?? Infinity) - t0)) / 1000,
   maxQueueSeen: Math.max(maxQueued, ...results.flatMap((r) => r.queuePlaces)),
   rttBooting: { n: bootRtt.length, p50: percentile(bootRtt, 50), p95: percentile(bootRtt, 95), max: bootRtt.length ? Math.max(...bootRtt) : NaN },
@@ -219,12 +228,19 @@ else {
     ],
     ['students with errors', String(errors.length)],
     ['first lab running', `${f(summary.firstRunningSeconds)} s`],
-    ['every lab running', summary.allRunningSeconds === null ? 'never' : `${f(summary.allRunningSeconds)} s`],
+    [
+      'every lab running',
+      summary.allRunningSeconds === null
+        ? `never: ${summary.labsRunning} of ${students} ran, the last of them at ${f(summary.bootOverSeconds ?? NaN)} s`
+        : `${f(summary.allRunningSeconds)} s`,
+    ],
     ['max queue seen', String(summary.maxQueueSeen)],
     ['RTT p50/p95/max, booting', ms(summary.rttBooting)],
     ['RTT p50/p95/max, all running', ms(summary.rttSteady)],
     ['checks run / passed', `${summary.checksOk} of ${students} / ${summary.checksPassed} of ${summary.checksTotal} checks`],
+    ['checks took p50 / max', `${f(summary.checksSeconds.p50)} / ${f(summary.checksSeconds.max)} s`],
     ['submits ok', `${summary.submitsOk} of ${students}`],
+    ['submit took p50 / max', `${f(summary.submitSeconds.p50)} / ${f(summary.submitSeconds.max)} s`],
     ['labs stopped', `${summary.stopped} of ${students}`],
     ['server CPU', `${f(cpu)} s, ${f(summary.serverCpuPercentOfOneCore)}% of one core over the run`],
     ['server max RSS / PSS', `${f(summary.serverMaxRssMiB)} / ${f(summary.serverMaxPssMiB)} MiB`],
@@ -236,6 +252,12 @@ else {
   console.log('targets: no errors; p95 RTT (all running) < 100 ms; server RSS < 200 MiB; 0 cross-student accesses');
   for (const r of errors) console.log(`error ${r.id}: ${r.errors.join(' | ')}`);
   for (const r of results.filter((r) => r.crossAccepted.length)) console.log(`NOT REFUSED ${r.id}: ${r.crossAccepted.join(' | ')}`);
+  if (errors.length)
+    for (const line of serverOutput
+      .split('\n')
+      .filter((l) => /fail|error/i.test(l))
+      .slice(0, 20))
+      console.log(`server: ${line}`);
   if (failure) console.log(`FAILED: ${failure}`);
 }
 if (failure || errors.length || summary.crossStudentAccepted || left.length) process.exit(1);
