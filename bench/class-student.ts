@@ -42,6 +42,8 @@ export interface StudentResult {
 export interface Shared {
   base: string;
   commands: number;
+  /** When the run began (performance.now()). */
+  t0: number;
   /** True while any lab of the class is not running yet (set by the bench). */
   anyBooting(): boolean;
   /** Called once this student's lab runs, or when the student gives up before it does. */
@@ -76,6 +78,7 @@ export async function simulateStudent(id: string, link: string, other: string, s
     submitMs: null,
   };
   let cookie = '';
+  let phase = 'sign-in';
   const request = (path: string, method = 'GET') => fetch(s.base + path, { method, redirect: 'manual', headers: { Cookie: cookie } });
   const expect = async (path: string, method: string, status: number): Promise<Response | null> => {
     const res = await request(path, method);
@@ -93,6 +96,7 @@ export async function simulateStudent(id: string, link: string, other: string, s
     if (joined.status !== 303 || !cookie) throw new Error(`sign-in: ${joined.status}`);
 
     r.startedAt = performance.now();
+    phase = 'start';
     if (!(await expect(`/api/labs/${ASSIGNMENT}/start`, 'POST', 202))) return r;
     for (;;) {
       const view = await me();
@@ -106,6 +110,7 @@ export async function simulateStudent(id: string, link: string, other: string, s
     }
     r.runningAt = performance.now();
     s.bootOver(id);
+    phase = 'commands';
 
     await tryOthersLab(s.base, cookie, other, r);
 
@@ -126,6 +131,7 @@ export async function simulateStudent(id: string, link: string, other: string, s
       term.ws.close();
     }
 
+    phase = 'checks';
     const tChecks = performance.now();
     const checks = await expect(`/api/labs/${ASSIGNMENT}/checks`, 'POST', 200);
     r.checksMs = performance.now() - tChecks;
@@ -136,10 +142,12 @@ export async function simulateStudent(id: string, link: string, other: string, s
       r.checksPassed = results.filter((c) => c.status === 'pass').length;
       for (const c of results.filter((c) => c.status !== 'pass')) r.errors.push(`check "${c.name}": ${c.status}: ${c.message}`);
     }
+    phase = 'submit';
     const tSubmit = performance.now();
     r.submitOk = (await expect(`/api/labs/${ASSIGNMENT}/submit`, 'POST', 201)) !== null;
     r.submitMs = performance.now() - tSubmit;
 
+    phase = 'stop';
     if (!(await expect(`/api/labs/${ASSIGNMENT}/stop`, 'POST', 202))) return r;
     for (const t = performance.now(); ; await sleep(POLL_MS)) {
       const view = await me();
@@ -152,7 +160,8 @@ export async function simulateStudent(id: string, link: string, other: string, s
   } catch (err) {
     // fetch's own message is "fetch failed": the reason is its cause.
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    r.errors.push(`${err instanceof Error ? err.message : String(err)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
+    const at = ((performance.now() - s.t0) / 1000).toFixed(1);
+    r.errors.push(`${phase}, at ${at} s: ${err instanceof Error ? err.message : String(err)}${cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : ''}`);
   } finally {
     if (r.runningAt === null) s.bootOver(id);
   }

@@ -24,7 +24,12 @@ const CLI = join(ROOT, 'dist/cli/main.mjs');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { budget: { type: 'string' }, commands: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+  options: {
+    'server-log': { type: 'string' },
+    budget: { type: 'string' },
+    commands: { type: 'string', default: '20' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const students = Number(positionals[0] ?? 30);
 const commands = Number(values.commands);
@@ -141,6 +146,7 @@ try {
       simulateStudent(`s${i + 1}`, links.get(`s${i + 1}`)!, `s${((i + 1) % students) + 1}`, {
         base,
         commands,
+        t0,
         anyBooting: () => allRunningAt === null,
         bootOver: (id) => {
           notRunning.delete(id);
@@ -165,6 +171,7 @@ try {
   // A lab that was left running (a student that failed half-way) is taken down here.
   await execa(process.execPath, [CLI, 'down', '--all'], { env: { ...process.env, UMLAB_HOME: classHome }, reject: false });
   rmSync(dir, { recursive: true, force: true });
+  if (values['server-log']) writeFileSync(values['server-log'], serverOutput);
 }
 const left = await leftovers(
   dir,
@@ -246,6 +253,7 @@ else {
     ['server max RSS / PSS', `${f(summary.serverMaxRssMiB)} / ${f(summary.serverMaxPssMiB)} MiB`],
     ['cross-student accepted', `${summary.crossStudentAccepted} of ${summary.crossStudentTried} tried`],
     ['total', `${f(runSeconds)} s`],
+    ['server exit after SIGTERM', String(serverExited)],
     ['left behind', left.length ? left.join('; ') : 'nothing'],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(30)} ${v}`);
