@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
+import { netnsName } from '../src/runtime/namespace.ts';
 import { ASSIGNMENT, simulateStudent, type StudentResult } from './class-student.ts';
 import { ProcessSampler } from './process-sampler.ts';
 
@@ -76,12 +77,14 @@ function processesMentioning(dir: string): string[] {
 }
 
 /** What the bench left behind: processes, network namespaces of its labs, files under /tmp. */
-async function leftovers(dir: string, labs: string[]): Promise<string[]> {
+async function leftovers(dir: string, home: string, labs: string[]): Promise<string[]> {
   const left = processesMentioning(dir);
+  // Exactly these names: another class on this host has labs of the same names (s1's two-hosts).
+  const ours = new Set(labs.map((lab) => netnsName(home, lab)));
   const netns = String((await execa('ip', ['netns', 'list'], { reject: false })).stdout)
     .split('\n')
     .map((l) => l.split(' ')[0]!)
-    .filter((n) => labs.some((lab) => n.endsWith(`-${lab}`)));
+    .filter((n) => ours.has(n));
   left.push(...netns.map((n) => `netns ${n}`));
   if (existsSync(dir)) left.push(`directory ${dir}`);
   return left;
@@ -175,6 +178,7 @@ try {
 }
 const left = await leftovers(
   dir,
+  classHome,
   results.map((r) => r.lab).filter((l): l is string => l !== null),
 );
 
