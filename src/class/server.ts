@@ -59,6 +59,8 @@ export interface ClassServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+/** How long an idle kept-alive connection stays open. */
+const KEEP_ALIVE_MS = 65_000;
 const HEADERS = {
   'Cache-Control': 'no-store',
   'Referrer-Policy': 'no-referrer',
@@ -100,6 +102,9 @@ export async function startClassServer(o: ClassServerOptions): Promise<ClassServ
     });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(ctx, req, socket, head));
+  // A host busy booting labs stalls this loop for seconds; past the idle timeout (node: 5 s), a
+  // kept-alive connection is closed before the request waiting on it is read: the client gets a reset.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (cause) => reject(new LabRuntimeError(`cannot listen on ${listen}:${o.port ?? 0}: ${cause.message}`, { cause })));
     server.listen(o.port ?? 0, listen, () => resolve());
