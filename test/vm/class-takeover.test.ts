@@ -17,6 +17,10 @@ import type { LabStatus } from '../../src/client/control.ts';
 import { runDirFor, runFiles } from '../../src/runtime/paths.ts';
 import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, TSX, umlabOk } from './helpers.ts';
 import { freePort } from './net-helpers.ts';
+import { openBrowser } from './web-helpers.ts';
+
+/** web/terminal.js's global the browser test reads (types erased in the page). */
+type PageGlobals = { umlabTerminalText(vm: string): string };
 
 const classYaml = (limits: string) => `name: net103
 roster:
@@ -42,6 +46,7 @@ describe('the teacher takes over a console; an idle lab pauses and resumes on th
   let listen = '';
   let server: ChildProcess | null = null;
   const cookies = new Map<string, string>();
+  const links = new Map<string, string>();
   let labName = '';
 
   const request = (path: string, who: string, method = 'GET') => fetch(base + path, { method, redirect: 'manual', headers: { Cookie: cookies.get(who)! } });
@@ -129,6 +134,7 @@ describe('the teacher takes over a console; an idle lab pauses and resumes on th
     await serve();
     const invite = await umlabOk(userHome, ['class', 'invite', classFile, '--json']);
     for (const l of JSON.parse(invite.stdout) as { id: string; url: string }[]) {
+      links.set(l.id, l.url);
       const res = await fetch(base + new URL(l.url).pathname, { redirect: 'manual' });
       cookies.set(l.id, (res.headers.get('set-cookie') ?? '').split(';')[0]);
     }
@@ -189,6 +195,33 @@ describe('the teacher takes over a console; an idle lab pauses and resumes on th
         ['student s1', 'only the teacher takes over a console'],
       ],
     );
+  });
+
+  it("offers the teacher 'take over' on a read-only terminal of the lab page; after it, the teacher's keys reach s1's h1", async () => {
+    const mine = openTerm('s1');
+    await mine.attached;
+    const browser = await openBrowser();
+    try {
+      const { page, errors } = browser;
+      await page.goto(links.get('teacher')!);
+      await page.goto(`${base}${VIEW}/`, { waitUntil: 'networkidle' });
+      await page.click('#overview-vms tr[aria-label="VM h1"] button');
+      await page.waitForFunction(() => /watching, read-only, the console of h1/.test((window as unknown as PageGlobals).umlabTerminalText('h1')));
+      await page.click('.tab-takeover');
+      await page.waitForFunction(() =>
+        /taken over \(the student sees it and types too\) the console of h1/.test((window as unknown as PageGlobals).umlabTerminalText('h1')),
+      );
+      await eventually(() => assert.match(mine.text(), /the teacher joined this terminal/), 5000);
+      await page.click('.term-pane[data-vm="h1"]');
+      await page.keyboard.type('echo from-the-page-$((40 + 2))\n');
+      await eventually(() => assert.match(mine.text(), /from-the-page-42/), 30_000);
+      assert.equal(await page.$('.tab-takeover'), null, 'the button is gone once taken over');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+    await eventually(() => assert.match(mine.text(), /the teacher left this terminal/), 10_000);
+    mine.ws.close();
   });
 
   it('pauses the lab when idle for limits.idle_after (3s), keeps it paused across a restart, resumes it on s1’s next visit', async () => {
