@@ -102,7 +102,7 @@ function connect(t) {
     const how = msg.readOnly
       ? 'watching, read-only,'
       : t.takeover
-        ? 'taken over (the student sees it and types too)'
+        ? 'took over (the student is told, and types too)'
         : again
           ? 'reconnected to'
           : 'connected to';

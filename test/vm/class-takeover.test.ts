@@ -209,7 +209,7 @@ describe('the teacher takes over a console; an idle lab pauses and resumes on th
       await page.waitForFunction(() => /watching, read-only, the console of h1/.test((window as unknown as PageGlobals).umlabTerminalText('h1')));
       await page.click('.tab-takeover');
       await page.waitForFunction(() =>
-        /taken over \(the student sees it and types too\) the console of h1/.test((window as unknown as PageGlobals).umlabTerminalText('h1')),
+        /took over \(the student is told, and types too\) the console of h1/.test((window as unknown as PageGlobals).umlabTerminalText('h1')),
       );
       await eventually(() => assert.match(mine.text(), /the teacher joined this terminal/), 5000);
       await page.click('.term-pane[data-vm="h1"]');
