@@ -81,7 +81,14 @@ export class ClassService {
       if (row.state !== 'stopped' && row.state !== 'failed') this.o.store.setLabState(row.student, row.assignment, 'stopped', 'the class server restarted');
     }
     const afterMs = this.o.loaded.spec.limits.idleAfterMs;
-    if (afterMs !== null) this.idleTimer = setInterval(() => this.checkIdle(), idleCheckEveryMs(afterMs)).unref();
+    const check = () => {
+      try {
+        this.checkIdle();
+      } catch (err) {
+        this.log(`idle check: ${message(err)}`);
+      }
+    };
+    if (afterMs !== null) this.idleTimer = setInterval(check, idleCheckEveryMs(afterMs)).unref();
   }
 
   /** Stops the idle check (the labs keep running, or paused). */
@@ -150,8 +157,11 @@ export class ClassService {
 
   /** Queues the lab's start (refused at once past the student's limits); answers with it `starting`. */
   start(student: string, assignment: string, actor: string): LabView {
-    const row = this.o.store.lab(student, assignment);
-    if (row.state === 'paused') this.resume(row, actor);
+    let row = this.o.store.lab(student, assignment);
+    if (row.state === 'paused') {
+      this.resume(row, actor);
+      row = this.o.store.lab(student, assignment);
+    }
     if (row.state === 'starting' || row.state === 'running' || row.state === 'paused') return this.labView(student, assignment);
     if (row.state === 'stopping') throw new UsageError(`lab ${assignment} is stopping; start it again when it has stopped`);
     this.enqueue(row, actor);
@@ -223,7 +233,7 @@ export class ClassService {
       throw new UsageError(`lab ${assignment} is ${this.booting.has(row.lab) ? 'booting' : 'stopping'}; try again when it is up`);
     }
     // A frozen VM would not hear the halt.
-    if (row.state === 'paused') this.o.placement.resume(row.lab);
+    if (row.state === 'paused' && this.o.placement.status(row.lab).state === 'running') this.o.placement.resume(row.lab);
     const queued = placeInQueue(this.queue, row.lab);
     if (queued !== null) this.queue.splice(queued - 1, 1);
     this.o.store.event({ actor, action, target, outcome: 'ok', detail: why ?? '' });
@@ -252,6 +262,8 @@ export class ClassService {
   }
 
   private resume(row: LabRow, actor: string): void {
+    // Its supervisor died while it was paused: nothing to resume, the lab is stopped.
+    if (this.o.placement.status(row.lab).state !== 'running') return void this.labView(row.student, row.assignment);
     this.o.placement.resume(row.lab);
     this.lastActive.set(row.lab, this.now());
     this.o.store.setLabState(row.student, row.assignment, 'running');
@@ -263,12 +275,18 @@ export class ClassService {
     const now = this.now();
     const running = this.o.store.labs().filter((r) => r.state === 'running' && !this.booting.has(r.lab));
     for (const row of running) {
-      const traffic = this.o.placement.trafficBytes(row.lab);
+      let traffic: number;
+      try {
+        traffic = this.o.placement.trafficBytes(row.lab);
+      } catch (err) {
+        this.log(`lab ${row.lab}: reading its traffic: ${message(err)}`);
+        continue;
+      }
       const seen = this.lastTraffic.get(row.lab);
       if ((seen !== undefined && traffic !== seen) || !this.lastActive.has(row.lab)) this.lastActive.set(row.lab, now);
       this.lastTraffic.set(row.lab, traffic);
     }
-    const activity = running.map((r) => ({ lab: r.lab, state: r.state, lastActive: this.lastActive.get(r.lab)! }));
+    const activity = running.filter((r) => this.lastActive.has(r.lab)).map((r) => ({ lab: r.lab, state: r.state, lastActive: this.lastActive.get(r.lab)! }));
     for (const idle of idleLabs(activity, now, { afterMs: this.o.loaded.spec.limits.idleAfterMs, action: this.o.loaded.spec.limits.idleAction })) {
       const row = running.find((r) => r.lab === idle.lab)!;
       const detail = `idle for ${durationText(idle.idleMs)}`;

@@ -155,6 +155,21 @@ describe('idle labs, the class service', () => {
     service.close();
   });
 
+  it('marks a paused lab whose VMs went away stopped on the next visit, and a start starts it afresh', async () => {
+    const { placement, service, clock, lab } = await setup();
+    clock.now += 61_000;
+    service.checkIdle();
+    assert.equal(service.labView('s1', 'a1').state, 'paused');
+    placement.running.delete(lab); // its supervisor was killed
+    placement.paused.delete(lab);
+    service.visit(lab, 'student s1');
+    assert.deepEqual([service.labView('s1', 'a1').state, service.labView('s1', 'a1').error], ['stopped', 'the lab stopped by itself']);
+    assert.equal(service.start('s1', 'a1', 'student s1').state, 'starting');
+    await service.settled();
+    assert.equal(service.labView('s1', 'a1').state, 'running');
+    service.close();
+  });
+
   it('keeps a paused lab paused across a restart of the service, and a start resumes it', async () => {
     const { store, placement, service, clock, lab } = await setup();
     clock.now += 61_000;
