@@ -87,7 +87,7 @@ function sendSize(t, cols, rows) {
 }
 
 function connect(t) {
-  const socket = openSocket(`api/vms/${encodeURIComponent(t.vm)}/console`);
+  const socket = openSocket(`api/vms/${encodeURIComponent(t.vm)}/console${t.takeover ? '?takeover=1' : ''}`);
   socket.binaryType = 'arraybuffer';
   t.socket = socket;
   socket.addEventListener('message', (e) => {
@@ -96,13 +96,26 @@ function connect(t) {
     if (msg.type !== 'attached') return;
     const again = t.attached === null;
     t.attached = true;
-    setStatus(t, msg.readOnly ? 'watching (read-only)' : 'connected');
-    const how = msg.readOnly ? 'watching, read-only,' : again ? 'reconnected to' : 'connected to';
+    setStatus(t, msg.readOnly ? 'watching (read-only)' : t.takeover ? 'taken over' : 'connected');
+    // Only the class server's teacher watches read-only: they may take the console over.
+    if (msg.readOnly) offerTakeover(t);
+    const how = msg.readOnly
+      ? 'watching, read-only,'
+      : t.takeover
+        ? 'took over (the student is told, and types too)'
+        : again
+          ? 'reconnected to'
+          : 'connected to';
     t.term.write(`\x1b[2m[umlab: ${how} the console of ${t.vm}${msg.readOnly ? '' : '; press Enter for a prompt'}]\x1b[0m\r\n`);
     sendSize(t, t.term.cols, t.term.rows);
   });
   socket.addEventListener('close', (e) => {
     if (t.closed) return;
+    if (t.switching) {
+      t.switching = false;
+      t.attached = false;
+      return connect(t);
+    }
     const wasAttached = t.attached === true;
     t.attached = null;
     if (wasAttached) t.term.write(`\r\n\x1b[2m[umlab: console closed${e.reason ? `: ${e.reason}` : ''}]\x1b[0m\r\n`);
@@ -112,9 +125,24 @@ function connect(t) {
   });
 }
 
+/** A "take over" button on a read-only tab: reconnects the console with ?takeover=1 (the server decides). */
+function offerTakeover(t) {
+  if (t.takeoverButton) return;
+  const button = el('button', { type: 'button', class: 'tab-takeover', title: 'type into this console; the student is told' }, 'take over');
+  button.addEventListener('click', () => {
+    button.remove();
+    t.takeoverButton = null;
+    t.takeover = true;
+    t.switching = true;
+    t.socket?.close();
+  });
+  t.takeoverButton = button;
+  t.tab.append(button);
+}
+
 function setStatus(t, text) {
   t.status.textContent = text;
-  t.tab.dataset.status = text === 'connected' || text.startsWith('watching') ? 'connected' : 'waiting';
+  t.tab.dataset.status = text === 'connected' || text === 'taken over' || text.startsWith('watching') ? 'connected' : 'waiting';
 }
 
 function activate(vm) {

@@ -10,8 +10,9 @@ export type Action =
   /** The teacher's table of every student's labs. */
   | { kind: 'class-table' }
   /** Read one student's lab (its state, or the lab itself in the browser), start, stop or reset it;
-   *  type into its consoles; submit it; run its checks; jump it to a stage of the assignment. */
-  | { kind: 'lab'; op: 'view' | 'start' | 'stop' | 'reset' | 'type' | 'submit' | 'checks' | 'stage'; student: string; assignment: string };
+   *  type into its consoles; take one of its consoles over (the teacher typing, the student told);
+   *  submit it; run its checks; jump it to a stage of the assignment. */
+  | { kind: 'lab'; op: 'view' | 'start' | 'stop' | 'reset' | 'type' | 'takeover' | 'submit' | 'checks' | 'stage'; student: string; assignment: string };
 
 export type Decision = { allow: true } | { allow: false; status: 403 | 404; reason: string };
 
@@ -35,8 +36,13 @@ export function decide(who: Principal, action: Action, facts: ClassFacts): Decis
         return { allow: false, status: 403, reason: `student ${who.id} asked for a lab of ${action.student}` };
       if (!facts.students.has(action.student)) return { allow: false, status: 404, reason: `no student ${action.student}` };
       if (!facts.assignments.has(action.assignment)) return { allow: false, status: 404, reason: `no assignment ${action.assignment}` };
-      // The teacher watches a student's consoles without typing into them, and does not hand in
-      // work for a student: both would be the teacher's work under the student's name.
+      // Taking over is the teacher's only way to type into a student's console, and the student
+      // sees it; a student types into their own consoles anyway.
+      if (action.op === 'takeover')
+        return who.role === 'teacher' ? { allow: true } : { allow: false, status: 403, reason: 'only the teacher takes over a console' };
+      // The teacher watches a student's consoles without typing into them unless taking over
+      // (which the student sees), and does not hand in work for a student: both would be the
+      // teacher's work under the student's name.
       if (who.role === 'teacher' && (action.op === 'type' || action.op === 'submit'))
         return { allow: false, status: 403, reason: `the teacher may not ${action.op === 'type' ? 'type into' : 'submit'} a student's lab` };
       return { allow: true };

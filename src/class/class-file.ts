@@ -38,6 +38,10 @@ export interface ClassLimits {
   memoryPerStudentMiB: number | null;
   /** MiB all running labs may add up to; null: what the host has free at start. */
   memoryBudgetMiB: number | null;
+  /** A lab with no terminal input and no traffic this long (ms) is idle; null: never (idle.ts). */
+  idleAfterMs: number | null;
+  /** What an idle lab gets. */
+  idleAction: 'pause' | 'stop';
 }
 
 export interface ClassSpec {
@@ -55,7 +59,7 @@ interface RawClass {
   description?: string;
   roster: { id: string; name: string }[] | string;
   assignments: { id: string; lab: string; title?: string; grading?: string; stages?: { id: string; title?: string; files?: string; checks?: unknown[] }[] }[];
-  limits?: { running_labs_per_student?: number; memory_per_student?: string; memory_budget?: string };
+  limits?: { running_labs_per_student?: number; memory_per_student?: string; memory_budget?: string; idle_after?: string; idle_action?: 'pause' | 'stop' };
 }
 
 /** What the command line calls the teacher (`invite --revoke teacher`): no student may be called so. */
@@ -65,6 +69,14 @@ export type ParsedClass = { spec: ClassSpec; sources: SourceMap } | { errors: Di
 
 /** "512M" -> 512, "2G" -> 2048 (the schema allows only M and G). */
 export const memoryText = (text: string): number => Number(text.slice(0, -1)) * (text.endsWith('G') ? 1024 : 1);
+
+export const DEFAULT_IDLE_AFTER = '60m';
+
+/** "30s" -> 30000, "45m", "2h"; "0" and "off" -> null (never); the schema allows only these. */
+export function durationMs(text: string): number | null {
+  if (text === '0' || text === 'off') return null;
+  return Number(text.slice(0, -1)) * { s: 1000, m: 60_000, h: 3_600_000 }[text.slice(-1) as 's' | 'm' | 'h'];
+}
 
 /** The class file's text to a ClassSpec, or every problem with its file:line:col. */
 export function parseClassText(text: string, file: string): ParsedClass {
@@ -110,6 +122,8 @@ export function parseClassText(text: string, file: string): ParsedClass {
         runningLabsPerStudent: limits.running_labs_per_student ?? 1,
         memoryPerStudentMiB: limits.memory_per_student ? memoryText(limits.memory_per_student) : null,
         memoryBudgetMiB: limits.memory_budget ? memoryText(limits.memory_budget) : null,
+        idleAfterMs: durationMs(limits.idle_after ?? DEFAULT_IDLE_AFTER),
+        idleAction: limits.idle_action ?? 'pause',
       },
     },
   };

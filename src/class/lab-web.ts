@@ -2,10 +2,12 @@
 // path, /students/S/labs/A/: the page of `umlab web` (map, packets per link, a terminal per VM),
 // its API and pcap downloads (src/web/lab-view.ts) and its WebSockets (src/web/sockets.ts), one
 // view per running lab, made on first use. Who may ask is decided by the server (server.ts) before
-// anything here is reached; this module only knows which lab and whether its consoles take input.
+// anything here is reached; this module only knows which lab and how each console is used: typed
+// into (its student), watched (the teacher) or taken over (the teacher typing, the student told).
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
 import { readPlan, runFiles } from '../runtime/paths.ts';
 import { assetFile, INDEX_HTML, renderPage } from '../web/assets.ts';
 import { answerLabApi, LabView, sendBody, sendFile, sendJson } from '../web/lab-view.ts';
@@ -25,6 +27,25 @@ export function parseLabViewPath(path: string): { student: string; assignment: s
   }
 }
 
+/** How a console WebSocket is used, as the server decided. */
+export interface ConsoleUse {
+  mode: 'type' | 'watch' | 'takeover';
+  /** Each message a typing page sends (keys, a resize): the lab is in use. */
+  onInput?: () => void;
+  /** The teacher's take-over socket closed. */
+  onTakeoverEnd?: () => void;
+}
+
+/** Written into the terminals of the students on the console (not into the VM): they see who types with them. */
+const JOINED = Buffer.from('\r\n\x1b[1;33m[umlab: the teacher joined this terminal and types with you]\x1b[0m\r\n');
+const LEFT = Buffer.from('\r\n\x1b[1;33m[umlab: the teacher left this terminal]\x1b[0m\r\n');
+
+interface OpenConsole {
+  vm: string;
+  mode: ConsoleUse['mode'];
+  ws: WebSocket;
+}
+
 interface Held {
   /** The control socket's inode and time: a restarted lab has a new one, and gets a new view. */
   stamp: string;
@@ -33,8 +54,8 @@ interface Held {
 
 export class LabWebViews {
   private readonly views = new Map<string, Held>();
-  /** Read-only consoles open on each lab: the student's page says the teacher is watching. */
-  private readonly watchers = new Map<string, number>();
+  /** The consoles open on each lab: the student's page says whether the teacher watches or joined. */
+  private readonly consoles = new Map<string, Set<OpenConsole>>();
 
   constructor(private readonly placement: Placement) {}
 
@@ -60,7 +81,12 @@ export class LabWebViews {
   }
 
   watched(lab: string): boolean {
-    return (this.watchers.get(lab) ?? 0) > 0;
+    return [...(this.consoles.get(lab) ?? [])].some((c) => c.mode === 'watch');
+  }
+
+  /** Whether the teacher has taken over a console of the lab now. */
+  joined(lab: string): boolean {
+    return [...(this.consoles.get(lab) ?? [])].some((c) => c.mode === 'takeover');
   }
 
   /** One HTTP request under the lab's path (`rest` is what follows /students/S/labs/A, from its slash). */
@@ -78,17 +104,30 @@ export class LabWebViews {
 
   /** A WebSocket under the lab's path (`rest` with its query); false when the lab does not run or
    *  no channel is there. */
-  async upgrade(lab: string, rest: string, req: IncomingMessage, socket: Duplex, head: Buffer, readOnly: boolean): Promise<boolean> {
+  async upgrade(lab: string, rest: string, req: IncomingMessage, socket: Duplex, head: Buffer, use: ConsoleUse): Promise<boolean> {
     const view = await this.view(lab);
     if (!view) return false;
     const url = new URL(rest, 'http://class');
+    const vm = decodeURIComponent(/^\/api\/vms\/([^/]+)\/console$/.exec(url.pathname)?.[1] ?? '');
     return view.channels.upgrade(req, socket, head, url, {
-      readOnly,
-      onConsole: (ws) => {
-        if (!readOnly) return;
-        this.watchers.set(lab, (this.watchers.get(lab) ?? 0) + 1);
-        ws.once('close', () => this.watchers.set(lab, (this.watchers.get(lab) ?? 1) - 1));
-      },
+      readOnly: use.mode === 'watch',
+      onConsole: (ws) => this.opened(lab, { vm, mode: use.mode, ws }, use),
+    });
+  }
+
+  private opened(lab: string, open: OpenConsole, use: ConsoleUse): void {
+    const all = this.consoles.get(lab) ?? new Set<OpenConsole>();
+    this.consoles.set(lab, all);
+    all.add(open);
+    const students = () => [...all].filter((c) => c.vm === open.vm && c.mode === 'type');
+    if (open.mode !== 'watch') open.ws.on('message', () => use.onInput?.());
+    if (open.mode === 'takeover') for (const c of students()) c.ws.send(JOINED);
+    else if (open.mode === 'type' && [...all].some((c) => c.vm === open.vm && c.mode === 'takeover')) open.ws.send(JOINED);
+    open.ws.once('close', () => {
+      all.delete(open);
+      if (open.mode !== 'takeover') return;
+      use.onTakeoverEnd?.();
+      for (const c of students()) if (c.ws.readyState === c.ws.OPEN) c.ws.send(LEFT);
     });
   }
 

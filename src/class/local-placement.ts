@@ -2,7 +2,8 @@
 // `umlab up` and `umlab down`, in the class's own UMLAB home (<name>.class/home), so the class's
 // labs, their run directories and archived captures stay inside the class directory.
 import { statSync } from 'node:fs';
-import { formatDiagnostic, LabFileError } from '../errors.ts';
+import { readPlan } from '../runtime/paths.ts';
+import { formatDiagnostic, LabFileError, LabRuntimeError, UsageError } from '../errors.ts';
 import { loadKatharaContents } from '../kathara/load.ts';
 import { readLabDir } from '../kathara/read-dir.ts';
 import { compile } from '../planner/compile.ts';
@@ -61,6 +62,39 @@ export class LocalPlacement implements Placement {
 
   runDir(name: string): string | null {
     return this.record(name)?.alive ? runDirFor(this.home, name) : null;
+  }
+
+  pause(name: string): void {
+    this.signalVms(name, 'SIGSTOP');
+  }
+
+  resume(name: string): void {
+    this.signalVms(name, 'SIGCONT');
+  }
+
+  /** Only each VM's UML kernel process: the kernel holds its guest's processes (UML's ptraced
+   *  helpers) still while it is stopped, and a signal sent to those would reach the kernel as theirs. */
+  private signalVms(name: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const record = this.record(name);
+    if (!record?.alive) throw new UsageError(`lab ${name} is not running`);
+    for (const vm of record.state?.vms ?? []) {
+      if (!vm.pid) continue;
+      try {
+        process.kill(vm.pid, signal);
+      } catch (cause) {
+        // A VM that exited since the state was written has nothing to freeze.
+        if ((cause as NodeJS.ErrnoException).code !== 'ESRCH')
+          throw new LabRuntimeError(`cannot ${signal} VM ${vm.name} of ${name}: ${(cause as Error).message}`, { cause });
+      }
+    }
+  }
+
+  trafficBytes(name: string): number {
+    const runDir = this.runDir(name);
+    if (runDir === null) return 0;
+    let bytes = 0;
+    for (const link of readPlan(runDir).links) if (link.capture) bytes += statSync(link.capture, { throwIfNoEntry: false })?.size ?? 0;
+    return bytes;
   }
 
   private record(name: string): LabRecord | undefined {

@@ -8,7 +8,11 @@ export const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const stateText = (lab: LabView): string =>
-  lab.state === 'starting' && lab.queue !== null ? `waiting (${lab.queue} in the queue)` : lab.state + (lab.error ? ` (${lab.error})` : '');
+  lab.state === 'starting' && lab.queue !== null
+    ? `waiting (${lab.queue} in the queue)`
+    : lab.state === 'paused'
+      ? 'paused (idle: opening it resumes it)'
+      : lab.state + (lab.error ? ` (${lab.error})` : '');
 
 const page = (title: string, kind: 'student' | 'teacher', body: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -16,9 +20,10 @@ const page = (title: string, kind: 'student' | 'teacher', body: string): string 
 <body data-page="${kind}"><main>${body}</main><p role="status" id="message"></p><section id="checks" aria-live="polite"></section><script src="/class.js"></script></body></html>
 `;
 
-/** What the student's page adds to a lab: whether the teacher watches it, and the latest hand-in. */
+/** What the student's page adds to a lab: whether the teacher watches it or joined a terminal, and the latest hand-in. */
 export interface StudentExtras {
   watched?: boolean;
+  joined?: boolean;
   submitted?: { at: number; files: number } | null;
   /** The assignment's stages, and the one the running lab was last put at. */
   stages?: { id: string; title: string }[];
@@ -42,8 +47,15 @@ const when = (at: number) => new Date(at).toISOString().replace('T', ' ').slice(
 function labRow(lab: LabView & StudentExtras, buttons: string[], path: string, student: string, open: string): string {
   const vms = lab.vms.map((vm) => `${vm.name}: ${vm.state}`).join(', ');
   const actions = buttons.map((b) => `<button type="button" data-post="${escapeHtml(`${path}/${b}`)}">${b}</button>`).join(' ');
-  const link = lab.state === 'running' ? ` <a class="open" href="${escapeHtml(labViewPath(student, lab.assignment))}" target="_blank">${open}</a>` : '';
-  const watched = lab.watched ? ' <strong class="watched">the teacher is watching this lab</strong>' : '';
+  const link =
+    lab.state === 'running' || lab.state === 'paused'
+      ? ` <a class="open" href="${escapeHtml(labViewPath(student, lab.assignment))}" target="_blank">${open}</a>`
+      : '';
+  const watched = lab.joined
+    ? ' <strong class="watched joined">the teacher joined a terminal of this lab (you both type)</strong>'
+    : lab.watched
+      ? ' <strong class="watched">the teacher is watching this lab</strong>'
+      : '';
   const stage = lab.stage ? ` <small class="stage">at stage ${escapeHtml(lab.stage)}</small>` : '';
   const handedIn =
     lab.submitted === undefined
@@ -111,7 +123,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>, runs: G
 
 export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left }
-td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"] { color: #850 }
+td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"], td.state[data-state="paused"] { color: #850 }
 button { margin: 0 .2em } #message { color: #a00 } .watched { color: #850 }
 #checks li[data-status="pass"]::marker { color: #060 } #checks li[data-status="fail"], #checks li[data-status="error"] { color: #a00 }
 `;
@@ -120,7 +132,7 @@ button { margin: 0 .2em } #message { color: #a00 } .watched { color: #850 }
 export const PAGE_JS = `'use strict';
 const message = document.getElementById('message');
 async function refresh() {
-  const res = await fetch(location.pathname, { headers: { Accept: 'text/html' } });
+  const res = await fetch(location.pathname, { headers: { Accept: 'text/html', 'X-Umlab-Refresh': '1' } });
   if (!res.ok) { message.textContent = 'signed out (' + res.status + ')'; return; }
   const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
   const next = doc.querySelector('main');

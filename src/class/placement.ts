@@ -39,4 +39,10 @@ export interface Placement {
    *  plan, control socket (consoles, live state) and captures from, to show it in the browser;
    *  null when it does not run. A backend on other machines would give a local mirror or proxy. */
   runDir(name: string): string | null;
+  /** Freezes every VM of a running lab (SIGSTOP: no CPU, its memory kept) / lets them go on. */
+  pause(name: string): void;
+  resume(name: string): void;
+  /** A number that grows while frames cross the lab's links (the bytes its captures hold): the
+   *  idle check compares it between looks. */
+  trafficBytes(name: string): number;
 }

@@ -18,7 +18,9 @@
 //   POST /api/labs/A/stages/STAGE, POST /api/students/S/labs/A/stages/STAGE   jump the running lab to a stage
 //   GET  /students/S/labs/A/...               the lab in the browser: the page of `umlab web`, its
 //                                             API, pcaps and WebSockets (lab-web.ts); the teacher's
-//                                             consoles there are read-only
+//                                             consoles there are read-only, or taken over with
+//                                             ?takeover=1 on a console's WebSocket (the student is told)
+// A request or WebSocket under a lab's path, or the student's page, is a visit: it resumes a paused lab.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -166,8 +168,14 @@ async function answer(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
     if (method !== 'GET' && method !== 'HEAD') throw new HttpAnswer(405, 'the lab in the browser is read with GET');
     // The page's links are relative to its own address, which must end with a slash.
     if (inLab.rest === '') return send(res, 303, 'text/plain', '', { Location: `${path}/` });
-    return ctx.views.answer(ctx.store.lab(inLab.student, inLab.assignment).lab, inLab.rest, res);
+    const labName = ctx.store.lab(inLab.student, inLab.assignment).lab;
+    ctx.service.visit(labName, principalName(who));
+    return ctx.views.answer(labName, inLab.rest, res);
   }
+  // The student's page is a visit to each of their labs; its own refresh every 2 s is not (an
+  // open tab must not keep the labs awake).
+  if (who.role === 'student' && method === 'GET' && path === '/student' && req.headers['x-umlab-refresh'] === undefined)
+    for (const row of ctx.store.labs()) if (row.student === who.id) ctx.service.visit(row.lab, principalName(who));
   await route(ctx, who, allow, method, path, res);
 }
 
@@ -211,17 +219,18 @@ async function upgrade(ctx: Ctx, req: IncomingMessage, socket: Duplex, head: Buf
     if (!inLab) throw new HttpAnswer(404, 'Not Found');
     const lab = { kind: 'lab', student: inLab.student, assignment: inLab.assignment } as const;
     allow({ ...lab, op: 'view' });
-    const readOnly = !decide(who, { ...lab, op: 'type' }, ctx.service.facts).allow;
+    const isConsole = /\/console$/.test(inLab.rest);
+    const takeover = isConsole && url.searchParams.get('takeover') === '1';
+    if (takeover) allow({ ...lab, op: 'takeover' });
+    const mode = takeover ? 'takeover' : decide(who, { ...lab, op: 'type' }, ctx.service.facts).allow ? 'type' : 'watch';
     const labName = ctx.store.lab(inLab.student, inLab.assignment).lab;
-    if (readOnly && /\/console$/.test(inLab.rest))
-      ctx.store.event({
-        actor: principalName(who),
-        action: 'watch console',
-        target: `${inLab.student}/${inLab.assignment}`,
-        outcome: 'ok',
-        detail: inLab.rest,
-      });
-    if (!(await ctx.views.upgrade(labName, inLab.rest + url.search, req, socket, head, readOnly))) refuse(404, 'Not Found');
+    const actor = principalName(who);
+    const target = `${inLab.student}/${inLab.assignment}`;
+    const event = (action: string) => ctx.store.event({ actor, action, target, outcome: 'ok', detail: inLab.rest });
+    ctx.service.visit(labName, actor);
+    if (isConsole && mode !== 'type') event(mode === 'watch' ? 'watch console' : 'take over console');
+    const use = { mode, onInput: () => ctx.service.visit(labName, actor), onTakeoverEnd: () => event('end console take-over') } as const;
+    if (!(await ctx.views.upgrade(labName, inLab.rest + url.search, req, socket, head, use))) refuse(404, 'Not Found');
   } catch (err) {
     if (err instanceof HttpAnswer) return void refuse(err.status, err.status === 403 ? 'Forbidden' : 'Not Found');
     process.stderr.write(`umlab class: upgrade ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -275,7 +284,12 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
       ...mine,
       assignments: mine.assignments.map((lab) => {
         const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
-        return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
+        return {
+          ...lab,
+          watched: o.views.watched(lab.lab),
+          joined: o.views.joined(lab.lab),
+          submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined,
+        };
       }),
     };
     const shown = withStages(o, view, mine.student.id, o.handins?.currentStages());

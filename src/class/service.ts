@@ -3,6 +3,7 @@
 // teacher sees of them. Answers at once; starts and stops finish in the background.
 import { UsageError } from '../errors.ts';
 import type { ClassFacts } from './access.ts';
+import { durationText, idleCheckEveryMs, idleLabs } from './idle.ts';
 import type { LoadedClass } from './load-class.ts';
 import type { PlacedVm, Placement } from './placement.ts';
 import { admit, placeInQueue, refuseStart, type Holding, type StartRequest } from './queue.ts';
@@ -27,6 +28,8 @@ export interface ClassServiceOptions {
   /** What all running labs may add up to (limits.memory_budget, or the host's free memory). */
   budgetMiB: number;
   log?: (line: string) => void;
+  /** The clock of the idle check (tests give their own). */
+  now?: () => number;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -41,10 +44,16 @@ export class ClassService {
   /** Starts and stops under way: awaited on shutdown and by tests. */
   private readonly pending = new Set<Promise<void>>();
   private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  /** Each lab's last input, traffic, visit or start (ms), and its traffic as last seen: the idle check's facts. */
+  private readonly lastActive = new Map<string, number>();
+  private readonly lastTraffic = new Map<string, number>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ClassServiceOptions) {
     this.facts = { students: new Set(o.loaded.spec.roster.map((s) => s.id)), assignments: new Set(o.loaded.spec.assignments.map((a) => a.id)) };
     this.log = o.log ?? (() => {});
+    this.now = o.now ?? Date.now;
   }
 
   get placement(): Placement {
@@ -63,13 +72,28 @@ export class ClassService {
     for (const row of this.o.store.labs()) {
       const here = placed.get(row.lab);
       if (here?.state === 'running') {
-        if (row.state !== 'running') this.o.store.setLabState(row.student, row.assignment, 'running');
-        this.log(`re-attached to ${row.lab} (${row.student}/${row.assignment})`);
+        // A paused lab stays paused (its VMs are still stopped) until its next visit.
+        if (row.state !== 'running' && row.state !== 'paused') this.o.store.setLabState(row.student, row.assignment, 'running');
+        this.log(`re-attached to ${row.lab} (${row.student}/${row.assignment})${row.state === 'paused' ? ', paused' : ''}`);
         continue;
       }
       if (here?.state === 'gone') await this.o.placement.stop(row.lab).catch((err: unknown) => this.log(`cleaning up ${row.lab}: ${message(err)}`));
       if (row.state !== 'stopped' && row.state !== 'failed') this.o.store.setLabState(row.student, row.assignment, 'stopped', 'the class server restarted');
     }
+    const afterMs = this.o.loaded.spec.limits.idleAfterMs;
+    const check = () => {
+      try {
+        this.checkIdle();
+      } catch (err) {
+        this.log(`idle check: ${message(err)}`);
+      }
+    };
+    if (afterMs !== null) this.idleTimer = setInterval(check, idleCheckEveryMs(afterMs)).unref();
+  }
+
+  /** Stops the idle check (the labs keep running, or paused). */
+  close(): void {
+    clearInterval(this.idleTimer);
   }
 
   private source(assignment: string): string {
@@ -84,7 +108,7 @@ export class ClassService {
   labView(student: string, assignment: string): LabView {
     let row = this.o.store.lab(student, assignment);
     const placed = this.o.placement.status(row.lab);
-    if (row.state === 'running' && placed.state !== 'running') {
+    if ((row.state === 'running' || row.state === 'paused') && placed.state !== 'running') {
       this.o.store.setLabState(student, assignment, 'stopped', 'the lab stopped by itself');
       row = this.o.store.lab(student, assignment);
     }
@@ -126,15 +150,19 @@ export class ClassService {
   private holding(): Holding[] {
     const running = this.o.store
       .labs()
-      .filter((r) => r.state === 'running' || r.state === 'stopping')
+      .filter((r) => r.state === 'running' || r.state === 'paused' || r.state === 'stopping')
       .map((r) => ({ lab: r.lab, student: r.student, memoryMiB: this.demand.get(r.assignment) ?? 0 }));
     return [...running, ...this.booting.values()];
   }
 
   /** Queues the lab's start (refused at once past the student's limits); answers with it `starting`. */
   start(student: string, assignment: string, actor: string): LabView {
-    const row = this.o.store.lab(student, assignment);
-    if (row.state === 'starting' || row.state === 'running') return this.labView(student, assignment);
+    let row = this.o.store.lab(student, assignment);
+    if (row.state === 'paused') {
+      this.resume(row, actor);
+      row = this.o.store.lab(student, assignment);
+    }
+    if (row.state === 'starting' || row.state === 'running' || row.state === 'paused') return this.labView(student, assignment);
     if (row.state === 'stopping') throw new UsageError(`lab ${assignment} is stopping; start it again when it has stopped`);
     this.enqueue(row, actor);
     return this.labView(student, assignment);
@@ -163,7 +191,10 @@ export class ClassService {
       this.track(
         this.o.placement
           .start({ name: row.lab, source: this.source(row.assignment) })
-          .then(() => this.o.store.setLabState(row.student, row.assignment, 'running'))
+          .then(() => {
+            this.lastActive.set(row.lab, this.now());
+            this.o.store.setLabState(row.student, row.assignment, 'running');
+          })
           .catch((err: unknown) => {
             this.log(`lab ${row.lab} (${row.student}/${row.assignment}) failed to start: ${message(err)}`);
             this.o.store.setLabState(row.student, row.assignment, 'failed', message(err));
@@ -194,22 +225,24 @@ export class ClassService {
     return this.labView(student, assignment);
   }
 
-  private halt(student: string, assignment: string, actor: string, action: string, restart: boolean): void {
+  private halt(student: string, assignment: string, actor: string, action: string, restart: boolean, why: string | null = null): void {
     const row = this.o.store.lab(student, assignment);
     const target = `${student}/${assignment}`;
     if (this.booting.has(row.lab) || row.state === 'stopping') {
       this.o.store.event({ actor, action, target, outcome: 'refused', detail: `the lab is ${row.state}` });
       throw new UsageError(`lab ${assignment} is ${this.booting.has(row.lab) ? 'booting' : 'stopping'}; try again when it is up`);
     }
+    // A frozen VM would not hear the halt.
+    if (row.state === 'paused' && this.o.placement.status(row.lab).state === 'running') this.o.placement.resume(row.lab);
     const queued = placeInQueue(this.queue, row.lab);
     if (queued !== null) this.queue.splice(queued - 1, 1);
-    this.o.store.event({ actor, action, target, outcome: 'ok', detail: '' });
+    this.o.store.event({ actor, action, target, outcome: 'ok', detail: why ?? '' });
     this.o.store.setLabState(student, assignment, 'stopping');
     this.track(
       this.o.placement
         .stop(row.lab, { fresh: restart })
         .then(() => {
-          this.o.store.setLabState(student, assignment, 'stopped');
+          this.o.store.setLabState(student, assignment, 'stopped', why);
           if (restart) this.enqueue(this.o.store.lab(student, assignment), actor);
         })
         .catch((err: unknown) => {
@@ -219,6 +252,56 @@ export class ClassService {
         // Its memory is free now: the next labs in the queue may fit.
         .finally(() => this.pump()),
     );
+  }
+
+  /** Someone typed into the lab, or opened it: it is active now, and a paused lab resumes. */
+  visit(lab: string, actor: string): void {
+    this.lastActive.set(lab, this.now());
+    const row = this.o.store.labs().find((r) => r.lab === lab);
+    if (row?.state === 'paused') this.resume(row, actor);
+  }
+
+  private resume(row: LabRow, actor: string): void {
+    // Its supervisor died while it was paused: nothing to resume, the lab is stopped.
+    if (this.o.placement.status(row.lab).state !== 'running') return void this.labView(row.student, row.assignment);
+    this.o.placement.resume(row.lab);
+    this.lastActive.set(row.lab, this.now());
+    this.o.store.setLabState(row.student, row.assignment, 'running');
+    this.o.store.event({ actor, action: 'lab resume', target: `${row.student}/${row.assignment}`, outcome: 'ok', detail: '' });
+  }
+
+  /** Pauses or stops each running lab idle for the class's limits.idle_after (idle.ts). */
+  checkIdle(): void {
+    const now = this.now();
+    const running = this.o.store.labs().filter((r) => r.state === 'running' && !this.booting.has(r.lab));
+    for (const row of running) {
+      let traffic: number;
+      try {
+        traffic = this.o.placement.trafficBytes(row.lab);
+      } catch (err) {
+        this.log(`lab ${row.lab}: reading its traffic: ${message(err)}`);
+        continue;
+      }
+      const seen = this.lastTraffic.get(row.lab);
+      if ((seen !== undefined && traffic !== seen) || !this.lastActive.has(row.lab)) this.lastActive.set(row.lab, now);
+      this.lastTraffic.set(row.lab, traffic);
+    }
+    const activity = running.filter((r) => this.lastActive.has(r.lab)).map((r) => ({ lab: r.lab, state: r.state, lastActive: this.lastActive.get(r.lab)! }));
+    for (const idle of idleLabs(activity, now, { afterMs: this.o.loaded.spec.limits.idleAfterMs, action: this.o.loaded.spec.limits.idleAction })) {
+      const row = running.find((r) => r.lab === idle.lab)!;
+      const detail = `idle for ${durationText(idle.idleMs)}`;
+      try {
+        if (idle.action === 'stop') {
+          this.halt(row.student, row.assignment, 'server', 'lab stop', false, 'idle');
+          continue;
+        }
+        this.o.placement.pause(row.lab);
+        this.o.store.setLabState(row.student, row.assignment, 'paused');
+        this.o.store.event({ actor: 'server', action: 'lab pause', target: `${row.student}/${row.assignment}`, outcome: 'ok', detail });
+      } catch (err) {
+        this.log(`lab ${row.lab}: ${idle.action} when idle: ${message(err)}`);
+      }
+    }
   }
 
   /** Resolves when no start or stop is under way. */

@@ -8,8 +8,9 @@ import type { Principal } from './access.ts';
 import type { Student } from './class-file.ts';
 import { labNameFor, newSecret, secretHash } from './tokens.ts';
 
-/** A lab's life as the class sees it. `starting` covers waiting in the queue and booting. */
-export type LabState = 'stopped' | 'starting' | 'running' | 'stopping' | 'failed';
+/** A lab's life as the class sees it. `starting` covers waiting in the queue and booting;
+ *  `paused`: idle, its VMs frozen, resumed on the next visit (idle.ts). */
+export type LabState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'failed';
 
 export interface LabRow {
   student: string;
@@ -17,7 +18,7 @@ export interface LabRow {
   /** Made once by labNameFor and read from here from then on. */
   lab: string;
   state: LabState;
-  /** Why it failed, when it did. */
+  /** Why it failed, or stopped by itself ("idle"), when it did. */
   error: string | null;
   /** ms since the epoch of the last change. */
   updated: number;

@@ -7,7 +7,7 @@ const facts = { students: new Set(['s1', 's2']), assignments: new Set(['two-host
 const s1: Principal = { role: 'student', id: 's1' };
 const teacher: Principal = { role: 'teacher' };
 const OPS = ['view', 'start', 'stop', 'reset', 'type', 'submit', 'checks', 'stage'] as const;
-const lab = (op: (typeof OPS)[number], student: string, assignment = 'two-hosts'): Action => ({ kind: 'lab', op, student, assignment });
+const lab = (op: (typeof OPS)[number] | 'takeover', student: string, assignment = 'two-hosts'): Action => ({ kind: 'lab', op, student, assignment });
 const status = (who: Principal, action: Action) => {
   const d = decide(who, action, facts);
   return d.allow ? 200 : d.status;
@@ -58,5 +58,17 @@ describe('class access', () => {
     const d = decide(s1, lab('stage', 's2'), facts);
     assert.ok(!d.allow && d.status === 403 && /s1 asked for a lab of s2/.test(d.reason), JSON.stringify(d));
     assert.equal(status(teacher, lab('stage', 's9')), 404);
+  });
+
+  it("lets the teacher take over a student's console; no student takes over one, their own or another's", () => {
+    assert.equal(status(teacher, lab('takeover', 's1')), 200);
+    assert.equal(status(teacher, lab('takeover', 's2')), 200);
+    assert.equal(status(teacher, lab('takeover', 's9')), 404, 'a student who does not exist');
+    assert.equal(status(teacher, lab('takeover', 's1', 'nope')), 404);
+    assert.equal(status(s1, lab('takeover', 's2')), 403, "another student's console");
+    assert.equal(status(s1, lab('takeover', 's9')), 403, 'nothing to probe');
+    const own = decide(s1, lab('takeover', 's1'), facts);
+    assert.ok(!own.allow && own.status === 403 && /only the teacher/.test(own.reason), 'a student types into their own consoles without it');
+    assert.equal(status(teacher, lab('type', 's1')), 403, 'without taking over, the consoles stay read-only');
   });
 });

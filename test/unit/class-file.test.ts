@@ -46,13 +46,48 @@ describe('class file', () => {
     ]);
     assert.deepEqual(loaded.spec.assignments, [{ id: 'two-hosts', title: 'two-hosts', lab: 'labs/two-hosts.yaml', grading: null, stages: [] }]);
     assert.equal(loaded.labPaths.get('two-hosts'), join(dir, 'class/labs/two-hosts.yaml'));
-    assert.deepEqual(loaded.spec.limits, { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null });
+    assert.deepEqual(loaded.spec.limits, {
+      runningLabsPerStudent: 1,
+      memoryPerStudentMiB: null,
+      memoryBudgetMiB: null,
+      idleAfterMs: 3_600_000,
+      idleAction: 'pause',
+    });
   });
 
   it('reads limits', () => {
     const r = parseClassText(MINIMAL + 'limits: { running_labs_per_student: 2, memory_per_student: 1G, memory_budget: 6000M }\n', 'c.yaml');
     assert.ok('spec' in r);
-    assert.deepEqual(r.spec.limits, { runningLabsPerStudent: 2, memoryPerStudentMiB: 1024, memoryBudgetMiB: 6000 });
+    assert.deepEqual(r.spec.limits, {
+      runningLabsPerStudent: 2,
+      memoryPerStudentMiB: 1024,
+      memoryBudgetMiB: 6000,
+      idleAfterMs: 3_600_000,
+      idleAction: 'pause',
+    });
+  });
+
+  it('reads the idle limits: a duration in s, m or h, 0 or off for never, and pause or stop', () => {
+    const limits = (text: string) => {
+      const r = parseClassText(MINIMAL + `limits: { ${text} }\n`, 'c.yaml');
+      return 'spec' in r ? r.spec.limits : r.errors.map((e) => `${e.path}: ${e.message}`);
+    };
+    assert.deepEqual(limits('idle_after: 3s'), {
+      runningLabsPerStudent: 1,
+      memoryPerStudentMiB: null,
+      memoryBudgetMiB: null,
+      idleAfterMs: 3000,
+      idleAction: 'pause',
+    });
+    assert.equal((limits('idle_after: 45m, idle_action: stop') as { idleAfterMs: number }).idleAfterMs, 2_700_000);
+    assert.equal((limits('idle_action: stop') as { idleAction: string }).idleAction, 'stop');
+    assert.equal((limits('idle_after: 2h') as { idleAfterMs: number }).idleAfterMs, 7_200_000);
+    assert.equal((limits('idle_after: "0"') as { idleAfterMs: number | null }).idleAfterMs, null);
+    assert.equal((limits('idle_after: off') as { idleAfterMs: number | null }).idleAfterMs, null);
+    for (const bad of ['idle_after: 10', 'idle_after: 5d', 'idle_after: 0s', 'idle_action: sleep']) {
+      const errors = limits(bad);
+      assert.ok(Array.isArray(errors) && errors.length === 1 && errors[0].startsWith('limits.idle_'), `${bad}: ${JSON.stringify(errors)}`);
+    }
   });
 
   it('locates schema errors: a missing key, an unknown one, a bad id, a bad limit', () => {

@@ -14,7 +14,7 @@ import { ClassService } from '../../src/class/service.ts';
 import { ClassStore } from '../../src/class/store.ts';
 import { UsageError } from '../../src/errors.ts';
 
-const limits: ClassLimits = { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null };
+const limits: ClassLimits = { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' };
 
 describe('start queue', () => {
   it('admits in order while the budget lasts, and stops at the first that does not fit', () => {
@@ -71,6 +71,17 @@ class FakePlacement implements Placement {
   }
   runDir(): string | null {
     return null;
+  }
+  readonly paused = new Set<string>();
+  traffic = 0;
+  pause(name: string): void {
+    this.paused.add(name);
+  }
+  resume(name: string): void {
+    this.paused.delete(name);
+  }
+  trafficBytes(): number {
+    return this.traffic;
   }
 }
 

@@ -22,6 +22,9 @@ const placement: Placement = {
   status: (name: string): PlacedLab => ({ name, state: 'absent', vms: [] }),
   list: () => [],
   runDir: () => null,
+  pause: () => {},
+  resume: () => {},
+  trafficBytes: () => 0,
 };
 
 /** Longer than node's default keepAliveTimeout of 5 s. */
@@ -33,13 +36,15 @@ describe('class server keep-alive', () => {
   const loaded: LoadedClass = {
     file: join(dir, 'CLASS.yaml'),
     labPaths: new Map([['a1', '/x/a1.yaml']]),
+    gradingSpecs: new Map(),
+    stages: new Map(),
     spec: {
       name: 'c1',
       description: '',
       roster: [{ id: 's1', name: 'One' }],
       rosterFile: null,
-      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml' }],
-      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null },
+      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
+      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' },
     },
   };
   store.syncRoster(loaded.spec.roster);

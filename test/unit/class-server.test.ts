@@ -19,6 +19,9 @@ const placement: Placement = {
   status: (name: string): PlacedLab => ({ name, state: 'absent', vms: [] }),
   list: () => [],
   runDir: () => null,
+  pause: () => {},
+  resume: () => {},
+  trafficBytes: () => 0,
 };
 
 /** A raw request, so that Host and Origin are what the test says. */
@@ -57,7 +60,7 @@ describe('class server', () => {
       roster,
       rosterFile: null,
       assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
-      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null },
+      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' },
     },
   };
   store.syncRoster(roster);

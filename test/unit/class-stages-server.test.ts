@@ -24,6 +24,9 @@ const placement: Placement = {
   status: (name: string): PlacedLab => ({ name, state: 'running', vms: [] }),
   list: () => [],
   runDir: () => null,
+  pause: () => {},
+  resume: () => {},
+  trafficBytes: () => 0,
 };
 
 function post(port: number, path: string, cookie: string, method = 'POST'): Promise<{ status: number; body: string }> {
@@ -58,7 +61,7 @@ describe('jumping to a stage over the class server', () => {
       roster,
       rosterFile: null,
       assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
-      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null },
+      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' },
     },
   };
   store.syncRoster(roster);

@@ -196,6 +196,7 @@ async function serve(loaded: LoadedClass, listen: { address: string; port: numbe
     process.once('SIGTERM', resolve);
   });
   await server.close();
+  service.close();
   await grading.stop();
   await service.settled();
   store.close();
