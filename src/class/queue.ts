@@ -1,6 +1,7 @@
 // Admission of lab starts, pure: per-student limits refuse a start at once (waiting would not
 // help); the class's memory budget makes starts wait, first come first served, so a big lab at
-// the head is not overtaken for ever by small ones behind it.
+// the head is not overtaken for ever by small ones behind it; so does the number of labs booting
+// at once (boots are CPU-bound: thirty at once on two cores keep everyone waiting minutes).
 import type { ClassLimits } from './class-file.ts';
 
 export interface StartRequest {
@@ -30,13 +31,14 @@ export function refuseStart(request: StartRequest, mine: Holding[], limits: Clas
   return null;
 }
 
-/** The requests at the head of the queue that fit the budget now, in order; the first that does
- *  not fit stops the admission (first come, first served). */
-export function admit(queue: StartRequest[], holding: Holding[], budgetMiB: number): StartRequest[] {
+/** The requests at the head of the queue that fit the budget now, in order, at most `bootSlots`
+ *  of them (labs that may begin booting now); the first that does not fit stops the admission
+ *  (first come, first served). */
+export function admit(queue: StartRequest[], holding: Holding[], budgetMiB: number, bootSlots = Infinity): StartRequest[] {
   let used = sum(holding);
   const admitted: StartRequest[] = [];
   for (const request of queue) {
-    if (used + request.memoryMiB > budgetMiB) break;
+    if (admitted.length >= bootSlots || used + request.memoryMiB > budgetMiB) break;
     used += request.memoryMiB;
     admitted.push(request);
   }

@@ -1,6 +1,7 @@
 // The class at work: each student's labs started, stopped and reset through the placement,
 // admitted by the queue (queue.ts), their state kept in the store, and what a student or the
 // teacher sees of them. Answers at once; starts and stops finish in the background.
+import { availableParallelism } from 'node:os';
 import { UsageError } from '../errors.ts';
 import type { ClassFacts } from './access.ts';
 import { durationText, idleCheckEveryMs, idleLabs } from './idle.ts';
@@ -27,6 +28,8 @@ export interface ClassServiceOptions {
   placement: Placement;
   /** What all running labs may add up to (limits.memory_budget, or the host's free memory). */
   budgetMiB: number;
+  /** Labs that may boot at once (default: one per core, at least two); the rest wait their turn. */
+  labsBootingAtOnce?: number;
   log?: (line: string) => void;
   /** The clock of the idle check (tests give their own). */
   now?: () => number;
@@ -184,7 +187,8 @@ export class ClassService {
 
   /** Starts every lab at the head of the queue that fits the budget now. */
   private pump(): void {
-    for (const request of admit(this.queue, this.holding(), this.o.budgetMiB)) {
+    const slots = (this.o.labsBootingAtOnce ?? Math.max(2, availableParallelism())) - this.booting.size;
+    for (const request of admit(this.queue, this.holding(), this.o.budgetMiB, slots)) {
       this.queue.splice(this.queue.indexOf(request), 1);
       this.booting.set(request.lab, request);
       const row = this.o.store.labs().find((r) => r.lab === request.lab)!;

@@ -32,6 +32,12 @@ describe('start queue', () => {
       ['a'],
       'c would fit, but b came first',
     );
+    assert.deepEqual(
+      admit(queue, [], 1000, 2).map((r) => r.lab),
+      ['a', 'b'],
+      'two labs may begin booting now: c waits though it fits',
+    );
+    assert.deepEqual(admit(queue, [], 1000, 0), []);
     assert.equal(placeInQueue(queue, 'b'), 2);
     assert.equal(placeInQueue(queue, 'z'), null);
   });
