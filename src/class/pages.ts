@@ -67,12 +67,19 @@ function gradeRuns(runs: GradeRun[]): string {
   return `<h2>grading</h2>${items.length ? `<ul id="grades">${items.join('')}</ul>` : '<p>no run yet</p>'}`;
 }
 
-export function teacherPage(view: ReturnType<ClassService['classView']>, runs: GradeRun[] | null = null): string {
+type ClassView = ReturnType<ClassService['classView']>;
+
+/** The teacher's table; each lab may carry its latest hand-in (a column of its own then). */
+export function teacherPage(
+  view: Omit<ClassView, 'students'> & { students: (Omit<ClassView['students'][number], 'labs'> & { labs: (LabView & StudentExtras)[] })[] },
+  runs: GradeRun[] | null = null,
+): string {
+  const columns = view.students[0]?.labs[0]?.submitted === undefined ? 3 : 4;
   const head = view.assignments
     .map((a) => {
       const button =
         runs === null ? '' : ` <button type="button" data-post="/api/assignments/${escapeHtml(encodeURIComponent(a.id))}/grade">grade all</button>`;
-      return `<th colspan="3">${escapeHtml(a.title)}${button}</th>`;
+      return `<th colspan="${columns}">${escapeHtml(a.title)}${button}</th>`;
     })
     .join('');
   const rows = view.students
@@ -118,7 +125,7 @@ document.addEventListener('click', async (event) => {
   const answer = await res.json().catch(() => ({}));
   message.textContent = res.ok ? '' : answer.error || 'refused (' + res.status + ')';
   if (res.ok && Array.isArray(answer.results)) showChecks(answer);
-  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in: ' + answer.files.length + ' files' + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
+  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in ' + answer.files.length + ' files: ' + answer.files.join(', ') + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
   await refresh();
 });
 /** The checks' results, built as elements (a check's message is the lab's text, never HTML). */

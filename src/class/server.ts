@@ -252,6 +252,13 @@ function signIn(o: Ctx, token: string, res: ServerResponse): void {
   });
 }
 
+/** A lab's latest hand-in for the pages: null before the first, undefined when the class takes none. */
+function lastHandin(o: Ctx, student: string, assignment: string): { at: number; files: number } | null | undefined {
+  if (!o.handins) return undefined;
+  const last = o.handins.submissions(student, assignment)[0];
+  return last ? { at: last.at, files: last.files.length } : null;
+}
+
 type Allow = (action: Action) => void;
 const LAB_OP = /^(start|stop|reset)$/;
 /** A submission without where the server keeps it. */
@@ -268,8 +275,7 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
     const view = {
       ...mine,
       assignments: mine.assignments.map((lab) => {
-        const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
-        return { ...lab, watched: o.views.watched(lab.lab), submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined };
+        return { ...lab, watched: o.views.watched(lab.lab), submitted: lastHandin(o, mine.student.id, lab.assignment) };
       }),
     };
     return path === '/api/me' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', studentPage(view, o.name));
@@ -287,7 +293,9 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   if (method === 'GET' && (path === '/teacher' || path === '/api/class')) {
     allow({ kind: 'class-table' });
     const view = service.classView();
-    return path === '/api/class' ? sendJson(res, 200, view) : send(res, 200, 'text/html; charset=utf-8', teacherPage(view, o.grading?.runs() ?? null));
+    if (path === '/api/class') return sendJson(res, 200, view);
+    const students = view.students.map((s) => ({ ...s, labs: s.labs.map((lab) => ({ ...lab, submitted: lastHandin(o, s.id, lab.assignment) })) }));
+    return send(res, 200, 'text/html; charset=utf-8', teacherPage({ ...view, students }, o.grading?.runs() ?? null));
   }
   const own = /^\/api\/labs\/([^/]+)\/([^/]+)$/.exec(path);
   const any = /^\/api\/students\/([^/]+)\/labs\/([^/]+)(?:\/([^/]+))?$/.exec(path);
