@@ -103,7 +103,7 @@ export function teacherPage(
 export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left }
 td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"] { color: #850 }
-button { margin: 0 .2em } #message { color: #a00 } .watched { color: #850 }
+button { margin: 0 .2em } #message { color: #a00 } #message[data-kind="done"] { color: #060 } .watched { color: #850 }
 #checks li[data-status="pass"]::marker { color: #060 } #checks li[data-status="fail"], #checks li[data-status="error"] { color: #a00 }
 `;
 
@@ -124,8 +124,9 @@ document.addEventListener('click', async (event) => {
   const res = await fetch(button.dataset.post, { method: 'POST' });
   const answer = await res.json().catch(() => ({}));
   message.textContent = res.ok ? '' : answer.error || 'refused (' + res.status + ')';
+  message.dataset.kind = res.ok ? 'done' : 'refused';
   if (res.ok && Array.isArray(answer.results)) showChecks(answer);
-  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in ' + answer.files.length + ' files: ' + answer.files.join(', ') + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
+  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in ' + answer.files.length + ' files' + (answer.files.length ? ': ' + answer.files.join(', ') : '') + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
   await refresh();
 });
 /** The checks' results, built as elements (a check's message is the lab's text, never HTML). */
