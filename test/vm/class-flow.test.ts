@@ -47,8 +47,19 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
   /** The teacher's page is never reloaded: a value set on it at sign-in is still there. */
   const assertTeacherNotReloaded = async () =>
     assert.equal(await teacher!.page.evaluate(() => (window as unknown as { flowMark?: string }).flowMark), 'signed in', 'the teacher page was reloaded');
+  /** A person looks at a tab before using it: Chromium pauses the frames of a tab behind another,
+   *  and a click waits for frames. */
+  async function clickOn(page: Page, target: Locator): Promise<void> {
+    await page.bringToFront();
+    await target.click();
+  }
+  async function typeIn(page: Page, text: string): Promise<void> {
+    await page.bringToFront();
+    await page.keyboard.type(text);
+  }
   /** A page the click opens (the links to a lab open a tab of their own). */
   async function opened(browser: Browser, link: Locator): Promise<Page> {
+    await browser.page.bringToFront();
     const [page] = await Promise.all([browser.context.waitForEvent('page'), link.click()]);
     page.on('pageerror', (err) => errors.push(err.stack ?? err.message));
     return page;
@@ -79,7 +90,7 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
   });
 
   it("starts the lab from the student page; both pages show it running, the teacher's without a reload", async () => {
-    await studentRow().getByRole('button', { name: 'start', exact: true }).click();
+    await clickOn(student!.page, studentRow().getByRole('button', { name: 'start', exact: true }));
     await stateCell(studentRow(), RUNNING).waitFor({ timeout: BOOT });
     await stateCell(teacherRow(), RUNNING).waitFor({ timeout: 10_000 });
     await teacherRow().getByText('h1: ready, h2: ready').waitFor();
@@ -93,9 +104,9 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
     assert.equal(new URL(labOfS1.url()).pathname, '/students/s1/labs/two-hosts/');
     await labOfS1.getByRole('button', { name: 'open a terminal on h1' }).click();
     await waitForTerminal(labOfS1, 'h1', /connected to the console of h1/);
-    await labOfS1.locator('.term-pane[data-vm="h1"]').click();
+    await clickOn(labOfS1, labOfS1.locator('.term-pane[data-vm="h1"]'));
     // The shell computes the answer: what comes back is output, not the echo of the keys.
-    await labOfS1.keyboard.type('echo flow-$((6 * 7))\n');
+    await typeIn(labOfS1, 'echo flow-$((6 * 7))\n');
     await waitForTerminal(labOfS1, 'h1', /flow-42/);
   });
 
@@ -104,11 +115,11 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
     await watching.getByRole('button', { name: 'open a terminal on h1' }).click();
     await waitForTerminal(watching, 'h1', /watching, read-only, the console of h1/);
     await student!.page.getByText('the teacher is watching this lab').waitFor({ timeout: 10_000 });
-    await labOfS1.keyboard.type('echo watched-$((50 + 1))\n');
+    await typeIn(labOfS1, 'echo watched-$((50 + 1))\n');
     await waitForTerminal(watching, 'h1', /watched-51/);
-    await watching.locator('.term-pane[data-vm="h1"]').click();
-    await watching.keyboard.type('echo teacher-$((1 + 1))\n');
-    await labOfS1.keyboard.type('echo after-$((2 + 1))\n');
+    await clickOn(watching, watching.locator('.term-pane[data-vm="h1"]'));
+    await typeIn(watching, 'echo teacher-$((1 + 1))\n');
+    await typeIn(labOfS1, 'echo after-$((2 + 1))\n');
     await waitForTerminal(labOfS1, 'h1', /after-3/);
     await waitForTerminal(watching, 'h1', /after-3/);
     for (const page of [labOfS1, watching]) assert.doesNotMatch(await terminalOf(page, 'h1'), /teacher-2/, "the teacher's keys reached the VM");
@@ -117,7 +128,7 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
   });
 
   it("runs the lab's checks from the student page and lists their results", async () => {
-    await studentRow().getByRole('button', { name: 'checks', exact: true }).click();
+    await clickOn(student!.page, studentRow().getByRole('button', { name: 'checks', exact: true }));
     await student!.page.getByRole('heading', { name: 'checks of two-hosts: 4 of 4 passed' }).waitFor({ timeout: 120_000 });
     const items = await student!.page.locator('#checks li').allTextContents();
     assert.deepEqual(
@@ -128,15 +139,15 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
 
   it("hands in from the student page and shows what was handed in; the teacher's table shows it appear", async () => {
     await teacherRow().getByRole('cell', { name: 'not yet' }).waitFor();
-    await labOfS1.keyboard.type('echo flow-answer > /etc/flow-answer && echo written-$((1 + 1))\n');
+    await typeIn(labOfS1, 'echo flow-answer > /etc/flow-answer && echo written-$((1 + 1))\n');
     await waitForTerminal(labOfS1, 'h1', /written-2/);
-    await studentRow().getByRole('button', { name: 'submit', exact: true }).click();
+    await clickOn(student!.page, studentRow().getByRole('button', { name: 'submit', exact: true }));
     await student!.page
       .getByRole('status')
       .filter({ hasText: /^handed in \d+ files: .*h1:\/etc\/flow-answer/ })
       .waitFor({ timeout: 60_000 });
     const handedIn = studentRow().getByRole('link', { name: /UTC \(\d+ files\)$/ });
-    await handedIn.click();
+    await clickOn(student!.page, handedIn);
     assert.match(await student!.page.locator('body').innerText(), /"h1:\/etc\/flow-answer"/, 'the hand-in lists the file');
     await student!.page.goBack();
     await teacherRow()
@@ -147,7 +158,7 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
 
   it('resets from the student page: the lab restarts as a fresh copy, and the teacher page follows', async () => {
     await labOfS1.close();
-    await studentRow().getByRole('button', { name: 'reset', exact: true }).click();
+    await clickOn(student!.page, studentRow().getByRole('button', { name: 'reset', exact: true }));
     await stateCell(studentRow(), NOT_RUNNING).waitFor({ timeout: 10_000 });
     await stateCell(teacherRow(), NOT_RUNNING).waitFor({ timeout: 10_000 });
     await stateCell(studentRow(), RUNNING).waitFor({ timeout: BOOT });
@@ -155,15 +166,15 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
     const fresh = await opened(student!, studentRow().getByRole('link', { name: 'open the lab' }));
     await fresh.getByRole('button', { name: 'open a terminal on h1' }).click();
     await waitForTerminal(fresh, 'h1', /connected to the console of h1/);
-    await fresh.locator('.term-pane[data-vm="h1"]').click();
-    await fresh.keyboard.type('cat /etc/flow-answer || echo gone-$((2 * 2))\n');
+    await clickOn(fresh, fresh.locator('.term-pane[data-vm="h1"]'));
+    await typeIn(fresh, 'cat /etc/flow-answer || echo gone-$((2 * 2))\n');
     await waitForTerminal(fresh, 'h1', /gone-4/);
     await fresh.close();
     await assertTeacherNotReloaded();
   });
 
   it("resets the student's lab from the teacher page; the student page follows", async () => {
-    await teacherRow().getByRole('button', { name: 'reset', exact: true }).click();
+    await clickOn(teacher!.page, teacherRow().getByRole('button', { name: 'reset', exact: true }));
     await stateCell(teacherRow(), NOT_RUNNING).waitFor({ timeout: 10_000 });
     await stateCell(studentRow(), NOT_RUNNING).waitFor({ timeout: 10_000 });
     await stateCell(teacherRow(), RUNNING).waitFor({ timeout: BOOT });
@@ -176,18 +187,18 @@ describe('the class, clicked through by a student and the teacher in Chromium', 
 
   it('grades the class from the teacher page and opens the report', async () => {
     await assertTeacherNotReloaded();
-    await teacher!.page.getByRole('button', { name: 'grade all' }).click();
+    await clickOn(teacher!.page, teacher!.page.getByRole('button', { name: 'grade all' }));
     await teacher!.page.getByText('grading 1 submissions...').waitFor({ timeout: 10_000 });
     const report = teacher!.page.getByRole('link', { name: /^two-hosts, \d{4}-\d\d-\d\dT/ });
     await report.waitFor({ timeout: 300_000 });
-    await report.click();
+    await clickOn(teacher!.page, report);
     assert.match(new URL(teacher!.page.url()).pathname, /^\/grades\/two-hosts\/[^/]+\/index\.html$/);
     const text = await teacher!.page.locator('body').innerText();
     assert.match(text, /s1/);
   });
 
   it('stops the lab from the student page; nothing of the class is left', async () => {
-    await studentRow().getByRole('button', { name: 'stop', exact: true }).click();
+    await clickOn(student!.page, studentRow().getByRole('button', { name: 'stop', exact: true }));
     await stateCell(studentRow(), /^stopped$/).waitFor({ timeout: 60_000 });
     assert.deepEqual(errors.concat(student!.errors, teacher!.errors), [], 'no script error on any page');
     await student!.close();
