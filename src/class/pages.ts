@@ -95,12 +95,19 @@ function gradeRuns(runs: GradeRun[]): string {
   return `<h2>grading</h2>${items.length ? `<ul id="grades">${items.join('')}</ul>` : '<p>no run yet</p>'}`;
 }
 
-export function teacherPage(view: ReturnType<ClassService['classView']>, runs: GradeRun[] | null = null): string {
+type ClassView = ReturnType<ClassService['classView']>;
+
+/** The teacher's table; each lab may carry its latest hand-in (a column of its own then). */
+export function teacherPage(
+  view: Omit<ClassView, 'students'> & { students: (Omit<ClassView['students'][number], 'labs'> & { labs: (LabView & StudentExtras)[] })[] },
+  runs: GradeRun[] | null = null,
+): string {
+  const columns = view.students[0]?.labs[0]?.submitted === undefined ? 3 : 4;
   const head = view.assignments
     .map((a) => {
       const button =
         runs === null ? '' : ` <button type="button" data-post="/api/assignments/${escapeHtml(encodeURIComponent(a.id))}/grade">grade all</button>`;
-      return `<th colspan="3">${escapeHtml(a.title)}${button}</th>`;
+      return `<th colspan="${columns}">${escapeHtml(a.title)}${button}</th>`;
     })
     .join('');
   const rows = view.students
@@ -124,7 +131,7 @@ export function teacherPage(view: ReturnType<ClassService['classView']>, runs: G
 export const PAGE_CSS = `body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left }
 td.state[data-state="running"] { color: #060 } td.state[data-state="failed"] { color: #a00 } td.state[data-state="starting"], td.state[data-state="paused"] { color: #850 }
-button { margin: 0 .2em } #message { color: #a00 } .watched { color: #850 }
+button { margin: 0 .2em } #message { color: #a00 } #message[data-kind="done"] { color: #060 } .watched { color: #850 }
 #checks li[data-status="pass"]::marker { color: #060 } #checks li[data-status="fail"], #checks li[data-status="error"] { color: #a00 }
 `;
 
@@ -145,9 +152,10 @@ document.addEventListener('click', async (event) => {
   const res = await fetch(button.dataset.post, { method: 'POST' });
   const answer = await res.json().catch(() => ({}));
   message.textContent = res.ok ? '' : answer.error || 'refused (' + res.status + ')';
+  message.dataset.kind = res.ok ? 'done' : 'refused';
   if (res.ok && Array.isArray(answer.results)) showChecks(answer);
   if (res.ok && Array.isArray(answer.applied)) message.textContent = 'put at stage ' + answer.stage + (answer.ok ? '' : ' (a startup script failed: ' + answer.applied.filter((a) => a.startup && a.startup.exitCode !== 0).map((a) => a.device).join(', ') + ')');
-  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in: ' + answer.files.length + ' files' + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
+  if (res.ok && Array.isArray(answer.files)) message.textContent = 'handed in ' + answer.files.length + ' files' + (answer.files.length ? ': ' + answer.files.join(', ') : '') + (answer.skipped.length ? ', left out: ' + answer.skipped.join('; ') : '');
   await refresh();
 });
 /** The checks' results, built as elements (a check's message is the lab's text, never HTML). */

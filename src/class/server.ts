@@ -267,6 +267,13 @@ function signIn(o: Ctx, token: string, res: ServerResponse): void {
   });
 }
 
+/** A lab's latest hand-in for the pages: null before the first, undefined when the class takes none. */
+function lastHandin(o: Ctx, student: string, assignment: string): { at: number; files: number } | null | undefined {
+  if (!o.handins) return undefined;
+  const last = o.handins.submissions(student, assignment)[0];
+  return last ? { at: last.at, files: last.files.length } : null;
+}
+
 type Allow = (action: Action) => void;
 const LAB_OP = /^(start|stop|reset)$/;
 /** A submission without where the server keeps it. */
@@ -283,13 +290,7 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
     const view = {
       ...mine,
       assignments: mine.assignments.map((lab) => {
-        const last = o.handins?.submissions(mine.student.id, lab.assignment)[0];
-        return {
-          ...lab,
-          watched: o.views.watched(lab.lab),
-          joined: o.views.joined(lab.lab),
-          submitted: o.handins ? (last ? { at: last.at, files: last.files.length } : null) : undefined,
-        };
+        return { ...lab, watched: o.views.watched(lab.lab), joined: o.views.joined(lab.lab), submitted: lastHandin(o, mine.student.id, lab.assignment) };
       }),
     };
     const shown = withStages(o, view, mine.student.id, o.handins?.currentStages());
@@ -309,8 +310,10 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
     allow({ kind: 'class-table' });
     const view = service.classView();
     const current = o.handins?.currentStages();
-    const shown = { ...view, students: view.students.map((s) => withStages(o, s, s.id, current)) };
-    return path === '/api/class' ? sendJson(res, 200, shown) : send(res, 200, 'text/html; charset=utf-8', teacherPage(shown, o.grading?.runs() ?? null));
+    const students = view.students.map((s) => withStages(o, s, s.id, current));
+    if (path === '/api/class') return sendJson(res, 200, { ...view, students });
+    const withHandins = students.map((s) => ({ ...s, labs: s.labs.map((lab) => ({ ...lab, submitted: lastHandin(o, s.id, lab.assignment) })) }));
+    return send(res, 200, 'text/html; charset=utf-8', teacherPage({ ...view, students: withHandins }, o.grading?.runs() ?? null));
   }
   const jump = /^\/api\/(?:students\/([^/]+)\/)?labs\/([^/]+)\/stages\/([^/]+)$/.exec(path);
   if (jump && o.handins) return answerJump(o.handins, who, allow, method, jump, res);
