@@ -21,7 +21,6 @@
 //                                             consoles there are read-only, or taken over with
 //                                             ?takeover=1 on a console's WebSocket (the student is told)
 // A request or WebSocket under a lab's path, or the student's page, is a visit: it resumes a paused lab.
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -32,6 +31,8 @@ import { decide, principalName, type Action, type Principal } from './access.ts'
 import { assetFile } from '../web/assets.ts';
 import { sendFile } from '../web/lab-view.ts';
 import type { ClassGrading } from './grading.ts';
+import { answerGrading } from './grading-routes.ts';
+import { cookieValue, HttpAnswer, send, sendJson } from './http.ts';
 import type { Handins } from './handins.ts';
 import { LabWebViews, parseLabViewPath } from './lab-web.ts';
 import { PAGE_CSS, PAGE_JS, studentPage, teacherPage } from './pages.ts';
@@ -63,33 +64,7 @@ export interface ClassServer {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** How long an idle kept-alive connection stays open. */
 const KEEP_ALIVE_MS = 65_000;
-const HEADERS = {
-  'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'",
-};
-
-/** An answer the route gives; thrown so that one place writes it. */
-class HttpAnswer extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export const sessionCookieName = (className: string) => `umlab-class-${className}`;
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
 
 export async function startClassServer(o: ClassServerOptions): Promise<ClassServer> {
   const listen = o.listen ?? '127.0.0.1';
@@ -124,12 +99,6 @@ export async function startClassServer(o: ClassServerOptions): Promise<ClassServ
     },
   };
 }
-
-function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...HEADERS, 'Content-Type': type, ...extra });
-  res.end(body);
-}
-const sendJson = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', JSON.stringify(value));
 
 /** The server's options, with the lab views and where it listens. */
 interface Ctx extends Omit<ClassServerOptions, 'port'> {
@@ -386,31 +355,4 @@ async function answerJump(handins: Handins, who: Principal, allow: Allow, method
   allow({ kind: 'lab', op: 'stage', student, assignment });
   if (method !== 'POST') throw new HttpAnswer(405, 'POST to jump to a stage');
   sendJson(res, 200, await handins.jump(student, assignment, decodeURIComponent(m[3]), principalName(who)));
-}
-
-const REPORT_TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  csv: 'text/csv; charset=utf-8',
-  json: 'application/json',
-  xml: 'application/xml',
-  pcap: 'application/vnd.tcpdump.pcap',
-  log: 'text/plain; charset=utf-8',
-};
-
-/** The teacher's grading: start a run, list the runs, read a report's files. */
-function answerGrading(grading: ClassGrading, assignment: string | null, actor: string, method: string, path: string, res: ServerResponse): void {
-  if (assignment !== null) {
-    if (method !== 'POST') throw new HttpAnswer(405, 'POST to grade');
-    if (!grading.knows(assignment)) throw new HttpAnswer(404, `no assignment ${assignment}`);
-    return sendJson(res, 202, grading.start(assignment, actor));
-  }
-  if (method !== 'GET' && method !== 'HEAD') throw new HttpAnswer(405, 'GET the grading runs and their reports');
-  if (path === '/api/grades') return sendJson(res, 200, grading.runs());
-  const m = /^\/grades\/([^/]+)\/([^/]+)\/(.+)$/.exec(path);
-  const file = m && grading.reportFile(decodeURIComponent(m[1]), m[2], decodeURIComponent(m[3]));
-  if (!file) throw new HttpAnswer(404, `nothing at ${path}`);
-  const type = REPORT_TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
-  // The reports are umlab grade's own pages: no script runs (their column sorting is off here).
-  res.writeHead(200, { ...HEADERS, 'Content-Type': type, 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
-  res.end(readFileSync(file));
 }
