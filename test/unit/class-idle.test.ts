@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ClassLimits } from '../../src/class/class-file.ts';
 import { durationText, idleCheckEveryMs, idleLabs } from '../../src/class/idle.ts';
-import type { LoadedClass } from '../../src/class/load-class.ts';
 import type { LabRef, PlacedLab, Placement } from '../../src/class/placement.ts';
 import { ClassService } from '../../src/class/service.ts';
 import { ClassStore } from '../../src/class/store.ts';
+import { testClass } from './class-fixtures.ts';
 
 describe('idle labs, the decision', () => {
   const policy = { afterMs: 60_000, action: 'pause' as const };
@@ -75,20 +75,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('idle labs, the class service', () => {
   const roster = [{ id: 's1', name: 's1' }];
-  const loaded = (limits: Partial<ClassLimits>): LoadedClass => ({
-    file: '/x/CLASS.yaml',
-    labPaths: new Map([['a1', '/x/a1.yaml']]),
-    gradingSpecs: new Map(),
-    stages: new Map(),
-    spec: {
-      name: 'c',
-      description: '',
-      roster,
-      rosterFile: null,
-      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
-      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: 60_000, idleAction: 'pause', ...limits },
-    },
-  });
+  const loaded = (limits: Partial<ClassLimits>) => testClass({ roster, limits: { idleAfterMs: 60_000, ...limits } });
   const setup = async (limits: Partial<ClassLimits> = {}) => {
     const dir = mkdtempSync(join(tmpdir(), 'umlab-class-idle-'));
     dirs.push(dir);

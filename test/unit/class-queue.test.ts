@@ -6,15 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { ClassLimits } from '../../src/class/class-file.ts';
-import type { LoadedClass } from '../../src/class/load-class.ts';
 import type { LabRef, PlacedLab, Placement } from '../../src/class/placement.ts';
 import { admit, placeInQueue, refuseStart } from '../../src/class/queue.ts';
 import { ClassService } from '../../src/class/service.ts';
 import { ClassStore } from '../../src/class/store.ts';
 import { UsageError } from '../../src/errors.ts';
+import { NO_LIMITS, testClass } from './class-fixtures.ts';
 
-const limits: ClassLimits = { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' };
+const limits = NO_LIMITS;
 
 describe('start queue', () => {
   it('admits in order while the budget lasts, and stops at the first that does not fit', () => {
@@ -97,26 +96,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('class service', () => {
   const roster = ['s1', 's2', 's3'].map((id) => ({ id, name: id }));
-  const loaded: LoadedClass = {
-    file: '/x/CLASS.yaml',
-    labPaths: new Map([
-      ['a1', '/x/a1.yaml'],
-      ['a2', '/x/a2.yaml'],
-    ]),
-    gradingSpecs: new Map(),
-    stages: new Map(),
-    spec: {
-      name: 'c',
-      description: '',
-      roster,
-      rosterFile: null,
-      assignments: [
-        { id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] },
-        { id: 'a2', title: 'A2', lab: 'a2.yaml', grading: null, stages: [] },
-      ],
-      limits,
-    },
-  };
+  const loaded = testClass({ roster, assignments: ['a1', 'a2'] });
   const freshStore = () => {
     const dir = mkdtempSync(join(tmpdir(), 'umlab-class-service-'));
     dirs.push(dir);

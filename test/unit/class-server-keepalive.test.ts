@@ -9,23 +9,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { LoadedClass } from '../../src/class/load-class.ts';
-import type { PlacedLab, Placement } from '../../src/class/placement.ts';
 import { startClassServer, type ClassServer } from '../../src/class/server.ts';
 import { ClassService } from '../../src/class/service.ts';
 import { ClassStore } from '../../src/class/store.ts';
+import { idlePlacement, testClass } from './class-fixtures.ts';
 
-const placement: Placement = {
-  demandMiB: () => Promise.resolve(256),
-  start: () => Promise.resolve(),
-  stop: () => Promise.resolve(),
-  status: (name: string): PlacedLab => ({ name, state: 'absent', vms: [] }),
-  list: () => [],
-  runDir: () => null,
-  pause: () => {},
-  resume: () => {},
-  trafficBytes: () => 0,
-};
+const placement = idlePlacement();
 
 /** Longer than node's default keepAliveTimeout of 5 s. */
 const STALL_MS = 6500;
@@ -33,20 +22,7 @@ const STALL_MS = 6500;
 describe('class server keep-alive', () => {
   const dir = mkdtempSync(join(tmpdir(), 'umlab-class-keepalive-'));
   const store = new ClassStore(join(dir, 'class.db'));
-  const loaded: LoadedClass = {
-    file: join(dir, 'CLASS.yaml'),
-    labPaths: new Map([['a1', '/x/a1.yaml']]),
-    gradingSpecs: new Map(),
-    stages: new Map(),
-    spec: {
-      name: 'c1',
-      description: '',
-      roster: [{ id: 's1', name: 'One' }],
-      rosterFile: null,
-      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
-      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' },
-    },
-  };
+  const loaded = testClass({ roster: [{ id: 's1', name: 'One' }] });
   store.syncRoster(loaded.spec.roster);
   const service = new ClassService({ loaded, store, placement, budgetMiB: 1024 });
   let server: ClassServer;

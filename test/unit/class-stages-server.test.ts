@@ -9,25 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Handins } from '../../src/class/handins.ts';
-import type { LoadedClass } from '../../src/class/load-class.ts';
-import type { PlacedLab, Placement } from '../../src/class/placement.ts';
 import { startClassServer, type ClassServer } from '../../src/class/server.ts';
 import { ClassService } from '../../src/class/service.ts';
 import type { Stage } from '../../src/class/stages.ts';
 import { ClassStore } from '../../src/class/store.ts';
+import { idlePlacement, testClass } from './class-fixtures.ts';
 
 /** Labs "run" by the store's word; none has a run directory, so nothing reaches a VM. */
-const placement: Placement = {
-  demandMiB: () => Promise.resolve(256),
-  start: () => Promise.resolve(),
-  stop: () => Promise.resolve(),
-  status: (name: string): PlacedLab => ({ name, state: 'running', vms: [] }),
-  list: () => [],
-  runDir: () => null,
-  pause: () => {},
-  resume: () => {},
-  trafficBytes: () => 0,
-};
+const placement = idlePlacement('running');
 
 function post(port: number, path: string, cookie: string, method = 'POST'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -50,20 +39,7 @@ describe('jumping to a stage over the class server', () => {
     { id: 's2', name: 'Two' },
   ];
   const stage = (id: string, title: string): Stage => ({ id, title, checks: [], files: [], startups: [] });
-  const loaded: LoadedClass = {
-    file: join(dir, 'CLASS.yaml'),
-    labPaths: new Map([['a1', '/x/a1.yaml']]),
-    gradingSpecs: new Map(),
-    stages: new Map([['a1', [stage('one', 'First <step>'), stage('two', 'Second')]]]),
-    spec: {
-      name: 'c1',
-      description: '',
-      roster,
-      rosterFile: null,
-      assignments: [{ id: 'a1', title: 'A1', lab: 'a1.yaml', grading: null, stages: [] }],
-      limits: { runningLabsPerStudent: 1, memoryPerStudentMiB: null, memoryBudgetMiB: null, idleAfterMs: null, idleAction: 'pause' },
-    },
-  };
+  const loaded = testClass({ roster, stages: new Map([['a1', [stage('one', 'First <step>'), stage('two', 'Second')]]]) });
   store.syncRoster(roster);
   const service = new ClassService({ loaded, store, placement, budgetMiB: 1024 });
   const handins = new Handins({ loaded, store, placement, submissionsDir: join(dir, 'submissions') });
