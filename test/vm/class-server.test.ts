@@ -1,11 +1,11 @@
 // `umlab class serve` for real: two students of a class with labs/two-hosts.yaml. A student signs
 // in with an invitation link, starts the lab and sees it run; the other student is refused on
 // every path of that lab (and it is logged); a forged cookie and a revoked link are refused; the
-// server is killed with SIGKILL and restarted: the session still works, the lab still runs; the
-// student stops it, and nothing of it is left.
+// server is killed with SIGKILL and restarted: the session still works, the lab still runs, the
+// hand-in made before is still there; the student stops it, and nothing of it is left.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -153,7 +153,12 @@ describe('umlab class serve with real labs', () => {
     assert.equal((await request('/api/me', 's1')).status, 200, 'other sessions go on');
   });
 
-  it('keeps sessions and running labs across a SIGKILL of the server', async () => {
+  it('keeps sessions, running labs and hand-ins across a SIGKILL of the server', async () => {
+    const handedIn = await request('/api/labs/two-hosts/submit', 's1', 'POST');
+    assert.equal(handedIn.status, 201, await handedIn.clone().text());
+    const handIns = async () => (await (await request('/api/labs/two-hosts/submit', 's1')).json()) as { at: number; files: string[] }[];
+    const before = await handIns();
+    assert.equal(before.length, 1);
     server!.kill('SIGKILL');
     await new Promise((resolve) => server!.once('exit', resolve));
     await sleep(500);
@@ -166,6 +171,8 @@ describe('umlab class serve with real labs', () => {
     const mine = await myLab('s1');
     assert.equal(mine.state, 'running');
     assert.equal(mine.lab, labName);
+    assert.deepEqual(await handIns(), before, 'the hand-in is still there');
+    assert.equal(readdirSync(join(dir, 'net101.class', 'submissions', 'two-hosts')).length, 1, 'and its folder');
     const table = (await json('/api/class', 'teacher')) as unknown as { students: { id: string; labs: { state: string }[] }[] };
     assert.deepEqual(
       table.students.map((s) => [s.id, s.labs[0].state]),
