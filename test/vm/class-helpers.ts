@@ -21,6 +21,25 @@ export interface ServedClass {
   remove(): Promise<void>;
 }
 
+/** Starts `umlab class serve CLASS_FILE --listen ADDR` (the CLI's UMLAB_HOME is `userHome`) and
+ *  resolves once it says it listens at `base`; rejects with its output if it exits first. */
+export async function startClassServe(classFile: string, listen: string, base: string, userHome: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', listen], {
+    env: { ...process.env, UMLAB_HOME: userHome },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes(`at ${base} `)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
+  });
+  return child;
+}
+
 export async function serveClass(name: string, fromPort: number): Promise<ServedClass> {
   const dir = mkdtempSync(join(tmpdir(), `umlab-${name}-`));
   const classFile = join(dir, 'CLASS.yaml');
@@ -34,10 +53,7 @@ export async function serveClass(name: string, fromPort: number): Promise<Served
   const base = `http://127.0.0.1:${port}`;
   // The CLI's own UMLAB_HOME: the class must not use it.
   const userHome = join(dir, 'user-home');
-  let server: ChildProcess | null = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, UMLAB_HOME: userHome },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let server: ChildProcess | null = null;
   const home = join(dir, `${name}.class`, 'home');
   const stopServer = async () => {
     if (!server) return;
@@ -53,15 +69,7 @@ export async function serveClass(name: string, fromPort: number): Promise<Served
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    let output = '';
-    server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes(`at ${base} `)) resolve();
-      });
-      server!.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
-    });
+    server = await startClassServe(classFile, `127.0.0.1:${port}`, base, userHome);
     const invite = await umlabOk(userHome, ['class', 'invite', classFile, '--json']);
     const links = new Map((JSON.parse(invite.stdout) as { id: string; url: string }[]).map((l) => [l.id, l.url]));
     return { dir, home, base, port, links, stopServer, remove };

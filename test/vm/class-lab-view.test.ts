@@ -7,7 +7,7 @@
 // and `umlab grade`'s loader reads it; s1 runs the lab's checks on demand and sees them pass; the
 // teacher grades every hand-in through umlab grade and reads the report.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ import { LabClient } from '../../src/client/lab-client.ts';
 import { loadSubmission } from '../../src/grade/load-submission.ts';
 import { findSubmissions } from '../../src/grade/submissions.ts';
 import { runDirFor, runFiles } from '../../src/runtime/paths.ts';
-import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, sleep, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, lab, processesMentioning, sleep, umlabOk } from './helpers.ts';
+import { startClassServe } from './class-helpers.ts';
 import { freePort } from './net-helpers.ts';
 import { openBrowser, terminalText } from './web-helpers.ts';
 
@@ -85,19 +86,7 @@ describe("a student's lab in the browser, from the class server", () => {
     writeFileSync(classFile, CLASS_YAML);
     const port = await freePort({ from: 42500 });
     base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, UMLAB_HOME: userHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes(`at ${base} `)) resolve();
-      });
-      server!.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
-    });
+    server = await startClassServe(classFile, `127.0.0.1:${port}`, base, userHome);
     const invite = await umlabOk(userHome, ['class', 'invite', classFile, '--json']);
     for (const l of JSON.parse(invite.stdout) as { id: string; url: string }[]) {
       links.set(l.id, l.url);

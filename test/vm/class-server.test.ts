@@ -4,14 +4,15 @@
 // server is killed with SIGKILL and restarted: the session still works, the lab still runs, the
 // hand-in made before is still there; the student stops it, and nothing of it is left.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { listLabs } from '../../src/runtime/lab.ts';
-import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, sleep, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, lab, processesMentioning, sleep, umlabOk } from './helpers.ts';
+import { startClassServe } from './class-helpers.ts';
 import { freePort } from './net-helpers.ts';
 
 const CLASS_YAML = `name: net101
@@ -36,20 +37,7 @@ describe('umlab class serve with real labs', () => {
   let labName = '';
 
   async function serve(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, UMLAB_HOME: userHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = child;
-    let output = '';
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes(`at ${base} `)) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
-    });
+    server = await startClassServe(classFile, `127.0.0.1:${port}`, base, userHome);
   }
 
   const request = (path: string, who: string | null, method = 'GET', cookie = who ? cookies.get(who) : undefined) =>

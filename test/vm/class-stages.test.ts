@@ -4,7 +4,7 @@
 // the teacher jumps s1's lab to "marked", which applies both stages' files; the teacher's page
 // says where the lab was put. Then the lab is stopped and nothing of it is left.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { LabClient } from '../../src/client/lab-client.ts';
 import { runDirFor, runFiles } from '../../src/runtime/paths.ts';
-import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, lab, processesMentioning, umlabOk } from './helpers.ts';
+import { startClassServe } from './class-helpers.ts';
 import { freePort } from './net-helpers.ts';
 
 const CLASS_YAML = `name: net101
@@ -82,20 +83,7 @@ describe('stages of an assignment, jumping to one', () => {
     writeFileSync(classFile, CLASS_YAML);
     const port = await freePort({ from: 42500 });
     base = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', `127.0.0.1:${port}`], {
-      env: { ...process.env, UMLAB_HOME: userHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = child;
-    let output = '';
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes(`at ${base} `)) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
-    });
+    server = await startClassServe(classFile, `127.0.0.1:${port}`, base, userHome);
     const invite = await umlabOk(userHome, ['class', 'invite', classFile, '--json']);
     for (const l of JSON.parse(invite.stdout) as { id: string; url: string }[]) {
       const res = await fetch(base + new URL(l.url).pathname, { redirect: 'manual' });

@@ -6,7 +6,7 @@
 // in /api/class, stays paused across another restart, and s1's next visit resumes it: a console
 // command answers again. Nothing is left behind.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ import Database from 'better-sqlite3';
 import { WebSocket } from 'ws';
 import type { LabStatus } from '../../src/client/control.ts';
 import { runDirFor, runFiles } from '../../src/runtime/paths.ts';
-import { assertNothingLeft, CLI, cleanHome, eventually, lab, processesMentioning, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, eventually, lab, processesMentioning, umlabOk } from './helpers.ts';
+import { startClassServe } from './class-helpers.ts';
 import { freePort } from './net-helpers.ts';
 import { openBrowser } from './web-helpers.ts';
 
@@ -88,20 +89,7 @@ describe('the teacher takes over a console; an idle lab pauses and resumes on th
 
   /** Starts `umlab class serve` on the class file as it is now; resolves when it listens. */
   async function serve(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', listen], {
-      env: { ...process.env, UMLAB_HOME: userHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = child;
-    let output = '';
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        output += d.toString();
-        if (output.includes(`at ${base} `)) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`class serve exited ${code}:\n${output}`)));
-    });
+    server = await startClassServe(classFile, listen, base, userHome);
   }
 
   async function stopServer(signal: NodeJS.Signals): Promise<void> {
