@@ -260,7 +260,12 @@ export class ClassService {
 
   /** Someone typed into the lab, or opened it: it is active now, and a paused lab resumes. */
   visit(lab: string, actor: string): void {
-    this.lastActive.set(lab, this.now());
+    const now = this.now();
+    const last = this.lastActive.get(lab);
+    this.lastActive.set(lab, now);
+    // Keys come many a second: a lab active less than a second ago cannot have been paused since
+    // (pausing takes idle_after, 1 s at least), so the store is not read for every key.
+    if (last !== undefined && now - last < 1000) return;
     const row = this.o.store.labs().find((r) => r.lab === lab);
     if (row?.state === 'paused') this.resume(row, actor);
   }
