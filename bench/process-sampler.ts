@@ -1,7 +1,8 @@
 // One process's CPU time and memory, sampled from /proc while a benchmark runs: utime + stime of
-// /proc/PID/stat (in clock ticks, 100 per second on Linux), and Rss and Pss of
+// /proc/PID/stat (procStat, in clock ticks, 100 per second on Linux), and Rss and Pss of
 // /proc/PID/smaps_rollup, whose maxima are kept.
 import { readFileSync } from 'node:fs';
+import { procStat } from '../src/vm/processes.ts';
 
 const TICKS_PER_SECOND = 100;
 
@@ -33,10 +34,8 @@ export class ProcessSampler {
 
   private sample(): void {
     try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      // Fields after the command's closing parenthesis: state is the first, utime the 12th, stime the 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
+      const ticks = procStat(this.pid)?.cpuTicks;
+      if (ticks === undefined) return; // the process has exited
       this.firstTicks ??= ticks;
       this.lastTicks = ticks;
       const rollup = readFileSync(`/proc/${this.pid}/smaps_rollup`, 'utf8');

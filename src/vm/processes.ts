@@ -19,6 +19,8 @@ export interface ProcStat {
   pgid: number;
   state: string;
   startTime: string;
+  /** CPU time so far, user and system (utime + stime), in clock ticks. */
+  cpuTicks: number;
 }
 
 /** /proc/<pid>/stat, parsed after the command name (which may hold spaces and parentheses). */
@@ -27,7 +29,14 @@ export function procStat(pid: number): ProcStat | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): field N is fields[N - 3].
-    return { pid, state: fields[0], ppid: Number(fields[1]), pgid: Number(fields[2]), startTime: fields[19] };
+    return {
+      pid,
+      state: fields[0],
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      startTime: fields[19],
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+    };
   } catch {
     return null;
   }
