@@ -22,7 +22,8 @@ if (skip) process.stderr.write(`== test/vm/grade-families.test.ts is NOT run: ${
 const home = makeHome('umlab-grade-families-');
 after(() => cleanHome(home));
 
-const OSPF = `convergence_time: 20
+// OSPF's LSAs wait up to 5 s between originations; under a loaded CI host 20 s was once too short for r1's stub LAN.
+const OSPF = `convergence_time: 45
 test:
   protocols:
     ospfd:
