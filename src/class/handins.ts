@@ -124,6 +124,7 @@ export class Handins {
   /** The stage each running lab was last put at in this run of it ("student/assignment" -> stage):
    *  a jump before the lab's latest start (or reset) does not count. */
   currentStages(): Map<string, string> {
+    if ([...this.o.loaded.stages.values()].every((stages) => stages.length === 0)) return new Map();
     const rows = new Map(this.o.store.labs().map((r) => [`${r.student}/${r.assignment}`, r]));
     const out = new Map<string, string>();
     for (const [target, last] of this.o.store.lastStages()) {

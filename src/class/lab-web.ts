@@ -67,6 +67,8 @@ export class LabWebViews {
     const held = this.views.get(lab);
     if (held && held.stamp === stamp) {
       held.view.followPlan();
+      // Not polled while no page follows it: a fresh state for what is served now.
+      await held.view.watcher?.wake();
       return held.view;
     }
     if (held) {
@@ -74,7 +76,7 @@ export class LabWebViews {
       this.views.delete(lab);
     }
     if (runDir === null || !st) return null;
-    const view = new LabView(readPlan(runDir), runDir);
+    const view = new LabView(readPlan(runDir), runDir, { pollUnwatched: false });
     this.views.set(lab, { stamp, view });
     await view.watcher?.start();
     return view;

@@ -10,7 +10,7 @@ import { compile } from '../planner/compile.ts';
 import { removeLabDisks } from '../runtime/disks.ts';
 import { planContext } from '../runtime/host.ts';
 import { ensureProfileImages, imageCacheDir } from '../runtime/image-cache.ts';
-import { downLab, listLabs, upLab, type LabRecord } from '../runtime/lab.ts';
+import { downLab, labRecord, listLabs, upLab, type LabRecord } from '../runtime/lab.ts';
 import { loadLabFile } from '../runtime/lab-reader.ts';
 import { labMemoryMiB } from '../runtime/memory-budget.ts';
 import { runDirFor } from '../runtime/paths.ts';
@@ -98,7 +98,7 @@ export class LocalPlacement implements Placement {
   }
 
   private record(name: string): LabRecord | undefined {
-    return listLabs(this.home).find((l) => l.lab === name);
+    return labRecord(this.home, name);
   }
 }
 

@@ -57,13 +57,21 @@ CREATE TABLE IF NOT EXISTS submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, st
   at INTEGER NOT NULL, dir TEXT NOT NULL, files TEXT NOT NULL, skipped TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_action ON events (action, outcome);
+CREATE INDEX IF NOT EXISTS events_actor ON events (actor, at);
 `;
 
 const who = (p: Principal): [string, string] => (p.role === 'teacher' ? ['teacher', ''] : ['student', p.id]);
 const principalOf = (role: string, id: string): Principal | null => (role === 'teacher' ? { role } : role === 'student' ? { role, id } : null);
 
+/** How often a session's `seen` is written: what reads it needs minutes, not the request. */
+const SEEN_EVERY_MS = 60_000;
+
 export class ClassStore {
   private readonly db: Database.Database;
+  /** When each session's `seen` was last written (by hash), in this process. */
+  private readonly seenWritten = new Map<string, number>();
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (or makes, 0600) the class database at `path`. */
   constructor(
@@ -89,24 +97,31 @@ export class ClassStore {
     this.db.close();
   }
 
+  /** A statement compiled once per server: compiling costs more than most of our queries. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
   /** Makes the students table the roster's: new students added, names updated, the gone removed
    *  with their tokens and sessions (their labs' rows stay, so a running lab is still found). */
   syncRoster(roster: Student[]): void {
     const ids = new Set(roster.map((s) => s.id));
     this.db.transaction(() => {
-      const upsert = this.db.prepare('INSERT INTO students (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name');
+      const upsert = this.sql('INSERT INTO students (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name');
       for (const s of roster) upsert.run(s.id, s.name);
-      for (const row of this.db.prepare('SELECT id FROM students').all() as { id: string }[]) {
+      for (const row of this.sql('SELECT id FROM students').all() as { id: string }[]) {
         if (ids.has(row.id)) continue;
-        this.db.prepare('DELETE FROM students WHERE id = ?').run(row.id);
-        this.db.prepare("DELETE FROM tokens WHERE role = 'student' AND principal = ?").run(row.id);
-        this.db.prepare("DELETE FROM sessions WHERE role = 'student' AND principal = ?").run(row.id);
+        this.sql('DELETE FROM students WHERE id = ?').run(row.id);
+        this.sql("DELETE FROM tokens WHERE role = 'student' AND principal = ?").run(row.id);
+        this.sql("DELETE FROM sessions WHERE role = 'student' AND principal = ?").run(row.id);
       }
     })();
   }
 
   students(): Student[] {
-    return this.db.prepare('SELECT id, name FROM students ORDER BY id').all() as Student[];
+    return this.sql('SELECT id, name FROM students ORDER BY id').all() as Student[];
   }
 
   /** A new invitation token for `p`; every earlier one of `p` is revoked and their sessions end.
@@ -115,7 +130,7 @@ export class ClassStore {
     const token = newSecret();
     this.db.transaction(() => {
       this.revokeIn(p);
-      this.db.prepare('INSERT INTO tokens (hash, role, principal, created) VALUES (?, ?, ?, ?)').run(secretHash(token), ...who(p), this.now());
+      this.sql('INSERT INTO tokens (hash, role, principal, created) VALUES (?, ?, ?, ?)').run(secretHash(token), ...who(p), this.now());
     })();
     return token;
   }
@@ -127,14 +142,14 @@ export class ClassStore {
 
   private revokeIn(p: Principal): boolean {
     const [role, id] = who(p);
-    const tokens = this.db.prepare('UPDATE tokens SET revoked = ? WHERE role = ? AND principal = ? AND revoked IS NULL').run(this.now(), role, id);
-    const sessions = this.db.prepare('DELETE FROM sessions WHERE role = ? AND principal = ?').run(role, id);
+    const tokens = this.sql('UPDATE tokens SET revoked = ? WHERE role = ? AND principal = ? AND revoked IS NULL').run(this.now(), role, id);
+    const sessions = this.sql('DELETE FROM sessions WHERE role = ? AND principal = ?').run(role, id);
     return tokens.changes + sessions.changes > 0;
   }
 
   /** Who a (not revoked) invitation token belongs to. */
   principalOfToken(token: string): Principal | null {
-    const row = this.db.prepare('SELECT role, principal FROM tokens WHERE hash = ? AND revoked IS NULL').get(secretHash(token)) as
+    const row = this.sql('SELECT role, principal FROM tokens WHERE hash = ? AND revoked IS NULL').get(secretHash(token)) as
       { role: string; principal: string } | undefined;
     return row ? principalOf(row.role, row.principal) : null;
   }
@@ -143,22 +158,27 @@ export class ClassStore {
   createSession(p: Principal): string {
     const id = newSecret();
     const t = this.now();
-    this.db.prepare('INSERT INTO sessions (hash, role, principal, created, seen) VALUES (?, ?, ?, ?, ?)').run(secretHash(id), ...who(p), t, t);
+    this.sql('INSERT INTO sessions (hash, role, principal, created, seen) VALUES (?, ?, ?, ?, ?)').run(secretHash(id), ...who(p), t, t);
     return id;
   }
 
   /** Who a session belongs to (and it was seen now), or null for an unknown or ended one. */
   principalOfSession(id: string): Principal | null {
     const hash = secretHash(id);
-    const row = this.db.prepare('SELECT role, principal FROM sessions WHERE hash = ?').get(hash) as { role: string; principal: string } | undefined;
+    const row = this.sql('SELECT role, principal FROM sessions WHERE hash = ?').get(hash) as { role: string; principal: string } | undefined;
     if (!row) return null;
-    this.db.prepare('UPDATE sessions SET seen = ? WHERE hash = ?').run(this.now(), hash);
+    // A commit waits for the disk (synchronous = FULL): not one per request, once a minute per session.
+    const t = this.now();
+    if (t - (this.seenWritten.get(hash) ?? 0) >= SEEN_EVERY_MS) {
+      this.sql('UPDATE sessions SET seen = ? WHERE hash = ?').run(t, hash);
+      this.seenWritten.set(hash, t);
+    }
     return principalOf(row.role, row.principal);
   }
 
   /** The row of a student's copy of an assignment, made (stopped, with its lab name) on first use. */
   lab(student: string, assignment: string): LabRow {
-    const get = () => this.db.prepare('SELECT * FROM labs WHERE student = ? AND assignment = ?').get(student, assignment) as LabRow | undefined;
+    const get = () => this.sql('SELECT * FROM labs WHERE student = ? AND assignment = ?').get(student, assignment) as LabRow | undefined;
     const found = get();
     if (found) return found;
     this.db
@@ -168,7 +188,7 @@ export class ClassStore {
   }
 
   labs(): LabRow[] {
-    return this.db.prepare('SELECT * FROM labs ORDER BY student, assignment').all() as LabRow[];
+    return this.sql('SELECT * FROM labs ORDER BY student, assignment').all() as LabRow[];
   }
 
   setLabState(student: string, assignment: string, state: LabState, error: string | null = null): void {
@@ -189,8 +209,8 @@ export class ClassStore {
   submissions(assignment: string, student: string | null): SubmissionRow[] {
     const rows = (
       student === null
-        ? this.db.prepare('SELECT * FROM submissions WHERE assignment = ? ORDER BY id DESC').all(assignment)
-        : this.db.prepare('SELECT * FROM submissions WHERE assignment = ? AND student = ? ORDER BY id DESC').all(assignment, student)
+        ? this.sql('SELECT * FROM submissions WHERE assignment = ? ORDER BY id DESC').all(assignment)
+        : this.sql('SELECT * FROM submissions WHERE assignment = ? AND student = ? ORDER BY id DESC').all(assignment, student)
     ) as (Omit<SubmissionRow, 'files' | 'skipped'> & { files: string; skipped: string })[];
     return rows.map((r) => ({ ...r, files: JSON.parse(r.files) as string[], skipped: JSON.parse(r.skipped) as string[] }));
   }
@@ -204,7 +224,7 @@ export class ClassStore {
 
   /** The latest events, newest first. */
   events(limit = 100): ClassEvent[] {
-    return this.db.prepare('SELECT at, actor, action, target, outcome, detail FROM events ORDER BY id DESC LIMIT ?').all(limit) as ClassEvent[];
+    return this.sql('SELECT at, actor, action, target, outcome, detail FROM events ORDER BY id DESC LIMIT ?').all(limit) as ClassEvent[];
   }
 
   /** Each lab's latest jump to a stage that went well ("student/assignment" -> stage and time). */
@@ -217,7 +237,7 @@ export class ClassStore {
 
   /** Each actor's latest event time: a student's last activity. */
   lastActivity(): Map<string, number> {
-    const rows = this.db.prepare('SELECT actor, MAX(at) AS at FROM events GROUP BY actor').all() as { actor: string; at: number }[];
+    const rows = this.sql('SELECT actor, MAX(at) AS at FROM events GROUP BY actor').all() as { actor: string; at: number }[];
     return new Map(rows.map((r) => [r.actor, r.at]));
   }
 }

@@ -1,7 +1,8 @@
 // Lab lifecycle as seen from the CLI: start a supervisor for a plan, find running
 // labs by name, stop them and clean up whatever a dead supervisor left behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, statSync, lstatSync, writeFileSync, cpSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, renameSync, statSync, lstatSync, writeFileSync, cpSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabRuntimeError, NotFoundError, UsageError } from '../errors.ts';
@@ -85,14 +86,21 @@ export function listLabs(home: string): LabRecord[] {
   return names
     .filter((lab) => !lab.startsWith('.')) // .<lab>.lock files of `up` (takeUpLock)
     .sort()
-    .map((lab) => {
-      const runDir = runDirFor(home, lab);
-      const state = readState(runDir);
-      const alive = pidAlive(state?.supervisorPid);
-      // A dead supervisor's last state names pids of VMs that died with it: report only live ones.
-      if (state && !alive) for (const vm of state.vms) if (!pidAlive(vm.pid)) vm.pid = null;
-      return { lab, runDir, state, alive };
-    });
+    .map((lab) => recordOf(home, lab));
+}
+
+/** One lab of `home`, without reading the others; undefined when nothing of it is there. */
+export function labRecord(home: string, lab: string): LabRecord | undefined {
+  return existsSync(runDirFor(home, lab)) ? recordOf(home, lab) : undefined;
+}
+
+function recordOf(home: string, lab: string): LabRecord {
+  const runDir = runDirFor(home, lab);
+  const state = readState(runDir);
+  const alive = pidAlive(state?.supervisorPid);
+  // A dead supervisor's last state names pids of VMs that died with it: report only live ones.
+  if (state && !alive) for (const vm of state.vms) if (!pidAlive(vm.pid)) vm.pid = null;
+  return { lab, runDir, state, alive };
 }
 
 /** A lab by name; when the name is left out, the only lab there is. */
@@ -348,7 +356,8 @@ async function cleanUp(home: string, runDir: string, lab: string, mode: Isolatio
   if (mode === 'netns') await deleteNetns(netnsName(home, lab));
   let kept = false;
   if (archive) kept = keepArtifacts(runDir, archive);
-  rmSync(runDir, { recursive: true, force: true });
+  // In the background of the event loop: a class server goes on serving while a lab's tree goes.
+  await rm(runDir, { recursive: true, force: true });
   return kept;
 }
 

@@ -35,9 +35,12 @@ export class LabView {
   readonly channels: ReturnType<typeof liveChannels>;
   readonly watcher: LabWatcher | null;
 
+  /** `pollUnwatched: false` asks the supervisor for the lab's state only while a page follows it
+   *  (and once per wake()): a class server holds many labs nobody looks at. */
   constructor(
     plan: LabPlan,
     readonly runDir: string | null,
+    opts: { pollUnwatched?: boolean } = {},
   ) {
     this.offline = runDir === null;
     this.plan = plan;
@@ -48,8 +51,10 @@ export class LabView {
       runDir,
       last: () => this.state(),
       tailOf: (link, capture) => this.tailOf(link, capture),
+      onFollower: () => void this.watcher?.wake(),
     });
-    this.watcher = runDir === null ? null : new LabWatcher(runFiles(runDir).control, (event) => this.channels.broadcast(event));
+    const wanted = opts.pollUnwatched === false ? () => this.channels.watched() : undefined;
+    this.watcher = runDir === null ? null : new LabWatcher(runFiles(runDir).control, (event) => this.channels.broadcast(event), undefined, wanted);
   }
 
   /** Reads the plan again if the running lab's plan file changed. */

@@ -53,9 +53,11 @@ export function snapshot(current: Sample, previous: Sample | null): LiveEvent {
   return { running: true, phase: current.status.phase, at: current.at, vms: current.status.vms, links };
 }
 
-/** Polls a lab's control socket and reports each state (or that the lab is gone) to `onEvent`. */
+/** Polls a lab's control socket and reports each state (or that the lab is gone) to `onEvent`;
+ *  while `wanted()` says no, it stops after a poll until the next wake(). */
 export class LabWatcher {
   private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
   private previous: Sample | null = null;
   private stopped = false;
   last: LiveEvent | null = null;
@@ -64,16 +66,26 @@ export class LabWatcher {
     private readonly controlSocket: string,
     private readonly onEvent: (event: LiveEvent) => void,
     private readonly intervalMs = 1000,
+    private readonly wanted: () => boolean = () => true,
   ) {}
 
   /** Resolves after the first poll, so the first page served already has a state. */
   start(): Promise<void> {
-    return this.poll();
+    return this.wake();
+  }
+
+  /** Polls now unless a poll is under way or due within the interval (then `last` is fresh enough). */
+  wake(): Promise<void> {
+    if (this.polling) return this.polling;
+    if (this.timer || this.stopped) return Promise.resolve();
+    this.polling = this.poll().finally(() => (this.polling = null));
+    return this.polling;
   }
 
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private async poll(): Promise<void> {
@@ -90,6 +102,10 @@ export class LabWatcher {
     if (this.stopped) return;
     this.last = event;
     this.onEvent(event);
-    this.timer = setTimeout(() => void this.poll(), this.intervalMs);
+    if (!this.wanted()) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.wake();
+    }, this.intervalMs);
   }
 }

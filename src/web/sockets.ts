@@ -31,6 +31,8 @@ export interface LiveChannels {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, how?: UpgradeOptions): boolean;
   /** Sends a state to every page. */
   broadcast(event: LiveEvent): void;
+  /** Whether some page follows the lab's state now. */
+  watched(): boolean;
   close(): void;
 }
 
@@ -41,6 +43,8 @@ export interface ChannelOptions {
   last: () => LiveEvent | null;
   /** The one follower of a link's capture (shared with the pcap download). */
   tailOf: (link: string, capture: string) => LinkTail;
+  /** A page began to follow the state. */
+  onFollower?: () => void;
 }
 
 export function liveChannels(opts: ChannelOptions): LiveChannels {
@@ -58,6 +62,7 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
         ws.on('close', () => stateClients.delete(ws));
         const last = opts.last();
         if (last) send(ws, { type: 'state', ...last });
+        opts.onFollower?.();
       };
     const linkRoute = /^\/api\/links\/([^/]+)\/frames$/.exec(url.pathname);
     if (linkRoute) {
@@ -109,6 +114,7 @@ export function liveChannels(opts: ChannelOptions): LiveChannels {
     broadcast(event) {
       for (const ws of stateClients) send(ws, { type: 'state', ...event });
     },
+    watched: () => stateClients.size > 0,
     close() {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
