@@ -3,6 +3,7 @@
 // ordinary user: a user+net namespace from `unshare`, which dies with its last process.
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabRuntimeError, MissingDependencyError } from '../errors.ts';
 import { umlabHome } from './paths.ts';
@@ -42,14 +43,21 @@ export async function deleteNetns(name: string): Promise<void> {
   await execa('ip', ['netns', 'delete', name], { reject: false });
 }
 
+/** Where `ip netns add` keeps its namespaces (iproute2's NETNS_RUN_DIR): a file each, so no `ip netns list`. */
+const NETNS_DIR = '/run/netns';
+
 export async function netnsExists(name: string): Promise<boolean> {
-  const r = await execa('ip', ['netns', 'list'], { reject: false });
-  return r.stdout.split('\n').some((l) => l.split(' ')[0] === name);
+  return existsSync(join(NETNS_DIR, name));
 }
+
+let userNamespacesWork = false;
 
 /** Fails early, with what to do, when an ordinary user cannot create namespaces. */
 export async function checkUserNamespaces(): Promise<void> {
+  // Once they worked they keep working for this process (a class server starts many labs).
+  if (userNamespacesWork) return;
   const r = await execa('unshare', ['--user', '--map-root-user', '--net', 'true'], { reject: false });
+  userNamespacesWork = r.exitCode === 0;
   if (r.exitCode !== 0)
     throw new MissingDependencyError(`cannot create a user+network namespace: ${r.stderr.trim()}`, {
       hint: 'run umlab as root, or allow unprivileged user namespaces: sudo sysctl -w kernel.unprivileged_userns_clone=1 user.max_user_namespaces=15000',
