@@ -57,22 +57,6 @@ function readState(runDir: string): LabStatus | null {
   }
 }
 
-/** The pids of processes whose command line mentions this run directory: a leftovers check only,
- *  never a kill list (a user's `tail -f` of a console log mentions it too; see processes.ts). */
-export function processesOf(runDir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(runDir + '/') || cmdline.split('\0').includes(runDir)) pids.push(Number(entry));
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  return pids;
-}
-
 export function listLabs(home: string): LabRecord[] {
   const dir = labsDir(home);
   let names: string[];

@@ -133,3 +133,19 @@ export function killGroup(pgid: number | undefined): void {
     // already gone
   }
 }
+
+/** The pids of processes whose command line mentions this run directory: a leftovers check only,
+ *  never a kill list (a user's `tail -f` of a console log mentions it too; see the top of this file). */
+export function processesOf(runDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(runDir + '/') || cmdline.split('\0').includes(runDir)) pids.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return pids;
+}

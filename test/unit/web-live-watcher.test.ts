@@ -38,7 +38,12 @@ describe('LabWatcher', () => {
   it('polls once per wake() while nobody wants it, on its schedule while somebody does', async () => {
     let wanted = false;
     const events: LiveEvent[] = [];
-    const watcher = new LabWatcher(socket, (e) => events.push(e), 20, () => wanted);
+    const watcher = new LabWatcher(
+      socket,
+      (e) => events.push(e),
+      20,
+      () => wanted,
+    );
     statusRequests = 0;
     await watcher.start();
     assert.equal(statusRequests, 1);
