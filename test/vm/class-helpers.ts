@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cleanHome, lab, TSX, umlabOk } from './helpers.ts';
+import { cleanHome, CLI_ARGS, lab, umlabOk } from './helpers.ts';
 import { freePort } from './net-helpers.ts';
 
 export interface ServedClass {
@@ -24,7 +24,7 @@ export interface ServedClass {
 /** Starts `umlab class serve CLASS_FILE --listen ADDR` (the CLI's UMLAB_HOME is `userHome`) and
  *  resolves once it says it listens at `base`; rejects with its output if it exits first. */
 export async function startClassServe(classFile: string, listen: string, base: string, userHome: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'class', 'serve', classFile, '--listen', listen], {
+  const child = spawn(process.execPath, [...CLI_ARGS, 'class', 'serve', classFile, '--listen', listen], {
     env: { ...process.env, UMLAB_HOME: userHome },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

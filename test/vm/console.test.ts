@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, makeHome, ROOT, umlabOk } from './helpers.ts';
 
 describe('umlab console', () => {
   const home = makeHome();
@@ -11,7 +11,7 @@ describe('umlab console', () => {
 
   it('attaches to the console shell and detaches with Ctrl-]', async () => {
     await umlabOk(home, ['up', join(ROOT, 'test/vm/labs/single.yaml')]);
-    const child = execa(process.execPath, ['--import', TSX, CLI, 'console', 'solo'], {
+    const child = execa(process.execPath, [...CLI_ARGS, 'console', 'solo'], {
       env: { UMLAB_HOME: home },
       reject: false,
       timeout: 60_000,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { pidAlive } from '../../src/runtime/lab.ts';
-import { assertNothingLeft, cleanHome, CLI, eventually, makeHome, ROOT, TSX, umlab, umlabAsUser, umlabOk, vmExec, NOBODY } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, eventually, makeHome, NOBODY, ROOT, umlab, umlabAsUser, umlabOk, vmExec } from './helpers.ts';
 import { freePort } from './net-helpers.ts';
 
 const TEMPLATE = readFileSync(join(ROOT, 'test/vm/labs/serial-pair.yaml'), 'utf8');
@@ -102,7 +102,7 @@ describe('consoles and serial lines', () => {
     assert.doesNotMatch(readFileSync(join(vmDir('r1'), 'console.log'), 'utf8'), /intruder/, 'nothing of it reached the console');
 
     // `umlab console` works for it too, and sees the same console.
-    const attached = execa(process.execPath, ['--import', TSX, CLI, 'console', 'r1'], { env: { UMLAB_HOME: home }, reject: false, timeout: 60_000 });
+    const attached = execa(process.execPath, [...CLI_ARGS, 'console', 'r1'], { env: { UMLAB_HOME: home }, reject: false, timeout: 60_000 });
     let consoleSeen = '';
     attached.stdout!.on('data', (d: Buffer) => (consoleSeen += d.toString()));
     await askUntil(

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { LabClient } from '../../src/client/lab-client.ts';
 import { runOne, runWorkload, summarize, switchLab, yesPayload, type ExecOutcome } from '../../bench/exec-workload.ts';
-import { assertNothingLeft, cleanHome, CLI, eventually, makeHome, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, eventually, makeHome, umlabOk } from './helpers.ts';
 
 const LAB = 'xstress';
 /** Beyond its own time plus this, an exec counts as stuck (a bound that no load reaches, not a speed test). */
@@ -71,7 +71,7 @@ describe('exec under stress on 20 real VMs', () => {
 
   it('Ctrl-C of umlab exec mid-command kills the command in the VM, and the next exec to that VM is answered', async () => {
     const marker = 'sleep 600.26';
-    const cli = execa(process.execPath, ['--import', TSX, CLI, 'exec', '--lab', LAB, 'h3', '--', `echo started; ${marker}`], {
+    const cli = execa(process.execPath, [...CLI_ARGS, 'exec', '--lab', LAB, 'h3', '--', `echo started; ${marker}`], {
       env: { UMLAB_HOME: home },
       reject: false,
     });
@@ -85,7 +85,7 @@ describe('exec under stress on 20 real VMs', () => {
   });
 
   it('an exec that times out says so (exit 124), its command is killed, and the next exec answers at once', async () => {
-    const slow = await execa(process.execPath, ['--import', TSX, CLI, 'exec', '--lab', LAB, '--timeout', '1', 'h4', '--', 'sleep 600.27'], {
+    const slow = await execa(process.execPath, [...CLI_ARGS, 'exec', '--lab', LAB, '--timeout', '1', 'h4', '--', 'sleep 600.27'], {
       env: { UMLAB_HOME: home },
       reject: false,
     });

@@ -2,7 +2,8 @@
 // its own UMLAB_HOME, so nothing of a user's labs is touched; afterwards every test
 // checks that nothing of its labs is left on the host.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,28 @@ import { netnsName } from '../../src/runtime/namespace.ts';
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'src/cli/main.ts');
 export const TSX = import.meta.resolve('tsx');
+/** What follows `node` to run umlab: the bundle users run, which bin/umlab first makes fresh from
+ *  the sources (tsx loading the sources takes seconds per start; so would each lab's supervisor). */
+export const CLI_ARGS: string[] = freshBundle() ?? ['--import', TSX, CLI];
+
+/** The newest mtime of what the bundle is made of (bin/umlab's test). */
+function newestSource(): number {
+  let newest = 0;
+  const visit = (path: string) => {
+    const st = statSync(path);
+    newest = Math.max(newest, st.mtimeMs);
+    if (st.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry));
+  };
+  for (const top of ['src', 'schema', 'package-lock.json']) visit(join(ROOT, top));
+  return newest;
+}
+
+function freshBundle(): [string] | null {
+  const bundle = join(ROOT, 'dist/cli/main.mjs');
+  execFileSync(join(ROOT, 'bin/umlab'), ['--version'], { stdio: 'ignore' });
+  // bin/umlab runs the sources through tsx itself when it cannot write dist/.
+  return existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource() ? [bundle] : null;
+}
 export const lab = (name: string) => join(ROOT, 'labs', name);
 
 export function makeHome(prefix = 'umlab-test-'): string {
@@ -27,7 +50,7 @@ export interface CliResult {
 /** Runs `umlab ...args` with the given UMLAB_HOME; never throws on a non-zero exit. */
 export async function umlab(home: string, args: string[], options: Options & { launcher?: boolean } = {}): Promise<CliResult> {
   const { launcher, env, ...execaOptions } = options;
-  const argv = launcher ? [join(ROOT, 'bin/umlab'), ...args] : [process.execPath, '--import', TSX, CLI, ...args];
+  const argv = launcher ? [join(ROOT, 'bin/umlab'), ...args] : [process.execPath, ...CLI_ARGS, ...args];
   const r = await execa(argv[0]!, argv.slice(1), {
     reject: false,
     env: { UMLAB_HOME: home, ...(env ?? {}) },
@@ -113,16 +136,12 @@ export async function eventually<T>(check: () => T | Promise<T>, ms = 5000): Pro
 
 /** Runs umlab as another (unprivileged) user, every privilege dropped by setpriv. */
 export async function umlabAsUser(uid: number, home: string, args: string[]): Promise<CliResult> {
-  const r = await execa(
-    'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--', process.execPath, '--import', TSX, CLI, ...args],
-    {
-      reject: false,
-      extendEnv: false,
-      env: { UMLAB_HOME: home, HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      timeout: 180_000,
-      stripFinalNewline: false,
-    },
-  );
+  const r = await execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--', process.execPath, ...CLI_ARGS, ...args], {
+    reject: false,
+    extendEnv: false,
+    env: { UMLAB_HOME: home, HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeout: 180_000,
+    stripFinalNewline: false,
+  });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

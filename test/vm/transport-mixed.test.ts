@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture, type DecodedFrame } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, eventually, TSX, umlabOk, vmExec } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, eventually, makeHome, ROOT, umlabOk, vmExec } from './helpers.ts';
 
 const LAB = 'mixed-kinds';
 const FIXTURE = join(ROOT, 'test/vm/labs/mixed-kinds.yaml');
@@ -32,7 +32,7 @@ describe('every kind in one lab', { skip: !isRoot && 'the tap segment needs root
   });
 
   it('carries and captures traffic on a switch, a group, a gateway, a tap and a wire', async () => {
-    const up = await execa('ip', ['netns', 'exec', netns, process.execPath, '--import', TSX, CLI, 'up', FIXTURE], { reject: false, env: { UMLAB_HOME: home } });
+    const up = await execa('ip', ['netns', 'exec', netns, process.execPath, ...CLI_ARGS, 'up', FIXTURE], { reject: false, env: { UMLAB_HOME: home } });
     assert.equal(up.exitCode, 0, up.stderr);
     try {
       await vmExec(home, LAB, 'h1', 'ping -c2 -i0.2 -W5 10.6.0.254');

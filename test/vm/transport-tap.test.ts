@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { readCapture } from '../../src/capture/decode.ts';
-import { assertNothingLeft, cleanHome, CLI, makeHome, ROOT, eventually, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, eventually, makeHome, ROOT, umlabOk } from './helpers.ts';
 
 const LAB = 'tap-pair';
 const FIXTURE = join(ROOT, 'test/vm/labs/tap-pair.yaml');
@@ -19,7 +19,7 @@ describe('tap bridge', { skip: !isRoot && 'tap segments need root' }, () => {
   const netns = `umlab-taptest-${randomBytes(3).toString('hex')}`;
   const inNetns = (cmd: string, args: string[]) =>
     execa('ip', ['netns', 'exec', netns, cmd, ...args], { reject: false, stripFinalNewline: false, env: { UMLAB_HOME: home } });
-  const umlabInNetns = (args: string[]) => inNetns(process.execPath, ['--import', TSX, CLI, ...args]);
+  const umlabInNetns = (args: string[]) => inNetns(process.execPath, [...CLI_ARGS, ...args]);
   const links = async () => (await execa('ip', ['-n', netns, '-o', 'link'])).stdout.split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0]!);
   const ipForward = async () => (await inNetns('cat', ['/proc/sys/net/ipv4/ip_forward'])).stdout.trim();
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { CLI, TSX } from './helpers.ts';
+import { CLI_ARGS } from './helpers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -21,7 +21,7 @@ export interface WebChild {
 
 /** Starts `umlab web ARGS...` and returns the child and the URL it printed. */
 export async function startWeb(home: string, args: string[]): Promise<WebChild> {
-  const child = execa(process.execPath, ['--import', TSX, CLI, 'web', ...args], { env: { UMLAB_HOME: home }, reject: false, buffer: false });
+  const child = execa(process.execPath, [...CLI_ARGS, 'web', ...args], { env: { UMLAB_HOME: home }, reject: false, buffer: false });
   const url = await new Promise<string>((resolve, reject) => {
     let seen = '';
     child.stdout!.on('data', (chunk: Buffer) => {

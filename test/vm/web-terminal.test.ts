@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import type { Page } from 'playwright-core';
-import { assertNothingLeft, cleanHome, CLI, lab, makeHome, TSX, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, lab, makeHome, umlabOk } from './helpers.ts';
 import { clickInGraph, closeLabPage, openLabPage, stopWeb, terminalText, type Browser, type WebChild } from './web-helpers.ts';
 
 /** Waits until the VM's terminal holds text matching `pattern`. */
@@ -85,7 +85,7 @@ describe('a terminal per VM in the web view', () => {
   });
 
   it('`umlab console` and the page are attached at once: what one types, both see', async () => {
-    const cli = execa(process.execPath, ['--import', TSX, CLI, 'console', 'h1'], { env: { UMLAB_HOME: home }, reject: false, timeout: 60_000 });
+    const cli = execa(process.execPath, [...CLI_ARGS, 'console', 'h1'], { env: { UMLAB_HOME: home }, reject: false, timeout: 60_000 });
     let seen = '';
     cli.stdout!.on('data', (chunk: Buffer) => (seen += chunk.toString()));
     try {
