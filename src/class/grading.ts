@@ -91,6 +91,10 @@ export class ClassGrading {
           { spec: source, form: spec.form, specHash: hash, generated: new Date(at).toISOString(), students: outcome.results, ungraded: outcome.ungraded },
           folders,
         );
+        const { stamp } = run;
+        this.o.store.addGrades(
+          outcome.results.map((r) => ({ assignment, stamp, student: r.student, status: r.status, points: r.points, maxPoints: r.maxPoints })),
+        );
         this.o.log?.(`graded ${outcome.results.length} submissions of ${assignment}: ${outDir}`);
       })
       .catch((err: unknown) => {

@@ -267,7 +267,7 @@ async function route(o: Ctx, who: Principal, allow: Allow, method: string, path:
   }
   if (method === 'GET' && path === '/api/class.csv') {
     allow({ kind: 'class-table' });
-    const csv = classCsv(service.classView(), (s, a) => o.store.submissions(a, s));
+    const csv = classCsv(service.classView(), (s, a) => o.store.submissions(a, s), o.store.latestGrades());
     return send(res, 200, 'text/csv; charset=utf-8', csv, { 'Content-Disposition': `attachment; filename="${o.name}.csv"` });
   }
   const grade = /^\/api\/assignments\/([^/]+)\/grade$/.exec(path);

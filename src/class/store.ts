@@ -37,6 +37,18 @@ export interface SubmissionRow {
   skipped: string[];
 }
 
+/** One student's result in one grading run of an assignment (the run's report has the details). */
+export interface GradeRow {
+  assignment: string;
+  /** The run's folder under grades/<assignment>/. */
+  stamp: string;
+  student: string;
+  /** umlab grade's word: graded, invalid, failed-to-start, timeout, interrupted. */
+  status: string;
+  points: number;
+  maxPoints: number;
+}
+
 export interface ClassEvent {
   at: number;
   actor: string;
@@ -57,6 +69,8 @@ CREATE TABLE IF NOT EXISTS submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, st
   at INTEGER NOT NULL, dir TEXT NOT NULL, files TEXT NOT NULL, skipped TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS grades (assignment TEXT NOT NULL, stamp TEXT NOT NULL, student TEXT NOT NULL, status TEXT NOT NULL,
+  points REAL NOT NULL, max_points REAL NOT NULL, PRIMARY KEY (assignment, stamp, student));
 CREATE INDEX IF NOT EXISTS events_action ON events (action, outcome);
 CREATE INDEX IF NOT EXISTS events_actor ON events (actor, at);
 `;
@@ -213,6 +227,22 @@ export class ClassStore {
         : this.sql('SELECT * FROM submissions WHERE assignment = ? AND student = ? ORDER BY id DESC').all(assignment, student)
     ) as (Omit<SubmissionRow, 'files' | 'skipped'> & { files: string; skipped: string })[];
     return rows.map((r) => ({ ...r, files: JSON.parse(r.files) as string[], skipped: JSON.parse(r.skipped) as string[] }));
+  }
+
+  /** A grading run's results, all or none. */
+  addGrades(rows: GradeRow[]): void {
+    const insert = this.sql('INSERT OR REPLACE INTO grades (assignment, stamp, student, status, points, max_points) VALUES (?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const g of rows) insert.run(g.assignment, g.stamp, g.student, g.status, g.points, g.maxPoints);
+    })();
+  }
+
+  /** Each student's result in the latest run that graded them, by "student/assignment". */
+  latestGrades(): Map<string, GradeRow> {
+    const rows = this.sql(
+      'SELECT assignment, stamp, student, status, points, max_points AS maxPoints FROM grades g WHERE stamp = (SELECT MAX(stamp) FROM grades WHERE assignment = g.assignment AND student = g.student)',
+    ).all() as GradeRow[];
+    return new Map(rows.map((g) => [`${g.student}/${g.assignment}`, g]));
   }
 
   /** One line of the audit log. */

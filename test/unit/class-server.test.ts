@@ -104,9 +104,16 @@ describe('class server', () => {
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
     assert.match(String(csv.headers['content-disposition']), /attachment; filename="c1.csv"/);
     const lines = csv.body.trimEnd().split('\r\n');
-    assert.equal(lines[0], 'student,name,last activity,a1 lab,a1 handed in,a1 hand-ins');
-    assert.match(lines[1]!, /^s1,<img src=x onerror=alert\(1\)>,[^,]*,(starting|running|stopped),,0$/);
-    assert.match(lines[2]!, /^s2,Two,[^,]*,stopped,2026-12-07T00:00:00.000Z,1$/);
+    assert.equal(lines[0], 'student,name,last activity,a1 lab,a1 handed in,a1 hand-ins,a1 grade');
+    assert.match(lines[1]!, /^s1,<img src=x onerror=alert\(1\)>,[^,]*,(starting|running|stopped),,0,$/);
+    assert.match(lines[2]!, /^s2,Two,[^,]*,stopped,2026-12-07T00:00:00.000Z,1,$/);
+    // Grades: the latest run that graded each student counts.
+    const run = (stamp: string, student: string, status: string, points: number) => ({ assignment: 'a1', stamp, student, status, points, maxPoints: 11 });
+    store.addGrades([run('2026-12-07T10-00-00-000Z', 's1', 'timeout', 0), run('2026-12-07T10-00-00-000Z', 's2', 'graded', 4)]);
+    store.addGrades([run('2026-12-07T11-00-00-000Z', 's2', 'graded', 7.5)]);
+    const graded = (await get('/api/class.csv', 'teacher')).body.trimEnd().split('\r\n');
+    assert.match(graded[1]!, /,0,timeout$/);
+    assert.match(graded[2]!, /,1,7\.5\/11$/);
     assert.equal((await get('/api/class.csv', 's1')).status, 403);
   });
 
