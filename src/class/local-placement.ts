@@ -1,7 +1,8 @@
 // The one placement backend today: labs on this machine, through the same library functions as
 // `umlab up` and `umlab down`, in the class's own UMLAB home (<name>.class/home), so the class's
 // labs, their run directories and archived captures stay inside the class directory.
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { readPlan } from '../runtime/paths.ts';
 import { formatDiagnostic, LabFileError, LabRuntimeError, UsageError } from '../errors.ts';
 import { loadKatharaContents } from '../kathara/load.ts';
@@ -16,6 +17,7 @@ import { labMemoryMiB } from '../runtime/memory-budget.ts';
 import { runDirFor } from '../runtime/paths.ts';
 import type { Lab } from '../topology/model.ts';
 import type { LabPlan } from '../topology/plan.ts';
+import { makeShareCopies, ownShares } from './lab-shares.ts';
 import type { LabRef, PlacedLab, Placement } from './placement.ts';
 
 export class LocalPlacement implements Placement {
@@ -42,13 +44,22 @@ export class LocalPlacement implements Placement {
   }
 
   async start(lab: LabRef): Promise<void> {
-    await upLab(await this.plan(lab.source, lab.name, true), { home: this.home, env: this.env });
+    const { plan, copies } = ownShares(await this.plan(lab.source, lab.name, true), this.sharesDir(lab.name));
+    makeShareCopies(copies);
+    await upLab(plan, { home: this.home, env: this.env });
   }
 
   async stop(name: string, opts: { fresh?: boolean } = {}): Promise<void> {
     const record = this.record(name);
     if (record) await downLab(this.home, record);
-    if (opts.fresh) removeLabDisks(this.home, name);
+    if (!opts.fresh) return;
+    removeLabDisks(this.home, name);
+    rmSync(this.sharesDir(name), { recursive: true, force: true });
+  }
+
+  /** The lab's own copies of the assignment's read-write shares (lab-shares.ts). */
+  private sharesDir(name: string): string {
+    return join(this.home, 'shares', name);
   }
 
   status(name: string): PlacedLab {
