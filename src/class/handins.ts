@@ -1,15 +1,17 @@
 // What a student does with a running lab besides using it: hand it in (submit.ts writes the
-// submission, the store records it) and run the assignment's checks on demand (the lab file's own
-// `tests:` and its stages' checks, through src/checks as `umlab test` runs them), and jump to a
+// submission, the store records it) and run the assignment's checks on demand (the visible checks
+// of its grading spec, else the lab file's own `tests:`, and its stages' checks), and jump to a
 // stage (stage-jump.ts). One of each at a time per lab.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCapture, type DecodedFrame } from '../capture/decode.ts';
 import type { CheckResult } from '../checks/evaluate.ts';
 import { Resolver } from '../checks/resolve.ts';
-import { runChecks } from '../checks/run.ts';
 import { LabClient } from '../client/lab-client.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
+import type { Judge } from '../grade/klc-judge.ts';
+import { liveTests, runLiveChecks } from '../grade/live-checks.ts';
+import { readSpec } from '../grade/read-spec.ts';
 import { readPlan, runFiles } from '../runtime/paths.ts';
 import type { LoadedClass } from './load-class.ts';
 import { loadAssignment } from './local-placement.ts';
@@ -85,11 +87,17 @@ export class Handins {
    *  named with its stage) against the student's running lab. */
   async checks(student: string, assignment: string, actor: string): Promise<{ assignment: string; at: number; results: StageCheckResult[] }> {
     const lab = await loadAssignment(this.source(assignment), false);
+    // An assignment graded by a spec of its own shows that spec's visible checks, not the lab's `tests:`.
+    const specFile = this.o.loaded.gradingSpecs.get(assignment);
+    const own = specFile ? liveTests(readSpec(specFile).spec, true) : { tests: lab.tests, judges: new Map<string, Judge>() };
     const groups = [
-      { stage: null, tests: lab.tests },
+      { stage: null, tests: own.tests },
       ...(this.o.loaded.stages.get(assignment) ?? []).map((st) => ({ stage: st.id, tests: st.checks })),
     ].filter((g) => g.tests.length > 0);
-    if (groups.length === 0) throw new UsageError(`assignment ${assignment} has no checks to run (its lab has no tests: section, its stages no checks:)`);
+    if (groups.length === 0)
+      throw new UsageError(
+        `assignment ${assignment} has no checks to run (${specFile ? 'its grading spec has no visible live checks' : 'its lab has no tests: section'}, its stages no checks:)`,
+      );
     const results = await this.withRunningLab(student, assignment, 'run its checks', async (runDir, name) => {
       const plan = readPlan(runDir);
       lab.name = name;
@@ -108,7 +116,7 @@ export class Handins {
       };
       const out: StageCheckResult[] = [];
       // Each stage's checks apart: their names and `after:` are the stage's own.
-      for (const g of groups) for (const r of await runChecks(g.tests, env)) out.push({ ...r, stage: g.stage });
+      for (const g of groups) for (const r of await runLiveChecks(g.tests, g.stage === null ? own.judges : new Map(), env)) out.push({ ...r, stage: g.stage });
       return out;
     });
     const passed = results.filter((r) => r.status === 'pass').length;

@@ -2,10 +2,10 @@
 // own lab, and turn everything into verdicts and points.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { UmlabError } from '../errors.ts';
-import type { LabTest } from '../topology/model.ts';
 import { linksOfCheck } from './check-links.ts';
 import { loadSubmission } from './load-submission.ts';
 import type { CheckOutcome, SubmissionResult, SubmissionStatus } from './result.ts';
+import { liveTests } from './live-checks.ts';
 import { runLive, type LivePhase, type LiveRun } from './live-run.ts';
 import { score } from './scoring.ts';
 import { liveChecks, type GradedCheck, type GradingSpec } from './spec.ts';
@@ -28,9 +28,6 @@ const base = (c: GradedCheck) => ({
   maxPoints: 0,
   commands: [] as string[],
 });
-
-/** The live checks with the spec's deadline where they have no `within:` of their own. */
-export const withDeadlines = (spec: GradingSpec): LabTest[] => liveChecks(spec).map((c) => ({ ...c.test, within: c.test.within ?? spec.deadlineSeconds }));
 
 /** Grades one lab (a YAML file or a lab directory, already unpacked). */
 export async function gradeOne(student: string, labPath: string, hash: string, opts: GradeOneOptions): Promise<SubmissionResult> {
@@ -61,12 +58,12 @@ export async function gradeOne(student: string, labPath: string, hash: string, o
   const files: SubmissionFiles = { lab: structuredClone(loaded.lab), startupFiles: startupFilesOf(labPath, loaded.lab) };
   const live =
     liveChecks(opts.spec).length > 0
-      ? await runLive(loaded.lab, withDeadlines(opts.spec), {
+      ? await runLive(loaded.lab, liveTests(opts.spec).tests, {
           home: opts.home,
           timeoutSeconds: opts.timeoutSeconds,
           signal: opts.signal,
           onPhase: opts.onPhase,
-          judges: new Map(liveChecks(opts.spec).flatMap((c) => (c.judge ? [[c.name, c.judge] as const] : []))),
+          judges: liveTests(opts.spec).judges,
         })
       : null;
   const checks = opts.spec.checks.map((c) => withLinks(outcome(c, files, live), c, files.lab));

@@ -5,15 +5,15 @@ import { randomBytes } from 'node:crypto';
 import { readCapture, type DecodedFrame } from '../capture/decode.ts';
 import type { CheckResult } from '../checks/evaluate.ts';
 import { Resolver } from '../checks/resolve.ts';
-import { runChecks } from '../checks/run.ts';
 import { LabClient } from '../client/lab-client.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, listLabs, upLab } from '../runtime/lab.ts';
 import { runDirFor, runFiles } from '../runtime/paths.ts';
 import { compile } from '../planner/compile.ts';
-import type { CommandTest, Lab, LabTest } from '../topology/model.ts';
+import type { Lab, LabTest } from '../topology/model.ts';
 import type { LabPlan } from '../topology/plan.ts';
-import { runJudged, type Judge } from './klc-judge.ts';
+import type { Judge } from './klc-judge.ts';
+import { runLiveChecks } from './live-checks.ts';
 import { slug } from './submissions.ts';
 
 /** Frames reach the pcap file within the writer's flush delay; wait a little longer (as `umlab test`). */
@@ -117,16 +117,7 @@ async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun,
     run.results.set(result.name, { result, atSeconds: (Date.now() - readyAt) / 1000 });
     opts.onPhase({ phase: 'checking', done: run.results.size, total: tests.length });
   };
-  const judged = (t: LabTest) => t.kind === 'command' && opts.judges?.has(t.name);
-  // Every check at once: most of their time is spent waiting for convergence, not computing.
-  await Promise.all([
-    runChecks(
-      tests.filter((t) => !judged(t)),
-      env,
-      { parallel: Math.max(1, tests.length), onResult },
-    ),
-    ...tests.filter(judged).map(async (t) => onResult(await runJudged(t as CommandTest, opts.judges!.get(t.name)!, env.exec))),
-  ]);
+  await runLiveChecks(tests, opts.judges ?? new Map(), env, onResult);
   return 'done';
 }
 

@@ -2,7 +2,8 @@
 // the lab; the first stage's check fails; s2 may not jump in s1's lab (403, logged); s1 jumps to
 // "addressed": h1 has the stage's file and the address its h1.startup adds, and the check passes;
 // the teacher jumps s1's lab to "marked", which applies both stages' files; the teacher's page
-// says where the lab was put. Then the lab is stopped and nothing of it is left.
+// says where the lab was put. A second assignment graded by a spec of its own: its checks on demand
+// are that spec's visible ones. Then the labs are stopped and nothing of them is left.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,16 @@ assignments:
         checks:
           - name: h2 carries the mark
             command: { vm: h2, run: "cat /etc/umlab-mark", stdout: "^two$" }
+  - { id: graded, lab: labs/two-hosts.yaml, grading: grading.yaml }
+`;
+
+const GRADING_YAML = `deadline: 20s
+tests:
+  - name: h1 has its address
+    command: { vm: h1, run: "ip -4 -o addr show dev eth0", stdout: "inet 10\\\\.0\\\\.0\\\\.1/24 " }
+  - name: the teacher's own check
+    hidden: true
+    command: { vm: h2, run: "true" }
 `;
 
 const STAGE_FILES: Record<string, string> = {
@@ -63,6 +74,7 @@ describe('stages of an assignment, jumping to one', () => {
   let server: ChildProcess | null = null;
   const cookies = new Map<string, string>();
   let labName = '';
+  let gradedLab = '';
 
   const request = (path: string, who: string, method = 'GET') => fetch(base + path, { method, redirect: 'manual', headers: { Cookie: cookies.get(who)! } });
   async function json<T>(path: string, who: string, method = 'GET'): Promise<T> {
@@ -81,6 +93,7 @@ describe('stages of an assignment, jumping to one', () => {
       writeFileSync(join(dir, path), text);
     }
     writeFileSync(classFile, CLASS_YAML);
+    writeFileSync(join(dir, 'grading.yaml'), GRADING_YAML);
     const port = await freePort({ from: 42500 });
     base = `http://127.0.0.1:${port}`;
     server = await startClassServe(classFile, `127.0.0.1:${port}`, base, userHome);
@@ -167,6 +180,25 @@ describe('stages of an assignment, jumping to one', () => {
     assert.match(await (await request('/student', 's1')).text(), /<li data-stage="marked">marked <strong>\(here\)<\/strong>/);
   });
 
+  it("an assignment with a grading spec: its checks on demand are the spec's visible ones, not the lab's tests", async () => {
+    const started = await json<{ lab: string }>('/api/labs/graded/start', 's2', 'POST');
+    gradedLab = started.lab;
+    await eventually(async () => {
+      const me = await json<{ assignments: { assignment: string; state: string }[] }>('/api/me', 's2');
+      assert.equal(me.assignments.find((a) => a.assignment === 'graded')?.state, 'running');
+    }, 150_000);
+    const checks = await json<CheckAnswer>('/api/labs/graded/checks', 's2', 'POST');
+    assert.deepEqual(
+      checks.results.map((r) => [r.name, r.stage, r.status]),
+      [['h1 has its address', null, 'pass']],
+    );
+    assert.equal((await request('/api/labs/graded/stop', 's2', 'POST')).status, 202);
+    await eventually(async () => {
+      const me = await json<{ assignments: { assignment: string; state: string }[] }>('/api/me', 's2');
+      assert.equal(me.assignments.find((a) => a.assignment === 'graded')?.state, 'stopped');
+    }, 60_000);
+  });
+
   it('stops the lab; nothing of it is left', async () => {
     assert.equal((await request('/api/labs/two-hosts/stop', 's1', 'POST')).status, 202);
     await eventually(async () => {
@@ -177,6 +209,7 @@ describe('stages of an assignment, jumping to one', () => {
     await new Promise((resolve) => server!.once('exit', resolve));
     server = null;
     await assertNothingLeft(classHome, labName);
+    await assertNothingLeft(classHome, gradedLab);
     assert.deepEqual(
       processesMentioning(dir).map((p) => p.cmdline),
       [],
