@@ -20,6 +20,26 @@ export interface CollectLimits {
 
 export const COLLECT_LIMITS: CollectLimits = { fileBytes: 256 * 1024, files: 200 };
 
+/** Directories whose files are the system's at work, never a hand-in, whatever the lab puts there. */
+const VOLATILE = ['/proc', '/sys', '/dev', '/run', '/tmp', '/var/log', '/var/cache', '/var/tmp', '/var/lib'];
+const under = (path: string, dir: string) => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+
+/**
+ * Where a VM's changed files are looked for: /etc, the directories the assignment puts files in
+ * (a Kathará device folder's tree and a YAML lab's `files:`, e.g. /var/www/html of a web
+ * server), and a Kathará lab's /shared; never the root, a directory of logs, caches or the
+ * kernel's, nor one inside another of the list (its files would be listed twice).
+ */
+export function collectDirs(vm: { files: Record<string, string>; shares: { mountPoint: string; rw: boolean }[] }, kathara: boolean): string[] {
+  const wanted = [
+    '/etc',
+    ...Object.keys(vm.files).map((path) => posix.dirname(path)),
+    ...(kathara ? vm.shares.filter((s) => s.rw && s.mountPoint === '/shared').map((s) => s.mountPoint) : []),
+  ].filter((dir) => plainGuestPath(dir) && dir !== '/' && !VOLATILE.some((v) => under(dir, v)));
+  const unique = [...new Set(wanted)].sort();
+  return unique.filter((dir) => !unique.some((other) => other !== dir && under(dir, other)));
+}
+
 /** Not the student's work even under /etc or a shared directory: logs, caches, editor leftovers. */
 const NOT_WORK = [/\.log(\.\d+)?$/, /~$/, /\.sw[a-p]$/, /(^|\/)\.#/, /\/cache\//, /^\/etc\/ld\.so\.cache$/, /^\/etc\/mtab$/, /\.(pid|lock)$/];
 

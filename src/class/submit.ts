@@ -1,5 +1,6 @@
 // A student's submission, written: the files they changed in each VM of their running lab (under
-// /etc and the lab's /shared; submission.ts says which and checks every name) put into a copy of
+// /etc, the directories the assignment puts files in and the lab's /shared; submission.ts says
+// which and checks every name) put into a copy of
 // the assignment, in the form `umlab grade` reads (src/grade/submissions.ts): a Kathará assignment
 // gives a Kathará lab directory (lab.conf, <device>/<path>, shared/), a YAML assignment the lab
 // file with the files in each VM's `files:` (a folder holding one YAML lab and nothing else).
@@ -9,7 +10,7 @@ import { parseDocument } from 'yaml';
 import { LabClient } from '../client/lab-client.ts';
 import { LabRuntimeError } from '../errors.ts';
 import { readPlan, runFiles } from '../runtime/paths.ts';
-import { collectCommand, parseCollected, submissionStamp, targetIn, type ChangedFile } from './submission.ts';
+import { collectCommand, collectDirs, parseCollected, submissionStamp, targetIn, type ChangedFile } from './submission.ts';
 
 export interface WrittenSubmission {
   /** The student's folder: what `umlab grade` is given. */
@@ -30,7 +31,7 @@ export async function collectChanges(runDir: string, kathara: boolean): Promise<
   const files: ChangedFile[] = [];
   const skipped: string[] = [];
   for (const vm of plan.vms) {
-    const dirs = ['/etc', ...(kathara ? vm.shares.filter((s) => s.rw && s.mountPoint === '/shared').map((s) => s.mountPoint) : [])];
+    const dirs = collectDirs(vm, kathara);
     const reply = await client.execReply(vm.name, collectCommand(dirs), COLLECT_TIMEOUT_MS);
     if (!reply.ok) throw new LabRuntimeError(`cannot read the files of ${vm.name}: ${reply.error}`, { hint: 'is the VM running? try again' });
     const got = parseCollected(vm.name, reply.stdout.toString('latin1'), dirs);

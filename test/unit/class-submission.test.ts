@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { collectCommand, parseCollected, plainGuestPath, targetIn } from '../../src/class/submission.ts';
+import { collectCommand, collectDirs, parseCollected, plainGuestPath, targetIn } from '../../src/class/submission.ts';
 import { csvCell } from '../../src/class/class-csv.ts';
 import { writeSubmission } from '../../src/class/submit.ts';
 import { findSubmissions } from '../../src/grade/submissions.ts';
@@ -27,6 +27,26 @@ function tree(dir: string, prefix = ''): string[] {
 }
 
 describe('what a student hands in', () => {
+  it("looks in /etc, the directories the assignment puts files in and a Kathará lab's /shared: not logs, caches or nested twice", () => {
+    const web = {
+      files: {
+        '/var/www/html/index.html': 'x',
+        '/etc/apache2/sites-enabled/000.conf': 'x',
+        '/etc/umlab-kathara/run': 'x',
+        '/var/log/app/seed.log': 'x',
+        '/top': 'x',
+        '/root/notes': 'x',
+      },
+      shares: [
+        { mountPoint: '/shared', rw: true },
+        { mountPoint: '/opt/ro', rw: false },
+      ],
+    };
+    assert.deepEqual(collectDirs(web, true), ['/etc', '/root', '/shared', '/var/www/html']);
+    assert.deepEqual(collectDirs(web, false), ['/etc', '/root', '/var/www/html'], 'a YAML lab has no /shared of its own');
+    assert.deepEqual(collectDirs({ files: {}, shares: [] }, false), ['/etc']);
+  });
+
   it('reads the files a VM lists, and leaves out logs, caches and editor leftovers', () => {
     const out = [
       line('/etc/network/interfaces', 'auto eth0\n'),
