@@ -41,7 +41,18 @@ export function collectDirs(vm: { files: Record<string, string>; shares: { mount
 }
 
 /** Not the student's work even under /etc or a shared directory: logs, caches, editor leftovers. */
-const NOT_WORK = [/\.log(\.\d+)?$/, /~$/, /\.sw[a-p]$/, /(^|\/)\.#/, /\/cache\//, /^\/etc\/ld\.so\.cache$/, /^\/etc\/mtab$/, /\.(pid|lock)$/];
+const NOT_WORK = [
+  /\.log(\.\d+)?$/,
+  /~$/,
+  /\.sw[a-p]$/,
+  /(^|\/)\.#/,
+  /\/cache\//,
+  /^\/etc\/ld\.so\.cache$/,
+  /^\/etc\/mtab$/,
+  /\.(pid|lock)$/,
+  // A shell's or an editor's own record, e.g. under /root when the lab puts files there.
+  /\/\.(bash_history|viminfo|lesshst|python_history)$/,
+];
 
 const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

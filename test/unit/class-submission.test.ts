@@ -56,8 +56,9 @@ describe('what a student hands in', () => {
       line('/etc/hosts~', 'x'),
       line('/etc/.hosts.swp', 'x'),
       line('/shared/notes.txt', 'hi'),
+      line('/root/.bash_history', 'ls'),
     ].join('\n');
-    const got = parseCollected('r1', out, ['/etc', '/shared']);
+    const got = parseCollected('r1', out, ['/etc', '/shared', '/root']);
     assert.deepEqual(
       got.files.map((f) => `${f.device}:${f.path}=${f.data.toString()}`),
       ['r1:/etc/network/interfaces=auto eth0\n', 'r1:/etc/frr/frr.conf=router ospf\n', 'r1:/shared/notes.txt=hi'],
