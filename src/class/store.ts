@@ -176,7 +176,7 @@ export class ClassStore {
     return id;
   }
 
-  /** Who a session belongs to (and it was seen now), or null for an unknown or ended one. */
+  /** Who a session belongs to (noting when it was seen, to the minute), or null for an unknown or ended one. */
   principalOfSession(id: string): Principal | null {
     const hash = secretHash(id);
     const row = this.sql('SELECT role, principal FROM sessions WHERE hash = ?').get(hash) as { role: string; principal: string } | undefined;
