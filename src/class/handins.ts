@@ -4,9 +4,8 @@
 // stage (stage-jump.ts). One of each at a time per lab.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCapture, type DecodedFrame } from '../capture/decode.ts';
 import type { CheckResult } from '../checks/evaluate.ts';
-import { Resolver } from '../checks/resolve.ts';
+import { labCheckEnv } from '../checks/lab-env.ts';
 import { LabClient } from '../client/lab-client.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import type { Judge } from '../grade/klc-judge.ts';
@@ -31,9 +30,6 @@ export interface HandinsOptions {
   submissionsDir: string;
   now?: () => number;
 }
-
-/** Frames reach the pcap file within the writer's flush delay (50 ms); as `umlab test` waits. */
-const CAPTURE_SETTLE_MS = 300;
 
 export class Handins {
   /** Labs with a submit or a check run under way. */
@@ -102,18 +98,7 @@ export class Handins {
       const plan = readPlan(runDir);
       lab.name = name;
       const client = new LabClient(runFiles(runDir).control);
-      const runStartMicros = Date.now() * 1000;
-      const framesOf = async (linkName: string): Promise<DecodedFrame[]> => {
-        await new Promise((r) => setTimeout(r, CAPTURE_SETTLE_MS));
-        const link = plan.links.find((l) => l.name === linkName);
-        if (!link?.capture) throw new Error(`no capture for link ${linkName}`);
-        return (await readCapture(link.capture)).filter((f) => f.time >= runStartMicros);
-      };
-      const env = {
-        exec: (vm: string, command: string, timeoutMs?: number) => client.execText(vm, command, timeoutMs),
-        resolver: new Resolver(lab, plan),
-        framesOf,
-      };
+      const env = labCheckEnv(lab, plan, (vm, command, timeoutMs) => client.execText(vm, command, timeoutMs), Date.now() * 1000);
       const out: StageCheckResult[] = [];
       // Each stage's checks apart: their names and `after:` are the stage's own.
       for (const g of groups) for (const r of await runLiveChecks(g.tests, g.stage === null ? own.judges : new Map(), env)) out.push({ ...r, stage: g.stage });

@@ -8,7 +8,7 @@ import type { CheckOutcome, SubmissionResult, SubmissionStatus } from './result.
 import { liveTests } from './live-checks.ts';
 import { runLive, type LivePhase, type LiveRun } from './live-run.ts';
 import { score } from './scoring.ts';
-import { liveChecks, type GradedCheck, type GradingSpec } from './spec.ts';
+import type { GradedCheck, GradingSpec } from './spec.ts';
 import { judgeStatic, type SubmissionFiles } from './static-checks.ts';
 
 export interface GradeOneOptions {
@@ -56,15 +56,10 @@ export async function gradeOne(student: string, labPath: string, hash: string, o
     );
   }
   const files: SubmissionFiles = { lab: structuredClone(loaded.lab), startupFiles: startupFilesOf(labPath, loaded.lab) };
+  const { tests, judges } = liveTests(opts.spec);
   const live =
-    liveChecks(opts.spec).length > 0
-      ? await runLive(loaded.lab, liveTests(opts.spec).tests, {
-          home: opts.home,
-          timeoutSeconds: opts.timeoutSeconds,
-          signal: opts.signal,
-          onPhase: opts.onPhase,
-          judges: liveTests(opts.spec).judges,
-        })
+    tests.length > 0
+      ? await runLive(loaded.lab, tests, { home: opts.home, timeoutSeconds: opts.timeoutSeconds, signal: opts.signal, onPhase: opts.onPhase, judges })
       : null;
   const checks = opts.spec.checks.map((c) => withLinks(outcome(c, files, live), c, files.lab));
   return result(live?.stopped?.status ?? 'graded', checks, {

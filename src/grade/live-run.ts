@@ -2,9 +2,8 @@
 // spec's live checks (each retried until its deadline), take the lab down. Whatever
 // happens (a lab that never starts, a timeout, Ctrl-C) the lab is taken down.
 import { randomBytes } from 'node:crypto';
-import { readCapture, type DecodedFrame } from '../capture/decode.ts';
 import type { CheckResult } from '../checks/evaluate.ts';
-import { Resolver } from '../checks/resolve.ts';
+import { labCheckEnv } from '../checks/lab-env.ts';
 import { LabClient } from '../client/lab-client.ts';
 import { planContext } from '../runtime/host.ts';
 import { downLab, listLabs, upLab } from '../runtime/lab.ts';
@@ -15,9 +14,6 @@ import type { LabPlan } from '../topology/plan.ts';
 import type { Judge } from './klc-judge.ts';
 import { runLiveChecks } from './live-checks.ts';
 import { slug } from './submissions.ts';
-
-/** Frames reach the pcap file within the writer's flush delay; wait a little longer (as `umlab test`). */
-const CAPTURE_SETTLE_MS = 300;
 
 export type LivePhase = { phase: 'booting' } | { phase: 'checking'; done: number; total: number };
 
@@ -100,18 +96,7 @@ function stopReason(why: 'interrupted' | 'timeout' | Error, timeoutSeconds: numb
 async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun, opts: LiveRunOptions): Promise<'done'> {
   const readyAt = Date.now();
   const client = new LabClient(runFiles(plan.runDir).control);
-  const runStartMicros = readyAt * 1000;
-  const framesOf = async (linkName: string): Promise<DecodedFrame[]> => {
-    await new Promise((r) => setTimeout(r, CAPTURE_SETTLE_MS));
-    const link = plan.links.find((l) => l.name === linkName);
-    if (!link?.capture) throw new Error(`no capture for link ${linkName}`);
-    return (await readCapture(link.capture)).filter((f) => f.time >= runStartMicros);
-  };
-  const env = {
-    exec: (vm: string, command: string, timeoutMs?: number) => client.execText(vm, command, timeoutMs),
-    resolver: new Resolver(lab, plan),
-    framesOf,
-  };
+  const env = labCheckEnv(lab, plan, (vm, command, timeoutMs) => client.execText(vm, command, timeoutMs), readyAt * 1000);
   opts.onPhase({ phase: 'checking', done: 0, total: tests.length });
   const onResult = (result: CheckResult) => {
     run.results.set(result.name, { result, atSeconds: (Date.now() - readyAt) / 1000 });

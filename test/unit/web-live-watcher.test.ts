@@ -60,7 +60,9 @@ describe('LabWatcher', () => {
     await until('polls on its schedule', () => statusRequests >= 6);
 
     wanted = false;
-    await sleep(60); // the poll under way when it stopped being wanted still ends
+    // The next poll to end finds it unwanted and schedules nothing more.
+    const seen = events.length;
+    await until('one more poll ends', () => events.length > seen);
     const stoppedAt = statusRequests;
     await sleep(150);
     assert.equal(statusRequests, stoppedAt, 'stops after the poll that found it unwanted');

@@ -1,7 +1,6 @@
 // `umlab test`: run a lab's checks (its `tests:` section) and compare it with its recorded
 // signature. Brings the lab up unless it already runs, and takes down what it started.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { readCapture, type DecodedFrame } from '../../capture/decode.ts';
 import { UsageError } from '../../errors.ts';
 import { LabClient } from '../../client/lab-client.ts';
 import { planContext } from '../../runtime/host.ts';
@@ -14,7 +13,7 @@ import type { LabPlan } from '../../topology/plan.ts';
 import type { CheckResult } from '../../checks/evaluate.ts';
 import { junitXml } from '../../checks/junit.ts';
 import type { ExecFn } from '../../checks/probes.ts';
-import { Resolver } from '../../checks/resolve.ts';
+import { labCheckEnv } from '../../checks/lab-env.ts';
 import { runChecks } from '../../checks/run.ts';
 import { collectSignature, diffSignatures, type LabSignature } from '../../checks/signature.ts';
 import { requirePositional, type CommandSpec } from '../args.ts';
@@ -24,9 +23,6 @@ const err = (s: string) => process.stderr.write(s);
 
 /** labs/x.yaml -> labs/x.signature.json */
 export const signaturePathFor = (labFile: string) => labFile.replace(/\.ya?ml$/, '') + '.signature.json';
-
-/** Frames reach the pcap file within the writer's flush delay (50 ms); wait a little longer. */
-const CAPTURE_SETTLE_MS = 300;
 
 function execThrough(plan: LabPlan): ExecFn {
   const client = new LabClient(runFiles(plan.runDir).control);
@@ -127,15 +123,9 @@ export const testCmd: CommandSpec = {
         else out(JSON.stringify({ lab: lab.name, signature: signaturePathFor(file) }, null, 2) + '\n');
         return 0;
       }
-      const runStartMicros = Date.now() * 1000;
-      const resolver = new Resolver(lab, plan);
-      const framesOf = async (linkName: string): Promise<DecodedFrame[]> => {
-        await new Promise((r) => setTimeout(r, CAPTURE_SETTLE_MS));
-        const link = plan.links.find((l) => l.name === linkName);
-        if (!link?.capture) throw new Error(`no capture for link ${linkName}`);
-        return (await readCapture(link.capture)).filter((f) => f.time >= runStartMicros);
-      };
-      const results = await runChecks(lab.tests, { exec, resolver, framesOf }, { onResult: (r) => (quiet ? undefined : out(formatResult(r))) });
+      const results = await runChecks(lab.tests, labCheckEnv(lab, plan, exec, Date.now() * 1000), {
+        onResult: (r) => (quiet ? undefined : out(formatResult(r))),
+      });
       const signatureFile = signaturePathFor(file);
       if (existsSync(signatureFile)) {
         const result = await compareSignature(signatureFile, lab.name, plan, exec);
