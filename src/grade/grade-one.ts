@@ -59,7 +59,14 @@ export async function gradeOne(student: string, labPath: string, hash: string, o
   const { tests, judges } = liveTests(opts.spec);
   const live =
     tests.length > 0
-      ? await runLive(loaded.lab, tests, { home: opts.home, timeoutSeconds: opts.timeoutSeconds, signal: opts.signal, onPhase: opts.onPhase, judges })
+      ? await runLive(loaded.lab, tests, {
+          home: opts.home,
+          timeoutSeconds: opts.timeoutSeconds,
+          convergenceSeconds: opts.spec.convergenceSeconds,
+          signal: opts.signal,
+          onPhase: opts.onPhase,
+          judges,
+        })
       : null;
   const checks = opts.spec.checks.map((c) => withLinks(outcome(c, files, live), c, files.lab));
   return result(live?.stopped?.status ?? 'graded', checks, {

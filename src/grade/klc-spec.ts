@@ -1,6 +1,6 @@
 // kathara-lab-checker's configuration files, read unchanged (JSON with `structure`, or YAML
 // with `lab_inline`) into a grading spec: each `test:` family becomes umlab checks with the
-// checker's own descriptions; `convergence_time` becomes every check's deadline, not a sleep.
+// checker's own descriptions; checks are judged after `convergence_time`, as the checker does.
 // Unknown keys and families are file:line:col errors. Pure: `readText` fetches `structure`.
 import type { Diagnostic } from '../errors.ts';
 import { parseLabConf } from '../kathara/lab-conf.ts';
@@ -14,7 +14,7 @@ import { escapeRegex, isMap, unknownKey as unknown, type FamilyContext, type Loc
 import type { Judge } from './klc-judge.ts';
 import { protocolChecks } from './klc-protocols.ts';
 import { expectedRoutes, kernelRoutesCommand } from './klc-routes.ts';
-import { DEFAULT_DEADLINE_S, type GradedCheck, type GradingSpec } from './spec.ts';
+import { DEFAULT_DEADLINE_S, KLC_RETRY_S, type GradedCheck, type GradingSpec } from './spec.ts';
 
 const TOP_KEYS = ['labs_path', 'convergence_time', 'structure', 'lab_inline', 'default_image', 'test'];
 /** The families of a Linux lab (the protocols, applications and bridges families in files of their own). */
@@ -71,7 +71,8 @@ export function parseKlcSpec(text: string, file: string, readText: (path: string
     spec: {
       file,
       form: 'kathara-lab-checker',
-      deadlineSeconds: convergence,
+      convergenceSeconds: convergence,
+      deadlineSeconds: KLC_RETRY_S,
       checks,
       groupPoints: {},
       ...(typeof data.labs_path === 'string' && { labsPath: data.labs_path }),

@@ -1,7 +1,8 @@
-// The running part of grading one submission: boot its lab under a unique name, run the
-// spec's live checks (each retried until its deadline), take the lab down. Whatever
+// The running part of grading one submission: boot its lab under a unique name, wait out the
+// spec's convergence time, run its live checks (each retried until its deadline), take the lab down. Whatever
 // happens (a lab that never starts, a timeout, Ctrl-C) the lab is taken down.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../checks/evaluate.ts';
 import { labCheckEnv } from '../checks/lab-env.ts';
 import { LabClient } from '../client/lab-client.ts';
@@ -15,12 +16,14 @@ import type { Judge } from './klc-judge.ts';
 import { runLiveChecks } from './live-checks.ts';
 import { slug } from './submissions.ts';
 
-export type LivePhase = { phase: 'booting' } | { phase: 'checking'; done: number; total: number };
+export type LivePhase = { phase: 'booting' } | { phase: 'converging'; seconds: number } | { phase: 'checking'; done: number; total: number };
 
 export interface LiveRunOptions {
   home: string;
   /** Seconds the whole submission may take, boot included. */
   timeoutSeconds: number;
+  /** Seconds after the lab is up before the checks begin (the spec's convergence time). */
+  convergenceSeconds: number;
   signal: AbortSignal;
   onPhase: (p: LivePhase) => void;
   /** Command checks whose output umlab judges (by check name), run by runJudged instead of the command's exit and output match. */
@@ -28,7 +31,7 @@ export interface LiveRunOptions {
 }
 
 export interface LiveRun {
-  /** Results of the checks that finished, by name, with the seconds from "lab up" to the result. */
+  /** Results of the checks that finished, by name, with the seconds from "lab up" to the result (convergence included). */
   results: Map<string, { result: CheckResult; atSeconds: number }>;
   /** Why checks did not run or finish: the lab did not start, the timeout, an interruption. */
   stopped?: { status: 'failed-to-start' | 'timeout' | 'interrupted'; reason: string };
@@ -55,6 +58,8 @@ export async function runLive(lab: Lab, tests: LabTest[], opts: LiveRunOptions):
     opts.signal.addEventListener('abort', () => resolve('interrupted'), { once: true });
   });
   let timer: NodeJS.Timeout | undefined;
+  // Ends the convergence wait of a run that was interrupted or timed out.
+  const over = new AbortController();
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, deadlineAt - Date.now()))));
   try {
     opts.onPhase({ phase: 'booting' });
@@ -75,11 +80,12 @@ export async function runLive(lab: Lab, tests: LabTest[], opts: LiveRunOptions):
       run.stopped = stopReason(booted, opts.timeoutSeconds);
       return run;
     }
-    const finished = await Promise.race([checkAll(plan, lab, tests, run, opts), interrupted, timedOut]);
+    const finished = await Promise.race([checkAll(plan, lab, tests, run, opts, over.signal), interrupted, timedOut]);
     if (finished !== 'done') run.stopped = stopReason(finished, opts.timeoutSeconds);
     return run;
   } finally {
     clearTimeout(timer);
+    over.abort();
     run.archive = (await takeDown(opts.home, lab.name)) ?? run.archive;
   }
 }
@@ -93,10 +99,14 @@ function stopReason(why: 'interrupted' | 'timeout' | Error, timeoutSeconds: numb
   };
 }
 
-async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun, opts: LiveRunOptions): Promise<'done'> {
+async function checkAll(plan: LabPlan, lab: Lab, tests: LabTest[], run: LiveRun, opts: LiveRunOptions, over: AbortSignal): Promise<'done'> {
   const readyAt = Date.now();
   const client = new LabClient(runFiles(plan.runDir).control);
   const env = labCheckEnv(lab, plan, (vm, command, timeoutMs) => client.execText(vm, command, timeoutMs), readyAt * 1000);
+  if (opts.convergenceSeconds > 0) {
+    opts.onPhase({ phase: 'converging', seconds: opts.convergenceSeconds });
+    await sleep(opts.convergenceSeconds * 1000, undefined, { signal: over });
+  }
   opts.onPhase({ phase: 'checking', done: 0, total: tests.length });
   const onResult = (result: CheckResult) => {
     run.results.set(result.name, { result, atSeconds: (Date.now() - readyAt) / 1000 });

@@ -8,7 +8,15 @@ const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.
 /** "  12.3s  alice        checking 3/12"; the student column as wide as the longest name. */
 export function progressLine(e: GradeEvent, elapsedSeconds: number, nameWidth: number): string {
   const head = `${elapsedSeconds.toFixed(1).padStart(6)}s  ${pad(e.student, nameWidth)}  `;
-  if (e.event === 'phase') return head + (e.phase === 'booting' ? 'booting' : `checking ${e.done}/${e.total}`);
+  if (e.event === 'phase')
+    return (
+      head +
+      (e.phase === 'booting'
+        ? 'booting'
+        : e.phase === 'converging'
+          ? `up; waiting ${e.seconds} s for the network to converge`
+          : `checking ${e.done}/${e.total}`)
+    );
   if (e.event !== 'done') return head + (e.event === 'queued' ? 'queued' : 'unchanged since the last run: result kept (--rerun)');
   const r = e.result;
   const status = r.status === 'graded' ? '' : ` (${r.status}: ${(r.problem ?? '').split('\n')[0]})`;
@@ -25,6 +33,7 @@ export function progressJson(e: GradeEvent, elapsedSeconds: number): string {
       student,
       event: event === 'phase' ? (rest as { phase: string }).phase : event,
       ...(event === 'phase' && 'done' in rest ? { done: rest.done, total: rest.total } : {}),
+      ...(event === 'phase' && 'seconds' in rest ? { seconds: rest.seconds } : {}),
     });
   }
   const r = e.result;

@@ -48,7 +48,11 @@ export interface GradingSpec {
   file: string;
   /** Which form the spec was written in. */
   form: 'umlab' | 'kathara-lab-checker';
-  /** Seconds each live check may take to pass, counted from the lab being up (kathara-lab-checker's convergence_time). */
+  /** Seconds after the lab is up before any live check is judged: the network must have converged
+   *  by then (kathara-lab-checker's convergence_time). A check that passes earlier may have seen a
+   *  passing moment of a network still converging, so none is judged before. */
+  convergenceSeconds: number;
+  /** Seconds each live check is retried until it passes, counted from the convergence time. */
   deadlineSeconds: number;
   checks: GradedCheck[];
   /** Declared group totals; a group not named here is worth the sum of its checks' points. */
@@ -61,5 +65,8 @@ export interface GradingSpec {
 
 /** Deadline of a live check when the spec gives none. */
 export const DEFAULT_DEADLINE_S = 30;
+/** A kathara-lab-checker configuration's checks are judged once its convergence_time is over, each
+ *  retried this long (the checker runs each once; a first ping may need its ARP answer). */
+export const KLC_RETRY_S = 10;
 
 export const liveChecks = (spec: GradingSpec): LiveCheck[] => spec.checks.filter((c): c is LiveCheck => c.kind === 'live');

@@ -1,5 +1,5 @@
 // umlab's own grading spec: a lab file's `tests:` whose checks may carry `points:`,
-// `hidden:` and `group:`, plus `deadline:` and `groups:`. Pure: text in, spec or
+// `hidden:` and `group:`, plus `convergence:`, `deadline:` and `groups:`. Pure: text in, spec or
 // file:line:col diagnostics out.
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
@@ -19,7 +19,7 @@ import { kindOfSection, RULE_KINDS } from '../kinds/index.ts';
 /** Keys a check may have beyond those of a lab's check. */
 const GRADING_KEYS = ['points', 'hidden', 'group'] as const;
 /** Top-level keys beyond a lab file's (a spec may be the teacher's whole reference lab). */
-const SPEC_KEYS = ['deadline', 'groups'];
+const SPEC_KEYS = ['convergence', 'deadline', 'groups'];
 const LAB_KEYS = Object.keys(schema.properties);
 
 type Located = (path: PathSegment[], part: NodePart, message: string, hint: string) => Diagnostic;
@@ -59,6 +59,9 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
   const deadline = data.deadline === undefined ? DEFAULT_DEADLINE_S : parseDuration(data.deadline as string | number);
   if (deadline === undefined || deadline <= 0)
     errors.push(diag(['deadline'], 'value', `${JSON.stringify(data.deadline)} is not a duration`, 'write e.g. 30s, 2m or a number of seconds'));
+  const convergence = data.convergence === undefined ? 0 : parseDuration(data.convergence as string | number);
+  if (convergence === undefined || convergence < 0)
+    errors.push(diag(['convergence'], 'value', `${JSON.stringify(data.convergence)} is not a duration`, 'write e.g. 40s, 1m or a number of seconds'));
   const groupPoints = readGroups(data.groups, diag, errors);
   const grading = data.tests.map((t, i) => readGradingKeys(t, i, diag, errors));
   const tests = data.tests.map((t) => (isMap(t) ? Object.fromEntries(Object.entries(t).filter(([k]) => !(GRADING_KEYS as readonly string[]).includes(k))) : t));
@@ -73,7 +76,7 @@ export function parseUmlabSpec(text: string, file: string): { spec: GradingSpec 
     if (Number.isNaN(t.within)) errors.push(diag(['tests', i, 'within'], 'value', 'not a duration', 'write e.g. 30s, 2m or a number of seconds'));
   if (errors.length > 0) return { errors: sorted(errors) };
   const checks: GradedCheck[] = lab.tests.map((test, i) => ({ kind: 'live', name: test.name, description: test.name, test, ...grading[i] }));
-  return { spec: { file, form: 'umlab', deadlineSeconds: deadline!, checks, groupPoints } };
+  return { spec: { file, form: 'umlab', convergenceSeconds: convergence!, deadlineSeconds: deadline!, checks, groupPoints } };
 }
 
 function readGradingKeys(t: unknown, i: number, diag: Located, errors: Diagnostic[]): { points: number; hidden: boolean; group?: string } {

@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { expectedRoutes, judgeRoutes, kernelRoutesCommand } from '../../src/grade/klc-routes.ts';
 import { readSpec } from '../../src/grade/read-spec.ts';
 import { parseKlcSpec } from '../../src/grade/klc-spec.ts';
+import { KLC_RETRY_S } from '../../src/grade/spec.ts';
 import { judgeStatic } from '../../src/grade/static-checks.ts';
 import { loadLabFile } from '../../src/runtime/lab-reader.ts';
 import { LabFileError } from '../../src/errors.ts';
@@ -22,7 +23,8 @@ describe('kathara-lab-checker configurations', () => {
     const json = readSpec('labs/grading/klc.json').spec;
     const yaml = readSpec('labs/grading/klc.yaml').spec;
     assert.equal(json.form, 'kathara-lab-checker');
-    assert.equal(json.deadlineSeconds, 15, 'convergence_time is the deadline');
+    assert.equal(json.convergenceSeconds, 15, 'checks are judged once convergence_time is over');
+    assert.equal(json.deadlineSeconds, KLC_RETRY_S, 'then each is retried briefly');
     assert.equal(json.checks.length, 25);
     assert.deepEqual(strip(yaml), strip(json));
   });

@@ -24,6 +24,7 @@ describe('umlab grading spec', () => {
   it('reads the assignment spec of labs/grading', () => {
     const s = spec(readFileSync('labs/grading/spec.yaml', 'utf8'));
     assert.equal(s.deadlineSeconds, 15);
+    assert.equal(s.convergenceSeconds, 0, 'static routes: nothing to converge');
     assert.deepEqual(s.groupPoints, { routes: 3 });
     assert.equal(s.checks.length, 10);
     const hidden = s.checks.filter((c) => c.hidden).map((c) => c.name);
@@ -31,15 +32,22 @@ describe('umlab grading spec', () => {
     assert.equal(s.checks.find((c) => c.name.startsWith('Verifying `10.1.2.80`'))!.points, 2);
   });
 
-  it('defaults: 1 point, not hidden, no group, 30 s deadline', () => {
+  it('defaults: 1 point, not hidden, no group, no convergence wait, 30 s deadline', () => {
     const s = spec('tests:\n  - name: a\n    reach: { from: h1, to: 10.0.0.2 }\n');
+    assert.equal(s.convergenceSeconds, 0);
     assert.equal(s.deadlineSeconds, 30);
     assert.deepEqual({ points: s.checks[0]!.points, hidden: s.checks[0]!.hidden, group: s.checks[0]!.group }, { points: 1, hidden: false, group: undefined });
+  });
+
+  it('convergence: the checks wait that long after the lab is up', () => {
+    const s = spec('convergence: 40s\ndeadline: 10s\ntests:\n  - name: a\n    reach: { from: h1, to: 10.0.0.2 }\n');
+    assert.deepEqual([s.convergenceSeconds, s.deadlineSeconds], [40, 10]);
   });
 
   it('reports every mistake at once, with its position', () => {
     const text = [
       'deadline: soon',
+      'convergence: later',
       'tests:',
       '  - name: a',
       '    points: -1',
@@ -51,9 +59,10 @@ describe('umlab grading spec', () => {
     ].join('\n');
     assert.deepEqual(errors(text), [
       '1:11 "soon" is not a duration',
-      '4:13 points must be a number of at least 0, not -1',
-      '5:38 unknown property "speed"',
-      '8:1 unknown property "colour"',
+      '2:14 "later" is not a duration',
+      '5:13 points must be a number of at least 0, not -1',
+      '6:38 unknown property "speed"',
+      '9:1 unknown property "colour"',
     ]);
   });
 

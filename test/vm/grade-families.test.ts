@@ -22,8 +22,9 @@ if (skip) process.stderr.write(`== test/vm/grade-families.test.ts is NOT run: ${
 const home = makeHome('umlab-grade-families-');
 after(() => cleanHome(home));
 
-// OSPF's LSAs wait up to 5 s between originations; under a loaded CI host 20 s was once too short for r1's stub LAN.
-const OSPF = `convergence_time: 45
+// OSPF's LSAs wait up to 5 s between originations; under a loaded CI host 20 s was once too short for r1's stub LAN
+// (the checks are judged from 35 s after the lab is up, each retried for 10 s).
+const OSPF = `convergence_time: 35
 test:
   protocols:
     ospfd:
