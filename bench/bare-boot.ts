@@ -1,12 +1,12 @@
 // Shared by the boot benchmarks: N bare UML kernels booted the way umlab boots its VMs (same
-// kernel, read-only host view, memory and initcall skips) but with no lab around them, and the
-// PSS of a lab's host processes.
+// kernel, read-only host view, memory, initcall skips and other arguments) but with no lab
+// around them, and the PSS of a lab's host processes.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostViewScript } from '../src/runtime/host-view.ts';
-import { umlKernel } from '../src/runtime/host.ts';
-import { DEFAULT_KERNEL_ARGS, DEFAULT_SKIP_INITCALLS } from '../src/topology/model.ts';
+import { loopsPerJiffy, umlKernel } from '../src/runtime/host.ts';
+import { DEFAULT_KERNEL_ARGS, DEFAULT_SKIP_INITCALLS, UNUSED_LINES_ARGS } from '../src/topology/model.ts';
 import { xstateFacts } from '../src/vm/xstate-fix.ts';
 
 /** Sum of PSS over the lab's processes whose command line has `program` (linux.uml: the VMs).
@@ -39,13 +39,15 @@ export async function bareBoot(n: number, dir: string, memory: string, skip: boo
   const { preload } = xstateFacts(); // the register fix, where the host needs it (as umlab runs VMs)
   const run = preload ? `env LD_PRELOAD=${preload} ${kernel}` : kernel;
   const skipArg = skip ? `initcall_blacklist=${DEFAULT_SKIP_INITCALLS.join(',')}` : '';
+  const lpj = loopsPerJiffy();
+  const lpjArg = lpj !== undefined ? `lpj=${lpj}` : '';
   const init = join(dir, 'init.sh');
   writeFileSync(init, '#!/bin/sh\nmount -t proc proc /proc\nread up _ < /proc/uptime\necho BARE-BOOTED $up > /dev/console\nwhile :; do sleep 3600; done\n', {
     mode: 0o755,
   });
   const script = `${hostViewScript({ target: join(dir, 'rootfs'), binds: [{ path: dir, rw: false }], vms: [] })}
 for i in $(seq 1 ${n}); do
-  ${run} mem=${memory} umid=b$i uml_dir=${dir}/uml hostfs=${dir}/rootfs rootfstype=hostfs rootflags=/ ro quiet ${skipArg} ${DEFAULT_KERNEL_ARGS.join(' ')} init=${init} con0=fd:0,fd:1 con=null ssl=null < /dev/null 2>&1 | grep --line-buffered BARE-BOOTED &
+  ${run} mem=${memory} umid=b$i uml_dir=${dir}/uml hostfs=${dir}/rootfs rootfstype=hostfs rootflags=/ ro quiet ${skipArg} ${DEFAULT_KERNEL_ARGS.join(' ')} ${lpjArg} init=${init} con0=fd:0,fd:1 ${UNUSED_LINES_ARGS.join(' ')} < /dev/null 2>&1 | grep --line-buffered BARE-BOOTED &
 done
 wait`;
   const t0 = process.hrtime.bigint();

@@ -1,5 +1,5 @@
 // Facts about this host that a lab needs: the UML kernel, its modules, the tools.
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { MissingDependencyError } from '../errors.ts';
 import type { LabPlan, PlanContext } from '../topology/plan.ts';
@@ -81,5 +81,32 @@ export function planContext(runDir: string, env: NodeJS.ProcessEnv = process.env
   // tcpdump insists on switching users (or chowning its file) as root, which fails in a user namespace.
   // Into every UML process: the share guard; and the register fix where this host needs it.
   const preload = [buildShareGuard(env), xstateFacts(env).preload].filter(Boolean).join(':');
-  return { runDir, ...umlKernel(env), bridgeCaptures: process.getuid?.() === 0, rootless: process.getuid?.() !== 0, kernelEnv: { LD_PRELOAD: preload } };
+  const lpj = loopsPerJiffy();
+  return {
+    runDir,
+    ...umlKernel(env),
+    bridgeCaptures: process.getuid?.() === 0,
+    rootless: process.getuid?.() !== 0,
+    kernelEnv: { LD_PRELOAD: preload },
+    ...(lpj !== undefined && { loopsPerJiffy: lpj }),
+  };
+}
+
+/** Debian's UML kernel ticks at 100 Hz (CONFIG_HZ=100). */
+const UML_HZ = 100;
+
+/** What the UML kernel's delay-loop calibration finds on this host: about one loop per CPU cycle
+ *  (22.4 M per jiffy measured at 2096 MHz); undefined where /proc/cpuinfo gives no clock. A value
+ *  a few percent off only makes the kernel's udelay() as much shorter or longer. */
+export function loopsPerJiffy(cpuinfo = readCpuinfo()): number | undefined {
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1]);
+  return mhz > 0 ? Math.round((mhz * 1e6) / UML_HZ) : undefined;
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
 }

@@ -18,6 +18,9 @@ export interface PlanContext {
   /** Environment the UML process gets, e.g. LD_PRELOAD of umlab's register fix on hosts
    *  with a large XSAVE area (src/vm/xstate-fix.ts). */
   kernelEnv?: Record<string, string>;
+  /** The host kernel's delay-loop speed (`lpj=`), from the host CPU's clock: its VMs then skip
+   *  calibrating it at boot. Unset: each VM calibrates. */
+  loopsPerJiffy?: number;
   /** Where the lab's disks live (COW files, data disks): they outlive the run directory.
    *  Default: $UMLAB_HOME/disks/<lab>, i.e. <runDir>/../../disks/<lab>. */
   disksDir?: string;

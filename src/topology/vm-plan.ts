@@ -5,7 +5,7 @@ import { UmlabError } from '../errors.ts';
 import { BOOT_IN_VIEW, BOOT_SETTINGS_PARAM, IMAGE_BOOTSTRAP_INIT, IMAGE_INIT_PARAM } from './init-script.ts';
 import { vmLayout } from './layout.ts';
 import { macKey } from './mac.ts';
-import { AGENT_LINE, DEFAULT_KERNEL_ARGS, type Lab, type SerialTarget, type Vm, type VmInterface } from './model.ts';
+import { AGENT_LINE, DEFAULT_KERNEL_ARGS, UNUSED_LINES_ARGS, type Lab, type SerialTarget, type Vm, type VmInterface } from './model.ts';
 import {
   interfaceKernelArg,
   type DiskPlan,
@@ -143,6 +143,7 @@ function kernelArgv(
   disks: DiskPlan[],
   lines: LinePlan[],
   interfaces: InterfacePlan[],
+  loopsPerJiffy: number | undefined,
 ) {
   const { args: extraArgs, skipInitcalls } = vm.kernel;
   return [
@@ -156,11 +157,11 @@ function kernelArgv(
     'quiet',
     ...(skipInitcalls.length > 0 ? [`initcall_blacklist=${skipInitcalls.join(',')}`] : []),
     ...DEFAULT_KERNEL_ARGS,
+    ...(loopsPerJiffy !== undefined ? [`lpj=${loopsPerJiffy}`] : []),
     ...extraArgs,
     ...boot.init,
     ...lines.filter((l) => l.name === 'con0').map((l) => `con0=${l.umlArg}`),
-    'con=null',
-    'ssl=null',
+    ...UNUSED_LINES_ARGS,
     ...lines.filter((l) => l.name !== 'con0').map((l) => `${l.name}=${l.umlArg}`),
     // The agent's line: the last of the kernel's 64, so ssl1... stay free for the lab.
     `${AGENT_LINE}=fd:3,fd:4`,
@@ -183,7 +184,8 @@ export function planVm(vm: Vm, interfaces: VmInterface[], input: VmPlanInput): V
     name: vm.name,
     umid: vm.name,
     memory: vm.memory,
-    argv: kernelArgv(vm, kernel, umlDir, boot, disks, lines, interfacePlans),
+    // The host's kernel skips its delay-loop calibration (0.05-0.3 s of busy looping per boot); a lab's own kernel calibrates.
+    argv: kernelArgv(vm, kernel, umlDir, boot, disks, lines, interfacePlans, vm.kernel.binary === undefined ? ctx.loopsPerJiffy : undefined),
     env: { ...ctx.kernelEnv },
     hostView: files.hostView,
     initPath: files.initPath,

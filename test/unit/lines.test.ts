@@ -37,7 +37,7 @@ describe('compile: consoles and serial lines', () => {
     for (const v of p.vms) {
       assert.ok(v.argv.includes('con0=fd:0,fd:1'));
       assert.ok(v.argv.includes('ssl63=fd:3,fd:4'));
-      assert.ok(v.argv.indexOf('ssl=null') < v.argv.indexOf('ssl63=fd:3,fd:4'), 'ssl=null first, then the lines it does not null');
+      assert.ok(v.argv.indexOf('ssl=none') < v.argv.indexOf('ssl63=fd:3,fd:4'), 'ssl=none first, then the lines it configures');
     }
     assert.equal(AGENT_DEVICE, '/dev/ttyS63');
   });

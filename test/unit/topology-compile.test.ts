@@ -8,6 +8,7 @@ import { bootSettings, initOptions, initScript } from '../../src/topology/init-s
 import { planSegment, SUPPORTED_KINDS, type PlanEnv } from '../../src/kinds/index.ts';
 import { parseLab } from '../../src/planner/load.ts';
 import { macFromNames } from '../../src/topology/mac.ts';
+import { loopsPerJiffy } from '../../src/runtime/host.ts';
 import type { Lab } from '../../src/topology/model.ts';
 import type { LabPlan, PlanContext, SegmentPlan } from '../../src/topology/plan.ts';
 
@@ -31,6 +32,17 @@ vms:
 `;
 
 describe('compile', () => {
+  it("skips the delay-loop calibration of the host's kernel, not of a lab's own", () => {
+    const lab = load(TWO_HOSTS);
+    lab.vms.find((v) => v.name === 'h2')!.kernel.binary = '/opt/my-linux.uml';
+    const p = compile(lab, { ...ctx, loopsPerJiffy: 20959870 });
+    const lpj = (vm: number) => p.vms[vm]!.argv.filter((a) => a.startsWith('lpj='));
+    assert.deepEqual(lpj(0), ['lpj=20959870']);
+    assert.deepEqual(lpj(1), []);
+    assert.equal(loopsPerJiffy('processor\t: 0\ncpu MHz\t\t: 2095.987\nbogomips\t: 4191.97\n'), 20959870);
+    assert.equal(loopsPerJiffy('processor\t: 0\n'), undefined, 'no clock given: the kernel calibrates');
+  });
+
   it('gives the exact UML argv of two hosts on a switch', () => {
     const p = plan(TWO_HOSTS);
     assert.deepEqual(p.vms[0]!.argv, [
@@ -49,8 +61,8 @@ describe('compile', () => {
       'init=/.umlab-boot',
       'umlab_boot=/run/umlab/t/vms/h1/boot.conf',
       'con0=fd:0,fd:1',
-      'con=null',
-      'ssl=null',
+      'con=none',
+      'ssl=none',
       'ssl63=fd:3,fd:4',
       'vec0:transport=raw,ifname=vp0,mac=fe:fd:0a:00:00:01,depth=128,gro=1,bpffile=/run/umlab/t/vector-rx.bpf',
     ]);

@@ -1,6 +1,6 @@
 // The `kernel:` setting on real VMs: another kernel binary (here a wrapper that records its
 // use, standing in for a self-built UML), extra arguments, the default initcall skips
-// (no RAID6 benchmark at boot) and a VM that turns them back on.
+// (no RAID6 benchmark at boot) and a VM that turns them back on, the preset delay loop.
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +54,13 @@ vms:
     assert.match(await vmExec(home, 'kern', 'h1', 'cat /proc/cmdline'), /pty\.legacy_count=0/);
     assert.equal(await vmExec(home, 'kern', 'h1', 'cat /proc/sys/vm/compaction_proactiveness'), '0\n');
     assert.match(await vmExec(home, 'kern', 'h1', 'ls /dev/ptyp0 2>/dev/null; script -qc "tty" /dev/null | tr -d "\\r"'), /^\/dev\/pts\/\d+\n$/);
+  });
+
+  it("skips the delay-loop calibration on the host's kernel (h2), not on a lab's own (h1); no tty device of an unused line", async () => {
+    assert.match(await vmExec(home, 'kern', 'h2', 'dmesg | grep "Calibrating delay loop"'), /Calibrating delay loop \(skipped\) preset value/);
+    assert.match(await vmExec(home, 'kern', 'h1', 'dmesg | grep "Calibrating delay loop"'), /Calibrating delay loop\.\.\. [\d.]+ BogoMIPS/);
+    // Consoles and serial lines nobody configured are not devices: con0 and the agent's line are.
+    assert.equal(await vmExec(home, 'kern', 'h2', 'ls /sys/class/tty | grep -E "^tty(S?[0-9]+)$" | sort | tr "\\n" " "'), 'tty0 ttyS63 ');
   });
 
   it("answers through the native agent (native/agent.c in the lab's view), not perl", async () => {
