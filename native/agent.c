@@ -4,7 +4,8 @@
 // in UML, where every page of a process is faulted in through ptrace. It says READY itself, so
 // the host hears it only when requests are served.
 //
-//   umlab-agent TTY     requests: X <id> <b64 cmd>, P <id>, K <id>; replies: R, P (one line each)
+//   umlab-agent TTY             requests: X <id> <b64 cmd>, P <id>, K <id>; replies: R, P (one line each)
+//   umlab-agent --console TTY   an interactive shell on TTY for `umlab console`, again after it ends
 //
 // Each command runs as `sh /run/umlab/req-<id>.cmd` in a process group of its own, stdin from
 // /dev/null, stdout and stderr into files read back when it ends. No reply is ever split: the
@@ -272,9 +273,37 @@ static void on_child(int sig) {
   errno = saved;
 }
 
+/* What `while :; do setsid -c /bin/sh -i <TTY >TTY 2>&1; sleep 1; done` does, without the
+ * start of setsid and of a subshell in every VM's boot (each a tenth of a second of CPU here). */
+static int console_keeper(const char *path) {
+  for (;;) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      /* A login's dispositions: started with `&`, this keeper has SIGINT and SIGQUIT ignored, and
+       * a shell keeps ignoring what it was started ignoring, so Ctrl-C would stop nothing. */
+      for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+      setsid();
+      int fd = open(path, O_RDWR);
+      if (fd < 0) _exit(1);
+      ioctl(fd, TIOCSCTTY, 1); /* the session's controlling terminal, as setsid -c makes it */
+      dup2(fd, 0);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      if (fd > 2) close(fd);
+      execl("/bin/sh", "sh", "-i", (char *)NULL);
+      _exit(127);
+    }
+    if (pid > 0)
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+    sleep(1);
+  }
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--console") == 0) return console_keeper(argv[2]);
   if (argc != 2) {
-    dprintf(2, "usage: umlab-agent TTY\n");
+    dprintf(2, "usage: umlab-agent TTY | umlab-agent --console TTY\n");
     return 2;
   }
   tty = open(argv[1], O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);

@@ -251,8 +251,12 @@ step_failed() {
 echo 1 > /proc/sys/kernel/ctrl-alt-del
 ${steps}
 
-# An interactive shell on the console for \`umlab console\`.
-( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) &
+# An interactive shell on the console for \`umlab console\`, started again when it ends.
+if [ -x /.umlab-agent ]; then
+  /.umlab-agent --console /dev/tty0 < /dev/null > /dev/null 2>&1 3>&- &
+else
+  ( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) 3>&- &
+fi
 
 ${guestAgentStage(shellQuote(agent))}
 `;

@@ -1,4 +1,5 @@
-// `umlab console`: typing reaches the VM's console shell, output comes back, Ctrl-] detaches.
+// `umlab console`: typing reaches the VM's console shell, output comes back, Ctrl-C reaches its
+// foreground command, an exited shell is started again, Ctrl-] detaches.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -20,13 +21,24 @@ describe('umlab console', () => {
     child.stdout!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
     });
-    // The answer (42) differs from what was typed ($((6*7))), so only the VM's shell can produce it.
-    const deadline = Date.now() + 30_000;
-    while (!seen.includes('answer-42') && Date.now() < deadline) {
-      child.stdin!.write('echo answer-$((6*7))\n');
-      await new Promise((r) => setTimeout(r, 500)); // paces the retyping; the verdict is the answer arriving
-    }
-    assert.match(seen, /answer-42/);
+    // Types `line` until `answer` comes back; the answer differs from what was typed ($((6*7))), so only the VM's shell can produce it.
+    const typeUntil = async (line: string, answer: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!seen.includes(answer) && Date.now() < deadline) {
+        child.stdin!.write(line);
+        await new Promise((r) => setTimeout(r, 500)); // paces the retyping; the verdict is the answer arriving
+      }
+      assert.ok(seen.includes(answer), `no ${answer} on the console:\n${seen.slice(-2000)}`);
+    };
+    await typeUntil('echo answer-$((6*7))\n', 'answer-42');
+    // The console is the shell's controlling terminal: Ctrl-C stops the command in the foreground.
+    child.stdin!.write('sleep 300\n');
+    await new Promise((r) => setTimeout(r, 1000));
+    child.stdin!.write(Buffer.from([0x03]));
+    await typeUntil('echo back-$((2+3))\n', 'back-5');
+    // A shell that exits is started again.
+    child.stdin!.write('exit\n');
+    await typeUntil('echo again-$((3+4))\n', 'again-7');
     child.stdin!.write(Buffer.from([0x1d]));
     const result = await child;
     assert.equal(result.exitCode, 0);

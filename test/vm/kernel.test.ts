@@ -63,9 +63,13 @@ vms:
     assert.equal(await vmExec(home, 'kern', 'h2', 'ls /sys/class/tty | grep -E "^tty(S?[0-9]+)$" | sort | tr "\\n" " "'), 'tty0 ttyS63 ');
   });
 
-  it("answers through the native agent (native/agent.c in the lab's view), not perl", async () => {
+  it("answers through the native agent (native/agent.c in the lab's view), not perl, and keeps the console's shell", async () => {
     // [u] keeps grep from matching itself; the perl agent's line would name agent.pl.
-    assert.match(await vmExec(home, 'kern', 'h1', 'ps -o args | grep "[u]mlab-agent\\|[a]gent.pl"'), /^\/\.umlab-agent \/dev\/ttyS63\n$/);
+    // The same program keeps the console's shell (no setsid, no subshell started at boot).
+    assert.equal(
+      await vmExec(home, 'kern', 'h1', 'ps -o args | grep "[u]mlab-agent\\|[a]gent.pl\\|[s]etsid" | sort'),
+      '/.umlab-agent --console /dev/tty0\n/.umlab-agent /dev/ttyS63\n',
+    );
   });
 
   it('h2, with skip_initcalls: [], ran the RAID6 benchmark', async () => {
