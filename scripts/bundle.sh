@@ -13,11 +13,18 @@ trap 'rm -rf "$tmp"' EXIT
 # The npm packages go in too: one file loads twice as fast as Node resolving each of
 # their modules. Their CommonJS parts `require` Node's modules through the banner's require.
 # better-sqlite3 stays outside: its native addon is found relative to its own files.
+# Split: what the commands (src/cli/commands/index.ts) and segment engines load when they run
+# goes into chunks of its own, dist/chunks/ (two levels down too), named by their content.
 node_modules/.bin/esbuild src/cli/main.ts src/runtime/supervisor-main.ts \
-  --bundle --platform=node --format=esm --target=node20 --external:better-sqlite3 \
+  --bundle --splitting --chunk-names='chunks/[name]-[hash]' --platform=node --format=esm --target=node20 --external:better-sqlite3 \
   "--banner:js=import { createRequire as umlabCreateRequire } from 'node:module'; const require = umlabCreateRequire(import.meta.url);" \
   --outdir="$tmp" --out-extension:.js=.mjs --log-level=warning
-mkdir -p dist/cli dist/runtime
-# rename(2) per file: a umlab starting meanwhile sees the old file or the new one, never half.
+mkdir -p dist/cli dist/runtime dist/chunks
+# rename(2) per file: a umlab starting meanwhile sees the old file or the new one, never half;
+# the chunks first, so every entry finds the chunks it names.
+for chunk in "$tmp"/chunks/*.mjs; do mv -f "$chunk" dist/chunks/; done
 mv -f "$tmp/runtime/supervisor-main.mjs" dist/runtime/supervisor-main.mjs
 mv -f "$tmp/cli/main.mjs" dist/cli/main.mjs
+# Every chunk of this bundle was just written; those of older bundles stay a week, as a
+# long-running umlab (a class server, a supervisor) may still load one of its own.
+find dist/chunks -name '*.mjs' -mtime +7 -delete

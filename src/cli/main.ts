@@ -6,12 +6,13 @@ import { COMMANDS } from './commands/index.ts';
 import { permissionError } from '../client/control.ts';
 import { printable } from './env.ts';
 
-const USAGE = `umlab — network labs of real User-Mode Linux VMs
+/** The overview: it names every command with its summary, so it loads them all. */
+const usage = async () => `umlab — network labs of real User-Mode Linux VMs
 
 Usage: umlab <command> [options]     (umlab <command> --help for details)
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+${(await Promise.all(COMMANDS.map((c) => c.load()))).map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Examples:
   umlab up labs/two-hosts.yaml
@@ -29,19 +30,20 @@ export async function main(argv: string[]): Promise<number> {
   process.umask(0o077);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(await usage());
     return name ? ExitCode.ok : ExitCode.usage;
   }
   if (name === '--version') {
     process.stdout.write('umlab 0.1.0\n');
     return ExitCode.ok;
   }
-  const spec = COMMANDS.find((c) => c.name === name);
-  if (!spec) {
-    process.stderr.write(`umlab: unknown command "${name}"\n\n${USAGE}`);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`umlab: unknown command "${name}"\n\n${await usage()}`);
     return ExitCode.usage;
   }
   try {
+    const spec = await command.load();
     const args = parseCommandArgs(spec, rest);
     if (args === 'help') {
       process.stdout.write(helpText(spec));
