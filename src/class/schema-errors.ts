@@ -2,18 +2,19 @@
 // through the lab loader's source map. The lab's own converter (topology/schema-errors.ts) is
 // bound to the lab schema and its hints; this one keeps the same messages for the class's,
 // with the same helpers (topology/lab-path.ts).
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schema/class.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
 import { describeValue, formatPath, pointerToPath, type NodePart } from '../topology/lab-path.ts';
 import type { SourceMap } from '../topology/source-map.ts';
 import { propertyError } from '../topology/schema-errors.ts';
+import { cachedValidator } from '../util/schema-validator.ts';
 
-let validator: ReturnType<Ajv2020['compile']> | undefined;
+let validator: ValidateFunction | undefined;
 
 /** Every schema violation of a class file's data, located; [] when it is valid. */
 export function classSchemaErrors(data: unknown, sources: SourceMap, file: string): Diagnostic[] {
-  validator ??= new Ajv2020({ allErrors: true, verbose: true, strict: true }).compile(schema);
+  validator ??= cachedValidator('class', schema, { allErrors: true, verbose: true, strict: true });
   if (validator(data)) return [];
   const errors = [...(validator.errors ?? [])];
   // A oneOf (roster: a list or a .csv path) fails every branch: keep the errors of the branch

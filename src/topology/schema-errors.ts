@@ -1,16 +1,17 @@
 // JSON-schema validation of a lab's data (ajv; the schema is the single source of truth
 // for the format), and ajv's errors turned into located diagnostics with hints.
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schema/lab.schema.json' with { type: 'json' };
 import type { Diagnostic } from '../errors.ts';
+import { cachedValidator } from '../util/schema-validator.ts';
 import { didYouMean } from '../util/text.ts';
 import { describeValue, formatPath, pointerToPath, type NodePart, type PathSegment } from './lab-path.ts';
 import type { SourceMap } from './source-map.ts';
 
 // One compiled validator for the process; the schema is the single source of truth.
-let validator: ReturnType<Ajv2020['compile']> | undefined;
+let validator: ValidateFunction | undefined;
 function validateSchema(data: unknown): ErrorObject[] {
-  validator ??= new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true }).compile(schema);
+  validator ??= cachedValidator('lab', schema, { allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 

@@ -2,12 +2,28 @@
 // next to the bundle in dist/native/ and rebuilt when their source is newer.
 import { execFileSync } from 'node:child_process';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MissingDependencyError } from '../errors.ts';
 
 // src/util/ and dist/cli/ are both two levels below the project root.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Where umlab keeps what it builds (`kind`: native, schema): dist/<kind> next to the bundle, or
+ *  a per-user cache when the project tree is not writable (a second account using a shared checkout). */
+export function buildDir(kind: string, env: NodeJS.ProcessEnv = process.env): string {
+  const shared = join(ROOT, 'dist', kind);
+  try {
+    mkdirSync(shared, { recursive: true });
+    accessSync(shared, constants.W_OK);
+    chmodSync(shared, 0o755); // umlab's umask is 077; other users' labs load from here too
+    return shared;
+  } catch {
+    const own = join(env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab'), kind);
+    mkdirSync(own, { recursive: true });
+    return own;
+  }
+}
 
 /** The path of a C file in native/. */
 export const nativeSource = (file: string) => join(ROOT, 'native', file);
@@ -19,16 +35,8 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
   const fresh = (file: string) => existsSync(file) && statSync(file).mtimeMs >= statSync(source).mtimeMs;
   const shared = join(ROOT, 'dist/native', name);
   if (fresh(shared)) return shared;
-  let out = shared;
-  try {
-    mkdirSync(dirname(shared), { recursive: true });
-    accessSync(dirname(shared), constants.W_OK);
-    chmodSync(dirname(shared), 0o755); // umlab's umask is 077; other users' labs load from here too
-  } catch {
-    out = join(env.UMLAB_HOME ?? join(env.HOME ?? '/tmp', '.local/state/umlab'), 'native', name);
-    if (fresh(out)) return out;
-    mkdirSync(dirname(out), { recursive: true });
-  }
+  const out = join(buildDir('native', env), name);
+  if (out !== shared && fresh(out)) return out;
   const tmp = `${out}.${process.pid}.tmp`;
   try {
     execFileSync('cc', ['-O2', '-Wall', ...flags, '-o', tmp, source], { stdio: ['ignore', 'ignore', 'pipe'] });
