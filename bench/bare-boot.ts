@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostViewScript } from '../src/runtime/host-view.ts';
-import { loopsPerJiffy, umlKernel } from '../src/runtime/host.ts';
+import { loopsPerJiffy, umlKernel, viewHelpers } from '../src/runtime/host.ts';
 import { DEFAULT_KERNEL_ARGS, DEFAULT_SKIP_INITCALLS, UNUSED_LINES_ARGS } from '../src/topology/model.ts';
 import { xstateFacts } from '../src/vm/xstate-fix.ts';
 
@@ -45,7 +45,7 @@ export async function bareBoot(n: number, dir: string, memory: string, skip: boo
   writeFileSync(init, '#!/bin/sh\nmount -t proc proc /proc\nread up _ < /proc/uptime\necho BARE-BOOTED $up > /dev/console\nwhile :; do sleep 3600; done\n', {
     mode: 0o755,
   });
-  const script = `${hostViewScript({ target: join(dir, 'rootfs'), binds: [{ path: dir, rw: false }], vms: [] })}
+  const script = `${hostViewScript({ target: join(dir, 'rootfs'), binds: [{ path: dir, rw: false }], vms: [] }, viewHelpers())}
 for i in $(seq 1 ${n}); do
   ${run} mem=${memory} umid=b$i uml_dir=${dir}/uml hostfs=${dir}/rootfs rootfstype=hostfs rootflags=/ ro quiet ${skipArg} ${DEFAULT_KERNEL_ARGS.join(' ')} ${lpjArg} init=${init} con0=fd:0,fd:1 ${UNUSED_LINES_ARGS.join(' ')} < /dev/null 2>&1 | grep --line-buffered BARE-BOOTED &
 done

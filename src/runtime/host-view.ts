@@ -10,7 +10,8 @@
 //   - the lab's shares (read-only, or read-write without device nodes or set-id bits).
 // Each VM gets its own copy of that view (`hostfs=<its view>`) with only its own directory
 // (init script, layer, console log) bound in, read-only: no VM reads another's files.
-// Pure: the plan in, a shell script out; the supervisor runs it as root of its namespace.
+// Pure: the plan in, a shell script out (steps for native/views.c); the supervisor runs it as
+// root of its namespace.
 import { LabRuntimeError } from '../errors.ts';
 import { AGENT_IN_VIEW, BOOT_IN_VIEW, shellQuote } from '../vm/init.ts';
 import { vmLayout } from '../topology/layout.ts';
@@ -43,83 +44,68 @@ export function hostViewOf(plan: LabPlan): HostView {
   return { target: plan.rootfs, binds, vms };
 }
 
-/** The built native helpers the script runs or copies (buildNative), needed when the view has VMs:
- *  views.c makes the VMs' views, boot.c is their stage 1 (BOOT_IN_VIEW), agent.c their agent
- *  (AGENT_IN_VIEW). */
+/** The built native helpers the script runs or copies (buildNative): views.c builds the views,
+ *  boot.c is the VMs' stage 1 (BOOT_IN_VIEW), agent.c their agent (AGENT_IN_VIEW). */
 export interface ViewHelpers {
   views: string;
   boot: string;
   agent: string;
 }
 
-export function hostViewScript(view: HostView, helpers?: ViewHelpers): string {
-  if (view.vms.length && !helpers) throw new LabRuntimeError('the VMs of a host view need its native helpers');
-  const t = shellQuote(view.target);
-  const q = shellQuote;
+/** The script that builds `view`: a list of steps for umlab-views (native/views.c, one process;
+ *  the format is described there), the host's top-level entries listed by the shell. */
+export function hostViewScript(view: HostView, helpers: ViewHelpers): string {
+  const t = view.target;
+  const masks = `${t}/.umlab-masked`;
   const ro = view.binds.filter((b) => !b.rw);
   const rw = view.binds.filter((b) => b.rw);
+  const steps: string[][] = [
+    ['masks', masks],
+    // Mount points of the shares and of each VM's own directory, made while the view's top is still writable.
+    ...view.binds.map((b) => ['dir', t + b.path]),
+    ...view.vms.flatMap((v) => [
+      ['dir', v.ownDir],
+      ['dir', t + v.ownDir],
+    ]),
+    ...ro.map((b) => ['bind', b.path, t + b.path]),
+    // Everything in the view read-only, keeping the flags the kernel locks. nosymfollow: the host
+    // must never follow a symlink in the view (/var/run -> /run, /proc/self/root lead out of it);
+    // VMs still read links, and hostfs resolves them in the VM.
+    ['readonly', t],
+    // Secrets: whatever other users may not read is replaced by an empty file or directory (read-only).
+    ...SCANNED_FOR_SECRETS.map((d) => ['scan', `${t}/${d}`, masks]),
+    // Read-write shares: no device nodes, no set-id files on the host, whatever the VM's root does.
+    ...rw.map((b) => ['share', b.path, t + b.path]),
+    ['private', t],
+    // Each VM's view: a copy of the lab's, with that VM's own directory bound in read-only.
+    ...view.vms.map((v) => ['view', t, v.view, v.ownDir]),
+    // Prove it: writes through the views must fail.
+    ...[t, `${t}/usr`, `${t}/etc`, ...view.vms.flatMap((v) => [v.view, v.view + v.ownDir])].map((p) => ['probe', p]),
+  ];
+  // The helper reads tab-separated lines: a path holding a tab or a newline would be misread.
+  for (const path of steps.flat())
+    if (/[\t\n]/.test(path)) throw new LabRuntimeError(`a path of the host view holds a tab or a newline: ${JSON.stringify(path)}`);
+  const line = (fields: string[]) => fields.join('\t');
   return `set -e
-T=${t}
+T=${shellQuote(t)}
 mkdir -p "$T"
-mount -t tmpfs -o mode=0755,size=4m umlab-hostview "$T"
-${helpers ? `# Stage 1 and the agent of every VM (native/boot.c, agent.c), where each VM's hostfs root shows them.\ncp ${q(helpers.boot)} "$T${BOOT_IN_VIEW}"\ncp ${q(helpers.agent)} "$T${AGENT_IN_VIEW}"` : ''}
+{
+printf '%s\n' ${shellQuote(line(['tmpfs', t]))} ${shellQuote(line(['copy', helpers.boot, t + BOOT_IN_VIEW]))} ${shellQuote(line(['copy', helpers.agent, t + AGENT_IN_VIEW]))}
 # The top level: system directories bound read-only, symlinks (/bin -> usr/bin) as they are,
 # everything else an empty directory.
 for e in /* /.[!.]*; do
   [ -e "$e" ] || [ -L "$e" ] || continue
   n=\${e#/}
-  if [ -L "$e" ]; then ln -s "$(readlink "$e")" "$T/$n"; continue; fi
+  if [ -L "$e" ]; then printf 'symlink\t%s\t%s\n' "$e" "$T/$n"; continue; fi
   [ -d "$e" ] || continue
   case " ${VISIBLE_SYSTEM_DIRS.join(' ')} " in
-    *" $n "*) mkdir "$T/$n"; mount --rbind "$e" "$T/$n" ;;
-    *) case " ${STICKY_DIRS.join(' ')} " in *" $n "*) mkdir -m 1777 "$T/$n" ;; *) mkdir -m 0755 "$T/$n" ;; esac ;;
+    *" $n "*) printf 'rbind\t%s\t%s\n' "$e" "$T/$n" ;;
+    *) case " ${STICKY_DIRS.join(' ')} " in *" $n "*) printf 'dir\t%s\t1777\n' "$T/$n" ;; *) printf 'dir\t%s\t0755\n' "$T/$n" ;; esac ;;
   esac
 done
-mkdir -p "$T/.umlab-masked/dir"
-: > "$T/.umlab-masked/file"
-chmod 0444 "$T/.umlab-masked/file"
-# Mount points of the shares and of each VM's own directory, made while the view's top is still writable.
-${view.binds.map((b) => `mkdir -p ${q(view.target + b.path)}`).join('\n')}
-${view.vms.length ? `mkdir -p ${view.vms.map((v) => `${q(v.ownDir)} ${q(view.target + v.ownDir)}`).join(' ')}` : ''}
-${ro.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}`).join('\n')}
-# Everything in the view read-only, keeping the flags the kernel locks. nosymfollow: the host
-# must never follow a symlink in the view (/var/run -> /run, /proc/self/root lead out of it);
-# VMs still read links, and hostfs resolves them in the VM.
-awk -v d="$T" '$5==d || index($5, d"/")==1 {print $5" "$6}' /proc/self/mountinfo | while read -r mp opts; do
-  o=ro,nosymfollow
-  for f in nosuid nodev noexec relatime noatime nodiratime strictatime; do
-    case ",$opts," in *,$f,*) o="$o,$f";; esac
-  done
-  mount -o remount,bind,$o "$mp" || { echo "umlab: could not make $mp read-only" >&2; exit 1; }
-done
-# Secrets: whatever other users may not read is replaced by an empty file or directory (read-only). Each
-# filesystem under the scanned directories is walked on its own (-xdev), FUSE ones not at all.
-{
-  for d in ${SCANNED_FOR_SECRETS.map((d) => `"$T/${d}"`).join(' ')}; do [ -d "$d" ] && echo "$d"; done
-  awk -v d="$T" '{ for (i = 7; $i != "-"; i++); if ($(i+1) ~ /^fuse/) next
-    ${SCANNED_FOR_SECRETS.map((d) => `if (index($5, d"/${d}/") == 1) print $5`).join('; ')} }' /proc/self/mountinfo
-} | sort -u | while IFS= read -r root; do
-  find "$root" -xdev \\( -type d \\( ! -perm -o=r -o ! -perm -o=x \\) -print -prune \\) -o \\( -type f ! -perm -o=r -print \\) 2>/dev/null || true
-done | while IFS= read -r p; do
-  if [ -d "$p" ]; then m=dir; else m=file; fi
-  mount --bind -o ro,nosymfollow,nosuid,nodev "$T/.umlab-masked/$m" "$p"
-done
-# Read-write shares: no device nodes, no set-id files on the host, whatever the VM's root does.
-${rw.map((b) => `mount --bind ${q(b.path)} ${q(view.target + b.path)}\nmount -o remount,bind,rw,nosymfollow,nosuid,nodev ${q(view.target + b.path)}`).join('\n')}
-mount --make-rprivate "$T"
-# Each VM's view: a copy of the lab's, with that VM's own directory bound in read-only. One
-# process for them all (native/views.c): with 150 VMs a mount(8) per step took 15 s.
-${helpers && view.vms.length ? vmViewsInput(view, helpers.views) : ''}
-# Prove it: writes through the views must fail.
-for p in "$T" "$T/usr" "$T/etc"${view.vms.map((v) => ` ${q(v.view)} ${q(v.view + v.ownDir)}`).join('')}; do
-  if touch "$p/.umlab-rw-probe" 2>/dev/null; then rm -f "$p/.umlab-rw-probe"; echo "umlab: the host view is writable at $p" >&2; exit 1; fi
-done
+cat <<'UMLAB_VIEW_STEPS'
+${steps.map(line).join('\n')}
+UMLAB_VIEW_STEPS
+} | ${shellQuote(helpers.views)}
 `;
-}
-
-function vmViewsInput(view: HostView, helper: string): string {
-  const lines = view.vms.map((v) => [view.target, v.view, v.ownDir]);
-  // The helper reads tab-separated lines: a path holding a tab or a newline would be misread.
-  for (const path of lines.flat()) if (/[\t\n]/.test(path)) throw new LabRuntimeError(`a run directory path holds a tab or a newline: ${JSON.stringify(path)}`);
-  return `${shellQuote(helper)} <<'UMLAB_VIEWS'\n${lines.map((l) => l.join('\t')).join('\n')}\nUMLAB_VIEWS`;
 }

@@ -5,6 +5,8 @@ import { MissingDependencyError } from '../errors.ts';
 import type { LabPlan, PlanContext } from '../topology/plan.ts';
 import { xstateFacts } from '../vm/xstate-fix.ts';
 import { buildShareGuard } from '../vm/share-guard.ts';
+import { buildNative, nativeSource } from '../util/native-build.ts';
+import type { ViewHelpers } from './host-view.ts';
 
 const UML_MODULES_ROOT = '/usr/lib/uml/modules';
 
@@ -109,4 +111,14 @@ function readCpuinfo(): string {
   } catch {
     return '';
   }
+}
+
+/** The native programs the host view needs, built when their source changed. */
+export function viewHelpers(env: NodeJS.ProcessEnv = process.env): ViewHelpers {
+  return {
+    views: buildNative('umlab-views', [], env, nativeSource('views.c')),
+    // Static: no dynamic loader to page in, in every VM, through ptrace.
+    boot: buildNative('umlab-boot', ['-static'], env, nativeSource('boot.c')),
+    agent: buildNative('umlab-agent', ['-static'], env, nativeSource('agent.c')),
+  };
 }

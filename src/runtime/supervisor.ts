@@ -22,7 +22,7 @@ import { LineRelay, lineKey } from '../vm/lines.ts';
 import { procStat, trackProcess } from '../vm/processes.ts';
 import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 import { closeCaptureHelpers } from '../capture/capture-helper.ts';
-import { buildNative, nativeSource } from '../util/native-build.ts';
+import { viewHelpers } from './host.ts';
 
 export interface SupervisorOptions {
   mode: IsolationMode;
@@ -112,13 +112,7 @@ export class Supervisor {
         this.progress({ type: 'step', message: 'preparing the lab network namespace' });
         await prepareLabNamespace();
         this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/runtime/host-view.ts)" });
-        const helpers = {
-          views: buildNative('umlab-views', [], process.env, nativeSource('views.c')),
-          // Static: no dynamic loader to page in, in every VM, through ptrace.
-          boot: buildNative('umlab-boot', ['-static'], process.env, nativeSource('boot.c')),
-          agent: buildNative('umlab-agent', ['-static'], process.env, nativeSource('agent.c')),
-        };
-        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), helpers)]);
+        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), viewHelpers())]);
       }
       this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
       if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });

@@ -17,6 +17,9 @@ const PLANTED = {
   etcSecret: `/etc/umlab-canary-${process.pid}.key`,
   varSecret: `/var/lib/umlab-canary-${process.pid}/db`,
 };
+// What any local user can make in /var/tmp: a private file whose name holds a newline and a tab
+// (a line-by-line scan once misread it, and every lab failed to start).
+const ODD_NAME = `/var/tmp/umlab-canary-${process.pid}\n\todd`;
 
 function plant(): void {
   writeFileSync(PLANTED.rootHome, SECRET, { mode: 0o600 });
@@ -26,6 +29,7 @@ function plant(): void {
   mkdirSync(dirname(PLANTED.varSecret), { recursive: true });
   writeFileSync(PLANTED.varSecret, SECRET, { mode: 0o600 });
   chmodSync(dirname(PLANTED.varSecret), 0o700);
+  writeFileSync(ODD_NAME, SECRET, { mode: 0o600 });
 }
 
 function unplant(): void {
@@ -33,6 +37,7 @@ function unplant(): void {
   rmSync(dirname(PLANTED.userHome), { recursive: true, force: true });
   rmSync(PLANTED.etcSecret, { force: true });
   rmSync(dirname(PLANTED.varSecret), { recursive: true, force: true });
+  rmSync(ODD_NAME, { force: true });
 }
 
 const places = Object.values(PLANTED).join(' ');
@@ -42,7 +47,7 @@ out=""
 for f in ${places} /etc/shadow /etc/gshadow /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key; do
   [ -s "$f" ] && out="$out LEAK:$f"
 done
-grep -rl ${SECRET} /root /home /etc /var/lib 2>/dev/null | sed 's/^/LEAK-GREP:/'
+grep -rl ${SECRET} /root /home /etc /var/lib /var/tmp 2>/dev/null | sed 's/^/LEAK-GREP:/'
 mkdir -p /mnt/h && mount -t hostfs none /mnt/h -o / 2>/dev/null && {
   for f in ${places} /etc/shadow; do [ -s "/mnt/h$f" ] && out="$out LEAK-HOSTFS:$f"; done
   ls -A /mnt/h/root /mnt/h/home | grep -v ':$' | grep . | sed 's/^/LISTED:/'
