@@ -5,7 +5,8 @@
 // the host hears it only when requests are served.
 //
 //   umlab-agent TTY             requests: X <id> <b64 cmd>, P <id>, K <id>; replies: R, P (one line each)
-//   umlab-agent --console TTY   an interactive shell on TTY for `umlab console`, again after it ends
+//   umlab-agent --console TTY   an interactive shell on TTY for `umlab console` once a line is typed,
+//                               again after it ends
 //
 // Each command runs as `sh /run/umlab/req-<id>.cmd` in a process group of its own, stdin from
 // /dev/null, stdout and stderr into files read back when it ends. No reply is ever split: the
@@ -15,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,9 +276,20 @@ static void on_child(int sig) {
 }
 
 /* What `while :; do setsid -c /bin/sh -i <TTY >TTY 2>&1; sleep 1; done` does, without the
- * start of setsid and of a subshell in every VM's boot (each a tenth of a second of CPU here). */
+ * start of setsid and of a subshell in every VM's boot (each a tenth of a second of CPU here),
+ * and each shell only once someone types. */
 static int console_keeper(const char *path) {
   for (;;) {
+    /* The shell starts when a line is typed (and reads it), not at boot: most consoles are never
+     * used, and a shell's start is a VM's largest cost after its kernel's. */
+    int watch = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    struct pollfd line = {watch, POLLIN, 0};
+    if (watch < 0 || poll(&line, 1, -1) != 1 || !(line.revents & POLLIN)) {
+      if (watch >= 0) close(watch);
+      sleep(1);
+      continue;
+    }
+    /* Open until the shell has the terminal open: its last close would drop the typed line. */
     pid_t pid = fork();
     if (pid == 0) {
       /* A login's dispositions: started with `&`, this keeper has SIGINT and SIGQUIT ignored, and
@@ -290,9 +303,10 @@ static int console_keeper(const char *path) {
       dup2(fd, 1);
       dup2(fd, 2);
       if (fd > 2) close(fd);
-      execl("/bin/sh", "sh", "-i", (char *)NULL);
+      execl("/bin/sh", "sh", "-i", (char *)NULL); /* `watch` closes here (O_CLOEXEC) */
       _exit(127);
     }
+    close(watch);
     if (pid > 0)
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
       }

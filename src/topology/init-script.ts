@@ -251,7 +251,7 @@ step_failed() {
 echo 1 > /proc/sys/kernel/ctrl-alt-del
 ${steps}
 
-# An interactive shell on the console for \`umlab console\`, started again when it ends.
+# An interactive shell on the console for \`umlab console\` (the native keeper starts it once a line is typed), started again when it ends.
 if [ -x /.umlab-agent ]; then
   /.umlab-agent --console /dev/tty0 < /dev/null > /dev/null 2>&1 3>&- &
 else

@@ -65,9 +65,10 @@ vms:
 
   it("answers through the native agent (native/agent.c in the lab's view), not perl, and keeps the console's shell", async () => {
     // [u] keeps grep from matching itself; the perl agent's line would name agent.pl.
-    // The same program keeps the console's shell (no setsid, no subshell started at boot).
+    // The same program keeps the console's shell (no setsid, no subshell started at boot), and no
+    // shell runs on the console before someone types there.
     assert.equal(
-      await vmExec(home, 'kern', 'h1', 'ps -o args | grep "[u]mlab-agent\\|[a]gent.pl\\|[s]etsid" | sort'),
+      await vmExec(home, 'kern', 'h1', 'ps -e -o args | grep "[u]mlab-agent\\|[a]gent.pl\\|[s]etsid\\|^sh -i" | sort'),
       '/.umlab-agent --console /dev/tty0\n/.umlab-agent /dev/ttyS63\n',
     );
   });

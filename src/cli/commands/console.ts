@@ -9,7 +9,9 @@ const consoleCmd: CommandSpec = {
   summary: "attach the terminal to a VM's console",
   usage: 'umlab console [--lab NAME] VM',
   options: ['  --lab NAME     the lab (may be left out when exactly one lab runs)'],
-  notes: [`Detach with ${DETACH_KEY_NAME}. Every console is also logged to <run dir>/vms/<VM>/console.log.`],
+  notes: [
+    `The VM's shell starts on the first line typed (press Enter for a prompt). Detach with ${DETACH_KEY_NAME}. Every console is also logged to <run dir>/vms/<VM>/console.log.`,
+  ],
   examples: ['umlab console h1', 'umlab console --lab router r1'],
   parse: { lab: { type: 'string' } },
   async run(args) {
