@@ -1,6 +1,6 @@
 // The running part of grading one submission: boot its lab under a unique name, wait out the
-// spec's convergence time, run its live checks (each retried until its deadline), take the lab down. Whatever
-// happens (a lab that never starts, a timeout, Ctrl-C) the lab is taken down.
+// spec's convergence time, run its live checks (each retried until its deadline), take the lab
+// down. Whatever happens (a lab that never starts, a timeout, Ctrl-C) the lab is taken down.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../checks/evaluate.ts';
