@@ -157,9 +157,11 @@ static void scan(const char *dir, const char *mask_dir) {
   if (nftw(dir, visit, 32, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL) != 0) fail("cannot scan", dir);
   for (size_t i = 0; i < m.n; i++) {
     if (strcmp(m.points[i], dir) == 0) continue;
+    /* Below a directory hidden meanwhile (e.g. a container's mount under /var/lib/docker): gone from the view. */
+    if (lstat(m.points[i], &st) != 0) continue;
     /* A FUSE filesystem is not walked (it may hang or be another user's); only its top is judged. */
     if (strncmp(m.types[i], "fuse", 4) == 0) {
-      if (lstat(m.points[i], &st) == 0 && S_ISDIR(st.st_mode) && secret_dir(&st)) hide(m.points[i], 1);
+      if (S_ISDIR(st.st_mode) && secret_dir(&st)) hide(m.points[i], 1);
       continue;
     }
     if (nftw(m.points[i], visit, 32, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL) != 0) fail("cannot scan", m.points[i]);
@@ -222,7 +224,13 @@ static void step(char **f, int n) {
     if (mount(f[1], f[2], NULL, MS_BIND, NULL) != 0) fail("cannot bind", f[1]);
   } else if (strcmp(op, "readonly") == 0 && n == 2) {
     struct mounts m = mounts_below(f[1]);
-    for (size_t i = 0; i < m.n; i++) make_readonly(m.points[i], 0);
+    struct stat st;
+    for (size_t i = 0; i < m.n; i++) {
+      /* Below a directory this user may not enter (a rootless lab; a container's mount under
+       * /var/lib/docker): neither may the VM, whose hostfs reads as this user. */
+      if (lstat(m.points[i], &st) != 0 && (errno == EACCES || errno == ENOENT || errno == ENOTDIR)) continue;
+      make_readonly(m.points[i], 0);
+    }
   } else if (strcmp(op, "scan") == 0 && n == 3) {
     scan(f[1], f[2]);
   } else if (strcmp(op, "share") == 0 && n == 3) {

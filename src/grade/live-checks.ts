@@ -1,7 +1,7 @@
 // A grading spec's live checks against a running lab, shared by `umlab grade` (a submission's
 // own lab, live-run.ts) and the class server's checks on demand (a student's lab): the checks
 // umlab judges the output of go through runJudged, the rest through runChecks; all at once, as
-// most of their time is waiting for the lab to converge.
+// most of their time is waiting (retries, pings, the lab's answers).
 import type { CheckEnv, CheckResult } from '../checks/evaluate.ts';
 import { runChecks } from '../checks/run.ts';
 import type { CommandTest, LabTest } from '../topology/model.ts';

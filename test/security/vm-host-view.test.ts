@@ -4,6 +4,7 @@
 // rootless lab of an unprivileged user.
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +21,9 @@ const PLANTED = {
 // What any local user can make in /var/tmp: a private file whose name holds a newline and a tab
 // (a line-by-line scan once misread it, and every lab failed to start).
 const ODD_NAME = `/var/tmp/umlab-canary-${process.pid}\n\todd`;
+// A private directory with a filesystem mounted below it (as a container's under /var/lib/docker):
+// once the directory is hidden, the mount below is gone from the view, and the lab still starts.
+const PRIVATE_MOUNT = `/var/tmp/umlab-canary-${process.pid}-dir/mnt`;
 
 function plant(): void {
   writeFileSync(PLANTED.rootHome, SECRET, { mode: 0o600 });
@@ -30,6 +34,10 @@ function plant(): void {
   writeFileSync(PLANTED.varSecret, SECRET, { mode: 0o600 });
   chmodSync(dirname(PLANTED.varSecret), 0o700);
   writeFileSync(ODD_NAME, SECRET, { mode: 0o600 });
+  mkdirSync(PRIVATE_MOUNT, { recursive: true });
+  chmodSync(dirname(PRIVATE_MOUNT), 0o700);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'umlab-canary', PRIVATE_MOUNT]);
+  writeFileSync(join(PRIVATE_MOUNT, 'secret'), SECRET, { mode: 0o644 });
 }
 
 function unplant(): void {
@@ -38,6 +46,8 @@ function unplant(): void {
   rmSync(PLANTED.etcSecret, { force: true });
   rmSync(dirname(PLANTED.varSecret), { recursive: true, force: true });
   rmSync(ODD_NAME, { force: true });
+  spawnSync('umount', [PRIVATE_MOUNT]);
+  rmSync(dirname(PRIVATE_MOUNT), { recursive: true, force: true });
 }
 
 const places = Object.values(PLANTED).join(' ');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { assertNothingLeft, cleanHome, CLI_ARGS, makeHome, ROOT, umlabOk } from './helpers.ts';
+import { assertNothingLeft, cleanHome, CLI_ARGS, eventually, makeHome, ROOT, umlabOk, vmExec } from './helpers.ts';
 
 describe('umlab console', () => {
   const home = makeHome();
@@ -33,7 +33,8 @@ describe('umlab console', () => {
     await typeUntil('echo answer-$((6*7))\n', 'answer-42');
     // The console is the shell's controlling terminal: Ctrl-C stops the command in the foreground.
     child.stdin!.write('sleep 300\n');
-    await new Promise((r) => setTimeout(r, 1000));
+    // Ctrl-C once the sleep runs (asked through the agent), not after a guessed delay.
+    await eventually(async () => assert.match(await vmExec(home, 'single', 'solo', 'ps -e -o args'), /^sleep 300$/m));
     child.stdin!.write(Buffer.from([0x03]));
     await typeUntil('echo back-$((2+3))\n', 'back-5');
     // A shell that exits is started again.
