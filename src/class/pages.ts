@@ -57,11 +57,13 @@ function labRow(lab: LabView & StudentExtras, buttons: string[], path: string, s
       ? ' <strong class="watched">the teacher is watching this lab</strong>'
       : '';
   const stage = lab.stage ? ` <small class="stage">at stage ${escapeHtml(lab.stage)}</small>` : '';
+  // A reset can take less than the pages' 2 s refresh: the time tells a restarted lab apart.
+  const since = ` <small class="since">${escapeHtml(lab.state)} since ${when(lab.updated)} UTC</small>`;
   const handedIn =
     lab.submitted === undefined
       ? ''
       : `<td class="submitted">${lab.submitted ? `<a href="${escapeHtml(`${path}/submit`)}">${when(lab.submitted.at)} UTC (${lab.submitted.files} files)</a>` : 'not yet'}</td>`;
-  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}${link}${watched}${stage}</td>${handedIn}<td>${actions}</td>`;
+  return `<td class="state" data-state="${lab.state}">${escapeHtml(stateText(lab))}</td><td>${escapeHtml(vms)}${link}${since}${watched}${stage}</td>${handedIn}<td>${actions}</td>`;
 }
 
 type StudentView = ReturnType<ClassService['studentView']>;
