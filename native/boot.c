@@ -120,6 +120,11 @@ static void mount_fstab(void) {
 }
 
 int main(void) {
+  /* Its failures halt the VM: run by hand in a VM (its environment still names the settings), it would. */
+  if (getpid() != 1) {
+    fprintf(stderr, "umlab-boot: only a VM's init (PID 1) runs this\n");
+    return 2;
+  }
   const char *settings = getenv("umlab_boot");
   if (!settings) {
     errno = EINVAL;

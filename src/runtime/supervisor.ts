@@ -24,6 +24,9 @@ import { linkCaptureFields, type CaptureFault } from './capture-report.ts';
 import { closeCaptureHelpers } from '../capture/capture-helper.ts';
 import { viewHelpers } from './host.ts';
 
+/** How long a state change waits for the next one while the lab starts (writeStateSoon). */
+const STATE_WRITE_DELAY_MS = 200;
+
 export interface SupervisorOptions {
   mode: IsolationMode;
   bootTimeoutMs: number;
@@ -46,6 +49,8 @@ export class Supervisor {
   private readonly files: ReturnType<typeof runFiles>;
   private readonly startedAt = new Date().toISOString();
   private teardownDone: Promise<void> | null = null;
+  /** A state file write waiting for the end of a burst of changes (writeStateSoon). */
+  private stateWrite: NodeJS.Timeout | null = null;
   /** Captures that miss frames, gathered as the engines stop: told to `down`. */
   private captureFaults: CaptureFault[] = [];
   /** Frames each captured link carried, by capture file name, for `down`'s report of what a file misses. */
@@ -62,7 +67,10 @@ export class Supervisor {
       bootTimeoutMs: opts.bootTimeoutMs,
       log: (m: string) => this.log(m),
       onState: (vm: UmlProcess) => {
-        this.writeState();
+        // While the lab starts, VMs change state in a burst: one write per burst (a rename over the
+        // file costs ~5 ms on ext4, which flushes the new one first). Later changes are written at once.
+        if (this.currentPhase === 'starting') this.writeStateSoon();
+        else this.writeState();
         this.progress({ type: 'vm', vm: vm.name, state: vm.state, detail: vm.detail });
       },
       mconsole: opts.mconsole,
@@ -185,7 +193,13 @@ export class Supervisor {
     };
   }
 
+  private writeStateSoon(): void {
+    this.stateWrite ??= setTimeout(() => this.writeState(), STATE_WRITE_DELAY_MS);
+  }
+
   private writeState(): void {
+    clearTimeout(this.stateWrite ?? undefined);
+    this.stateWrite = null;
     const tmp = this.files.state + '.tmp';
     try {
       writeFileSync(tmp, JSON.stringify(this.status(), null, 2));

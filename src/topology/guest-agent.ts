@@ -157,11 +157,14 @@ for (;;) {
  *  also takes over should either agent ever exit). Expects fd 3 on the line. */
 export function guestAgentStage(nativeAgent: string): string {
   return `# The agent (src/topology/guest-agent.ts): native, else perl, else the shell loop.
+# And an interactive shell on the console for \`umlab console\`, started again when it ends: the
+# native agent's keeper starts it once a line is typed there.
 if [ -x ${nativeAgent} ]; then
   # It says READY once it serves the line.
-  ${nativeAgent} "$AGENT" 3>&- < /dev/null > /dev/console 2>&1
+  ${nativeAgent} "$AGENT" --console /dev/tty0 3>&- < /dev/null > /dev/console 2>&1
   echo "umlab: the agent stopped; the shell agent takes over" > /dev/console
 else
+  ( while :; do setsid -c /bin/sh -i < /dev/tty0 > /dev/tty0 2>&1; sleep 1; done ) 3>&- &
   echo READY >&3
   if command -v perl > /dev/null 2>&1; then
     perl ${GUEST_AGENT_PATH} "$AGENT" 3>&- < /dev/null > /dev/console 2>&1

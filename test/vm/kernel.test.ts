@@ -65,12 +65,14 @@ vms:
 
   it("answers through the native agent (native/agent.c in the lab's view), not perl, and keeps the console's shell", async () => {
     // [u] keeps grep from matching itself; the perl agent's line would name agent.pl.
-    // The same program keeps the console's shell (no setsid, no subshell started at boot), and no
-    // shell runs on the console before someone types there.
+    // A child of the same program keeps the console's shell (no setsid, no subshell started at
+    // boot), and no shell runs on the console before someone types there.
     assert.equal(
       await vmExec(home, 'kern', 'h1', 'ps -e -o args | grep "[u]mlab-agent\\|[a]gent.pl\\|[s]etsid\\|^sh -i" | sort'),
-      '/.umlab-agent --console /dev/tty0\n/.umlab-agent /dev/ttyS63\n',
+      '/.umlab-agent /dev/ttyS63 --console /dev/tty0\n'.repeat(2),
     );
+    const [agent, keeper] = (await vmExec(home, 'kern', 'h1', 'pgrep -o -x .umlab-agent; pgrep -n -x .umlab-agent')).split('\n');
+    assert.equal((await vmExec(home, 'kern', 'h1', `ps -o ppid= -p ${keeper}`)).trim(), agent, 'the keeper is the agent\'s child');
   });
 
   it('h2, with skip_initcalls: [], ran the RAID6 benchmark', async () => {
