@@ -6,8 +6,12 @@
 // `--baseline REV` the same is run for an older commit beside this tree, size by size, so the
 // speed-up holds on whatever machine runs it. Not a test: it prints figures and ratios.
 //
+// A shared machine's speed drifts by tens of percent within minutes, so `--rounds R` (default 3)
+// boots each size R times, each `up` followed by its bare kernels: the times are the medians, up/bare
+// the median of each round's ratio; memory, idle, pings and down come from the first round.
+//
 //   bash bench/scale.sh 20 50 100 150
-//   bash bench/scale.sh --baseline c080e98 20 150
+//   bash bench/scale.sh --baseline c080e98 --rounds 1 20 150
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -25,10 +29,11 @@ const EXEC_PARALLEL = 20;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { baseline: { type: 'string' }, 'idle-seconds': { type: 'string', default: '10' } },
+  options: { baseline: { type: 'string' }, 'idle-seconds': { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } },
 });
 const sizes = positionals.map(Number).filter((n) => n > 0);
 const idleSeconds = Number(values['idle-seconds']);
+const rounds = Math.max(1, Number(values.rounds) || 1);
 
 /** The VM's address: 10.0.x.y/16, one per VM. */
 const addressOf = (i: number) => `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`;
@@ -40,6 +45,10 @@ function labYaml(n: number): string {
 
 interface Figures {
   up: number;
+  /** The median of each round's up / bare. */
+  upOverBare: number;
+  /** Each round's up and bare (s). */
+  rounds: { up: number; bare: number }[];
   answering: number;
   bare: number;
   memAvailableMiBPerVm: number;
@@ -157,7 +166,44 @@ function capturesMissing(archive: string, n: number): number {
   return missing;
 }
 
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Seconds until n bare kernels ran their init. */
+async function bareSeconds(n: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'umlab-bare-'));
+  try {
+    return (await bareBoot(n, dir, MEMORY, true)).seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The time of `up` of n VMs, then of n bare kernels (s): one round. */
+async function upAndBare(umlab: string, env: NodeJS.ProcessEnv, file: string, n: number, between: () => Promise<void>): Promise<{ up: number; bare: number }> {
+  const t0 = performance.now();
+  await execa(umlab, ['up', '-q', file], { env });
+  const up = (performance.now() - t0) / 1000;
+  await between();
+  const bare = await bareSeconds(n);
+  return { up, bare };
+}
+
+/** Every figure of one size: the first round measures all, the others time up and bare only. */
 async function measure(umlab: string, home: string, n: number): Promise<Figures> {
+  const first = await measureAll(umlab, home, n);
+  const file = join(home, `scale-${n}.yaml`);
+  const env = { ...process.env, UMLAB_HOME: home };
+  for (let r = 1; r < rounds; r++)
+    first.rounds.push(await upAndBare(umlab, env, file, n, async () => void (await execa(umlab, ['down', '--json', `scale-${n}`], { env }))));
+  const all = first.rounds;
+  return { ...first, up: median(all.map((r) => r.up)), bare: median(all.map((r) => r.bare)), upOverBare: median(all.map((r) => r.up / r.bare)) };
+}
+
+async function measureAll(umlab: string, home: string, n: number): Promise<Figures> {
   const file = join(home, `scale-${n}.yaml`);
   writeFileSync(file, labYaml(n));
   const env = { ...process.env, UMLAB_HOME: home };
@@ -184,13 +230,13 @@ async function measure(umlab: string, home: string, n: number): Promise<Figures>
   const result = JSON.parse(downOut.stdout) as { archive: string | null; incompleteCaptures: unknown[] };
   const missing = result.archive ? capturesMissing(result.archive, n) : n - 1;
   if (result.archive) rmSync(result.archive, { recursive: true, force: true });
-  const bareDir = mkdtempSync(join(tmpdir(), 'umlab-bare-'));
-  const bare = await bareBoot(n, bareDir, MEMORY, true);
-  rmSync(bareDir, { recursive: true, force: true });
+  const bare = await bareSeconds(n);
   return {
     up,
+    upOverBare: up / bare,
+    rounds: [{ up, bare }],
     answering,
-    bare: bare.seconds,
+    bare,
     memAvailableMiBPerVm,
     memoryFileMiBPerVm,
     captureProcesses: captures,
@@ -221,7 +267,7 @@ function row(version: string, n: number, f: Figures): string {
     c(f.answering, 7, 1),
     c(f.up / n, 6, 3),
     c(f.bare, 6, 1),
-    c(f.up / f.bare, 5),
+    c(f.upOverBare, 5),
     c(f.memAvailableMiBPerVm, 7, 1),
     c(f.memoryFileMiBPerVm, 7, 1),
     String(f.captureProcesses).padStart(5),
@@ -233,7 +279,7 @@ function row(version: string, n: number, f: Figures): string {
 }
 
 if (!sizes.length) {
-  console.error('usage: bash bench/scale.sh [--baseline REV] [--idle-seconds S] N [N ...]   e.g. 20 50 100 150');
+  console.error('usage: bash bench/scale.sh [--baseline REV] [--rounds R] [--idle-seconds S] N [N ...]   e.g. 20 50 100 150');
   process.exit(2);
 }
 await execa('bash', [join(ROOT, 'scripts/bundle.sh')]); // not timed: the launcher does it once after a change
@@ -254,7 +300,7 @@ console.log(
   `idle: the CPU of the lab's processes over ${idleSeconds} s as a share of the machine; pings: every VM pings h1 ${PING_COUNT}x, then each link's capture must hold them`,
 );
 console.log('version     VMs    up s  agents  s/VM  bare s  up/bare  MiB/VM  file/VM  capt  capt MiB  idle%  down s             pings, captures');
-console.log('(agents: s from up until every VM answered an exec; s/VM and up/bare from up)');
+console.log(`(agents: s from up until every VM answered an exec; s/VM and up/bare from up; up, bare: medians of ${rounds} round(s), up/bare: the median of each round's ratio)`);
 const results = new Map<string, Map<number, Figures>>();
 try {
   for (const n of sizes)
@@ -271,6 +317,7 @@ try {
       }
       results.get(v.name)!.set(n, f);
       console.log(row(v.name, n, f));
+      if (f.rounds.length > 1) console.log(`          rounds (up / bare s): ${f.rounds.map((r) => `${r.up.toFixed(1)} / ${r.bare.toFixed(1)}`).join(', ')}`);
     }
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -70,9 +70,8 @@ const IPV6_DEFAULT_DISABLE = '/proc/sys/net/ipv6/conf/default/disable_ipv6';
 /** Run by the supervisor inside the lab's namespace, before any engine: loopback up and
  *  multicast-capable, no IPv6 chatter of the host's kernel. */
 export async function prepareLabNamespace(): Promise<void> {
-  await execa('ip', ['link', 'set', 'lo', 'up']);
   // Multicast segments use the loopback inside this namespace, never a host interface.
-  await execa('ip', ['link', 'set', 'lo', 'multicast', 'on']);
+  await execa('ip', ['link', 'set', 'lo', 'up', 'multicast', 'on']);
   await execa('ip', ['route', 'add', '224.0.0.0/4', 'dev', 'lo'], { reject: false });
   // The bridges and veths created next must stay silent: no IPv6 link-local address, so no
   // router solicitation or MLD report of the host's kernel in a lab segment or its capture.

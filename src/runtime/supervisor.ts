@@ -116,19 +116,17 @@ export class Supervisor {
     trackProcess(this.plan.runDir, procStat(process.pid)?.pgid, 'group');
     this.writeState();
     try {
-      if (this.opts.hostSetup !== false) {
-        this.progress({ type: 'step', message: 'preparing the lab network namespace' });
-        await prepareLabNamespace();
-        this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/runtime/host-view.ts)" });
-        await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), viewHelpers())]);
-      }
-      this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
-      if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
-      const started = await Promise.allSettled(
-        this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`), links: linkTable(this.plan.links) })),
-      );
-      for (const s of started) if (s.status === 'fulfilled') this.segments.push(s.value); // so teardown stops them
-      for (const s of started) if (s.status === 'rejected') throw s.reason;
+      // The view (mounts) and the network (namespace, then engines) do not wait for each other.
+      const hostSetup = this.opts.hostSetup !== false;
+      const view = hostSetup ? this.buildHostView() : Promise.resolve();
+      const network = (async () => {
+        if (hostSetup) {
+          this.progress({ type: 'step', message: 'preparing the lab network namespace' });
+          await prepareLabNamespace();
+        }
+        await this.startSegments();
+      })();
+      for (const done of await Promise.allSettled([view, network])) if (done.status === 'rejected') throw done.reason;
       // Consoles and serial lines: logs, ptys and TCP ports before the VMs write to them.
       for (const vm of this.vms.values()) await Promise.all(vm.lines.map((l) => l.start()));
       await bootInOrder(
@@ -191,6 +189,21 @@ export class Supervisor {
       vms: [...this.vms.values()].map((vm) => ({ name: vm.name, state: vm.state, pid: vm.proc?.pid ?? null, detail: vm.detail })),
       links,
     };
+  }
+
+  private async buildHostView(): Promise<void> {
+    this.progress({ type: 'step', message: "building the VMs' read-only view of the host (src/runtime/host-view.ts)" });
+    await execa('sh', ['-c', hostViewScript(hostViewOf(this.plan), viewHelpers())]);
+  }
+
+  private async startSegments(): Promise<void> {
+    this.progress({ type: 'step', message: `starting ${plural(this.plan.segments.length, 'segment engine')}` });
+    if (this.plan.capture) mkdirSync(this.files.captures, { recursive: true });
+    const started = await Promise.allSettled(
+      this.plan.segments.map((seg) => startSegment(seg, { log: (m) => this.log(`[${seg.name}] ${m}`), links: linkTable(this.plan.links) })),
+    );
+    for (const s of started) if (s.status === 'fulfilled') this.segments.push(s.value); // so teardown stops them
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
   }
 
   private writeStateSoon(): void {
