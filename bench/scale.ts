@@ -300,7 +300,9 @@ console.log(
   `idle: the CPU of the lab's processes over ${idleSeconds} s as a share of the machine; pings: every VM pings h1 ${PING_COUNT}x, then each link's capture must hold them`,
 );
 console.log('version     VMs    up s  agents  s/VM  bare s  up/bare  MiB/VM  file/VM  capt  capt MiB  idle%  down s             pings, captures');
-console.log(`(agents: s from up until every VM answered an exec; s/VM and up/bare from up; up, bare: medians of ${rounds} round(s), up/bare: the median of each round's ratio)`);
+console.log(
+  `(agents: s from up until every VM answered an exec; s/VM and up/bare from up; up, bare: medians of ${rounds} round(s), up/bare: the median of each round's ratio)`,
+);
 const results = new Map<string, Map<number, Figures>>();
 try {
   for (const n of sizes)

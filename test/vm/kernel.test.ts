@@ -72,7 +72,7 @@ vms:
       '/.umlab-agent /dev/ttyS63 --console /dev/tty0\n'.repeat(2),
     );
     const [agent, keeper] = (await vmExec(home, 'kern', 'h1', 'pgrep -o -x .umlab-agent; pgrep -n -x .umlab-agent')).split('\n');
-    assert.equal((await vmExec(home, 'kern', 'h1', `ps -o ppid= -p ${keeper}`)).trim(), agent, 'the keeper is the agent\'s child');
+    assert.equal((await vmExec(home, 'kern', 'h1', `ps -o ppid= -p ${keeper}`)).trim(), agent, "the keeper is the agent's child");
   });
 
   it('h2, with skip_initcalls: [], ran the RAID6 benchmark', async () => {
