@@ -1,7 +1,8 @@
 // Builds umlab's small C helpers (native/*.c: the register fix, the share guard) with cc, cached
-// next to the bundle in dist/native/ and rebuilt when their source is newer.
+// next to the bundle in dist/native/ and rebuilt when their source or flags change.
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MissingDependencyError } from '../errors.ts';
@@ -28,11 +29,14 @@ export function buildDir(kind: string, env: NodeJS.ProcessEnv = process.env): st
 /** The path of a C file in native/. */
 export const nativeSource = (file: string) => join(ROOT, 'native', file);
 
-/** Compiles one artifact of a C file in native/ unless an up-to-date one exists; returns its
- *  path. It goes to dist/native next to the bundle, or to a per-user cache when the project
- *  tree is not writable (a second account using a shared checkout). */
+/** Compiles one artifact of a C file in native/ unless one built from the same source and flags
+ *  exists; returns its path. It goes to dist/native next to the bundle, or to a per-user cache
+ *  when the project tree is not writable (a second account using a shared checkout). */
 export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEnv, source: string): string {
-  const fresh = (file: string) => existsSync(file) && statSync(file).mtimeMs >= statSync(source).mtimeMs;
+  // By content, not mtime: a tree copied with its old times over a newer build must not keep a
+  // stale helper (an agent that no longer understands the init script fails every boot).
+  const key = createHash('sha256').update(readFileSync(source)).update(JSON.stringify(flags)).digest('hex');
+  const fresh = (file: string) => existsSync(file) && readIfExists(`${file}.source-sha256`) === key;
   const shared = join(ROOT, 'dist/native', name);
   if (fresh(shared)) return shared;
   const out = join(buildDir('native', env), name);
@@ -43,6 +47,9 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
     // Readable by all: other users' labs preload it too (the loader skips what it cannot read).
     chmodSync(tmp, 0o755);
     renameSync(tmp, out); // a umlab starting meanwhile sees the old file or the new one
+    // What it was built from; readable by all, as the artifact, so other users' labs use it too.
+    writeFileSync(`${out}.source-sha256`, key);
+    chmodSync(`${out}.source-sha256`, 0o644);
   } catch (err) {
     rmSync(tmp, { force: true });
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -58,4 +65,12 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
     });
   }
   return out;
+}
+
+function readIfExists(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }
