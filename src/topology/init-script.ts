@@ -235,15 +235,10 @@ function stage2(vm: VmPlan, agent: string, mounted = false): string {
   const steps = configSteps(vm)
     // The lab's own commands: eval in a subshell, so a syntax error or an `exit` fails only that
     // step. umlab's commands in a group: a fork costs ~15 ms in UML.
-    .map(
-      ([what, cmd, isolated]) =>
-        `${
-          isolated
-            ? `( eval ${shellQuote(cmd)} )`
-            : `{ ${cmd}
-}`
-        } > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`,
-    )
+    .map(([what, cmd, isolated]) => {
+      const run = isolated ? `( eval ${shellQuote(cmd)} )` : `{ ${cmd}\n}`;
+      return `${run} > /run/umlab/step.out 2>&1 < /dev/null || step_failed $? ${b64(what)}`;
+    })
     .join('\n');
   return `# Stage 2: inside the overlay (or on the image's disk); /etc/fstab comes from the VM's layer.
 ${mounted ? '# umlab-boot handed this script over as fd 9 (its path may be under a mount now).\nexec 9<&-\n' : 'mount -a\nstty -F $AGENT raw -echo\n'}exec 3<>$AGENT
