@@ -5,6 +5,7 @@ import { UsageError } from '../../src/errors.ts';
 import { compile } from '../../src/planner/compile.ts';
 import { parseLab } from '../../src/planner/load.ts';
 import type { LabPlan } from '../../src/topology/plan.ts';
+import { bootSettings, initOptions } from '../../src/topology/init-script.ts';
 import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/planner/rewire.ts';
 import { parseMconsoleReply } from '../../src/vm/mconsole.ts';
 
@@ -43,9 +44,14 @@ describe('planLinkAdd', () => {
       ['eth0', 'eth1', 'eth2'],
     );
     assert.equal(after.vms.find((v) => v.name === 'h1')!.argv.at(-1), kernelArg);
-    // Its init too, so a VM booted again configures the new interface.
-    assert.ok(after.vms.find((v) => v.name === 'h1')!.init.includes('10.0.0.9/24'));
-    assert.ok(!p.vms.find((v) => v.name === 'h1')!.init.includes('10.0.0.9/24'));
+    // Its boot settings too, so a VM booted again configures the new interface.
+    const network = (lab: LabPlan) =>
+      bootSettings(
+        lab.vms.find((v) => v.name === 'h1')!,
+        initOptions(lab),
+      );
+    assert.ok(network(after).includes('\nrename vec2 eth2\nup eth2\naddr4 eth2 10.0.0.9/24\n'));
+    assert.ok(!network(p).includes('10.0.0.9/24'));
     assert.equal(planLinkRemove(after, 'h1', 'eth2').mconsole, 'remove vec2');
     assert.ok(after.segments.find((s) => s.name === 'hub0')!.ports.some((q) => q.link === 'h1.eth2'));
     assert.ok(after.links.some((l) => l.name === 'h1.eth2'));
