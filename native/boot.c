@@ -8,12 +8,13 @@
 // Its settings come from the file named by the kernel parameter umlab_boot= (which reaches init
 // as an environment variable), one per line, written by umlab from the lab's plan:
 //   overlay module, layer directory, stage-2 script, "nosuid" or "suid", agent serial line;
-//   then, optionally, the network's error file and its changes, one per line (see configure_network).
+//   then, optionally, the network's changes: lines of `ip -batch` and error files (see configure_network).
 // On any failure it says "umlab: ..." on the console and powers the VM off: `up` shows the tail.
-// A failed network change powers nothing off: stage 2 reports it as its "configure interfaces" step.
+// A failed network change powers nothing off: stage 2 reports it as its "configure interfaces" or
+// "add routes" step.
 //
-// `umlab-boot --network FILE` makes only the network changes of FILE (its error file, then the
-// changes), in the caller's network namespace: how the tests check them on the host.
+// `umlab-boot --network FILE` makes only the network changes of FILE, in the caller's network
+// namespace: how the tests check them on the host.
 //
 // Build: cc -O2 -static -o umlab-boot boot.c
 #define _GNU_SOURCE
@@ -150,6 +151,7 @@ struct rtnl_request {
   union {
     struct ifinfomsg link;
     struct ifaddrmsg addr;
+    struct rtmsg route;
   } body;
   char attributes[256];
 };
@@ -162,68 +164,109 @@ static void add_attribute(struct rtnl_request *r, unsigned short type, const voi
   r->header.nlmsg_len = NLMSG_ALIGN(r->header.nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
-/* One change, as umlab writes it (src/topology/init-script.ts nativeNetwork), the `ip` command it
- * stands for in brackets:
- *   up IF               [ip link set IF up]
- *   rename IF NAME      [ip link set dev IF name NAME]
- *   addr4 IF A.B.C.D/N  [ip addr add A.B.C.D/N dev IF]
- * 0, or -errno; a malformed line is -EINVAL. */
+/* An IPv4 address, a prefix length after a slash (else 32), or "default" (0.0.0.0/0). */
+static int parse_prefix(char *text, int allow_default, struct in_addr *address, int *prefix) {
+  if (allow_default && strcmp(text, "default") == 0) {
+    address->s_addr = 0;
+    *prefix = 0;
+    return 0;
+  }
+  char *slash = strchr(text, '/'), *end = NULL;
+  if (slash) *slash = 0;
+  long length = slash ? strtol(slash + 1, &end, 10) : 32;
+  if (inet_pton(AF_INET, text, address) != 1 || length < 0 || length > 32 || (slash && (end == slash + 1 || *end))) return -EINVAL;
+  *prefix = (int)length;
+  return 0;
+}
+
+static int device_index(const char *name, int *index) {
+  *index = (int)if_nametoindex(name);
+  return *index ? 0 : -ENODEV;
+}
+
+/* One line of `ip -batch`, of the few forms umlab writes (init-script.ts NATIVE_IP_LINES):
+ *   link set dev IF name NAME | link set IF up | addr add A.B.C.D[/N] dev IF
+ *   route add default|A.B.C.D[/N] [via A.B.C.D] [dev IF]
+ * 0, or -errno; any other line is -EINVAL. */
 static int net_change(int fd, char *line) {
-  char *save, *op = strtok_r(line, " ", &save), *dev = strtok_r(NULL, " ", &save), *arg = strtok_r(NULL, " ", &save);
-  if (!op || !dev) return -EINVAL;
-  unsigned index = if_nametoindex(dev);
-  if (!index) return -ENODEV;
+  char *word[12], *save;
+  int n = 0, index = 0, prefix, err;
+  for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save))
+    if (n < 12) word[n++] = w;
+    else return -EINVAL;
+#define WORD(i, text) (n > (i) && strcmp(word[i], text) == 0)
   struct rtnl_request r;
+  struct in_addr address;
   memset(&r, 0, sizeof r);
-  if (strcmp(op, "up") == 0 || (strcmp(op, "rename") == 0 && arg && strlen(arg) < IFNAMSIZ)) {
+  if ((n == 6 && WORD(0, "link") && WORD(1, "set") && WORD(2, "dev") && WORD(4, "name")) || (n == 4 && WORD(0, "link") && WORD(1, "set") && WORD(3, "up"))) {
+    if ((err = device_index(word[n == 6 ? 3 : 2], &index))) return err;
     r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.body.link);
     r.header.nlmsg_type = RTM_NEWLINK;
-    r.body.link.ifi_index = (int)index;
-    if (op[0] == 'u') r.body.link.ifi_flags = r.body.link.ifi_change = IFF_UP;
-    else add_attribute(&r, IFLA_IFNAME, arg, strlen(arg) + 1);
+    r.body.link.ifi_index = index;
+    if (n == 4) r.body.link.ifi_flags = r.body.link.ifi_change = IFF_UP;
+    else if (strlen(word[5]) < IFNAMSIZ) add_attribute(&r, IFLA_IFNAME, word[5], strlen(word[5]) + 1);
+    else return -EINVAL;
     return rtnl_call(fd, &r.header);
   }
-  if (strcmp(op, "addr4") == 0 && arg) {
-    char *slash = strchr(arg, '/');
-    struct in_addr address;
-    if (slash) *slash = 0;
-    int prefix = slash ? atoi(slash + 1) : 32;
-    if (inet_pton(AF_INET, arg, &address) != 1 || prefix < 0 || prefix > 32) return -EINVAL;
+  if (n == 5 && WORD(0, "addr") && WORD(1, "add") && WORD(3, "dev")) {
+    if ((err = parse_prefix(word[2], 0, &address, &prefix)) || (err = device_index(word[4], &index))) return err;
     r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.body.addr);
     r.header.nlmsg_type = RTM_NEWADDR;
     r.header.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
     r.body.addr.ifa_family = AF_INET;
     r.body.addr.ifa_prefixlen = (unsigned char)prefix;
-    r.body.addr.ifa_index = index;
+    r.body.addr.ifa_index = (unsigned)index;
     add_attribute(&r, IFA_LOCAL, &address, sizeof address);
     add_attribute(&r, IFA_ADDRESS, &address, sizeof address);
     return rtnl_call(fd, &r.header);
   }
+  if (n >= 5 && n % 2 == 1 && WORD(0, "route") && WORD(1, "add")) {
+    if ((err = parse_prefix(word[2], 1, &address, &prefix))) return err;
+    r.header.nlmsg_len = NLMSG_LENGTH(sizeof r.body.route);
+    r.header.nlmsg_type = RTM_NEWROUTE;
+    r.header.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    r.body.route = (struct rtmsg){.rtm_family = AF_INET, .rtm_dst_len = (unsigned char)prefix, .rtm_table = RT_TABLE_MAIN,
+                                  .rtm_protocol = RTPROT_BOOT, .rtm_scope = RT_SCOPE_LINK, .rtm_type = RTN_UNICAST};
+    if (prefix > 0) add_attribute(&r, RTA_DST, &address, sizeof address);
+    for (int i = 3; i < n; i += 2) {
+      if (WORD(i, "via") && parse_prefix(word[i + 1], 0, &address, &prefix) == 0 && prefix == 32) {
+        add_attribute(&r, RTA_GATEWAY, &address, sizeof address);
+        r.body.route.rtm_scope = RT_SCOPE_UNIVERSE; /* as `ip` sets it: through a gateway */
+      } else if (WORD(i, "dev")) {
+        if ((err = device_index(word[i + 1], &index))) return err;
+        add_attribute(&r, RTA_OIF, &index, sizeof index);
+      } else {
+        return -EINVAL;
+      }
+    }
+    return rtnl_call(fd, &r.header);
+  }
+#undef WORD
   return -EINVAL;
 }
 
 /* The network changes that follow the settings' first lines, in order, over one netlink socket
  * instead of an `ip` process (whose shared libraries cost a UML guest ~75 ms of page faults).
- * Stops at the first failure, as `ip -batch` does, and writes what failed to the error file. */
+ * A line that starts with / names the file for the failures of the lines after it. Stops at the
+ * first failure, as `ip -batch` does, and writes it, as "LINE: REASON", to that file. */
 static int configure_network(FILE *settings) {
-  char error_file[4096], line[512];
-  int failed = 0;
-  if (!fgets(error_file, sizeof error_file, settings)) return 0;
-  error_file[strcspn(error_file, "\n")] = 0;
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  while (fgets(line, sizeof line, settings)) {
+  char error_file[4096] = "", line[512], change[512];
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), failed = 0;
+  while (!failed && fgets(line, sizeof line, settings)) {
     line[strcspn(line, "\n")] = 0;
-    char change[512];
+    if (line[0] == '/') {
+      snprintf(error_file, sizeof error_file, "%s", line);
+      continue;
+    }
     snprintf(change, sizeof change, "%s", line);
     int err = fd < 0 ? -errno : net_change(fd, line);
     if (err == 0) continue;
-    FILE *out = fopen(error_file, "w");
+    failed = 1;
+    FILE *out = *error_file ? fopen(error_file, "w") : NULL;
     if (out) {
       fprintf(out, "%s: %s\n", change, strerror(-err));
       fclose(out);
     }
-    failed = 1;
-    break;
   }
   if (fd >= 0) close(fd);
   return failed;
