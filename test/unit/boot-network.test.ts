@@ -12,15 +12,16 @@ import { compile } from '../../src/planner/compile.ts';
 import { parseLab } from '../../src/planner/load.ts';
 import { viewHelpers } from '../../src/runtime/host.ts';
 import { bootSettings, configSteps, initOptions, ipBatchCommand, ipBatch, nativeNetwork } from '../../src/topology/init-script.ts';
-import type { PlanContext, VmPlan } from '../../src/topology/plan.ts';
+import type { LabPlan, PlanContext, VmPlan } from '../../src/topology/plan.ts';
 
 const ctx: PlanContext = { runDir: '/run/umlab/t', kernel: '/usr/bin/linux.uml', kernelVersion: '6.1.0', modulesDir: '/usr/lib/uml/modules/6.1.0' };
 
-function vmOf(text: string): VmPlan {
+function planOf(text: string): LabPlan {
   const result = parseLab(text, '/labs/lab.yaml');
   assert.ok('lab' in result);
-  return compile(result.lab, ctx).vms[0]!;
+  return compile(result.lab, ctx);
 }
+const vmOf = (text: string): VmPlan => planOf(text).vms[0]!;
 
 const TWO_INTERFACES = `name: t
 switches: { sw0: {}, sw1: {} }
@@ -65,21 +66,35 @@ describe("umlab-boot's network changes", () => {
         'link set eth1 up',
         'addr add 192.168.1.1/24 dev eth1',
       ],
-      routes: ['route add default via 10.0.0.254', 'route add 10.9.0.0/16 via 192.168.1.9 dev eth1', 'route add 10.0.0.77/32 dev eth1', 'route add 10.0.0.78 dev eth0'],
+      routes: [
+        'route add default via 10.0.0.254',
+        'route add 10.9.0.0/16 via 192.168.1.9 dev eth1',
+        'route add 10.0.0.77/32 dev eth1',
+        'route add 10.0.0.78 dev eth0',
+      ],
     });
     // The VM's boot settings carry them, each part after its error file.
-    assert.ok(bootSettings(vm, initOptions(compile(parseLab(TWO_INTERFACES, '/l.yaml').lab!, ctx))).endsWith(
-      ['/run/umlab/interfaces.err', ...network.interfaces, '/run/umlab/routes.err', ...network.routes!].join('\n') + '\n'));
+    assert.ok(
+      bootSettings(vm, initOptions(planOf(TWO_INTERFACES))).endsWith(
+        ['/run/umlab/interfaces.err', ...network.interfaces, '/run/umlab/routes.err', ...network.routes!].join('\n') + '\n',
+      ),
+    );
     const lines = [...network.interfaces, ...network.routes!];
     const state = 'ip -j addr show; echo; ip -d -j route show table all';
     const native = inFreshNamespace(`${devicesOf(vm)}\n${boot} --network ${changesFile(join(dir, 'errors'), lines)}\n${state}`);
     const ip = inFreshNamespace(`${devicesOf(vm)}\nip -batch - <<'EOF'\n${lines.join('\n')}\nEOF\n${state}`);
     assert.equal(native.status, 0, native.stderr);
     assert.equal(ip.status, 0, ip.stderr);
-    // Interface indexes, names, flags, addresses and routes as ip leaves them (MACs differ: new veths).
-    const comparable = (out: string) => out.replace(/"(address|broadcast|perm_address)":"[0-9a-f:]+"/g, '"$1":"-"');
+    // Interface indexes, names, flags, addresses and routes as ip leaves them. Not compared: MACs
+    // (new veths) and the carrier, which the kernel reports a moment after a link goes up.
+    const comparable = (out: string) =>
+      out.replace(/"(address|broadcast|perm_address)":"[0-9a-f:]+"/g, '"$1":"-"').replace(/"operstate":"[A-Z]+",|"NO-CARRIER",|,"M-DOWN"|"linkdown"/g, '');
     assert.equal(comparable(native.stdout), comparable(ip.stdout));
-    const links = JSON.parse(native.stdout.split('\n')[0]!) as { ifname: string; flags: string[]; addr_info: { family: string; local: string; prefixlen: number }[] }[];
+    const links = JSON.parse(native.stdout.split('\n')[0]!) as {
+      ifname: string;
+      flags: string[];
+      addr_info: { family: string; local: string; prefixlen: number }[];
+    }[];
     const addresses = (name: string) =>
       links
         .find((l) => l.ifname === name)!
@@ -100,7 +115,13 @@ describe("umlab-boot's network changes", () => {
           `${boot} --network ${changesFile(errors, lines)} && echo "boot: ok" || echo "boot: failed $?"\n` +
           `for step in interfaces routes; do\n  if [ $step = interfaces ]; then { ${step('configure interfaces')}\n}; else { ${step('add routes')}\n}; fi && echo "$step: ok" || echo "$step: failed $?"\ndone\nip -br link show`,
       );
-    const interfaces = run('/run/umlab/interfaces.err', ['link set lo up', 'link set dev vec0 name eth0', 'addr add 10.0.0.1/24 dev eth0', 'addr add 10.0.0.1/24 dev eth0', 'link set dev vec1 name eth1']);
+    const interfaces = run('/run/umlab/interfaces.err', [
+      'link set lo up',
+      'link set dev vec0 name eth0',
+      'addr add 10.0.0.1/24 dev eth0',
+      'addr add 10.0.0.1/24 dev eth0',
+      'link set dev vec1 name eth1',
+    ]);
     assert.equal(interfaces.status, 0, interfaces.stderr);
     assert.match(interfaces.stdout, /^boot: failed 1\naddr add 10\.0\.0\.1\/24 dev eth0: File exists\ninterfaces: failed 1\nroutes: ok$/m);
     assert.match(interfaces.stdout, /^vec1@/m, 'nothing after the failed change was made');
@@ -144,7 +165,10 @@ vms:
       vmOf(`name: t\nswitches: { sw0: {} }\nvms:\n  h1:\n    interfaces: { eth0: { connect: sw0, ip: 10.0.0.1/24 }, eth1: ${eth1} }\n    routes: ${routes}\n`);
     assert.deepEqual(nativeNetwork(lab('["default via 10.0.0.254 metric 10"]'))?.routes, undefined);
     assert.ok(nativeNetwork(lab('["default via 10.0.0.254 metric 10"]'))!.interfaces.length > 0, 'the interfaces still natively');
-    assert.equal(configSteps(lab('["default via 10.0.0.254 metric 10"]')).find(([what]) => what === 'add routes')![1], ipBatchCommand(['route add default via 10.0.0.254 metric 10']));
+    assert.equal(
+      configSteps(lab('["default via 10.0.0.254 metric 10"]')).find(([what]) => what === 'add routes')![1],
+      ipBatchCommand(['route add default via 10.0.0.254 metric 10']),
+    );
     assert.deepEqual(nativeNetwork(lab('["default via 10.0.0.254"]', '{ connect: sw0, dhcp: true }'))?.routes, undefined);
     assert.deepEqual(nativeNetwork(lab('["default via 10.0.0.254"]'))?.routes, ['route add default via 10.0.0.254']);
   });

@@ -50,7 +50,7 @@ describe('planLinkAdd', () => {
         lab.vms.find((v) => v.name === 'h1')!,
         initOptions(lab),
       );
-    assert.ok(network(after).includes('\nrename vec2 eth2\nup eth2\naddr4 eth2 10.0.0.9/24\n'));
+    assert.ok(network(after).includes('\nlink set dev vec2 name eth2\nlink set eth2 up\naddr add 10.0.0.9/24 dev eth2\n'));
     assert.ok(!network(p).includes('10.0.0.9/24'));
     assert.equal(planLinkRemove(after, 'h1', 'eth2').mconsole, 'remove vec2');
     assert.ok(after.segments.find((s) => s.name === 'hub0')!.ports.some((q) => q.link === 'h1.eth2'));
