@@ -146,11 +146,12 @@ export function interfaceIpCommands(iface: InterfacePlan): string[] {
 
 /** The `ip -batch` lines umlab-boot makes itself (native/boot.c net_change): IPv4, in the forms umlab writes. */
 const IPV4 = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
+const DEVICE = String.raw`\S{1,15}`; // IFNAMSIZ - 1
 const NATIVE_IP_LINES = [
-  /^link set dev \S+ name \S+$/,
-  /^link set \S+ up$/,
-  new RegExp(`^addr add ${IPV4}(?:/\\d{1,2})? dev \\S+$`),
-  new RegExp(`^route add (?:default|${IPV4}(?:/\\d{1,2})?)(?: via ${IPV4}(?: dev \\S+)?| dev \\S+)$`),
+  new RegExp(`^link set dev ${DEVICE} name ${DEVICE}$`),
+  new RegExp(`^link set ${DEVICE} up$`),
+  new RegExp(`^addr add ${IPV4}(?:/\\d{1,2})? dev ${DEVICE}$`),
+  new RegExp(`^route add (?:default|${IPV4}(?:/\\d{1,2})?)(?: via ${IPV4}(?: dev ${DEVICE})?| dev ${DEVICE})$`),
 ];
 const nativeIp = (lines: string[]) => lines.every((line) => NATIVE_IP_LINES.some((form) => form.test(line)));
 

@@ -171,5 +171,8 @@ vms:
     );
     assert.deepEqual(nativeNetwork(lab('["default via 10.0.0.254"]', '{ connect: sw0, dhcp: true }'))?.routes, undefined);
     assert.deepEqual(nativeNetwork(lab('["default via 10.0.0.254"]'))?.routes, ['route add default via 10.0.0.254']);
+    // Longer than a device name can be, or two lines in one: left to ip (which reports them).
+    assert.equal(nativeNetwork(lab('["10.9.0.0/16 dev a-name-longer-than-ifnamsiz"]'))?.routes, undefined);
+    assert.equal(nativeNetwork(lab('["10.9.0.0/16 dev eth0\\nroute add default via 10.0.0.9"]'))?.routes, undefined);
   });
 });
