@@ -2,7 +2,8 @@
 //
 // Stage 1 runs as PID 1 on the read-only hostfs root: native/boot.c (umlab-boot, one process)
 // builds a writable overlay in RAM, chroots into it, mounts /etc/fstab's filesystems, sets the
-// agent line raw and runs this script for stage 2. Stage 2 applies the lab (hostname, hosts, addresses,
+// agent line raw, makes the interfaces and routes it can over netlink (nativeNetwork) and runs
+// this script for stage 2. Stage 2 applies the lab (hostname, hosts, addresses,
 // routes, sysctls, files, startup commands), reports READY or FAIL on the agent
 // serial line (/dev/ttyS63, AGENT_DEVICE) and then serves agent requests forever.
 //
