@@ -1,4 +1,4 @@
-// What happens when things go wrong: a failing startup command, a VM killed from
+// What happens when things go wrong: a failing startup command or route, a VM killed from
 // outside, a supervisor killed with SIGKILL. Each case must leave nothing behind.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -21,6 +21,15 @@ describe('lab lifecycle when things go wrong', () => {
     assert.match(r.stderr, /console of b:/, "the VM's console tail");
     assert.match(r.stderr, /rolled back/);
     await assertNothingLeft(home, 'bad-startup');
+  });
+
+  it('a route umlab-boot cannot add fails `up` with the route and the reason, and rolls the lab back', async () => {
+    const r = await umlab(home, ['up', fixture('bad-route.yaml')]);
+    assert.equal(r.exitCode, 6, r.stderr);
+    assert.match(r.stderr, /VM r: configuration step failed \(exit code 1\): add routes/);
+    assert.match(r.stderr, /route add 10\.8\.0\.0\/16 via 10\.99\.0\.1: Network is unreachable/);
+    assert.match(r.stderr, /rolled back/);
+    await assertNothingLeft(home, 'bad-route');
   });
 
   it('a VM killed from outside shows as crashed', async () => {
