@@ -246,7 +246,7 @@ static int net_change(int fd, char *line) {
 }
 
 /* The network changes that follow the settings' first lines, in order, over one netlink socket
- * instead of an `ip` process (whose shared libraries cost a UML guest ~75 ms of page faults).
+ * instead of an `ip` process (whose shared libraries cost a UML guest ~150 ms of page faults).
  * A line that starts with / names the file for the failures of the lines after it. Stops at the
  * first failure, as `ip -batch` does, and writes it, as "LINE: REASON", to that file. */
 static int configure_network(FILE *settings) {
