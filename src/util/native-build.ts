@@ -6,6 +6,7 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MissingDependencyError } from '../errors.ts';
+import { readTextOrEmpty } from './files.ts';
 
 // src/util/ and dist/cli/ are both two levels below the project root.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,7 +37,7 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
   // By content, not mtime: a tree copied with its old times over a newer build must not keep a
   // stale helper (an agent that no longer understands the init script fails every boot).
   const key = createHash('sha256').update(readFileSync(source)).update(JSON.stringify(flags)).digest('hex');
-  const fresh = (file: string) => existsSync(file) && readIfExists(`${file}.source-sha256`) === key;
+  const fresh = (file: string) => existsSync(file) && readTextOrEmpty(`${file}.source-sha256`) === key;
   const shared = join(ROOT, 'dist/native', name);
   if (fresh(shared)) return shared;
   const out = join(buildDir('native', env), name);
@@ -65,12 +66,4 @@ export function buildNative(name: string, flags: string[], env: NodeJS.ProcessEn
     });
   }
   return out;
-}
-
-function readIfExists(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
 }
