@@ -36,3 +36,26 @@ export function sysrqRefusal(key: string): string | null {
   if (why) return `sysrq ${key} is refused: it ${why}; ${accepted}`;
   return `sysrq "${key}" is not a SysRq key of this kernel; ${accepted}`;
 }
+
+/** The management console's answer when it is whole, otherwise the report as the console
+ *  showed it. The answer comes in datagrams the client's socket queues only 10 of: a long
+ *  report can lose its middle and still end normally, so an answer whose lines are not the
+ *  console's report line for line is cut. `consoleText` is what the console showed since the
+ *  key was sent. */
+export function wholeSysrqReport(answer: string | null, consoleText: string): { text: string; fromConsole: boolean } | null {
+  const at = consoleText.search(/sysrq: /i);
+  const report = at < 0 ? [] : significantLines(consoleText.slice(at));
+  if (answer !== null) {
+    const answered = significantLines(answer);
+    const whole = answered.length >= report.length || answered.every((line, i) => line === report[i]);
+    if (whole) return { text: answer, fromConsole: false };
+  }
+  return report.length === 0 ? null : { text: report.join('\n'), fromConsole: true };
+}
+
+const significantLines = (text: string) =>
+  text
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== '');

@@ -8,6 +8,7 @@ import type { LabPlan } from '../../src/topology/plan.ts';
 import { bootSettings, initOptions } from '../../src/topology/init-script.ts';
 import { applyLinkChange, linkOfInterface, planLinkAdd, planLinkRemove } from '../../src/planner/rewire.ts';
 import { parseMconsoleReply } from '../../src/vm/mconsole.ts';
+import { wholeSysrqReport } from '../../src/vm/sysrq.ts';
 
 const LAB = `name: rw
 switches: { sw0: {} }
@@ -119,5 +120,36 @@ describe('parseMconsoleReply', () => {
     assert.equal(parseMconsoleReply('OK \n', 'go'), '');
     assert.throws(() => parseMconsoleReply('ERR Bad config\n', 'config eth9=x'), /refused "config eth9=x": Bad config/);
     assert.throws(() => parseMconsoleReply('', 'version'), /no answer/);
+  });
+});
+
+describe('wholeSysrqReport', () => {
+  const report = [
+    'sysrq: Show clockevent devices & pending hrtimers (no others)',
+    'Timer List Version: v0.9',
+    '',
+    ' clock 0:',
+    '  .offset:     0 nsecs',
+    'Tick Device: mode:     1',
+    ' retries:        0',
+  ];
+  const console = `stage 2 done\r\n${report.join('\r\n')}\r\n`;
+
+  it('keeps a whole answer, also when the console shows more after it or has not caught up', () => {
+    const answer = report.join('\n');
+    assert.deepEqual(wholeSysrqReport(answer, console), { text: answer, fromConsole: false });
+    assert.deepEqual(wholeSysrqReport(answer, `${console}eth0: link up\r\n`), { text: answer, fromConsole: false });
+    assert.deepEqual(wholeSysrqReport(answer, 'sysrq: Show clockevent devices & pending hrtimers (no others)\r\n'), { text: answer, fromConsole: false });
+    assert.deepEqual(wholeSysrqReport('Show Memory', ''), { text: 'Show Memory', fromConsole: false });
+  });
+
+  it('takes the console when the answer lost its middle and still ended', () => {
+    const cut = [report[0], report[1], report[5], report[6]].join('\n');
+    assert.deepEqual(wholeSysrqReport(cut, console), { text: report.filter((l) => l !== '').join('\n'), fromConsole: true });
+  });
+
+  it('takes the console when no answer came, and has nothing when the console shows no report either', () => {
+    assert.equal(wholeSysrqReport(null, console)?.fromConsole, true);
+    assert.equal(wholeSysrqReport(null, 'booting\r\n'), null);
   });
 });
