@@ -294,7 +294,7 @@ step_failed() {
   while :; do sleep 3600; done
 }
 
-# Ctrl-Alt-Del (\`umlab vm cad\`) reboots at once, as on a PC whose init has no handler; a lab's sysctl may undo it.
+# Ctrl-Alt-Del reboots at once, as on a PC whose init has no handler (\`umlab vm cad\` does the same in a fresh process); a lab's sysctl may undo it.
 echo 1 > /proc/sys/kernel/ctrl-alt-del
 ${steps}
 

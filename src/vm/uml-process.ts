@@ -236,38 +236,13 @@ export class UmlProcess {
     });
   }
 
-  /** Waits for a rebooting VM's agent to say READY again (its init runs anew, same process). */
-  waitReady(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const agent = this.agent!;
-      const done = (fn: () => void) => {
-        clearTimeout(timer);
-        agent.off('ready', onReady);
-        agent.off('fail', onFail);
-        fn();
-      };
-      const onReady = () => done(() => void this.whenConditionsHold(agent).then(resolve, reject));
-      const onFail = (msg: { step: string; exitCode: number }) =>
-        done(() => {
-          this.setState('failed', `${msg.step}: exit code ${msg.exitCode}`);
-          reject(new LabRuntimeError(`VM ${this.name}: configuration step failed after the reboot: ${msg.step}`));
-        });
-      const timer = setTimeout(
-        () => done(() => reject(new LabRuntimeError(`VM ${this.name} was not ready ${this.ctx.bootTimeoutMs / 1000} s after the reboot`))),
-        this.ctx.bootTimeoutMs,
-      );
-      agent.on('ready', onReady);
-      agent.on('fail', onFail);
-      void this.exited.then(() => done(() => reject(new LabRuntimeError(`VM ${this.name} exited while rebooting`))));
-    });
-  }
-
-  /** Halts the VM (syncing its disks first), SIGKILL if it has not exited 5 s later. */
-  async stop(): Promise<void> {
+  /** Halts the VM (its `shutdown:` commands and a sync of its disks first), SIGKILL if it has
+   *  not exited 5 s later. Without the shutdown commands: as a kernel that restarts at once. */
+  async stop({ shutdownCommands = true } = {}): Promise<void> {
     const proc = this.proc;
     if (!proc) return;
     if (this.state === 'paused') await this.mconsole('go').catch(() => {});
-    if (this.state === 'ready') await this.runShutdown();
+    if (this.state === 'ready' && shutdownCommands) await this.runShutdown();
     if (this.state === 'ready' || this.state === 'paused') await syncDisks(this.plan, this.agent); // mconsole halt does not sync
     this.state = 'stopping';
     await this.mconsole('halt', 5000).catch(() => {});

@@ -22,7 +22,7 @@ export const vmCommand: CommandSpec = {
     'reboot   halt it and boot it again (a fresh UML process); returns when it is ready again',
     'halt     stop it (state "stopped"; the rest of the lab goes on)',
     'start    boot a halted or crashed VM again',
-    "cad      press Ctrl-Alt-Del: umlab's init reboots (unless the lab sets kernel.ctrl-alt-del: 0)",
+    'cad      press Ctrl-Alt-Del: the VM restarts at once, as a fresh UML process (a lab that sets kernel.ctrl-alt-del: 0 gets the key in its init instead)',
     `sysrq    a SysRq key: ${Object.entries(SAFE_SYSRQ_KEYS)
       .filter(([k]) => !/\d/.test(k))
       .map(([k, what]) => `${k} (${what})`)
