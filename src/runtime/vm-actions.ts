@@ -4,6 +4,7 @@ import { VM_ACTIONS, type VmAction } from '../vm/mconsole.ts';
 import { sysrqRefusal, wholeSysrqReport } from '../vm/sysrq.ts';
 import type { UmlProcess } from '../vm/uml-process.ts';
 import type { ControlReply } from '../client/control.ts';
+import { sleep } from '../util/time.ts';
 
 /** Runs one action on a VM; answers as the control socket does (a refusal is a reply, not a throw). */
 export async function vmAction(vm: UmlProcess, action: VmAction, key?: string): Promise<ControlReply> {
@@ -100,7 +101,7 @@ async function settled(text: () => string): Promise<string> {
   const deadline = Date.now() + CONSOLE_SETTLE_MAX_MS;
   let shown = text();
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, CONSOLE_QUIET_MS));
+    await sleep(CONSOLE_QUIET_MS);
     const now = text();
     if (now.length === shown.length || Date.now() > deadline) return now;
     shown = now;
