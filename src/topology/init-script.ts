@@ -64,10 +64,28 @@ export function vmLayer(vm: VmPlan, plan: LabPlan, opts: InitOptions): Record<st
   // The nft backend fails under UML ("Operation not supported"); legacy works.
   for (const tool of ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'])
     layer[`/usr/local/sbin/${tool}`] = { symlink: `/usr/sbin/${tool.replace(/(-save|-restore)?$/, '-legacy$1')}` };
+  // Debian's reboot, poweroff, halt and shutdown ask systemd, which a VM on the host's root does not run.
+  if (vm.image === undefined) Object.assign(layer, POWER_COMMANDS);
   layer[GUEST_AGENT_PATH] = { content: GUEST_AGENT_PERL };
   for (const [path, content] of Object.entries(vm.files)) layer[path] = { content };
   return layer;
 }
+
+/** A sync and the system call, as `reboot -f` does: the VM's init has no services to stop.
+ *  UML restarts itself on reboot and exits on halt and poweroff (the VM is then stopped). */
+const powerCommand = (applet: string) => ({
+  [`/usr/local/sbin/${applet}`]: { content: `#!/bin/sh\n# umlab: no systemd in this VM\nexec busybox ${applet} -f\n`, mode: 0o755 },
+});
+const POWER_COMMANDS: Record<string, LayerEntry> = {
+  ...powerCommand('reboot'),
+  ...powerCommand('poweroff'),
+  ...powerCommand('halt'),
+  '/usr/local/sbin/shutdown': {
+    content:
+      '#!/bin/sh\n# umlab: no systemd in this VM; shutdown -r reboots, any other shutdown powers off, at once\nfor arg; do case $arg in -r | --reboot) exec busybox reboot -f ;; esac; done\nexec busybox poweroff -f\n',
+    mode: 0o755,
+  },
+};
 
 /** Stage 2 mounts everything with one `mount -a`. */
 const FSTAB =

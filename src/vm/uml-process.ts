@@ -146,6 +146,8 @@ export class UmlProcess {
         for (const client of this.consoleClients) client.end();
         for (const line of this.lines) line.detach();
         if (this.state === 'stopping' || this.state === 'stopped') this.setState('stopped');
+        // UML exits 0 only when its kernel halted or powered off; a panic ends in SIGABRT.
+        else if (code === 0) this.setState('stopped', 'powered off from inside');
         else this.setState('crashed', `exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
         this.proc = null;
         resolve();

@@ -1,10 +1,13 @@
 // The compiler: exact UML argv, and the plan of every segment kind.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UmlabError } from '../../src/errors.ts';
 import { compile, resolveLinks } from '../../src/planner/compile.ts';
-import { bootSettings, initOptions, initScript } from '../../src/topology/init-script.ts';
+import { bootSettings, initOptions, initScript, vmLayer } from '../../src/topology/init-script.ts';
 import { planSegment, SUPPORTED_KINDS, type PlanEnv } from '../../src/kinds/index.ts';
 import { parseLab } from '../../src/planner/load.ts';
 import { macFromNames } from '../../src/topology/mac.ts';
@@ -520,5 +523,31 @@ vms:
     const rootless = compile(load(TWO_HOSTS), { ...ctx, rootless: true });
     assert.equal(rootless.rootless, true);
     assert.match(bootSettings(rootless.vms[0]!, initOptions(rootless)), /\nnosuid\n/);
+  });
+
+  it("gives a VM on the host's root reboot, poweroff, halt and shutdown that need no systemd; an image keeps its own", () => {
+    const p = plan(TWO_HOSTS);
+    const layer = vmLayer(p.vms[0]!, p, initOptions(p));
+    for (const name of ['reboot', 'poweroff', 'halt'])
+      assert.deepEqual(layer[`/usr/local/sbin/${name}`], { content: `#!/bin/sh\n# umlab: no systemd in this VM\nexec busybox ${name} -f\n`, mode: 0o755 });
+    const shutdown = layer['/usr/local/sbin/shutdown'];
+    assert.ok(shutdown && 'content' in shutdown && shutdown.mode === 0o755);
+    // Run with a busybox that only says what it was asked.
+    const dir = mkdtempSync(join(tmpdir(), 'shutdown-shim-'));
+    try {
+      writeFileSync(join(dir, 'busybox'), '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+      writeFileSync(join(dir, 'shutdown'), shutdown.content);
+      const run = (...args: string[]) => execFileSync('sh', [join(dir, 'shutdown'), ...args], { env: { PATH: `${dir}:/usr/bin:/bin` } }).toString();
+      assert.equal(run('-r', 'now'), 'reboot -f\n');
+      assert.equal(run('--reboot'), 'reboot -f\n');
+      assert.equal(run('-h', 'now'), 'poweroff -f\n');
+      assert.equal(run(), 'poweroff -f\n');
+      assert.equal(run('-P', '+5', 'bye -r'), 'poweroff -f\n', 'only an option -r reboots');
+      assert.equal(run('+5', '-r'), 'reboot -f\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const img = plan(`name: img\nvms: { h1: { image: /srv/a.img } }\n`);
+    assert.equal(vmLayer(img.vms[0]!, img, initOptions(img))['/usr/local/sbin/reboot'], undefined);
   });
 });

@@ -141,4 +141,20 @@ describe('management console and live rewiring', () => {
     assert.equal(await vmState('h3'), 'ready');
     assert.equal((await ping('h2', '10.0.1.3')).exitCode, 0, 'h3 configured again');
   });
+
+  it('reboot and poweroff typed in a VM work without systemd: h1 restarts configured, h3 ends stopped and starts again', async () => {
+    const boot = await bootId('h1');
+    const typed = await umlab(home, ['exec', 'h1', '--', 'reboot']);
+    assert.match(typed.stderr, /VM h1 rebooted while the command ran/);
+    await eventually(async () => assert.notEqual(await bootId('h1'), boot), 60_000);
+    assert.equal(await vmState('h1'), 'ready');
+    assert.equal((await pingWithin('h1', '10.0.0.2', 5)).exitCode, 0, 'configured again after its own reboot');
+
+    await umlab(home, ['exec', 'h3', '--', 'poweroff']);
+    await eventually(async () => assert.equal(await vmState('h3'), 'stopped'), 30_000);
+    const status = JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout);
+    assert.equal(status.status.vms.find((v: { name: string }) => v.name === 'h3').detail, 'powered off from inside');
+    await umlabOk(home, ['vm', 'start', 'h3']);
+    assert.equal(await vmState('h3'), 'ready');
+  });
 });

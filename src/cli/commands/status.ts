@@ -14,7 +14,7 @@ const status: CommandSpec = {
   usage: 'umlab status [NAME] [--json]',
   options: ['  --json         machine-readable output'],
   notes: [
-    'VM states: booting, ready, paused (`umlab vm pause`), failed, crashed (exited on its own), stopping, stopped.',
+    'VM states: booting, ready, paused (`umlab vm pause`), failed, crashed (exited on its own), stopping, stopped (halted, or powered off from inside).',
     'Links: up, or down when cut with `umlab link down`.',
   ],
   examples: ['umlab status', 'umlab status two-hosts --json'],
