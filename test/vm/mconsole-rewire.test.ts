@@ -14,10 +14,11 @@ describe('management console and live rewiring', () => {
   // One echo request a second until one is answered: the first after a cut can meet an ARP entry that
   // is failing its last probe (the far end's), which drops what waits on it, as on real hardware.
   const pingWithin = (from: string, to: string, seconds: number) => umlab(home, ['exec', from, '--', `ping -c 1 -w ${seconds} ${to}`]);
-  const vmState = async (vm: string) => {
+  const vmStatus = async (vm: string) => {
     const status = JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout);
-    return status.status.vms.find((v: { name: string }) => v.name === vm).state as string;
+    return status.status.vms.find((v: { name: string }) => v.name === vm) as { state: string; pid: number | null; detail?: string };
   };
+  const vmState = async (vm: string) => (await vmStatus(vm)).state;
   const bootId = (vm: string) => vmExec(home, 'rewire', vm, 'cat /proc/sys/kernel/random/boot_id');
 
   before(async () => {
@@ -118,8 +119,7 @@ describe('management console and live rewiring', () => {
   it('reboot (a fresh process, keeping a link added live) and Ctrl-Alt-Del come back ready; halt and start', async () => {
     await umlabOk(home, ['link', 'add', 'h2', 'eth1', 'sw1', '--ip', '10.0.1.2/24']);
     const before = await bootId('h2');
-    const pidOf = async (vm: string) =>
-      JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout).status.vms.find((v: { name: string }) => v.name === vm).pid as number;
+    const pidOf = async (vm: string) => (await vmStatus(vm)).pid;
     const pidBefore = await pidOf('h2');
     const reboot = await umlabOk(home, ['vm', 'reboot', 'h2']);
     assert.match(reboot.stdout, /rebooted/);
@@ -152,8 +152,7 @@ describe('management console and live rewiring', () => {
 
     await umlab(home, ['exec', 'h3', '--', 'poweroff']);
     await eventually(async () => assert.equal(await vmState('h3'), 'stopped'), 30_000);
-    const status = JSON.parse((await umlabOk(home, ['status', 'rewire', '--json'])).stdout);
-    assert.equal(status.status.vms.find((v: { name: string }) => v.name === 'h3').detail, 'powered off from inside');
+    assert.equal((await vmStatus('h3')).detail, 'powered off from inside');
     await umlabOk(home, ['vm', 'start', 'h3']);
     assert.equal(await vmState('h3'), 'ready');
   });
